@@ -1,0 +1,175 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { DefinitionError } from '../errors/index.ts';
+import type { Metadata } from './metadata.ts';
+import type { PartitionMapping, PartitionsDefinition } from './partitions.ts';
+
+/** Dotted `layer.name` key, matching the Iceberg `namespace.table` (`silver.fact_telemetry_event`). */
+export type AssetKey = string;
+export const ASSET_KEY_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+
+export type CheckSeverity = 'warn' | 'error';
+
+export interface CheckResult {
+  name: string;
+  passed: boolean;
+  /** Defaults to the check spec's severity. */
+  severity?: CheckSeverity;
+  description?: string;
+  /** Failing rows or similar. */
+  failures?: number;
+  metadata?: Metadata;
+}
+
+export interface CheckContext {
+  assetKey: AssetKey;
+  partitionKey: string;
+  log: Logger;
+  signal: AbortSignal;
+  /** Metadata of the materialization the check is about. */
+  metadata: Metadata;
+}
+
+export interface AssetCheckSpec {
+  name: string;
+  description?: string;
+  /** A failing blocking check at `error` severity skips everything downstream. */
+  blocking?: boolean;
+  severity?: CheckSeverity;
+  /** Omit when the materializer reports this check itself (e.g. dbt tests). */
+  evaluate?: (ctx: CheckContext) => Promise<Omit<CheckResult, 'name'>> | Omit<CheckResult, 'name'>;
+}
+
+/**
+ * Freshness policy, enforced by the scheduler: a maximum lag behind upstream data arrival and/or a
+ * cron deadline, each with a warn and a fail window.
+ */
+export interface FreshnessPolicy {
+  maxLagMinutes?: number;
+  warnAfterMinutes?: number;
+  cron?: { schedule: string; timezone: string };
+}
+
+export interface RetryPolicy {
+  maxRetries: number;
+  /** First delay; doubles each attempt. */
+  backoffMs: number;
+}
+
+/** What a materializer reports back. */
+export interface MaterializeResult {
+  metadata?: Metadata;
+  /** Content hash, table snapshot id… Strings only: Iceberg snapshot ids are 64-bit. */
+  dataVersion?: string;
+  /** Results of checks the materializer evaluated itself. */
+  checks?: CheckResult[];
+}
+
+/** Upstream input as consumed by one step. */
+export interface UpstreamInput {
+  key: AssetKey;
+  /** Partition keys of the upstream consumed by this step (empty when unpartitioned). */
+  partitions: string[];
+  /** Combined data version of what was consumed. */
+  dataVersion: string | undefined;
+}
+
+export interface MaterializeContext<R = unknown> {
+  runId: string;
+  assetKey: AssetKey;
+  /** Canonical partition key, "" when unpartitioned. */
+  partitionKey: string;
+  /** The partition's dimension values, e.g. `{ course_id: 'erinhills', ingest_date: '2026-11-24' }`. */
+  partition: Record<string, string>;
+  upstream: Record<AssetKey, UpstreamInput>;
+  log: Logger;
+  signal: AbortSignal;
+  resources: R;
+  /** Where the step may write its own files (compute logs, pipes messages). */
+  stepDir: string;
+  /** Appends a line to the step's compute log. */
+  computeLog: (line: string) => void;
+}
+
+export interface AssetSpec<K extends AssetKey = AssetKey, R = unknown> {
+  key: K;
+  /** Upstream assets: the asset objects (checked by the compiler) or keys (checked at load). */
+  deps?: readonly (AssetDefinition<AssetKey, R> | AssetKey)[];
+  description?: string;
+  group?: string;
+  kinds?: readonly string[];
+  tags?: Readonly<Record<string, string>>;
+  owners?: readonly string[];
+  /** Defaults to a hash of the materializer's source and `codeFiles`. */
+  codeVersion?: string;
+  /** Files whose content is part of the code version (e.g. the Spark job). */
+  codeFiles?: readonly string[];
+  partitions?: PartitionsDefinition;
+  /** How partitions map onto each upstream; default identity when both are partitioned alike, else all. */
+  partitionMappings?: Readonly<Record<AssetKey, PartitionMapping>>;
+  checks?: readonly AssetCheckSpec[];
+  freshness?: FreshnessPolicy;
+  retry?: RetryPolicy;
+  timeoutMs?: number;
+  materialize: (ctx: MaterializeContext<R>) => Promise<MaterializeResult | undefined> | MaterializeResult | undefined;
+}
+
+export interface AssetDefinition<K extends AssetKey = AssetKey, R = unknown>
+  extends Omit<AssetSpec<K, R>, 'deps' | 'codeVersion'> {
+  deps: readonly AssetKey[];
+  codeVersion: string;
+  /** The file that declared the asset, for error messages. */
+  sourceFile: string;
+}
+
+function callerFile(): string {
+  const stack = new Error().stack?.split('\n') ?? [];
+  for (const line of stack.slice(1)) {
+    const m = line.match(/\(?((?:file:\/\/)?\/[^():]+):\d+:\d+\)?$/);
+    if (m && !m[1]!.includes('/framework/definitions/')) {
+      return m[1]!.startsWith('file://') ? fileURLToPath(m[1]!) : m[1]!;
+    }
+  }
+  return '<unknown>';
+}
+
+export function hashText(...parts: string[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\0');
+  return h.digest('hex').slice(0, 16);
+}
+
+function deriveCodeVersion(spec: AssetSpec<AssetKey, never>, sourceFile: string): string {
+  const files = (spec.codeFiles ?? []).map((f) => {
+    try {
+      return readFileSync(f, 'utf8');
+    } catch (e) {
+      throw new DefinitionError(
+        'CODE_FILE_MISSING',
+        `Asset '${spec.key}' (in ${sourceFile}) lists code file '${f}', which cannot be read: ${(e as Error).message}`,
+      );
+    }
+  });
+  return hashText(spec.materialize.toString(), ...files);
+}
+
+/**
+ * Declares a software-defined asset.
+ *
+ * @example
+ * const raw = asset({ key: 'bronze.raw', materialize: () => ({ dataVersion: 'v1' }) });
+ * const clean = asset({ key: 'silver.clean', deps: [raw], materialize: async (ctx) => ({}) });
+ */
+export function asset<const K extends AssetKey, R = unknown>(spec: AssetSpec<K, R>): AssetDefinition<K, R> {
+  const sourceFile = callerFile();
+  const deps = (spec.deps ?? []).map((d) => (typeof d === 'string' ? d : d.key));
+  const { deps: _ignored, ...rest } = spec;
+  return {
+    ...rest,
+    deps,
+    codeVersion: spec.codeVersion ?? deriveCodeVersion(spec as AssetSpec<AssetKey, never>, sourceFile),
+    sourceFile,
+  };
+}

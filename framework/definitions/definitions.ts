@@ -1,0 +1,137 @@
+import { closest, distance } from 'fastest-levenshtein';
+import { DefinitionError } from '../errors/index.ts';
+import { ASSET_KEY_PATTERN, type AssetDefinition, type AssetKey } from './asset.ts';
+import { dimensionNames, type PartitionMapping, validatePartitionsDefinition } from './partitions.ts';
+
+/** A compact record of a finished run, handed to `onRunComplete` (e.g. to copy it to object storage). */
+export interface RunSummary {
+  run_id: string;
+  selection: string;
+  status: string;
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+  steps: {
+    asset_key: string;
+    partition_key: string;
+    status: string;
+    duration_ms: number | null;
+    attempts: number;
+    row_count: number | null;
+    data_version: string | null;
+    reason: string | null;
+    checks: { name: string; passed: boolean; severity: string; failures: number | null }[];
+  }[];
+}
+
+export interface DefinitionHooks {
+  /** Called once per finished run with its summary. */
+  onRunComplete?: (summary: RunSummary) => Promise<void> | void;
+}
+
+export interface Definitions<R = unknown> {
+  assets: ReadonlyMap<AssetKey, AssetDefinition<AssetKey, R>>;
+  resources: R;
+  hooks: DefinitionHooks;
+}
+
+export interface DefineAssetsInput<R> {
+  assets: readonly AssetDefinition<AssetKey, R>[];
+  resources?: R;
+  hooks?: DefinitionHooks;
+}
+
+export function didYouMean(key: string, candidates: readonly string[]): string {
+  if (candidates.length === 0) return '';
+  const best = closest(key, candidates as string[]);
+  return distance(key, best) <= Math.max(3, Math.floor(key.length / 3)) ? ` Did you mean '${best}'?` : '';
+}
+
+/** The partition mapping a step of `asset` uses for upstream `dep`. */
+export function partitionMappingOf(
+  asset: AssetDefinition<AssetKey, unknown>,
+  dep: AssetDefinition<AssetKey, unknown>,
+): PartitionMapping {
+  const explicit = asset.partitionMappings?.[dep.key];
+  if (explicit) return explicit;
+  if (asset.partitions && dep.partitions) {
+    const same = dimensionNames(asset.partitions).join(',') === dimensionNames(dep.partitions).join(',');
+    return same ? 'identity' : 'all';
+  }
+  return 'all';
+}
+
+/**
+ * Validates a whole definition set: key syntax, duplicate keys, unknown deps (with "did you mean"),
+ * partitions and partition mappings. Cycles are reported by the graph builder.
+ */
+export function defineAssets<R = undefined>(input: DefineAssetsInput<R>): Definitions<R> {
+  const assets = new Map<AssetKey, AssetDefinition<AssetKey, R>>();
+  for (const a of input.assets) {
+    if (!ASSET_KEY_PATTERN.test(a.key)) {
+      throw new DefinitionError(
+        'ASSET_KEY_INVALID',
+        `Asset key '${a.key}' (in ${a.sourceFile}) is not a dotted lowercase key like 'silver.fact_telemetry_event'.`,
+        { asset_key: a.key, file: a.sourceFile },
+      );
+    }
+    const existing = assets.get(a.key);
+    if (existing) {
+      throw new DefinitionError(
+        'ASSET_KEY_DUPLICATE',
+        `Asset '${a.key}' is defined twice: in ${existing.sourceFile} and in ${a.sourceFile}. Rename one of them.`,
+        { asset_key: a.key, files: [existing.sourceFile, a.sourceFile] },
+      );
+    }
+    assets.set(a.key, a);
+  }
+  const keys = [...assets.keys()];
+  for (const a of assets.values()) {
+    for (const dep of a.deps) {
+      if (!assets.has(dep)) {
+        throw new DefinitionError(
+          'ASSET_DEP_UNKNOWN',
+          `Asset '${dep}' is not defined (referenced by '${a.key}' in ${a.sourceFile}).${didYouMean(dep, keys)}`,
+          { asset_key: a.key, dep, file: a.sourceFile },
+        );
+      }
+    }
+    if (new Set(a.deps).size !== a.deps.length) {
+      throw new DefinitionError(
+        'ASSET_DEP_DUPLICATE',
+        `Asset '${a.key}' (in ${a.sourceFile}) lists a dependency twice.`,
+      );
+    }
+    if (a.partitions) validatePartitionsDefinition(a.partitions, a.key);
+    for (const [dep, mapping] of Object.entries(a.partitionMappings ?? {})) {
+      if (!a.deps.includes(dep)) {
+        throw new DefinitionError(
+          'PARTITION_MAPPING_INVALID',
+          `Asset '${a.key}' (in ${a.sourceFile}) has a partition mapping for '${dep}', which is not one of its deps.`,
+        );
+      }
+      const upstream = assets.get(dep)!;
+      if (mapping === 'identity') {
+        const mine = a.partitions ? dimensionNames(a.partitions).join(',') : '';
+        const theirs = upstream.partitions ? dimensionNames(upstream.partitions).join(',') : '';
+        if (!mine || mine !== theirs) {
+          throw new DefinitionError(
+            'PARTITION_MAPPING_INVALID',
+            `Asset '${a.key}' (in ${a.sourceFile}) maps '${dep}' by identity, but their partitions differ ('${mine || 'none'}' vs '${theirs || 'none'}').`,
+          );
+        }
+      }
+    }
+    const names = new Set<string>();
+    for (const c of a.checks ?? []) {
+      if (names.has(c.name)) {
+        throw new DefinitionError(
+          'CHECK_DUPLICATE',
+          `Asset '${a.key}' (in ${a.sourceFile}) has two checks named '${c.name}'.`,
+        );
+      }
+      names.add(c.name);
+    }
+  }
+  return { assets, resources: input.resources as R, hooks: input.hooks ?? {} };
+}

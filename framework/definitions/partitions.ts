@@ -1,0 +1,189 @@
+import { DefinitionError } from '../errors/index.ts';
+
+/**
+ * Partition definitions. A partition key is canonical text: `dim=value` pairs joined by `,` in
+ * dimension order (`course_id=erinhills,ingest_date=2026-11-24`); "" means unpartitioned.
+ */
+export interface StaticPartitions {
+  kind: 'static';
+  /** Dimension name, e.g. `course_id`. */
+  name: string;
+  /** Fixed keys, or a function that discovers them at run time (e.g. courses found in the inbox). */
+  keys: readonly string[] | (() => readonly string[] | Promise<readonly string[]>);
+}
+
+export interface DailyPartitions {
+  kind: 'daily';
+  /** Dimension name, e.g. `ingest_date`. */
+  name: string;
+  /** First day, `YYYY-MM-DD`. */
+  start: string;
+  /** Last day inclusive; default today (UTC) when keys are listed. */
+  end?: string;
+}
+
+export type DimensionPartitions = StaticPartitions | DailyPartitions;
+
+export interface MultiPartitions {
+  kind: 'multi';
+  dimensions: readonly [DimensionPartitions, DimensionPartitions];
+  /**
+   * Optional discovery of the combinations that really exist (e.g. the course × day pairs that have
+   * files in the inbox). Without it every combination of the dimensions' keys is a partition.
+   */
+  discover?: () => readonly string[] | Promise<readonly string[]>;
+}
+
+export type PartitionsDefinition = StaticPartitions | DailyPartitions | MultiPartitions;
+
+/** How a downstream partition maps onto its upstream's partitions. */
+export type PartitionMapping = 'identity' | 'all';
+
+export const staticPartitions = (name: string, keys: StaticPartitions['keys']): StaticPartitions => ({
+  kind: 'static',
+  name,
+  keys,
+});
+export const dailyPartitions = (name: string, start: string, end?: string): DailyPartitions => ({
+  kind: 'daily',
+  name,
+  start,
+  ...(end ? { end } : {}),
+});
+export const multiPartitions = (
+  a: DimensionPartitions,
+  b: DimensionPartitions,
+  discover?: MultiPartitions['discover'],
+): MultiPartitions => ({ kind: 'multi', dimensions: [a, b], ...(discover ? { discover } : {}) });
+
+export function dimensionNames(def: PartitionsDefinition): string[] {
+  return def.kind === 'multi' ? def.dimensions.map((d) => d.name) : [def.name];
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const SAFE_VALUE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Parses `a=1,b=2` into an ordered record; throws on malformed text. */
+export function parsePartitionKey(key: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (key === '') return out;
+  for (const part of key.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0)
+      throw new DefinitionError('PARTITION_INVALID', `Partition '${key}' is not of the form dim=value[,dim=value].`);
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/** Builds the canonical key from dimension values, in the definition's dimension order. */
+export function formatPartitionKey(def: PartitionsDefinition, values: Record<string, string>): string {
+  return dimensionNames(def)
+    .map((name) => `${name}=${values[name] ?? ''}`)
+    .join(',');
+}
+
+/**
+ * Validates a user-supplied partition against the definition and returns its canonical key.
+ * Values must be safe path segments (no traversal) and dates real ISO days.
+ */
+export function normalizePartitionKey(def: PartitionsDefinition, key: string, assetKey: string): string {
+  const values = parsePartitionKey(key);
+  const names = dimensionNames(def);
+  if (names.length === 1 && !key.includes('=')) values[names[0]!] = key.trim();
+  const unknown = Object.keys(values).filter((k) => !names.includes(k));
+  if (unknown.length > 0) {
+    throw new DefinitionError(
+      'PARTITION_INVALID',
+      `Partition '${key}' of '${assetKey}' names unknown dimension(s) ${unknown.join(', ')}; expected ${names.join(', ')}.`,
+    );
+  }
+  const dims = def.kind === 'multi' ? def.dimensions : [def];
+  for (const dim of dims) {
+    const value = values[dim.name];
+    if (value === undefined || value === '') {
+      throw new DefinitionError(
+        'PARTITION_INVALID',
+        `Partition '${key}' of '${assetKey}' lacks dimension '${dim.name}' (expected ${names.map((n) => `${n}=…`).join(',')}).`,
+      );
+    }
+    if (dim.kind === 'daily' && !isIsoDay(value)) {
+      throw new DefinitionError(
+        'PARTITION_INVALID',
+        `'${value}' is not a valid YYYY-MM-DD day for '${dim.name}' of '${assetKey}'.`,
+      );
+    }
+    if (!SAFE_VALUE.test(value)) {
+      throw new DefinitionError(
+        'PARTITION_INVALID',
+        `'${value}' is not a valid value for '${dim.name}' of '${assetKey}': use letters, digits, '.', '_' or '-' (no slashes).`,
+      );
+    }
+  }
+  return formatPartitionKey(def, values);
+}
+
+export function isIsoDay(value: string): boolean {
+  if (!DATE.test(value)) return false;
+  const d = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
+}
+
+function daysBetween(start: string, end: string): string[] {
+  const out: string[] = [];
+  for (let t = Date.parse(`${start}T00:00:00Z`); t <= Date.parse(`${end}T00:00:00Z`); t += 86_400_000) {
+    out.push(new Date(t).toISOString().slice(0, 10));
+  }
+  return out;
+}
+
+async function dimensionKeys(dim: DimensionPartitions, today: string): Promise<string[]> {
+  if (dim.kind === 'daily') return daysBetween(dim.start, dim.end ?? today);
+  const keys = typeof dim.keys === 'function' ? await dim.keys() : dim.keys;
+  return [...keys];
+}
+
+/** Lists every partition key of a definition (discovering at run time where the definition says so). */
+export async function listPartitionKeys(def: PartitionsDefinition, today = new Date().toISOString().slice(0, 10)) {
+  if (def.kind !== 'multi') {
+    return (await dimensionKeys(def, today)).map((v) => formatPartitionKey(def, { [def.name]: v }));
+  }
+  if (def.discover) return [...(await def.discover())].sort();
+  const [a, b] = def.dimensions;
+  const [ak, bk] = [await dimensionKeys(a, today), await dimensionKeys(b, today)];
+  return ak.flatMap((x) => bk.map((y) => formatPartitionKey(def, { [a.name]: x, [b.name]: y })));
+}
+
+/** Checks a definition itself (names, dates) at load time. */
+export function validatePartitionsDefinition(def: PartitionsDefinition, assetKey: string): void {
+  const dims = def.kind === 'multi' ? def.dimensions : [def];
+  if (def.kind === 'multi' && dims[0]!.name === dims[1]!.name) {
+    throw new DefinitionError(
+      'PARTITION_INVALID',
+      `Asset '${assetKey}' has two partition dimensions named '${dims[0]!.name}'.`,
+    );
+  }
+  for (const dim of dims) {
+    if (!/^[a-z][a-z0-9_]*$/.test(dim.name)) {
+      throw new DefinitionError(
+        'PARTITION_INVALID',
+        `Asset '${assetKey}' has a partition dimension named '${dim.name}': use snake_case.`,
+      );
+    }
+    if (dim.kind === 'daily' && (!isIsoDay(dim.start) || (dim.end !== undefined && !isIsoDay(dim.end)))) {
+      throw new DefinitionError(
+        'PARTITION_INVALID',
+        `Asset '${assetKey}' has daily partitions '${dim.name}' with an invalid start/end day (YYYY-MM-DD).`,
+      );
+    }
+    if (dim.kind === 'static' && Array.isArray(dim.keys)) {
+      const bad = (dim.keys as string[]).find((k) => !SAFE_VALUE.test(k));
+      if (bad !== undefined) {
+        throw new DefinitionError(
+          'PARTITION_INVALID',
+          `Asset '${assetKey}' has static partition key '${bad}' that is not a safe name.`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * One error type for everything Fairway reports to a user: a stable `code`, the keys involved,
+ * and a message that says what happened and what to do next.
+ */
+export class FrameworkError extends Error {
+  readonly code: string;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: string, message: string, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FrameworkError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+/** A definition set that cannot be loaded: duplicate keys, unknown deps, cycles, bad partitions. */
+export class DefinitionError extends FrameworkError {
+  constructor(code: string, message: string, details: Record<string, unknown> = {}) {
+    super(code, message, { details });
+    this.name = 'DefinitionError';
+  }
+}
+
+/** A selection string that does not parse or selects nothing. `position` points at the offending token. */
+export class SelectionError extends FrameworkError {
+  readonly position: number;
+  constructor(message: string, selection: string, position: number) {
+    super('SELECTION_INVALID', `${message}\n  ${selection}\n  ${' '.repeat(position)}^`, {
+      details: { selection, position },
+    });
+    this.name = 'SelectionError';
+    this.position = position;
+  }
+}
+
+/** Bad user input on the command line or over HTTP. */
+export class UsageError extends FrameworkError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('USAGE', message, { details });
+    this.name = 'UsageError';
+  }
+}
+
+export const isFrameworkError = (e: unknown): e is FrameworkError => e instanceof FrameworkError;

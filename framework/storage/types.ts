@@ -1,0 +1,164 @@
+import type { Metadata } from '../definitions/index.ts';
+
+export type RunStatus = 'QUEUED' | 'STARTED' | 'SUCCESS' | 'FAILURE' | 'CANCELED';
+export type StepStatus = 'PENDING' | 'RUNNING' | 'SUCCESS' | 'FAILURE' | 'SKIPPED' | 'CANCELED';
+
+export interface RunRecord {
+  run_id: string;
+  selection: string;
+  /** Partition filter the run was launched with, or null. */
+  partition: string | null;
+  stale_only: boolean;
+  status: RunStatus;
+  /** Why the run failed or was canceled, in plain words. */
+  reason: string | null;
+  pid: number | null;
+  hostname: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  heartbeat_at: string | null;
+  /** Steps planned: `[{ asset_key, partition_key }]`. */
+  plan: { asset_key: string; partition_key: string }[];
+  tags: Record<string, string>;
+}
+
+/** One append-only event. `event_id` is assigned by the store (monotonic). */
+export interface EventRecord {
+  event_id?: number;
+  run_id: string;
+  /** ISO timestamp. */
+  ts: string;
+  type: string;
+  asset_key: string | null;
+  partition_key: string | null;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  data: Record<string, unknown>;
+}
+
+export interface MaterializationRecord {
+  id?: number;
+  asset_key: string;
+  partition_key: string;
+  run_id: string;
+  ts: string;
+  data_version: string;
+  code_version: string;
+  /** Upstream key → combined data version consumed. */
+  input_versions: Record<string, string>;
+  /** The dependency set at materialization time (detects a changed dep set). */
+  deps: string[];
+  metadata: Metadata;
+}
+
+/** Outcome of the latest attempt of an asset partition (success or failure). */
+export interface StepAttemptRecord {
+  asset_key: string;
+  partition_key: string;
+  run_id: string;
+  status: StepStatus;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_ms: number | null;
+  attempts: number;
+  reason: string | null;
+}
+
+export interface CheckEvaluationRecord {
+  id?: number;
+  asset_key: string;
+  partition_key: string;
+  check_name: string;
+  run_id: string;
+  ts: string;
+  passed: boolean;
+  severity: 'warn' | 'error';
+  blocking: boolean;
+  failures: number | null;
+  description: string | null;
+  metadata: Metadata;
+}
+
+export interface ComputeLogRecord {
+  run_id: string;
+  asset_key: string;
+  partition_key: string;
+  /** Path relative to the state directory. */
+  path: string;
+  stream: string;
+  bytes: number;
+}
+
+export interface PartitionLock {
+  asset_key: string;
+  partition_key: string;
+  run_id: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass as `before` to get the next page; null when there is none. */
+  next: number | string | null;
+}
+
+/**
+ * Everything Fairway persists. Batch-first: every read takes many keys at once.
+ * Implementations must make concurrent use by several processes safe.
+ */
+export interface Store {
+  readonly path: string;
+  close(): void;
+
+  createRun(run: RunRecord): void;
+  updateRun(runId: string, patch: Partial<Omit<RunRecord, 'run_id'>>): void;
+  getRun(runId: string): RunRecord | undefined;
+  /** Newest first. */
+  listRuns(opts: { status?: RunStatus; limit: number; before?: string }): Page<RunRecord>;
+  /** Runs in QUEUED or STARTED state. */
+  activeRuns(): RunRecord[];
+  heartbeat(runId: string, ts: string): void;
+
+  appendEvents(events: EventRecord[]): number[];
+  /** Events of a run after `afterId`, oldest first. */
+  getEvents(runId: string, opts?: { afterId?: number; limit?: number }): EventRecord[];
+
+  recordMaterialization(m: MaterializationRecord): number;
+  /** Latest materialization per (asset, partition) for the given assets. */
+  latestMaterializations(keys: string[]): Map<string, Map<string, MaterializationRecord>>;
+  /** Newest first. `before` is a materialization id. */
+  materializationHistory(
+    key: string,
+    opts: { partition?: string; limit: number; before?: number },
+  ): Page<MaterializationRecord>;
+
+  recordStepAttempt(a: StepAttemptRecord): void;
+  /** Latest attempt per (asset, partition). */
+  latestStepAttempts(keys: string[]): Map<string, Map<string, StepAttemptRecord>>;
+  stepAttemptsOfRun(runId: string): StepAttemptRecord[];
+  /** Durations of recent successful attempts, newest first, for scheduling estimates. */
+  recentDurations(keys: string[], limitPerKey: number): Map<string, number[]>;
+
+  recordCheckEvaluations(evals: CheckEvaluationRecord[]): void;
+  /** Latest evaluation per (asset, partition, check). */
+  latestCheckEvaluations(keys: string[]): CheckEvaluationRecord[];
+  checkEvaluationsOfRun(runId: string): CheckEvaluationRecord[];
+
+  recordComputeLog(log: ComputeLogRecord): void;
+  computeLogs(runId: string): ComputeLogRecord[];
+
+  /**
+   * Atomically claims asset partitions for a run. Returns the locks held by other runs that conflict
+   * (nothing is claimed then), or [] on success.
+   */
+  claimPartitions(runId: string, targets: { asset_key: string; partition_key: string }[]): PartitionLock[];
+  releasePartitions(runId: string): void;
+
+  /** Lease for singletons such as the daemon. True when `holder` holds it afterwards. */
+  acquireLease(name: string, holder: string, ttlMs: number, now: Date): boolean;
+  releaseLease(name: string, holder: string): void;
+
+  /** Key-value cursors for sensors and the daemon. */
+  getCursor(name: string): string | undefined;
+  setCursor(name: string, value: string): void;
+}
