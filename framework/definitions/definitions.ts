@@ -27,6 +27,10 @@ export interface RunSummary {
 export interface DefinitionHooks {
   /** Called once per finished run with its summary. */
   onRunComplete?: (summary: RunSummary) => Promise<void> | void;
+  /** Resolved configuration with secrets masked, for `fairway config`. */
+  describeConfig?: () => unknown;
+  /** Installs what the materializers need (venvs, jars), for `fairway bootstrap`. */
+  bootstrap?: (onProgress: (message: string) => void) => Promise<void>;
 }
 
 export interface Definitions<R = unknown> {

@@ -1,0 +1,173 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, maskSecrets, sparkEnv } from './config.ts';
+import { findCourse, loadCourses, requireCourse } from './courses.ts';
+
+const repoRoot = resolve(import.meta.dirname, '../..');
+
+/** A throwaway project root holding a copy of config/ that a test may edit. */
+function scratchRoot(): string {
+  const root = mkdtempSync(join(tmpdir(), 'fairway-config-'));
+  cpSync(join(repoRoot, 'config'), join(root, 'config'), { recursive: true });
+  return root;
+}
+
+function errorOf(fn: () => unknown): Error & { code?: string } {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error & { code?: string };
+  }
+  throw new Error('expected an error');
+}
+
+describe('loadConfig', () => {
+  it('parses the default embedded profile into absolute paths under the state dir', () => {
+    const c = loadConfig({ projectRoot: repoRoot, env: {} });
+    expect(c.profile).toBe('embedded');
+    expect(c.storage).toEqual({ kind: 'local', root: join(repoRoot, '.fairway/storage') });
+    expect(c.catalog.type).toBe('jdbc');
+    expect(c.catalog.uri).toBe(`jdbc:sqlite:file:${repoRoot}/.fairway/warehouse/catalog.db`);
+    expect(c.catalog.warehouse.silver).toBe(`file://${repoRoot}/.fairway/warehouse`);
+    expect(c.spark.shufflePartitions).toBe(4);
+    expect(c.coordinateBounds).toEqual({ minLon: -180, maxLon: 180, minLat: -90, maxLat: 90 });
+    expect(c.query.engine).toBe('spark');
+    expect(c.s3.credentials).toBeUndefined();
+  });
+
+  it('parses local (MinIO dev defaults) and aws (credentials from env only)', () => {
+    const local = loadConfig({ projectRoot: repoRoot, profile: 'local', env: {} });
+    expect(local.s3).toEqual({
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'us-east-1',
+      pathStyle: true,
+      credentials: { accessKeyId: 'minioadmin', secretAccessKey: 'minioadmin' },
+    });
+    expect(local.catalog).toMatchObject({ type: 'rest', uri: 'http://127.0.0.1:8181' });
+    expect(local.query).toEqual({ engine: 'trino', trinoUrl: 'http://127.0.0.1:8080' });
+    const aws = loadConfig({ projectRoot: repoRoot, env: { FAIRWAY_PROFILE: 'aws' } });
+    expect(aws.catalog.type).toBe('glue');
+    expect(aws.s3.endpoint).toBeUndefined();
+    expect(aws.s3.credentials).toBeUndefined();
+    const withKeys = loadConfig({
+      projectRoot: repoRoot,
+      profile: 'aws',
+      env: { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE12', AWS_SECRET_ACCESS_KEY: 'secretvalue99' },
+    });
+    expect(withKeys.s3.credentials?.accessKeyId).toBe('AKIAEXAMPLE12');
+  });
+
+  it('lets the environment override FAIRWAY_* keys', () => {
+    const c = loadConfig({
+      projectRoot: repoRoot,
+      profile: 'local',
+      env: { FAIRWAY_BUCKET_LANDING: 'my-landing', FAIRWAY_SPARK_SHUFFLE_PARTITIONS: '16', FAIRWAY_LOG_LEVEL: 'debug' },
+    });
+    expect(c.buckets.landing).toBe('my-landing');
+    expect(c.spark.shufflePartitions).toBe(16);
+  });
+
+  it('names the file, the key and a suggestion for a misspelled key', () => {
+    const root = scratchRoot();
+    writeFileSync(join(root, 'config/embedded.env'), '\nFAIRWAY_BUCKET_LANDNG=x\n', { flag: 'a' });
+    const e = errorOf(() => loadConfig({ projectRoot: root, env: {} }));
+    expect(e.code).toBe('CONFIG_INVALID');
+    expect(e.message).toContain('config/embedded.env');
+    expect(e.message).toContain('FAIRWAY_BUCKET_LANDNG');
+    expect(e.message).toContain("Did you mean 'FAIRWAY_BUCKET_LANDING'?");
+  });
+
+  it('names file, key and expected form for a bad number; env-sourced values say so', () => {
+    const root = scratchRoot();
+    writeFileSync(join(root, 'config/embedded.env'), '\nFAIRWAY_SPARK_SHUFFLE_PARTITIONS=four\n', { flag: 'a' });
+    const e = errorOf(() => loadConfig({ projectRoot: root, env: {} }));
+    expect(e.code).toBe('CONFIG_INVALID');
+    expect(e.message).toBe(
+      "config/embedded.env: key FAIRWAY_SPARK_SHUFFLE_PARTITIONS has invalid value 'four': expected a positive integer.",
+    );
+    const fromEnv = errorOf(() => loadConfig({ projectRoot: repoRoot, env: { FAIRWAY_COORD_MAX_LAT: '91' } }));
+    expect(fromEnv.message).toContain('environment variable FAIRWAY_COORD_MAX_LAT (overriding config/embedded.env)');
+    const badEnum = errorOf(() => loadConfig({ projectRoot: repoRoot, env: { FAIRWAY_STORAGE_KIND: 'gcs' } }));
+    expect(badEnum.message).toContain('expected one of local|s3');
+  });
+
+  it('names the file and key when a required key is missing, and rejects credentials in files', () => {
+    const root = scratchRoot();
+    writeFileSync(join(root, 'config/bare.env'), 'FAIRWAY_PROFILE=bare\nFAIRWAY_STORAGE_KIND=local\n');
+    const e = errorOf(() => loadConfig({ projectRoot: root, profile: 'bare', env: {} }));
+    expect(e.message).toMatch(/^config\/bare\.env: required key FAIRWAY_BUCKET_LANDING is missing/);
+    const embedded = readFileSync(join(root, 'config/embedded.env'), 'utf8');
+    writeFileSync(join(root, 'config/noroot.env'), embedded.replace(/^FAIRWAY_STORAGE_ROOT=.*$/m, ''));
+    const cond = errorOf(() => loadConfig({ projectRoot: root, profile: 'noroot', env: {} }));
+    expect(cond.message).toContain(
+      'config/noroot.env: required key FAIRWAY_STORAGE_ROOT is missing (required when FAIRWAY_STORAGE_KIND=local)',
+    );
+    writeFileSync(join(root, 'config/leaky.env'), 'AWS_SECRET_ACCESS_KEY=abc\n');
+    const leak = errorOf(() => loadConfig({ projectRoot: root, profile: 'leaky', env: {} }));
+    expect(leak.message).toContain('config/leaky.env');
+    expect(leak.message).toContain('Credentials must come from the environment');
+  });
+
+  it('lists the available profiles for an unknown one', () => {
+    const e = errorOf(() => loadConfig({ projectRoot: repoRoot, profile: 'prod', env: {} }));
+    expect(e.code).toBe('CONFIG_INVALID');
+    expect(e.message).toContain("Unknown config profile 'prod'. Available profiles: aws, embedded, local");
+  });
+});
+
+describe('maskSecrets and sparkEnv', () => {
+  it('masks credentials to **** plus the last 2 chars without touching the original', () => {
+    const c = loadConfig({
+      projectRoot: repoRoot,
+      profile: 'local',
+      env: { AWS_ACCESS_KEY_ID: 'devkey1234', AWS_SECRET_ACCESS_KEY: 'devsecret5678' },
+    });
+    const masked = maskSecrets(c);
+    expect(masked.s3.credentials).toEqual({ accessKeyId: '****34', secretAccessKey: '****78' });
+    expect(c.s3.credentials?.secretAccessKey).toBe('devsecret5678');
+    expect(JSON.stringify(masked)).not.toContain('devsecret5678');
+  });
+
+  it('derives the embedded catalog from the given state dir', () => {
+    const c = loadConfig({ projectRoot: repoRoot, env: {} });
+    const env = sparkEnv(c, '/tmp/state');
+    expect(env).toMatchObject({
+      FAIRWAY_CATALOG_NAME: 'lakehouse',
+      FAIRWAY_CATALOG_TYPE: 'jdbc',
+      FAIRWAY_CATALOG_URI: 'jdbc:sqlite:file:/tmp/state/warehouse/catalog.db',
+      FAIRWAY_WAREHOUSE: 'file:///tmp/state/warehouse',
+      FAIRWAY_SPARK_MASTER: 'local[2]',
+      FAIRWAY_SPARK_SHUFFLE_PARTITIONS: '4',
+    });
+    const local = sparkEnv(loadConfig({ projectRoot: repoRoot, profile: 'local', env: {} }), '/tmp/state');
+    expect(local).toMatchObject({
+      FAIRWAY_CATALOG_TYPE: 'rest',
+      FAIRWAY_CATALOG_URI: 'http://127.0.0.1:8181',
+      FAIRWAY_WAREHOUSE: 's3://fairway-silver/warehouse',
+      FAIRWAY_S3_ENDPOINT: 'http://127.0.0.1:9000',
+      FAIRWAY_S3_PATH_STYLE: 'true',
+      AWS_ACCESS_KEY_ID: 'minioadmin',
+      AWS_REGION: 'us-east-1',
+    });
+  });
+});
+
+describe('courses', () => {
+  const courses = loadCourses(join(repoRoot, 'config/courses.json'));
+  it('loads the five sample courses and finds them by slug or name', () => {
+    expect(Object.keys(courses).sort()).toEqual(['americanfalls', 'bradshawfarmgc', 'erinhills', 'indiancreek', 'pinehurst4']);
+    expect(findCourse(courses, 'erinhills')?.name).toBe('Erin Hills');
+    expect(findCourse(courses, 'Erin Hills')?.id).toBe('erinhills');
+    expect(findCourse(courses, 'PINEHURST NO. 4')?.id).toBe('pinehurst4');
+    expect(findCourse(courses, 'Augusta')).toBeUndefined();
+    expect(() => requireCourse(courses, 'erinhils')).toThrow("Did you mean 'erinhills'?");
+  });
+  it('rejects a bad time zone with file and key', () => {
+    const root = scratchRoot();
+    const file = join(root, 'config/courses.json');
+    writeFileSync(file, JSON.stringify({ x: { ...courses.erinhills, timezone: 'Mars/Olympus' } }));
+    expect(() => loadCourses(file)).toThrow(`${file}: 'x.timezone' is invalid`);
+  });
+});

@@ -1,0 +1,370 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { closest, distance } from 'fastest-levenshtein';
+import { z } from 'zod';
+import { FrameworkError } from '../../framework/errors/index.ts';
+
+/** A config file or environment value that does not validate. `file` and `key` name the culprit. */
+export class ConfigError extends FrameworkError {
+  constructor(message: string, details: { file?: string; key?: string; profile?: string } = {}) {
+    super('CONFIG_INVALID', message, { details });
+    this.name = 'ConfigError';
+  }
+}
+
+const str = z.string().trim().min(1, 'a non-empty string');
+const optionalStr = z.string().trim().optional();
+const bucket = z
+  .string()
+  .trim()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 chars, a-z 0-9 . -)');
+const prefix = z
+  .string()
+  .trim()
+  .regex(/^([A-Za-z0-9._=-]+\/)*$/, "empty, or path segments ending in '/' (e.g. 'fairway/')")
+  .default('');
+const ident = z
+  .string()
+  .trim()
+  .regex(/^[a-z_][a-z0-9_]*$/, 'a lowercase SQL identifier (a-z 0-9 _)');
+const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+const posInt = z.string().trim().regex(/^\d+$/, 'a positive integer').transform(Number).pipe(z.number().int().min(1));
+const coord = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+(\.\d+)?$/, `a decimal number in [${min}, ${max}]`)
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
+const url = z.url({ protocol: /^https?$/, error: 'an http(s) URL such as http://127.0.0.1:9000' });
+
+/**
+ * Every `FAIRWAY_*` key a profile file may hold, with the form it must take.
+ * Credentials are deliberately absent: they come from the environment only.
+ */
+const RawSchema = z.strictObject({
+  FAIRWAY_PROFILE: str,
+  FAIRWAY_STATE_DIR: str.default('.fairway'),
+  FAIRWAY_STORAGE_KIND: z.enum(['local', 's3']),
+  FAIRWAY_STORAGE_ROOT: optionalStr,
+  FAIRWAY_S3_ENDPOINT: url.optional(),
+  FAIRWAY_S3_REGION: str.default('us-east-1'),
+  FAIRWAY_S3_PATH_STYLE: bool.default(false),
+  FAIRWAY_S3_CREDENTIALS: z.enum(['env', 'env-or-minio-default']).default('env'),
+  FAIRWAY_BUCKET_LANDING: bucket,
+  FAIRWAY_BUCKET_SILVER: bucket,
+  FAIRWAY_BUCKET_GOLD: bucket,
+  FAIRWAY_BUCKET_QUARANTINE: bucket,
+  FAIRWAY_BUCKET_OBSERVABILITY: bucket,
+  FAIRWAY_PREFIX_LANDING: prefix,
+  FAIRWAY_PREFIX_QUARANTINE: prefix,
+  FAIRWAY_PREFIX_OBSERVABILITY: prefix,
+  FAIRWAY_CATALOG_TYPE: z.enum(['jdbc', 'rest', 'glue']),
+  FAIRWAY_CATALOG_NAME: ident.default('lakehouse'),
+  FAIRWAY_CATALOG_URI: optionalStr,
+  FAIRWAY_WAREHOUSE_SILVER: optionalStr,
+  FAIRWAY_WAREHOUSE_GOLD: optionalStr,
+  FAIRWAY_NAMESPACE_SILVER: ident.default('silver'),
+  FAIRWAY_NAMESPACE_GOLD: ident.default('gold'),
+  FAIRWAY_TABLE_TELEMETRY_EVENT: ident.default('fact_telemetry_event'),
+  FAIRWAY_TABLE_FACILITY_TOPOLOGY: ident.default('dim_facility_topology'),
+  FAIRWAY_SPARK_MASTER: str.regex(/^(local(\[(\d+|\*)\])?|spark:\/\/.+|yarn|k8s:\/\/.+)$/, 'local[N], spark://host:port, yarn or k8s://…'),
+  FAIRWAY_SPARK_DRIVER_MEMORY: str.regex(/^\d+[kmgt]$/i, 'a JVM memory size such as 2g or 512m'),
+  FAIRWAY_SPARK_SHUFFLE_PARTITIONS: posInt,
+  FAIRWAY_COORD_MIN_LON: coord(-180, 180),
+  FAIRWAY_COORD_MAX_LON: coord(-180, 180),
+  FAIRWAY_COORD_MIN_LAT: coord(-90, 90),
+  FAIRWAY_COORD_MAX_LAT: coord(-90, 90),
+  FAIRWAY_INBOX_DIR: str,
+  FAIRWAY_COURSES_FILE: str,
+  FAIRWAY_QUERY_ENGINE: z.enum(['spark', 'trino', 'athena']),
+  FAIRWAY_TRINO_URL: url.optional(),
+  FAIRWAY_ATHENA_WORKGROUP: optionalStr,
+});
+
+type RawConfig = z.infer<typeof RawSchema>;
+const KNOWN_KEYS = Object.keys(RawSchema.shape) as (keyof RawConfig)[];
+
+/** Keys whose presence depends on another key's value. */
+const CheckedSchema = RawSchema.superRefine((c, ctx) => {
+  const need = (key: keyof RawConfig, why: string) => {
+    if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: `required when ${why}` });
+  };
+  if (c.FAIRWAY_STORAGE_KIND === 'local') need('FAIRWAY_STORAGE_ROOT', 'FAIRWAY_STORAGE_KIND=local');
+  if (c.FAIRWAY_CATALOG_TYPE === 'rest') need('FAIRWAY_CATALOG_URI', 'FAIRWAY_CATALOG_TYPE=rest');
+  if (c.FAIRWAY_CATALOG_TYPE !== 'jdbc') {
+    need('FAIRWAY_WAREHOUSE_SILVER', `FAIRWAY_CATALOG_TYPE=${c.FAIRWAY_CATALOG_TYPE}`);
+    need('FAIRWAY_WAREHOUSE_GOLD', `FAIRWAY_CATALOG_TYPE=${c.FAIRWAY_CATALOG_TYPE}`);
+  }
+  if (c.FAIRWAY_QUERY_ENGINE === 'trino') need('FAIRWAY_TRINO_URL', 'FAIRWAY_QUERY_ENGINE=trino');
+  if (c.FAIRWAY_COORD_MIN_LON >= c.FAIRWAY_COORD_MAX_LON) {
+    ctx.addIssue({ code: 'custom', path: ['FAIRWAY_COORD_MIN_LON'], message: 'must be below FAIRWAY_COORD_MAX_LON' });
+  }
+  if (c.FAIRWAY_COORD_MIN_LAT >= c.FAIRWAY_COORD_MAX_LAT) {
+    ctx.addIssue({ code: 'custom', path: ['FAIRWAY_COORD_MIN_LAT'], message: 'must be below FAIRWAY_COORD_MAX_LAT' });
+  }
+});
+
+/** The validated, nested configuration of one profile. Paths are absolute. */
+export interface LakehouseConfig {
+  profile: string;
+  /** The file the profile came from (absolute). */
+  file: string;
+  projectRoot: string;
+  stateDir: string;
+  storage: { kind: 'local' | 's3'; root?: string };
+  s3: {
+    endpoint?: string;
+    region: string;
+    pathStyle: boolean;
+    /** undefined = let the AWS SDK's default chain find credentials (aws profile). */
+    credentials?: { accessKeyId: string; secretAccessKey: string };
+  };
+  buckets: { landing: string; silver: string; gold: string; quarantine: string; observability: string };
+  prefixes: { landing: string; quarantine: string; observability: string };
+  catalog: {
+    type: 'jdbc' | 'rest' | 'glue';
+    name: string;
+    uri?: string;
+    warehouse: { silver: string; gold: string };
+    namespaces: { silver: string; gold: string };
+    tables: { telemetryEvent: string; facilityTopology: string };
+  };
+  spark: { master: string; driverMemory: string; shufflePartitions: number };
+  coordinateBounds: { minLon: number; maxLon: number; minLat: number; maxLat: number };
+  inboxDir: string;
+  coursesFile: string;
+  query: { engine: 'spark' | 'trino' | 'athena'; trinoUrl?: string; athenaWorkgroup?: string };
+}
+
+export const MINIO_DEV_CREDENTIALS = { accessKeyId: 'minioadmin', secretAccessKey: 'minioadmin' } as const;
+
+/** Profiles available under `<projectRoot>/config` (the `<name>.env` files). */
+export function listProfiles(projectRoot: string): string[] {
+  const dir = join(projectRoot, 'config');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.env'))
+    .map((f) => f.slice(0, -'.env'.length))
+    .sort();
+}
+
+/**
+ * Loads `config/<profile>.env`, applies `FAIRWAY_*` environment overrides and validates the result.
+ * Profile: `opts.profile` ?? `env.FAIRWAY_PROFILE` ?? `embedded`.
+ * @example const config = loadConfig({ projectRoot: process.cwd() }); config.buckets.landing
+ */
+export function loadConfig(opts: { projectRoot: string; profile?: string; env?: NodeJS.ProcessEnv }): LakehouseConfig {
+  const env = opts.env ?? process.env;
+  const projectRoot = resolve(opts.projectRoot);
+  const profile = opts.profile ?? env.FAIRWAY_PROFILE ?? 'embedded';
+  const available = listProfiles(projectRoot);
+  if (!/^[A-Za-z0-9_-]+$/.test(profile) || !available.includes(profile)) {
+    throw new ConfigError(
+      `Unknown config profile '${profile}'. Available profiles: ${available.join(', ') || '(none found)'} ` +
+        `(files config/<profile>.env under ${projectRoot}). Set FAIRWAY_PROFILE or pass --profile.`,
+      { profile },
+    );
+  }
+  const relFile = `config/${profile}.env`;
+  const file = join(projectRoot, relFile);
+  const fromFile = parseDotenv(readFileSync(file));
+
+  for (const key of Object.keys(fromFile)) {
+    if (!key.startsWith('FAIRWAY_')) {
+      const hint = /SECRET|ACCESS_KEY|PASSWORD|TOKEN/i.test(key)
+        ? ' Credentials must come from the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), never from a config file.'
+        : ' Config files hold only FAIRWAY_* keys.';
+      throw new ConfigError(`${relFile}: key '${key}' is not allowed here.${hint}`, { file: relFile, key, profile });
+    }
+  }
+
+  // Environment wins for known FAIRWAY_* keys; unknown FAIRWAY_* env vars belong to other parts (e.g. LOG_LEVEL).
+  const merged: Record<string, string> = { ...fromFile };
+  const fromEnv = new Set<string>();
+  for (const key of KNOWN_KEYS) {
+    const v = env[key];
+    if (v !== undefined && key !== 'FAIRWAY_PROFILE') {
+      merged[key] = v;
+      fromEnv.add(key);
+    }
+  }
+  // Empty values mean "not set" so optional keys can be blanked from the environment.
+  for (const [k, v] of Object.entries(merged)) if (v.trim() === '' && !k.startsWith('FAIRWAY_PREFIX_')) delete merged[k];
+
+  const parsed = CheckedSchema.safeParse(merged);
+  if (!parsed.success) {
+    // Unknown keys first: a misspelled key usually also shows up as a missing one.
+    const issues = parsed.error.issues;
+    const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
+    throw describeIssue(issue, relFile, profile, fromEnv, merged);
+  }
+  return toConfig(parsed.data, { profile, file, projectRoot, env });
+}
+
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  relFile: string,
+  profile: string,
+  fromEnv: Set<string>,
+  merged: Record<string, string>,
+): ConfigError {
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const best = closest(key, KNOWN_KEYS as string[]);
+    const hint = distance(key, best) <= Math.max(3, Math.floor(key.length / 3)) ? ` Did you mean '${best}'?` : '';
+    return new ConfigError(`${relFile}: unknown key '${key}'.${hint} Known keys: ${KNOWN_KEYS.join(', ')}.`, {
+      file: relFile,
+      key,
+      profile,
+    });
+  }
+  const key = String(issue.path[0] ?? '');
+  const where = fromEnv.has(key) ? `environment variable ${key} (overriding ${relFile})` : `${relFile}: key ${key}`;
+  if (merged[key] === undefined) {
+    const why = issue.code === 'custom' ? ` (${issue.message})` : '';
+    return new ConfigError(`${relFile}: required key ${key} is missing${why}. Add '${key}=…' to ${relFile}.`, {
+      file: relFile,
+      key,
+      profile,
+    });
+  }
+  const expected =
+    issue.code === 'invalid_value' ? `one of ${issue.values.map(String).join('|')}` : issue.message.replace(/^Invalid input: /, '');
+  return new ConfigError(`${where} has invalid value '${merged[key]}': expected ${expected}.`, {
+    file: relFile,
+    key,
+    profile,
+  });
+}
+
+function toConfig(
+  c: RawConfig,
+  ctx: { profile: string; file: string; projectRoot: string; env: NodeJS.ProcessEnv },
+): LakehouseConfig {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(ctx.projectRoot, p));
+  const stateDir = abs(c.FAIRWAY_STATE_DIR);
+  // A value without a scheme is a path: resolve it and make it a file:// URI.
+  const warehouse = (v: string | undefined, fallback: string) => {
+    if (v === undefined) return `file://${fallback}`;
+    return /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `file://${abs(v)}`;
+  };
+  let uri = c.FAIRWAY_CATALOG_URI;
+  if (c.FAIRWAY_CATALOG_TYPE === 'jdbc') {
+    const m = uri?.match(/^jdbc:sqlite:file:(.+)$/);
+    if (uri === undefined) uri = jdbcSqliteUri(stateDir);
+    else if (m) uri = `jdbc:sqlite:file:${abs(m[1]!)}`;
+  }
+  const accessKeyId = ctx.env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = ctx.env.AWS_SECRET_ACCESS_KEY;
+  let credentials: LakehouseConfig['s3']['credentials'];
+  if (accessKeyId && secretAccessKey) credentials = { accessKeyId, secretAccessKey };
+  else if (c.FAIRWAY_S3_CREDENTIALS === 'env-or-minio-default') credentials = { ...MINIO_DEV_CREDENTIALS };
+
+  return {
+    profile: ctx.profile,
+    file: ctx.file,
+    projectRoot: ctx.projectRoot,
+    stateDir,
+    storage: {
+      kind: c.FAIRWAY_STORAGE_KIND,
+      ...(c.FAIRWAY_STORAGE_ROOT ? { root: abs(c.FAIRWAY_STORAGE_ROOT) } : {}),
+    },
+    s3: {
+      ...(c.FAIRWAY_S3_ENDPOINT ? { endpoint: c.FAIRWAY_S3_ENDPOINT } : {}),
+      region: c.FAIRWAY_S3_REGION,
+      pathStyle: c.FAIRWAY_S3_PATH_STYLE,
+      ...(credentials ? { credentials } : {}),
+    },
+    buckets: {
+      landing: c.FAIRWAY_BUCKET_LANDING,
+      silver: c.FAIRWAY_BUCKET_SILVER,
+      gold: c.FAIRWAY_BUCKET_GOLD,
+      quarantine: c.FAIRWAY_BUCKET_QUARANTINE,
+      observability: c.FAIRWAY_BUCKET_OBSERVABILITY,
+    },
+    prefixes: {
+      landing: c.FAIRWAY_PREFIX_LANDING,
+      quarantine: c.FAIRWAY_PREFIX_QUARANTINE,
+      observability: c.FAIRWAY_PREFIX_OBSERVABILITY,
+    },
+    catalog: {
+      type: c.FAIRWAY_CATALOG_TYPE,
+      name: c.FAIRWAY_CATALOG_NAME,
+      ...(uri ? { uri } : {}),
+      warehouse: {
+        silver: warehouse(c.FAIRWAY_WAREHOUSE_SILVER, join(stateDir, 'warehouse')),
+        gold: warehouse(c.FAIRWAY_WAREHOUSE_GOLD, join(stateDir, 'warehouse')),
+      },
+      namespaces: { silver: c.FAIRWAY_NAMESPACE_SILVER, gold: c.FAIRWAY_NAMESPACE_GOLD },
+      tables: { telemetryEvent: c.FAIRWAY_TABLE_TELEMETRY_EVENT, facilityTopology: c.FAIRWAY_TABLE_FACILITY_TOPOLOGY },
+    },
+    spark: {
+      master: c.FAIRWAY_SPARK_MASTER,
+      driverMemory: c.FAIRWAY_SPARK_DRIVER_MEMORY,
+      shufflePartitions: c.FAIRWAY_SPARK_SHUFFLE_PARTITIONS,
+    },
+    coordinateBounds: {
+      minLon: c.FAIRWAY_COORD_MIN_LON,
+      maxLon: c.FAIRWAY_COORD_MAX_LON,
+      minLat: c.FAIRWAY_COORD_MIN_LAT,
+      maxLat: c.FAIRWAY_COORD_MAX_LAT,
+    },
+    inboxDir: abs(c.FAIRWAY_INBOX_DIR),
+    coursesFile: abs(c.FAIRWAY_COURSES_FILE),
+    query: {
+      engine: c.FAIRWAY_QUERY_ENGINE,
+      ...(c.FAIRWAY_TRINO_URL ? { trinoUrl: c.FAIRWAY_TRINO_URL } : {}),
+      ...(c.FAIRWAY_ATHENA_WORKGROUP ? { athenaWorkgroup: c.FAIRWAY_ATHENA_WORKGROUP } : {}),
+    },
+  };
+}
+
+const jdbcSqliteUri = (stateDir: string) => `jdbc:sqlite:file:${join(stateDir, 'warehouse', 'catalog.db')}`;
+
+const mask = (s: string) => `****${s.length > 4 ? s.slice(-2) : ''}`;
+
+/** A deep copy safe to print (`fairway config`): credentials become `****` + their last 2 characters. */
+export function maskSecrets(config: LakehouseConfig): LakehouseConfig {
+  const copy = structuredClone(config);
+  if (copy.s3.credentials) {
+    copy.s3.credentials = {
+      accessKeyId: mask(copy.s3.credentials.accessKeyId),
+      secretAccessKey: mask(copy.s3.credentials.secretAccessKey),
+    };
+  }
+  return copy;
+}
+
+/**
+ * Environment for the Spark job (read by spark/pipes.py). With a jdbc catalog whose URI was not set
+ * explicitly, the catalog and warehouse live under `stateDir`.
+ */
+export function sparkEnv(config: LakehouseConfig, stateDir: string = config.stateDir): Record<string, string> {
+  const isStateDirCatalog = config.catalog.type === 'jdbc' && config.catalog.uri === jdbcSqliteUri(config.stateDir);
+  const absState = resolve(stateDir);
+  const uri = isStateDirCatalog ? jdbcSqliteUri(absState) : (config.catalog.uri ?? '');
+  const warehouse =
+    isStateDirCatalog && config.catalog.warehouse.silver === `file://${join(config.stateDir, 'warehouse')}`
+      ? `file://${join(absState, 'warehouse')}`
+      : config.catalog.warehouse.silver;
+  const env: Record<string, string> = {
+    FAIRWAY_SPARK_MASTER: config.spark.master,
+    FAIRWAY_SPARK_DRIVER_MEMORY: config.spark.driverMemory,
+    FAIRWAY_SPARK_SHUFFLE_PARTITIONS: String(config.spark.shufflePartitions),
+    FAIRWAY_CATALOG_NAME: config.catalog.name,
+    FAIRWAY_CATALOG_TYPE: config.catalog.type,
+    FAIRWAY_CATALOG_URI: uri,
+    FAIRWAY_WAREHOUSE: warehouse,
+    FAIRWAY_S3_ENDPOINT: config.s3.endpoint ?? '',
+    FAIRWAY_S3_REGION: config.s3.region,
+    FAIRWAY_S3_PATH_STYLE: String(config.s3.pathStyle),
+    AWS_REGION: config.s3.region,
+  };
+  if (config.s3.credentials) {
+    env.AWS_ACCESS_KEY_ID = config.s3.credentials.accessKeyId;
+    env.AWS_SECRET_ACCESS_KEY = config.s3.credentials.secretAccessKey;
+  }
+  return env;
+}

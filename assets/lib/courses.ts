@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { FrameworkError } from '../../framework/errors/index.ts';
+import { didYouMean } from '../../framework/definitions/index.ts';
+
+const CourseSchema = z.strictObject({
+  name: z.string().min(1),
+  /** [lon, lat] of the course, used by the swapped-coordinate rule. */
+  centre: z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)]),
+  timezone: z.string().refine(isIanaZone, 'an IANA time zone such as America/New_York'),
+  holes: z.union([z.literal(9), z.literal(18), z.literal(27)]),
+  kind: z.enum(['nine-loop', 'eighteen', 'three-nines']),
+  nines: z.number().int().min(1).max(3).optional(),
+  sections: z.number().int().positive().optional(),
+  sections_per_hole: z.array(z.number().int().min(1).max(6)).optional(),
+});
+
+const CoursesSchema = z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'a lowercase course slug'), CourseSchema);
+
+export type Course = z.infer<typeof CourseSchema>;
+/** Course reference keyed by course id (slug). */
+export type Courses = Record<string, Course>;
+
+function isIanaZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads and validates Fairway's course reference (`config/courses.json`). */
+export function loadCourses(path: string): Courses {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new FrameworkError('CONFIG_INVALID', `Cannot read course reference ${path}: ${(cause as Error).message}`, {
+      details: { file: path },
+      cause,
+    });
+  }
+  const parsed = CoursesSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.path.join('.');
+    throw new FrameworkError('CONFIG_INVALID', `${path}: '${key}' is invalid: ${issue.message}.`, {
+      details: { file: path, key },
+    });
+  }
+  return parsed.data;
+}
+
+const norm = (s: string) => s.trim().toLowerCase().replace(/[^a-z0-9]/g, '');
+
+/**
+ * The course for a slug (`erinhills`) or a human name (`Erin Hills`, any case/punctuation).
+ * Returns undefined when nothing matches.
+ */
+export function findCourse(courses: Courses, idOrName: string): ({ id: string } & Course) | undefined {
+  const direct = courses[idOrName];
+  if (direct) return { id: idOrName, ...direct };
+  const n = norm(idOrName);
+  if (n === '') return undefined;
+  for (const [id, c] of Object.entries(courses)) {
+    if (norm(id) === n || norm(c.name) === n) return { id, ...c };
+  }
+  return undefined;
+}
+
+/** Like findCourse, but throws a FrameworkError naming the closest known course. */
+export function requireCourse(courses: Courses, idOrName: string): { id: string } & Course {
+  const c = findCourse(courses, idOrName);
+  if (c) return c;
+  const ids = Object.keys(courses).sort();
+  throw new FrameworkError(
+    'COURSE_UNKNOWN',
+    `Course '${idOrName}' is not in the course reference.${didYouMean(idOrName, ids)} Known: ${ids.join(', ')}. ` +
+      'Add it to config/courses.json.',
+    { details: { course: idOrName } },
+  );
+}

@@ -1,0 +1,25 @@
+"""Cleans one store's orders and reports through Fairway's pipes protocol (example)."""
+import csv
+import sys
+
+from pipes import open_pipes, md_int, md_row_count
+
+
+def main(src: str, dst: str) -> None:
+    with open_pipes() as pipes:
+        with open(src, newline="") as f:
+            rows = list(csv.DictReader(f))
+        bad = [r for r in rows if float(r["amount"]) <= 0]
+        good = [r for r in rows if float(r["amount"]) > 0]
+        with open(dst, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=["store", "order", "amount"])
+            w.writeheader()
+            w.writerows(good)
+        pipes.log("info", "cleaned orders", rows=len(rows))
+        print(f"cleaned {len(rows)} rows from {src}")
+        pipes.report_check("amounts_positive", passed=not bad, severity="error", failures=len(bad))
+        pipes.report_materialization(metadata={"row_count": md_row_count(len(good)), "rejected": md_int(len(bad))})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

@@ -1,0 +1,281 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import pc from 'picocolors';
+import type { AssetKey } from '../definitions/index.ts';
+import { UsageError } from '../errors/index.ts';
+import { launchRun } from '../execution/index.ts';
+import { loadStatus, type Project } from '../project/index.ts';
+import { resolveSelection } from '../selection/index.ts';
+import { describeCause, explainStatus, type PartitionStatus } from '../staleness/index.ts';
+import type { RunStatus } from '../storage/index.ts';
+import { colorStatus, formatDuration, printJson, table } from './output.ts';
+import { RunProgress } from './progress.ts';
+
+export interface MaterializeFlags {
+  partition?: string;
+  staleOnly?: boolean;
+  concurrency?: string;
+  json?: boolean;
+}
+
+/** `fairway materialize`: returns the exit code (0 ok, 1 run failed or canceled). */
+export async function materializeCommand(
+  project: Project,
+  selection: string,
+  flags: MaterializeFlags,
+): Promise<number> {
+  const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
+    throw new UsageError(`--concurrency must be a positive integer, got '${flags.concurrency}'.`);
+  }
+  const progress = new RunProgress(Boolean(process.stderr.isTTY) && !flags.json);
+  const controller = new AbortController();
+  const cancel = (signal: string) => {
+    if (controller.signal.aborted) return;
+    process.stderr.write(`\n${signal}: canceling the run (running steps are stopped)…\n`);
+    controller.abort(new Error(`canceled by ${signal}`));
+  };
+  const onInt = () => cancel('SIGINT');
+  const onTerm = () => cancel('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  try {
+    const { result, summary, plan, summaryPath } = await launchRun(project, {
+      selection,
+      ...(flags.partition ? { partition: flags.partition } : {}),
+      staleOnly: flags.staleOnly ?? false,
+      ...(concurrency ? { concurrency } : {}),
+      signal: controller.signal,
+      onPlan: (p, run) => progress.start(p, run.run_id),
+      onEvent: progress.onEvent,
+    });
+    progress.stop();
+    if (flags.json) printJson(summary);
+    else {
+      if (plan.steps.length === 0) process.stdout.write('Nothing to do: every selected asset is fresh.\n');
+      else {
+        process.stdout.write(
+          `${table([
+            ['STEP', 'STATUS', 'DURATION', 'ROWS', 'NOTE'],
+            ...summary.steps.map((s) => [
+              s.partition_key ? `${s.asset_key} [${s.partition_key}]` : s.asset_key,
+              colorStatus(s.status),
+              formatDuration(s.duration_ms),
+              s.row_count === null ? '-' : String(s.row_count),
+              s.reason ??
+                s.checks
+                  .filter((c) => !c.passed)
+                  .map((c) => `check ${c.name} failed`)
+                  .join(', '),
+            ]),
+          ])}\n`,
+        );
+      }
+      process.stdout.write(
+        `\nrun ${summary.run_id} ${colorStatus(result.status)}${result.reason ? `: ${result.reason}` : ''}\nsummary: ${summaryPath}\n`,
+      );
+    }
+    return result.status === 'SUCCESS' ? 0 : 1;
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+}
+
+function selectKeys(project: Project, selection: string | undefined): AssetKey[] {
+  if (!selection) return project.graph.keys();
+  const keys = resolveSelection(project.graph, selection);
+  if (keys.length === 0)
+    throw new UsageError(`The selection '${selection}' matches no asset. Run 'fairway list' to see the assets.`);
+  return keys;
+}
+
+/** `fairway list`. */
+export function listCommand(project: Project, selection: string | undefined, flags: { json?: boolean }): number {
+  const keys = selectKeys(project, selection);
+  const rows = keys.map((k) => {
+    const a = project.graph.definition(k);
+    return {
+      key: k,
+      group: a.group ?? null,
+      kinds: [...(a.kinds ?? [])],
+      deps: [...a.deps],
+      partitions: a.partitions ? a.partitions.kind : null,
+      checks: (a.checks ?? []).map((c) => c.name),
+      code_version: a.codeVersion,
+      description: a.description ?? null,
+    };
+  });
+  if (flags.json) printJson(rows);
+  else {
+    process.stdout.write(
+      `${table([
+        ['ASSET', 'GROUP', 'KINDS', 'DEPS', 'PARTITIONS'],
+        ...rows.map((r) => [
+          r.key,
+          r.group ?? '-',
+          r.kinds.join(',') || '-',
+          String(r.deps.length),
+          r.partitions ?? '-',
+        ]),
+      ])}\n`,
+    );
+  }
+  return 0;
+}
+
+/** `fairway status`. */
+export async function statusCommand(
+  project: Project,
+  selection: string | undefined,
+  flags: { json?: boolean; partitions?: boolean },
+): Promise<number> {
+  const keys = selectKeys(project, selection);
+  const { staleness } = await loadStatus(project, keys);
+  const rows = keys.map((key) => {
+    const parts = [...(staleness.get(key) ?? new Map<string, PartitionStatus>()).entries()];
+    const counts: Record<string, number> = {};
+    for (const [, s] of parts) counts[s.status] = (counts[s.status] ?? 0) + 1;
+    const worst = ['FAILED', 'RUNNING', 'STALE', 'MISSING', 'FRESH'].find((s) => counts[s]) ?? 'MISSING';
+    return {
+      key,
+      status: parts.length === 0 ? 'MISSING' : worst,
+      partitioned: Boolean(project.graph.definition(key).partitions),
+      counts,
+      partitions: parts.map(([p, s]) => ({
+        partition: p,
+        status: s.status,
+        data_version: s.dataVersion,
+        materialized_at: s.materializedAt,
+        causes: s.causes.map((c) => ({ ...c, text: describeCause(c) })),
+      })),
+    };
+  });
+  if (flags.json) {
+    printJson(rows);
+    return 0;
+  }
+  const lines: string[][] = [['ASSET', 'STATUS', 'PARTITIONS', 'WHY']];
+  for (const r of rows) {
+    const first = r.partitions.find((p) => p.status !== 'FRESH');
+    const summary = r.partitioned
+      ? Object.entries(r.counts)
+          .map(([s, n]) => `${n} ${s.toLowerCase()}`)
+          .join(', ') || 'none known'
+      : '-';
+    lines.push([r.key, colorStatus(r.status), summary, first?.causes[0]?.text ?? '']);
+    if (flags.partitions && r.partitioned) {
+      for (const p of r.partitions)
+        lines.push([`  ${p.partition}`, colorStatus(p.status), '', p.causes[0]?.text ?? '']);
+    }
+  }
+  process.stdout.write(`${table(lines)}\n`);
+  return 0;
+}
+
+/** `fairway why`. */
+export async function whyCommand(
+  project: Project,
+  key: string,
+  flags: { partition?: string; json?: boolean },
+): Promise<number> {
+  const keys = resolveSelection(project.graph, key);
+  if (keys.length !== 1 || keys[0] !== key)
+    throw new UsageError(`'why' takes one asset key; '${key}' selects ${keys.length} assets.`);
+  const { staleness } = await loadStatus(project, [key]);
+  const parts = staleness.get(key) ?? new Map<string, PartitionStatus>();
+  let partition = flags.partition ?? '';
+  if (project.graph.definition(key).partitions && !flags.partition) {
+    const notFresh = [...parts.entries()].find(([, s]) => s.status !== 'FRESH');
+    partition = notFresh?.[0] ?? [...parts.keys()][0] ?? '';
+    if (partition === '')
+      throw new UsageError(`'${key}' is partitioned and has no known partition yet; pass --partition.`);
+  }
+  if (flags.partition) {
+    const match = [...parts.keys()].find(
+      (p) => p === flags.partition || p.split(',').every((kv) => flags.partition!.includes(kv)),
+    );
+    if (!match) {
+      throw new UsageError(
+        `Partition '${flags.partition}' of '${key}' is unknown. Known: ${[...parts.keys()].slice(0, 10).join(' ; ') || 'none'}.`,
+      );
+    }
+    partition = match;
+  }
+  const lines = explainStatus(staleness, key, partition);
+  if (flags.json) printJson(lines);
+  else process.stdout.write(`${lines.map((l) => `${'  '.repeat(l.depth)}${l.text}`).join('\n')}\n`);
+  return 0;
+}
+
+const RUN_STATUSES = ['QUEUED', 'STARTED', 'SUCCESS', 'FAILURE', 'CANCELED'] as const;
+
+/** `fairway runs`. */
+export function runsCommand(project: Project, flags: { status?: string; limit?: string; json?: boolean }): number {
+  const status = flags.status?.toUpperCase();
+  if (status && !RUN_STATUSES.includes(status as RunStatus)) {
+    throw new UsageError(`--status must be one of ${RUN_STATUSES.join(', ')}; got '${flags.status}'.`);
+  }
+  const limit = Number(flags.limit ?? 20);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new UsageError(`--limit must be a positive integer; got '${flags.limit}'.`);
+  const page = project.store.listRuns({ limit, ...(status ? { status: status as RunStatus } : {}) });
+  if (flags.json) printJson(page);
+  else {
+    process.stdout.write(
+      `${table([
+        ['RUN', 'STATUS', 'CREATED', 'STEPS', 'SELECTION', 'REASON'],
+        ...page.items.map((r) => [
+          r.run_id,
+          colorStatus(r.status),
+          r.created_at,
+          String(r.plan.length),
+          r.selection,
+          r.reason ?? '',
+        ]),
+      ])}\n`,
+    );
+  }
+  return 0;
+}
+
+/** `fairway logs <run-id>`: the run's events, and with --step the compute log of that step. */
+export function logsCommand(project: Project, runId: string, flags: { step?: string; json?: boolean }): number {
+  const run = project.store.getRun(runId);
+  if (!run) throw new UsageError(`No run '${runId}'. Run 'fairway runs' to list runs.`);
+  if (flags.step) {
+    const logs = project.store
+      .computeLogs(runId)
+      .filter((l) => l.asset_key === flags.step || `${l.asset_key}[${l.partition_key}]` === flags.step);
+    if (logs.length === 0) throw new UsageError(`Run ${runId} has no compute log for step '${flags.step}'.`);
+    for (const l of logs) {
+      const full = resolve(project.stateDir, l.path);
+      if (!full.startsWith(project.stateDir + sep))
+        throw new UsageError(`Refusing to read a log outside the state directory: ${l.path}`);
+      process.stdout.write(
+        `${pc.bold(`== ${l.asset_key}${l.partition_key ? ` [${l.partition_key}]` : ''} (${l.path})`)}\n`,
+      );
+      process.stdout.write(readFileSync(full, 'utf8'));
+    }
+    return 0;
+  }
+  const events = project.store.getEvents(runId);
+  if (flags.json) printJson({ run, events, compute_logs: project.store.computeLogs(runId) });
+  else {
+    process.stdout.write(
+      `run ${run.run_id} ${colorStatus(run.status)} (${run.selection})${run.reason ? `: ${run.reason}` : ''}\n`,
+    );
+    for (const e of events) {
+      if (e.level === 'debug') continue;
+      const where = e.asset_key ? ` ${e.asset_key}${e.partition_key ? ` [${e.partition_key}]` : ''}` : '';
+      process.stdout.write(`${e.ts} ${e.level.padEnd(5)}${where}: ${e.message}\n`);
+    }
+    const logs = project.store.computeLogs(runId);
+    if (logs.length > 0) {
+      process.stdout.write(`\ncompute logs (fairway logs ${runId} --step <asset>):\n`);
+      for (const l of logs) process.stdout.write(`  ${join(project.stateDir, l.path)}\n`);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,150 @@
+import { Command, CommanderError, Option } from 'commander';
+import pc from 'picocolors';
+import { isFrameworkError } from '../errors/index.ts';
+import { createRootLogger, setRootLogger } from '../logging/index.ts';
+import { loadProject, type Project } from '../project/index.ts';
+import { listCommand, logsCommand, materializeCommand, runsCommand, statusCommand, whyCommand } from './commands.ts';
+import { printJson } from './output.ts';
+
+interface GlobalFlags {
+  definitions?: string;
+  stateDir?: string;
+  verbose?: boolean;
+}
+
+/** Exit codes: 0 ok, 1 a run failed, 2 usage or definition error. */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('fairway')
+    .description('Software-defined assets for a local-first lakehouse: materialize, inspect and explain your data.')
+    .option('--definitions <file>', 'definitions module (default: assets/index.ts or $FAIRWAY_DEFINITIONS)')
+    .option('--state-dir <dir>', 'state directory (default: .fairway or $FAIRWAY_HOME)')
+    .option('-v, --verbose', 'log lifecycle events (info level) to stderr')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(pc.red(str)) })
+    .showHelpAfterError('(run with --help for usage)');
+
+  const withProject = async (fn: (p: Project) => Promise<number> | number) => {
+    const g = program.opts<GlobalFlags>();
+    const tty = Boolean(process.stderr.isTTY);
+    setRootLogger(createRootLogger({ level: process.env.FAIRWAY_LOG_LEVEL ?? (g.verbose || !tty ? 'info' : 'warn') }));
+    const project = await loadProject({
+      ...(g.definitions ? { definitions: g.definitions } : {}),
+      ...(g.stateDir ? { stateDir: g.stateDir } : {}),
+    });
+    try {
+      exitCode = await fn(project);
+    } finally {
+      project.close();
+    }
+  };
+
+  program
+    .command('materialize')
+    .description('Materialize the selected assets in dependency order')
+    .argument(
+      '<selection>',
+      "asset selection, e.g. 'silver.fact_telemetry_event', '+gold.*', 'group:silver and not kind:dbt'",
+    )
+    .option('-p, --partition <partition>', 'only these partitions, e.g. course_id=erinhills,ingest_date=2026-11-24')
+    .option('--stale-only', 'skip asset partitions that are already FRESH')
+    .option('-c, --concurrency <n>', 'steps to run at once (default 2)')
+    .option('--json', 'print the run summary as JSON on stdout')
+    .addHelpText('after', '\nExit codes: 0 success, 1 run failed or canceled, 2 usage or definition error.')
+    .action((selection: string, flags) => withProject((p) => materializeCommand(p, selection, flags)));
+
+  program
+    .command('status')
+    .description('Show FRESH / STALE / MISSING / FAILED / RUNNING per asset, with the first cause')
+    .argument('[selection]', 'asset selection (default: all)')
+    .option('--partitions', 'one line per partition')
+    .option('--json', 'machine-readable output')
+    .action((selection: string | undefined, flags) => withProject((p) => statusCommand(p, selection, flags)));
+
+  program
+    .command('why')
+    .description('Explain why an asset is not fresh, down to the root cause')
+    .argument('<key>', 'asset key')
+    .option('-p, --partition <partition>', 'partition to explain (default: the first one that is not fresh)')
+    .option('--json', 'machine-readable output')
+    .action((key: string, flags) => withProject((p) => whyCommand(p, key, flags)));
+
+  program
+    .command('list')
+    .description('List assets with group, kinds, deps and partitions')
+    .argument('[selection]', 'asset selection (default: all)')
+    .option('--json', 'machine-readable output')
+    .action((selection: string | undefined, flags) => withProject((p) => listCommand(p, selection, flags)));
+
+  program
+    .command('runs')
+    .description('List recent runs, newest first')
+    .addOption(
+      new Option('--status <status>', 'only runs with this status').choices([
+        'QUEUED',
+        'STARTED',
+        'SUCCESS',
+        'FAILURE',
+        'CANCELED',
+      ]),
+    )
+    .option('--limit <n>', 'how many (default 20)')
+    .option('--json', 'machine-readable output')
+    .action((flags) => withProject((p) => runsCommand(p, flags)));
+
+  program
+    .command('logs')
+    .description("Show a run's event log, or a step's compute log with --step")
+    .argument('<run-id>', 'run id (see fairway runs)')
+    .option('--step <asset>', 'asset key (or key[partition]) whose compute log to print')
+    .option('--json', 'machine-readable output')
+    .action((runId: string, flags) => withProject((p) => logsCommand(p, runId, flags)));
+
+  program
+    .command('config')
+    .description('Print the resolved configuration of the definitions, with secrets masked')
+    .option('--json', 'machine-readable output')
+    .action((flags: { json?: boolean }) =>
+      withProject((p) => {
+        const cfg = p.defs.hooks.describeConfig?.() ?? {};
+        if (flags.json) printJson(cfg);
+        else process.stdout.write(`${JSON.stringify(cfg, null, 2)}\n`);
+        return 0;
+      }),
+    );
+
+  program
+    .command('bootstrap')
+    .description('Install what the materializers need (Python venv, Java jars); idempotent')
+    .option('--quiet', 'print nothing on success')
+    .action((flags: { quiet?: boolean }) =>
+      withProject(async (p) => {
+        await p.defs.hooks.bootstrap?.((m) => {
+          if (!flags.quiet) process.stderr.write(`${m}\n`);
+        });
+        if (!flags.quiet) process.stderr.write('bootstrap complete\n');
+        return 0;
+      }),
+    );
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? 0 : 2;
+    }
+    if (isFrameworkError(e)) {
+      process.stderr.write(`${pc.red('error')} [${e.code}]: ${e.message}\n`);
+      if (process.env.FAIRWAY_DEBUG && e.cause)
+        process.stderr.write(`${String((e.cause as Error).stack ?? e.cause)}\n`);
+      return 2;
+    }
+    process.stderr.write(`${pc.red('error')}: ${(e as Error).message ?? String(e)}\n`);
+    if (process.env.FAIRWAY_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    process.stderr.write(
+      'This is a bug in Fairway or in an asset definition; rerun with FAIRWAY_DEBUG=1 for the stack trace.\n',
+    );
+    return 2;
+  }
+}

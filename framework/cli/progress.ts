@@ -1,0 +1,71 @@
+import { createLogUpdate } from 'log-update';
+import pc from 'picocolors';
+import type { ExecutionEvent, ExecutionPlan } from '../execution/index.ts';
+import { stepId } from '../execution/index.ts';
+import { colorStatus, formatDuration } from './output.ts';
+
+interface Line {
+  id: string;
+  status: string;
+  started: number | null;
+  detail: string;
+}
+
+/**
+ * Live per-step progress: a redrawn block on a TTY (log-update), plain lines otherwise.
+ * Writes to stderr so stdout stays clean for `--json`.
+ */
+export class RunProgress {
+  private readonly lines = new Map<string, Line>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly render = createLogUpdate(process.stderr);
+
+  constructor(private readonly tty: boolean) {}
+
+  start(plan: ExecutionPlan, runId: string): void {
+    process.stderr.write(
+      `${pc.bold('run')} ${runId}: ${plan.steps.length} step(s)${plan.skippedFresh ? `, ${plan.skippedFresh} fresh partition(s) left out` : ''}\n`,
+    );
+    for (const s of plan.steps) this.lines.set(s.id, { id: s.id, status: 'PENDING', started: null, detail: '' });
+    if (this.tty) this.timer = setInterval(() => this.draw(), 250);
+  }
+
+  onEvent = (e: ExecutionEvent): void => {
+    if (e.type === 'STEP_STARTED' || e.type === 'STEP_RETRY' || e.type === 'STEP_FINISHED') {
+      const id = stepId(e.asset_key, e.partition_key);
+      const line = this.lines.get(id) ?? { id, status: 'PENDING', started: null, detail: '' };
+      if (e.type === 'STEP_STARTED') {
+        line.status = 'RUNNING';
+        line.started = Date.now();
+        line.detail = e.attempt > 1 ? `attempt ${e.attempt}` : '';
+      } else if (e.type === 'STEP_RETRY') {
+        line.detail = `retrying in ${formatDuration(e.delay_ms)}: ${e.error}`;
+      } else {
+        line.status = e.status;
+        line.detail = `${formatDuration(e.duration_ms)}${e.reason ? ` — ${e.reason}` : ''}`;
+        if (!this.tty) process.stderr.write(`${colorStatus(e.status)} ${id} ${line.detail}\n`);
+      }
+      this.lines.set(id, line);
+    } else if (e.type === 'CHECK_EVALUATION' && !e.record.passed && !this.tty) {
+      process.stderr.write(
+        `${pc.yellow('CHECK')} ${e.record.asset_key} ${e.record.check_name} failed (${e.record.severity})\n`,
+      );
+    }
+  };
+
+  private draw(): void {
+    const out = [...this.lines.values()].map((l) => {
+      const elapsed = l.status === 'RUNNING' && l.started ? ` ${formatDuration(Date.now() - l.started)}` : '';
+      return `  ${colorStatus(l.status.padEnd(8))} ${l.id}${elapsed}${l.detail ? pc.dim(`  ${l.detail}`) : ''}`;
+    });
+    this.render(out.join('\n'));
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.tty) {
+      this.draw();
+      this.render.done();
+    }
+  }
+}

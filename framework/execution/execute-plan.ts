@@ -1,0 +1,372 @@
+import { mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { Logger } from 'pino';
+import type {
+  AssetDefinition,
+  AssetKey,
+  CheckResult,
+  Definitions,
+  MaterializeResult,
+  Metadata,
+  UpstreamInput,
+} from '../definitions/index.ts';
+import { hashText, MetadataSchema } from '../definitions/index.ts';
+import { openComputeLog } from '../pipes/index.ts';
+import { resolveInputs } from '../staleness/index.ts';
+import type { CheckEvaluationRecord, MaterializationRecord } from '../storage/index.ts';
+import type { EventSink } from './events.ts';
+import type { ExecutionPlan, PlanGraph, PlannedStep } from './plan.ts';
+
+export interface ExecuteOptions {
+  runId: string;
+  plan: ExecutionPlan;
+  graph: PlanGraph;
+  defs: Definitions<unknown>;
+  /** Latest materializations before the run; updated in memory as steps finish. */
+  materializations: Map<AssetKey, Map<string, MaterializationRecord>>;
+  partitions: ReadonlyMap<AssetKey, readonly string[]>;
+  stateDir: string;
+  emit: EventSink;
+  log: Logger;
+  signal: AbortSignal;
+  concurrency?: number;
+  /** Injectable for tests. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+export type StepOutcome = 'SUCCESS' | 'FAILURE' | 'SKIPPED' | 'CANCELED';
+
+export interface ExecuteResult {
+  status: 'SUCCESS' | 'FAILURE' | 'CANCELED';
+  reason: string | null;
+  outcomes: Map<string, { status: StepOutcome; reason: string | null }>;
+}
+
+const defaultSleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export const stepDirName = (step: Pick<PlannedStep, 'asset_key' | 'partition_key'>) =>
+  step.partition_key === ''
+    ? step.asset_key
+    : `${step.asset_key}__${step.partition_key.replace(/[^A-Za-z0-9._=-]/g, '_')}`;
+
+/**
+ * Runs a plan: steps start when their upstream steps succeeded, at most `concurrency` at a time,
+ * each with its retry policy and timeout. Failures and blocking check failures skip everything
+ * downstream with the reason. Emits events; persists nothing itself.
+ */
+export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> {
+  const { plan, emit, runId } = opts;
+  const concurrency = Math.max(1, opts.concurrency ?? 2);
+  const sleep = opts.sleep ?? defaultSleep;
+  const outcomes = new Map<string, { status: StepOutcome; reason: string | null }>();
+  /** Steps whose data may not flow downstream: step id → reason. */
+  const blocked = new Map<string, string>();
+  const pending = [...plan.steps];
+  const running = new Set<Promise<void>>();
+
+  emit({ type: 'RUN_STARTED', run_id: runId, steps: plan.steps.length });
+
+  const finish = (
+    step: PlannedStep,
+    status: StepOutcome,
+    reason: string | null,
+    extra: Partial<{ attempts: number; started_at: string | null; duration_ms: number | null }> = {},
+  ) => {
+    outcomes.set(step.id, { status, reason });
+    if (status === 'FAILURE') blocked.set(step.id, `failed: ${reason}`);
+    else if (status !== 'SUCCESS') blocked.set(step.id, reason ?? status.toLowerCase());
+    emit({
+      type: 'STEP_FINISHED',
+      run_id: runId,
+      asset_key: step.asset_key,
+      partition_key: step.partition_key,
+      status,
+      attempts: extra.attempts ?? 0,
+      started_at: extra.started_at ?? null,
+      duration_ms: extra.duration_ms ?? null,
+      reason,
+    });
+  };
+
+  const runStep = async (step: PlannedStep) => {
+    const asset = opts.graph.definition(step.asset_key);
+    const started = new Date();
+    const outcome = await materializeWithRetries(step, asset, opts, sleep);
+    const duration = Date.now() - started.getTime();
+    if (outcome.kind === 'canceled') {
+      finish(step, 'CANCELED', 'the run was canceled', {
+        attempts: outcome.attempts,
+        started_at: started.toISOString(),
+        duration_ms: duration,
+      });
+      return;
+    }
+    if (outcome.kind === 'failed') {
+      finish(step, 'FAILURE', outcome.error, {
+        attempts: outcome.attempts,
+        started_at: started.toISOString(),
+        duration_ms: duration,
+      });
+      return;
+    }
+    const gate = await evaluateChecks(step, asset, outcome.result, outcome.metadata, opts);
+    finish(step, 'SUCCESS', null, {
+      attempts: outcome.attempts,
+      started_at: started.toISOString(),
+      duration_ms: duration,
+    });
+    if (gate) blocked.set(step.id, gate);
+  };
+
+  while (pending.length > 0 || running.size > 0) {
+    if (opts.signal.aborted) {
+      for (const step of pending.splice(0)) finish(step, 'CANCELED', 'the run was canceled before this step started');
+    }
+    let startedAny = false;
+    for (let i = 0; i < pending.length && running.size < concurrency; ) {
+      const step = pending[i]!;
+      const blocker = step.after.find((id) => blocked.has(id));
+      if (blocker) {
+        pending.splice(i, 1);
+        const why = blocked.get(blocker)!;
+        finish(step, 'SKIPPED', `upstream ${blocker}: ${why}`);
+        startedAny = true;
+        continue;
+      }
+      if (step.after.every((id) => outcomes.get(id)?.status === 'SUCCESS')) {
+        pending.splice(i, 1);
+        const p: Promise<void> = runStep(step).finally(() => running.delete(p));
+        running.add(p);
+        startedAny = true;
+        continue;
+      }
+      i++;
+    }
+    if (running.size > 0) await Promise.race(running);
+    else if (!startedAny && pending.length > 0) {
+      // Unreachable with a valid plan; guard against an infinite loop.
+      for (const step of pending.splice(0)) finish(step, 'SKIPPED', 'its upstream steps never became ready');
+    }
+  }
+
+  const statuses = [...outcomes.values()];
+  let status: ExecuteResult['status'] = 'SUCCESS';
+  let reason: string | null = null;
+  if (opts.signal.aborted || statuses.some((s) => s.status === 'CANCELED')) {
+    status = 'CANCELED';
+    reason = 'canceled by the user (Ctrl-C / SIGTERM / cancel request)';
+  } else if (statuses.some((s) => s.status !== 'SUCCESS') || blocked.size > 0) {
+    status = 'FAILURE';
+    const failed = [...outcomes.entries()].filter(([, o]) => o.status === 'FAILURE').map(([id]) => id);
+    const gated = [...blocked.entries()].filter(([id]) => outcomes.get(id)?.status === 'SUCCESS');
+    reason = [
+      failed.length > 0 ? `${failed.length} step(s) failed: ${failed.slice(0, 5).join(', ')}` : '',
+      gated.length > 0 ? `blocking check failed: ${gated.map(([, r]) => r).join('; ')}` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+  }
+  emit({ type: 'RUN_FINISHED', run_id: runId, status, reason });
+  return { status, reason, outcomes };
+}
+
+type MaterializeOutcome =
+  | { kind: 'ok'; result: MaterializeResult; metadata: Metadata; attempts: number }
+  | { kind: 'failed'; error: string; attempts: number }
+  | { kind: 'canceled'; attempts: number };
+
+async function materializeWithRetries(
+  step: PlannedStep,
+  asset: AssetDefinition<AssetKey, unknown>,
+  opts: ExecuteOptions,
+  sleep: NonNullable<ExecuteOptions['sleep']>,
+): Promise<MaterializeOutcome> {
+  const { runId, emit } = opts;
+  const maxAttempts = 1 + (asset.retry?.maxRetries ?? 0);
+  const stepDir = join(opts.stateDir, 'runs', runId, 'steps', stepDirName(step));
+  mkdirSync(stepDir, { recursive: true });
+  const logPath = join(stepDir, 'compute.log');
+  const computeLog = openComputeLog(logPath);
+  const log = opts.log.child({ asset_key: step.asset_key, partition: step.partition_key || undefined });
+  const inputs = resolveInputs(asset, step.partition_key, {
+    definition: (k) => opts.graph.definition(k),
+    partitions: opts.partitions,
+    materializations: opts.materializations,
+  });
+  const upstream: Record<string, UpstreamInput> = Object.fromEntries(
+    inputs.map((i) => [i.key, { key: i.key, partitions: i.partitions, dataVersion: i.dataVersion ?? undefined }]),
+  );
+  let attempt = 0;
+  try {
+    for (;;) {
+      attempt++;
+      if (opts.signal.aborted) return { kind: 'canceled', attempts: attempt - 1 };
+      emit({
+        type: 'STEP_STARTED',
+        run_id: runId,
+        asset_key: step.asset_key,
+        partition_key: step.partition_key,
+        attempt,
+      });
+      log.info({ attempt }, 'step started');
+      const signals = [opts.signal];
+      if (asset.timeoutMs) signals.push(AbortSignal.timeout(asset.timeoutMs));
+      const signal = AbortSignal.any(signals);
+      try {
+        const result =
+          (await Promise.race([
+            asset.materialize({
+              runId,
+              assetKey: step.asset_key,
+              partitionKey: step.partition_key,
+              partition: partitionValues(step.partition_key),
+              upstream,
+              log,
+              signal,
+              resources: opts.defs.resources,
+              stepDir,
+              computeLog: computeLog.write,
+            }),
+            abortPromise(signal),
+          ])) ?? {};
+        const metadata = MetadataSchema.parse(result.metadata ?? {});
+        const dataVersion =
+          result.dataVersion ?? hashText(asset.codeVersion, ...inputs.map((i) => `${i.key}=${i.dataVersion ?? ''}`));
+        const record: MaterializationRecord = {
+          asset_key: step.asset_key,
+          partition_key: step.partition_key,
+          run_id: runId,
+          ts: new Date().toISOString(),
+          data_version: dataVersion,
+          code_version: asset.codeVersion,
+          input_versions: Object.fromEntries(inputs.map((i) => [i.key, i.dataVersion ?? ''])),
+          deps: [...asset.deps],
+          metadata,
+        };
+        const byPartition = opts.materializations.get(step.asset_key) ?? new Map();
+        byPartition.set(step.partition_key, record);
+        opts.materializations.set(step.asset_key, byPartition);
+        emit({ type: 'MATERIALIZATION', run_id: runId, record });
+        log.info({ data_version: dataVersion, attempt }, 'asset materialized');
+        return { kind: 'ok', result, metadata, attempts: attempt };
+      } catch (e) {
+        if (opts.signal.aborted) return { kind: 'canceled', attempts: attempt };
+        const timedOut = signal.aborted && !opts.signal.aborted;
+        const error = timedOut ? `timed out after ${asset.timeoutMs} ms` : errorText(e);
+        computeLog.write(`[fairway] attempt ${attempt} failed: ${error}`);
+        if (attempt >= maxAttempts) {
+          log.error({ attempt, err: error }, 'step failed');
+          return { kind: 'failed', error, attempts: attempt };
+        }
+        const delay = (asset.retry?.backoffMs ?? 1000) * 2 ** (attempt - 1);
+        log.warn({ attempt, delay_ms: delay, err: error }, 'step failed, retrying');
+        emit({
+          type: 'STEP_RETRY',
+          run_id: runId,
+          asset_key: step.asset_key,
+          partition_key: step.partition_key,
+          attempt,
+          delay_ms: delay,
+          error,
+        });
+        await sleep(delay, opts.signal);
+      }
+    }
+  } finally {
+    const bytes = await computeLog.close();
+    emit({
+      type: 'COMPUTE_LOG',
+      run_id: runId,
+      asset_key: step.asset_key,
+      partition_key: step.partition_key,
+      path: relative(opts.stateDir, logPath),
+      bytes,
+    });
+  }
+}
+
+function abortPromise(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
+}
+
+function partitionValues(key: string): Record<string, string> {
+  if (key === '') return {};
+  return Object.fromEntries(key.split(',').map((kv) => kv.split('=') as [string, string]));
+}
+
+/** Records reported and evaluated checks; returns a gate reason when a blocking error check failed. */
+async function evaluateChecks(
+  step: PlannedStep,
+  asset: AssetDefinition<AssetKey, unknown>,
+  result: MaterializeResult,
+  metadata: Metadata,
+  opts: ExecuteOptions,
+): Promise<string | null> {
+  const reported = new Map((result.checks ?? []).map((c) => [c.name, c]));
+  const log = opts.log.child({ asset_key: step.asset_key, partition: step.partition_key || undefined });
+  const results: CheckResult[] = [...reported.values()];
+  for (const spec of asset.checks ?? []) {
+    if (reported.has(spec.name)) continue;
+    if (!spec.evaluate) {
+      results.push({
+        name: spec.name,
+        passed: false,
+        description: 'the check was not evaluated: its materializer did not report it',
+      });
+      continue;
+    }
+    try {
+      const r = await spec.evaluate({
+        assetKey: step.asset_key,
+        partitionKey: step.partition_key,
+        log,
+        signal: opts.signal,
+        metadata,
+      });
+      results.push({ ...r, name: spec.name });
+    } catch (e) {
+      results.push({ name: spec.name, passed: false, description: `the check raised an error: ${errorText(e)}` });
+    }
+  }
+  const specs = new Map((asset.checks ?? []).map((c) => [c.name, c]));
+  let gate: string | null = null;
+  for (const r of results) {
+    const spec = specs.get(r.name);
+    const severity = r.severity ?? spec?.severity ?? 'error';
+    const blocking = spec?.blocking ?? false;
+    const record: CheckEvaluationRecord = {
+      asset_key: step.asset_key,
+      partition_key: step.partition_key,
+      check_name: r.name,
+      run_id: opts.runId,
+      ts: new Date().toISOString(),
+      passed: r.passed,
+      severity,
+      blocking,
+      failures: r.failures ?? null,
+      description: r.description ?? null,
+      metadata: MetadataSchema.parse(r.metadata ?? {}),
+    };
+    opts.emit({ type: 'CHECK_EVALUATION', run_id: opts.runId, record });
+    if (!r.passed) {
+      log[severity === 'error' ? 'error' : 'warn']({ check: r.name, failures: r.failures }, 'check failed');
+      if (blocking && severity === 'error' && gate === null) {
+        gate = `blocking check '${r.name}' on ${step.id} failed${r.failures != null ? ` (${r.failures} failing rows)` : ''}${r.description ? `: ${r.description}` : ''}`;
+      }
+    }
+  }
+  return gate;
+}

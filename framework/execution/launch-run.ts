@@ -1,0 +1,196 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ulid } from 'ulid';
+import type { AssetKey, Definitions, RunSummary } from '../definitions/index.ts';
+import { FrameworkError, UsageError } from '../errors/index.ts';
+import type { AssetGraph } from '../graph/index.ts';
+import { resolveSelection } from '../selection/index.ts';
+import { computeStaleness } from '../staleness/index.ts';
+import type { PartitionLock, RunRecord, Store } from '../storage/index.ts';
+import type { EventSink } from './events.ts';
+import { type ExecuteResult, executePlan } from './execute-plan.ts';
+import { knownPartitions } from './known-partitions.ts';
+import { buildPlan, type ExecutionPlan } from './plan.ts';
+import { reapDeadRuns } from './reap-dead-runs.ts';
+import { recordEventsTo } from './record-events.ts';
+import { buildRunSummary } from './run-summary.ts';
+
+/** What a run needs from the loaded project. */
+export interface RunContext {
+  stateDir: string;
+  store: Store;
+  defs: Definitions<unknown>;
+  graph: AssetGraph;
+  log: Logger;
+}
+
+export interface LaunchOptions {
+  selection: string;
+  partition?: string;
+  staleOnly?: boolean;
+  concurrency?: number;
+  /** How long to wait for another run holding the same asset partitions (default 10 s). */
+  lockWaitMs?: number;
+  signal?: AbortSignal;
+  onEvent?: EventSink;
+  /** Called once the plan is known, before execution. */
+  onPlan?: (plan: ExecutionPlan, run: RunRecord) => void;
+  tags?: Record<string, string>;
+  runId?: string;
+}
+
+export interface LaunchResult {
+  run: RunRecord;
+  plan: ExecutionPlan;
+  result: ExecuteResult;
+  summary: RunSummary;
+  summaryPath: string;
+}
+
+/** Thrown when another live run holds an asset partition this run needs. */
+export class PartitionBusyError extends FrameworkError {
+  constructor(locks: PartitionLock[]) {
+    const first = locks[0]!;
+    super(
+      'PARTITION_BUSY',
+      `Asset ${first.asset_key}${first.partition_key ? ` [${first.partition_key}]` : ''} is being materialized by run ${first.run_id}` +
+        `${locks.length > 1 ? ` (and ${locks.length - 1} more partition(s) are held)` : ''}. ` +
+        `Wait for it to finish ('fairway runs') or cancel it, then try again.`,
+      { details: { locks } },
+    );
+    this.name = 'PartitionBusyError';
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Plans the selection (optionally stale-only), runs it with locks and heartbeats, and records everything. */
+export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<LaunchResult> {
+  const { store, defs, graph } = ctx;
+  reapDeadRuns(store);
+  const selected = resolveSelection(graph, opts.selection);
+  if (selected.length === 0) {
+    throw new UsageError(`The selection '${opts.selection}' matches no asset. Run 'fairway list' to see the assets.`);
+  }
+  const relevant = new Set<AssetKey>(selected);
+  for (const k of selected) for (const u of graph.upstream(k)) relevant.add(u);
+  const partitions = await knownPartitions(defs, relevant);
+  const keys = [...relevant];
+  const materializations = store.latestMaterializations(keys) as Map<
+    AssetKey,
+    Map<string, import('../storage/index.ts').MaterializationRecord>
+  >;
+  const staleness = opts.staleOnly
+    ? computeStaleness({
+        graph,
+        partitions,
+        materializations,
+        attempts: store.latestStepAttempts(keys),
+        keys: selected,
+      })
+    : undefined;
+  const plan = buildPlan({
+    graph,
+    selected,
+    partitions,
+    ...(opts.partition ? { partitionFilter: opts.partition } : {}),
+    staleOnly: opts.staleOnly ?? false,
+    ...(staleness ? { staleness } : {}),
+  });
+
+  const runId = opts.runId ?? ulid();
+  const now = new Date().toISOString();
+  const run: RunRecord = {
+    run_id: runId,
+    selection: opts.selection,
+    partition: opts.partition ?? null,
+    stale_only: opts.staleOnly ?? false,
+    status: 'QUEUED',
+    reason: null,
+    pid: process.pid,
+    hostname: hostname(),
+    created_at: now,
+    started_at: null,
+    finished_at: null,
+    heartbeat_at: now,
+    plan: plan.steps.map((s) => ({ asset_key: s.asset_key, partition_key: s.partition_key })),
+    tags: opts.tags ?? {},
+  };
+  store.createRun(run);
+  const log = ctx.log.child({ run_id: runId });
+  opts.onPlan?.(plan, run);
+
+  const heartbeat = setInterval(() => store.heartbeat(runId, new Date().toISOString()), 2_000);
+  heartbeat.unref();
+  try {
+    await claimWithWait(store, runId, run.plan, opts.lockWaitMs ?? 10_000);
+  } catch (e) {
+    clearInterval(heartbeat);
+    store.updateRun(runId, { status: 'FAILURE', reason: (e as Error).message, finished_at: new Date().toISOString() });
+    throw e;
+  }
+
+  const startedAt = new Date().toISOString();
+  store.updateRun(runId, { status: 'STARTED', started_at: startedAt });
+  run.status = 'STARTED';
+  run.started_at = startedAt;
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let result: ExecuteResult;
+  try {
+    result = await executePlan({
+      runId,
+      plan,
+      graph,
+      defs,
+      materializations,
+      partitions,
+      stateDir: ctx.stateDir,
+      emit: recordEventsTo(store, opts.onEvent),
+      log,
+      signal: controller.signal,
+      ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+    });
+  } finally {
+    clearInterval(heartbeat);
+    opts.signal?.removeEventListener('abort', onAbort);
+    store.releasePartitions(runId);
+  }
+  const finishedAt = new Date().toISOString();
+  store.updateRun(runId, { status: result.status, reason: result.reason, finished_at: finishedAt });
+  const finished = store.getRun(runId)!;
+  const summary = buildRunSummary(store, finished);
+  const summaryPath = join(ctx.stateDir, 'runs', runId, 'summary.json');
+  mkdirSync(join(ctx.stateDir, 'runs', runId), { recursive: true });
+  writeFileSync(summaryPath, `${JSON.stringify(summary, null, 2)}\n`);
+  if (defs.hooks.onRunComplete) {
+    try {
+      await defs.hooks.onRunComplete(summary);
+    } catch (e) {
+      log.error(
+        { err: (e as Error).message },
+        'onRunComplete hook failed; the run summary stays in the state directory',
+      );
+    }
+  }
+  return { run: finished, plan, result, summary, summaryPath };
+}
+
+async function claimWithWait(
+  store: Store,
+  runId: string,
+  targets: { asset_key: string; partition_key: string }[],
+  waitMs: number,
+): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const conflicts = store.claimPartitions(runId, targets);
+    if (conflicts.length === 0) return;
+    reapDeadRuns(store);
+    if (Date.now() >= deadline) throw new PartitionBusyError(conflicts);
+    await sleep(250);
+  }
+}

@@ -1,0 +1,99 @@
+import type { AssetDefinition, AssetKey } from '../definitions/index.ts';
+import { normalizePartitionKey, parsePartitionKey } from '../definitions/index.ts';
+import { UsageError } from '../errors/index.ts';
+import type { StalenessResult } from '../staleness/index.ts';
+import { upstreamPartitionsOf } from '../staleness/index.ts';
+
+export interface PlanGraph {
+  topologicalOrder(keys?: Iterable<string>): string[];
+  definition(key: string): AssetDefinition<AssetKey, unknown>;
+}
+
+export interface PlannedStep {
+  /** `asset_key` or `asset_key[partition]`. */
+  id: string;
+  asset_key: AssetKey;
+  partition_key: string;
+  /** Ids of the steps of this plan that must finish first. */
+  after: string[];
+}
+
+export interface ExecutionPlan {
+  steps: PlannedStep[];
+  /** Selected asset partitions left out because they are FRESH (with `staleOnly`). */
+  skippedFresh: number;
+}
+
+export interface PlanInput {
+  graph: PlanGraph;
+  selected: readonly AssetKey[];
+  /** Known partitions per partitioned asset. */
+  partitions: ReadonlyMap<AssetKey, readonly string[]>;
+  /** `dim=value[,dim=value]`; may name a subset of an asset's dimensions. */
+  partitionFilter?: string;
+  staleOnly?: boolean;
+  staleness?: StalenessResult;
+}
+
+export const stepId = (key: string, partition: string) => (partition === '' ? key : `${key}[${partition}]`);
+
+function matchesFilter(partition: string, filter: Record<string, string>): boolean {
+  const values = parsePartitionKey(partition);
+  return Object.entries(filter).every(([dim, v]) => !(dim in values) || values[dim] === v);
+}
+
+/** Turns a selection into ordered steps (topological, sorted within a level, partitions sorted). */
+export function buildPlan(input: PlanInput): ExecutionPlan {
+  const filter = input.partitionFilter ? parsePartitionKey(input.partitionFilter) : undefined;
+  const ordered = input.graph.topologicalOrder(input.selected);
+  const steps: PlannedStep[] = [];
+  const inPlan = new Set<string>();
+  let skippedFresh = 0;
+  let filterMatchedSomething = filter === undefined;
+  for (const key of ordered) {
+    const asset = input.graph.definition(key);
+    let partitions = [''];
+    if (asset.partitions) {
+      partitions = [...(input.partitions.get(key) ?? [])].sort();
+      if (filter) {
+        const dims = Object.keys(filter);
+        const exact = partitions.length > 0 && dims.length > 0;
+        partitions = partitions.filter((p) => matchesFilter(p, filter));
+        if (partitions.length === 0 && exact) {
+          // A fully specified partition not yet known (e.g. a new day): accept it if it is valid.
+          try {
+            const normalized = normalizePartitionKey(asset.partitions, input.partitionFilter!, key);
+            partitions = [normalized];
+          } catch {
+            partitions = [];
+          }
+        }
+        if (partitions.length > 0) filterMatchedSomething = true;
+      }
+    }
+    for (const p of partitions) {
+      const status = input.staleness?.get(key)?.get(p)?.status;
+      if (input.staleOnly && status === 'FRESH') {
+        skippedFresh++;
+        continue;
+      }
+      const after: string[] = [];
+      for (const depKey of asset.deps) {
+        const dep = input.graph.definition(depKey);
+        for (const q of upstreamPartitionsOf(asset, dep, p, input.partitions.get(depKey) ?? [])) {
+          const id = stepId(depKey, q);
+          if (inPlan.has(id)) after.push(id);
+        }
+      }
+      const id = stepId(key, p);
+      inPlan.add(id);
+      steps.push({ id, asset_key: key, partition_key: p, after });
+    }
+  }
+  if (!filterMatchedSomething) {
+    throw new UsageError(
+      `No partition of the selected assets matches '${input.partitionFilter}'. Run 'fairway status' to list known partitions.`,
+    );
+  }
+  return { steps, skippedFresh };
+}

@@ -1,0 +1,40 @@
+import type { RunSummary } from '../definitions/index.ts';
+import type { RunRecord, Store } from '../storage/index.ts';
+
+/** Builds the compact JSON summary of a finished run from the store. */
+export function buildRunSummary(store: Store, run: RunRecord): RunSummary {
+  const attempts = store.stepAttemptsOfRun(run.run_id);
+  const latest = new Map(attempts.map((a) => [`${a.asset_key}|${a.partition_key}`, a]));
+  const keys = [...new Set(run.plan.map((s) => s.asset_key))];
+  const mats = store.latestMaterializations(keys);
+  const checks = store.checkEvaluationsOfRun(run.run_id);
+  const started = run.started_at ?? run.created_at;
+  const finished = run.finished_at ?? new Date().toISOString();
+  return {
+    run_id: run.run_id,
+    selection: run.selection,
+    status: run.status,
+    started_at: started,
+    finished_at: finished,
+    duration_ms: Date.parse(finished) - Date.parse(started),
+    steps: run.plan.map(({ asset_key, partition_key }) => {
+      const a = latest.get(`${asset_key}|${partition_key}`);
+      const m = mats.get(asset_key)?.get(partition_key);
+      const mine = m?.run_id === run.run_id ? m : undefined;
+      const rows = mine?.metadata.row_count ?? mine?.metadata.rows_written;
+      return {
+        asset_key,
+        partition_key,
+        status: a?.status ?? 'NOT_STARTED',
+        duration_ms: a?.duration_ms ?? null,
+        attempts: a?.attempts ?? 0,
+        row_count: rows && (rows.type === 'row_count' || rows.type === 'int') ? rows.value : null,
+        data_version: mine?.data_version ?? null,
+        reason: a?.reason ?? null,
+        checks: checks
+          .filter((c) => c.asset_key === asset_key && c.partition_key === partition_key)
+          .map((c) => ({ name: c.check_name, passed: c.passed, severity: c.severity, failures: c.failures })),
+      };
+    }),
+  };
+}

@@ -1,0 +1,2 @@
+export type { AssetGraph } from './asset-graph.ts';
+export { buildGraph } from './build-graph.ts';

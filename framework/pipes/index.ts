@@ -1,0 +1,8 @@
+export { type ParsedLine, type PipesMessage, PipesMessageSchema, parsePipesLine } from './messages.ts';
+export {
+  openComputeLog,
+  type PipesContext,
+  type PipesProcessOptions,
+  type PipesProcessResult,
+  runPipesProcess,
+} from './run-pipes-process.ts';

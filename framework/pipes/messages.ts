@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { MetadataSchema } from '../definitions/index.ts';
+
+/** One line a child process writes on its pipes channel. */
+export const PipesMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('log'),
+    ts: z.string().optional(),
+    level: z.enum(['debug', 'info', 'warn', 'error']),
+    message: z.string(),
+    fields: z.record(z.string(), z.unknown()).optional(),
+  }),
+  z.object({
+    type: z.literal('materialization'),
+    ts: z.string().optional(),
+    data_version: z.string().nullish(),
+    metadata: MetadataSchema.default({}),
+  }),
+  z.object({
+    type: z.literal('check'),
+    ts: z.string().optional(),
+    name: z.string().min(1),
+    passed: z.boolean(),
+    severity: z.enum(['warn', 'error']).optional(),
+    failures: z.number().int().nullish(),
+    description: z.string().nullish(),
+    metadata: MetadataSchema.optional(),
+  }),
+  z.object({
+    type: z.literal('error'),
+    ts: z.string().optional(),
+    message: z.string(),
+    code: z.string().nullish(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+]);
+export type PipesMessage = z.infer<typeof PipesMessageSchema>;
+
+export type ParsedLine = { ok: true; message: PipesMessage } | { ok: false; line: string; error: string };
+
+/** Parses one line; never throws — malformed lines come back with the reason. */
+export function parsePipesLine(line: string): ParsedLine {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch (e) {
+    return { ok: false, line, error: `not JSON: ${(e as Error).message}` };
+  }
+  const parsed = PipesMessageSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, line, error: `${issue?.path.join('.') || 'message'}: ${issue?.message ?? 'invalid'}` };
+  }
+  return { ok: true, message: parsed.data };
+}

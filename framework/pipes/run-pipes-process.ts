@@ -1,0 +1,157 @@
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { Logger } from 'pino';
+import { FrameworkError } from '../errors/index.ts';
+import { type ParsedLine, type PipesMessage, parsePipesLine } from './messages.ts';
+
+export interface PipesContext {
+  run_id: string;
+  asset_key: string;
+  partition_key: string;
+  partition: Record<string, string>;
+  extras?: Record<string, unknown>;
+}
+
+export interface PipesProcessOptions {
+  command: string;
+  args: readonly string[];
+  context: PipesContext;
+  /** Directory for the messages file and the compute log. */
+  stepDir: string;
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  signal?: AbortSignal;
+  log: Logger;
+  /** Called for every stdout/stderr line (the step's compute log). */
+  onOutput?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Called for every well-formed message as it arrives. */
+  onMessage?: (message: PipesMessage) => void;
+}
+
+export interface PipesProcessResult {
+  exitCode: number;
+  messages: PipesMessage[];
+  malformed: { line: string; error: string }[];
+  durationMs: number;
+}
+
+/** Follows an append-only JSON-lines file, returning complete new lines on each read. */
+class LineFollower {
+  private offset = 0;
+  private rest = '';
+  constructor(private readonly path: string) {}
+
+  read(): string[] {
+    if (!existsSync(this.path)) return [];
+    const fd = openSync(this.path, 'r');
+    try {
+      const chunks: Buffer[] = [];
+      const buf = Buffer.alloc(64 * 1024);
+      for (
+        let n = readSync(fd, buf, 0, buf.length, this.offset);
+        n > 0;
+        n = readSync(fd, buf, 0, buf.length, this.offset)
+      ) {
+        chunks.push(Buffer.from(buf.subarray(0, n)));
+        this.offset += n;
+      }
+      const text = this.rest + Buffer.concat(chunks).toString('utf8');
+      const lines = text.split('\n');
+      this.rest = lines.pop() ?? '';
+      return lines.filter((l) => l.trim() !== '');
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  flush(): string[] {
+    const lines = this.read();
+    if (this.rest.trim() !== '') lines.push(this.rest);
+    this.rest = '';
+    return lines;
+  }
+}
+
+/**
+ * Runs an external process that speaks the pipes protocol: it appends JSON lines to the file named
+ * by `FAIRWAY_PIPES_MESSAGES` and reads its context from `FAIRWAY_PIPES_CONTEXT`. stdout and stderr
+ * become the compute log. Malformed message lines are logged and kept, never fatal.
+ */
+export async function runPipesProcess(opts: PipesProcessOptions): Promise<PipesProcessResult> {
+  mkdirSync(opts.stepDir, { recursive: true });
+  const messagesPath = join(opts.stepDir, 'messages.jsonl');
+  writeFileSync(messagesPath, '');
+  const follower = new LineFollower(messagesPath);
+  const messages: PipesMessage[] = [];
+  const malformed: { line: string; error: string }[] = [];
+  const handle = (lines: string[]) => {
+    for (const line of lines) {
+      const parsed: ParsedLine = parsePipesLine(line);
+      if (parsed.ok) {
+        messages.push(parsed.message);
+        opts.onMessage?.(parsed.message);
+      } else {
+        malformed.push({ line: parsed.line, error: parsed.error });
+        opts.log.warn({ line: parsed.line.slice(0, 500), error: parsed.error }, 'malformed pipes message kept');
+      }
+    }
+  };
+  const started = Date.now();
+  const child = execa(opts.command, opts.args, {
+    cwd: opts.cwd,
+    env: {
+      ...opts.env,
+      FAIRWAY_PIPES_MESSAGES: messagesPath,
+      FAIRWAY_PIPES_CONTEXT: JSON.stringify(opts.context),
+    },
+    reject: false,
+    buffer: false,
+    stdin: 'ignore',
+    cancelSignal: opts.signal,
+    forceKillAfterDelay: 5_000,
+    killSignal: 'SIGTERM',
+  });
+  const splitter = (stream: 'stdout' | 'stderr') => {
+    let rest = '';
+    return (chunk: Buffer) => {
+      const lines = (rest + chunk.toString('utf8')).split('\n');
+      rest = lines.pop() ?? '';
+      for (const l of lines) opts.onOutput?.(l, stream);
+    };
+  };
+  child.stdout?.on('data', splitter('stdout'));
+  child.stderr?.on('data', splitter('stderr'));
+  const timer = setInterval(() => handle(follower.read()), 200);
+  try {
+    const result = await child;
+    handle(follower.flush());
+    if (result.failed && result.exitCode === undefined && !result.isCanceled) {
+      throw new FrameworkError('PROCESS_START_FAILED', `Could not run '${opts.command}': ${result.shortMessage}`, {
+        details: { command: opts.command },
+      });
+    }
+    return {
+      exitCode: result.isCanceled ? 130 : (result.exitCode ?? 1),
+      messages,
+      malformed,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Opens a compute-log file for a step; returns a line writer and a closer. */
+export function openComputeLog(path: string): { write: (line: string) => void; close: () => Promise<number> } {
+  const stream = createWriteStream(path, { flags: 'a' });
+  let bytes = 0;
+  return {
+    write: (line) => {
+      const text = `${line}\n`;
+      bytes += Buffer.byteLength(text);
+      stream.write(text);
+    },
+    close: () => new Promise((resolve) => stream.end(() => resolve(bytes))),
+  };
+}

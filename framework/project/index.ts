@@ -1,0 +1,9 @@
+export {
+  definitionsPath,
+  type LoadProjectOptions,
+  loadProject,
+  type Project,
+  runDir,
+  stateDirOf,
+} from './load-project.ts';
+export { loadStatus, type ProjectStatus } from './load-status.ts';

@@ -1,0 +1,72 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Logger } from 'pino';
+import type { Definitions } from '../definitions/index.ts';
+import { DefinitionError } from '../errors/index.ts';
+import { type AssetGraph, buildGraph } from '../graph/index.ts';
+import { rootLogger } from '../logging/index.ts';
+import { defaultStorePath, openStore, type Store } from '../storage/index.ts';
+
+export interface Project {
+  root: string;
+  stateDir: string;
+  definitionsFile: string;
+  defs: Definitions<unknown>;
+  graph: AssetGraph;
+  store: Store;
+  log: Logger;
+  close(): void;
+}
+
+export interface LoadProjectOptions {
+  root?: string;
+  /** Module whose default export is a Definitions object (or a function returning one). */
+  definitions?: string;
+  stateDir?: string;
+  log?: Logger;
+}
+
+/** Resolves the definitions module path: option, `FAIRWAY_DEFINITIONS`, then `assets/index.ts`. */
+export function definitionsPath(root: string, explicit?: string): string {
+  const p = explicit ?? process.env.FAIRWAY_DEFINITIONS ?? 'assets/index.ts';
+  return isAbsolute(p) ? p : resolve(root, p);
+}
+
+/** The state directory: option, `FAIRWAY_HOME`, then `<root>/.fairway`. */
+export function stateDirOf(root: string, explicit?: string): string {
+  const p = explicit ?? process.env.FAIRWAY_HOME ?? '.fairway';
+  return isAbsolute(p) ? p : resolve(root, p);
+}
+
+function isDefinitions(v: unknown): v is Definitions<unknown> {
+  return typeof v === 'object' && v !== null && (v as { assets?: unknown }).assets instanceof Map;
+}
+
+/** Imports the definitions module, validates it (including cycles) and opens the store. */
+export async function loadProject(opts: LoadProjectOptions = {}): Promise<Project> {
+  const root = resolve(opts.root ?? process.cwd());
+  const file = definitionsPath(root, opts.definitions);
+  if (!existsSync(file)) {
+    throw new DefinitionError(
+      'DEFINITIONS_NOT_FOUND',
+      `No definitions module at ${file}. Create it (default export: defineAssets({...})) or pass --definitions <file>.`,
+    );
+  }
+  const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  let defs = mod.default;
+  if (typeof defs === 'function') defs = await (defs as () => unknown)();
+  if (!isDefinitions(defs)) {
+    throw new DefinitionError(
+      'DEFINITIONS_INVALID',
+      `${file} must default-export the result of defineAssets({...}) (or a function returning it).`,
+    );
+  }
+  const graph = buildGraph(defs);
+  const stateDir = stateDirOf(root, opts.stateDir);
+  const store = openStore(defaultStorePath(stateDir));
+  const log = opts.log ?? rootLogger();
+  return { root, stateDir, definitionsFile: file, defs, graph, store, log, close: () => store.close() };
+}
+
+export const runDir = (stateDir: string, runId: string) => join(stateDir, 'runs', runId);

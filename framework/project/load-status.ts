@@ -1,0 +1,36 @@
+import type { AssetKey } from '../definitions/index.ts';
+import { knownPartitions, reapDeadRuns } from '../execution/index.ts';
+import { computeStaleness, type StalenessResult } from '../staleness/index.ts';
+import type { MaterializationRecord } from '../storage/index.ts';
+import type { Project } from './load-project.ts';
+
+export interface ProjectStatus {
+  staleness: StalenessResult;
+  materializations: Map<AssetKey, Map<string, MaterializationRecord>>;
+  partitions: Map<AssetKey, string[]>;
+}
+
+/** Status of the given assets (default all) from stored records: a handful of batch queries. */
+export async function loadStatus(project: Project, keys?: AssetKey[]): Promise<ProjectStatus> {
+  reapDeadRuns(project.store);
+  const wanted = keys ?? project.graph.keys();
+  const relevant = new Set<AssetKey>(wanted);
+  if (keys) for (const k of keys) for (const u of project.graph.upstream(k)) relevant.add(u);
+  const all = [...relevant];
+  const partitions = await knownPartitions(project.defs, all);
+  const materializations = project.store.latestMaterializations(all);
+  const attempts = project.store.latestStepAttempts(all);
+  const running = new Set<string>();
+  for (const [key, byPartition] of attempts) {
+    for (const [p, a] of byPartition) if (a.status === 'RUNNING') running.add(`${key}|${p}`);
+  }
+  const staleness = computeStaleness({
+    graph: project.graph,
+    partitions,
+    materializations,
+    attempts,
+    running,
+    ...(keys ? { keys } : {}),
+  });
+  return { staleness, materializations, partitions };
+}

@@ -1,0 +1,38 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { SqliteStore } from './sqlite-store.ts';
+import type { Store } from './types.ts';
+
+export { SqliteStore } from './sqlite-store.ts';
+export { StoreError } from './store-error.ts';
+export type {
+  CheckEvaluationRecord,
+  ComputeLogRecord,
+  EventRecord,
+  MaterializationRecord,
+  Page,
+  PartitionLock,
+  RunRecord,
+  RunStatus,
+  StepAttemptRecord,
+  StepStatus,
+  Store,
+} from './types.ts';
+
+const isMemoryPath = (path: string): boolean => path === ':memory:' || path === '';
+
+/**
+ * Opens (creating if needed) the Fairway database at `path`, applying pending migrations.
+ * `':memory:'` gives a private in-memory database, which is what tests use.
+ *
+ * @example const store = openStore(defaultStorePath('.fairway'));
+ */
+export function openStore(path: string): Store {
+  if (!isMemoryPath(path)) mkdirSync(dirname(path), { recursive: true });
+  return new SqliteStore(path);
+}
+
+/** Where the database lives inside a state directory. */
+export function defaultStorePath(stateDir: string): string {
+  return join(stateDir, 'fairway.db');
+}

@@ -1,0 +1,512 @@
+import Database from 'better-sqlite3';
+import { withBusyRetry } from './busy-retry.ts';
+import { applyMigrations } from './migrations.ts';
+import {
+  bit,
+  decodeCheckEvaluations,
+  decodeComputeLogs,
+  decodeEvents,
+  decodeMaterializations,
+  decodePartitionLocks,
+  decodeRuns,
+  decodeStepAttempts,
+  json,
+} from './rows.ts';
+import { StoreError } from './store-error.ts';
+import type {
+  CheckEvaluationRecord,
+  ComputeLogRecord,
+  EventRecord,
+  MaterializationRecord,
+  Page,
+  PartitionLock,
+  RunRecord,
+  RunStatus,
+  StepAttemptRecord,
+  Store,
+} from './types.ts';
+
+type RunPatch = Partial<Omit<RunRecord, 'run_id'>>;
+
+const RUN_COLUMNS = [
+  'selection',
+  'partition',
+  'stale_only',
+  'status',
+  'reason',
+  'pid',
+  'hostname',
+  'created_at',
+  'started_at',
+  'finished_at',
+  'heartbeat_at',
+  'plan',
+  'tags',
+] as const satisfies readonly (keyof RunPatch)[];
+
+function runColumnValue(column: keyof RunPatch, value: unknown): unknown {
+  if (column === 'plan' || column === 'tags') return json(value);
+  if (column === 'stale_only') return bit(value as boolean);
+  return value;
+}
+
+/** Groups rows into key → partition → record. */
+function byKeyAndPartition<T extends { asset_key: string; partition_key: string }>(
+  rows: T[],
+): Map<string, Map<string, T>> {
+  const out = new Map<string, Map<string, T>>();
+  for (const row of rows) {
+    let partitions = out.get(row.asset_key);
+    if (!partitions) {
+      partitions = new Map();
+      out.set(row.asset_key, partitions);
+    }
+    partitions.set(row.partition_key, row);
+  }
+  return out;
+}
+
+/**
+ * The SQLite implementation of `Store`: one WAL-mode file shared by the CLI, the UI server and the
+ * daemon. Every write is short, read-modify-writes use BEGIN IMMEDIATE, and all calls retry on
+ * SQLITE_BUSY beyond the busy timeout.
+ */
+export class SqliteStore implements Store {
+  readonly path: string;
+  readonly #db: Database.Database;
+  readonly #statements = new Map<string, Database.Statement>();
+  readonly #queries = new Map<string, { stmt: Database.Statement; columns: string[] }>();
+
+  constructor(path: string, opts: { busyTimeoutMs?: number } = {}) {
+    this.path = path;
+    this.#db = new Database(path);
+    try {
+      this.#db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+      withBusyRetry(() => this.#db.pragma('journal_mode = WAL'));
+      this.#db.pragma('synchronous = NORMAL');
+      this.#db.pragma('foreign_keys = ON');
+      withBusyRetry(() => applyMigrations(this.#db, path));
+    } catch (e) {
+      this.#db.close();
+      if (e instanceof StoreError) throw e;
+      throw new StoreError(
+        'STORE_OPEN_FAILED',
+        `Could not open the Fairway database '${path}'. Check the path is writable and not used by an incompatible tool.`,
+        { path },
+        e,
+      );
+    }
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  /** Prepared statements are cached per SQL text. */
+  #stmt(sql: string): Database.Statement {
+    let stmt = this.#statements.get(sql);
+    if (!stmt) {
+      stmt = this.#db.prepare(sql);
+      this.#statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  /**
+   * All rows of a read as plain objects. Fetching raw arrays and naming the columns here takes about
+   * half the time of better-sqlite3's own row objects on 10k-row reads.
+   */
+  #all(sql: string, ...params: unknown[]): Record<string, unknown>[] {
+    let query = this.#queries.get(sql);
+    if (!query) {
+      const stmt = this.#db.prepare(sql).raw(true);
+      query = { stmt, columns: stmt.columns().map((c) => c.name) };
+      this.#queries.set(sql, query);
+    }
+    const { columns } = query;
+    return (query.stmt.all(...params) as unknown[][]).map((values) => {
+      const row: Record<string, unknown> = {};
+      for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i];
+      return row;
+    });
+  }
+
+  /** Runs `fn` in a BEGIN IMMEDIATE transaction, retried as a whole on SQLITE_BUSY. */
+  #write<T>(fn: () => T): T {
+    const tx = this.#db.transaction(fn);
+    return withBusyRetry(() => tx.immediate());
+  }
+
+  // ---- runs -----------------------------------------------------------------------------------
+
+  createRun(run: RunRecord): void {
+    const insert = this.#stmt(
+      `INSERT INTO runs (run_id, selection, partition, stale_only, status, reason, pid, hostname, created_at,
+           started_at, finished_at, heartbeat_at, plan, tags)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const values = [
+      run.run_id,
+      run.selection,
+      run.partition,
+      bit(run.stale_only),
+      run.status,
+      run.reason,
+      run.pid,
+      run.hostname,
+      run.created_at,
+      run.started_at,
+      run.finished_at,
+      run.heartbeat_at,
+      json(run.plan),
+      json(run.tags),
+    ];
+    try {
+      withBusyRetry(() => insert.run(...values));
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw e;
+      throw new StoreError(
+        'STORE_RUN_EXISTS',
+        `Run '${run.run_id}' already exists; run ids must be unique (generate them with ulid()).`,
+        { run_id: run.run_id },
+        e,
+      );
+    }
+  }
+
+  updateRun(runId: string, patch: RunPatch): void {
+    const columns = RUN_COLUMNS.filter((c) => patch[c] !== undefined);
+    if (columns.length === 0) {
+      if (!this.getRun(runId)) this.#runNotFound(runId);
+      return;
+    }
+    const sql = `UPDATE runs SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE run_id = ?`;
+    const values = columns.map((c) => runColumnValue(c, patch[c]));
+    const info = withBusyRetry(() => this.#stmt(sql).run(...values, runId));
+    if (info.changes === 0) this.#runNotFound(runId);
+  }
+
+  getRun(runId: string): RunRecord | undefined {
+    const row = withBusyRetry(() => this.#stmt('SELECT * FROM runs WHERE run_id = ?').get(runId));
+    return row === undefined ? undefined : decodeRuns([row])[0];
+  }
+
+  listRuns(opts: { status?: RunStatus; limit: number; before?: string }): Page<RunRecord> {
+    const limit = Math.max(0, Math.floor(opts.limit));
+    const rows = withBusyRetry(() =>
+      this.#all(
+        `SELECT * FROM runs
+         WHERE (@status IS NULL OR status = @status) AND (@before IS NULL OR run_id < @before)
+         ORDER BY run_id DESC LIMIT @limit`,
+        { status: opts.status ?? null, before: opts.before ?? null, limit: limit + 1 },
+      ),
+    );
+    const items = decodeRuns(rows.slice(0, limit));
+    const next = rows.length > limit ? (items.at(-1)?.run_id ?? null) : null;
+    return { items, next };
+  }
+
+  activeRuns(): RunRecord[] {
+    const rows = withBusyRetry(() =>
+      this.#all(`SELECT * FROM runs WHERE status IN ('QUEUED', 'STARTED') ORDER BY run_id`),
+    );
+    return decodeRuns(rows);
+  }
+
+  heartbeat(runId: string, ts: string): void {
+    const info = withBusyRetry(() => this.#stmt('UPDATE runs SET heartbeat_at = ? WHERE run_id = ?').run(ts, runId));
+    if (info.changes === 0) this.#runNotFound(runId);
+  }
+
+  #runNotFound(runId: string): never {
+    throw new StoreError('STORE_RUN_NOT_FOUND', `Run '${runId}' does not exist in ${this.path}.`, { run_id: runId });
+  }
+
+  // ---- events ---------------------------------------------------------------------------------
+
+  appendEvents(events: EventRecord[]): number[] {
+    if (events.length === 0) return [];
+    const insert = this.#stmt(
+      `INSERT INTO events (run_id, ts, type, asset_key, partition_key, level, message, data)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    return this.#write(() =>
+      events.map((e) =>
+        Number(
+          insert.run(e.run_id, e.ts, e.type, e.asset_key, e.partition_key, e.level, e.message, json(e.data))
+            .lastInsertRowid,
+        ),
+      ),
+    );
+  }
+
+  getEvents(runId: string, opts: { afterId?: number; limit?: number } = {}): EventRecord[] {
+    const rows = withBusyRetry(() =>
+      this.#all(
+        'SELECT * FROM events WHERE run_id = ? AND event_id > ? ORDER BY event_id LIMIT ?',
+        runId,
+        opts.afterId ?? 0,
+        opts.limit ?? -1,
+      ),
+    );
+    return decodeEvents(rows);
+  }
+
+  // ---- materializations -----------------------------------------------------------------------
+
+  recordMaterialization(m: MaterializationRecord): number {
+    const info = withBusyRetry(() =>
+      this.#stmt(
+        `INSERT INTO materializations (asset_key, partition_key, run_id, ts, data_version, code_version,
+           input_versions, deps, metadata)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        m.asset_key,
+        m.partition_key,
+        m.run_id,
+        m.ts,
+        m.data_version,
+        m.code_version,
+        json(m.input_versions),
+        json(m.deps),
+        json(m.metadata),
+      ),
+    );
+    return Number(info.lastInsertRowid);
+  }
+
+  latestMaterializations(keys: string[]): Map<string, Map<string, MaterializationRecord>> {
+    if (keys.length === 0) return new Map();
+    // One query for any number of keys: the key list travels as one JSON parameter and the
+    // (asset_key, partition_key, id) index answers max(id) per group.
+    const rows = withBusyRetry(() =>
+      this.#all(
+        `SELECT m.* FROM materializations m
+         JOIN (SELECT max(id) AS id FROM materializations
+               WHERE asset_key IN (SELECT value FROM json_each(?))
+               GROUP BY asset_key, partition_key) latest ON latest.id = m.id
+         ORDER BY m.asset_key, m.partition_key`,
+        json(keys),
+      ),
+    );
+    return byKeyAndPartition(decodeMaterializations(rows));
+  }
+
+  materializationHistory(
+    key: string,
+    opts: { partition?: string; limit: number; before?: number },
+  ): Page<MaterializationRecord> {
+    const limit = Math.max(0, Math.floor(opts.limit));
+    const rows = withBusyRetry(() =>
+      this.#all(
+        `SELECT * FROM materializations
+         WHERE asset_key = @key AND (@partition IS NULL OR partition_key = @partition)
+           AND (@before IS NULL OR id < @before)
+         ORDER BY id DESC LIMIT @limit`,
+        { key, partition: opts.partition ?? null, before: opts.before ?? null, limit: limit + 1 },
+      ),
+    );
+    const items = decodeMaterializations(rows.slice(0, limit));
+    const next = rows.length > limit ? (items.at(-1)?.id ?? null) : null;
+    return { items, next };
+  }
+
+  // ---- step attempts --------------------------------------------------------------------------
+
+  recordStepAttempt(a: StepAttemptRecord): void {
+    // One row per (run, asset, partition): later writes in the same run update it in place.
+    withBusyRetry(() =>
+      this.#stmt(
+        `INSERT INTO step_attempts (asset_key, partition_key, run_id, status, started_at, finished_at, duration_ms,
+           attempts, reason)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, asset_key, partition_key) DO UPDATE SET
+           status = excluded.status, started_at = excluded.started_at, finished_at = excluded.finished_at,
+           duration_ms = excluded.duration_ms, attempts = excluded.attempts, reason = excluded.reason`,
+      ).run(
+        a.asset_key,
+        a.partition_key,
+        a.run_id,
+        a.status,
+        a.started_at,
+        a.finished_at,
+        a.duration_ms,
+        a.attempts,
+        a.reason,
+      ),
+    );
+  }
+
+  latestStepAttempts(keys: string[]): Map<string, Map<string, StepAttemptRecord>> {
+    if (keys.length === 0) return new Map();
+    const rows = withBusyRetry(() =>
+      this.#all(
+        `SELECT s.* FROM step_attempts s
+         JOIN (SELECT max(id) AS id FROM step_attempts
+               WHERE asset_key IN (SELECT value FROM json_each(?))
+               GROUP BY asset_key, partition_key) latest ON latest.id = s.id
+         ORDER BY s.asset_key, s.partition_key`,
+        json(keys),
+      ),
+    );
+    return byKeyAndPartition(decodeStepAttempts(rows));
+  }
+
+  stepAttemptsOfRun(runId: string): StepAttemptRecord[] {
+    const rows = withBusyRetry(() => this.#all('SELECT * FROM step_attempts WHERE run_id = ? ORDER BY id', runId));
+    return decodeStepAttempts(rows);
+  }
+
+  recentDurations(keys: string[], limitPerKey: number): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    if (keys.length === 0 || limitPerKey <= 0) return out;
+    const rows = withBusyRetry(() =>
+      this.#all(
+        `SELECT asset_key, duration_ms FROM (
+           SELECT asset_key, duration_ms, id,
+                  row_number() OVER (PARTITION BY asset_key ORDER BY id DESC) AS n
+           FROM step_attempts
+           WHERE asset_key IN (SELECT value FROM json_each(?))
+             AND status = 'SUCCESS' AND duration_ms IS NOT NULL)
+         WHERE n <= ? ORDER BY asset_key, id DESC`,
+        json(keys),
+        limitPerKey,
+      ),
+    ) as { asset_key: string; duration_ms: number }[];
+    for (const row of rows) {
+      const list = out.get(row.asset_key);
+      if (list) list.push(row.duration_ms);
+      else out.set(row.asset_key, [row.duration_ms]);
+    }
+    return out;
+  }
+
+  // ---- checks ---------------------------------------------------------------------------------
+
+  recordCheckEvaluations(evals: CheckEvaluationRecord[]): void {
+    if (evals.length === 0) return;
+    const insert = this.#stmt(
+      `INSERT INTO check_evaluations (asset_key, partition_key, check_name, run_id, ts, passed, severity, blocking,
+         failures, description, metadata)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#write(() => {
+      for (const e of evals) {
+        insert.run(
+          e.asset_key,
+          e.partition_key,
+          e.check_name,
+          e.run_id,
+          e.ts,
+          bit(e.passed),
+          e.severity,
+          bit(e.blocking),
+          e.failures,
+          e.description,
+          json(e.metadata),
+        );
+      }
+    });
+  }
+
+  latestCheckEvaluations(keys: string[]): CheckEvaluationRecord[] {
+    if (keys.length === 0) return [];
+    const rows = withBusyRetry(() =>
+      this.#all(
+        `SELECT c.* FROM check_evaluations c
+         JOIN (SELECT max(id) AS id FROM check_evaluations
+               WHERE asset_key IN (SELECT value FROM json_each(?))
+               GROUP BY asset_key, partition_key, check_name) latest ON latest.id = c.id
+         ORDER BY c.asset_key, c.partition_key, c.check_name`,
+        json(keys),
+      ),
+    );
+    return decodeCheckEvaluations(rows);
+  }
+
+  checkEvaluationsOfRun(runId: string): CheckEvaluationRecord[] {
+    const rows = withBusyRetry(() => this.#all('SELECT * FROM check_evaluations WHERE run_id = ? ORDER BY id', runId));
+    return decodeCheckEvaluations(rows);
+  }
+
+  // ---- compute logs ---------------------------------------------------------------------------
+
+  recordComputeLog(log: ComputeLogRecord): void {
+    // A log file is identified by its path; recording it again updates its size.
+    withBusyRetry(() =>
+      this.#stmt(
+        `INSERT INTO compute_logs (run_id, asset_key, partition_key, path, stream, bytes) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, path) DO UPDATE SET
+           asset_key = excluded.asset_key, partition_key = excluded.partition_key,
+           stream = excluded.stream, bytes = excluded.bytes`,
+      ).run(log.run_id, log.asset_key, log.partition_key, log.path, log.stream, log.bytes),
+    );
+  }
+
+  computeLogs(runId: string): ComputeLogRecord[] {
+    const rows = withBusyRetry(() => this.#all('SELECT * FROM compute_logs WHERE run_id = ? ORDER BY id', runId));
+    return decodeComputeLogs(rows);
+  }
+
+  // ---- partition locks ------------------------------------------------------------------------
+
+  claimPartitions(runId: string, targets: { asset_key: string; partition_key: string }[]): PartitionLock[] {
+    if (targets.length === 0) return [];
+    const list = json(targets.map((t) => [t.asset_key, t.partition_key]));
+    const conflicts = this.#stmt(
+      `SELECT l.asset_key, l.partition_key, l.run_id FROM partition_locks l
+       JOIN json_each(@list) t ON l.asset_key = t.value ->> 0 AND l.partition_key = t.value ->> 1
+       WHERE l.run_id <> @run_id
+       ORDER BY l.asset_key, l.partition_key`,
+    );
+    const insert = this.#stmt(
+      `INSERT INTO partition_locks (asset_key, partition_key, run_id, claimed_at)
+       SELECT value ->> 0, value ->> 1, @run_id, @claimed_at FROM json_each(@list) WHERE true
+       ON CONFLICT (asset_key, partition_key) DO NOTHING`,
+    );
+    return this.#write(() => {
+      const held = decodePartitionLocks(conflicts.all({ list, run_id: runId }));
+      if (held.length === 0) insert.run({ list, run_id: runId, claimed_at: new Date().toISOString() });
+      return held;
+    });
+  }
+
+  releasePartitions(runId: string): void {
+    withBusyRetry(() => this.#stmt('DELETE FROM partition_locks WHERE run_id = ?').run(runId));
+  }
+
+  // ---- leases and cursors ---------------------------------------------------------------------
+
+  acquireLease(name: string, holder: string, ttlMs: number, now: Date): boolean {
+    const nowMs = now.getTime();
+    const upsert = this.#stmt(
+      `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @expires_at)
+       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+       WHERE leases.holder = excluded.holder OR leases.expires_at <= @now`,
+    );
+    const current = this.#stmt('SELECT holder FROM leases WHERE name = ?');
+    return this.#write(() => {
+      upsert.run({ name, holder, expires_at: nowMs + ttlMs, now: nowMs });
+      return (current.get(name) as { holder: string } | undefined)?.holder === holder;
+    });
+  }
+
+  releaseLease(name: string, holder: string): void {
+    withBusyRetry(() => this.#stmt('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder));
+  }
+
+  getCursor(name: string): string | undefined {
+    const row = withBusyRetry(() => this.#stmt('SELECT value FROM cursors WHERE name = ?').get(name)) as
+      | { value: string }
+      | undefined;
+    return row?.value;
+  }
+
+  setCursor(name: string, value: string): void {
+    withBusyRetry(() =>
+      this.#stmt(
+        'INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+      ).run(name, value),
+    );
+  }
+}

@@ -1,0 +1,198 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fairway, fairwayBin, tempExampleProject } from './helpers.ts';
+
+interface Summary {
+  run_id: string;
+  status: string;
+  steps: {
+    asset_key: string;
+    partition_key: string;
+    status: string;
+    reason: string | null;
+    checks: { name: string; passed: boolean }[];
+  }[];
+}
+interface StatusRow {
+  key: string;
+  status: string;
+  partitions: { partition: string; status: string; causes: { kind: string; text: string }[] }[];
+}
+
+describe('fairway CLI on the example graph', () => {
+  const project = tempExampleProject();
+  const base = ['--definitions', project.definitions, '--state-dir', project.stateDir];
+  const env = { HELLO_DATA_DIR: join(project.dir, 'data') };
+  const run = (args: string[], extraEnv: Record<string, string> = {}) =>
+    fairway([...base, ...args], { cwd: project.dir, env: { ...env, ...extraEnv } });
+  const status = async () => {
+    const r = await run(['status', '--json']);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    return JSON.parse(String(r.stdout)) as StatusRow[];
+  };
+  const statusOf = (rows: StatusRow[], key: string) => rows.find((r) => r.key === key)!;
+
+  beforeAll(async () => {
+    const r = await run(['materialize', '*', '--json']);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+  });
+
+  it('materializes everything and reports it FRESH', async () => {
+    const rows = await status();
+    expect(rows.map((r) => [r.key, r.status])).toEqual([
+      ['bronze.raw_orders', 'FRESH'],
+      ['silver.clean_orders', 'FRESH'],
+      ['gold.orders_summary', 'FRESH'],
+      ['gold.orders_report', 'FRESH'],
+    ]);
+    const runs = JSON.parse(String((await run(['runs', '--json'])).stdout)) as {
+      items: { status: string; plan: unknown[] }[];
+    };
+    expect(runs.items[0]!.status).toBe('SUCCESS');
+    expect(runs.items[0]!.plan).toHaveLength(6);
+  });
+
+  it('a changed code version makes the asset and its downstream STALE, and --stale-only runs only those', async () => {
+    const text = readFileSync(project.definitions, 'utf8');
+    writeFileSync(
+      project.definitions,
+      text.replace('const totals: Record<string, number> = {};', 'const totals: Record<string, number> = {}; // v2'),
+    );
+    const rows = await status();
+    expect(statusOf(rows, 'silver.clean_orders').status).toBe('FRESH');
+    const summary = statusOf(rows, 'gold.orders_summary');
+    expect(summary.status).toBe('STALE');
+    expect(summary.partitions[0]!.causes.map((c) => c.kind)).toEqual(['code_version_changed']);
+    expect(statusOf(rows, 'gold.orders_report').partitions[0]!.causes.map((c) => c.kind)).toEqual(['upstream_stale']);
+
+    const why = await run(['why', 'gold.orders_report']);
+    expect(why.exitCode).toBe(0);
+    expect(String(why.stdout)).toContain("upstream 'gold.orders_summary' is stale");
+    expect(String(why.stdout)).toContain('its code changed');
+
+    const r = await run(['materialize', '*', '--stale-only', '--json']);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const s = JSON.parse(String(r.stdout)) as Summary;
+    expect(s.steps.map((x) => x.asset_key)).toEqual(['gold.orders_summary', 'gold.orders_report']);
+    expect((await status()).every((row) => row.status === 'FRESH')).toBe(true);
+  });
+
+  it('new upstream data marks exactly the affected partition and its downstream stale', async () => {
+    const r1 = await run(['materialize', 'bronze.raw_orders', '--partition', 'store=north', '--json'], {
+      HELLO_EXTRA_ROWS: 'north,9,5\n',
+    });
+    expect(r1.exitCode, String(r1.stderr)).toBe(0);
+    const rows = await status();
+    const silver = statusOf(rows, 'silver.clean_orders');
+    expect(silver.partitions.map((p) => [p.partition, p.status])).toEqual([
+      ['store=north', 'STALE'],
+      ['store=south', 'FRESH'],
+    ]);
+    expect(silver.partitions[0]!.causes[0]!.kind).toBe('upstream_data_changed');
+    const r2 = await run(['materialize', '*', '--stale-only', '--json'], { HELLO_EXTRA_ROWS: 'north,9,5\n' });
+    const s = JSON.parse(String(r2.stdout)) as Summary;
+    expect(s.steps.map((x) => `${x.asset_key}${x.partition_key}`)).toEqual([
+      'silver.clean_ordersstore=north',
+      'gold.orders_summary',
+      'gold.orders_report',
+    ]);
+  });
+
+  it('a failing blocking check skips everything downstream and fails the run', async () => {
+    const r = await run(['materialize', '*', '--json'], { HELLO_EXTRA_ROWS: 'north,10,-4\n' });
+    expect(r.exitCode).toBe(1);
+    const s = JSON.parse(String(r.stdout)) as Summary;
+    expect(s.status).toBe('FAILURE');
+    const gold = s.steps.find((x) => x.asset_key === 'gold.orders_summary')!;
+    expect(gold.status).toBe('SKIPPED');
+    expect(gold.reason).toContain("blocking check 'amounts_positive'");
+    expect(gold.reason).toContain('1 failing rows');
+    const north = s.steps.find((x) => x.asset_key === 'silver.clean_orders' && x.partition_key === 'store=north')!;
+    expect(north.checks).toEqual([expect.objectContaining({ name: 'amounts_positive', passed: false })]);
+    // Put the data back so later tests start from a clean state.
+    expect((await run(['materialize', '*'])).exitCode).toBe(0);
+  });
+
+  it('a run killed with SIGKILL is reported FAILED by the next status', async () => {
+    const child = execa(
+      'node',
+      [fairwayBin, ...base, 'materialize', 'bronze.raw_orders', '--partition', 'store=south'],
+      {
+        cwd: project.dir,
+        env: { ...env, HELLO_SLOW_MS: '20000', FAIRWAY_LOG_LEVEL: 'warn' },
+        reject: false,
+      },
+    );
+    // Wait until the step is running.
+    for (let i = 0; i < 100; i++) {
+      const rows = await status();
+      if (statusOf(rows, 'bronze.raw_orders').partitions.some((p) => p.status === 'RUNNING')) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    child.kill('SIGKILL');
+    await child;
+    const rows = await status();
+    const south = statusOf(rows, 'bronze.raw_orders').partitions.find((p) => p.partition === 'store=south')!;
+    expect(south.status).toBe('FAILED');
+    expect(south.causes[0]!.text).toContain('died');
+    const runs = JSON.parse(String((await run(['runs', '--json', '--limit', '1'])).stdout)) as {
+      items: { status: string; reason: string }[];
+    };
+    expect(runs.items[0]!.status).toBe('FAILURE');
+    expect(runs.items[0]!.reason).toMatch(/pid \d+\) died/);
+  });
+
+  it('two concurrent materializations of the same asset never run it at the same time', async () => {
+    const traceFile = join(project.dir, 'trace.jsonl');
+    writeFileSync(traceFile, '');
+    const opts = { HELLO_SLOW_MS: '1500', HELLO_TRACE_FILE: traceFile };
+    const [a, b] = await Promise.all([
+      run(['materialize', 'bronze.raw_orders', '--partition', 'store=north'], opts),
+      run(['materialize', 'bronze.raw_orders', '--partition', 'store=north'], opts),
+    ]);
+    expect([a.exitCode, b.exitCode]).toEqual([0, 0]);
+    const events = readFileSync(traceFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; pid: number; t: number });
+    expect(events.map((e) => e.event.split(' ')[0])).toEqual(['start', 'end', 'start', 'end']);
+    expect(events[0]!.pid).toBe(events[1]!.pid);
+    expect(events[2]!.pid).toBe(events[3]!.pid);
+    expect(events[0]!.pid).not.toBe(events[2]!.pid);
+  });
+
+  it('refuses bad selections and partitions with a clear message and exit code 2', async () => {
+    const r = await run(['materialize', 'gold.orders_sumary']);
+    expect(r.exitCode).toBe(2);
+    expect(String(r.stderr)).toContain("Did you mean 'gold.orders_summary'");
+    expect(String(r.stderr)).toContain('^');
+    expect(String(r.stderr)).not.toMatch(/\n\s+at /);
+    const p = await run(['materialize', 'bronze.raw_orders', '--partition', 'store=../etc']);
+    expect(p.exitCode).toBe(2);
+    expect(String(p.stderr)).toContain('store');
+    const unknown = await run(['frobnicate']);
+    expect(unknown.exitCode).toBe(2);
+  });
+
+  it('refuses invalid definitions naming the keys and files', async () => {
+    const text = readFileSync(project.definitions, 'utf8');
+    writeFileSync(
+      project.definitions,
+      text.replace('deps: [ordersSummary],', "deps: [ordersSummary, 'gold.orders_sumary'],"),
+    );
+    const r = await run(['list']);
+    expect(r.exitCode).toBe(2);
+    expect(String(r.stderr)).toContain(
+      "Asset 'gold.orders_sumary' is not defined (referenced by 'gold.orders_report' in",
+    );
+    expect(String(r.stderr)).toContain("Did you mean 'gold.orders_summary'?");
+    writeFileSync(project.definitions, text.replace('deps: [rawOrders],', "deps: [rawOrders, 'gold.orders_report'],"));
+    const c = await run(['list']);
+    expect(c.exitCode).toBe(2);
+    expect(String(c.stderr)).toMatch(/cycle/i);
+    expect(String(c.stderr)).toContain('silver.clean_orders');
+    writeFileSync(project.definitions, text);
+  });
+});
