@@ -11,8 +11,12 @@ const keys = Array.from({ length: ASSETS }, (_, i) => `silver.asset_${String(i).
 
 const time = <T>(label: string, fn: () => T): T => {
   const start = performance.now();
+  const cpu = process.cpuUsage();
   const result = fn();
-  console.log(`[storage scale] ${label}: ${(performance.now() - start).toFixed(1)} ms`);
+  const { user, system } = process.cpuUsage(cpu);
+  const wall = (performance.now() - start).toFixed(1);
+  // CPU time is printed too: on a loaded machine it is the steadier number.
+  console.log(`[storage scale] ${label}: ${wall} ms wall, ${((user + system) / 1000).toFixed(1)} ms cpu`);
   return result;
 };
 
@@ -66,8 +70,11 @@ describe(`latest-per-key reads over ${ASSETS} assets`, () => {
   });
 
   it('latestMaterializations returns one record per asset', () => {
-    store.latestMaterializations(keys.slice(0, 10)); // warm the statement cache
-    const latest = time(`latestMaterializations(${ASSETS} keys)`, () => store.latestMaterializations(keys));
+    // The first call in a process also pays for statement preparation and zod/V8 warm-up.
+    const latest = time(`latestMaterializations(${ASSETS} keys), first call`, () => store.latestMaterializations(keys));
+    for (let i = 1; i <= 3; i++) {
+      time(`latestMaterializations(${ASSETS} keys), warm #${i}`, () => store.latestMaterializations(keys));
+    }
     expect(latest.size).toBe(ASSETS);
     expect(latest.get(keys[1234]!)?.get('')?.data_version).toBe('dv1234');
   });

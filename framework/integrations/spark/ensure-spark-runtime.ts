@@ -1,0 +1,259 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { FrameworkError } from '../../errors/index.ts';
+
+export interface SparkRuntimeOptions {
+  requirementsFile: string;
+  pomFile: string;
+  /** Defaults to `$FAIRWAY_CACHE_DIR`, else `$XDG_CACHE_HOME/fairway`, else `~/.cache/fairway`. */
+  cacheDir?: string;
+  onProgress?: (msg: string) => void;
+  signal?: AbortSignal;
+  /** Environment used to find java, python3 and mvn; defaults to `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface SparkRuntime {
+  /** The venv's interpreter: run Spark jobs with it. */
+  python: string;
+  /** Absolute jar paths, sorted; join with ',' for `FAIRWAY_SPARK_JARS`. */
+  jars: string[];
+  venvDir: string;
+  javaHome: string;
+}
+
+const MARKER = '.fairway-complete';
+const LOCK_STALE_MS = 60 * 60 * 1000;
+
+/** The cache directory Fairway keeps venvs and jars in between runs. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.FAIRWAY_CACHE_DIR) return resolve(env.FAIRWAY_CACHE_DIR);
+  if (env.XDG_CACHE_HOME) return join(resolve(env.XDG_CACHE_HOME), 'fairway');
+  return join(homedir(), '.cache', 'fairway');
+}
+
+function shortHash(file: string, what: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (cause) {
+    throw new FrameworkError('SPARK_RUNTIME_INPUT_MISSING', `Cannot read the ${what} '${file}'.`, {
+      details: { file },
+      cause,
+    });
+  }
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+}
+
+/** Where the venv and the jars for these input files live (whether built yet or not). */
+export function sparkRuntimePaths(
+  opts: Pick<SparkRuntimeOptions, 'requirementsFile' | 'pomFile' | 'cacheDir' | 'env'>,
+) {
+  const cacheDir = opts.cacheDir ? resolve(opts.cacheDir) : defaultCacheDir(opts.env);
+  return {
+    cacheDir,
+    venvDir: join(cacheDir, `venv-${shortHash(opts.requirementsFile, 'Python requirements file')}`),
+    jarsDir: join(cacheDir, `jars-${shortHash(opts.pomFile, 'Maven pom')}`),
+  };
+}
+
+/**
+ * Makes sure a Python venv with the Spark job's requirements, the job's jars and Java 17 are
+ * available, building what is missing into the cache. A second call with unchanged inputs only
+ * checks marker files and Java.
+ *
+ * @example
+ * const rt = await ensureSparkRuntime({ requirementsFile: 'spark/requirements.txt', pomFile: 'spark/jars/pom.xml' });
+ * await execa(rt.python, ['spark/silver_job.py', ...], { env: { JAVA_HOME: rt.javaHome, FAIRWAY_SPARK_JARS: rt.jars.join(',') } });
+ */
+export async function ensureSparkRuntime(opts: SparkRuntimeOptions): Promise<SparkRuntime> {
+  const env = opts.env ?? process.env;
+  const progress = opts.onProgress ?? (() => {});
+  const { cacheDir, venvDir, jarsDir } = sparkRuntimePaths(opts);
+  mkdirSync(cacheDir, { recursive: true });
+
+  const javaHome = await findJavaHome(env, opts.signal);
+
+  if (!existsSync(join(venvDir, MARKER))) {
+    await withLock(`${venvDir}.lock`, opts.signal, async () => {
+      if (existsSync(join(venvDir, MARKER))) return; // another process finished it while we waited
+      await buildVenv(venvDir, resolve(opts.requirementsFile), env, progress, opts.signal);
+    });
+  }
+
+  if (!existsSync(join(jarsDir, MARKER))) {
+    await buildJars(jarsDir, resolve(opts.pomFile), env, progress, opts.signal);
+  }
+
+  const jars = readdirSync(jarsDir)
+    .filter((f) => f.endsWith('.jar'))
+    .sort()
+    .map((f) => join(jarsDir, f));
+  return { python: join(venvDir, 'bin', 'python'), jars, venvDir, javaHome };
+}
+
+/** JAVA_HOME if it holds a java, else the java on PATH; Spark 3.5 needs Java 17 (11 works too). */
+async function findJavaHome(env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<string> {
+  const candidates = env.JAVA_HOME ? [join(env.JAVA_HOME, 'bin', 'java')] : [];
+  candidates.push('java');
+  for (const java of candidates) {
+    const r = await execa(java, ['-XshowSettings:properties', '-version'], {
+      env,
+      extendEnv: false,
+      reject: false,
+      cancelSignal: signal,
+    });
+    if (r.failed && r.exitCode === undefined) continue; // not found / not executable
+    const home = /^\s*java\.home = (.+)$/m.exec(r.stderr)?.[1]?.trim();
+    const major = Number(/^\s*java\.specification\.version = (\d+)/m.exec(r.stderr)?.[1]);
+    if (home && major >= 11) return home;
+    if (home) {
+      throw new FrameworkError(
+        'SPARK_JAVA_VERSION',
+        `Java ${major} at '${home}' is too old for Spark 3.5: install Java 17 (Debian: apt-get install openjdk-17-jre-headless) and set JAVA_HOME.`,
+        { details: { javaHome: home, major } },
+      );
+    }
+  }
+  throw new FrameworkError(
+    'SPARK_JAVA_MISSING',
+    'Java was not found (JAVA_HOME is unset or has no bin/java, and there is no java on PATH). Spark needs Java 17: install it (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME.',
+    { details: { JAVA_HOME: env.JAVA_HOME ?? null } },
+  );
+}
+
+async function buildVenv(
+  venvDir: string,
+  requirementsFile: string,
+  env: NodeJS.ProcessEnv,
+  progress: (msg: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  rmSync(venvDir, { recursive: true, force: true }); // leftovers of an interrupted build
+  progress(`creating Python venv ${venvDir}`);
+  const created = await execa('python3', ['-m', 'venv', venvDir], {
+    env,
+    extendEnv: false,
+    reject: false,
+    cancelSignal: signal,
+  });
+  if (created.failed) {
+    const missing = created.exitCode === undefined;
+    throw new FrameworkError(
+      missing ? 'SPARK_PYTHON_MISSING' : 'SPARK_VENV_FAILED',
+      missing
+        ? 'python3 was not found on PATH. Install Python 3.11 with venv support (Debian: apt-get install python3 python3-venv).'
+        : `'python3 -m venv' failed: ${created.stderr.trim() || created.shortMessage}. On Debian install python3-venv.`,
+      { details: { venvDir } },
+    );
+  }
+  progress(`pip install -r ${requirementsFile} (first run downloads pyspark, ~320 MB)`);
+  const pip = execa(
+    join(venvDir, 'bin', 'python'),
+    ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'off', '-r', requirementsFile],
+    { env, extendEnv: false, reject: false, cancelSignal: signal, all: true },
+  );
+  for await (const line of pip.iterable({ from: 'all' })) {
+    const text = String(line).trim();
+    if (/^(Collecting|Building|Successfully|Installing|ERROR)/.test(text)) progress(text);
+  }
+  const r = await pip;
+  if (r.failed) {
+    throw new FrameworkError(
+      'SPARK_PIP_FAILED',
+      `pip install -r ${requirementsFile} failed (exit ${r.exitCode}); see the lines above.`,
+      {
+        details: { venvDir, output: String(r.all ?? '').slice(-4000) },
+      },
+    );
+  }
+  writeFileSync(join(venvDir, MARKER), `${new Date().toISOString()}\n`);
+  progress('Python venv ready');
+}
+
+/** Resolves into a private temp dir and renames it into place, so concurrent builds cannot mix. */
+async function buildJars(
+  jarsDir: string,
+  pomFile: string,
+  env: NodeJS.ProcessEnv,
+  progress: (msg: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  const tmp = `${jarsDir}.tmp-${process.pid}-${Date.now()}`;
+  progress(`resolving jars with Maven from ${pomFile} (first run downloads ~500 MB)`);
+  const r = await execa(
+    'mvn',
+    ['-q', '-B', '-f', pomFile, 'dependency:copy-dependencies', `-DoutputDirectory=${tmp}`],
+    {
+      env,
+      extendEnv: false,
+      reject: false,
+      cancelSignal: signal,
+      all: true,
+    },
+  );
+  if (r.failed) {
+    rmSync(tmp, { recursive: true, force: true });
+    const missing = r.exitCode === undefined;
+    throw new FrameworkError(
+      missing ? 'SPARK_MAVEN_MISSING' : 'SPARK_JARS_FAILED',
+      missing
+        ? 'mvn was not found on PATH; it resolves the Spark jars. Install Maven 3.8+ (Debian: apt-get install maven).'
+        : `Maven could not resolve the jars of ${pomFile}: ${
+            String(r.all ?? '')
+              .split('\n')
+              .find((l) => l.includes('ERROR')) ?? r.shortMessage
+          }`,
+      { details: { pomFile, output: String(r.all ?? '').slice(-4000) } },
+    );
+  }
+  writeFileSync(join(tmp, MARKER), `${new Date().toISOString()}\n`);
+  try {
+    rmSync(jarsDir, { recursive: true, force: true }); // a dir without marker is an old partial one
+    renameSync(tmp, jarsDir);
+  } catch (cause) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(join(jarsDir, MARKER))) {
+      throw new FrameworkError('SPARK_JARS_FAILED', `Could not move resolved jars into ${jarsDir}.`, { cause });
+    }
+  }
+  progress(`jars ready in ${jarsDir}`);
+}
+
+/** A mkdir lock (atomic on POSIX); a lock whose owner died or that is older than an hour is taken over. */
+async function withLock<T>(lockDir: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  const ownerFile = join(lockDir, 'pid');
+  for (;;) {
+    signal?.throwIfAborted();
+    try {
+      mkdirSync(lockDir);
+      writeFileSync(ownerFile, String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (isStaleLock(lockDir, ownerFile)) rmSync(lockDir, { recursive: true, force: true });
+      else await sleep(500);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
+function isStaleLock(lockDir: string, ownerFile: string): boolean {
+  try {
+    if (Date.now() - statSync(lockDir).mtimeMs > LOCK_STALE_MS) return true;
+    const pid = Number(readFileSync(ownerFile, 'utf8'));
+    if (!pid) return false; // owner is between mkdir and writing its pid
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
