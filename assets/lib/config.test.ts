@@ -157,7 +157,13 @@ describe('maskSecrets and sparkEnv', () => {
 describe('courses', () => {
   const courses = loadCourses(join(repoRoot, 'config/courses.json'));
   it('loads the five sample courses and finds them by slug or name', () => {
-    expect(Object.keys(courses).sort()).toEqual(['americanfalls', 'bradshawfarmgc', 'erinhills', 'indiancreek', 'pinehurst4']);
+    expect(Object.keys(courses).sort()).toEqual([
+      'americanfalls',
+      'bradshawfarmgc',
+      'erinhills',
+      'indiancreek',
+      'pinehurst4',
+    ]);
     expect(findCourse(courses, 'erinhills')?.name).toBe('Erin Hills');
     expect(findCourse(courses, 'Erin Hills')?.id).toBe('erinhills');
     expect(findCourse(courses, 'PINEHURST NO. 4')?.id).toBe('pinehurst4');

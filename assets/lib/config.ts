@@ -69,7 +69,10 @@ const RawSchema = z.strictObject({
   FAIRWAY_NAMESPACE_GOLD: ident.default('gold'),
   FAIRWAY_TABLE_TELEMETRY_EVENT: ident.default('fact_telemetry_event'),
   FAIRWAY_TABLE_FACILITY_TOPOLOGY: ident.default('dim_facility_topology'),
-  FAIRWAY_SPARK_MASTER: str.regex(/^(local(\[(\d+|\*)\])?|spark:\/\/.+|yarn|k8s:\/\/.+)$/, 'local[N], spark://host:port, yarn or k8s://…'),
+  FAIRWAY_SPARK_MASTER: str.regex(
+    /^(local(\[(\d+|\*)\])?|spark:\/\/.+|yarn|k8s:\/\/.+)$/,
+    'local[N], spark://host:port, yarn or k8s://…',
+  ),
   FAIRWAY_SPARK_DRIVER_MEMORY: str.regex(/^\d+[kmgt]$/i, 'a JVM memory size such as 2g or 512m'),
   FAIRWAY_SPARK_SHUFFLE_PARTITIONS: posInt,
   FAIRWAY_COORD_MIN_LON: coord(-180, 180),
@@ -191,7 +194,8 @@ export function loadConfig(opts: { projectRoot: string; profile?: string; env?: 
     }
   }
   // Empty values mean "not set" so optional keys can be blanked from the environment.
-  for (const [k, v] of Object.entries(merged)) if (v.trim() === '' && !k.startsWith('FAIRWAY_PREFIX_')) delete merged[k];
+  for (const [k, v] of Object.entries(merged))
+    if (v.trim() === '' && !k.startsWith('FAIRWAY_PREFIX_')) delete merged[k];
 
   const parsed = CheckedSchema.safeParse(merged);
   if (!parsed.success) {
@@ -231,7 +235,9 @@ function describeIssue(
     });
   }
   const expected =
-    issue.code === 'invalid_value' ? `one of ${issue.values.map(String).join('|')}` : issue.message.replace(/^Invalid input: /, '');
+    issue.code === 'invalid_value'
+      ? `one of ${issue.values.map(String).join('|')}`
+      : issue.message.replace(/^Invalid input: /, '');
   return new ConfigError(`${where} has invalid value '${merged[key]}': expected ${expected}.`, {
     file: relFile,
     key,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { FrameworkError } from '../../framework/errors/index.ts';
 import { didYouMean } from '../../framework/definitions/index.ts';
+import { FrameworkError } from '../../framework/errors/index.ts';
 
 const CourseSchema = z.strictObject({
   name: z.string().min(1),
@@ -52,7 +52,11 @@ export function loadCourses(path: string): Courses {
   return parsed.data;
 }
 
-const norm = (s: string) => s.trim().toLowerCase().replace(/[^a-z0-9]/g, '');
+const norm = (s: string) =>
+  s
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '');
 
 /**
  * The course for a slug (`erinhills`) or a human name (`Erin Hills`, any case/punctuation).

@@ -61,7 +61,9 @@ function contract(name: string, make: () => ObjectStore | undefined) {
       writeFileSync(file, 'small');
       await store.putFile(bucket, 'files/big.bin', file);
       expect((await store.get(bucket, 'files/big.bin')).toString()).toBe('small');
-      expect((await store.head(bucket, 'files/big.bin'))?.sha256).toBe(createHash('sha256').update('small').digest('hex'));
+      expect((await store.head(bucket, 'files/big.bin'))?.sha256).toBe(
+        createHash('sha256').update('small').digest('hex'),
+      );
     });
 
     it('rejects traversal, absolute keys and backslashes', async (ctx) => {

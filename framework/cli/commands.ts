@@ -84,7 +84,7 @@ export async function materializeCommand(
 }
 
 function selectKeys(project: Project, selection: string | undefined): AssetKey[] {
-  if (!selection) return project.graph.keys();
+  if (!selection) return project.graph.topologicalOrder();
   const keys = resolveSelection(project.graph, selection);
   if (keys.length === 0)
     throw new UsageError(`The selection '${selection}' matches no asset. Run 'fairway list' to see the assets.`);
@@ -183,7 +183,7 @@ export async function whyCommand(
   const keys = resolveSelection(project.graph, key);
   if (keys.length !== 1 || keys[0] !== key)
     throw new UsageError(`'why' takes one asset key; '${key}' selects ${keys.length} assets.`);
-  const { staleness } = await loadStatus(project, [key]);
+  const { staleness } = await loadStatus(project, [key, ...project.graph.upstream(key)]);
   const parts = staleness.get(key) ?? new Map<string, PartitionStatus>();
   let partition = flags.partition ?? '';
   if (project.graph.definition(key).partitions && !flags.partition) {

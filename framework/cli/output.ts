@@ -35,7 +35,11 @@ export function table(rows: string[][]): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape codes
   const width = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '').length;
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, width(c))));
+  for (const r of rows) {
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, width(c));
+    });
+  }
   return rows
     .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - width(c)))).join('  '))
     .join('\n');

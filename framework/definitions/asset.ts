@@ -38,8 +38,25 @@ export interface AssetCheckSpec {
   /** A failing blocking check at `error` severity skips everything downstream. */
   blocking?: boolean;
   severity?: CheckSeverity;
-  /** Omit when the materializer reports this check itself (e.g. dbt tests). */
+  /**
+   * `partition` (default): evaluated after each partition's materialization. `asset`: evaluated once
+   * per run, after every planned partition of the asset succeeded (e.g. dbt tests on a whole table),
+   * by the asset's `evaluateAssetChecks` (or this check's own `evaluate`), before any downstream step.
+   */
+  scope?: 'partition' | 'asset';
+  /** Omit when the materializer (or `evaluateAssetChecks`) reports this check itself (e.g. dbt tests). */
   evaluate?: (ctx: CheckContext) => Promise<Omit<CheckResult, 'name'>> | Omit<CheckResult, 'name'>;
+}
+
+export interface AssetChecksContext {
+  runId: string;
+  assetKey: AssetKey;
+  /** Partitions materialized by this run before the checks ("" when unpartitioned). */
+  partitions: string[];
+  log: Logger;
+  signal: AbortSignal;
+  stepDir: string;
+  computeLog: (line: string) => void;
 }
 
 /**
@@ -110,6 +127,8 @@ export interface AssetSpec<K extends AssetKey = AssetKey, R = unknown> {
   /** How partitions map onto each upstream; default identity when both are partitioned alike, else all. */
   partitionMappings?: Readonly<Record<AssetKey, PartitionMapping>>;
   checks?: readonly AssetCheckSpec[];
+  /** Evaluates the asset-scoped checks in one go (e.g. one `dbt test` invocation). */
+  evaluateAssetChecks?: (ctx: AssetChecksContext) => Promise<CheckResult[]>;
   freshness?: FreshnessPolicy;
   retry?: RetryPolicy;
   timeoutMs?: number;

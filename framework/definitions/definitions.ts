@@ -22,6 +22,16 @@ export interface RunSummary {
     reason: string | null;
     checks: { name: string; passed: boolean; severity: string; failures: number | null }[];
   }[];
+  /** Asset-scoped checks (e.g. dbt tests over a whole table), evaluated once per run. */
+  asset_checks: {
+    asset_key: string;
+    name: string;
+    passed: boolean;
+    severity: string;
+    blocking: boolean;
+    failures: number | null;
+    description: string | null;
+  }[];
 }
 
 export interface DefinitionHooks {
@@ -135,6 +145,12 @@ export function defineAssets<R = undefined>(input: DefineAssetsInput<R>): Defini
         );
       }
       names.add(c.name);
+      if (c.scope === 'asset' && !c.evaluate && !a.evaluateAssetChecks) {
+        throw new DefinitionError(
+          'CHECK_UNEVALUABLE',
+          `Check '${c.name}' of '${a.key}' (in ${a.sourceFile}) has scope 'asset' but neither its own evaluate() nor the asset's evaluateAssetChecks().`,
+        );
+      }
     }
   }
   return { assets, resources: input.resources as R, hooks: input.hooks ?? {} };

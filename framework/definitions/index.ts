@@ -1,6 +1,7 @@
 export {
   ASSET_KEY_PATTERN,
   type AssetCheckSpec,
+  type AssetChecksContext,
   type AssetDefinition,
   type AssetKey,
   type AssetSpec,

@@ -88,9 +88,9 @@ export function formatPartitionKey(def: PartitionsDefinition, values: Record<str
  * Values must be safe path segments (no traversal) and dates real ISO days.
  */
 export function normalizePartitionKey(def: PartitionsDefinition, key: string, assetKey: string): string {
-  const values = parsePartitionKey(key);
   const names = dimensionNames(def);
-  if (names.length === 1 && !key.includes('=')) values[names[0]!] = key.trim();
+  // A single dimension may be given as its bare value (`erinhills`); parse only `dim=value` text.
+  const values = names.length === 1 && !key.includes('=') ? { [names[0]!]: key.trim() } : parsePartitionKey(key);
   const unknown = Object.keys(values).filter((k) => !names.includes(k));
   if (unknown.length > 0) {
     throw new DefinitionError(

@@ -4,7 +4,15 @@ import type { CheckEvaluationRecord, MaterializationRecord } from '../storage/in
 export type ExecutionEvent =
   | { type: 'RUN_STARTED'; run_id: string; steps: number }
   | { type: 'RUN_FINISHED'; run_id: string; status: 'SUCCESS' | 'FAILURE' | 'CANCELED'; reason: string | null }
-  | { type: 'STEP_STARTED'; run_id: string; asset_key: string; partition_key: string; attempt: number }
+  | {
+      type: 'STEP_STARTED';
+      run_id: string;
+      asset_key: string;
+      partition_key: string;
+      attempt: number;
+      /** Absent for materialize steps. */
+      kind?: 'checks';
+    }
   | {
       type: 'STEP_RETRY';
       run_id: string;
@@ -17,6 +25,7 @@ export type ExecutionEvent =
   | {
       type: 'STEP_FINISHED';
       run_id: string;
+      kind?: 'checks';
       asset_key: string;
       partition_key: string;
       status: 'SUCCESS' | 'FAILURE' | 'SKIPPED' | 'CANCELED';

@@ -30,6 +30,11 @@ export interface ExecuteOptions {
   log: Logger;
   signal: AbortSignal;
   concurrency?: number;
+  /**
+   * Upstream assets outside this plan whose latest blocking check failed: asset key → reason.
+   * Steps depending on them are skipped, so a failed gate keeps holding until the upstream is fixed.
+   */
+  upstreamGates?: ReadonlyMap<AssetKey, string>;
   /** Injectable for tests. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
@@ -87,6 +92,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
     emit({
       type: 'STEP_FINISHED',
       run_id: runId,
+      ...(step.kind === 'checks' ? { kind: 'checks' as const } : {}),
       asset_key: step.asset_key,
       partition_key: step.partition_key,
       status,
@@ -100,6 +106,26 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
   const runStep = async (step: PlannedStep) => {
     const asset = opts.graph.definition(step.asset_key);
     const started = new Date();
+    if (step.kind === 'checks') {
+      emit({
+        type: 'STEP_STARTED',
+        kind: 'checks',
+        run_id: runId,
+        asset_key: step.asset_key,
+        partition_key: '',
+        attempt: 1,
+      });
+      const partitions = plan.steps
+        .filter(
+          (s) => s.asset_key === step.asset_key && s.kind === 'materialize' && outcomes.get(s.id)?.status === 'SUCCESS',
+        )
+        .map((s) => s.partition_key);
+      const gate = await evaluateAssetChecks(step, asset, partitions, opts);
+      const duration = Date.now() - started.getTime();
+      finish(step, 'SUCCESS', null, { attempts: 1, started_at: started.toISOString(), duration_ms: duration });
+      if (gate) blocked.set(step.id, gate);
+      return;
+    }
     const outcome = await materializeWithRetries(step, asset, opts, sleep);
     const duration = Date.now() - started.getTime();
     if (outcome.kind === 'canceled') {
@@ -134,6 +160,16 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
     let startedAny = false;
     for (let i = 0; i < pending.length && running.size < concurrency; ) {
       const step = pending[i]!;
+      const gated =
+        step.kind === 'materialize'
+          ? opts.graph.definition(step.asset_key).deps.find((d) => opts.upstreamGates?.has(d))
+          : undefined;
+      if (gated) {
+        pending.splice(i, 1);
+        finish(step, 'SKIPPED', `upstream ${gated}: ${opts.upstreamGates!.get(gated)}`);
+        startedAny = true;
+        continue;
+      }
       const blocker = step.after.find((id) => blocked.has(id));
       if (blocker) {
         pending.splice(i, 1);
@@ -319,7 +355,7 @@ async function evaluateChecks(
   const log = opts.log.child({ asset_key: step.asset_key, partition: step.partition_key || undefined });
   const results: CheckResult[] = [...reported.values()];
   for (const spec of asset.checks ?? []) {
-    if (reported.has(spec.name)) continue;
+    if (reported.has(spec.name) || spec.scope === 'asset') continue;
     if (!spec.evaluate) {
       results.push({
         name: spec.name,
@@ -341,9 +377,100 @@ async function evaluateChecks(
       results.push({ name: spec.name, passed: false, description: `the check raised an error: ${errorText(e)}` });
     }
   }
+  return recordCheckResults(step, asset, results, opts);
+}
+
+/** Runs the asset-scoped checks once (after all planned partitions); returns a gate reason or null. */
+async function evaluateAssetChecks(
+  step: PlannedStep,
+  asset: AssetDefinition<AssetKey, unknown>,
+  partitions: string[],
+  opts: ExecuteOptions,
+): Promise<string | null> {
+  const log = opts.log.child({ asset_key: step.asset_key, step: 'checks' });
+  const stepDir = join(opts.stateDir, 'runs', opts.runId, 'steps', `${step.asset_key}__checks`);
+  mkdirSync(stepDir, { recursive: true });
+  const logPath = join(stepDir, 'compute.log');
+  const computeLog = openComputeLog(logPath);
+  const specs = (asset.checks ?? []).filter((c) => c.scope === 'asset');
+  const results: CheckResult[] = [];
+  try {
+    if (asset.evaluateAssetChecks && specs.some((c) => !c.evaluate)) {
+      try {
+        results.push(
+          ...(await asset.evaluateAssetChecks({
+            runId: opts.runId,
+            assetKey: step.asset_key,
+            partitions,
+            log,
+            signal: opts.signal,
+            stepDir,
+            computeLog: computeLog.write,
+          })),
+        );
+      } catch (e) {
+        computeLog.write(`[fairway] asset checks failed to run: ${errorText(e)}`);
+        for (const c of specs.filter((x) => !x.evaluate)) {
+          results.push({ name: c.name, passed: false, description: `the checks could not run: ${errorText(e)}` });
+        }
+      }
+    }
+    for (const spec of specs) {
+      if (results.some((r) => r.name === spec.name)) continue;
+      if (!spec.evaluate) {
+        results.push({
+          name: spec.name,
+          passed: false,
+          description: 'the check was not reported by evaluateAssetChecks',
+        });
+        continue;
+      }
+      try {
+        const r = await spec.evaluate({
+          assetKey: step.asset_key,
+          partitionKey: '',
+          log,
+          signal: opts.signal,
+          metadata: {},
+        });
+        results.push({ ...r, name: spec.name });
+      } catch (e) {
+        results.push({ name: spec.name, passed: false, description: `the check raised an error: ${errorText(e)}` });
+      }
+    }
+  } finally {
+    const bytes = await computeLog.close();
+    opts.emit({
+      type: 'COMPUTE_LOG',
+      run_id: opts.runId,
+      asset_key: step.asset_key,
+      partition_key: '',
+      path: relative(opts.stateDir, logPath),
+      bytes,
+    });
+  }
+  return recordCheckResults(step, asset, results, opts);
+}
+
+function recordCheckResults(
+  step: PlannedStep,
+  asset: AssetDefinition<AssetKey, unknown>,
+  results: CheckResult[],
+  opts: ExecuteOptions,
+): string | null {
+  const log = opts.log.child({ asset_key: step.asset_key, partition: step.partition_key || undefined });
   const specs = new Map((asset.checks ?? []).map((c) => [c.name, c]));
   let gate: string | null = null;
-  for (const r of results) {
+  for (const reported of results) {
+    const metadata = MetadataSchema.safeParse(reported.metadata ?? {});
+    // Malformed metadata fails the check instead of crashing the whole run.
+    const r: CheckResult = metadata.success
+      ? reported
+      : {
+          ...reported,
+          passed: false,
+          description: `the check reported invalid metadata: ${metadata.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        };
     const spec = specs.get(r.name);
     const severity = r.severity ?? spec?.severity ?? 'error';
     const blocking = spec?.blocking ?? false;
@@ -358,7 +485,7 @@ async function evaluateChecks(
       blocking,
       failures: r.failures ?? null,
       description: r.description ?? null,
-      metadata: MetadataSchema.parse(r.metadata ?? {}),
+      metadata: metadata.success ? metadata.data : {},
     };
     opts.emit({ type: 'CHECK_EVALUATION', run_id: opts.runId, record });
     if (!r.passed) {

@@ -100,6 +100,7 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
     ...(staleness ? { staleness } : {}),
   });
 
+  const upstreamGates = failedUpstreamGates(store, graph, plan);
   const runId = opts.runId ?? ulid();
   const now = new Date().toISOString();
   const run: RunRecord = {
@@ -115,7 +116,9 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
     started_at: null,
     finished_at: null,
     heartbeat_at: now,
-    plan: plan.steps.map((s) => ({ asset_key: s.asset_key, partition_key: s.partition_key })),
+    plan: plan.steps
+      .filter((s) => s.kind === 'materialize')
+      .map((s) => ({ asset_key: s.asset_key, partition_key: s.partition_key })),
     tags: opts.tags ?? {},
   };
   store.createRun(run);
@@ -152,6 +155,7 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
       emit: recordEventsTo(store, opts.onEvent),
       log,
       signal: controller.signal,
+      upstreamGates,
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
     });
   } finally {
@@ -177,6 +181,23 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
     }
   }
   return { run: finished, plan, result, summary, summaryPath };
+}
+
+/** Blocking error checks that failed on their latest evaluation, for upstream assets this plan does not rerun. */
+function failedUpstreamGates(store: Store, graph: AssetGraph, plan: ExecutionPlan): Map<AssetKey, string> {
+  const planned = new Set(plan.steps.map((s) => s.asset_key));
+  const outside = new Set<AssetKey>();
+  for (const k of planned) for (const d of graph.parents(k)) if (!planned.has(d)) outside.add(d);
+  const gates = new Map<AssetKey, string>();
+  if (outside.size === 0) return gates;
+  for (const c of store.latestCheckEvaluations([...outside])) {
+    if (c.passed || !c.blocking || c.severity !== 'error' || gates.has(c.asset_key)) continue;
+    gates.set(
+      c.asset_key,
+      `its blocking check '${c.check_name}' failed in run ${c.run_id}${c.failures != null ? ` (${c.failures} failing rows)` : ''}; fix the data and rematerialize ${c.asset_key}`,
+    );
+  }
+  return gates;
 }
 
 async function claimWithWait(

@@ -1,5 +1,5 @@
 import type { AssetDefinition, AssetKey } from '../definitions/index.ts';
-import { normalizePartitionKey, parsePartitionKey } from '../definitions/index.ts';
+import { dimensionNames, normalizePartitionKey, parsePartitionKey } from '../definitions/index.ts';
 import { UsageError } from '../errors/index.ts';
 import type { StalenessResult } from '../staleness/index.ts';
 import { upstreamPartitionsOf } from '../staleness/index.ts';
@@ -10,8 +10,10 @@ export interface PlanGraph {
 }
 
 export interface PlannedStep {
-  /** `asset_key` or `asset_key[partition]`. */
+  /** `asset_key`, `asset_key[partition]`, or `asset_key#checks` for an asset-scoped check step. */
   id: string;
+  /** `materialize` a partition, or evaluate the asset-scoped `checks` once all its partitions are done. */
+  kind: 'materialize' | 'checks';
   asset_key: AssetKey;
   partition_key: string;
   /** Ids of the steps of this plan that must finish first. */
@@ -36,6 +38,10 @@ export interface PlanInput {
 }
 
 export const stepId = (key: string, partition: string) => (partition === '' ? key : `${key}[${partition}]`);
+export const checksStepId = (key: string) => `${key}#checks`;
+
+const hasAssetScopedChecks = (asset: AssetDefinition<AssetKey, unknown>) =>
+  (asset.checks ?? []).some((c) => c.scope === 'asset');
 
 function matchesFilter(partition: string, filter: Record<string, string>): boolean {
   const values = parsePartitionKey(partition);
@@ -50,10 +56,15 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
   const inPlan = new Set<string>();
   let skippedFresh = 0;
   let filterMatchedSomething = filter === undefined;
+  /** Dimensions of the selected partitioned assets, to reject a filter naming none of them (a typo). */
+  const selectedDims = new Set<string>();
+  /** Partitions planned per asset, which may include valid ones not known yet (e.g. a new day). */
+  const planned = new Map<AssetKey, readonly string[]>();
   for (const key of ordered) {
     const asset = input.graph.definition(key);
     let partitions = [''];
     if (asset.partitions) {
+      for (const name of dimensionNames(asset.partitions)) selectedDims.add(name);
       partitions = [...(input.partitions.get(key) ?? [])].sort();
       if (filter) {
         const dims = Object.keys(filter);
@@ -71,6 +82,11 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
         if (partitions.length > 0) filterMatchedSomething = true;
       }
     }
+    planned.set(key, partitions);
+    const depPartitions = new Map(
+      asset.deps.map((d) => [d, [...new Set([...(input.partitions.get(d) ?? []), ...(planned.get(d) ?? [])])]]),
+    );
+    const mine: string[] = [];
     for (const p of partitions) {
       const status = input.staleness?.get(key)?.get(p)?.status;
       if (input.staleOnly && status === 'FRESH') {
@@ -80,15 +96,27 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
       const after: string[] = [];
       for (const depKey of asset.deps) {
         const dep = input.graph.definition(depKey);
-        for (const q of upstreamPartitionsOf(asset, dep, p, input.partitions.get(depKey) ?? [])) {
+        for (const q of upstreamPartitionsOf(asset, dep, p, depPartitions.get(depKey)!)) {
           const id = stepId(depKey, q);
           if (inPlan.has(id)) after.push(id);
         }
+        if (inPlan.has(checksStepId(depKey))) after.push(checksStepId(depKey));
       }
       const id = stepId(key, p);
       inPlan.add(id);
-      steps.push({ id, asset_key: key, partition_key: p, after });
+      steps.push({ id, kind: 'materialize', asset_key: key, partition_key: p, after });
+      mine.push(id);
     }
+    if (mine.length > 0 && hasAssetScopedChecks(asset)) {
+      inPlan.add(checksStepId(key));
+      steps.push({ id: checksStepId(key), kind: 'checks', asset_key: key, partition_key: '', after: mine });
+    }
+  }
+  const strayDims = filter && selectedDims.size > 0 ? Object.keys(filter).filter((d) => !selectedDims.has(d)) : [];
+  if (strayDims.length > 0) {
+    throw new UsageError(
+      `The partition filter '${input.partitionFilter}' names dimension(s) ${strayDims.join(', ')}, which no selected asset has; expected ${[...selectedDims].sort().join(', ')}.`,
+    );
   }
   if (!filterMatchedSomething) {
     throw new UsageError(

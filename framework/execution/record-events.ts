@@ -19,7 +19,7 @@ function toEventRecord(e: ExecutionEvent): EventRecord {
         ...base,
         asset_key: e.asset_key,
         partition_key: e.partition_key,
-        message: `step started (attempt ${e.attempt})`,
+        message: e.kind === 'checks' ? 'asset checks started' : `step started (attempt ${e.attempt})`,
         data: { attempt: e.attempt },
       };
     case 'STEP_RETRY':
@@ -37,7 +37,7 @@ function toEventRecord(e: ExecutionEvent): EventRecord {
         level: e.status === 'SUCCESS' ? 'info' : e.status === 'SKIPPED' ? 'warn' : 'error',
         asset_key: e.asset_key,
         partition_key: e.partition_key,
-        message: `step ${e.status.toLowerCase()}${e.reason ? `: ${e.reason}` : ''}`,
+        message: `${e.kind === 'checks' ? 'asset checks' : 'step'} ${e.status.toLowerCase()}${e.reason ? `: ${e.reason}` : ''}`,
         data: { status: e.status, duration_ms: e.duration_ms, attempts: e.attempts, reason: e.reason },
       };
     case 'MATERIALIZATION':
@@ -89,6 +89,7 @@ export function recordEventsTo(store: Store, forward?: EventSink): EventSink {
     store.appendEvents([toEventRecord(e)]);
     switch (e.type) {
       case 'STEP_STARTED':
+        if (e.kind === 'checks') break;
         store.recordStepAttempt({
           asset_key: e.asset_key,
           partition_key: e.partition_key,
@@ -102,6 +103,7 @@ export function recordEventsTo(store: Store, forward?: EventSink): EventSink {
         });
         break;
       case 'STEP_FINISHED':
+        if (e.kind === 'checks') break;
         store.recordStepAttempt({
           asset_key: e.asset_key,
           partition_key: e.partition_key,

@@ -10,6 +10,7 @@ export function buildRunSummary(store: Store, run: RunRecord): RunSummary {
   const checks = store.checkEvaluationsOfRun(run.run_id);
   const started = run.started_at ?? run.created_at;
   const finished = run.finished_at ?? new Date().toISOString();
+  const planned = new Set(run.plan.map((s) => `${s.asset_key}|${s.partition_key}`));
   return {
     run_id: run.run_id,
     selection: run.selection,
@@ -36,5 +37,16 @@ export function buildRunSummary(store: Store, run: RunRecord): RunSummary {
           .map((c) => ({ name: c.check_name, passed: c.passed, severity: c.severity, failures: c.failures })),
       };
     }),
+    asset_checks: checks
+      .filter((c) => !planned.has(`${c.asset_key}|${c.partition_key}`))
+      .map((c) => ({
+        asset_key: c.asset_key,
+        name: c.check_name,
+        passed: c.passed,
+        severity: c.severity,
+        blocking: c.blocking,
+        failures: c.failures,
+        description: c.description,
+      })),
   };
 }

@@ -112,16 +112,21 @@ export async function runPipesProcess(opts: PipesProcessOptions): Promise<PipesP
     forceKillAfterDelay: 5_000,
     killSignal: 'SIGTERM',
   });
-  const splitter = (stream: 'stdout' | 'stderr') => {
+  const follow = (readable: NodeJS.ReadableStream | null, stream: 'stdout' | 'stderr') => {
     let rest = '';
-    return (chunk: Buffer) => {
+    readable?.on('data', (chunk: Buffer) => {
       const lines = (rest + chunk.toString('utf8')).split('\n');
       rest = lines.pop() ?? '';
       for (const l of lines) opts.onOutput?.(l, stream);
-    };
+    });
+    // The last line may lack a trailing newline (e.g. a crash message); keep it.
+    readable?.on('end', () => {
+      if (rest !== '') opts.onOutput?.(rest, stream);
+      rest = '';
+    });
   };
-  child.stdout?.on('data', splitter('stdout'));
-  child.stderr?.on('data', splitter('stderr'));
+  follow(child.stdout, 'stdout');
+  follow(child.stderr, 'stderr');
   const timer = setInterval(() => handle(follower.read()), 200);
   try {
     const result = await child;

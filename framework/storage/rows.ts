@@ -191,3 +191,45 @@ export const json = (value: unknown): string => JSON.stringify(value);
 
 /** SQLite has no boolean type. */
 export const bit = (value: boolean): number => (value ? 1 : 0);
+
+export type RunPatch = Partial<Omit<RunRecord, 'run_id'>>;
+
+/** Columns `updateRun` may set. */
+export const RUN_COLUMNS = [
+  'selection',
+  'partition',
+  'stale_only',
+  'status',
+  'reason',
+  'pid',
+  'hostname',
+  'created_at',
+  'started_at',
+  'finished_at',
+  'heartbeat_at',
+  'plan',
+  'tags',
+] as const satisfies readonly (keyof RunPatch)[];
+
+/** Encodes one run field for its column. */
+export function runColumnValue(column: keyof RunPatch, value: unknown): unknown {
+  if (column === 'plan' || column === 'tags') return json(value);
+  if (column === 'stale_only') return bit(value as boolean);
+  return value;
+}
+
+/** Groups rows into key → partition → record. */
+export function byKeyAndPartition<T extends { asset_key: string; partition_key: string }>(
+  rows: T[],
+): Map<string, Map<string, T>> {
+  const out = new Map<string, Map<string, T>>();
+  for (const row of rows) {
+    let partitions = out.get(row.asset_key);
+    if (!partitions) {
+      partitions = new Map();
+      out.set(row.asset_key, partitions);
+    }
+    partitions.set(row.partition_key, row);
+  }
+  return out;
+}

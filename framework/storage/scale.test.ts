@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { md } from '../definitions/index.ts';
 import { openStore, type Store } from './index.ts';
@@ -21,11 +18,10 @@ const time = <T>(label: string, fn: () => T): T => {
 };
 
 describe(`latest-per-key reads over ${ASSETS} assets`, () => {
-  let dir: string;
   let store: Store;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'fairway-scale-'));
-    store = openStore(join(dir, 'fairway.db'));
+    // In memory to keep seeding quick; reads hit the page cache either way.
+    store = openStore(':memory:');
     time(`write ${ASSETS} materializations + step attempts + checks`, () => {
       for (const [i, asset_key] of keys.entries()) {
         const base = { asset_key, partition_key: '', run_id: 'r1', ts: '2024-05-01T00:00:00.000Z' };
@@ -63,10 +59,9 @@ describe(`latest-per-key reads over ${ASSETS} assets`, () => {
         })),
       );
     });
-  });
+  }, 120_000);
   afterAll(() => {
     store.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('latestMaterializations returns one record per asset', () => {
@@ -111,5 +106,5 @@ describe(`latest-per-key reads over ${ASSETS} assets`, () => {
     );
     expect(latest.size).toBe(ASSETS);
     expect([...latest.values()].every((p) => p.get('')?.data_version === 'round4')).toBe(true);
-  });
+  }, 120_000);
 });

@@ -277,6 +277,8 @@ describe('partition locks', () => {
     store.releasePartitions('r1');
     expect(store.claimPartitions('r2', [t('silver.a', 'p3'), t('silver.a', 'p1')])).toEqual([]);
     expect(store.claimPartitions('r2', [])).toEqual([]);
+    // Duplicate targets in one call are fine.
+    expect(store.claimPartitions('r4', [t('silver.x', ''), t('silver.x', '')])).toEqual([]);
   });
 });
 
@@ -359,6 +361,11 @@ describe('on a file', () => {
     expect(() => a.getRun('01A')).toThrow(
       /Row run_id=01A of table 'runs' has an invalid 'tags' column: not valid JSON/,
     );
+    a.createRun(run('01B'));
+    const again = new Database(path);
+    again.prepare('UPDATE runs SET status = ? WHERE run_id = ?').run('WEIRD', '01B');
+    again.close();
+    expect(() => a.listRuns({ limit: 1 })).toThrow(/Row run_id=01B of table 'runs' has an invalid 'status' column/);
     a.close();
   });
 });

@@ -3,6 +3,7 @@ import { withBusyRetry } from './busy-retry.ts';
 import { applyMigrations } from './migrations.ts';
 import {
   bit,
+  byKeyAndPartition,
   decodeCheckEvaluations,
   decodeComputeLogs,
   decodeEvents,
@@ -11,6 +12,8 @@ import {
   decodeRuns,
   decodeStepAttempts,
   json,
+  RUN_COLUMNS,
+  runColumnValue,
 } from './rows.ts';
 import { StoreError } from './store-error.ts';
 import type {
@@ -25,46 +28,6 @@ import type {
   StepAttemptRecord,
   Store,
 } from './types.ts';
-
-type RunPatch = Partial<Omit<RunRecord, 'run_id'>>;
-
-const RUN_COLUMNS = [
-  'selection',
-  'partition',
-  'stale_only',
-  'status',
-  'reason',
-  'pid',
-  'hostname',
-  'created_at',
-  'started_at',
-  'finished_at',
-  'heartbeat_at',
-  'plan',
-  'tags',
-] as const satisfies readonly (keyof RunPatch)[];
-
-function runColumnValue(column: keyof RunPatch, value: unknown): unknown {
-  if (column === 'plan' || column === 'tags') return json(value);
-  if (column === 'stale_only') return bit(value as boolean);
-  return value;
-}
-
-/** Groups rows into key → partition → record. */
-function byKeyAndPartition<T extends { asset_key: string; partition_key: string }>(
-  rows: T[],
-): Map<string, Map<string, T>> {
-  const out = new Map<string, Map<string, T>>();
-  for (const row of rows) {
-    let partitions = out.get(row.asset_key);
-    if (!partitions) {
-      partitions = new Map();
-      out.set(row.asset_key, partitions);
-    }
-    partitions.set(row.partition_key, row);
-  }
-  return out;
-}
 
 /**
  * The SQLite implementation of `Store`: one WAL-mode file shared by the CLI, the UI server and the
@@ -174,7 +137,7 @@ export class SqliteStore implements Store {
     }
   }
 
-  updateRun(runId: string, patch: RunPatch): void {
+  updateRun(runId: string, patch: Partial<Omit<RunRecord, 'run_id'>>): void {
     const columns = RUN_COLUMNS.filter((c) => patch[c] !== undefined);
     if (columns.length === 0) {
       if (!this.getRun(runId)) this.#runNotFound(runId);

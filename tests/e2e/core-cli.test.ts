@@ -56,10 +56,10 @@ describe('fairway CLI on the example graph', () => {
 
   it('a changed code version makes the asset and its downstream STALE, and --stale-only runs only those', async () => {
     const text = readFileSync(project.definitions, 'utf8');
-    writeFileSync(
-      project.definitions,
-      text.replace('const totals: Record<string, number> = {};', 'const totals: Record<string, number> = {}; // v2'),
-    );
+    // Comments are stripped by the TypeScript transform, so a real code edit is needed.
+    const edited = text.replace('JSON.stringify(totals));', 'JSON.stringify(totals, null, 1));');
+    expect(edited).not.toBe(text);
+    writeFileSync(project.definitions, edited);
     const rows = await status();
     expect(statusOf(rows, 'silver.clean_orders').status).toBe('FRESH');
     const summary = statusOf(rows, 'gold.orders_summary');

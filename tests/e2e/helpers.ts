@@ -16,6 +16,7 @@ export function tempExampleProject(): { dir: string; definitions: string; stateD
     .replaceAll("'../../framework/", `'${repoRoot}/framework/`)
     .replace("join(here, '..', '..', 'spark')", JSON.stringify(join(repoRoot, 'spark')));
   writeFileSync(definitions, text);
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
   return { dir, definitions, stateDir: join(dir, '.fairway') };
 }
 

@@ -65,7 +65,13 @@ export function buildCourseModel(id: string, course: Course, seed: number): Cour
       const angle = a0 + (a1 - a0) * f * 0.85;
       const r = radius * (1 + (bulge - 1) * Math.sin(Math.PI * f));
       const [lon, lat] = offsetMetres(loopCentre, r * Math.cos(angle), r * Math.sin(angle));
-      hs.push({ hole: (h % 9) + 1 + (course.kind === 'eighteen' ? nine * 9 : 0), holeSection: s + 1, sectionNumber: n, lon, lat });
+      hs.push({
+        hole: (h % 9) + 1 + (course.kind === 'eighteen' ? nine * 9 : 0),
+        holeSection: s + 1,
+        sectionNumber: n,
+        lon,
+        lat,
+      });
     }
     sections.push(hs);
   }
@@ -82,17 +88,24 @@ export function buildCourseModel(id: string, course: Course, seed: number): Cour
 }
 
 /** Minutes east of UTC of `timeZone` at the given instant (DST-aware). */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 export function tzOffsetMinutes(timeZone: string, epochMs: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(epochMs));
+  let fmt = formatters.get(timeZone);
+  if (!fmt) {
+    fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    formatters.set(timeZone, fmt);
+  }
+  const parts = fmt.formatToParts(new Date(epochMs));
   const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
   const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
   return Math.round((asUtc - epochMs) / 60_000);

@@ -76,7 +76,8 @@ export interface Manifest {
 }
 
 const RULES = {
-  real_row: 'a location slot whose hole and sectionNumber are not both empty/null; every other slot of a CSV row is padding',
+  real_row:
+    'a location slot whose hole and sectionNumber are not both empty/null; every other slot of a CSV row is padding',
   fix_timestamp:
     'floor(epoch_seconds(round startTime) + locations[N].startTime); NULL if either is missing or non-numeric after trimming',
   quarantine_precedence: ['nan', 'zero_coordinates', 'swapped', 'out_of_range'],
@@ -88,10 +89,12 @@ const RULES = {
   timestamp_missing: 'real, non-quarantined rows with NULL fix_timestamp: kept and flagged, never deduplicated',
   silver_rows:
     'real_location_rows - quarantined total - duplicates removed (padding excluded); 0 when the file is rejected at Bronze',
-  malformed_record: 'a CSV data record whose cell count differs from the header is dropped whole and not counted as a round',
+  malformed_record:
+    'a CSV data record whose cell count differs from the header is dropped whole and not counted as a round',
 };
 
-const addDays = (isoDay: string, n: number) => new Date(Date.parse(`${isoDay}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+const addDays = (isoDay: string, n: number) =>
+  new Date(Date.parse(`${isoDay}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 
 interface FileRounds {
   rounds: Round[];
@@ -125,7 +128,9 @@ function buildFile(
   let list = plans.map((p) => simulateRound({ ...p, courseValue: homeValue }, rng));
   const edges = emptyEdgeCases();
   const protectedIds = new Set<string>();
-  if (list.length >= 3) {
+  // Files too small for every case (the 3-round reject fixture) get only the natural ones.
+  const hasCases = list.length >= 6;
+  if (hasCases) {
     // Foreign round: fixes at the next course of the table.
     const fi = rng.int(1, list.length - 2);
     const foreign = nextCourse(all, model.id);
@@ -144,7 +149,7 @@ function buildFile(
     ensureNatural(list, plans, rng, protectedIds, homeValue);
   }
   list = [...list];
-  applyDuplicatePairs(list, rng, protectedIds, edges);
+  if (hasCases) applyDuplicatePairs(list, rng, protectedIds, edges);
   // Each CSV of a course gets its own slot count M: add re-entry fixes to the longest round until it is unique.
   let longest = list.reduce((a, b) => (b.locations.length > a.locations.length ? b : a), list[0]!);
   while (usedM.has(longest.locations.length)) {
@@ -152,7 +157,7 @@ function buildFile(
     longest = list.reduce((a, b) => (b.locations.length > a.locations.length ? b : a), list[0]!);
   }
   usedM.add(longest.locations.length);
-  if (list.length >= 3) applyLocationCases(list, rng, protectedIds, edges, { nan: rng.chance(0.5) });
+  if (hasCases) applyLocationCases(list, rng, protectedIds, edges, { nan: rng.chance(0.5) });
   recordRoundCases(list, edges);
   return { rounds: list, edges };
 }
@@ -213,9 +218,11 @@ export async function generateSampleData(opts: GenerateOptions): Promise<Manifes
       });
     }
   }
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(startDate)) throw new FrameworkError('USAGE', `startDate '${startDate}' is not YYYY-MM-DD.`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(startDate))
+    throw new FrameworkError('USAGE', `startDate '${startDate}' is not YYYY-MM-DD.`);
   let roundsPerFile = opts.roundsPerFile ?? 40;
-  if (opts.scaleMb) roundsPerFile = await roundsForSize(all.find((m) => m.id === ids[0])!, all, seed, startDate, opts.scaleMb);
+  if (opts.scaleMb)
+    roundsPerFile = await roundsForSize(all.find((m) => m.id === ids[0])!, all, seed, startDate, opts.scaleMb);
 
   const files: ManifestFile[] = [];
   const emit = async (rel: string, bytes: Buffer, entry: Omit<ManifestFile, 'path' | 'bytes' | 'sha256'>) => {
@@ -335,11 +342,24 @@ function pickPlainRound(rounds: Round[], edges: EdgeCases): number | undefined {
 type Emit = (rel: string, bytes: Buffer, entry: Omit<ManifestFile, 'path' | 'bytes' | 'sha256'>) => Promise<void>;
 
 /** Whole-file rejects: 0 bytes, header-only CSV, `[]` JSON, CSV without `_id`. */
-async function writeExtras(ids: string[], all: CourseModel[], seed: number, startDate: string, emit: Emit): Promise<void> {
+async function writeExtras(
+  ids: string[],
+  all: CourseModel[],
+  seed: number,
+  startDate: string,
+  emit: Emit,
+): Promise<void> {
   const at = (j: number) => all.find((m) => m.id === ids[j % ids.length])!;
   const small = (m: CourseModel) => buildFile(m, all, seed, 99, startDate, 3, new Set()).rounds;
   const noEdges = edgeSummary(emptyEdgeCases());
-  const reject = async (m: CourseModel, name: string, bytes: Buffer, reason: string, counts: ExportCounts, extra = {}) => {
+  const reject = async (
+    m: CourseModel,
+    name: string,
+    bytes: Buffer,
+    reason: string,
+    counts: ExportCounts,
+    extra = {},
+  ) => {
     const format = name.endsWith('.json') ? 'json' : 'csv';
     await emit(`${m.id}/${m.id}.${name}`, bytes, {
       format,
@@ -360,7 +380,9 @@ async function writeExtras(ids: string[], all: CourseModel[], seed: number, star
   const lf: CsvEncoding = { bom: false, line_ending: 'LF', trailing_newline: true };
   const m0 = at(0);
   const emptyCounts = await countCsv(Buffer.alloc(0), m0.centre);
-  await reject(m0, 'extra.empty.csv', Buffer.alloc(0), 'empty_file', emptyCounts, { encoding: { ...lf, trailing_newline: false } });
+  await reject(m0, 'extra.empty.csv', Buffer.alloc(0), 'empty_file', emptyCounts, {
+    encoding: { ...lf, trailing_newline: false },
+  });
   const m1 = at(1);
   const headerOnly = writeCsv([], csvPlan('canonical', 2, rngFor(seed, 'extra')), lf);
   await reject(m1, 'extra.header-only.csv', headerOnly, 'no_records', await countCsv(headerOnly, m1.centre), {

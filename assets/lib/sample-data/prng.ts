@@ -42,7 +42,10 @@ export function mulberry32(seed: number): Rng {
     },
     hex: (chars) => {
       let s = '';
-      while (s.length < chars) s += Math.floor(next() * 0x10000).toString(16).padStart(4, '0');
+      while (s.length < chars)
+        s += Math.floor(next() * 0x10000)
+          .toString(16)
+          .padStart(4, '0');
       return s.slice(0, chars);
     },
   };

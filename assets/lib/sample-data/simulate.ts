@@ -69,7 +69,13 @@ export function objectId(sec: number, machine: string, counter: number): string 
 }
 
 /** The sections a round plans to visit, in order, with the cumulative numbering it reports. */
-function plannedPath(model: CourseModel, rng: Rng, nineHole: boolean, startHole: number, threeNines27: boolean): {
+function plannedPath(
+  model: CourseModel,
+  rng: Rng,
+  nineHole: boolean,
+  startHole: number,
+  threeNines27: boolean,
+): {
   path: Section[];
   currentNine: number;
 } {
@@ -81,7 +87,15 @@ function plannedPath(model: CourseModel, rng: Rng, nineHole: boolean, startHole:
     return { path: [...pass1, ...pass1.map((s) => ({ ...s, sectionNumber: s.sectionNumber + n }))], currentNine: 1 };
   }
   if (model.kind === 'three-nines') {
-    const nines = threeNines27 ? [0, 1, 2] : nineHole ? [rng.int(0, 2)] : rng.pick([[0, 1], [1, 2], [0, 2]] as number[][]);
+    const nines = threeNines27
+      ? [0, 1, 2]
+      : nineHole
+        ? [rng.int(0, 2)]
+        : rng.pick([
+            [0, 1],
+            [1, 2],
+            [0, 2],
+          ] as number[][]);
     const path = nines.flatMap((n) => Array.from({ length: 9 }, (_, i) => hole(n * 9 + i)).flat());
     return { path, currentNine: nines[0]! + 1 };
   }

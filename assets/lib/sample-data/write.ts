@@ -109,7 +109,9 @@ function slotValues(l: Loc | undefined): Cell[] {
 /** RFC 4180: quote when the cell holds `,`, `"`, CR or LF; double the quotes. */
 export function csvCell(v: Cell): string {
   if (v === null) return '';
-  const s = typeof v === 'number' ? numText(v) : String(v);
+  if (typeof v === 'number') return numText(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  const s = v;
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
@@ -159,12 +161,7 @@ export interface CsvEncoding {
 }
 
 /** Serializes rounds as one wide CSV. `malformedIndex` drops the last cells of that record. */
-export function writeCsv(
-  rounds: Round[],
-  plan: CsvPlan,
-  enc: CsvEncoding,
-  malformedIndex?: number,
-): Buffer {
+export function writeCsv(rounds: Round[], plan: CsvPlan, enc: CsvEncoding, malformedIndex?: number): Buffer {
   const eol = enc.line_ending === 'CRLF' ? '\r\n' : '\n';
   const lines: string[] = [plan.header.map(csvCell).join(',')];
   rounds.forEach((r, i) => {
@@ -181,8 +178,10 @@ const jsonNum = (n: number) => (Number.isNaN(n) ? '{"$numberDouble":"NaN"}' : JS
 /** One round as MongoDB-export JSON text, `wrapped` ($oid/$date) or `plain`. */
 export function roundJson(r: Round, form: 'wrapped' | 'plain'): string {
   const rv = roundValues(r);
-  const oid = (v: Cell) => (v === null ? 'null' : form === 'wrapped' ? `{"$oid":${JSON.stringify(v)}}` : JSON.stringify(v));
-  const date = (v: Cell) => (v === null ? 'null' : form === 'wrapped' ? `{"$date":${JSON.stringify(v)}}` : JSON.stringify(v));
+  const oid = (v: Cell) =>
+    v === null ? 'null' : form === 'wrapped' ? `{"$oid":${JSON.stringify(v)}}` : JSON.stringify(v);
+  const date = (v: Cell) =>
+    v === null ? 'null' : form === 'wrapped' ? `{"$date":${JSON.stringify(v)}}` : JSON.stringify(v);
   const parts: string[] = [];
   for (const c of ROUND_COLUMNS) {
     const v = rv[c];

@@ -1,0 +1,205 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type AssetDefinition, asset, defineAssets, type RunSummary } from '../definitions/index.ts';
+import { buildGraph } from '../graph/index.ts';
+import { openStore, type RunRecord, type Store } from '../storage/index.ts';
+import { launchRun, PartitionBusyError, type RunContext, reapDeadRuns } from './index.ts';
+
+const stateDir = mkdtempSync(join(tmpdir(), 'fairway-launch-'));
+afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
+
+let store: Store;
+beforeEach(() => {
+  store = openStore(':memory:');
+});
+afterEach(() => store.close());
+
+function project(assets: AssetDefinition[], onRunComplete?: (s: RunSummary) => void): RunContext {
+  const defs = defineAssets({ assets, ...(onRunComplete ? { hooks: { onRunComplete } } : {}) });
+  return { stateDir, store, defs, graph: buildGraph(defs), log: pino({ level: 'silent' }) };
+}
+
+const chain = (fail = false) => [
+  asset({ key: 'bronze.a', codeVersion: 'v1', materialize: () => ({ dataVersion: 'a1' }) }),
+  asset({
+    key: 'silver.b',
+    deps: ['bronze.a'],
+    codeVersion: 'v1',
+    materialize: () => {
+      if (fail) throw new Error('bad rows');
+      return {};
+    },
+  }),
+];
+
+function fakeRun(runId: string, patch: Partial<RunRecord> = {}): RunRecord {
+  const now = new Date().toISOString();
+  const run: RunRecord = {
+    run_id: runId,
+    selection: '*',
+    partition: null,
+    stale_only: false,
+    status: 'STARTED',
+    reason: null,
+    pid: process.pid,
+    hostname: hostname(),
+    created_at: now,
+    started_at: now,
+    finished_at: null,
+    heartbeat_at: now,
+    plan: [{ asset_key: 'bronze.a', partition_key: '' }],
+    tags: {},
+    ...patch,
+  };
+  store.createRun(run);
+  return run;
+}
+
+/** A pid that surely belonged to a process that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  expect(child.status).toBe(0);
+  return child.pid!;
+}
+
+describe('launchRun', () => {
+  it('records materializations, attempts and events, writes summary.json and calls onRunComplete', async () => {
+    const summaries: RunSummary[] = [];
+    const ctx = project(chain(), (s) => void summaries.push(s));
+    const { run, result, summary, summaryPath, plan } = await launchRun(ctx, { selection: '*' });
+
+    expect(result.status).toBe('SUCCESS');
+    expect(plan.steps.map((s) => s.id)).toEqual(['bronze.a', 'silver.b']);
+    expect(run).toMatchObject({ status: 'SUCCESS', reason: null, pid: process.pid });
+    expect(run.finished_at).not.toBeNull();
+    expect(store.getRun(run.run_id)!.status).toBe('SUCCESS');
+
+    const mats = store.latestMaterializations(['bronze.a', 'silver.b']);
+    expect(mats.get('bronze.a')!.get('')).toMatchObject({ run_id: run.run_id, data_version: 'a1' });
+    expect(mats.get('silver.b')!.get('')).toMatchObject({ run_id: run.run_id, input_versions: { 'bronze.a': 'a1' } });
+
+    const attempts = store.stepAttemptsOfRun(run.run_id);
+    expect(attempts.map((a) => [a.asset_key, a.status, a.attempts])).toEqual([
+      ['bronze.a', 'SUCCESS', 1],
+      ['silver.b', 'SUCCESS', 1],
+    ]);
+
+    const types = store.getEvents(run.run_id).map((e) => e.type);
+    expect(types[0]).toBe('RUN_STARTED');
+    expect(types.at(-1)).toBe('RUN_FINISHED');
+    expect(types.filter((t) => t === 'MATERIALIZATION')).toHaveLength(2);
+
+    expect(summaryPath).toBe(join(stateDir, 'runs', run.run_id, 'summary.json'));
+    expect(JSON.parse(readFileSync(summaryPath, 'utf8'))).toEqual(summary);
+    expect(summary).toMatchObject({ run_id: run.run_id, status: 'SUCCESS', selection: '*' });
+    expect(summary.steps.map((s) => [s.asset_key, s.status, s.data_version])).toEqual([
+      ['bronze.a', 'SUCCESS', 'a1'],
+      ['silver.b', 'SUCCESS', mats.get('silver.b')!.get('')!.data_version],
+    ]);
+    expect(summaries).toEqual([summary]);
+    // Locks are released once the run is over.
+    expect(store.claimPartitions('other', [{ asset_key: 'bronze.a', partition_key: '' }])).toEqual([]);
+  });
+
+  it('records a failed run with its reason and still writes the summary', async () => {
+    const { run, summary } = await launchRun(project(chain(true)), { selection: '*' });
+    expect(run).toMatchObject({ status: 'FAILURE', reason: '1 step(s) failed: silver.b' });
+    expect(summary.steps.find((s) => s.asset_key === 'silver.b')).toMatchObject({
+      status: 'FAILURE',
+      reason: 'bad rows',
+    });
+  });
+
+  it('plans nothing with staleOnly after a successful run, counting the fresh assets', async () => {
+    const ctx = project(chain());
+    await launchRun(ctx, { selection: '*' });
+    const again = await launchRun(ctx, { selection: '*', staleOnly: true });
+    expect(again.plan.steps).toEqual([]);
+    expect(again.plan.skippedFresh).toBe(2);
+    expect(again.run.status).toBe('SUCCESS');
+  });
+
+  it('keeps the run going when onRunComplete throws', async () => {
+    const ctx = project(chain(), () => {
+      throw new Error('bucket unreachable');
+    });
+    const { run } = await launchRun(ctx, { selection: '*' });
+    expect(run.status).toBe('SUCCESS');
+  });
+
+  it('gives up with PartitionBusyError naming the live run that holds a partition', async () => {
+    const ctx = project(chain());
+    fakeRun('01HOLDER');
+    expect(store.claimPartitions('01HOLDER', [{ asset_key: 'silver.b', partition_key: '' }])).toEqual([]);
+
+    const started = Date.now();
+    const error = await launchRun(ctx, { selection: '*', lockWaitMs: 300, runId: '01WAITER' }).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(error).toBeInstanceOf(PartitionBusyError);
+    expect((error as PartitionBusyError).code).toBe('PARTITION_BUSY');
+    expect((error as Error).message).toContain('Asset silver.b is being materialized by run 01HOLDER');
+    expect(store.getRun('01WAITER')).toMatchObject({ status: 'FAILURE' });
+    expect(store.getRun('01WAITER')!.reason).toContain('01HOLDER');
+    expect(store.getRun('01HOLDER')!.status).toBe('STARTED');
+    expect(store.latestMaterializations(['bronze.a']).size).toBe(0);
+  });
+});
+
+describe('reapDeadRuns', () => {
+  it('fails a run whose process died, fails its running attempts and releases its locks', () => {
+    const pid = deadPid();
+    fakeRun('01DEAD', { pid });
+    store.recordStepAttempt({
+      asset_key: 'bronze.a',
+      partition_key: '',
+      run_id: '01DEAD',
+      status: 'RUNNING',
+      started_at: new Date().toISOString(),
+      finished_at: null,
+      duration_ms: null,
+      attempts: 1,
+      reason: null,
+    });
+    expect(store.claimPartitions('01DEAD', [{ asset_key: 'bronze.a', partition_key: '' }])).toEqual([]);
+    expect(store.claimPartitions('01OTHER', [{ asset_key: 'bronze.a', partition_key: '' }])).toHaveLength(1);
+
+    const reaped = reapDeadRuns(store);
+
+    expect(reaped.map((r) => [r.run_id, r.status])).toEqual([['01DEAD', 'FAILURE']]);
+    const run = store.getRun('01DEAD')!;
+    expect(run.status).toBe('FAILURE');
+    expect(run.reason).toContain(`pid ${pid}`);
+    expect(run.reason).toContain('died');
+    expect(run.finished_at).not.toBeNull();
+    const [attempt] = store.stepAttemptsOfRun('01DEAD');
+    expect(attempt).toMatchObject({ status: 'FAILURE', reason: expect.stringContaining("the run's process died") });
+    expect(store.getEvents('01DEAD').map((e) => e.type)).toEqual(['RUN_FINISHED']);
+    expect(store.claimPartitions('01OTHER', [{ asset_key: 'bronze.a', partition_key: '' }])).toEqual([]);
+    expect(reapDeadRuns(store)).toEqual([]);
+  });
+
+  it('leaves live runs alone: this process, and another live process with a fresh heartbeat', async () => {
+    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    try {
+      fakeRun('01MINE');
+      fakeRun('01ALIVE', { pid: sleeper.pid! });
+      expect(reapDeadRuns(store)).toEqual([]);
+      expect(store.getRun('01ALIVE')!.status).toBe('STARTED');
+    } finally {
+      sleeper.kill();
+    }
+  });
+
+  it('fails a run on another host whose heartbeat is stale', () => {
+    const old = new Date(Date.now() - 5 * 60_000).toISOString();
+    fakeRun('01REMOTE', { hostname: 'elsewhere', pid: 1, heartbeat_at: old });
+    fakeRun('01REMOTE_FRESH', { hostname: 'elsewhere', pid: 1 });
+    const reaped = reapDeadRuns(store);
+    expect(reaped.map((r) => r.run_id)).toEqual(['01REMOTE']);
+    expect(store.getRun('01REMOTE')!.reason).toMatch(/^no heartbeat for 300 s/);
+  });
+});

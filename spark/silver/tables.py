@@ -1,0 +1,99 @@
+"""Silver Iceberg tables: their columns, creation, and the atomic per-partition overwrite."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+# (name, Spark SQL type) in table order. Timestamps are UTC instants (Iceberg timestamptz).
+TELEMETRY_COLUMNS = [
+    ("round_id", "string"), ("course_id", "string"), ("ingest_date", "date"), ("location_index", "int"),
+    ("source_file", "string"), ("source_format", "string"), ("course", "string"),
+    ("round_start_time", "timestamp"), ("round_end_time", "timestamp"), ("round_duration_minutes", "double"),
+    ("start_hole", "int"), ("start_section", "int"), ("end_section", "int"), ("is_nine_hole", "boolean"),
+    ("current_nine", "int"), ("goal_time", "int"), ("goal_name", "string"), ("goal_time_fraction", "double"),
+    ("is_complete", "boolean"), ("is_incomplete", "boolean"), ("is_secondary", "boolean"),
+    ("is_auto_assigned", "boolean"), ("device", "string"), ("first_fix", "string"), ("last_fix", "string"),
+    ("last_section_start", "double"), ("current_section", "int"), ("current_hole", "int"),
+    ("current_hole_section", "int"), ("hole_number", "int"), ("hole_section", "int"), ("section_number", "int"),
+    ("nine_number", "int"), ("fix_offset_seconds", "double"), ("fix_timestamp", "timestamp"),
+    ("is_timestamp_missing", "boolean"), ("event_date", "date"), ("event_year", "int"), ("event_month", "int"),
+    ("event_day", "int"), ("event_weekday", "int"), ("local_date", "date"), ("local_hour", "int"),
+    ("longitude", "double"), ("latitude", "double"), ("geometry", "binary"), ("geometry_wkt", "string"),
+    ("h3_cell_id", "bigint"), ("pace", "double"), ("pace_gap", "double"), ("positional_gap", "double"),
+    ("battery_percentage", "double"), ("is_cache", "boolean"), ("is_projected", "boolean"),
+    ("is_problem", "boolean"), ("is_location_padding", "boolean"), ("extra_fields", "string"),
+]
+QUARANTINE_COLUMNS = TELEMETRY_COLUMNS + [("quarantine_reason", "string"), ("run_id", "string")]
+DEVICE_HEALTH_COLUMNS = [
+    ("round_id", "string"), ("course_id", "string"), ("ingest_date", "date"), ("location_index", "int"),
+    ("source_file", "string"), ("fix_timestamp", "timestamp"), ("event_date", "date"), ("device", "string"),
+    ("battery_percentage", "double"), ("is_cache", "boolean"), ("is_projected", "boolean"),
+    ("is_problem", "boolean"), ("capture_logs", "string"),
+]
+
+TABLES = {
+    # name: (columns, partition columns)
+    "fact_telemetry_event": (TELEMETRY_COLUMNS, ("course_id", "event_date")),
+    "fact_device_health": (DEVICE_HEALTH_COLUMNS, ("course_id", "event_date")),
+    # quarantine is reviewed per Bronze partition, so it is partitioned like one
+    "quarantine_telemetry_event": (QUARANTINE_COLUMNS, ("course_id", "ingest_date")),
+}
+
+
+def qualified(spark: SparkSession, namespace: str, table: str) -> str:
+    catalog = spark.conf.get("spark.sql.defaultCatalog")
+    return f"{catalog}.{namespace}.{table}"
+
+
+def ensure_table(spark: SparkSession, namespace: str, table: str) -> str:
+    """Creates the namespace and table on first use; adds columns a newer job version writes."""
+    columns, partitioned_by = TABLES[table]
+    name = qualified(spark, namespace, table)
+    catalog = spark.conf.get("spark.sql.defaultCatalog")
+    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {catalog}.{namespace}")
+    cols = ", ".join(f"{c} {t}" for c, t in columns)
+    spark.sql(
+        f"CREATE TABLE IF NOT EXISTS {name} ({cols}) USING iceberg PARTITIONED BY ({', '.join(partitioned_by)}) "
+        "TBLPROPERTIES ('format-version'='2', 'write.distribution-mode'='hash')"
+    )
+    existing = {f.name for f in spark.table(name).schema.fields}
+    missing = [(c, t) for c, t in columns if c not in existing]
+    if missing:
+        spark.sql(f"ALTER TABLE {name} ADD COLUMNS ({', '.join(f'{c} {t}' for c, t in missing)})")
+    return name
+
+
+def conform(df: DataFrame, table: str) -> DataFrame:
+    columns, _ = TABLES[table]
+    return df.select(*[F.col(c).cast(t).alias(c) for c, t in columns])
+
+
+def overwrite_partition(df: DataFrame, name: str, course_id: str, ingest_date: str, run_id: str) -> dict:
+    """Replaces every row of (course_id, ingest_date) with `df` in ONE Iceberg commit.
+
+    `overwrite(condition)` deletes the files whose rows all match and adds the new files in a single
+    snapshot, so readers see either the old rows or the new ones, never a mix or nothing. The
+    snapshot carries `fairway.run_id`, which is how the commit is found afterwards.
+    """
+    condition = (F.col("course_id") == F.lit(course_id)) & (F.col("ingest_date") == F.to_date(F.lit(ingest_date)))
+    df.writeTo(name).option("snapshot-property.fairway.run_id", run_id).overwrite(condition)
+    spark = df.sparkSession
+    quoted = run_id.replace("'", "''")
+    row = spark.sql(
+        f"SELECT snapshot_id, summary FROM {name}.snapshots "
+        f"WHERE summary['fairway.run_id'] = '{quoted}' ORDER BY committed_at DESC LIMIT 1"
+    ).first()
+    if row is None:
+        raise RuntimeError(f"no snapshot of {name} carries fairway.run_id={run_id} after the write")
+    summary = row.summary or {}
+    return {
+        "snapshot_id": str(row.snapshot_id),
+        "added_records": int(summary.get("added-records", 0)),
+        "deleted_records": int(summary.get("deleted-records", 0)),
+        "total_records": int(summary.get("total-records", 0)),
+    }
+
+
+def table_schema(spark: SparkSession, name: str) -> list[dict]:
+    return [{"name": f.name, "type": f.dataType.simpleString(), "nullable": f.nullable} for f in spark.table(name).schema.fields]

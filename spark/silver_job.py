@@ -1,0 +1,294 @@
+"""Silver job: one Bronze partition (course_id, ingest_date) → Iceberg Silver tables.
+
+    python spark/silver_job.py --bronze-path DIR --course-id ID --ingest-date YYYY-MM-DD [options]
+
+Reads every CSV (own header each) and JSON file of the partition directory (local or s3a://),
+explodes locations, quarantines implausible coordinates, removes duplicate fixes and replaces this
+partition's rows in `<namespace>.fact_telemetry_event`, `.fact_device_health` and
+`.quarantine_telemetry_event`, each in one atomic Iceberg commit. Reports only through pipes
+(spark/pipes.py). Exit code 0 on success, 2 on bad arguments, 1 on any other failure.
+
+Choices (see also docs/learning/iceberg_basics.md):
+- Padding slots (CSV slots whose hole and sectionNumber are both empty) are counted, not written;
+  `is_location_padding` stays in the table (always false) so dbt models that filter on it still work.
+- fix_timestamp = round start + offset seconds with microseconds kept; the row's own `date` only
+  when that is NULL. Dedup identity is (round_id, fix_timestamp); rows without a timestamp are only
+  merged with another copy of the same slot (round_id, location_index), e.g. CSV + JSON twins.
+- event_weekday is ISO: 1 = Monday … 7 = Sunday.
+- nine_number: holes 10–18 → 2 (19–27 → 3); holes 1–9 → the section band, where a band starts at a
+  section whose most common hole drops from ≥7 to ≤3 (27-hole sites numbering 1–9 per nine, 9-hole
+  loops' second pass); no seed file.
+- fact_device_health has one row per fix written to fact_telemetry_event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+import uuid
+import zoneinfo
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from pipes import Pipes, md_float, md_int, md_json, md_row_count, md_table_schema, md_text, open_pipes  # noqa: E402
+
+
+class JobError(Exception):
+    """A failure with a clean message for the user (no stack trace)."""
+
+    def __init__(self, message: str, code: str, exit_code: int = 1, details: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.exit_code = exit_code
+        self.details = details or {}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would print usage and exit; we want a JobError
+        raise JobError(f"{message} (see --help)", code="bad_arguments", exit_code=2)
+
+
+def _iso_date(value: str) -> str:
+    try:
+        return dt.date.fromisoformat(value).isoformat() if len(value) == 10 else _bad_date(value)
+    except ValueError:
+        return _bad_date(value)
+
+
+def _bad_date(value: str):
+    raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD, got {value!r}")
+
+
+def _centre(value: str) -> tuple[float, float]:
+    try:
+        lon, lat = (float(p) for p in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be 'lon,lat', got {value!r}") from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise argparse.ArgumentTypeError(f"lon,lat out of range: {value!r}")
+    return lon, lat
+
+
+def _timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(f"unknown IANA time zone {value!r}") from None
+    return value
+
+
+def _identifier(value: str) -> str:
+    if not value.replace("_", "").isalnum() or not value[0].isalpha():
+        raise argparse.ArgumentTypeError(f"must be a SQL identifier (letters, digits, _), got {value!r}")
+    return value.lower()
+
+
+def _course_id(value: str) -> str:
+    if not value.strip() or any(c in value for c in "'\"\\/\n"):
+        raise argparse.ArgumentTypeError(f"invalid course id {value!r}")
+    return value.strip()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = _Parser(prog="silver_job.py", description=__doc__.split("\n")[0])
+    p.add_argument("--bronze-path", required=True, help="directory of one Bronze partition (local or s3a://)")
+    p.add_argument("--course-id", required=True, type=_course_id)
+    p.add_argument("--ingest-date", required=True, type=_iso_date, help="YYYY-MM-DD")
+    p.add_argument("--course-centre", type=_centre, help="lon,lat; default: median of the partition's fixes")
+    p.add_argument("--course-timezone", default="UTC", type=_timezone, help="IANA zone for local_date/local_hour")
+    p.add_argument("--namespace", default="silver", type=_identifier)
+    p.add_argument("--min-lon", type=float, default=-180.0)
+    p.add_argument("--max-lon", type=float, default=180.0)
+    p.add_argument("--min-lat", type=float, default=-90.0)
+    p.add_argument("--max-lat", type=float, default=90.0)
+    args = p.parse_args(argv)
+    if not (args.min_lon < args.max_lon and args.min_lat < args.max_lat):
+        p.error("coordinate bounds must satisfy min < max")
+    if "://" not in args.bronze_path and not os.path.isdir(args.bronze_path):
+        raise JobError(f"--bronze-path {args.bronze_path!r} is not a directory", code="unreadable_input", exit_code=2)
+    return args
+
+
+def _run_id(pipes: Pipes | None) -> str:
+    if pipes is not None and pipes.run_id:
+        return str(pipes.run_id)
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+
+
+def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_startup_ms: int | None = None) -> dict:
+    """Runs the job on an existing session; returns the counts and commit facts it reported."""
+    from pyspark.sql import functions as F
+    from pyspark.storagelevel import StorageLevel
+
+    from silver import tables, transform
+
+    started = time.perf_counter()
+    run_id = _run_id(pipes)
+    log = pipes.log if pipes is not None else (lambda *a, **k: None)
+    bounds = (args.min_lon, args.max_lon, args.min_lat, args.max_lat)
+    path = args.bronze_path if "://" in args.bronze_path else os.path.abspath(args.bronze_path)
+
+    try:
+        files = transform.list_files(spark, path)
+    except Exception as e:  # Spark's "Path does not exist", permissions, s3a errors
+        raise JobError(f"cannot list {path}: {str(e).splitlines()[0]}", code="unreadable_input") from None
+    if not files:
+        raise JobError(f"no input files in {path}", code="no_input_files")
+    log("info", "reading bronze partition", path=path, files=len(files), bytes=sum(b for _, b in files))
+
+    parsed = transform.parse_partition(spark, path, len(files))
+    try:
+        stats = transform.summarize_stats(parsed.where(F.col("record_kind") == "stats").select("source_file", "source_format", "file_stats").collect())
+        if stats["errors"]:
+            raise JobError("unreadable input: " + "; ".join(stats["errors"]), code="unreadable_input", details={"files": stats["errors"]})
+        for r in stats["rejected"]:
+            log("warn", "file rejected", file=r["file"], reason=r["reason"])
+        if stats["unknown_columns"]:
+            log("warn", "unknown source columns kept in extra_fields", unknown_columns=stats["unknown_columns"])
+        totals = stats["totals"]
+
+        locs = transform.typed_locations(parsed, args.course_id, args.ingest_date)
+        centre = tuple(args.course_centre) if args.course_centre else transform.robust_centre(locs, bounds)
+        ranked = transform.with_quarantine_reason(locs, centre, bounds)
+        ranked = ranked.where(F.col("quarantine_reason").isNotNull()).withColumn("dup_rank", F.lit(None).cast("int")).unionByName(
+            transform.rank_duplicates(ranked.where(F.col("quarantine_reason").isNull()))
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+
+        counts = {r.quarantine_reason or "": r["count"] for r in ranked.groupBy("quarantine_reason").count().collect()}
+        quarantined = {k: int(counts.get(k, 0)) for k in ("nan", "zero_coordinates", "swapped", "out_of_range")}
+        dup_row = ranked.where(F.col("dup_rank").isNotNull()).agg(
+            F.sum(F.when(F.col("dup_rank") > 1, 1).otherwise(0)).alias("removed"),
+            F.sum(F.when((F.col("dup_rank") == 1) & F.col("fix_us").isNull(), 1).otherwise(0)).alias("ts_missing"),
+        ).first()
+        duplicates_removed, ts_missing = int(dup_row.removed or 0), int(dup_row.ts_missing or 0)
+
+        kept = ranked.where(F.col("dup_rank") == 1)
+        bands = transform.nine_band_starts(kept)
+        main = transform.derive(kept, bands, args.course_timezone, with_h3=True)
+        quarantine = transform.derive(ranked.where(F.col("quarantine_reason").isNotNull()), bands, args.course_timezone, with_h3=False).withColumn("run_id", F.lit(run_id))
+
+        commits = {}
+        for table, df in (("fact_telemetry_event", main), ("fact_device_health", main), ("quarantine_telemetry_event", quarantine)):
+            name = tables.ensure_table(spark, args.namespace, table)
+            commits[table] = tables.overwrite_partition(tables.conform(df, table), name, args.course_id, args.ingest_date, run_id)
+        main_name = tables.qualified(spark, args.namespace, "fact_telemetry_event")
+        schema = tables.table_schema(spark, main_name)
+    finally:
+        parsed.unpersist()
+        if "ranked" in locals():
+            ranked.unpersist()
+
+    written = commits["fact_telemetry_event"]["added_records"]
+    quarantined_total = commits["quarantine_telemetry_event"]["added_records"]
+    real = int(totals.get("real", 0))
+    result = {
+        "run_id": run_id,
+        "files": len(files),
+        "rows_read": int(totals.get("slots", 0)),
+        "padding_rows": int(totals.get("padding", 0)),
+        "real_rows": real,
+        "records_malformed": int(totals.get("records_malformed", 0)),
+        "rounds": int(totals.get("rounds", 0)),
+        "empty_rounds": int(totals.get("empty_rounds", 0)),
+        "files_rejected": stats["rejected"],
+        "rows_written": written,
+        "quarantined": quarantined,
+        "quarantined_total": quarantined_total,
+        "duplicates_removed": duplicates_removed,
+        "timestamp_missing": ts_missing,
+        "unknown_columns": stats["unknown_columns"],
+        "course_centre": list(centre) if centre else None,
+        "nine_band_starts": bands,
+        "snapshot_id": commits["fact_telemetry_event"]["snapshot_id"],
+        "table_rows_total": commits["fact_telemetry_event"]["total_records"],
+        "commits": commits,
+        "duration_ms": int((time.perf_counter() - started) * 1000),
+    }
+    reconciled = real == written + quarantined_total + duplicates_removed and quarantined_total == sum(quarantined.values())
+    result["reconciled"] = reconciled
+    if pipes is not None:
+        _report(pipes, result, schema, spark_startup_ms)
+    if not reconciled:
+        raise JobError(
+            f"reconciliation failed: real_rows {real} != written {written} + quarantined {quarantined_total} + duplicates_removed {duplicates_removed}",
+            code="reconciliation_failed",
+            details={k: result[k] for k in ("real_rows", "rows_written", "quarantined_total", "duplicates_removed")},
+        )
+    return result
+
+
+def _report(pipes: Pipes, r: dict, schema: list[dict], spark_startup_ms: int | None) -> None:
+    pipes.report_check(
+        "reconciliation",
+        passed=r["reconciled"],
+        severity="error",
+        failures=0 if r["reconciled"] else 1,
+        description="real_rows = rows_written + quarantined + duplicates_removed",
+        metadata={k: md_int(v) for k, v in (("real_rows", r["real_rows"]), ("rows_written", r["rows_written"]), ("quarantined", r["quarantined_total"]), ("duplicates_removed", r["duplicates_removed"]))},
+    )
+    if not r["reconciled"]:
+        return
+    metadata = {
+        "row_count": md_row_count(r["rows_written"]),
+        "table_rows_total": md_int(r["table_rows_total"]),
+        "table_schema": md_table_schema(schema),
+        "snapshot_id": md_text(r["snapshot_id"]),
+        "duration_ms": md_int(r["duration_ms"]),
+        "files": md_int(r["files"]),
+        "rows_read": md_int(r["rows_read"]),
+        "padding_rows": md_int(r["padding_rows"]),
+        "real_rows": md_int(r["real_rows"]),
+        "records_malformed": md_int(r["records_malformed"]),
+        "rounds": md_int(r["rounds"]),
+        "empty_rounds": md_int(r["empty_rounds"]),
+        "quarantined_rows": md_int(r["quarantined_total"]),
+        "quarantined_by_reason": md_json(r["quarantined"]),
+        "duplicates_removed": md_int(r["duplicates_removed"]),
+        "timestamp_missing_rows": md_int(r["timestamp_missing"]),
+        "unknown_columns": md_json(r["unknown_columns"]),
+        "files_rejected": md_json(r["files_rejected"]),
+        "nine_band_starts": md_json(r["nine_band_starts"]),
+        "run_id": md_text(r["run_id"]),
+    }
+    if r["course_centre"]:
+        metadata["course_centre"] = md_json(r["course_centre"])
+    if spark_startup_ms is not None:
+        metadata["spark_startup_ms"] = md_int(spark_startup_ms)
+    for table in ("fact_device_health", "quarantine_telemetry_event"):
+        metadata[f"{table}_snapshot_id"] = md_text(r["commits"][table]["snapshot_id"])
+    pipes.report_materialization(data_version=r["snapshot_id"], metadata=metadata)
+    pipes.log("info", "silver partition written", rows_written=r["rows_written"], snapshot_id=r["snapshot_id"], duration_ms=r["duration_ms"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    pipes = open_pipes()
+    try:
+        args = parse_args(argv)
+        from session import ConfigError, build_session
+
+        try:
+            spark, startup_ms = build_session("fairway-silver")
+        except ConfigError as e:
+            raise JobError(str(e), code="bad_configuration", exit_code=2) from None
+        pipes.log("info", "spark session started", spark_startup_ms=startup_ms)
+        run(args, spark, pipes, startup_ms)
+        return 0
+    except JobError as e:
+        pipes.report_error(str(e), code=e.code, details=e.details or None)
+        print(f"silver_job: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except Exception as e:  # unexpected: keep the trace in the compute log, report one clean line
+        import traceback
+
+        traceback.print_exc()
+        pipes.report_error(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", code="internal_error")
+        return 1
+    finally:
+        pipes.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""spark/pipes.py: the message protocol, without Spark."""
+
+import json
+import math
+import re
+
+import pytest
+
+from pipes import (
+    CONTEXT_ENV,
+    MESSAGES_ENV,
+    STDERR_PREFIX,
+    md_float,
+    md_int,
+    md_json,
+    md_row_count,
+    md_table_schema,
+    md_text,
+    open_pipes,
+)
+
+ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def read_lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_messages_go_to_the_file_one_json_object_per_line(tmp_path):
+    messages = tmp_path / "messages.jsonl"
+    ctx = {"run_id": "01J", "asset_key": "silver.fact_telemetry_event", "partition_key": "a|2025-06-02",
+           "partition": {"course_id": "a", "ingest_date": "2025-06-02"}, "extras": {"x": 1}}
+    env = {MESSAGES_ENV: str(messages), CONTEXT_ENV: json.dumps(ctx)}
+    with open_pipes(env) as pipes:
+        assert pipes.context == ctx
+        assert pipes.run_id == "01J"
+        assert pipes.partition == {"course_id": "a", "ingest_date": "2025-06-02"}
+        pipes.log("info", "reading", files=3)
+        # flushed after every line: readable while the channel is still open
+        assert read_lines(messages)[0]["message"] == "reading"
+        pipes.report_materialization(
+            data_version="123",
+            metadata={"rows": md_row_count(10), "ratio": md_float(0.5), "note": md_text("ok"),
+                      "n": md_int(3), "cols": md_table_schema([{"name": "a", "type": "int", "nullable": False}]),
+                      "blob": md_json({"nan": math.nan, "list": [1, 2]})},
+        )
+        pipes.report_check("reconciliation", passed=False, severity="warn", failures=2, description="d")
+        pipes.report_error("boom", code="bad", details={"file": "x.csv"})
+    lines = read_lines(messages)
+    assert [m["type"] for m in lines] == ["log", "materialization", "check", "error"]
+    assert all(ISO_UTC.match(m["ts"]) for m in lines)
+    assert lines[0] == {"type": "log", "ts": lines[0]["ts"], "level": "info", "message": "reading", "fields": {"files": 3}}
+    mat = lines[1]
+    assert mat["data_version"] == "123"
+    assert mat["metadata"]["rows"] == {"type": "row_count", "value": 10}
+    assert mat["metadata"]["cols"] == {"type": "table_schema", "value": [{"name": "a", "type": "int", "nullable": False}]}
+    assert mat["metadata"]["blob"]["value"] == {"nan": None, "list": [1, 2]}  # JSON has no NaN
+    assert lines[2] == {"type": "check", "ts": lines[2]["ts"], "name": "reconciliation", "passed": False,
+                        "severity": "warn", "failures": 2, "description": "d"}
+    assert lines[3]["code"] == "bad" and lines[3]["details"] == {"file": "x.csv"}
+
+
+def test_without_environment_messages_go_to_stderr_with_a_prefix(capsys):
+    pipes = open_pipes({})
+    assert pipes.context == {}
+    pipes.log("warn", "by hand")
+    pipes.report_materialization()
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(line.startswith(STDERR_PREFIX) for line in err)
+    first = json.loads(err[0][len(STDERR_PREFIX):])
+    assert first["type"] == "log" and first["level"] == "warn" and "fields" not in first
+    assert json.loads(err[1][len(STDERR_PREFIX):]) == {"type": "materialization", "ts": json.loads(err[1][len(STDERR_PREFIX):])["ts"], "metadata": {}}
+
+
+def test_context_manager_reports_an_uncaught_exception_and_reraises(tmp_path):
+    messages = tmp_path / "m.jsonl"
+    with pytest.raises(ZeroDivisionError):
+        with open_pipes({MESSAGES_ENV: str(messages)}):
+            1 / 0
+    (error,) = read_lines(messages)
+    assert error["type"] == "error"
+    assert error["message"].startswith("ZeroDivisionError")
+    assert error["code"] == "uncaught_exception"
+
+
+def test_rejects_unknown_levels_and_bad_context(tmp_path):
+    pipes = open_pipes({MESSAGES_ENV: str(tmp_path / "m.jsonl")})
+    with pytest.raises(ValueError):
+        pipes.log("verbose", "x")
+    with pytest.raises(ValueError):
+        pipes.report_check("c", passed=True, severity="fatal")
+    with pytest.raises(ValueError, match=CONTEXT_ENV):
+        open_pipes({CONTEXT_ENV: "{not json"})

@@ -1,0 +1,211 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { type Context, Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { reapDeadRuns } from '../framework/execution/index.ts';
+import type { Project } from '../framework/project/index.ts';
+import { resolveSelection } from '../framework/selection/index.ts';
+import { isLoopbackAddress, isLoopbackHost, requireToken, type Sessions } from './auth.ts';
+import { ConflictError, NotFoundError } from './errors.ts';
+import type { GraphLayout } from './layout.ts';
+import { openApiDocument } from './openapi.ts';
+import { assetDetail, assetSummaries, numericMetadata, resolveLogPath, runDetail } from './queries.ts';
+import type { RunRegistry } from './run-registry.ts';
+import {
+  AssetParams,
+  AssetsQuery,
+  EventsQuery,
+  HistoryQuery,
+  LaunchBody,
+  LogParams,
+  LogQuery,
+  RunParams,
+  RunsQuery,
+  SelectionQuery,
+  validate,
+} from './validate.ts';
+
+export interface ApiDeps {
+  project: Project;
+  token: string;
+  sessions: Sessions;
+  runs: RunRegistry;
+  layout: () => Promise<GraphLayout>;
+  /** Poll interval of the SSE event stream (ms). */
+  pollMs: number;
+}
+
+const ACTIVE = new Set(['QUEUED', 'STARTED']);
+
+function remoteAddress(c: Context): string | undefined {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined; // not served by @hono/node-server (app.request in tests): treat as remote
+  }
+}
+
+/** The JSON API under /api. */
+export function apiRoutes(deps: ApiDeps): Hono {
+  const { project, runs } = deps;
+  const { store } = project;
+  const api = new Hono();
+  const guard = requireToken(deps.token, deps.sessions);
+
+  api.get('/assets', validate('query', AssetsQuery), async (c) => {
+    const { status, group } = c.req.valid('query');
+    const rows = (await assetSummaries(project)).filter(
+      (r) => (!status || r.status === status) && (!group || r.group === group),
+    );
+    return c.json({ assets: rows });
+  });
+
+  api.get('/graph', async (c) => {
+    const [layout, rows] = await Promise.all([deps.layout(), assetSummaries(project)]);
+    const byKey = new Map(rows.map((r) => [r.key, r]));
+    return c.json({
+      engine: layout.engine,
+      width: layout.width,
+      height: layout.height,
+      groups: layout.groups,
+      edges: layout.edges,
+      nodes: layout.nodes.map((n) => {
+        const r = byKey.get(n.key)!;
+        return { ...n, group: r.group, kinds: r.kinds, status: r.status, checks: r.checks.badge };
+      }),
+    });
+  });
+
+  api.get('/assets/:key', validate('param', AssetParams), async (c) =>
+    c.json(await assetDetail(project, c.req.valid('param').key)),
+  );
+
+  api.get('/assets/:key/history', validate('param', AssetParams), validate('query', HistoryQuery), (c) => {
+    const { key } = c.req.valid('param');
+    if (!project.graph.has(key)) throw new NotFoundError(`Asset '${key}' is not defined.`, { asset_key: key });
+    const q = c.req.valid('query');
+    const page = store.materializationHistory(key, {
+      limit: q.limit,
+      ...(q.partition !== undefined ? { partition: q.partition } : {}),
+      ...(q.before !== undefined ? { before: q.before } : {}),
+    });
+    return c.json({
+      items: page.items.map((m) => ({ ...m, numeric: numericMetadata(m.metadata) })),
+      next: page.next,
+    });
+  });
+
+  api.get('/runs', validate('query', RunsQuery), (c) => {
+    const q = c.req.valid('query');
+    return c.json(
+      store.listRuns({
+        limit: q.limit,
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.before ? { before: q.before } : {}),
+      }),
+    );
+  });
+
+  api.get('/runs/:id', validate('param', RunParams), (c) => {
+    const { id } = c.req.valid('param');
+    return c.json({ ...runDetail(project, id), live: runs.isLive(id) });
+  });
+
+  api.get('/runs/:id/events', validate('param', RunParams), validate('query', EventsQuery), (c) => {
+    const { id } = c.req.valid('param');
+    if (!store.getRun(id)) throw new NotFoundError(`No run '${id}'.`, { run_id: id });
+    const header = Number(c.req.header('last-event-id'));
+    let after = Number.isInteger(header) && header >= 0 ? header : (c.req.valid('query').after ?? 0);
+    return streamSSE(c, async (stream) => {
+      const aborted = new AbortController();
+      stream.onAbort(() => aborted.abort());
+      let lastWrite = Date.now();
+      for (let tick = 0; !aborted.signal.aborted; tick++) {
+        const events = store.getEvents(id, { afterId: after, limit: 500 });
+        for (const e of events) {
+          after = e.event_id ?? after;
+          await stream.writeSSE({ id: String(after), event: 'run-event', data: JSON.stringify(e) });
+          lastWrite = Date.now();
+        }
+        if (events.length === 500) continue;
+        if (tick % 20 === 19 && !runs.isLive(id)) reapDeadRuns(store);
+        const run = store.getRun(id)!;
+        if (!ACTIVE.has(run.status)) {
+          await stream.writeSSE({ event: 'end', data: JSON.stringify({ status: run.status, reason: run.reason }) });
+          return;
+        }
+        if (Date.now() - lastWrite > 15_000) {
+          await stream.write(': keep-alive\n\n');
+          lastWrite = Date.now();
+        }
+        await runs.waitForEvent(id, deps.pollMs, aborted.signal);
+      }
+    });
+  });
+
+  api.get('/runs/:id/logs/:asset', validate('param', LogParams), validate('query', LogQuery), (c) => {
+    const { id, asset } = c.req.valid('param');
+    const partition = c.req.valid('query').partition ?? '';
+    if (!store.getRun(id)) throw new NotFoundError(`No run '${id}'.`, { run_id: id });
+    const log = store
+      .computeLogs(id)
+      .filter((l) => l.asset_key === asset && l.partition_key === partition)
+      .at(-1);
+    if (!log) {
+      throw new NotFoundError(
+        `Run ${id} has no compute log for '${asset}'${partition ? ` [${partition}]` : ''}.`,
+        { run_id: id, asset_key: asset },
+      );
+    }
+    const path = resolveLogPath(project.stateDir, log.path);
+    if (!existsSync(path)) throw new NotFoundError(`The compute log file ${log.path} is gone.`, { path: log.path });
+    c.header('Content-Type', 'text/plain; charset=utf-8');
+    return c.body(readFileSync(path, 'utf8'));
+  });
+
+  api.post('/runs', guard, validate('json', LaunchBody), async (c) => {
+    const body = c.req.valid('json');
+    const runId = await runs.launch(project, {
+      selection: body.selection,
+      ...(body.partition ? { partition: body.partition } : {}),
+      ...(body.staleOnly ? { staleOnly: true } : {}),
+    });
+    return c.json({ run_id: runId, url: `/runs/${runId}` }, 202);
+  });
+
+  api.post('/runs/:id/cancel', guard, validate('param', RunParams), (c) => {
+    const { id } = c.req.valid('param');
+    const run = store.getRun(id);
+    if (!run) throw new NotFoundError(`No run '${id}'.`, { run_id: id });
+    if (!ACTIVE.has(run.status)) throw new ConflictError(`Run ${id} already finished (${run.status}).`, { run_id: id });
+    if (!runs.cancel(id)) {
+      throw new ConflictError(
+        `Run ${id} was launched by another process (pid ${run.pid ?? '?'} on ${run.hostname ?? '?'}); cancel it there.`,
+        { run_id: id },
+      );
+    }
+    return c.json({ run_id: id, status: 'CANCELING' }, 202);
+  });
+
+  api.get('/selection', validate('query', SelectionQuery), (c) => {
+    const q = c.req.valid('query').q;
+    return c.json({ selection: q, keys: resolveSelection(project.graph, q) });
+  });
+
+  api.get('/session', (c) => {
+    if (!isLoopbackAddress(remoteAddress(c)) || !isLoopbackHost(c.req.header('host'))) {
+      return c.json({
+        can_launch: false,
+        reason: "Launching from the browser works on localhost only; elsewhere send 'Authorization: Bearer <token>'.",
+      });
+    }
+    return c.json({ can_launch: true, csrf_token: deps.sessions.open(c) });
+  });
+
+  api.get('/openapi.json', (c) => c.json(openApiDocument()));
+
+  api.all('*', (c) => {
+    throw new NotFoundError(`No API route ${c.req.method} ${c.req.path}. See /api/openapi.json.`);
+  });
+  return api;
+}

@@ -1,0 +1,64 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Logger } from 'pino';
+import { FrameworkError, SelectionError, UsageError } from '../framework/errors/index.ts';
+
+/** A resource the request names does not exist (404). */
+export class NotFoundError extends FrameworkError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('NOT_FOUND', message, { details });
+    this.name = 'NotFoundError';
+  }
+}
+
+/** The request conflicts with the resource's state, e.g. canceling a finished run (409). */
+export class ConflictError extends FrameworkError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('CONFLICT', message, { details });
+    this.name = 'ConflictError';
+  }
+}
+
+/** Missing or wrong credentials for a state-changing request (401), or a refused origin (403). */
+export class AuthError extends FrameworkError {
+  readonly status: 401 | 403;
+  constructor(status: 401 | 403, message: string) {
+    super(status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN', message);
+    this.name = 'AuthError';
+    this.status = status;
+  }
+}
+
+/** HTTP status for an error; anything not a FrameworkError is a bug (500). */
+export function statusOf(e: unknown): ContentfulStatusCode {
+  if (e instanceof NotFoundError) return 404;
+  if (e instanceof ConflictError) return 409;
+  if (e instanceof AuthError) return e.status;
+  if (e instanceof SelectionError || e instanceof UsageError) return 400;
+  if (e instanceof FrameworkError) return e.code === 'ASSET_NOT_FOUND' ? 404 : 400;
+  return 500;
+}
+
+/**
+ * The one place errors become HTTP responses: JSON `{error: {code, message}}` under /api, a small
+ * HTML page elsewhere. 500s never carry the stack or the raw message.
+ */
+export function errorHandler(log: Logger) {
+  return (e: Error, c: Context) => {
+    const status = statusOf(e);
+    const code = e instanceof FrameworkError ? e.code : 'INTERNAL';
+    const message =
+      status === 500 ? 'Internal error; the server log has the details.' : (e as FrameworkError).message;
+    if (status === 500) log.error({ err: e, path: c.req.path }, 'request failed');
+    else log.debug({ code, path: c.req.path, status }, 'request refused');
+    if (c.req.path.startsWith('/api/')) return c.json({ error: { code, message } }, status);
+    return c.html(errorPage(status, message), status);
+  };
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+
+function errorPage(status: number, message: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fairway – ${status}</title><link rel="stylesheet" href="/static/ui.css"></head><body><main><h1>${status}</h1><pre class="error">${escapeHtml(message)}</pre><p><a href="/">Back to the lineage graph</a></p></main></body></html>`;
+}

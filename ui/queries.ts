@@ -1,0 +1,204 @@
+import { resolve, sep } from 'node:path';
+import type { Metadata } from '../framework/definitions/index.ts';
+import { UsageError } from '../framework/errors/index.ts';
+import { loadStatus, type Project, type ProjectStatus } from '../framework/project/index.ts';
+import {
+  describeCause,
+  explainStatus,
+  type PartitionStatus,
+  type StatusKind,
+  type WhyLine,
+} from '../framework/staleness/index.ts';
+import type { CheckEvaluationRecord, ComputeLogRecord, MaterializationRecord } from '../framework/storage/index.ts';
+import { NotFoundError } from './errors.ts';
+
+const SEVERITY: StatusKind[] = ['FAILED', 'RUNNING', 'STALE', 'MISSING', 'FRESH'];
+
+export type CheckBadge = 'passed' | 'warn' | 'failed' | null;
+
+export interface AssetSummary {
+  key: string;
+  group: string;
+  kinds: string[];
+  status: StatusKind;
+  counts: Partial<Record<StatusKind, number>>;
+  first_cause: string | null;
+  latest_materialization: { ts: string; run_id: string; partition_key: string; data_version: string } | null;
+  checks: { passed: number; warn: number; failed: number; badge: CheckBadge };
+}
+
+/** The worst status across an asset's partitions, with counts and the first cause in words. */
+export function summarizeStatus(parts: Map<string, PartitionStatus> | undefined) {
+  const counts: Partial<Record<StatusKind, number>> = {};
+  let firstCause: string | null = null;
+  for (const s of parts?.values() ?? []) {
+    counts[s.status] = (counts[s.status] ?? 0) + 1;
+    if (firstCause === null && s.causes[0]) firstCause = describeCause(s.causes[0]);
+  }
+  const status = SEVERITY.find((s) => counts[s]) ?? 'MISSING';
+  return { status, counts, first_cause: firstCause };
+}
+
+export function latestOf(byPartition: Map<string, MaterializationRecord> | undefined): MaterializationRecord | null {
+  let best: MaterializationRecord | null = null;
+  for (const m of byPartition?.values() ?? []) if (!best || m.ts > best.ts) best = m;
+  return best;
+}
+
+export function checkSummary(evals: CheckEvaluationRecord[]): AssetSummary['checks'] {
+  let passed = 0;
+  let warn = 0;
+  let failed = 0;
+  for (const e of evals) {
+    if (e.passed) passed++;
+    else if (e.severity === 'warn') warn++;
+    else failed++;
+  }
+  const badge: CheckBadge = failed > 0 ? 'failed' : warn > 0 ? 'warn' : passed > 0 ? 'passed' : null;
+  return { passed, warn, failed, badge };
+}
+
+function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
+
+/** One row per asset: status, first cause, latest materialization and checks; a few batch queries. */
+export async function assetSummaries(project: Project, status?: ProjectStatus): Promise<AssetSummary[]> {
+  const st = status ?? (await loadStatus(project));
+  const keys = project.graph.topologicalOrder();
+  const checks = groupBy(project.store.latestCheckEvaluations(keys), (e) => e.asset_key);
+  return keys.map((key) => {
+    const def = project.graph.definition(key);
+    const latest = latestOf(st.materializations.get(key));
+    return {
+      key,
+      group: def.group ?? 'default',
+      kinds: [...(def.kinds ?? [])],
+      ...summarizeStatus(st.staleness.get(key)),
+      latest_materialization: latest
+        ? { ts: latest.ts, run_id: latest.run_id, partition_key: latest.partition_key, data_version: latest.data_version }
+        : null,
+      checks: checkSummary(checks.get(key) ?? []),
+    };
+  });
+}
+
+export interface AssetDetail {
+  key: string;
+  description: string | null;
+  group: string;
+  kinds: string[];
+  owners: string[];
+  tags: Record<string, string>;
+  code_version: string;
+  source_file: string;
+  partitions_def: { kind: string; dimensions: string[] } | null;
+  upstream: string[];
+  downstream: string[];
+  checks_defined: { name: string; severity: string; blocking: boolean; description: string | null }[];
+  status: StatusKind;
+  first_cause: string | null;
+  latest: MaterializationRecord | null;
+  partitions: {
+    partition_key: string;
+    status: StatusKind;
+    data_version: string | null;
+    materialized_at: string | null;
+    cause: string | null;
+  }[];
+  why: { partition_key: string; lines: WhyLine[] };
+  checks: CheckEvaluationRecord[];
+}
+
+/** Everything the asset page and `GET /api/assets/:key` show. */
+export async function assetDetail(project: Project, key: string): Promise<AssetDetail> {
+  if (!project.graph.has(key)) throw new NotFoundError(`Asset '${key}' is not defined.`, { asset_key: key });
+  const def = project.graph.definition(key);
+  const st = await loadStatus(project, [key]);
+  const parts = st.staleness.get(key) ?? new Map<string, PartitionStatus>();
+  const summary = summarizeStatus(parts);
+  const whyPartition = [...parts.entries()].find(([, s]) => s.status !== 'FRESH')?.[0] ?? [...parts.keys()][0] ?? '';
+  const pdef = def.partitions;
+  return {
+    key,
+    description: def.description ?? null,
+    group: def.group ?? 'default',
+    kinds: [...(def.kinds ?? [])],
+    owners: [...(def.owners ?? [])],
+    tags: { ...(def.tags ?? {}) },
+    code_version: def.codeVersion,
+    source_file: def.sourceFile,
+    partitions_def: pdef
+      ? { kind: pdef.kind, dimensions: pdef.kind === 'multi' ? pdef.dimensions.map((d) => d.name) : [pdef.name] }
+      : null,
+    upstream: project.graph.parents(key),
+    downstream: project.graph.children(key),
+    checks_defined: (def.checks ?? []).map((c) => ({
+      name: c.name,
+      severity: c.severity ?? 'error',
+      blocking: c.blocking ?? false,
+      description: c.description ?? null,
+    })),
+    status: summary.status,
+    first_cause: summary.first_cause,
+    latest: latestOf(st.materializations.get(key)),
+    partitions: [...parts.entries()].map(([p, s]) => ({
+      partition_key: p,
+      status: s.status,
+      data_version: s.dataVersion,
+      materialized_at: s.materializedAt,
+      cause: s.causes[0] ? describeCause(s.causes[0]) : null,
+    })),
+    why: { partition_key: whyPartition, lines: parts.size > 0 ? explainStatus(st.staleness, key, whyPartition) : [] },
+    checks: project.store.latestCheckEvaluations([key]),
+  };
+}
+
+/** Numeric metadata entries of a record, for plots. */
+export function numericMetadata(metadata: Metadata): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(metadata)) {
+    if (v.type === 'int' || v.type === 'float' || v.type === 'row_count') out[k] = v.value;
+  }
+  return out;
+}
+
+export function runDetail(project: Project, runId: string) {
+  const run = project.store.getRun(runId);
+  if (!run) throw new NotFoundError(`No run '${runId}'.`, { run_id: runId });
+  const logs = project.store.computeLogs(runId);
+  return {
+    run,
+    events: project.store.getEvents(runId),
+    step_attempts: project.store.stepAttemptsOfRun(runId),
+    checks: project.store.checkEvaluationsOfRun(runId),
+    compute_logs: logs.map((l) => ({
+      asset_key: l.asset_key,
+      partition_key: l.partition_key,
+      bytes: l.bytes,
+      url: computeLogUrl(runId, l),
+    })),
+  };
+}
+
+export const computeLogUrl = (runId: string, l: Pick<ComputeLogRecord, 'asset_key' | 'partition_key'>) =>
+  `/api/runs/${encodeURIComponent(runId)}/logs/${encodeURIComponent(l.asset_key)}${
+    l.partition_key ? `?partition=${encodeURIComponent(l.partition_key)}` : ''
+  }`;
+
+/** Absolute path of a stored compute log; refuses any path that leaves the state directory. */
+export function resolveLogPath(stateDir: string, stored: string): string {
+  const root = resolve(stateDir);
+  const full = resolve(root, stored);
+  if (!full.startsWith(root + sep)) {
+    throw new UsageError(`Refusing to read a compute log outside the state directory: '${stored}'.`);
+  }
+  return full;
+}

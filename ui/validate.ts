@@ -1,0 +1,49 @@
+import { zValidator } from '@hono/zod-validator';
+import type { ValidationTargets } from 'hono';
+import { z } from 'zod';
+import { ASSET_KEY_PATTERN } from '../framework/definitions/index.ts';
+import { UsageError } from '../framework/errors/index.ts';
+
+/** zod validation for a request part; failures become a UsageError, so `app.onError` answers 400. */
+export const validate = <T extends z.ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T) =>
+  zValidator(target, schema, (result) => {
+    if (!result.success) {
+      throw new UsageError(`Invalid ${target}: ${z.prettifyError(result.error as z.ZodError).replaceAll('\n', ' ')}`);
+    }
+  });
+
+export const AssetKeySchema = z
+  .string()
+  .max(300)
+  .regex(ASSET_KEY_PATTERN, "an asset key is dotted lowercase 'layer.name'");
+export const RunIdSchema = z
+  .string()
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'a run id is letters, digits, _ and -');
+export const RunStatusSchema = z.enum(['QUEUED', 'STARTED', 'SUCCESS', 'FAILURE', 'CANCELED']);
+export const StatusKindSchema = z.enum(['MISSING', 'FRESH', 'STALE', 'FAILED', 'RUNNING']);
+const limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).default(dflt);
+
+export const AssetParams = z.object({ key: AssetKeySchema });
+export const RunParams = z.object({ id: RunIdSchema });
+export const LogParams = z.object({ id: RunIdSchema, asset: AssetKeySchema });
+export const AssetsQuery = z.object({ status: StatusKindSchema.optional(), group: z.string().max(200).optional() });
+export const HistoryQuery = z.object({
+  partition: z.string().max(500).optional(),
+  limit: limit(500, 50),
+  before: z.coerce.number().int().min(1).optional(),
+});
+export const RunsQuery = z.object({
+  status: RunStatusSchema.optional(),
+  limit: limit(200, 50),
+  before: RunIdSchema.optional(),
+});
+export const LogQuery = z.object({ partition: z.string().max(500).optional() });
+export const EventsQuery = z.object({ after: z.coerce.number().int().min(0).optional() });
+export const SelectionQuery = z.object({ q: z.string().min(1, 'q is empty').max(2000) });
+export const LaunchBody = z.object({
+  selection: z.string().trim().min(1, 'selection is empty').max(2000),
+  partition: z.string().trim().min(1).max(500).optional(),
+  staleOnly: z.boolean().optional(),
+});
+export type LaunchBody = z.infer<typeof LaunchBody>;
