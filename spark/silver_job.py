@@ -128,6 +128,12 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
     started = time.perf_counter()
     run_id = _run_id(pipes)
     log = pipes.log if pipes is not None else (lambda *a, **k: None)
+    last = [started]
+
+    def step(name: str) -> None:  # debug timings per stage, for the compute log
+        now = time.perf_counter()
+        log("debug", "stage done", stage=name, ms=int((now - last[0]) * 1000))
+        last[0] = now
     bounds = (args.min_lon, args.max_lon, args.min_lat, args.max_lat)
     path = args.bronze_path if "://" in args.bronze_path else os.path.abspath(args.bronze_path)
 
@@ -137,6 +143,7 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
         raise JobError(f"cannot list {path}: {str(e).splitlines()[0]}", code="unreadable_input") from None
     if not files:
         raise JobError(f"no input files in {path}", code="no_input_files")
+    step("list_files")
     log("info", "reading bronze partition", path=path, files=len(files), bytes=sum(b for _, b in files))
 
     parsed = transform.parse_partition(spark, path, len(files))
@@ -149,6 +156,7 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
         if stats["unknown_columns"]:
             log("warn", "unknown source columns kept in extra_fields", unknown_columns=stats["unknown_columns"])
         totals = stats["totals"]
+        step("parse")
 
         locs = transform.typed_locations(parsed, args.course_id, args.ingest_date)
         centre = tuple(args.course_centre) if args.course_centre else transform.robust_centre(locs, bounds)
@@ -157,16 +165,20 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
             transform.rank_duplicates(ranked.where(F.col("quarantine_reason").isNull()))
         ).persist(StorageLevel.MEMORY_AND_DISK)
 
-        counts = {r.quarantine_reason or "": r["count"] for r in ranked.groupBy("quarantine_reason").count().collect()}
-        quarantined = {k: int(counts.get(k, 0)) for k in ("nan", "zero_coordinates", "swapped", "out_of_range")}
-        dup_row = ranked.where(F.col("dup_rank").isNotNull()).agg(
-            F.sum(F.when(F.col("dup_rank") > 1, 1).otherwise(0)).alias("removed"),
-            F.sum(F.when((F.col("dup_rank") == 1) & F.col("fix_us").isNull(), 1).otherwise(0)).alias("ts_missing"),
+        reasons = ("nan", "zero_coordinates", "swapped", "out_of_range")
+        reason, rank = F.col("quarantine_reason"), F.col("dup_rank")
+        agg = ranked.agg(
+            *[F.sum(F.when(reason == r, 1).otherwise(0)).alias(r) for r in reasons],
+            F.sum(F.when(rank > 1, 1).otherwise(0)).alias("removed"),
+            F.sum(F.when((rank == 1) & F.col("fix_us").isNull(), 1).otherwise(0)).alias("ts_missing"),
         ).first()
-        duplicates_removed, ts_missing = int(dup_row.removed or 0), int(dup_row.ts_missing or 0)
+        quarantined = {r: int(agg[r] or 0) for r in reasons}
+        duplicates_removed, ts_missing = int(agg.removed or 0), int(agg.ts_missing or 0)
+        step("quarantine_dedup")
 
         kept = ranked.where(F.col("dup_rank") == 1)
         bands = transform.nine_band_starts(kept)
+        step("nine_bands")
         main = transform.derive(kept, bands, args.course_timezone, with_h3=True)
         quarantine = transform.derive(ranked.where(F.col("quarantine_reason").isNotNull()), bands, args.course_timezone, with_h3=False).withColumn("run_id", F.lit(run_id))
 
@@ -174,6 +186,7 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
         for table, df in (("fact_telemetry_event", main), ("fact_device_health", main), ("quarantine_telemetry_event", quarantine)):
             name = tables.ensure_table(spark, args.namespace, table)
             commits[table] = tables.overwrite_partition(tables.conform(df, table), name, args.course_id, args.ingest_date, run_id)
+            step(f"write_{table}")
         main_name = tables.qualified(spark, args.namespace, "fact_telemetry_event")
         schema = tables.table_schema(spark, main_name)
     finally:

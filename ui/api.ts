@@ -193,7 +193,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
   });
 
   api.get('/session', (c) => {
-    if (!isLoopbackAddress(remoteAddress(c)) || !isLoopbackHost(c.req.header('host'))) {
+    if (!isLoopbackAddress(remoteAddress(c)) || !isLoopbackHost(new URL(c.req.url).host)) {
       return c.json({
         can_launch: false,
         reason: "Launching from the browser works on localhost only; elsewhere send 'Authorization: Bearer <token>'.",

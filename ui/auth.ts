@@ -32,7 +32,7 @@ export const isLoopbackAddress = (address: string | undefined) =>
   address !== undefined && (LOOPBACK_ADDRESSES.has(address) || address.startsWith('127.'));
 
 /**
- * True when the Host header names this machine. Checked before trusting a browser session, so a page
+ * True when the request's host (from the Host header) names this machine. Checked before trusting a browser session, so a page
  * on another origin that rebinds its DNS name to 127.0.0.1 cannot obtain one.
  */
 export function isLoopbackHost(host: string | undefined): boolean {
@@ -84,7 +84,7 @@ export function requireToken(token: string, sessions: Sessions): MiddlewareHandl
         `This action needs the UI token: send 'Authorization: Bearer <token>' (printed by 'fairway ui', stored in <state-dir>/ui-token) or use the UI from this machine.`,
       );
     }
-    if (!isLoopbackHost(c.req.header('host'))) throw new AuthError(403, 'Browser sessions are accepted on localhost only.');
+    if (!isLoopbackHost(new URL(c.req.url).host)) throw new AuthError(403, 'Browser sessions are accepted on localhost only.');
     if (!sessions.matches(cookie, c.req.header('x-csrf-token'))) {
       throw new AuthError(403, 'Missing or stale X-CSRF-Token; reload the page and try again.');
     }

@@ -118,13 +118,15 @@ export interface AssetDetail {
 }
 
 /** Everything the asset page and `GET /api/assets/:key` show. */
-export async function assetDetail(project: Project, key: string): Promise<AssetDetail> {
+export async function assetDetail(project: Project, key: string, partition?: string): Promise<AssetDetail> {
   if (!project.graph.has(key)) throw new NotFoundError(`Asset '${key}' is not defined.`, { asset_key: key });
   const def = project.graph.definition(key);
   const st = await loadStatus(project, [key]);
   const parts = st.staleness.get(key) ?? new Map<string, PartitionStatus>();
   const summary = summarizeStatus(parts);
-  const whyPartition = [...parts.entries()].find(([, s]) => s.status !== 'FRESH')?.[0] ?? [...parts.keys()][0] ?? '';
+  const whyPartition =
+    (partition !== undefined && parts.has(partition) ? partition : undefined) ??
+    [...parts.entries()].find(([, s]) => s.status !== 'FRESH')?.[0] ?? [...parts.keys()][0] ?? '';
   const pdef = def.partitions;
   return {
     key,

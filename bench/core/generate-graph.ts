@@ -71,7 +71,8 @@ export function generateGraph(opts: GenerateOptions): SyntheticGraph {
         deps.add(pick(earlier));
       }
     }
-    (byLayer[layer] ??= []).push(key);
+    if (!byLayer[layer]) byLayer[layer] = [];
+    byLayer[layer].push(key);
     assets.push({ key, layer, deps: [...deps].sort() });
   }
   const roots = (byLayer[0] ?? []).slice().sort();

@@ -114,6 +114,19 @@ export async function main(argv: string[]): Promise<number> {
     );
 
   program
+    .command('ui')
+    .description('Serve the web UI: lineage graph, asset pages, runs (Ctrl-C to stop)')
+    .option('--port <n>', 'port to listen on (default 3000; 0 picks a free one)')
+    .option('--host <host>', 'interface to bind (default 127.0.0.1; anything else is reachable from other machines)')
+    .action((flags: { port?: string; host?: string }) =>
+      withProject(async (p) => {
+        // Loaded on demand so other commands never pay for the web stack.
+        const { uiCommand } = await import('../../ui/server.ts');
+        return uiCommand(p, flags);
+      }),
+    );
+
+  program
     .command('bootstrap')
     .description('Install what the materializers need (Python venv, Java jars); idempotent')
     .option('--quiet', 'print nothing on success')

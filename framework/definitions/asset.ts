@@ -108,6 +108,8 @@ export interface MaterializeContext<R = unknown> {
   stepDir: string;
   /** Appends a line to the step's compute log. */
   computeLog: (line: string) => void;
+  /** Every materialize step of this run, so integrations can batch work (one dbt call for many models). */
+  runPlan: readonly { asset_key: AssetKey; partition_key: string }[];
 }
 
 export interface AssetSpec<K extends AssetKey = AssetKey, R = unknown> {

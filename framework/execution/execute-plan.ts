@@ -241,6 +241,9 @@ async function materializeWithRetries(
   const upstream: Record<string, UpstreamInput> = Object.fromEntries(
     inputs.map((i) => [i.key, { key: i.key, partitions: i.partitions, dataVersion: i.dataVersion ?? undefined }]),
   );
+  const runPlan = opts.plan.steps
+    .filter((s) => s.kind === 'materialize')
+    .map((s) => ({ asset_key: s.asset_key, partition_key: s.partition_key }));
   let attempt = 0;
   try {
     for (;;) {
@@ -271,6 +274,7 @@ async function materializeWithRetries(
               resources: opts.defs.resources,
               stepDir,
               computeLog: computeLog.write,
+              runPlan,
             }),
             abortPromise(signal),
           ])) ?? {};

@@ -1,5 +1,6 @@
 import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { execa } from 'execa';
 import type { Logger } from 'pino';
 import { FrameworkError } from '../errors/index.ts';
@@ -40,6 +41,7 @@ export interface PipesProcessResult {
 class LineFollower {
   private offset = 0;
   private rest = '';
+  private readonly decoder = new StringDecoder('utf8');
   constructor(private readonly path: string) {}
 
   read(): string[] {
@@ -56,7 +58,7 @@ class LineFollower {
         chunks.push(Buffer.from(buf.subarray(0, n)));
         this.offset += n;
       }
-      const text = this.rest + Buffer.concat(chunks).toString('utf8');
+      const text = this.rest + this.decoder.write(Buffer.concat(chunks));
       const lines = text.split('\n');
       this.rest = lines.pop() ?? '';
       return lines.filter((l) => l.trim() !== '');
@@ -114,13 +116,16 @@ export async function runPipesProcess(opts: PipesProcessOptions): Promise<PipesP
   });
   const follow = (readable: NodeJS.ReadableStream | null, stream: 'stdout' | 'stderr') => {
     let rest = '';
+    // A multi-byte character may be split across chunks: decode with state.
+    const decoder = new StringDecoder('utf8');
     readable?.on('data', (chunk: Buffer) => {
-      const lines = (rest + chunk.toString('utf8')).split('\n');
+      const lines = (rest + decoder.write(chunk)).split('\n');
       rest = lines.pop() ?? '';
       for (const l of lines) opts.onOutput?.(l, stream);
     });
     // The last line may lack a trailing newline (e.g. a crash message); keep it.
     readable?.on('end', () => {
+      rest += decoder.end();
       if (rest !== '') opts.onOutput?.(rest, stream);
       rest = '';
     });

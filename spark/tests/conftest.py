@@ -52,3 +52,8 @@ def spark(lakehouse_env):
     print(f"\nspark session start-up: {startup_ms} ms", file=sys.stderr)
     yield spark
     spark.stop()
+
+
+# PySpark turns timestamps into naive datetimes in the process's local zone: make that UTC.
+os.environ["TZ"] = "UTC"
+__import__("time").tzset()

@@ -112,8 +112,16 @@ export function tzOffsetMinutes(timeZone: string, epochMs: number): number {
 }
 
 /** Epoch seconds of a local wall-clock time on an ISO day in the course's time zone. */
+const dayOffsets = new Map<string, number>();
+
 export function localToEpochSec(timeZone: string, isoDay: string, minutesAfterMidnight: number): number {
   const naive = Date.parse(`${isoDay}T00:00:00Z`) + minutesAfterMidnight * 60_000;
-  const off = tzOffsetMinutes(timeZone, naive);
+  // Tee times are daytime, so the offset at local noon holds (DST switches at night).
+  const cacheKey = `${timeZone}|${isoDay}`;
+  let off = dayOffsets.get(cacheKey);
+  if (off === undefined) {
+    off = tzOffsetMinutes(timeZone, Date.parse(`${isoDay}T12:00:00Z`));
+    dayOffsets.set(cacheKey, off);
+  }
   return Math.round((naive - off * 60_000) / 1000);
 }

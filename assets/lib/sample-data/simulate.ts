@@ -61,7 +61,8 @@ const LOG_KINDS: [string, string, string][] = [
 ];
 
 export const iso = (sec: number) => new Date(sec * 1000).toISOString();
-const dp = (x: number, digits: number) => Number(x.toFixed(digits));
+const POW = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
+const dp = (x: number, digits: number) => Math.round(x * POW[digits]!) / POW[digits]!;
 
 /** ObjectId-like hex: 8 hex of epoch seconds + 10 hex machine + 6 hex counter. */
 export function objectId(sec: number, machine: string, counter: number): string {

@@ -56,8 +56,8 @@ def timed(cmd, env, timeout):
     return wall, cpu, proc.stdout
 
 
-def repeat(name, cmd, env, runs, timeout, warmup=True):
-    """Median of `runs` whole-process runs after one untimed warm-up (bytecode and OS caches)."""
+def repeat(name, cmd, env, runs, timeout, warmup=False):
+    """Median of `runs` whole-process runs (no warm-up by default: Dagster and its deps are byte-compiled at install)."""
     samples, cpus = [], []
     deadline = time.monotonic() + timeout
     try:

@@ -1,0 +1,58 @@
+import { join, resolve } from 'node:path';
+import { ensureSparkRuntime, type SparkRuntime } from '../../framework/integrations/spark/index.ts';
+import { type LakehouseConfig, loadConfig } from './config.ts';
+import { type Courses, loadCourses } from './courses.ts';
+import { createObjectStore, type ObjectStore } from './object-store.ts';
+
+/** Everything the lakehouse assets share: config, course reference, object storage, Spark runtime. */
+export interface Lakehouse {
+  config: LakehouseConfig;
+  courses: Courses;
+  store: ObjectStore;
+  /** Venv + jars, installed on first use (idempotent and fast afterwards). */
+  sparkRuntime(onProgress?: (message: string) => void): Promise<SparkRuntime>;
+  /** Key prefix of a Bronze partition in the landing bucket. */
+  bronzePrefix(courseId: string, ingestDate: string): string;
+  /** Where Spark reads a Bronze partition: a local directory or an `s3a://` URI. */
+  bronzeSparkPath(courseId: string, ingestDate: string): string;
+}
+
+const withSlash = (p: string) => (p === '' || p.endsWith('/') ? p : `${p}/`);
+
+/**
+ * Loads the lakehouse for a project. The state directory is the framework's (`--state-dir`,
+ * `FAIRWAY_HOME`, default `.fairway`), so the CLI, the catalog and the warehouse agree.
+ */
+export function openLakehouse(projectRoot: string, stateDir: string, env: NodeJS.ProcessEnv = process.env): Lakehouse {
+  const config = loadConfig({ projectRoot, env: { ...env, FAIRWAY_STATE_DIR: resolve(stateDir) } });
+  const courses = loadCourses(config.coursesFile);
+  const store = createObjectStore(config);
+  let runtime: Promise<SparkRuntime> | undefined;
+  const bronzePrefix = (courseId: string, ingestDate: string) =>
+    `${withSlash(config.prefixes.landing)}course_id=${courseId}/ingest_date=${ingestDate}/`;
+  return {
+    config,
+    courses,
+    store,
+    sparkRuntime: (onProgress) => {
+      runtime ??= ensureSparkRuntime({
+        requirementsFile: join(projectRoot, 'spark', 'requirements.txt'),
+        pomFile: join(projectRoot, 'spark', 'jars', 'pom.xml'),
+        ...(onProgress ? { onProgress } : {}),
+      }).catch((e: unknown) => {
+        runtime = undefined;
+        throw e;
+      });
+      return runtime;
+    },
+    bronzePrefix,
+    bronzeSparkPath: (courseId, ingestDate) =>
+      config.storage.kind === 'local'
+        ? join(
+            config.storage.root!,
+            config.buckets.landing,
+            ...bronzePrefix(courseId, ingestDate).split('/').filter(Boolean),
+          )
+        : `s3a://${config.buckets.landing}/${bronzePrefix(courseId, ingestDate)}`,
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Entry of `npm run bench -- <suite> [options]`. Suites:
+ *   core   graph load, status, staleness, single-asset materialize and a 1,000-asset run, vs Dagster
+ *   table  re-print the table of a results file: `npm run bench -- table bench/results/core-<date>.json`
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { type CoreResults, formatTable } from './core/format-table.ts';
+import { runCoreBench } from './core/run-core-bench.ts';
+
+const USAGE = `usage: npm run bench -- core [--sizes 1000,10000] [--skip-dagster] [--dagster-full-sizes 1000]
+                              [--dagster-timeout 600] [--repeats 3] [--single-repeats 5] [--run-repeats 3]
+                              [--out bench/results/core-<date>.json]
+       npm run bench -- table <results.json>`;
+
+const numbers = (s: string) => s.split(',').filter(Boolean).map(Number);
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      sizes: { type: 'string', default: '1000,10000' },
+      'skip-dagster': { type: 'boolean', default: false },
+      'dagster-full-sizes': { type: 'string', default: '1000' },
+      'dagster-timeout': { type: 'string', default: '600' },
+      repeats: { type: 'string', default: '3' },
+      'single-repeats': { type: 'string', default: '5' },
+      'run-repeats': { type: 'string', default: '3' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [suite, file] = positionals;
+  if (values.help || !suite) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  if (suite === 'table' && file) {
+    process.stdout.write(`${formatTable(JSON.parse(readFileSync(file, 'utf8')) as CoreResults)}\n`);
+    return 0;
+  }
+  if (suite !== 'core') {
+    process.stderr.write(`unknown suite '${suite}'\n${USAGE}\n`);
+    return 2;
+  }
+  const results = await runCoreBench({
+    sizes: numbers(values.sizes),
+    skipDagster: values['skip-dagster'],
+    dagsterFullSizes: numbers(values['dagster-full-sizes']),
+    dagsterTimeoutS: Number(values['dagster-timeout']),
+    repeats: Number(values.repeats),
+    singleRepeats: Number(values['single-repeats']),
+    runRepeats: Number(values['run-repeats']),
+    ...(values.out ? { out: values.out } : {}),
+  });
+  process.stdout.write(`${formatTable(results as unknown as CoreResults)}\n`);
+  return 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,64 @@
+"""End to end: silver_job.py as the orchestrator runs it (own process, env vars, pipes file)."""
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import REPO_ROOT
+from test_silver_job import CENTRE, write_edge_partition
+
+JOB = REPO_ROOT / "spark" / "silver_job.py"
+
+
+def run_job(args, env, tmp_path):
+    messages = tmp_path / "messages.jsonl"
+    context = {"run_id": "01JTESTRUN", "asset_key": "silver.fact_telemetry_event", "partition_key": "edgecourse|2025-06-02",
+               "partition": {"course_id": "edgecourse", "ingest_date": "2025-06-02"}, "extras": {}}
+    full_env = {**os.environ, **env, "FAIRWAY_PIPES_MESSAGES": str(messages), "FAIRWAY_PIPES_CONTEXT": json.dumps(context)}
+    proc = subprocess.run([sys.executable, str(JOB), *args], cwd=REPO_ROOT, env=full_env, capture_output=True, text=True, timeout=900)
+    lines = messages.read_text().splitlines() if messages.exists() else []
+    return proc, [json.loads(line) for line in lines]
+
+
+def test_job_runs_as_a_subprocess_and_reports_through_the_messages_file(spark, lakehouse_env, tmp_path):
+    bronze = tmp_path / "edge"
+    write_edge_partition(bronze)
+    proc, messages = run_job(
+        ["--bronze-path", str(bronze), "--course-id", "edgecourse", "--ingest-date", "2025-06-02", "--namespace", "e2e",
+         f"--course-centre={CENTRE[0]},{CENTRE[1]}"],
+        lakehouse_env, tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    types = [m["type"] for m in messages]
+    assert "error" not in types
+    assert all("ts" in m for m in messages)
+    (check,) = [m for m in messages if m["type"] == "check"]
+    assert check["name"] == "reconciliation" and check["passed"] is True
+    (mat,) = [m for m in messages if m["type"] == "materialization"]
+    md = mat["metadata"]
+    assert md["row_count"] == {"type": "row_count", "value": 13}
+    assert md["quarantined_by_reason"]["value"] == {"nan": 2, "zero_coordinates": 1, "swapped": 1, "out_of_range": 1}
+    assert md["duplicates_removed"]["value"] == 2 and md["records_malformed"]["value"] == 1
+    assert md["spark_startup_ms"]["value"] > 0 and md["duration_ms"]["value"] > 0
+    assert md["table_schema"]["type"] == "table_schema"
+    assert md["run_id"]["value"] == "01JTESTRUN"
+    # the data version is the Iceberg snapshot the job committed, as a string
+    assert isinstance(mat["data_version"], str) and mat["data_version"] == md["snapshot_id"]["value"]
+    snap = spark.sql(
+        f"SELECT snapshot_id FROM lakehouse.e2e.fact_telemetry_event.snapshots WHERE snapshot_id = {int(mat['data_version'])}"
+    ).collect()
+    assert len(snap) == 1
+    assert spark.sql("SELECT count(*) n FROM e2e.fact_telemetry_event").first().n == 13
+
+
+def test_bad_arguments_exit_2_with_a_clean_message(lakehouse_env, tmp_path):
+    proc, messages = run_job(["--bronze-path", str(tmp_path), "--course-id", "x", "--ingest-date", "2025-13-40"], lakehouse_env, tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "ingest-date" in proc.stderr
+    assert [m["type"] for m in messages] == ["error"] and messages[0]["code"] == "bad_arguments"
+
+    proc, messages = run_job(["--bronze-path", str(tmp_path / "missing"), "--course-id", "x", "--ingest-date", "2025-06-02"], lakehouse_env, tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert messages[-1]["code"] == "unreadable_input"

@@ -1,0 +1,347 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { md } from '../framework/definitions/index.ts';
+import { launchRun } from '../framework/execution/index.ts';
+import { loadProject, type Project } from '../framework/project/index.ts';
+import { CONTENT_SECURITY_POLICY, createApp, type FairwayApp } from './app.ts';
+import { ensureToken } from './auth.ts';
+
+let dir: string;
+let project: Project;
+let ui: FairwayApp;
+let firstRunId: string;
+const loopback = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
+
+const get = (path: string, init?: RequestInit) => ui.app.request(path, init);
+const getJson = async (path: string) => {
+  const res = await get(path);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } } };
+};
+const authed = (body: unknown, token = ui.token): RequestInit => ({
+  method: 'POST',
+  headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+  body: JSON.stringify(body),
+});
+
+async function waitForRun(runId: string) {
+  for (let i = 0; i < 300; i++) {
+    const run = project.store.getRun(runId);
+    if (run && !['QUEUED', 'STARTED'].includes(run.status) && !ui.runs.isLive(runId)) return run;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`run ${runId} did not finish`);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'fairway-ui-'));
+  process.env.HELLO_DATA_DIR = join(dir, 'data');
+  project = await loadProject({ definitions: 'examples/hello/definitions.ts', stateDir: join(dir, 'state') });
+  const first = await launchRun(project, { selection: 'bronze.raw_orders' });
+  firstRunId = first.run.run_id;
+  // Hostile metadata, as a materializer could report it.
+  project.store.recordMaterialization({
+    asset_key: 'gold.orders_report',
+    partition_key: '',
+    run_id: firstRunId,
+    ts: new Date().toISOString(),
+    data_version: 'v-xss',
+    code_version: 'c1',
+    input_versions: {},
+    deps: ['gold.orders_summary'],
+    metadata: {
+      report: md.markdown('<script>alert(1)</script>'),
+      note: md.text('<img src=x onerror=alert(2)>'),
+      row_count: md.rowCount(7),
+      table_schema: md.tableSchema([{ name: '<b>col</b>', type: 'string', nullable: true }]),
+      track_preview: md.json([
+        [-88.0, 43.1],
+        [-88.01, 43.11],
+        [-88.02, 43.1],
+      ]),
+    },
+  });
+  ui = createApp(project, { pollMs: 50 });
+});
+
+afterAll(async () => {
+  await ui.runs.shutdown();
+  project.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('read API', () => {
+  it('lists assets with status, first cause, latest materialization and checks', async () => {
+    const { status, body } = await getJson('/api/assets');
+    expect(status).toBe(200);
+    const assets = body.assets as { key: string; status: string; first_cause: string | null; latest_materialization: unknown }[];
+    expect(assets.map((a) => a.key)).toEqual([
+      'bronze.raw_orders',
+      'silver.clean_orders',
+      'gold.orders_summary',
+      'gold.orders_report',
+    ]);
+    expect(assets[0]).toMatchObject({ status: 'FRESH', kinds: ['file'], group: 'bronze' });
+    expect(assets[0]!.latest_materialization).toMatchObject({ run_id: firstRunId });
+    expect(assets[1]).toMatchObject({ status: 'MISSING', first_cause: 'it has never been materialized' });
+    const fresh = await getJson('/api/assets?status=FRESH');
+    expect((fresh.body.assets as unknown[]).length).toBe(1);
+    expect((await getJson('/api/assets?status=NOPE')).status).toBe(400);
+  });
+
+  it('returns the laid-out graph with status', async () => {
+    const { body } = await getJson('/api/graph');
+    expect(body.engine).toBe('elk');
+    const nodes = body.nodes as { key: string; x: number; status: string }[];
+    expect(nodes).toHaveLength(4);
+    const x = Object.fromEntries(nodes.map((n) => [n.key, n.x]));
+    expect(x['bronze.raw_orders']!).toBeLessThan(x['silver.clean_orders']!);
+    expect(x['gold.orders_summary']!).toBeLessThan(x['gold.orders_report']!);
+    expect(body.edges).toContainEqual({ from: 'bronze.raw_orders', to: 'silver.clean_orders' });
+    expect((body.groups as { name: string }[]).map((g) => g.name).sort()).toEqual(['bronze', 'gold', 'silver']);
+  });
+
+  it('describes one asset with partitions and the why chain', async () => {
+    const { status, body } = await getJson('/api/assets/silver.clean_orders');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ key: 'silver.clean_orders', group: 'silver', status: 'MISSING' });
+    expect((body.partitions as unknown[]).length).toBe(2);
+    const why = body.why as { partition_key: string; lines: { text: string }[] };
+    expect(why.partition_key).toBe('store=north');
+    expect(why.lines[0]!.text).toContain('is MISSING because');
+    expect((await getJson('/api/assets/silver.nope')).status).toBe(404);
+    const bad = await getJson('/api/assets/..%2Fetc');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error!.message).toContain('asset key');
+  });
+
+  it('pages materialization history', async () => {
+    const page1 = await getJson('/api/assets/bronze.raw_orders/history?limit=1');
+    expect(page1.status).toBe(200);
+    const items = page1.body.items as { partition_key: string; numeric: Record<string, number> }[];
+    expect(items).toHaveLength(1);
+    expect(items[0]!.numeric.row_count).toBeGreaterThan(0);
+    expect(page1.body.next).not.toBeNull();
+    const page2 = await getJson(`/api/assets/bronze.raw_orders/history?limit=1&before=${page1.body.next}`);
+    expect((page2.body.items as unknown[]).length).toBe(1);
+    expect((await getJson('/api/assets/bronze.raw_orders/history?partition=store=north')).body.items).toHaveLength(1);
+    expect((await getJson('/api/assets/bronze.raw_orders/history?limit=0')).status).toBe(400);
+    expect((await getJson('/api/assets/bronze.raw_orders/history?limit=abc')).status).toBe(400);
+  });
+
+  it('lists runs and shows one with events, attempts and compute-log index', async () => {
+    const list = await getJson('/api/runs?limit=5');
+    expect((list.body.items as { run_id: string }[]).map((r) => r.run_id)).toContain(firstRunId);
+    expect((await getJson('/api/runs?status=SUCCESS')).status).toBe(200);
+    expect((await getJson('/api/runs?status=bogus')).status).toBe(400);
+    const { status, body } = await getJson(`/api/runs/${firstRunId}`);
+    expect(status).toBe(200);
+    expect(body.run).toMatchObject({ run_id: firstRunId, status: 'SUCCESS' });
+    expect((body.events as { type: string }[]).map((e) => e.type)).toContain('RUN_FINISHED');
+    expect((body.step_attempts as unknown[]).length).toBeGreaterThanOrEqual(2);
+    const logs = body.compute_logs as { asset_key: string; url: string }[];
+    expect(logs.length).toBe(2);
+    expect((await getJson('/api/runs/NOPE')).status).toBe(404);
+    expect((await getJson('/api/runs/a%20b')).status).toBe(400);
+  });
+
+  it('serves compute logs and refuses paths outside the state directory', async () => {
+    const ok = await get(`/api/runs/${firstRunId}/logs/bronze.raw_orders?partition=store=north`);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toContain('text/plain');
+    expect((await get(`/api/runs/${firstRunId}/logs/gold.orders_summary`)).status).toBe(404);
+    project.store.recordComputeLog({
+      run_id: firstRunId,
+      asset_key: 'gold.orders_summary',
+      partition_key: '',
+      path: '../../../etc/passwd',
+      stream: 'combined',
+      bytes: 10,
+    });
+    const evil = await getJson(`/api/runs/${firstRunId}/logs/gold.orders_summary`);
+    expect(evil.status).toBe(400);
+    expect(evil.body.error!.message).toContain('outside the state directory');
+    expect((await get(`/api/runs/${firstRunId}/logs/..%2F..%2Fetc`)).status).toBe(400);
+  });
+
+  it('resolves selections and shows the caret on a bad one', async () => {
+    const ok = await getJson('/api/selection?q=%2Bgold.orders_summary');
+    expect(ok.body.keys).toEqual(['silver.clean_orders', 'gold.orders_summary']);
+    const bad = await getJson(`/api/selection?q=${encodeURIComponent('group:silver and')}`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error!.code).toBe('SELECTION_INVALID');
+    expect(bad.body.error!.message).toContain('^');
+    expect((await getJson('/api/selection')).status).toBe(400);
+  });
+
+  it('streams stored events over SSE and ends for a finished run', async () => {
+    const res = await get(`/api/runs/${firstRunId}/events`);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const text = await res.text();
+    expect(text).toContain('event: run-event');
+    expect(text).toContain('"type":"RUN_FINISHED"');
+    expect(text).toMatch(/event: end\ndata: \{"status":"SUCCESS"/);
+    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    const after = await (await get(`/api/runs/${firstRunId}/events`, { headers: { 'Last-Event-ID': String(ids.at(-2)) } })).text();
+    expect([...after.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))).toEqual([ids.at(-1)]);
+  });
+
+  it('publishes an OpenAPI 3.1 document listing the routes', async () => {
+    const { body } = await getJson('/api/openapi.json');
+    expect(body.openapi).toBe('3.1.0');
+    const paths = Object.keys(body.paths as object);
+    for (const p of [
+      '/api/assets',
+      '/api/graph',
+      '/api/assets/{key}',
+      '/api/assets/{key}/history',
+      '/api/runs',
+      '/api/runs/{id}',
+      '/api/runs/{id}/events',
+      '/api/runs/{id}/logs/{asset}',
+      '/api/runs/{id}/cancel',
+      '/api/selection',
+      '/api/session',
+    ]) {
+      expect(paths).toContain(p);
+    }
+    expect((body.paths as Record<string, { post?: unknown }>)['/api/runs']!.post).toBeDefined();
+  });
+});
+
+describe('launch and cancel', () => {
+  it('refuses launching without a token or with a wrong one', async () => {
+    const none = await get('/api/runs', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ selection: '*' }),
+    });
+    expect(none.status).toBe(401);
+    expect((await get('/api/runs', authed({ selection: '*' }, 'f'.repeat(64)))).status).toBe(401);
+    expect(project.store.listRuns({ limit: 10 }).items).toHaveLength(1);
+  });
+
+  it('validates the launch body', async () => {
+    expect((await get('/api/runs', authed({ selection: '' }))).status).toBe(400);
+    expect((await get('/api/runs', authed({ selection: 5 }))).status).toBe(400);
+    const badSel = await getJson('/api/runs');
+    expect(badSel.status).toBe(200);
+    const res = await get('/api/runs', authed({ selection: 'silver.nope' }));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain("'silver.nope'");
+  });
+
+  it('launches with the bearer token: 202, then the run appears and finishes', async () => {
+    const res = await get('/api/runs', authed({ selection: 'bronze.raw_orders', partition: 'store=north' }));
+    expect(res.status).toBe(202);
+    const { run_id } = (await res.json()) as { run_id: string };
+    expect(project.store.getRun(run_id)).toMatchObject({ selection: 'bronze.raw_orders', partition: 'store=north' });
+    const run = await waitForRun(run_id);
+    expect(run.status).toBe('SUCCESS');
+    const runs = (await getJson('/api/runs')).body.items as { run_id: string }[];
+    expect(runs[0]!.run_id).toBe(run_id);
+  });
+
+  it('launches from a loopback browser session with cookie + CSRF header, never with the cookie alone', async () => {
+    const remote = await getJson('/api/session');
+    expect(remote.body.can_launch).toBe(false);
+    const res = await ui.app.request('http://localhost:3000/api/session', {}, loopback);
+    const { csrf_token } = (await res.json()) as { csrf_token: string };
+    const cookie = res.headers.get('set-cookie')!;
+    expect(cookie).toContain('HttpOnly');
+    expect(cookie).toContain('SameSite=Strict');
+    const sessionCookie = cookie.split(';')[0]!;
+    const post = (headers: Record<string, string>, host = 'http://localhost:3000') =>
+      ui.app.request(`${host}/api/runs`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Cookie: sessionCookie, ...headers },
+        body: JSON.stringify({ selection: 'bronze.raw_orders', staleOnly: true }),
+      });
+    expect((await post({})).status).toBe(403);
+    expect((await post({ 'X-CSRF-Token': 'nope' })).status).toBe(403);
+    expect((await post({ 'X-CSRF-Token': csrf_token }, 'http://evil.example:3000')).status).toBe(403);
+    const ok = await post({ 'X-CSRF-Token': csrf_token });
+    expect(ok.status).toBe(202);
+    await waitForRun(((await ok.json()) as { run_id: string }).run_id);
+  });
+
+  it('cancels a live run (202), and answers 404 / 409 otherwise', async () => {
+    process.env.HELLO_SLOW_MS = '3000';
+    try {
+      const res = await get('/api/runs', authed({ selection: 'bronze.raw_orders' }));
+      const { run_id } = (await res.json()) as { run_id: string };
+      const cancel = await get(`/api/runs/${run_id}/cancel`, authed({}));
+      expect(cancel.status).toBe(202);
+      const run = await waitForRun(run_id);
+      expect(run.status).toBe('CANCELED');
+      expect((await get(`/api/runs/${run_id}/cancel`, authed({}))).status).toBe(409);
+    } finally {
+      delete process.env.HELLO_SLOW_MS;
+    }
+    expect((await get('/api/runs/NOPE/cancel', authed({}))).status).toBe(404);
+    expect((await get(`/api/runs/${firstRunId}/cancel`, { method: 'POST' })).status).toBe(401);
+  });
+});
+
+describe('pages and security headers', () => {
+  it('renders every page with the CSP header and no inline script', async () => {
+    for (const path of ['/', '/assets/silver.clean_orders', '/assets/gold.orders_report', '/runs', `/runs/${firstRunId}`]) {
+      const res = await get(path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
+      const html = await res.text();
+      expect(html.startsWith('<!doctype html>')).toBe(true);
+      expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    }
+    expect((await get('/api/assets')).headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
+  });
+
+  it('escapes data from metadata', async () => {
+    const html = await (await get('/assets/gold.orders_report')).text();
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).not.toContain('<script>alert(1)</script>');
+    expect(html).toContain('&lt;img src=x onerror=alert(2)&gt;');
+    expect(html).toContain('&lt;b&gt;col&lt;/b&gt;');
+    expect(html).toMatch(/<polyline points="[\d., ]+"/);
+  });
+
+  it('shows the graph with a node per asset, partitions, history and runs', async () => {
+    const graph = await (await get('/')).text();
+    expect(graph.match(/class="node st-/g)).toHaveLength(4);
+    expect(graph).toContain('href="/assets/silver.clean_orders"');
+    const asset = await (await get('/assets/bronze.raw_orders')).text();
+    expect(asset).toContain('data-partition="store=north"');
+    expect(asset).toContain('data-metrics="row_count"');
+    const run = await (await get(`/runs/${firstRunId}`)).text();
+    expect(run).toContain('id="gantt"');
+    expect(run).toContain(`/api/runs/${firstRunId}/logs/bronze.raw_orders?partition=store%3Dnorth`);
+  });
+
+  it('answers unknown pages with 404 and bad params with 400', async () => {
+    expect((await get('/nowhere')).status).toBe(404);
+    expect((await get('/assets/gold.nope')).status).toBe(404);
+    expect((await get('/runs/NOPE')).status).toBe(404);
+    const res = await get('/assets/<script>');
+    expect(res.status).toBe(400);
+    expect(await res.text()).not.toContain('<script>');
+  });
+
+  it('serves static files and vendored libraries from explicit routes only', async () => {
+    for (const p of ['/static/ui.css', '/static/graph.js', '/vendor/uplot.js', '/vendor/uplot.css', '/vendor/elk.js']) {
+      expect((await get(p)).status, p).toBe(200);
+    }
+    expect((await get('/static/../app.ts')).status).toBe(404);
+    expect((await get('/static/app.ts')).status).toBe(404);
+  });
+});
+
+describe('token file', () => {
+  it('is created once with mode 0600 and reused', () => {
+    const stateDir = join(dir, 'tok');
+    const a = ensureToken(stateDir);
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+    expect(statSync(join(stateDir, 'ui-token')).mode & 0o777).toBe(0o600);
+    expect(ensureToken(stateDir)).toBe(a);
+  });
+});

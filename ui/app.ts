@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { Project } from '../framework/project/index.ts';
+import { apiRoutes } from './api.ts';
+import { ensureToken, Sessions } from './auth.ts';
+import { errorHandler, NotFoundError } from './errors.ts';
+import { computeLayout, type GraphLayout } from './layout.ts';
+import { pageRoutes } from './pages/routes.tsx';
+import { RunRegistry } from './run-registry.ts';
+
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'";
+
+export interface AppOptions {
+  /** Token for launch/cancel; default: read or create `<stateDir>/ui-token`. */
+  token?: string;
+  log?: Logger;
+  /** SSE store poll interval (default 500 ms). */
+  pollMs?: number;
+}
+
+export interface FairwayApp {
+  app: Hono;
+  token: string;
+  runs: RunRegistry;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+/** Static assets served by explicit routes only (a whitelist; nothing is looked up from the URL). */
+function staticFiles(): Map<string, { body: string; type: string }> {
+  const js = 'text/javascript; charset=utf-8';
+  const css = 'text/css; charset=utf-8';
+  const uplotDir = dirname(require.resolve('uplot'));
+  const files: [string, string, string][] = [
+    ['/static/ui.css', join(here, 'static', 'ui.css'), css],
+    ['/static/common.js', join(here, 'static', 'common.js'), js],
+    ['/static/graph.js', join(here, 'static', 'graph.js'), js],
+    ['/static/asset.js', join(here, 'static', 'asset.js'), js],
+    ['/static/run.js', join(here, 'static', 'run.js'), js],
+    ['/vendor/uplot.js', join(uplotDir, 'uPlot.iife.min.js'), js],
+    ['/vendor/uplot.css', join(uplotDir, 'uPlot.min.css'), css],
+    ['/vendor/elk.js', require.resolve('elkjs/lib/elk.bundled.js'), js],
+  ];
+  return new Map(files.map(([route, file, type]) => [route, { body: readFileSync(file, 'utf8'), type }]));
+}
+
+/**
+ * The UI as a Hono app (pages, JSON API, static files). Tests drive it with `app.request`;
+ * `fairway ui` serves it with @hono/node-server.
+ */
+export function createApp(project: Project, opts: AppOptions = {}): FairwayApp {
+  const log = (opts.log ?? project.log).child({ component: 'ui' });
+  const token = opts.token ?? ensureToken(project.stateDir);
+  const runs = new RunRegistry(log);
+  const sessions = new Sessions();
+  // Computed once per definitions load: the graph does not change while the server runs.
+  let layoutPromise: Promise<GraphLayout> | undefined;
+  const layout = () => {
+    layoutPromise ??= computeLayout(project.graph).catch((e: unknown) => {
+      layoutPromise = undefined;
+      throw e;
+    });
+    return layoutPromise;
+  };
+
+  const app = new Hono();
+  const onError = errorHandler(log);
+  app.onError(onError);
+  app.notFound((c) => onError(new NotFoundError(`No route ${c.req.method} ${c.req.path}.`), c));
+  app.use('*', async (c, next) => {
+    await next();
+    c.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('X-Frame-Options', 'DENY');
+    c.header('Referrer-Policy', 'same-origin');
+  });
+
+  const files = staticFiles();
+  for (const [route, f] of files) {
+    app.get(route, (c) => {
+      c.header('Content-Type', f.type);
+      c.header('Cache-Control', 'no-cache');
+      return c.body(f.body);
+    });
+  }
+  app.route('/api', apiRoutes({ project, token, sessions, runs, layout, pollMs: opts.pollMs ?? 500 }));
+  app.route('/', pageRoutes({ project, runs, layout }));
+  return { app, token, runs };
+}

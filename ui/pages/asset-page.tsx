@@ -1,0 +1,373 @@
+import { z } from 'zod';
+import type { MetadataValue } from '../../framework/definitions/index.ts';
+import { parsePartitionKey } from '../../framework/definitions/index.ts';
+import type { MaterializationRecord } from '../../framework/storage/index.ts';
+import type { AssetDetail } from '../queries.ts';
+import { numericMetadata } from '../queries.ts';
+import { formatTs, Page, partitionLabel, StatusPill } from './layout.tsx';
+
+const TrackSchema = z.array(z.tuple([z.number().finite(), z.number().finite()])).min(2);
+
+/** An inline SVG polyline of a `[lon, lat]` track, scaled into a small box (no map tiles). */
+export function TrackPreview(props: { value: unknown }) {
+  const parsed = TrackSchema.safeParse(props.value);
+  if (!parsed.success) return <p class="muted">track_preview is not a list of [lon, lat] points.</p>;
+  const pts = parsed.data;
+  const lons = pts.map((p) => p[0]);
+  const lats = pts.map((p) => p[1]);
+  const [minX, maxX, minY, maxY] = [Math.min(...lons), Math.max(...lons), Math.min(...lats), Math.max(...lats)];
+  const w = 320;
+  const h = 200;
+  const midLat = ((minY + maxY) / 2) * (Math.PI / 180);
+  // Equirectangular with cos(lat) so the track keeps its shape.
+  const spanX = Math.max((maxX - minX) * Math.cos(midLat), 1e-9);
+  const spanY = Math.max(maxY - minY, 1e-9);
+  const scale = Math.min((w - 20) / spanX, (h - 20) / spanY);
+  const points = pts
+    .map(([lon, lat]) => `${(10 + (lon - minX) * Math.cos(midLat) * scale).toFixed(1)},${(h - 10 - (lat - minY) * scale).toFixed(1)}`)
+    .join(' ');
+  return (
+    <svg class="track" viewBox={`0 0 ${w} ${h}`} width={w} height={h} role="img" aria-label="GPS track preview">
+      <polyline points={points} />
+    </svg>
+  );
+}
+
+function MetadataValueView(props: { value: MetadataValue }) {
+  const v = props.value;
+  switch (v.type) {
+    case 'url':
+      return /^https?:\/\//.test(v.value) ? <a href={v.value}>{v.value}</a> : <code>{v.value}</code>;
+    case 'markdown':
+    case 'json':
+      return <pre class="small">{v.type === 'json' ? JSON.stringify(v.value, null, 2) : v.value}</pre>;
+    case 'table_schema':
+      return <span>{`${v.value.length} columns (see schema)`}</span>;
+    default:
+      return <code>{String(v.value)}</code>;
+  }
+}
+
+/** 1-D partitions: a strip; 2-D: rows × columns of cells coloured by status. */
+function PartitionsGrid(props: { detail: AssetDetail }) {
+  const { partitions, partitions_def: def, key } = props.detail;
+  if (!def) return null;
+  if (partitions.length === 0) return <p class="muted">No partitions known yet.</p>;
+  const cell = (p: AssetDetail['partitions'][number] | undefined, label: string) =>
+    p ? (
+      <a
+        href={`/assets/${key}?partition=${encodeURIComponent(p.partition_key)}`}
+        class={`cell st-${p.status}`}
+        title={`${p.partition_key}: ${p.status}${p.cause ? ` — ${p.cause}` : ''}`}
+        data-partition={p.partition_key}
+      >
+        {label}
+      </a>
+    ) : (
+      <span class="cell empty" />
+    );
+  if (def.dimensions.length < 2) {
+    return (
+      <div class="strip">
+        {partitions.map((p) => cell(p, Object.values(parsePartitionKey(p.partition_key))[0] ?? p.partition_key))}
+      </div>
+    );
+  }
+  const [rowDim, colDim] = def.dimensions as [string, string];
+  const byKey = new Map<string, AssetDetail['partitions'][number]>();
+  const rows = new Set<string>();
+  const cols = new Set<string>();
+  for (const p of partitions) {
+    const v = parsePartitionKey(p.partition_key);
+    rows.add(v[rowDim] ?? '');
+    cols.add(v[colDim] ?? '');
+    byKey.set(`${v[rowDim]}|${v[colDim]}`, p);
+  }
+  const colList = [...cols].sort();
+  return (
+    <div class="grid-scroll">
+      <table class="pgrid">
+        <thead>
+          <tr>
+            <th>{`${rowDim} \\ ${colDim}`}</th>
+            {colList.map((c) => (
+              <th class="rot">{c}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {[...rows].sort().map((r) => (
+            <tr>
+              <th>{r}</th>
+              {colList.map((c) => (
+                <td>{cell(byKey.get(`${r}|${c}`), '')}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** `/assets/:key`. */
+export function AssetPage(props: { detail: AssetDetail; history: MaterializationRecord[]; schemaFrom: MaterializationRecord | null }) {
+  const d = props.detail;
+  const latestMeta = d.latest?.metadata ?? {};
+  const track = latestMeta.track_preview;
+  const schema = props.schemaFrom?.metadata.table_schema;
+  const numericKeys = [...new Set(props.history.flatMap((m) => Object.keys(numericMetadata(m.metadata))))].sort();
+  return (
+    <Page
+      title={d.key}
+      scripts={['/vendor/uplot.js', '/static/common.js', '/static/asset.js']}
+      styles={['/vendor/uplot.css']}
+    >
+      <div class="title-row">
+        <h1>{d.key}</h1>
+        <StatusPill status={d.status} />
+      </div>
+      {d.description ? <p class="description">{d.description}</p> : null}
+      {d.first_cause ? <p class="cause">{`Why not fresh: ${d.first_cause}`}</p> : null}
+
+      <form id="launch-form" class="launch" data-selection={d.key}>
+        <button type="submit" class="primary">
+          Materialize
+        </button>
+        {d.partitions_def ? (
+          <input name="partition" type="text" placeholder="partition (optional), e.g. store=north" />
+        ) : null}
+        <label class="inline">
+          <input type="checkbox" name="staleOnly" /> stale only
+        </label>
+        <span id="launch-message" class="muted" />
+      </form>
+
+      <section class="cols">
+        <table class="kv">
+          <tbody>
+            <tr>
+              <th>group</th>
+              <td>{d.group}</td>
+            </tr>
+            <tr>
+              <th>kinds</th>
+              <td>{d.kinds.join(', ') || '-'}</td>
+            </tr>
+            <tr>
+              <th>owners</th>
+              <td>{d.owners.join(', ') || '-'}</td>
+            </tr>
+            <tr>
+              <th>tags</th>
+              <td>
+                {Object.entries(d.tags)
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(', ') || '-'}
+              </td>
+            </tr>
+            <tr>
+              <th>code version</th>
+              <td>
+                <code>{d.code_version}</code>
+              </td>
+            </tr>
+            <tr>
+              <th>latest data version</th>
+              <td>
+                <code>{d.latest?.data_version ?? '-'}</code>
+                {d.latest ? <span class="muted">{` ${formatTs(d.latest.ts)}${partitionLabel(d.latest.partition_key)}`}</span> : null}
+              </td>
+            </tr>
+            <tr>
+              <th>partitions</th>
+              <td>{d.partitions_def ? `${d.partitions_def.kind}: ${d.partitions_def.dimensions.join(' × ')}` : 'none'}</td>
+            </tr>
+            <tr>
+              <th>defined in</th>
+              <td>
+                <code>{d.source_file}</code>
+              </td>
+            </tr>
+          </tbody>
+        </table>
+        <div class="links">
+          <h3>Upstream</h3>
+          <ul>
+            {d.upstream.length === 0 ? <li class="muted">none</li> : null}
+            {d.upstream.map((k) => (
+              <li>
+                <a href={`/assets/${k}`}>{k}</a>
+              </li>
+            ))}
+          </ul>
+          <h3>Downstream</h3>
+          <ul>
+            {d.downstream.length === 0 ? <li class="muted">none</li> : null}
+            {d.downstream.map((k) => (
+              <li>
+                <a href={`/assets/${k}`}>{k}</a>
+              </li>
+            ))}
+          </ul>
+        </div>
+      </section>
+
+      {d.partitions_def ? (
+        <section>
+          <h2>Partitions</h2>
+          <PartitionsGrid detail={d} />
+        </section>
+      ) : null}
+
+      <section>
+        <h2>Why</h2>
+        {d.why.lines.length === 0 ? (
+          <p class="muted">No status yet.</p>
+        ) : (
+          <ul class="why">
+            {d.why.lines.map((l) => (
+              <li style={`padding-left:${l.depth * 1.2}em`}>
+                {l.asset_key !== d.key ? <a href={`/assets/${l.asset_key}`}>{l.text}</a> : l.text}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <section>
+        <h2>Checks</h2>
+        {d.checks.length === 0 ? (
+          <p class="muted">
+            {d.checks_defined.length === 0 ? 'No checks defined.' : `Not evaluated yet: ${d.checks_defined.map((c) => c.name).join(', ')}`}
+          </p>
+        ) : (
+          <table class="list" id="checks">
+            <thead>
+              <tr>
+                <th>check</th>
+                <th>partition</th>
+                <th>result</th>
+                <th>severity</th>
+                <th>failures</th>
+                <th>description</th>
+                <th>run</th>
+              </tr>
+            </thead>
+            <tbody>
+              {d.checks.map((c) => (
+                <tr>
+                  <td>{c.check_name}</td>
+                  <td>{c.partition_key || '-'}</td>
+                  <td>
+                    <span class={`pill check-${c.passed ? 'passed' : c.severity === 'warn' ? 'warn' : 'failed'}`}>
+                      {c.passed ? 'passed' : 'failed'}
+                    </span>
+                  </td>
+                  <td>{`${c.severity}${c.blocking ? ', blocking' : ''}`}</td>
+                  <td>{c.failures ?? '-'}</td>
+                  <td>{c.description ?? ''}</td>
+                  <td>
+                    <a href={`/runs/${c.run_id}`}>{c.run_id.slice(-8)}</a>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      <section>
+        <h2>Metadata over time</h2>
+        {numericKeys.length === 0 ? <p class="muted">No numeric metadata yet.</p> : null}
+        <div id="plots" class="plots" data-key={d.key} data-metrics={numericKeys.join(',')} />
+      </section>
+
+      {track !== undefined && track.type === 'json' ? (
+        <section>
+          <h2>Track preview</h2>
+          <TrackPreview value={track.value} />
+        </section>
+      ) : null}
+
+      {schema && schema.type === 'table_schema' ? (
+        <section>
+          <h2>Table schema</h2>
+          <table class="list" id="schema">
+            <thead>
+              <tr>
+                <th>column</th>
+                <th>type</th>
+                <th>nullable</th>
+              </tr>
+            </thead>
+            <tbody>
+              {schema.value.map((col) => (
+                <tr>
+                  <td>
+                    <code>{col.name}</code>
+                  </td>
+                  <td>{col.type}</td>
+                  <td>{col.nullable === undefined ? '' : col.nullable ? 'yes' : 'no'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ) : null}
+
+      {d.latest ? (
+        <section>
+          <h2>Latest metadata</h2>
+          <table class="kv" id="latest-metadata">
+            <tbody>
+              {Object.entries(latestMeta).map(([k, v]) => (
+                <tr>
+                  <th>{k}</th>
+                  <td>
+                    <MetadataValueView value={v} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ) : null}
+
+      <section>
+        <h2>Materialization history</h2>
+        {props.history.length === 0 ? <p class="muted">Never materialized.</p> : null}
+        <table class="list" id="history">
+          <thead>
+            <tr>
+              <th>time</th>
+              <th>partition</th>
+              <th>data version</th>
+              <th>numbers</th>
+              <th>run</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.history.map((m) => (
+              <tr>
+                <td>{formatTs(m.ts)}</td>
+                <td>{m.partition_key || '-'}</td>
+                <td>
+                  <code>{m.data_version.length > 20 ? `${m.data_version.slice(0, 16)}…` : m.data_version}</code>
+                </td>
+                <td>
+                  {Object.entries(numericMetadata(m.metadata))
+                    .map(([k, v]) => `${k}=${v}`)
+                    .join(', ')}
+                </td>
+                <td>
+                  <a href={`/runs/${m.run_id}`}>{m.run_id.slice(-8)}</a>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </Page>
+  );
+}

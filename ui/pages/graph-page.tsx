@@ -1,0 +1,118 @@
+import type { AssetSummary } from '../queries.ts';
+import type { GraphLayout } from '../layout.ts';
+import { Page } from './layout.tsx';
+
+const STATUSES = ['FRESH', 'STALE', 'MISSING', 'FAILED', 'RUNNING'];
+
+function edgePath(a: { x: number; y: number; width: number; height: number }, b: { x: number; y: number; height: number }) {
+  const x1 = a.x + a.width;
+  const y1 = a.y + a.height / 2;
+  const x2 = b.x;
+  const y2 = b.y + b.height / 2;
+  const dx = Math.max(30, (x2 - x1) / 2);
+  return `M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}`;
+}
+
+const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/** `/`: the lineage graph as server-rendered SVG; graph.js adds zoom, pan, filtering and launching. */
+export function GraphPage(props: { layout: GraphLayout; assets: AssetSummary[] }) {
+  const { layout } = props;
+  const byKey = new Map(props.assets.map((a) => [a.key, a]));
+  const pos = new Map(layout.nodes.map((n) => [n.key, n]));
+  const viewBox = `0 0 ${Math.max(layout.width, 400)} ${Math.max(layout.height, 200)}`;
+  return (
+    <Page title="Lineage" scripts={['/static/common.js', '/static/graph.js']} wide>
+      <section class="toolbar">
+        <form id="filter-form" class="filter" autocomplete="off">
+          <input
+            id="filter"
+            name="q"
+            type="text"
+            placeholder="Selection, e.g. +silver.clean_orders or group:gold"
+            aria-label="Asset selection"
+            spellcheck={false}
+          />
+          <button type="submit">Filter</button>
+          <button type="button" id="clear-filter">
+            Clear
+          </button>
+        </form>
+        <label class="inline">
+          <input type="checkbox" id="stale-only" /> stale only
+        </label>
+        <button type="button" id="materialize" class="primary">
+          Materialize selection
+        </button>
+        <span id="filter-count" class="muted" />
+      </section>
+      <pre id="filter-error" class="error" hidden />
+      <p id="launch-message" class="muted" hidden />
+      <div class="legend">
+        {STATUSES.map((s) => (
+          <span class={`pill st-${s}`}>{s.toLowerCase()}</span>
+        ))}
+        <span class="muted">
+          {layout.nodes.length} assets · layout: {layout.engine} · wheel to zoom, drag to pan
+        </span>
+      </div>
+      <div class="graph-wrap">
+        <svg
+          id="graph"
+          xmlns="http://www.w3.org/2000/svg"
+          viewBox={viewBox}
+          data-width={String(layout.width)}
+          data-height={String(layout.height)}
+          role="img"
+          aria-label="Asset lineage graph"
+        >
+          <g class="groups">
+            {layout.groups.map((g) => (
+              <g class="group">
+                <rect x={g.x} y={g.y} width={g.width} height={g.height} rx="8" />
+                <text x={g.x + 10} y={g.y + 18}>
+                  {g.name}
+                </text>
+              </g>
+            ))}
+          </g>
+          <g class="edges">
+            {layout.edges.map((e) => {
+              const a = pos.get(e.from);
+              const b = pos.get(e.to);
+              return a && b ? <path d={edgePath(a, b)} data-from={e.from} data-to={e.to} /> : null;
+            })}
+          </g>
+          <g class="nodes">
+            {layout.nodes.map((n) => {
+              const a = byKey.get(n.key);
+              const status = a?.status ?? 'MISSING';
+              const badge = a?.checks.badge;
+              return (
+                <a href={`/assets/${n.key}`} class={`node st-${status}`} data-key={n.key} data-status={status}>
+                  <title>{`${n.key} — ${status}${a?.first_cause ? `: ${a.first_cause}` : ''}`}</title>
+                  <rect class="box" x={n.x} y={n.y} width={n.width} height={n.height} rx="6" />
+                  <rect class="bar" x={n.x} y={n.y} width="6" height={n.height} rx="3" />
+                  <text class="key" x={n.x + 14} y={n.y + 22}>
+                    {truncate(n.key, 28)}
+                  </text>
+                  <text class="kinds" x={n.x + 14} y={n.y + 42}>
+                    {truncate((a?.kinds ?? []).join(', ') || 'asset', 30)}
+                  </text>
+                  {badge ? (
+                    <g class={`badge check-${badge}`}>
+                      <circle cx={n.x + n.width - 14} cy={n.y + 14} r="7" />
+                      <text x={n.x + n.width - 14} y={n.y + 18}>
+                        {badge === 'passed' ? '✓' : badge === 'warn' ? '!' : '✗'}
+                      </text>
+                    </g>
+                  ) : null}
+                </a>
+              );
+            })}
+          </g>
+        </svg>
+      </div>
+    </Page>
+  );
+}

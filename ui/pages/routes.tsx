@@ -1,0 +1,71 @@
+import { type Context, Hono } from 'hono';
+import { html } from 'hono/html';
+import type { Child } from 'hono/jsx';
+import { buildRunSummary } from '../../framework/execution/index.ts';
+import type { Project } from '../../framework/project/index.ts';
+import type { MaterializationRecord } from '../../framework/storage/index.ts';
+import { NotFoundError } from '../errors.ts';
+import type { GraphLayout } from '../layout.ts';
+import { assetDetail, assetSummaries, runDetail } from '../queries.ts';
+import type { RunRegistry } from '../run-registry.ts';
+import { AssetParams, LogQuery, RunParams, RunsQuery, validate } from '../validate.ts';
+import { AssetPage } from './asset-page.tsx';
+import { GraphPage } from './graph-page.tsx';
+import { RunPage } from './run-page.tsx';
+import { RunsPage } from './runs-page.tsx';
+
+const render = (c: Context, page: Child) => c.html(html`<!doctype html>${page}`);
+
+/** Server-rendered HTML pages. */
+export function pageRoutes(deps: { project: Project; runs: RunRegistry; layout: () => Promise<GraphLayout> }): Hono {
+  const { project } = deps;
+  const pages = new Hono();
+
+  pages.get('/', async (c) => {
+    const [layout, assets] = await Promise.all([deps.layout(), assetSummaries(project)]);
+    return render(c, <GraphPage layout={layout} assets={assets} />);
+  });
+
+  pages.get('/assets/:key', validate('param', AssetParams), validate('query', LogQuery), async (c) => {
+    const { key } = c.req.valid('param');
+    const detail = await assetDetail(project, key, c.req.valid('query').partition);
+    const history = project.store.materializationHistory(key, { limit: 25 }).items;
+    let schemaFrom: MaterializationRecord | null = null;
+    for (const m of [detail.latest, ...history]) {
+      if (m?.metadata.table_schema?.type === 'table_schema') {
+        schemaFrom = m;
+        break;
+      }
+    }
+    return render(c, <AssetPage detail={detail} history={history} schemaFrom={schemaFrom} />);
+  });
+
+  pages.get('/runs', validate('query', RunsQuery), (c) => {
+    const q = c.req.valid('query');
+    const page = project.store.listRuns({
+      limit: q.limit,
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.before ? { before: q.before } : {}),
+    });
+    return render(c, <RunsPage runs={page.items} next={page.next === null ? null : String(page.next)} status={q.status} />);
+  });
+
+  pages.get('/runs/:id', validate('param', RunParams), (c) => {
+    const { id } = c.req.valid('param');
+    const d = runDetail(project, id);
+    return render(c, <RunPage
+        run={d.run}
+        events={d.events}
+        attempts={d.step_attempts}
+        summary={buildRunSummary(project.store, d.run)}
+        logs={d.compute_logs}
+        isLive={deps.runs.isLive(id)}
+      />,
+    );
+  });
+
+  pages.get('*', (c) => {
+    throw new NotFoundError(`No page at ${c.req.path}.`);
+  });
+  return pages;
+}

@@ -1,0 +1,78 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { UsageError } from '../framework/errors/index.ts';
+import type { Project } from '../framework/project/index.ts';
+import { createApp } from './app.ts';
+import { isLoopbackHost } from './auth.ts';
+
+export interface ServeOptions {
+  port?: number;
+  host?: string;
+  /** Where the banner goes (default stderr); stdout stays free. */
+  write?: (text: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+/** Serves the UI with @hono/node-server; resolves once it listens. */
+export async function startServer(project: Project, opts: ServeOptions = {}): Promise<RunningServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const write = opts.write ?? ((t: string) => process.stderr.write(t));
+  const { app, token, runs } = createApp(project);
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: opts.port ?? 3000, hostname: host }, () => resolve(s));
+    s.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new UsageError(`Port ${opts.port} is in use; pick another with --port.`, { port: opts.port })
+          : e,
+      ),
+    );
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${shownHost}:${port}`;
+  write(`Fairway UI listening on ${url}\n`);
+  write(`UI token (for launching and canceling runs from scripts): ${token}\n`);
+  write(`  stored in ${project.stateDir}/ui-token; send it as 'Authorization: Bearer <token>'\n`);
+  if (!isLoopbackHost(shownHost)) {
+    write(
+      `WARNING: bound to ${host}, which other machines can reach. Anyone there can read asset status and logs; ` +
+        'launching still needs the token. Use --host 127.0.0.1 unless you mean it.\n',
+    );
+  }
+  project.log.info({ url }, 'ui started');
+  return {
+    url,
+    token,
+    close: async () => {
+      await runs.shutdown();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** `fairway ui`: serves until SIGINT/SIGTERM, then cancels runs it launched and exits 0. */
+export async function uiCommand(project: Project, flags: { port?: string; host?: string }): Promise<number> {
+  const port = flags.port === undefined ? 3000 : Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new UsageError(`--port must be an integer between 0 and 65535; got '${flags.port}'.`);
+  }
+  const server = await startServer(project, { port, ...(flags.host ? { host: flags.host } : {}) });
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  process.stderr.write('stopping the UI (canceling runs it launched)…\n');
+  await server.close();
+  return 0;
+}

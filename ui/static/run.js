@@ -1,0 +1,48 @@
+// Run page: live event log over server-sent events, and the cancel button.
+'use strict';
+
+(() => {
+  const table = document.getElementById('events');
+  const cancel = document.getElementById('cancel');
+  if (cancel) {
+    cancel.addEventListener('click', async () => {
+      cancel.disabled = true;
+      cancel.textContent = 'Canceling…';
+      try {
+        await window.fw.post(`/api/runs/${encodeURIComponent(cancel.dataset.runId)}/cancel`);
+      } catch (e) {
+        cancel.textContent = `Cancel failed: ${e.message}`;
+      }
+    });
+  }
+  if (!table || table.dataset.active !== 'true') return;
+
+  const body = table.querySelector('tbody');
+  const status = document.getElementById('run-status');
+  const runId = table.dataset.runId;
+  const source = new EventSource(`/api/runs/${encodeURIComponent(runId)}/events?after=${table.dataset.after}`);
+
+  source.addEventListener('run-event', (msg) => {
+    const e = JSON.parse(msg.data);
+    if (e.level === 'debug') return;
+    const where = e.asset_key ? `${e.asset_key}${e.partition_key ? ` [${e.partition_key}]` : ''}` : '';
+    const row = window.fw.el('tr', { class: `lvl-${e.level}` });
+    row.append(
+      window.fw.el('td', {}, e.ts.replace('T', ' ').slice(11, 19)),
+      window.fw.el('td', {}, e.level),
+      window.fw.el('td', {}, where),
+      window.fw.el('td', {}, e.message),
+    );
+    body.append(row);
+  });
+
+  source.addEventListener('end', (msg) => {
+    source.close();
+    const end = JSON.parse(msg.data);
+    status.dataset.status = end.status;
+    const pill = window.fw.el('span', { class: `pill st-${end.status}` }, end.status);
+    status.replaceChildren(pill);
+    // Redraw the timeline and summary from the finished run.
+    setTimeout(() => window.location.reload(), 400);
+  });
+})();
