@@ -80,15 +80,12 @@ export function silverAssets(
         ingestDate,
         '--namespace',
         cfg.catalog.namespaces.silver,
-        '--min-lon',
-        String(b.minLon),
-        '--max-lon',
-        String(b.maxLon),
-        '--min-lat',
-        String(b.minLat),
-        '--max-lat',
-        String(b.maxLat),
-        ...(course ? ['--course-centre', course.centre.join(','), '--course-timezone', course.timezone] : []),
+        `--min-lon=${b.minLon}`,
+        `--max-lon=${b.maxLon}`,
+        `--min-lat=${b.minLat}`,
+        `--max-lat=${b.maxLat}`,
+        // `=` form: a negative longitude would otherwise look like an option to argparse.
+        ...(course ? [`--course-centre=${course.centre.join(',')}`, '--course-timezone', course.timezone] : []),
       ];
       if (!course)
         ctx.log.warn(

@@ -152,10 +152,10 @@ export function apiRoutes(deps: ApiDeps): Hono {
       .filter((l) => l.asset_key === asset && l.partition_key === partition)
       .at(-1);
     if (!log) {
-      throw new NotFoundError(
-        `Run ${id} has no compute log for '${asset}'${partition ? ` [${partition}]` : ''}.`,
-        { run_id: id, asset_key: asset },
-      );
+      throw new NotFoundError(`Run ${id} has no compute log for '${asset}'${partition ? ` [${partition}]` : ''}.`, {
+        run_id: id,
+        asset_key: asset,
+      });
     }
     const path = resolveLogPath(project.stateDir, log.path);
     if (!existsSync(path)) throw new NotFoundError(`The compute log file ${log.path} is gone.`, { path: log.path });

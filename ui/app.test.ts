@@ -17,7 +17,10 @@ const loopback = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
 const get = (path: string, init?: RequestInit) => ui.app.request(path, init);
 const getJson = async (path: string) => {
   const res = await get(path);
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } } };
+  return {
+    status: res.status,
+    body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } },
+  };
 };
 const authed = (body: unknown, token = ui.token): RequestInit => ({
   method: 'POST',
@@ -75,7 +78,12 @@ describe('read API', () => {
   it('lists assets with status, first cause, latest materialization and checks', async () => {
     const { status, body } = await getJson('/api/assets');
     expect(status).toBe(200);
-    const assets = body.assets as { key: string; status: string; first_cause: string | null; latest_materialization: unknown }[];
+    const assets = body.assets as {
+      key: string;
+      status: string;
+      first_cause: string | null;
+      latest_materialization: unknown;
+    }[];
     expect(assets.map((a) => a.key)).toEqual([
       'bronze.raw_orders',
       'silver.clean_orders',
@@ -183,7 +191,9 @@ describe('read API', () => {
     expect(text).toContain('"type":"RUN_FINISHED"');
     expect(text).toMatch(/event: end\ndata: \{"status":"SUCCESS"/);
     const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
-    const after = await (await get(`/api/runs/${firstRunId}/events`, { headers: { 'Last-Event-ID': String(ids.at(-2)) } })).text();
+    const after = await (
+      await get(`/api/runs/${firstRunId}/events`, { headers: { 'Last-Event-ID': String(ids.at(-2)) } })
+    ).text();
     expect([...after.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))).toEqual([ids.at(-1)]);
   });
 
@@ -286,7 +296,13 @@ describe('launch and cancel', () => {
 
 describe('pages and security headers', () => {
   it('renders every page with the CSP header and no inline script', async () => {
-    for (const path of ['/', '/assets/silver.clean_orders', '/assets/gold.orders_report', '/runs', `/runs/${firstRunId}`]) {
+    for (const path of [
+      '/',
+      '/assets/silver.clean_orders',
+      '/assets/gold.orders_report',
+      '/runs',
+      `/runs/${firstRunId}`,
+    ]) {
       const res = await get(path);
       expect(res.status, path).toBe(200);
       expect(res.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);

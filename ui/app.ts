@@ -89,6 +89,7 @@ export function createApp(project: Project, opts: AppOptions = {}): FairwayApp {
       return c.body(f.body);
     });
   }
+  app.get('/favicon.ico', (c) => c.body(null, 204));
   app.route('/api', apiRoutes({ project, token, sessions, runs, layout, pollMs: opts.pollMs ?? 500 }));
   app.route('/', pageRoutes({ project, runs, layout }));
   return { app, token, runs };

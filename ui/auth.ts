@@ -84,7 +84,8 @@ export function requireToken(token: string, sessions: Sessions): MiddlewareHandl
         `This action needs the UI token: send 'Authorization: Bearer <token>' (printed by 'fairway ui', stored in <state-dir>/ui-token) or use the UI from this machine.`,
       );
     }
-    if (!isLoopbackHost(new URL(c.req.url).host)) throw new AuthError(403, 'Browser sessions are accepted on localhost only.');
+    if (!isLoopbackHost(new URL(c.req.url).host))
+      throw new AuthError(403, 'Browser sessions are accepted on localhost only.');
     if (!sessions.matches(cookie, c.req.header('x-csrf-token'))) {
       throw new AuthError(403, 'Missing or stale X-CSRF-Token; reload the page and try again.');
     }

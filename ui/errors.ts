@@ -47,8 +47,7 @@ export function errorHandler(log: Logger) {
   return (e: Error, c: Context) => {
     const status = statusOf(e);
     const code = e instanceof FrameworkError ? e.code : 'INTERNAL';
-    const message =
-      status === 500 ? 'Internal error; the server log has the details.' : (e as FrameworkError).message;
+    const message = status === 500 ? 'Internal error; the server log has the details.' : (e as FrameworkError).message;
     if (status === 500) log.error({ err: e, path: c.req.path }, 'request failed');
     else log.debug({ code, path: c.req.path, status }, 'request refused');
     if (c.req.path.startsWith('/api/')) return c.json({ error: { code, message } }, status);

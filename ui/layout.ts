@@ -69,7 +69,9 @@ async function elkLayout(graph: AssetGraph): Promise<GraphLayout> {
     },
     children: [...byGroup.entries()].map(([name, keys]) => ({
       id: `group:${name}`,
-      layoutOptions: { 'elk.padding': `[top=${GROUP_HEADER + 6},left=${GROUP_PAD},bottom=${GROUP_PAD},right=${GROUP_PAD}]` },
+      layoutOptions: {
+        'elk.padding': `[top=${GROUP_HEADER + 6},left=${GROUP_PAD},bottom=${GROUP_PAD},right=${GROUP_PAD}]`,
+      },
       children: keys.map((key) => ({ id: key, width: NODE_WIDTH, height: NODE_HEIGHT })),
     })),
     edges: edges.map((e, i) => ({ id: `e${i}`, sources: [e.from], targets: [e.to] })),

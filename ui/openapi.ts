@@ -18,8 +18,14 @@ const json = (description: string) => ({
   content: { 'application/json': { schema: { type: 'object' } } },
 });
 const errors = {
-  '400': { description: 'Invalid input', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-  '404': { description: 'Not found', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+  '400': {
+    description: 'Invalid input',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  },
+  '404': {
+    description: 'Not found',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  },
 };
 const auth = { security: [{ bearer: [] }, { csrfCookie: [] }] };
 const runStatus = { type: 'string', enum: ['QUEUED', 'STARTED', 'SUCCESS', 'FAILURE', 'CANCELED'] };
@@ -94,7 +100,11 @@ export function openApiDocument() {
       '/api/runs/{id}/events': {
         get: {
           summary: 'Server-sent events: stored events after Last-Event-ID / ?after=, then live ones until the run ends',
-          parameters: [runId, query('after', { type: 'integer', minimum: 0 }), { name: 'Last-Event-ID', in: 'header', schema: str }],
+          parameters: [
+            runId,
+            query('after', { type: 'integer', minimum: 0 }),
+            { name: 'Last-Event-ID', in: 'header', schema: str },
+          ],
           responses: { '200': { description: 'text/event-stream of `run-event` and a final `end` event' }, ...errors },
         },
       },
@@ -136,7 +146,12 @@ export function openApiDocument() {
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'The token in <state-dir>/ui-token' },
-        csrfCookie: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: 'With the fairway_session cookie' },
+        csrfCookie: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-CSRF-Token',
+          description: 'With the fairway_session cookie',
+        },
       },
       schemas: {
         Error: {

@@ -83,7 +83,12 @@ export async function assetSummaries(project: Project, status?: ProjectStatus): 
       kinds: [...(def.kinds ?? [])],
       ...summarizeStatus(st.staleness.get(key)),
       latest_materialization: latest
-        ? { ts: latest.ts, run_id: latest.run_id, partition_key: latest.partition_key, data_version: latest.data_version }
+        ? {
+            ts: latest.ts,
+            run_id: latest.run_id,
+            partition_key: latest.partition_key,
+            data_version: latest.data_version,
+          }
         : null,
       checks: checkSummary(checks.get(key) ?? []),
     };
@@ -126,7 +131,9 @@ export async function assetDetail(project: Project, key: string, partition?: str
   const summary = summarizeStatus(parts);
   const whyPartition =
     (partition !== undefined && parts.has(partition) ? partition : undefined) ??
-    [...parts.entries()].find(([, s]) => s.status !== 'FRESH')?.[0] ?? [...parts.keys()][0] ?? '';
+    [...parts.entries()].find(([, s]) => s.status !== 'FRESH')?.[0] ??
+    [...parts.keys()][0] ??
+    '';
   const pdef = def.partitions;
   return {
     key,

@@ -8,7 +8,9 @@ import { UsageError } from '../framework/errors/index.ts';
 export const validate = <T extends z.ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T) =>
   zValidator(target, schema, (result) => {
     if (!result.success) {
-      throw new UsageError(`Invalid ${target}: ${z.prettifyError(result.error as unknown as z.ZodError).replaceAll('\n', ' ')}`);
+      throw new UsageError(
+        `Invalid ${target}: ${z.prettifyError(result.error as unknown as z.ZodError).replaceAll('\n', ' ')}`,
+      );
     }
   });
 

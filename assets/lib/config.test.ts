@@ -34,6 +34,13 @@ describe('loadConfig', () => {
     expect(c.spark.shufflePartitions).toBe(4);
     expect(c.coordinateBounds).toEqual({ minLon: -180, maxLon: 180, minLat: -90, maxLat: 90 });
     expect(c.query.engine).toBe('spark');
+    expect(c.inboxDir).toBe(join(repoRoot, '.fairway/inbox'));
+    const moved = loadConfig({ projectRoot: repoRoot, env: { FAIRWAY_STATE_DIR: '/tmp/st' } });
+    expect([moved.storage.root, moved.inboxDir, moved.catalog.uri]).toEqual([
+      '/tmp/st/storage',
+      '/tmp/st/inbox',
+      'jdbc:sqlite:file:/tmp/st/warehouse/catalog.db',
+    ]);
     expect(c.s3.credentials).toBeUndefined();
   });
 

@@ -245,16 +245,25 @@ function describeIssue(
   });
 }
 
+/** Placeholder in path values that expands to the resolved state dir. */
+export const STATE_DIR_TOKEN = '$' + '{FAIRWAY_STATE_DIR}';
+
 function toConfig(
   c: RawConfig,
   ctx: { profile: string; file: string; projectRoot: string; env: NodeJS.ProcessEnv },
 ): LakehouseConfig {
-  const abs = (p: string) => (isAbsolute(p) ? p : resolve(ctx.projectRoot, p));
-  const stateDir = abs(c.FAIRWAY_STATE_DIR);
+  const stateDir = isAbsolute(c.FAIRWAY_STATE_DIR)
+    ? c.FAIRWAY_STATE_DIR
+    : resolve(ctx.projectRoot, c.FAIRWAY_STATE_DIR);
+  // `${FAIRWAY_STATE_DIR}` in a path follows the state dir (the CLI's --state-dir overrides it).
+  const abs = (raw: string) => {
+    const p = raw.replaceAll(STATE_DIR_TOKEN, stateDir);
+    return isAbsolute(p) ? p : resolve(ctx.projectRoot, p);
+  };
   // A value without a scheme is a path: resolve it and make it a file:// URI.
   const warehouse = (v: string | undefined, fallback: string) => {
     if (v === undefined) return `file://${fallback}`;
-    return /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `file://${abs(v)}`;
+    return /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v.replaceAll(STATE_DIR_TOKEN, stateDir) : `file://${abs(v)}`;
   };
   let uri = c.FAIRWAY_CATALOG_URI;
   if (c.FAIRWAY_CATALOG_TYPE === 'jdbc') {

@@ -11,6 +11,8 @@ export interface Lakehouse {
   store: ObjectStore;
   /** Venv + jars, installed on first use (idempotent and fast afterwards). */
   sparkRuntime(onProgress?: (message: string) => void): Promise<SparkRuntime>;
+  /** Key prefix of everything in the landing bucket ('' or ending in '/'). */
+  landingPrefix: string;
   /** Key prefix of a Bronze partition in the landing bucket. */
   bronzePrefix(courseId: string, ingestDate: string): string;
   /** Where Spark reads a Bronze partition: a local directory or an `s3a://` URI. */
@@ -45,6 +47,7 @@ export function openLakehouse(projectRoot: string, stateDir: string, env: NodeJS
       });
       return runtime;
     },
+    landingPrefix: withSlash(config.prefixes.landing),
     bronzePrefix,
     bronzeSparkPath: (courseId, ingestDate) =>
       config.storage.kind === 'local'

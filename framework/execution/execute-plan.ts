@@ -87,8 +87,10 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
     extra: Partial<{ attempts: number; started_at: string | null; duration_ms: number | null }> = {},
   ) => {
     outcomes.set(step.id, { status, reason });
-    if (status === 'FAILURE') blocked.set(step.id, `failed: ${reason}`);
-    else if (status !== 'SUCCESS') blocked.set(step.id, reason ?? status.toLowerCase());
+    // `blocked` keeps the root cause, so a skip names the step that really failed, not the chain.
+    if (status === 'FAILURE') blocked.set(step.id, `${step.id} failed: ${reason}`);
+    else if (status === 'CANCELED') blocked.set(step.id, `${step.id} was canceled`);
+    else if (status === 'SKIPPED' && !blocked.has(step.id)) blocked.set(step.id, reason ?? `${step.id} was skipped`);
     emit({
       type: 'STEP_FINISHED',
       run_id: runId,
@@ -166,15 +168,18 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
           : undefined;
       if (gated) {
         pending.splice(i, 1);
-        finish(step, 'SKIPPED', `upstream ${gated}: ${opts.upstreamGates!.get(gated)}`);
+        blocked.set(step.id, `upstream ${gated}: ${opts.upstreamGates!.get(gated)}`);
+        finish(step, 'SKIPPED', blocked.get(step.id)!);
         startedAny = true;
         continue;
       }
       const blocker = step.after.find((id) => blocked.has(id));
       if (blocker) {
         pending.splice(i, 1);
-        const why = blocked.get(blocker)!;
-        finish(step, 'SKIPPED', `upstream ${blocker}: ${why}`);
+        const root = blocked.get(blocker)!;
+        const why = root.startsWith('upstream ') ? root : `upstream ${root}`;
+        blocked.set(step.id, why);
+        finish(step, 'SKIPPED', why);
         startedAny = true;
         continue;
       }

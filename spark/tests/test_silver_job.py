@@ -279,7 +279,7 @@ def test_edge_cases(spark, tmp_path):
 
     health = {(x.round_id, x.location_index): x for x in rows(spark, "fact_device_health", "edgecourse", "2025-06-02")}
     assert set(health) == set(got)
-    assert json.loads(health[("aa01", 0)].capture_logs) == [{"m": "a, b"}, {"m": "line1\nline2"}]
+    assert health[("aa01", 0)].capture_logs == '[{"m":"a, b"},{"m":"line1\nline2"}]'  # quoted comma + newline kept
     assert json.loads(health[("cc01", 0)].capture_logs) == [{"m": "x"}]
 
 

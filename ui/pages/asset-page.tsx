@@ -24,7 +24,10 @@ export function TrackPreview(props: { value: unknown }) {
   const spanY = Math.max(maxY - minY, 1e-9);
   const scale = Math.min((w - 20) / spanX, (h - 20) / spanY);
   const points = pts
-    .map(([lon, lat]) => `${(10 + (lon - minX) * Math.cos(midLat) * scale).toFixed(1)},${(h - 10 - (lat - minY) * scale).toFixed(1)}`)
+    .map(
+      ([lon, lat]) =>
+        `${(10 + (lon - minX) * Math.cos(midLat) * scale).toFixed(1)},${(h - 10 - (lat - minY) * scale).toFixed(1)}`,
+    )
     .join(' ');
   return (
     <svg class="track" viewBox={`0 0 ${w} ${h}`} width={w} height={h} role="img" aria-label="GPS track preview">
@@ -111,7 +114,11 @@ function PartitionsGrid(props: { detail: AssetDetail }) {
 }
 
 /** `/assets/:key`. */
-export function AssetPage(props: { detail: AssetDetail; history: MaterializationRecord[]; schemaFrom: MaterializationRecord | null }) {
+export function AssetPage(props: {
+  detail: AssetDetail;
+  history: MaterializationRecord[];
+  schemaFrom: MaterializationRecord | null;
+}) {
   const d = props.detail;
   const latestMeta = d.latest?.metadata ?? {};
   const track = latestMeta.track_preview;
@@ -176,12 +183,16 @@ export function AssetPage(props: { detail: AssetDetail; history: Materialization
               <th>latest data version</th>
               <td>
                 <code>{d.latest?.data_version ?? '-'}</code>
-                {d.latest ? <span class="muted">{` ${formatTs(d.latest.ts)}${partitionLabel(d.latest.partition_key)}`}</span> : null}
+                {d.latest ? (
+                  <span class="muted">{` ${formatTs(d.latest.ts)}${partitionLabel(d.latest.partition_key)}`}</span>
+                ) : null}
               </td>
             </tr>
             <tr>
               <th>partitions</th>
-              <td>{d.partitions_def ? `${d.partitions_def.kind}: ${d.partitions_def.dimensions.join(' × ')}` : 'none'}</td>
+              <td>
+                {d.partitions_def ? `${d.partitions_def.kind}: ${d.partitions_def.dimensions.join(' × ')}` : 'none'}
+              </td>
             </tr>
             <tr>
               <th>defined in</th>
@@ -239,7 +250,9 @@ export function AssetPage(props: { detail: AssetDetail; history: Materialization
         <h2>Checks</h2>
         {d.checks.length === 0 ? (
           <p class="muted">
-            {d.checks_defined.length === 0 ? 'No checks defined.' : `Not evaluated yet: ${d.checks_defined.map((c) => c.name).join(', ')}`}
+            {d.checks_defined.length === 0
+              ? 'No checks defined.'
+              : `Not evaluated yet: ${d.checks_defined.map((c) => c.name).join(', ')}`}
           </p>
         ) : (
           <table class="list" id="checks">

@@ -1,10 +1,13 @@
-import type { AssetSummary } from '../queries.ts';
 import type { GraphLayout } from '../layout.ts';
+import type { AssetSummary } from '../queries.ts';
 import { Page } from './layout.tsx';
 
 const STATUSES = ['FRESH', 'STALE', 'MISSING', 'FAILED', 'RUNNING'];
 
-function edgePath(a: { x: number; y: number; width: number; height: number }, b: { x: number; y: number; height: number }) {
+function edgePath(
+  a: { x: number; y: number; width: number; height: number },
+  b: { x: number; y: number; height: number },
+) {
   const x1 = a.x + a.width;
   const y1 = a.y + a.height / 2;
   const x2 = b.x;

@@ -1,7 +1,13 @@
 import type { Child } from 'hono/jsx';
 
 /** Shared page chrome: stylesheet, navigation and the page's own scripts (no inline script: CSP). */
-export function Page(props: { title: string; scripts?: string[]; styles?: string[]; wide?: boolean; children?: Child }) {
+export function Page(props: {
+  title: string;
+  scripts?: string[];
+  styles?: string[];
+  wide?: boolean;
+  children?: Child;
+}) {
   return (
     <html lang="en">
       <head>

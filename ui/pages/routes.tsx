@@ -47,13 +47,18 @@ export function pageRoutes(deps: { project: Project; runs: RunRegistry; layout: 
       ...(q.status ? { status: q.status } : {}),
       ...(q.before ? { before: q.before } : {}),
     });
-    return render(c, <RunsPage runs={page.items} next={page.next === null ? null : String(page.next)} status={q.status} />);
+    return render(
+      c,
+      <RunsPage runs={page.items} next={page.next === null ? null : String(page.next)} status={q.status} />,
+    );
   });
 
   pages.get('/runs/:id', validate('param', RunParams), (c) => {
     const { id } = c.req.valid('param');
     const d = runDetail(project, id);
-    return render(c, <RunPage
+    return render(
+      c,
+      <RunPage
         run={d.run}
         events={d.events}
         attempts={d.step_attempts}

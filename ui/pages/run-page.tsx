@@ -11,7 +11,8 @@ export interface RunPageData {
   isLive: boolean;
 }
 
-const stepLabel = (s: { asset_key: string; partition_key: string }) => `${s.asset_key}${partitionLabel(s.partition_key)}`;
+const stepLabel = (s: { asset_key: string; partition_key: string }) =>
+  `${s.asset_key}${partitionLabel(s.partition_key)}`;
 
 /** SVG Gantt chart: one row per planned step, a bar from its start over its duration (running: until now). */
 function Gantt(props: { run: RunRecord; attempts: StepAttemptRecord[] }) {
@@ -21,17 +22,28 @@ function Gantt(props: { run: RunRecord; attempts: StepAttemptRecord[] }) {
   const bars = props.run.plan.map((s) => {
     const a = latest.get(`${s.asset_key}|${s.partition_key}`);
     const start = a?.started_at ? Date.parse(a.started_at) : null;
-    const end = start === null ? null : a?.duration_ms != null ? start + a.duration_ms : a?.status === 'RUNNING' ? now : start;
+    const end =
+      start === null ? null : a?.duration_ms != null ? start + a.duration_ms : a?.status === 'RUNNING' ? now : start;
     return { step: s, status: a?.status ?? 'PENDING', start, end, duration: a?.duration_ms ?? null };
   });
-  const tEnd = Math.max(t0 + 1, ...bars.map((b) => b.end ?? 0), props.run.finished_at ? Date.parse(props.run.finished_at) : 0);
+  const tEnd = Math.max(
+    t0 + 1,
+    ...bars.map((b) => b.end ?? 0),
+    props.run.finished_at ? Date.parse(props.run.finished_at) : 0,
+  );
   const labelW = 300;
   const chartW = 560;
   const rowH = 24;
   const scale = chartW / (tEnd - t0);
   const height = bars.length * rowH + 24;
   return (
-    <svg class="gantt" id="gantt" viewBox={`0 0 ${labelW + chartW + 90} ${height}`} role="img" aria-label="Step timeline">
+    <svg
+      class="gantt"
+      id="gantt"
+      viewBox={`0 0 ${labelW + chartW + 90} ${height}`}
+      role="img"
+      aria-label="Step timeline"
+    >
       {bars.map((b, i) => (
         <g class={`gantt-row st-${b.status}`} data-step={stepLabel(b.step)}>
           <text x="4" y={i * rowH + 16}>
@@ -111,7 +123,11 @@ export function RunPage(props: RunPageData) {
       </table>
 
       <h2>Timeline</h2>
-      {run.plan.length === 0 ? <p class="muted">Nothing to do: every selected asset was fresh.</p> : <Gantt run={run} attempts={props.attempts} />}
+      {run.plan.length === 0 ? (
+        <p class="muted">Nothing to do: every selected asset was fresh.</p>
+      ) : (
+        <Gantt run={run} attempts={props.attempts} />
+      )}
 
       <h2>Steps</h2>
       <table class="list" id="steps">

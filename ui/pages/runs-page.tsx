@@ -8,7 +8,8 @@ const durationOf = (r: RunRecord) =>
 
 /** `/runs`: newest first, filtered by status, paged with `before`. */
 export function RunsPage(props: { runs: RunRecord[]; next: string | null; status: string | undefined }) {
-  const qs = (before: string) => `?${props.status ? `status=${props.status}&` : ''}before=${encodeURIComponent(before)}`;
+  const qs = (before: string) =>
+    `?${props.status ? `status=${props.status}&` : ''}before=${encodeURIComponent(before)}`;
   return (
     <Page title="Runs">
       <h1>Runs</h1>

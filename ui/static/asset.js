@@ -1,6 +1,5 @@
 // Asset page: one small uPlot chart per numeric metadata key over time (a series per partition), and
 // the launch form.
-'use strict';
 
 (() => {
   const form = document.getElementById('launch-form');
@@ -15,7 +14,7 @@
   }
 
   const box = document.getElementById('plots');
-  if (!box || !box.dataset.metrics || typeof window.uPlot !== 'function') return;
+  if (!box?.dataset.metrics || typeof window.uPlot !== 'function') return;
   const COLORS = ['#1a73e8', '#d93025', '#188038', '#e37400', '#9334e6', '#12b5cb', '#b06000', '#5f6368'];
 
   async function draw() {
@@ -41,7 +40,6 @@
       chart.append(window.fw.el('h3', {}, `${metric} (${points.length} point${points.length === 1 ? '' : 's'})`));
       box.append(chart);
       total += points.length;
-      // biome-ignore lint/correctness/noUndeclaredVariables: uPlot is the global from /vendor/uplot.js
       new uPlot(
         {
           width: 420,

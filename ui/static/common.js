@@ -1,5 +1,4 @@
 // Shared helpers for the Fairway UI pages. Data is only ever written with textContent, never innerHTML.
-'use strict';
 
 window.fw = (() => {
   let csrf;
@@ -30,7 +29,7 @@ window.fw = (() => {
       body: JSON.stringify(body || {}),
     });
     const data = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error((data.error && data.error.message) || `HTTP ${res.status}`);
+    if (!res.ok) throw new Error(data.error?.message || `HTTP ${res.status}`);
     return data;
   }
 

@@ -1,5 +1,4 @@
 // Lineage graph: zoom (wheel) and pan (drag) through the SVG viewBox, selection filter, launch.
-'use strict';
 
 (() => {
   const svg = document.getElementById('graph');
@@ -76,8 +75,8 @@
     selected = keys;
     const set = keys ? new Set(keys) : null;
     svg.classList.toggle('filtering', Boolean(set));
-    for (const n of nodes) n.classList.toggle('selected', Boolean(set && set.has(n.dataset.key)));
-    for (const e of edges) e.classList.toggle('selected', Boolean(set && set.has(e.dataset.from) && set.has(e.dataset.to)));
+    for (const n of nodes) n.classList.toggle('selected', Boolean(set?.has(n.dataset.key)));
+    for (const e of edges) e.classList.toggle('selected', Boolean(set?.has(e.dataset.from) && set.has(e.dataset.to)));
     count.textContent = set ? `${set.size} selected` : '';
   }
 

@@ -1,5 +1,4 @@
 // Run page: live event log over server-sent events, and the cancel button.
-'use strict';
 
 (() => {
   const table = document.getElementById('events');
@@ -15,7 +14,7 @@
       }
     });
   }
-  if (!table || table.dataset.active !== 'true') return;
+  if (table?.dataset.active !== 'true') return;
 
   const body = table.querySelector('tbody');
   const status = document.getElementById('run-status');

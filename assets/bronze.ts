@@ -1,0 +1,108 @@
+import { mkdirSync } from 'node:fs';
+import {
+  type AssetDefinition,
+  asset,
+  dailyPartitions,
+  hashText,
+  md,
+  multiPartitions,
+  staticPartitions,
+} from '../framework/definitions/index.ts';
+import { FrameworkError } from '../framework/errors/index.ts';
+import { discoverInbox, ingestBronzePartition } from './lib/bronze.ts';
+import type { Lakehouse } from './lib/lakehouse.ts';
+
+/**
+ * `bronze.round_exports`: export files from the inbox, validated cheaply and copied byte for byte to
+ * `course_id=<id>/ingest_date=<day>/<file>` in the landing bucket. Partitioned by course × ingest day.
+ */
+export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[] {
+  const cfg = lake.config;
+  let inbox: ReturnType<typeof discoverInbox> | undefined;
+  const scan = () => {
+    mkdirSync(cfg.inboxDir, { recursive: true });
+    inbox ??= discoverInbox(cfg.inboxDir);
+    return inbox;
+  };
+  const partitions = multiPartitions(
+    staticPartitions('course_id', async () => [...new Set((await scan()).partitions.map((p) => p.course_id))]),
+    dailyPartitions('ingest_date', '2020-01-01'),
+    async () => (await scan()).partitions.map((p) => `course_id=${p.course_id},ingest_date=${p.ingest_date}`),
+  );
+
+  /** Data version of everything landed in a partition: the files Silver will read. */
+  const landedVersion = async (courseId: string, ingestDate: string) => {
+    const prefix = lake.bronzePrefix(courseId, ingestDate);
+    const objects = await lake.store.list(cfg.buckets.landing, prefix);
+    const pairs: string[] = [];
+    for (const o of objects) {
+      const head = await lake.store.head(cfg.buckets.landing, o.key);
+      pairs.push(o.key.slice(prefix.length), head?.sha256 ?? String(o.size));
+    }
+    return { files: objects.length, version: hashText(...pairs) };
+  };
+
+  const exportsAsset = asset({
+    key: 'bronze.round_exports',
+    description:
+      'Round exports (wide CSV with locations[N].* columns, or MongoDB JSON) as delivered, one object per file. ' +
+      'Cheap validation only; invalid files are quarantined with a JSON report and fail the step while valid ' +
+      'files still land. Idempotent by content: the same bytes again are a no-op.',
+    group: 'bronze',
+    kinds: ['file', cfg.storage.kind === 's3' ? 's3' : 'local'],
+    owners: ['data-eng'],
+    tags: { layer: 'bronze' },
+    partitions,
+    materialize: async (ctx) => {
+      inbox = undefined; // rescan: files may have arrived since definitions were loaded
+      const courseId = ctx.partition.course_id!;
+      const ingestDate = ctx.partition.ingest_date!;
+      const found = (await scan()).partitions.find((p) => p.course_id === courseId && p.ingest_date === ingestDate);
+      const result = await ingestBronzePartition({
+        store: lake.store,
+        bucket: cfg.buckets.landing,
+        course_id: courseId,
+        ingest_date: ingestDate,
+        files: found?.files ?? [],
+        runId: ctx.runId,
+        quarantineBucket: cfg.buckets.quarantine,
+        landingPrefix: lake.landingPrefix,
+        quarantinePrefix: cfg.prefixes.quarantine ? `${cfg.prefixes.quarantine.replace(/\/?$/, '/')}` : '',
+        courses: lake.courses,
+        log: ctx.log,
+      });
+      for (const l of result.landed) ctx.computeLog(`${l.status.padEnd(9)} ${l.name} (${l.bytes} bytes, ${l.rounds} rounds)`);
+      for (const w of result.warnings) ctx.computeLog(`warning   ${w.name}: ${w.details}`);
+      const landed = await landedVersion(courseId, ingestDate);
+      if (result.quarantined.length > 0) {
+        const list = result.quarantined.map((q) => `${q.name} (${q.reason}: ${q.details}) → ${q.reportKey}`).join('; ');
+        throw new FrameworkError(
+          'BRONZE_FILES_QUARANTINED',
+          `${result.quarantined.length} file(s) of course_id=${courseId}, ingest_date=${ingestDate} were quarantined: ${list}. ` +
+            `${result.landed.length} valid file(s) landed. Fix or remove the bad files in ${cfg.inboxDir} and materialize again.`,
+        );
+      }
+      if (landed.files === 0) {
+        throw new FrameworkError(
+          'BRONZE_NO_FILES',
+          `No export files for course_id=${courseId}, ingest_date=${ingestDate} in ${cfg.inboxDir} and none landed before.`,
+        );
+      }
+      const count = (s: string) => result.landed.filter((l) => l.status === s).length;
+      return {
+        dataVersion: landed.version,
+        metadata: {
+          files: md.int(landed.files),
+          files_new: md.int(count('new')),
+          files_changed: md.int(count('changed')),
+          files_unchanged: md.int(count('unchanged')),
+          rounds: md.int(result.landed.reduce((n, l) => n + l.rounds, 0)),
+          bytes: md.int(result.landed.reduce((n, l) => n + l.bytes, 0)),
+          course_mismatch_warnings: md.int(result.warnings.length),
+          path: md.path(lake.store.uri(cfg.buckets.landing, lake.bronzePrefix(courseId, ingestDate).replace(/\/$/, ''))),
+        },
+      };
+    },
+  });
+  return [exportsAsset];
+}

@@ -1,0 +1,40 @@
+/**
+ * The Fairway lakehouse: Bronze round exports → Silver (Spark + Sedona on Iceberg) → dbt gate → Gold.
+ * `fairway` loads this module by default; the profile comes from `FAIRWAY_PROFILE` (default embedded).
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineAssets } from '../framework/definitions/index.ts';
+import { stateDirOf } from '../framework/project/index.ts';
+import { bronzeAssets } from './bronze.ts';
+import { maskSecrets } from './lib/config.ts';
+import { openLakehouse } from './lib/lakehouse.ts';
+import { silverAssets } from './silver.ts';
+
+const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export default async function lakehouse() {
+  const lake = openLakehouse(projectRoot, stateDirOf(process.cwd()));
+  const cfg = lake.config;
+  const bronze = bronzeAssets(lake);
+  const silver = silverAssets(lake, bronze[0]!, projectRoot);
+  return defineAssets({
+    assets: [...bronze, ...silver],
+    resources: { lake },
+    hooks: {
+      onRunComplete: async (summary) => {
+        const prefix = cfg.prefixes.observability ? cfg.prefixes.observability.replace(/\/?$/, '/') : '';
+        await lake.store.ensureBucket(cfg.buckets.observability);
+        await lake.store.put(cfg.buckets.observability, `${prefix}runs/${summary.run_id}.json`, `${JSON.stringify(summary, null, 2)}\n`, {
+          contentType: 'application/json',
+        });
+      },
+      describeConfig: () => maskSecrets(cfg),
+      bootstrap: async (onProgress) => {
+        const runtime = await lake.sparkRuntime(onProgress);
+        onProgress(`python: ${runtime.python}`);
+        onProgress(`jars: ${runtime.jars.length} in ${dirname(runtime.jars[0] ?? '')}`);
+      },
+    },
+  });
+}
