@@ -175,6 +175,7 @@ def build_session(app_name: str = "fairway", env: Mapping[str, str] | None = Non
     # Spark's Python workers must run this interpreter (the venv's), not whatever python3 is on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no hostname lookup, no "loopback address" warning
     # ... and import spark/ modules (silver.parse runs inside them).
     paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if str(_HERE) not in paths:

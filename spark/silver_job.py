@@ -169,12 +169,16 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
         reason, rank = F.col("quarantine_reason"), F.col("dup_rank")
         agg = ranked.agg(
             *[F.sum(F.when(reason == r, 1).otherwise(0)).alias(r) for r in reasons],
+            F.sum(F.when(rank == 1, 1).otherwise(0)).alias("kept"),
             F.sum(F.when(rank > 1, 1).otherwise(0)).alias("removed"),
             F.sum(F.when((rank == 1) & F.col("fix_us").isNull(), 1).otherwise(0)).alias("ts_missing"),
         ).first()
         quarantined = {r: int(agg[r] or 0) for r in reasons}
         duplicates_removed, ts_missing = int(agg.removed or 0), int(agg.ts_missing or 0)
         step("quarantine_dedup")
+        real, kept_rows = int(totals.get("real", 0)), int(agg.kept or 0)
+        if real != kept_rows + sum(quarantined.values()) + duplicates_removed:  # checked before anything is written
+            _fail_reconciliation(pipes, real, kept_rows, sum(quarantined.values()), duplicates_removed, "before write")
 
         kept = ranked.where(F.col("dup_rank") == 1)
         bands = transform.nine_band_starts(kept)
@@ -196,7 +200,6 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
 
     written = commits["fact_telemetry_event"]["added_records"]
     quarantined_total = commits["quarantine_telemetry_event"]["added_records"]
-    real = int(totals.get("real", 0))
     result = {
         "run_id": run_id,
         "files": len(files),
@@ -220,17 +223,26 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
         "commits": commits,
         "duration_ms": int((time.perf_counter() - started) * 1000),
     }
-    reconciled = real == written + quarantined_total + duplicates_removed and quarantined_total == sum(quarantined.values())
+    # after the commits: what Iceberg says was added must be what we counted
+    reconciled = written == kept_rows and quarantined_total == sum(quarantined.values())
     result["reconciled"] = reconciled
+    if not reconciled:
+        _fail_reconciliation(pipes, real, written, quarantined_total, duplicates_removed, "after write")
     if pipes is not None:
         _report(pipes, result, schema, spark_startup_ms)
-    if not reconciled:
-        raise JobError(
-            f"reconciliation failed: real_rows {real} != written {written} + quarantined {quarantined_total} + duplicates_removed {duplicates_removed}",
-            code="reconciliation_failed",
-            details={k: result[k] for k in ("real_rows", "rows_written", "quarantined_total", "duplicates_removed")},
-        )
     return result
+
+
+def _fail_reconciliation(pipes: Pipes | None, real: int, written: int, quarantined: int, duplicates: int, when: str):
+    message = (
+        f"reconciliation failed {when}: real_rows {real} != rows_written {written} + quarantined {quarantined}"
+        f" + duplicates_removed {duplicates}"
+    )
+    details = {"real_rows": real, "rows_written": written, "quarantined": quarantined, "duplicates_removed": duplicates}
+    if pipes is not None:
+        pipes.report_check("reconciliation", passed=False, severity="error", failures=1, description=message,
+                           metadata={k: md_int(v) for k, v in details.items()})
+    raise JobError(message, code="reconciliation_failed", details=details)
 
 
 def _report(pipes: Pipes, r: dict, schema: list[dict], spark_startup_ms: int | None) -> None:
@@ -242,8 +254,6 @@ def _report(pipes: Pipes, r: dict, schema: list[dict], spark_startup_ms: int | N
         description="real_rows = rows_written + quarantined + duplicates_removed",
         metadata={k: md_int(v) for k, v in (("real_rows", r["real_rows"]), ("rows_written", r["rows_written"]), ("quarantined", r["quarantined_total"]), ("duplicates_removed", r["duplicates_removed"]))},
     )
-    if not r["reconciled"]:
-        return
     metadata = {
         "row_count": md_row_count(r["rows_written"]),
         "table_rows_total": md_int(r["table_rows_total"]),

@@ -145,15 +145,28 @@ export interface AssetDefinition<K extends AssetKey = AssetKey, R = unknown>
   sourceFile: string;
 }
 
+/**
+ * The file that called `asset()`. Reads V8's structured call sites directly: formatting
+ * `new Error().stack` runs the source-map hooks of tsx and costs ~0.2 ms per asset.
+ */
 function callerFile(): string {
-  const stack = new Error().stack?.split('\n') ?? [];
-  for (const line of stack.slice(1)) {
-    const m = line.match(/\(?((?:file:\/\/)?\/[^():]+):\d+:\d+\)?$/);
-    if (m && !m[1]!.includes('/framework/definitions/')) {
-      return m[1]!.startsWith('file://') ? fileURLToPath(m[1]!) : m[1]!;
+  const original = Error.prepareStackTrace;
+  const limit = Error.stackTraceLimit;
+  try {
+    Error.stackTraceLimit = 8;
+    Error.prepareStackTrace = (_e, sites) => sites;
+    const holder: { stack?: NodeJS.CallSite[] } = {};
+    Error.captureStackTrace(holder, callerFile);
+    for (const site of holder.stack ?? []) {
+      const file = site.getFileName();
+      if (!file || file.startsWith('node:') || file.includes('/framework/definitions/')) continue;
+      return file.startsWith('file://') ? fileURLToPath(file) : file;
     }
+    return '<unknown>';
+  } finally {
+    Error.prepareStackTrace = original;
+    Error.stackTraceLimit = limit;
   }
-  return '<unknown>';
 }
 
 export function hashText(...parts: string[]): string {

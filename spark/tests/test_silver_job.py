@@ -290,3 +290,30 @@ def test_unreadable_input_is_a_clean_job_error(spark, tmp_path):
     with pytest.raises(JobError) as e:
         run(parse_args(["--bronze-path", str(bad), "--course-id", "c", "--ingest-date", "2025-06-02"]), spark)
     assert e.value.code == "unreadable_input" and "broken.json" in str(e.value)
+
+
+def test_reconciliation_failure_stops_before_writing(spark, tmp_path, monkeypatch):
+    from silver import transform
+
+    real_summarize = transform.summarize_stats
+
+    def one_row_lost(rows):  # pretend the parser saw a real row that never reached Spark
+        s = real_summarize(rows)
+        s["totals"]["real"] += 1
+        return s
+
+    monkeypatch.setattr(transform, "summarize_stats", one_row_lost)
+    bronze = tmp_path / "edge"
+    write_edge_partition(bronze)
+    with pytest.raises(JobError) as e:
+        run_job(spark, tmp_path, bronze, "reconcile", "2025-06-02", f"--course-centre={CENTRE[0]},{CENTRE[1]}")
+    assert e.value.code == "reconciliation_failed"
+    messages = [json.loads(line) for p in tmp_path.glob("messages-reconcile-*") for line in p.read_text().splitlines()]
+    assert [m for m in messages if m["type"] == "check"][0]["passed"] is False
+    assert not any(m["type"] == "materialization" for m in messages)
+    from pyspark.sql.utils import AnalysisException
+
+    try:  # the table may not exist at all when this test runs alone
+        assert rows(spark, "fact_telemetry_event", "reconcile", "2025-06-02") == []
+    except AnalysisException:
+        pass

@@ -212,6 +212,10 @@ async function buildJars(
     );
   }
   writeFileSync(join(tmp, MARKER), `${new Date().toISOString()}\n`);
+  if (existsSync(join(jarsDir, MARKER))) {
+    rmSync(tmp, { recursive: true, force: true }); // another process finished first: keep its copy
+    return;
+  }
   try {
     rmSync(jarsDir, { recursive: true, force: true }); // a dir without marker is an old partial one
     renameSync(tmp, jarsDir);

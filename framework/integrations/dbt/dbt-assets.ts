@@ -1,0 +1,254 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type {
+  AssetCheckSpec,
+  AssetChecksContext,
+  AssetDefinition,
+  AssetKey,
+  CheckResult,
+  MaterializeContext,
+  MaterializeResult,
+  Metadata,
+  RetryPolicy,
+} from '../../definitions/index.ts';
+import { asset, md } from '../../definitions/index.ts';
+import { FrameworkError } from '../../errors/index.ts';
+import type { DbtProject } from './load-dbt-project.ts';
+import type { DbtModelSpec, DbtTestSpec } from './manifest.ts';
+import { planBatch } from './plan-batch.ts';
+import { type RunDbtResult, runDbt } from './run-dbt.ts';
+import { type DbtNodeResult, testCheckResult } from './run-results.ts';
+
+/** Receives each dbt invocation's artifacts (e.g. to copy them to the observability bucket). */
+export type PersistDbtArtifacts = (
+  runId: string,
+  invocation: string,
+  files: readonly { name: string; path: string }[],
+) => Promise<void>;
+
+export interface DbtAssetsOptions {
+  /** Asset group; default the model's schema (`gold`). */
+  group?: string;
+  owners?: readonly string[];
+  retry?: RetryPolicy;
+  timeoutMs?: number;
+  persistArtifacts?: PersistDbtArtifacts;
+}
+
+/** The asset-scoped checks of one source asset and the one `dbt test` call that evaluates them. */
+export interface DbtSourceChecks {
+  checks: AssetCheckSpec[];
+  evaluateAssetChecks: (ctx: AssetChecksContext) => Promise<CheckResult[]>;
+}
+
+export interface DbtAssets {
+  /** One asset per dbt model, sorted by key. */
+  assets: AssetDefinition[];
+  /** Checks for each source asset that has dbt tests (e.g. `silver.fact_telemetry_event`). */
+  sourceChecks: Record<AssetKey, DbtSourceChecks>;
+}
+
+interface Batch {
+  models: AssetKey[];
+  lines: string[];
+  listeners: Set<(line: string) => void>;
+  done: Promise<{ result: RunDbtResult; byId: Map<string, DbtNodeResult> }>;
+}
+
+interface RunState {
+  batches: Map<AssetKey, Batch>;
+  built: Set<AssetKey>;
+  readyExternal: Set<AssetKey>;
+  count: number;
+}
+
+const ARTIFACTS = ['manifest.json', 'run_results.json', 'sources.json'];
+const MAX_RUN_STATES = 32;
+
+/**
+ * Fairway assets for every model of a dbt project, plus the source tests as asset-scoped checks.
+ * The first dbt step of a run builds every dbt model of the run in ONE `dbt build` (models and
+ * their tests); the other steps await it and report their own model's result and tests.
+ *
+ * @example
+ * const { assets, sourceChecks } = dbtAssets(await loadDbtProject({ … }));
+ * const silver = asset({ key: 'silver.fact_telemetry_event', ...sourceChecks['silver.fact_telemetry_event'], … });
+ */
+export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): DbtAssets {
+  const { spec } = project;
+  const models = new Map(spec.models.map((m) => [m.assetKey, m]));
+  const depsOf = new Map(spec.models.map((m) => [m.assetKey, m.deps]));
+  const runs = new Map<string, RunState>();
+
+  const runState = (runId: string): RunState => {
+    let state = runs.get(runId);
+    if (!state) {
+      state = { batches: new Map(), built: new Set(), readyExternal: new Set(), count: 0 };
+      runs.set(runId, state);
+      // Runs of a long-lived process (UI, scheduler) must not accumulate.
+      if (runs.size > MAX_RUN_STATES) runs.delete(runs.keys().next().value!);
+    }
+    return state;
+  };
+
+  const persist = async (runId: string, invocation: string, targetDir: string, log: MaterializeContext['log']) => {
+    if (!opts.persistArtifacts) return;
+    const files = ARTIFACTS.map((name) => ({ name, path: join(targetDir, name) })).filter((f) => existsSync(f.path));
+    try {
+      await opts.persistArtifacts(runId, invocation, files);
+    } catch (e) {
+      log.warn({ err: (e as Error).message, invocation }, 'dbt artifacts not persisted');
+    }
+  };
+
+  const startBatch = (ctx: MaterializeContext, state: RunState, keys: AssetKey[]): Batch => {
+    state.count++;
+    const invocation = `build-${state.count}`;
+    const batch: Batch = { models: keys, lines: [], listeners: new Set(), done: undefined as never };
+    for (const k of keys) state.batches.set(k, batch);
+    const onLine = (line: string) => {
+      batch.lines.push(line);
+      for (const l of batch.listeners) l(line);
+    };
+    ctx.log.info({ models: keys, invocation }, 'dbt build started');
+    batch.done = (async () => {
+      const result = await runDbt({
+        dbt: await project.environment(),
+        projectDir: project.options.projectDir,
+        target: project.options.target,
+        vars: project.options.vars ?? {},
+        args: ['build', '--select', ...keys.map((k) => models.get(k)!.name)],
+        workDir: join(project.options.stateDir, 'runs', ctx.runId, invocation),
+        parseCacheDir: project.manifestDir,
+        signal: ctx.signal,
+        onLine,
+      });
+      await persist(ctx.runId, invocation, result.targetDir, ctx.log);
+      const byId = new Map((result.runResults?.results ?? []).map((r) => [r.unique_id, r]));
+      for (const k of keys) if (byId.get(models.get(k)!.uniqueId)?.status === 'success') state.built.add(k);
+      ctx.log.info({ invocation, exit_code: result.exitCode, duration_ms: result.durationMs }, 'dbt build finished');
+      return { result, byId };
+    })();
+    return batch;
+  };
+
+  const materializeModel = async (model: DbtModelSpec, ctx: MaterializeContext): Promise<MaterializeResult> => {
+    const state = runState(ctx.runId);
+    for (const d of model.deps) if (!models.has(d)) state.readyExternal.add(d);
+    let batch = state.batches.get(model.assetKey);
+    if (!batch) {
+      const keys = planBatch({
+        model: model.assetKey,
+        models: depsOf,
+        inRun: new Set(ctx.runPlan.map((s) => s.asset_key)),
+        batched: new Set(state.batches.keys()),
+        built: state.built,
+        readyExternal: state.readyExternal,
+      });
+      batch = startBatch(ctx, state, keys);
+    } else {
+      ctx.computeLog(`[fairway] ${model.assetKey} is built by the run's dbt batch (${batch.models.join(', ')})`);
+    }
+    for (const line of batch.lines) ctx.computeLog(line);
+    batch.listeners.add(ctx.computeLog);
+    let outcome: Awaited<Batch['done']>;
+    try {
+      outcome = await batch.done;
+    } finally {
+      batch.listeners.delete(ctx.computeLog);
+    }
+    return modelResult(model, outcome.result, outcome.byId);
+  };
+
+  const assets = spec.models.map((model) => {
+    const def = asset({
+      key: model.assetKey,
+      deps: model.deps,
+      description: model.description || `dbt model ${model.name}`,
+      group: opts.group ?? model.assetKey.split('.')[0]!,
+      kinds: ['dbt', spec.adapterType],
+      tags: { dbt_unique_id: model.uniqueId, ...(model.tags.length ? { dbt_tags: model.tags.join(',') } : {}) },
+      ...(opts.owners ? { owners: opts.owners } : {}),
+      codeVersion: model.codeVersion,
+      checks: model.tests.map(checkSpec),
+      ...(opts.retry ? { retry: opts.retry } : {}),
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      materialize: (ctx) => materializeModel(model, ctx),
+    });
+    // Errors about this asset should point at its SQL, not at this file.
+    return { ...def, sourceFile: join(project.options.projectDir, model.originalFilePath) };
+  });
+
+  const sourceChecks: Record<AssetKey, DbtSourceChecks> = {};
+  for (const [key, tests] of spec.sourceTests) {
+    const selector = spec.sourceSelectors.get(key)!;
+    sourceChecks[key] = {
+      checks: tests.map((t) => ({ ...checkSpec(t), scope: 'asset' as const })),
+      evaluateAssetChecks: async (ctx) => {
+        const invocation = `test-${key}`;
+        ctx.log.info({ selector, invocation }, 'dbt source tests started');
+        const result = await runDbt({
+          dbt: await project.environment(),
+          projectDir: project.options.projectDir,
+          target: project.options.target,
+          vars: project.options.vars ?? {},
+          // cautious: a test that also reads a model (not built here) is left to that model's build
+          args: ['test', '--select', selector, '--indirect-selection', 'cautious'],
+          workDir: join(project.options.stateDir, 'runs', ctx.runId, invocation),
+          parseCacheDir: project.manifestDir,
+          signal: ctx.signal,
+          onLine: ctx.computeLog,
+        });
+        await persist(ctx.runId, invocation, result.targetDir, ctx.log);
+        if (!result.runResults) {
+          throw new FrameworkError(
+            'DBT_TEST_FAILED',
+            `dbt test --select ${selector} stopped before running tests (exit ${result.exitCode}):\n${result.tail.slice(-10).join('\n')}`,
+            { details: { asset_key: key, selector } },
+          );
+        }
+        const byId = new Map(result.runResults.results.map((r) => [r.unique_id, r]));
+        return tests.map((t) => testCheckResult(t, byId.get(t.uniqueId), join(result.targetDir, t.compiledPath)));
+      },
+    };
+  }
+  return { assets: assets.sort((a, b) => a.key.localeCompare(b.key)), sourceChecks };
+}
+
+const checkSpec = (t: DbtTestSpec): AssetCheckSpec => ({
+  name: t.name,
+  description: t.description,
+  severity: t.severity,
+  blocking: t.blocking,
+});
+
+/** The step's outcome from the batch's results: throws when dbt did not build this model. */
+function modelResult(model: DbtModelSpec, result: RunDbtResult, byId: Map<string, DbtNodeResult>): MaterializeResult {
+  const own = byId.get(model.uniqueId);
+  const compiledSqlPath = join(result.targetDir, model.compiledPath);
+  if (own?.status !== 'success') {
+    const why = !own
+      ? `dbt reported no result for it (dbt exit ${result.exitCode}):\n${result.tail.slice(-10).join('\n')}`
+      : own.status === 'skipped'
+        ? `dbt skipped it${own.message ? `: ${own.message}` : ' because an upstream model or test failed'}`
+        : `${(own.message ?? own.status).trim()}\nCompiled SQL: ${compiledSqlPath}`;
+    throw new FrameworkError('DBT_MODEL_FAILED', `dbt could not build '${model.assetKey}': ${why}`, {
+      details: { asset_key: model.assetKey, dbt_unique_id: model.uniqueId, status: own?.status ?? null },
+    });
+  }
+  const metadata: Metadata = {
+    dbt_unique_id: md.text(model.uniqueId),
+    execution_time_ms: md.int(Math.round(own.execution_time * 1000)),
+    compiled_sql_path: md.path(compiledSqlPath),
+    run_results_path: md.path(join(result.targetDir, 'run_results.json')),
+  };
+  const rows = result.rowCounts.get(model.uniqueId);
+  if (rows !== undefined) metadata.row_count = md.rowCount(rows);
+  const affected = own.adapter_response.rows_affected;
+  if (typeof affected === 'number' && affected >= 0) metadata.rows_affected = md.int(affected);
+  if (own.relation_name) metadata.relation = md.text(own.relation_name);
+  return {
+    metadata,
+    checks: model.tests.map((t) => testCheckResult(t, byId.get(t.uniqueId), join(result.targetDir, t.compiledPath))),
+  };
+}

@@ -1,0 +1,33 @@
+export {
+  type DbtAssets,
+  type DbtAssetsOptions,
+  type DbtSourceChecks,
+  dbtAssets,
+  type PersistDbtArtifacts,
+} from './dbt-assets.ts';
+export {
+  type DbtProject,
+  type DbtProjectOptions,
+  dbtProjectChecksum,
+  loadDbtProject,
+  stableJson,
+} from './load-dbt-project.ts';
+export {
+  type DbtManifest,
+  DbtManifestSchema,
+  type DbtModelSpec,
+  type DbtProjectSpec,
+  type DbtTestSpec,
+  parseManifest,
+  type TranslateOptions,
+  translateManifest,
+} from './manifest.ts';
+export { type BatchPlanInput, planBatch } from './plan-batch.ts';
+export { DBT_QUIET_ENV, type DbtEnvironment, type RunDbtOptions, type RunDbtResult, runDbt } from './run-dbt.ts';
+export {
+  type DbtNodeResult,
+  type DbtRunResults,
+  parseRunResults,
+  RunResultsSchema,
+  testCheckResult,
+} from './run-results.ts';

@@ -1,0 +1,253 @@
+import { z } from 'zod';
+import type { AssetKey, CheckSeverity } from '../../definitions/index.ts';
+import { hashText } from '../../definitions/index.ts';
+import { FrameworkError } from '../../errors/index.ts';
+
+/** The part of dbt's `manifest.json` (v12) Fairway reads; everything else passes through unparsed. */
+const DependsOnSchema = z.object({
+  nodes: z.array(z.string()).default([]),
+  macros: z.array(z.string()).default([]),
+});
+
+const NodeSchema = z.object({
+  unique_id: z.string(),
+  resource_type: z.string(),
+  package_name: z.string(),
+  name: z.string(),
+  schema: z.string(),
+  alias: z.string().nullish(),
+  description: z.string().default(''),
+  original_file_path: z.string(),
+  path: z.string(),
+  tags: z.array(z.string()).default([]),
+  checksum: z.object({ name: z.string(), checksum: z.string() }),
+  config: z.looseObject({
+    materialized: z.string().optional(),
+    severity: z.string().optional(),
+    warn_if: z.string().optional(),
+    error_if: z.string().optional(),
+    enabled: z.boolean().optional(),
+  }),
+  depends_on: DependsOnSchema.default({ nodes: [], macros: [] }),
+  attached_node: z.string().nullish(),
+  column_name: z.string().nullish(),
+  test_metadata: z.object({ name: z.string() }).nullish(),
+});
+
+const SourceSchema = z.object({
+  unique_id: z.string(),
+  source_name: z.string(),
+  name: z.string(),
+  schema: z.string(),
+  identifier: z.string().nullish(),
+  description: z.string().default(''),
+});
+
+const MacroSchema = z.object({
+  unique_id: z.string(),
+  package_name: z.string(),
+  macro_sql: z.string(),
+  depends_on: z.object({ macros: z.array(z.string()).default([]) }).default({ macros: [] }),
+});
+
+export const DbtManifestSchema = z.object({
+  metadata: z.object({
+    dbt_schema_version: z.string(),
+    dbt_version: z.string(),
+    adapter_type: z.string().nullish(),
+    project_name: z.string().nullish(),
+  }),
+  nodes: z.record(z.string(), NodeSchema),
+  sources: z.record(z.string(), SourceSchema),
+  macros: z.record(z.string(), MacroSchema).default({}),
+});
+export type DbtManifest = z.infer<typeof DbtManifestSchema>;
+type ManifestNode = z.infer<typeof NodeSchema>;
+
+/** One dbt test as a Fairway check. */
+export interface DbtTestSpec {
+  uniqueId: string;
+  /** The test's dbt name, unique in the project: also the check name and what `dbt test --select` takes. */
+  name: string;
+  severity: CheckSeverity;
+  /** Error-severity tests gate downstream assets. */
+  blocking: boolean;
+  description: string;
+  /** The asset the test is attached to (a model, or a source's asset). */
+  assetKey: AssetKey;
+  /** Where dbt writes the compiled SQL, relative to its target dir. */
+  compiledPath: string;
+}
+
+/** One dbt model as a Fairway asset spec. */
+export interface DbtModelSpec {
+  uniqueId: string;
+  name: string;
+  /** `<schema>.<alias or name>`, matching the Iceberg `namespace.table`. */
+  assetKey: AssetKey;
+  /** Upstream assets: other models and the assets of the sources it reads, sorted. */
+  deps: AssetKey[];
+  /** The model's SQL checksum, combined with the project macros it uses. */
+  codeVersion: string;
+  description: string;
+  materialized: string;
+  tags: string[];
+  /** The model's SQL file, relative to the project. */
+  originalFilePath: string;
+  compiledPath: string;
+  tests: DbtTestSpec[];
+}
+
+export interface DbtProjectSpec {
+  adapterType: string;
+  dbtVersion: string;
+  /** Sorted by asset key. */
+  models: DbtModelSpec[];
+  /** Tests on sources, by the asset key of the source table they test. */
+  sourceTests: Map<AssetKey, DbtTestSpec[]>;
+  /** dbt `source:<source_name>.<table>` selector of each source asset. */
+  sourceSelectors: Map<AssetKey, string>;
+}
+
+export interface TranslateOptions {
+  /** Asset key of a source table; default `<schema>.<identifier>` (e.g. `silver.fact_telemetry_event`). */
+  sourceAssetKey?: (source: { sourceName: string; name: string; schema: string; identifier: string }) => AssetKey;
+}
+
+/** Parses a manifest read from disk; the error names the file and the first bad field. */
+export function parseManifest(raw: unknown, file = 'manifest.json'): DbtManifest {
+  const parsed = DbtManifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new FrameworkError(
+      'DBT_MANIFEST_INVALID',
+      `${file} is not a dbt manifest Fairway can read: '${issue.path.join('.')}' ${issue.message}. Re-run 'dbt parse' with the pinned dbt-core.`,
+      { details: { file, path: issue.path.join('.') } },
+    );
+  }
+  return parsed.data;
+}
+
+const severityOf = (node: ManifestNode): CheckSeverity =>
+  (node.config.severity ?? 'error').toLowerCase() === 'warn' ? 'warn' : 'error';
+
+/** dbt writes a YAML-defined test's SQL under `<yml path>/<test>.sql`, a .sql node's next to its own path. */
+const compiledPathOf = (node: ManifestNode) =>
+  /\.ya?ml$/.test(node.original_file_path)
+    ? `compiled/${node.package_name}/${node.original_file_path}/${node.path}`
+    : `compiled/${node.package_name}/${node.original_file_path}`;
+
+function describeTest(node: ManifestNode): string {
+  if (node.description) return node.description;
+  const kind = node.test_metadata?.name ?? 'singular test';
+  const severity = severityOf(node);
+  const thresholds = [node.config.warn_if, node.config.error_if].some((t) => t && t !== '!= 0')
+    ? ` (warn_if ${node.config.warn_if}, error_if ${node.config.error_if})`
+    : '';
+  return `dbt ${kind}${node.column_name ? ` on ${node.column_name}` : ''}, severity ${severity}${thresholds}`;
+}
+
+/**
+ * Turns a dbt manifest into Fairway specs: each enabled model becomes an asset keyed
+ * `<schema>.<name>` with deps from its refs and sources, each test a check on the asset it tests.
+ * Pure: no I/O.
+ */
+export function translateManifest(manifest: DbtManifest, opts: TranslateOptions = {}): DbtProjectSpec {
+  const sourceKeyOf =
+    opts.sourceAssetKey ?? ((s: { schema: string; identifier: string }) => `${s.schema}.${s.identifier}`);
+  const sourceKeys = new Map<string, AssetKey>();
+  const sourceSelectors = new Map<AssetKey, string>();
+  for (const s of Object.values(manifest.sources)) {
+    const key = sourceKeyOf({
+      sourceName: s.source_name,
+      name: s.name,
+      schema: s.schema,
+      identifier: s.identifier ?? s.name,
+    });
+    sourceKeys.set(s.unique_id, key);
+    sourceSelectors.set(key, `source:${s.source_name}.${s.name}`);
+  }
+
+  const models = Object.values(manifest.nodes).filter((n) => n.resource_type === 'model' && n.config.enabled !== false);
+  const modelKeys = new Map(models.map((m) => [m.unique_id, `${m.schema}.${m.alias ?? m.name}`]));
+  const assetOf = (uniqueId: string) => modelKeys.get(uniqueId) ?? sourceKeys.get(uniqueId);
+
+  const testsByAsset = new Map<AssetKey, DbtTestSpec[]>();
+  for (const node of Object.values(manifest.nodes)) {
+    if (node.resource_type !== 'test' || node.config.enabled === false) continue;
+    // A test on several relations (e.g. relationships) belongs to the model it is declared on.
+    const parents = node.depends_on.nodes;
+    const attached =
+      (node.attached_node && assetOf(node.attached_node)) ??
+      parents.map((p) => modelKeys.get(p)).find((k) => k !== undefined) ??
+      parents.map((p) => sourceKeys.get(p)).find((k) => k !== undefined);
+    if (!attached) continue;
+    const severity = severityOf(node);
+    const spec: DbtTestSpec = {
+      uniqueId: node.unique_id,
+      name: node.name,
+      severity,
+      blocking: severity === 'error',
+      description: describeTest(node),
+      assetKey: attached,
+      compiledPath: compiledPathOf(node),
+    };
+    testsByAsset.set(attached, [...(testsByAsset.get(attached) ?? []), spec]);
+  }
+  for (const list of testsByAsset.values()) list.sort((a, b) => a.name.localeCompare(b.name));
+
+  const macroVersion = projectMacroVersions(manifest);
+  const specs: DbtModelSpec[] = models.map((m) => {
+    const key = modelKeys.get(m.unique_id)!;
+    const deps = [...new Set(m.depends_on.nodes.map(assetOf).filter((k): k is AssetKey => k !== undefined))].sort();
+    const macros = [...new Set(m.depends_on.macros)].sort().map((id) => macroVersion(id));
+    return {
+      uniqueId: m.unique_id,
+      name: m.name,
+      assetKey: key,
+      deps,
+      codeVersion: hashText(m.checksum.checksum, ...macros),
+      description: m.description,
+      materialized: m.config.materialized ?? 'view',
+      tags: [...m.tags].sort(),
+      originalFilePath: m.original_file_path,
+      compiledPath: compiledPathOf(m),
+      tests: testsByAsset.get(key) ?? [],
+    };
+  });
+  specs.sort((a, b) => a.assetKey.localeCompare(b.assetKey));
+
+  const sourceTests = new Map<AssetKey, DbtTestSpec[]>();
+  for (const key of [...new Set(sourceKeys.values())].sort()) {
+    const tests = testsByAsset.get(key);
+    if (tests) sourceTests.set(key, tests);
+  }
+  return {
+    adapterType: manifest.metadata.adapter_type ?? 'unknown',
+    dbtVersion: manifest.metadata.dbt_version,
+    models: specs,
+    sourceTests,
+    sourceSelectors,
+  };
+}
+
+/**
+ * A version per macro id covering the project's own macros it calls, transitively. dbt's built-in
+ * macros change only with the pinned dbt version, so only the root project's count.
+ */
+function projectMacroVersions(manifest: DbtManifest): (id: string) => string {
+  const root = manifest.metadata.project_name;
+  const memo = new Map<string, string>();
+  const visit = (id: string, seen: Set<string>): string => {
+    const cached = memo.get(id);
+    if (cached !== undefined) return cached;
+    const macro = manifest.macros[id];
+    if (!macro || macro.package_name !== root || seen.has(id)) return id;
+    seen.add(id);
+    const inner = [...new Set(macro.depends_on.macros)].sort().map((m) => visit(m, seen));
+    const v = `${id}:${hashText(macro.macro_sql, ...inner)}`;
+    memo.set(id, v);
+    return v;
+  };
+  return (id) => visit(id, new Set());
+}

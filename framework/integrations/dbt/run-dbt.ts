@@ -1,0 +1,150 @@
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { FrameworkError } from '../../errors/index.ts';
+import { type DbtRunResults, parseRunResults } from './run-results.ts';
+
+/** How to start dbt: the executable (e.g. `<venv>/bin/dbt`), its environment and profiles dir. */
+export interface DbtEnvironment {
+  command: string;
+  /** Arguments before dbt's own (e.g. `['-m', 'dbt.cli.main']` when `command` is python). */
+  prefixArgs?: readonly string[];
+  env: Record<string, string>;
+  /** Directory holding the generated `profiles.yml`. */
+  profilesDir: string;
+}
+
+export interface RunDbtOptions {
+  dbt: DbtEnvironment;
+  projectDir: string;
+  target: string;
+  vars: Record<string, unknown>;
+  /** dbt sub-command and its selection, e.g. `['build', '--select', 'fact_rounds']`. */
+  args: readonly string[];
+  /** This invocation's own directory: `target/` and `logs/` go inside, so runs never share them. */
+  workDir: string;
+  /** A directory with a `partial_parse.msgpack` to start from (skips most of dbt's parsing). */
+  parseCacheDir?: string;
+  signal?: AbortSignal;
+  /** Every line dbt prints (stdout and stderr), as it arrives. */
+  onLine?: (line: string) => void;
+}
+
+export interface RunDbtResult {
+  /** 0 = everything passed; 1 = a model or test failed (results say which); 2 = dbt itself failed. */
+  exitCode: number;
+  targetDir: string;
+  /** Absent when dbt stopped before running nodes (e.g. a compilation error). */
+  runResults?: DbtRunResults;
+  /** Rows in each table the run built (from the project's on-run-end hook), by unique id. */
+  rowCounts: Map<string, number>;
+  durationMs: number;
+  /** The last lines dbt printed, for error messages. */
+  tail: string[];
+}
+
+const ROWS_MARKER = 'FAIRWAY_DBT_ROWS ';
+const TAIL_LINES = 40;
+
+/** dbt must never phone home: the machine may have no network, and runs must not wait on it. */
+export const DBT_QUIET_ENV = {
+  DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
+  DBT_VERSION_CHECK: 'false',
+  DBT_USE_COLORS: 'false',
+  DBT_PRINTER_WIDTH: '100',
+} as const;
+
+/**
+ * Runs one dbt command in its own target directory, streaming its output, and reads back
+ * `run_results.json`. Never throws for failing models or tests: the caller reads the results.
+ */
+export async function runDbt(opts: RunDbtOptions): Promise<RunDbtResult> {
+  const targetDir = join(opts.workDir, 'target');
+  const logDir = join(opts.workDir, 'logs');
+  mkdirSync(targetDir, { recursive: true });
+  if (opts.parseCacheDir) {
+    for (const f of ['partial_parse.msgpack', 'manifest.json']) {
+      const from = join(opts.parseCacheDir, f);
+      if (existsSync(from)) copyFileSync(from, join(targetDir, f));
+    }
+  }
+  const args = [
+    ...(opts.dbt.prefixArgs ?? []),
+    ...opts.args,
+    '--project-dir',
+    opts.projectDir,
+    '--profiles-dir',
+    opts.dbt.profilesDir,
+    '--target',
+    opts.target,
+    '--target-path',
+    targetDir,
+    '--log-path',
+    logDir,
+    '--vars',
+    JSON.stringify(opts.vars),
+  ];
+  const tail: string[] = [];
+  const rowCounts = new Map<string, number>();
+  const onLine = (line: string) => {
+    const at = line.indexOf(ROWS_MARKER);
+    if (at >= 0) {
+      try {
+        const { unique_id, rows } = JSON.parse(line.slice(at + ROWS_MARKER.length)) as {
+          unique_id: string;
+          rows: number;
+        };
+        if (typeof unique_id === 'string' && Number.isInteger(rows)) rowCounts.set(unique_id, rows);
+      } catch {
+        // a garbled marker line is only a missing row count
+      }
+    }
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
+    opts.onLine?.(line);
+  };
+  const started = Date.now();
+  const child = execa(opts.dbt.command, args, {
+    cwd: opts.projectDir,
+    env: { ...opts.dbt.env, ...DBT_QUIET_ENV },
+    reject: false,
+    stdin: 'ignore',
+    buffer: false,
+    cancelSignal: opts.signal,
+    forceKillAfterDelay: 5_000,
+  });
+  const follow = (readable: NodeJS.ReadableStream | null) => {
+    let rest = '';
+    readable?.on('data', (chunk: Buffer) => {
+      const lines = (rest + chunk.toString('utf8')).split('\n');
+      rest = lines.pop() ?? '';
+      for (const l of lines) onLine(l);
+    });
+    readable?.on('end', () => {
+      if (rest !== '') onLine(rest);
+      rest = '';
+    });
+  };
+  follow(child.stdout);
+  follow(child.stderr);
+  const result = await child;
+  if (result.failed && result.exitCode === undefined && !result.isCanceled) {
+    throw new FrameworkError(
+      'DBT_START_FAILED',
+      `Could not run dbt ('${opts.dbt.command}'): ${result.shortMessage}. Run 'fairway bootstrap' to install the Python venv with dbt.`,
+      { details: { command: opts.dbt.command } },
+    );
+  }
+  const resultsFile = join(targetDir, 'run_results.json');
+  const runResults = existsSync(resultsFile)
+    ? parseRunResults(JSON.parse(readFileSync(resultsFile, 'utf8')), resultsFile)
+    : undefined;
+  return {
+    exitCode: result.isCanceled ? 130 : (result.exitCode ?? 2),
+    targetDir,
+    ...(runResults ? { runResults } : {}),
+    rowCounts,
+    durationMs: Date.now() - started,
+    tail,
+  };
+}
