@@ -1,0 +1,23 @@
+/**
+ * Runs the Python tests (spark/tests) with Fairway's own runtime: the cached venv and the
+ * Iceberg/Sedona jars, bootstrapped on first use. Extra arguments go to pytest.
+ * Usage: node --import tsx scripts/pytest.ts [-k pattern]
+ */
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { ensureSparkRuntime } from '../framework/integrations/spark/index.ts';
+
+const root = process.cwd();
+const runtime = await ensureSparkRuntime({
+  requirementsFile: join(root, 'spark', 'requirements.txt'),
+  pomFile: join(root, 'spark', 'jars', 'pom.xml'),
+  onProgress: (m) => process.stderr.write(`${m}\n`),
+});
+const result = await execa(runtime.python, ['-m', 'pytest', '-q', 'tests', ...process.argv.slice(2)], {
+  cwd: join(root, 'spark'),
+  stdio: 'inherit',
+  reject: false,
+  env: { FAIRWAY_SPARK_JARS: runtime.jars.join(','), JAVA_HOME: runtime.javaHome, PYSPARK_PYTHON: runtime.python },
+});
+// pytest exits 5 when it collected no test: that is a failure here, not a pass.
+process.exitCode = result.exitCode ?? 1;
