@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import {
   type AssetDefinition,
   asset,
@@ -53,6 +55,22 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
     owners: ['data-eng'],
     tags: { layer: 'bronze' },
     partitions,
+    // The inbox files of a partition as they are now: a changed or added file makes it STALE.
+    observe: async ({ partition }) => {
+      const found = (await scan()).partitions.find(
+        (p) => p.course_id === partition.course_id && p.ingest_date === partition.ingest_date,
+      );
+      if (!found) return undefined;
+      const pairs: string[] = [];
+      for (const f of found.files)
+        pairs.push(
+          f.name,
+          createHash('sha256')
+            .update(await readFile(f.path))
+            .digest('hex'),
+        );
+      return hashText(...pairs);
+    },
     materialize: async (ctx) => {
       inbox = undefined; // rescan: files may have arrived since definitions were loaded
       const courseId = ctx.partition.course_id!;
@@ -71,7 +89,8 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
         courses: lake.courses,
         log: ctx.log,
       });
-      for (const l of result.landed) ctx.computeLog(`${l.status.padEnd(9)} ${l.name} (${l.bytes} bytes, ${l.rounds} rounds)`);
+      for (const l of result.landed)
+        ctx.computeLog(`${l.status.padEnd(9)} ${l.name} (${l.bytes} bytes, ${l.rounds} rounds)`);
       for (const w of result.warnings) ctx.computeLog(`warning   ${w.name}: ${w.details}`);
       const landed = await landedVersion(courseId, ingestDate);
       if (result.quarantined.length > 0) {
@@ -99,7 +118,9 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
           rounds: md.int(result.landed.reduce((n, l) => n + l.rounds, 0)),
           bytes: md.int(result.landed.reduce((n, l) => n + l.bytes, 0)),
           course_mismatch_warnings: md.int(result.warnings.length),
-          path: md.path(lake.store.uri(cfg.buckets.landing, lake.bronzePrefix(courseId, ingestDate).replace(/\/$/, ''))),
+          path: md.path(
+            lake.store.uri(cfg.buckets.landing, lake.bronzePrefix(courseId, ingestDate).replace(/\/$/, '')),
+          ),
         },
       };
     },

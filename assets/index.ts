@@ -9,6 +9,7 @@ import { stateDirOf } from '../framework/project/index.ts';
 import { bronzeAssets } from './bronze.ts';
 import { maskSecrets } from './lib/config.ts';
 import { openLakehouse } from './lib/lakehouse.ts';
+import { querySpark } from './lib/query.ts';
 import { silverAssets } from './silver.ts';
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,11 +26,17 @@ export default async function lakehouse() {
       onRunComplete: async (summary) => {
         const prefix = cfg.prefixes.observability ? cfg.prefixes.observability.replace(/\/?$/, '/') : '';
         await lake.store.ensureBucket(cfg.buckets.observability);
-        await lake.store.put(cfg.buckets.observability, `${prefix}runs/${summary.run_id}.json`, `${JSON.stringify(summary, null, 2)}\n`, {
-          contentType: 'application/json',
-        });
+        await lake.store.put(
+          cfg.buckets.observability,
+          `${prefix}runs/${summary.run_id}.json`,
+          `${JSON.stringify(summary, null, 2)}\n`,
+          {
+            contentType: 'application/json',
+          },
+        );
       },
       describeConfig: () => maskSecrets(cfg),
+      query: (statements) => querySpark(lake, projectRoot, statements),
       bootstrap: async (onProgress) => {
         const runtime = await lake.sparkRuntime(onProgress);
         onProgress(`python: ${runtime.python}`);

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Mapping
@@ -116,6 +117,9 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
         raise ConfigError(f"FAIRWAY_CATALOG_TYPE must be jdbc, rest or glue, got {cat_type!r}")
     if warehouse:
         conf[f"{prefix}.warehouse"] = warehouse
+    # Spark's own session catalog is unused, but it creates ./spark-warehouse in the cwd unless told where.
+    local = urlparse(warehouse).path if (warehouse or "").startswith("file:") else tempfile.gettempdir()
+    conf["spark.sql.warehouse.dir"] = f"file://{os.path.join(local, '_spark_session_catalog')}"
 
     endpoint = _env(env, "FAIRWAY_S3_ENDPOINT")
     region = _env(env, "FAIRWAY_S3_REGION")

@@ -1,10 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
-import { isFrameworkError } from '../errors/index.ts';
+import { isFrameworkError, UsageError } from '../errors/index.ts';
 import { createRootLogger, setRootLogger } from '../logging/index.ts';
 import { loadProject, type Project } from '../project/index.ts';
 import { listCommand, logsCommand, materializeCommand, runsCommand, statusCommand, whyCommand } from './commands.ts';
-import { printJson } from './output.ts';
+import { printJson, table } from './output.ts';
 
 interface GlobalFlags {
   definitions?: string;
@@ -123,6 +123,27 @@ export async function main(argv: string[]): Promise<number> {
         // Loaded on demand so other commands never pay for the web stack.
         const { uiCommand } = await import('../../ui/server.ts');
         return uiCommand(p, flags);
+      }),
+    );
+
+  program
+    .command('query')
+    .description("Run SQL on the profile's query engine (embedded: Spark; local: Trino)")
+    .argument('<sql...>', 'one or more SQL statements')
+    .option('--json', 'machine-readable output')
+    .action((statements: string[], flags: { json?: boolean }) =>
+      withProject(async (p) => {
+        if (!p.defs.hooks.query) throw new UsageError('These definitions have no query engine (no `query` hook).');
+        const results = await p.defs.hooks.query(statements);
+        if (flags.json) printJson(results);
+        else {
+          for (const r of results) {
+            process.stdout.write(
+              `${table([r.columns, ...r.rows.map((row) => row.map((v) => (v === null ? 'NULL' : String(v))))])}\n(${r.rows.length} rows)\n`,
+            );
+          }
+        }
+        return 0;
       }),
     );
 

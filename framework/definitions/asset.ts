@@ -112,6 +112,15 @@ export interface MaterializeContext<R = unknown> {
   runPlan: readonly { asset_key: AssetKey; partition_key: string }[];
 }
 
+export interface ObserveContext {
+  assetKey: AssetKey;
+  partitionKey: string;
+  partition: Record<string, string>;
+}
+
+/** Metadata key under which the observed source version is recorded. */
+export const SOURCE_VERSION_KEY = 'source_version';
+
 export interface AssetSpec<K extends AssetKey = AssetKey, R = unknown> {
   key: K;
   /** Upstream assets: the asset objects (checked by the compiler) or keys (checked at load). */
@@ -135,6 +144,12 @@ export interface AssetSpec<K extends AssetKey = AssetKey, R = unknown> {
   retry?: RetryPolicy;
   timeoutMs?: number;
   materialize: (ctx: MaterializeContext<R>) => Promise<MaterializeResult | undefined> | MaterializeResult | undefined;
+  /**
+   * For assets that copy external data (files in an inbox): a cheap version of that data as it is now.
+   * Recorded with each materialization; when it differs later, the partition is STALE ("its source
+   * changed"), so `--stale-only` and the scheduler pick up changed files.
+   */
+  observe?: (ctx: ObserveContext) => Promise<string | undefined> | string | undefined;
 }
 
 export interface AssetDefinition<K extends AssetKey = AssetKey, R = unknown>

@@ -34,11 +34,18 @@ export interface RunSummary {
   }[];
 }
 
+export interface QueryResult {
+  columns: string[];
+  rows: unknown[][];
+}
+
 export interface DefinitionHooks {
   /** Called once per finished run with its summary. */
   onRunComplete?: (summary: RunSummary) => Promise<void> | void;
   /** Resolved configuration with secrets masked, for `fairway config`. */
   describeConfig?: () => unknown;
+  /** Runs SQL on the profile's query engine, for `fairway query`, table previews and tests. */
+  query?: (statements: string[]) => Promise<QueryResult[]>;
   /** Installs what the materializers need (venvs, jars), for `fairway bootstrap`. */
   bootstrap?: (onProgress: (message: string) => void) => Promise<void>;
 }

@@ -13,7 +13,9 @@ export {
   hashText,
   type MaterializeContext,
   type MaterializeResult,
+  type ObserveContext,
   type RetryPolicy,
+  SOURCE_VERSION_KEY,
   type UpstreamInput,
 } from './asset.ts';
 export {
@@ -23,6 +25,7 @@ export {
   defineAssets,
   didYouMean,
   partitionMappingOf,
+  type QueryResult,
   type RunSummary,
 } from './definitions.ts';
 export {

@@ -237,8 +237,9 @@ describe('executePlan', () => {
       'gold.c': 'SKIPPED',
       'bronze.other': 'SUCCESS',
     });
-    expect(r.reason('silver.b')).toBe('upstream bronze.a: failed: no input files');
-    expect(r.reason('gold.c')).toBe('upstream silver.b: upstream bronze.a: failed: no input files');
+    // Skips name the root cause, not the chain of skipped steps in between.
+    expect(r.reason('silver.b')).toBe('upstream bronze.a failed: no input files');
+    expect(r.reason('gold.c')).toBe('upstream bronze.a failed: no input files');
     expect(r.result).toMatchObject({ status: 'FAILURE', reason: '1 step(s) failed: bronze.a' });
   });
 
@@ -264,7 +265,7 @@ describe('executePlan', () => {
       'silver.after_warn': 'SUCCESS',
     });
     expect(r.reason('silver.after_gate')).toBe(
-      "upstream bronze.gated: blocking check 'not_empty' on bronze.gated failed (3 failing rows): empty",
+      "upstream blocking check 'not_empty' on bronze.gated failed (3 failing rows): empty",
     );
     expect(r.result.status).toBe('FAILURE');
     expect(r.result.reason).toContain("blocking check failed: blocking check 'not_empty' on bronze.gated failed");

@@ -10,7 +10,7 @@ import type {
   Metadata,
   UpstreamInput,
 } from '../definitions/index.ts';
-import { hashText, MetadataSchema } from '../definitions/index.ts';
+import { hashText, MetadataSchema, SOURCE_VERSION_KEY } from '../definitions/index.ts';
 import { openComputeLog } from '../pipes/index.ts';
 import { resolveInputs } from '../staleness/index.ts';
 import type { CheckEvaluationRecord, MaterializationRecord } from '../storage/index.ts';
@@ -266,6 +266,13 @@ async function materializeWithRetries(
       if (asset.timeoutMs) signals.push(AbortSignal.timeout(asset.timeoutMs));
       const signal = AbortSignal.any(signals);
       try {
+        const sourceVersion = asset.observe
+          ? await asset.observe({
+              assetKey: step.asset_key,
+              partitionKey: step.partition_key,
+              partition: partitionValues(step.partition_key),
+            })
+          : undefined;
         const result =
           (await Promise.race([
             asset.materialize({
@@ -283,7 +290,10 @@ async function materializeWithRetries(
             }),
             abortPromise(signal),
           ])) ?? {};
-        const metadata = MetadataSchema.parse(result.metadata ?? {});
+        const metadata = MetadataSchema.parse({
+          ...result.metadata,
+          ...(sourceVersion !== undefined ? { [SOURCE_VERSION_KEY]: { type: 'text', value: sourceVersion } } : {}),
+        });
         const dataVersion =
           result.dataVersion ?? hashText(asset.codeVersion, ...inputs.map((i) => `${i.key}=${i.dataVersion ?? ''}`));
         const record: MaterializationRecord = {

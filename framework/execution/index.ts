@@ -1,6 +1,6 @@
 export type { EventSink, ExecutionEvent } from './events.ts';
 export { type ExecuteOptions, type ExecuteResult, executePlan, type StepOutcome, stepDirName } from './execute-plan.ts';
-export { knownPartitions } from './known-partitions.ts';
+export { knownPartitions, observeSources } from './known-partitions.ts';
 export { type LaunchOptions, type LaunchResult, launchRun, PartitionBusyError, type RunContext } from './launch-run.ts';
 export { buildPlan, type ExecutionPlan, type PlanGraph, type PlanInput, type PlannedStep, stepId } from './plan.ts';
 export { HEARTBEAT_STALE_MS, reapDeadRuns } from './reap-dead-runs.ts';

@@ -33,3 +33,37 @@ export async function knownPartitions(
   }
   return out;
 }
+
+/** Calls `observe` of the given assets for each of their partitions ("" when unpartitioned), 8 at a time. */
+export async function observeSources(
+  defs: Definitions<unknown>,
+  partitions: ReadonlyMap<AssetKey, readonly string[]>,
+  keys: Iterable<AssetKey>,
+): Promise<Map<AssetKey, Map<string, string>>> {
+  const out = new Map<AssetKey, Map<string, string>>();
+  const jobs: (() => Promise<void>)[] = [];
+  for (const key of keys) {
+    const asset = defs.assets.get(key);
+    if (!asset?.observe) continue;
+    const observe = asset.observe;
+    const byPartition = new Map<string, string>();
+    out.set(key, byPartition);
+    for (const p of asset.partitions ? (partitions.get(key) ?? []) : ['']) {
+      jobs.push(async () => {
+        const partition = Object.fromEntries(
+          p === '' ? [] : p.split(',').map((kv) => kv.split('=') as [string, string]),
+        );
+        const v = await observe({ assetKey: key, partitionKey: p, partition });
+        if (v !== undefined) byPartition.set(p, v);
+      });
+    }
+  }
+  const next = async (): Promise<void> => {
+    const job = jobs.shift();
+    if (!job) return;
+    await job();
+    return next();
+  };
+  await Promise.all(Array.from({ length: 8 }, next));
+  return out;
+}

@@ -7,11 +7,11 @@ import type { AssetKey, Definitions, RunSummary } from '../definitions/index.ts'
 import { FrameworkError, UsageError } from '../errors/index.ts';
 import type { AssetGraph } from '../graph/index.ts';
 import { resolveSelection } from '../selection/index.ts';
-import { computeStaleness } from '../staleness/index.ts';
-import type { PartitionLock, RunRecord, Store } from '../storage/index.ts';
+import { computeStaleness, type StalenessResult, upstreamPartitionsOf } from '../staleness/index.ts';
+import type { MaterializationRecord, PartitionLock, RunRecord, Store } from '../storage/index.ts';
 import type { EventSink } from './events.ts';
 import { type ExecuteResult, executePlan } from './execute-plan.ts';
-import { knownPartitions } from './known-partitions.ts';
+import { knownPartitions, observeSources } from './known-partitions.ts';
 import { buildPlan, type ExecutionPlan } from './plan.ts';
 import { reapDeadRuns } from './reap-dead-runs.ts';
 import { recordEventsTo } from './record-events.ts';
@@ -78,27 +78,26 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   for (const k of selected) for (const u of graph.upstream(k)) relevant.add(u);
   const partitions = await knownPartitions(defs, relevant);
   const keys = [...relevant];
-  const materializations = store.latestMaterializations(keys) as Map<
-    AssetKey,
-    Map<string, import('../storage/index.ts').MaterializationRecord>
-  >;
-  const staleness = opts.staleOnly
-    ? computeStaleness({
-        graph,
-        partitions,
-        materializations,
-        attempts: store.latestStepAttempts(keys),
-        keys: selected,
-      })
-    : undefined;
-  const plan = buildPlan({
+  const materializations = store.latestMaterializations(keys) as Map<AssetKey, Map<string, MaterializationRecord>>;
+  const staleness = computeStaleness({
     graph,
-    selected,
+    partitions,
+    materializations,
+    attempts: store.latestStepAttempts(keys),
+    observations: opts.staleOnly ? await observeSources(defs, partitions, keys) : new Map(),
+  });
+  const planInput = {
+    graph,
     partitions,
     ...(opts.partition ? { partitionFilter: opts.partition } : {}),
     staleOnly: opts.staleOnly ?? false,
-    ...(staleness ? { staleness } : {}),
-  });
+    staleness,
+  };
+  let plan = buildPlan({ ...planInput, selected });
+  const missing = missingUpstream(graph, plan, new Set(selected), partitions, staleness);
+  if (missing.size > 0) {
+    plan = buildPlan({ ...planInput, selected: [...selected, ...missing.keys()], restrict: missing });
+  }
 
   const upstreamGates = failedUpstreamGates(store, graph, plan);
   const runId = opts.runId ?? ulid();
@@ -181,6 +180,39 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
     }
   }
   return { run: finished, plan, result, summary, summaryPath };
+}
+
+/**
+ * Upstream partitions outside the selection that the plan needs but that were never materialized:
+ * they are added to the run (a selected asset could not run without them). Walks up recursively.
+ */
+function missingUpstream(
+  graph: AssetGraph,
+  plan: ExecutionPlan,
+  selected: ReadonlySet<AssetKey>,
+  partitions: ReadonlyMap<AssetKey, readonly string[]>,
+  staleness: StalenessResult,
+): Map<AssetKey, Set<string>> {
+  const missing = new Map<AssetKey, Set<string>>();
+  const queue = plan.steps.filter((s) => s.kind === 'materialize').map((s) => [s.asset_key, s.partition_key] as const);
+  while (queue.length > 0) {
+    const [key, partition] = queue.pop()!;
+    const asset = graph.definition(key);
+    for (const depKey of asset.deps) {
+      if (selected.has(depKey)) continue;
+      for (const q of upstreamPartitionsOf(asset, graph.definition(depKey), partition, partitions.get(depKey) ?? [])) {
+        const status = staleness.get(depKey)?.get(q)?.status ?? 'MISSING';
+        if (status !== 'MISSING' && status !== 'FAILED') continue;
+        if (staleness.get(depKey)?.get(q)?.materializedAt) continue; // failed but has data: use it
+        const set = missing.get(depKey) ?? new Set<string>();
+        if (set.has(q)) continue;
+        set.add(q);
+        missing.set(depKey, set);
+        queue.push([depKey, q]);
+      }
+    }
+  }
+  return missing;
 }
 
 /** Blocking error checks that failed on their latest evaluation, for upstream assets this plan does not rerun. */

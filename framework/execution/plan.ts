@@ -35,6 +35,8 @@ export interface PlanInput {
   partitionFilter?: string;
   staleOnly?: boolean;
   staleness?: StalenessResult;
+  /** Only these partitions of these assets (for upstream partitions added because they are missing). */
+  restrict?: ReadonlyMap<AssetKey, ReadonlySet<string>>;
 }
 
 export const stepId = (key: string, partition: string) => (partition === '' ? key : `${key}[${partition}]`);
@@ -86,6 +88,8 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
     const depPartitions = new Map(
       asset.deps.map((d) => [d, [...new Set([...(input.partitions.get(d) ?? []), ...(planned.get(d) ?? [])])]]),
     );
+    const allowed = input.restrict?.get(key);
+    if (allowed) partitions = partitions.filter((p) => allowed.has(p));
     const mine: string[] = [];
     for (const p of partitions) {
       const status = input.staleness?.get(key)?.get(p)?.status;

@@ -1,5 +1,5 @@
 import type { AssetKey } from '../definitions/index.ts';
-import { knownPartitions, reapDeadRuns } from '../execution/index.ts';
+import { knownPartitions, observeSources, reapDeadRuns } from '../execution/index.ts';
 import { computeStaleness, type StalenessResult } from '../staleness/index.ts';
 import type { MaterializationRecord } from '../storage/index.ts';
 import type { Project } from './load-project.ts';
@@ -24,9 +24,11 @@ export async function loadStatus(project: Project, keys?: AssetKey[]): Promise<P
   for (const [key, byPartition] of attempts) {
     for (const [p, a] of byPartition) if (a.status === 'RUNNING') running.add(`${key}|${p}`);
   }
+  const observations = await observeSources(project.defs, partitions, all);
   const staleness = computeStaleness({
     graph: project.graph,
     partitions,
+    observations,
     materializations,
     attempts,
     running,

@@ -3,6 +3,7 @@ export type StaleCause =
   | { kind: 'never_materialized' }
   | { kind: 'last_attempt_failed'; run_id: string; reason: string | null }
   | { kind: 'code_version_changed'; from: string; to: string }
+  | { kind: 'source_changed'; recorded: string | null; observed: string }
   | { kind: 'deps_changed'; added: string[]; removed: string[] }
   | { kind: 'upstream_data_changed'; upstream: string; consumed: string | null; current: string | null }
   | { kind: 'upstream_partitions_changed'; upstream: string; partitions: string[] }
@@ -30,6 +31,8 @@ export function describeCause(c: StaleCause): string {
       return `its last attempt failed in run ${c.run_id}${c.reason ? `: ${c.reason}` : ''}`;
     case 'code_version_changed':
       return `its code changed (code version ${short(c.from)} → ${short(c.to)})`;
+    case 'source_changed':
+      return `its source data changed since it was materialized (source version ${short(c.recorded)} → ${short(c.observed)})`;
     case 'deps_changed':
       return `its dependencies changed (${[...c.added.map((k) => `+${k}`), ...c.removed.map((k) => `-${k}`)].join(', ')})`;
     case 'upstream_data_changed':

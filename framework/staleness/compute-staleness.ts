@@ -1,5 +1,5 @@
 import type { AssetDefinition, AssetKey } from '../definitions/index.ts';
-import { hashText, partitionMappingOf } from '../definitions/index.ts';
+import { hashText, partitionMappingOf, SOURCE_VERSION_KEY } from '../definitions/index.ts';
 import type { MaterializationRecord, StepAttemptRecord } from '../storage/index.ts';
 import type { PartitionStatus, StaleCause } from './causes.ts';
 
@@ -16,6 +16,8 @@ export interface StalenessInput {
   partitions: ReadonlyMap<AssetKey, readonly string[]>;
   materializations: ReadonlyMap<AssetKey, ReadonlyMap<string, MaterializationRecord>>;
   attempts: ReadonlyMap<AssetKey, ReadonlyMap<string, StepAttemptRecord>>;
+  /** Observed source versions of assets with `observe` (asset → partition → version). */
+  observations?: ReadonlyMap<AssetKey, ReadonlyMap<string, string>>;
   /** `asset_key|partition_key` of steps queued or running now. */
   running?: ReadonlySet<string>;
   /** Restrict to these assets (their upstreams are evaluated as needed). */
@@ -140,6 +142,12 @@ function statusOf(
   }
   if (latest.code_version !== asset.codeVersion) {
     causes.push({ kind: 'code_version_changed', from: latest.code_version, to: asset.codeVersion });
+  }
+  const observed = input.observations?.get(asset.key)?.get(partition);
+  if (observed !== undefined) {
+    const md = latest.metadata[SOURCE_VERSION_KEY];
+    const recorded = md?.type === 'text' ? md.value : null;
+    if (recorded !== observed) causes.push({ kind: 'source_changed', recorded, observed });
   }
   const added = asset.deps.filter((d) => !latest.deps.includes(d));
   const removed = latest.deps.filter((d) => !asset.deps.includes(d));

@@ -208,7 +208,13 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
           );
         }
         const byId = new Map(result.runResults.results.map((r) => [r.unique_id, r]));
-        return tests.map((t) => testCheckResult(t, byId.get(t.uniqueId), join(result.targetDir, t.compiledPath)));
+        const results = tests.map((t) =>
+          testCheckResult(t, byId.get(t.uniqueId), join(result.targetDir, t.compiledPath)),
+        );
+        // A passed gate means every partition of this asset is final for the run: a dbt batch may read it.
+        const gated = results.some((r, i) => !r.passed && tests[i]!.blocking && r.severity === 'error');
+        if (!gated) runState(ctx.runId).readyExternal.add(key);
+        return results;
       },
     };
   }

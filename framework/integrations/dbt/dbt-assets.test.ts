@@ -1,0 +1,186 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { asset, defineAssets } from '../../definitions/index.ts';
+import { launchRun, type RunContext } from '../../execution/index.ts';
+import { buildGraph } from '../../graph/index.ts';
+import { openStore } from '../../storage/index.ts';
+import { dbtAssets, loadDbtProject } from './index.ts';
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'fairway-dbt-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let n = 0;
+let dir: string;
+let calls: string;
+beforeEach(() => {
+  dir = join(root, `case-${++n}`);
+  mkdirSync(join(dir, 'project'), { recursive: true });
+  writeFileSync(join(dir, 'project', 'dbt_project.yml'), 'name: fairway\n');
+  calls = join(dir, 'calls.jsonl');
+  writeFileSync(calls, '');
+});
+
+const dbtCalls = () =>
+  readFileSync(calls, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as string[]);
+
+async function setup(env: Record<string, string> = {}) {
+  let environmentCalls = 0;
+  const project = await loadDbtProject({
+    projectDir: join(dir, 'project'),
+    stateDir: join(dir, 'state', 'dbt'),
+    target: 'spark',
+    vars: { course_centres: { erinhills: [-88.3, 43.2] } },
+    environment: async () => {
+      environmentCalls++;
+      return {
+        command: process.execPath,
+        prefixArgs: [fixture('fake-dbt.mjs')],
+        env: { FAKE_DBT_MANIFEST: fixture('manifest.json'), FAKE_DBT_CALLS: calls, ...env },
+        profilesDir: dir,
+      };
+    },
+  });
+  const persisted: string[] = [];
+  const { assets, sourceChecks } = dbtAssets(project, {
+    persistArtifacts: async (runId, invocation, files) => {
+      for (const f of files) persisted.push(`${runId}/${invocation}/${f.name}`);
+    },
+  });
+  const silver = ['silver.fact_telemetry_event', 'silver.fact_device_health'].map((key) =>
+    asset({ key, codeVersion: 'v1', ...sourceChecks[key], materialize: () => ({}) }),
+  );
+  const defs = defineAssets({ assets: [...silver, ...assets] });
+  const ctx: RunContext = {
+    stateDir: join(dir, 'state'),
+    store: openStore(':memory:'),
+    defs,
+    graph: buildGraph(defs),
+    log: pino({ level: 'silent' }),
+  };
+  return { project, assets, ctx, persisted, environmentCalls: () => environmentCalls };
+}
+
+describe('loadDbtProject', () => {
+  it('parses once, then loads the cached manifest without starting dbt', async () => {
+    const first = await setup();
+    expect(first.project.parsed).toBe(true);
+    expect(dbtCalls().map((a) => a[0])).toEqual(['parse']);
+    const again = await setup();
+    expect(again.project.parsed).toBe(false);
+    expect(again.environmentCalls()).toBe(0);
+    expect(dbtCalls().length).toBe(1);
+    expect(again.project.checksum).toBe(first.project.checksum);
+  });
+
+  it('parses again when a project file changes', async () => {
+    const first = await setup();
+    writeFileSync(join(dir, 'project', 'dbt_project.yml'), 'name: fairway\nversion: "2"\n');
+    const second = await setup();
+    expect(second.project.checksum).not.toBe(first.project.checksum);
+    expect(dbtCalls().map((a) => a[0])).toEqual(['parse', 'parse']);
+  });
+});
+
+describe('dbtAssets', () => {
+  it('describes each model as an asset with dbt kinds, deps and its tests as checks', async () => {
+    const { assets, ctx } = await setup();
+    const rounds = assets.find((a) => a.key === 'gold.fact_rounds')!;
+    expect(rounds).toMatchObject({ group: 'gold', kinds: ['dbt', 'spark'], deps: ['silver.fact_telemetry_event'] });
+    expect(rounds.sourceFile).toBe(join(dir, 'project', 'models', 'gold', 'fact_rounds.sql'));
+    expect(rounds.checks?.find((c) => c.name === 'gold_fact_rounds_grain')).toMatchObject({ blocking: true });
+    const telemetry = ctx.defs.assets.get('silver.fact_telemetry_event')!;
+    expect(telemetry.checks?.every((c) => c.scope === 'asset')).toBe(true);
+    expect(telemetry.evaluateAssetChecks).toBeTypeOf('function');
+  });
+
+  it('gates on the source tests, then builds every model of the run in ONE dbt build', async () => {
+    const { ctx, persisted } = await setup();
+    const { summary, run } = await launchRun(ctx, { selection: '*', concurrency: 1 });
+    expect(summary.status).toBe('SUCCESS');
+    const commands = dbtCalls().map((a) => [a[0], a[2]]);
+    expect(commands).toEqual([
+      ['parse', join(dir, 'project')],
+      ['test', 'source:silver.fact_device_health'],
+      ['test', 'source:silver.fact_telemetry_event'],
+      ['build', 'device_health_errors'],
+    ]);
+    const build = dbtCalls()[3]!;
+    expect(build.slice(1, 7)).toEqual([
+      '--select',
+      'device_health_errors',
+      'fact_round_hole_performance',
+      'fact_rounds',
+      'pace_summary_by_round',
+      'signal_quality_rounds',
+    ]);
+    const rounds = summary.steps.find((s) => s.asset_key === 'gold.fact_rounds')!;
+    expect(rounds.row_count).toBe(42);
+    expect(rounds.checks.find((c) => c.name === 'gold_fact_rounds_grain')?.passed).toBe(true);
+    const gate = ctx.store
+      .checkEvaluationsOfRun(run.run_id)
+      .filter((c) => c.asset_key === 'silver.fact_telemetry_event');
+    expect(gate.length).toBe(10);
+    expect(gate.every((c) => c.passed && c.blocking === (c.severity === 'error'))).toBe(true);
+    expect(persisted).toContain(`${run.run_id}/build-1/run_results.json`);
+    expect(persisted).toContain(`${run.run_id}/test-silver.fact_telemetry_event/run_results.json`);
+    // every step's compute log holds the dbt output of its batch
+    const log = readFileSync(
+      join(ctx.stateDir, 'runs', run.run_id, 'steps', 'gold.pace_summary_by_round', 'compute.log'),
+      'utf8',
+    );
+    expect(log).toMatch(/SUCCESS pace_summary_by_round/);
+  });
+
+  it('blocks Gold when an error-severity source test fails, naming the test and its compiled SQL', async () => {
+    const { ctx } = await setup({ FAKE_DBT_FAIL_TESTS: 'silver_round_id_not_null,silver_unique_round_fix_timestamp' });
+    const { summary, run } = await launchRun(ctx, { selection: '*', concurrency: 1 });
+    expect(summary.status).toBe('FAILURE');
+    const failed = ctx.store.checkEvaluationsOfRun(run.run_id).filter((c) => !c.passed);
+    expect(failed.map((c) => [c.check_name, c.severity, c.blocking, c.failures])).toEqual([
+      ['silver_round_id_not_null', 'error', true, 3],
+      ['silver_unique_round_fix_timestamp', 'warn', false, 3],
+    ]);
+    expect(failed[0]!.description).toMatch(
+      /silver_round_id_not_null failed: 3 failing row.*compiled\/fairway\/models\/sources\/silver\.yml\/silver_round_id_not_null\.sql/,
+    );
+    expect(summary.steps.find((s) => s.asset_key === 'gold.fact_rounds')?.status).toBe('SKIPPED');
+    expect(summary.steps.find((s) => s.asset_key === 'gold.device_health_errors')?.status).toBe('SUCCESS');
+  });
+
+  it('fails only the step of a model dbt could not build', async () => {
+    const { ctx } = await setup({ FAKE_DBT_FAIL: 'fact_round_hole_performance' });
+    const { summary } = await launchRun(ctx, { selection: 'gold.*', concurrency: 1 });
+    const status = Object.fromEntries(
+      summary.steps.filter((s) => s.asset_key.startsWith('gold.')).map((s) => [s.asset_key, s.status]),
+    );
+    expect(status).toEqual({
+      'gold.device_health_errors': 'SUCCESS',
+      'gold.fact_round_hole_performance': 'FAILURE',
+      'gold.fact_rounds': 'SUCCESS',
+      'gold.pace_summary_by_round': 'SUCCESS',
+      'gold.signal_quality_rounds': 'SUCCESS',
+    });
+    expect(summary.steps.find((s) => s.asset_key === 'gold.fact_round_hole_performance')?.reason).toMatch(
+      /dbt could not build 'gold.fact_round_hole_performance': Runtime Error: boom/,
+    );
+    expect(dbtCalls().filter((a) => a[0] === 'build').length).toBe(1);
+  });
+
+  it('fails the model whose blocking Gold test fails and skips its downstream', async () => {
+    const { ctx } = await setup({ FAKE_DBT_FAIL_TESTS: 'gold_fact_rounds_grain' });
+    const { summary } = await launchRun(ctx, { selection: 'gold.*' });
+    const rounds = summary.steps.find((s) => s.asset_key === 'gold.fact_rounds')!;
+    expect(rounds.status).toBe('SUCCESS');
+    expect(rounds.checks.find((c) => c.name === 'gold_fact_rounds_grain')).toMatchObject({ passed: false });
+    expect(summary.steps.find((s) => s.asset_key === 'gold.pace_summary_by_round')?.status).toBe('SKIPPED');
+    expect(existsSync(join(ctx.stateDir, 'dbt'))).toBe(true);
+  });
+});

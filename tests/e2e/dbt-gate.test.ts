@@ -1,0 +1,246 @@
+/**
+ * The dbt quality gate for real: the Silver Spark job writes one sample partition into a temp
+ * Iceberg warehouse, dbt (dbt-spark, session mode) tests the Silver sources and builds Gold, bad
+ * rows injected into Silver close the gate, and re-running the Silver job opens it again.
+ * Spark-heavy (about ten JVM starts): one course partition only.
+ */
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadGoldAssets } from '../../assets/gold.ts';
+import { type LakehouseConfig, loadConfig, sparkEnv } from '../../assets/lib/config.ts';
+import { loadCourses } from '../../assets/lib/courses.ts';
+import { type AssetDefinition, asset, defineAssets } from '../../framework/definitions/index.ts';
+import { launchRun, type RunContext } from '../../framework/execution/index.ts';
+import { buildGraph } from '../../framework/graph/index.ts';
+import { ensureSparkRuntime, type SparkRuntime } from '../../framework/integrations/spark/index.ts';
+import { computeStaleness } from '../../framework/staleness/index.ts';
+import { openStore, type Store } from '../../framework/storage/index.ts';
+import { repoRoot } from './helpers.ts';
+
+const COURSE = 'erinhills';
+const INGEST_DATE = '2026-01-05';
+const sampleDir = join(repoRoot, '..', 'shared', 'data', 'sample', COURSE);
+const GATED = ['silver_round_id_not_null', 'silver_swapped_coordinates', 'silver_duplicate_fix_rate'];
+
+/** Runs SQL (or the bad-row injection) in one Spark session on the test's warehouse. */
+const SPARK_HELPER = `
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from session import build_session
+from pyspark.sql import functions as F
+spark, _ = build_session("fairway-e2e-dbt")
+mode, arg = sys.argv[2], sys.argv[3]
+if mode == "query":
+    out = [[r.asDict() for r in spark.sql(q).collect()] for q in json.loads(arg)]
+else:
+    t = "silver.fact_telemetry_event"
+    df = spark.table(t).where(F.col("course_id") == arg)
+    total = df.count()
+    null_ids = df.limit(3).withColumn("round_id", F.lit(None).cast("string"))
+    swapped = (df.where("latitude is not null and longitude is not null").limit(20)
+        .withColumn("lat_was", F.col("latitude")).withColumn("latitude", F.col("longitude"))
+        .withColumn("longitude", F.col("lat_was")).drop("lat_was")
+        .withColumn("fix_timestamp", F.col("fix_timestamp") + F.expr("INTERVAL 1 SECOND")))
+    dups = df.where("fix_timestamp is not null").limit(total // 20 + 1)
+    null_ids.unionByName(swapped).unionByName(dups).writeTo(t).append()
+    out = {"total": total, "null_ids": 3, "swapped": 20, "duplicates": total // 20 + 1}
+print("RESULT " + json.dumps(out, default=str))
+`;
+
+let root: string;
+let cfg: LakehouseConfig;
+let runtime: SparkRuntime;
+let store: Store;
+let silverAssets: AssetDefinition[];
+let ctx: RunContext;
+
+function sparkProcessEnv(): Record<string, string> {
+  return { ...sparkEnv(cfg), FAIRWAY_SPARK_JARS: runtime.jars.join(','), JAVA_HOME: runtime.javaHome };
+}
+
+async function runSilverJob(bronze: string): Promise<void> {
+  const centre = loadCourses(cfg.coursesFile)[COURSE]!.centre;
+  const r = await execa(
+    runtime.python,
+    [
+      join(repoRoot, 'spark', 'silver_job.py'),
+      '--bronze-path',
+      bronze,
+      '--course-id',
+      COURSE,
+      '--ingest-date',
+      INGEST_DATE,
+      `--course-centre=${centre.join(',')}`,
+    ],
+    { env: sparkProcessEnv(), reject: false, all: true },
+  );
+  expect(r.exitCode, String(r.all).slice(-3000)).toBe(0);
+}
+
+async function spark(mode: 'query' | 'inject', arg: string): Promise<unknown> {
+  const script = join(root, 'spark_helper.py');
+  writeFileSync(script, SPARK_HELPER);
+  const r = await execa(runtime.python, [script, join(repoRoot, 'spark'), mode, arg], {
+    env: sparkProcessEnv(),
+    reject: false,
+    all: true,
+  });
+  const line = String(r.stdout)
+    .split('\n')
+    .find((l) => l.startsWith('RESULT '));
+  expect(line, String(r.all).slice(-3000)).toBeDefined();
+  return JSON.parse(line!.slice('RESULT '.length));
+}
+
+const checksOf = (summary: Awaited<ReturnType<typeof launchRun>>['summary'], key: string) =>
+  summary.asset_checks.filter((c) => c.asset_key === key);
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'fairway-dbt-gate-'));
+  cfg = loadConfig({
+    projectRoot: repoRoot,
+    profile: 'embedded',
+    env: {
+      ...process.env,
+      FAIRWAY_STATE_DIR: join(root, 'state'),
+      FAIRWAY_SPARK_DRIVER_MEMORY: '1g',
+      FAIRWAY_SPARK_SHUFFLE_PARTITIONS: '2',
+    },
+  });
+  runtime = await ensureSparkRuntime({
+    requirementsFile: join(repoRoot, 'spark', 'requirements.txt'),
+    pomFile: join(repoRoot, 'spark', 'jars', 'pom.xml'),
+  });
+  const bronze = join(root, 'bronze', `course_id=${COURSE}`, `ingest_date=${INGEST_DATE}`);
+  mkdirSync(bronze, { recursive: true });
+  cpSync(join(sampleDir, `${COURSE}.rounds.1.csv`), join(bronze, `${COURSE}.rounds.1.csv`));
+  await runSilverJob(bronze);
+
+  // Stand-ins for assets/silver.ts: the job above wrote the tables; the gate is what is under test.
+  silverAssets = [
+    asset({ key: 'silver.fact_telemetry_event', codeVersion: 'v1', materialize: () => ({}) }),
+    asset({ key: 'silver.fact_device_health', codeVersion: 'v1', materialize: () => ({}) }),
+  ];
+  store = openStore(':memory:');
+});
+
+afterAll(() => {
+  store?.close();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+describe('dbt quality gate on real Spark + Iceberg', () => {
+  it('passes the Silver source tests and builds Gold with row counts derived from Silver', async () => {
+    const gold = await loadGoldAssets(cfg, { runtime: async () => runtime });
+    expect(gold.goldAssets.map((a) => a.key)).toEqual([
+      'gold.device_health_errors',
+      'gold.fact_round_hole_performance',
+      'gold.fact_rounds',
+      'gold.pace_summary_by_round',
+      'gold.signal_quality_rounds',
+    ]);
+    const silver = silverAssets.map((a) => ({ ...a, ...gold.silverChecks[a.key] }));
+    const defs = defineAssets({ assets: [...silver, ...gold.goldAssets] });
+    ctx = { stateDir: cfg.stateDir, store, defs, graph: buildGraph(defs), log: pino({ level: 'silent' }) };
+
+    // One step at a time: both Silver gates finish before the first Gold step, so ONE dbt build.
+    const { summary, run } = await launchRun(ctx, { selection: '*', concurrency: 1 });
+    const failed = summary.asset_checks.filter((c) => !c.passed);
+    expect(failed, JSON.stringify(failed, null, 2)).toEqual([]);
+    expect(summary.status, JSON.stringify(summary.steps.filter((s) => s.status !== 'SUCCESS'))).toBe('SUCCESS');
+    expect(checksOf(summary, 'silver.fact_telemetry_event').map((c) => c.name)).toContain('silver_round_id_not_null');
+    expect(checksOf(summary, 'silver.fact_device_health').length).toBeGreaterThan(0);
+
+    const [rounds, lowBattery, holes] = (await spark(
+      'query',
+      JSON.stringify([
+        'select count(distinct round_id) as n from silver.fact_telemetry_event where round_id is not null',
+        'select count(*) as n from silver.fact_device_health where battery_percentage < 20 and round_id is not null',
+        `select count(*) as n from (select distinct course_id, round_id, nine_number, hole_number
+           from silver.fact_telemetry_event where round_id is not null and hole_number is not null)`,
+      ]),
+    )) as { n: number }[][];
+    const rowsOf = (key: string) => summary.steps.find((s) => s.asset_key === key)?.row_count;
+    expect(rounds![0]!.n).toBeGreaterThan(0);
+    expect(rowsOf('gold.fact_rounds')).toBe(rounds![0]!.n);
+    expect(rowsOf('gold.pace_summary_by_round')).toBe(rounds![0]!.n);
+    expect(rowsOf('gold.signal_quality_rounds')).toBe(rounds![0]!.n);
+    expect(rowsOf('gold.device_health_errors')).toBe(lowBattery![0]!.n);
+    expect(rowsOf('gold.fact_round_hole_performance')).toBe(holes![0]!.n);
+    // Gold tests became the models' checks, and they passed.
+    const roundsStep = summary.steps.find((s) => s.asset_key === 'gold.fact_rounds')!;
+    expect(roundsStep.checks.map((c) => c.name)).toContain('gold_fact_rounds_grain');
+    expect(roundsStep.checks.every((c) => c.passed)).toBe(true);
+    // One dbt build for the whole run, its artifacts kept per run.
+    const artifacts = join(cfg.stateDir, 'observability', 'dbt_artifacts', run.run_id);
+    expect(existsSync(join(artifacts, 'build-1', 'run_results.json'))).toBe(true);
+    expect(existsSync(join(artifacts, 'build-2'))).toBe(false);
+    expect(existsSync(join(artifacts, 'test-silver.fact_telemetry_event', 'run_results.json'))).toBe(true);
+  });
+
+  it('fails the gate naming the tests when bad rows reach Silver, and skips Gold', async () => {
+    await spark('inject', COURSE);
+    const { summary } = await launchRun(ctx, { selection: 'silver.fact_telemetry_event gold.fact_rounds' });
+    expect(summary.status).toBe('FAILURE');
+    const checks = checksOf(summary, 'silver.fact_telemetry_event');
+    const failedErrors = checks.filter((c) => !c.passed && c.severity === 'error').map((c) => c.name);
+    expect(failedErrors.sort()).toEqual([...GATED].sort());
+    const unique = checks.find((c) => c.name === 'silver_unique_round_fix_timestamp')!;
+    expect(unique).toMatchObject({ passed: false, severity: 'warn' });
+    const notNull = checks.find((c) => c.name === 'silver_round_id_not_null')!;
+    expect(notNull.failures).toBe(3);
+    expect(notNull.description).toMatch(/compiled.*silver_round_id_not_null\.sql/);
+    const goldStep = summary.steps.find((s) => s.asset_key === 'gold.fact_rounds')!;
+    expect(goldStep.status).toBe('SKIPPED');
+    expect(goldStep.reason).toMatch(/blocking check/);
+  });
+
+  it('opens the gate again once the Silver job has replaced the partition', async () => {
+    await runSilverJob(join(root, 'bronze', `course_id=${COURSE}`, `ingest_date=${INGEST_DATE}`));
+    const { summary } = await launchRun(ctx, { selection: 'silver.fact_telemetry_event gold.fact_rounds' });
+    expect(summary.asset_checks.filter((c) => !c.passed)).toEqual([]);
+    expect(summary.status).toBe('SUCCESS');
+    expect(summary.steps.find((s) => s.asset_key === 'gold.fact_rounds')?.status).toBe('SUCCESS');
+  });
+
+  it("editing a model's SQL changes only its code version and makes its downstream stale", async () => {
+    const before = new Map([...ctx.defs.assets.values()].map((a) => [a.key, a.codeVersion]));
+    const projectDir = join(root, 'dbt-copy');
+    cpSync(join(repoRoot, 'dbt'), projectDir, {
+      recursive: true,
+      filter: (src) => !/\/(target|logs)$/.test(src),
+    });
+    const sql = join(projectDir, 'models', 'gold', 'fact_rounds.sql');
+    writeFileSync(sql, `${readFileSync(sql, 'utf8')}\n-- edited\n`);
+    const edited = await loadGoldAssets(cfg, { projectDir, runtime: async () => runtime });
+    const changed = edited.goldAssets.filter((a) => a.codeVersion !== before.get(a.key)).map((a) => a.key);
+    expect(changed).toEqual(['gold.fact_rounds']);
+
+    const silver = silverAssets.map((a) => ({ ...a, ...edited.silverChecks[a.key] }));
+    const defs = defineAssets({ assets: [...silver, ...edited.goldAssets] });
+    const graph = buildGraph(defs);
+    const keys = graph.keys();
+    const staleness = computeStaleness({
+      graph,
+      partitions: new Map(),
+      materializations: store.latestMaterializations(keys),
+      attempts: store.latestStepAttempts(keys),
+    });
+    const status = (k: string) => staleness.get(k)?.get('')?.status;
+    expect(status('gold.fact_rounds')).toBe('STALE');
+    expect(
+      staleness
+        .get('gold.fact_rounds')
+        ?.get('')
+        ?.causes.map((c) => c.kind),
+    ).toContain('code_version_changed');
+    expect(status('gold.pace_summary_by_round')).toBe('STALE');
+    expect(status('gold.signal_quality_rounds')).toBe('STALE');
+    expect(status('gold.device_health_errors')).toBe('FRESH');
+    expect(status('gold.fact_round_hole_performance')).toBe('FRESH');
+  });
+});
