@@ -84,19 +84,14 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
         if (partitions.length > 0) filterMatchedSomething = true;
       }
     }
+    const allowed = input.restrict?.get(key);
+    if (allowed) partitions = partitions.filter((p) => allowed.has(p));
     planned.set(key, partitions);
     const depPartitions = new Map(
       asset.deps.map((d) => [d, [...new Set([...(input.partitions.get(d) ?? []), ...(planned.get(d) ?? [])])]]),
     );
-    const allowed = input.restrict?.get(key);
-    if (allowed) partitions = partitions.filter((p) => allowed.has(p));
     const mine: string[] = [];
     for (const p of partitions) {
-      const status = input.staleness?.get(key)?.get(p)?.status;
-      if (input.staleOnly && status === 'FRESH') {
-        skippedFresh++;
-        continue;
-      }
       const after: string[] = [];
       for (const depKey of asset.deps) {
         const dep = input.graph.definition(depKey);
@@ -105,6 +100,12 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
           if (inPlan.has(id)) after.push(id);
         }
         if (inPlan.has(checksStepId(depKey))) after.push(checksStepId(depKey));
+      }
+      // Stale-only leaves FRESH partitions out, unless an upstream step of this plan will change their input.
+      const status = input.staleness?.get(key)?.get(p)?.status;
+      if (input.staleOnly && status === 'FRESH' && after.length === 0) {
+        skippedFresh++;
+        continue;
       }
       const id = stepId(key, p);
       inPlan.add(id);

@@ -1,0 +1,154 @@
+/**
+ * The lakehouse on the embedded profile, through the real CLI, real Spark + Sedona + Iceberg:
+ * Bronze → Silver on the shared sample set, with the manifest's exact counts.
+ */
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fairway, repoRoot } from './helpers.ts';
+
+const SAMPLE = join(repoRoot, '..', 'shared', 'data', 'sample');
+/** Courses under test: all five by default; FAIRWAY_E2E_COURSES=a,b to narrow while developing. */
+const COURSES = (process.env.FAIRWAY_E2E_COURSES ?? 'americanfalls,bradshawfarmgc,erinhills,indiancreek,pinehurst4').split(',');
+const DAY = '2025-06-02';
+
+interface ManifestFile {
+  path: string;
+  format: string;
+  course: string;
+  expected_silver_rows: number;
+  expected_quarantined_rows: Record<string, number>;
+  expected_timestamp_missing: number;
+  real_location_rows: number;
+}
+interface Summary {
+  status: string;
+  steps: { asset_key: string; partition_key: string; status: string; reason: string | null }[];
+}
+
+const partitionOf = (course: string, day = DAY) => `course_id=${course},ingest_date=${day}`;
+
+describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared sample)', () => {
+  const home = mkdtempSync(join(tmpdir(), 'fairway-lakehouse-'));
+  const inbox = join(home, 'inbox');
+  const env = { FAIRWAY_HOME: home, FAIRWAY_LOG_LEVEL: 'warn' };
+  const cli = (args: string[]) => fairway(args, { cwd: repoRoot, env });
+  const manifest = JSON.parse(readFileSync(join(SAMPLE, 'manifest.json'), 'utf8')) as { files: ManifestFile[] };
+
+  /** CSV and JSON twins hold the same rounds: Silver keeps one copy, quarantine sees both. */
+  const expected = (course: string) => {
+    const csv = manifest.files.filter((f) => f.course === course && f.format === 'csv');
+    const sum = (pick: (f: ManifestFile) => number) => csv.reduce((n, f) => n + pick(f), 0);
+    const quarantined: Record<string, number> = {};
+    for (const reason of ['nan', 'zero_coordinates', 'swapped', 'out_of_range']) {
+      const n = 2 * sum((f) => f.expected_quarantined_rows[reason] ?? 0);
+      if (n > 0) quarantined[reason] = n;
+    }
+    return { silver: sum((f) => f.expected_silver_rows), missingTs: sum((f) => f.expected_timestamp_missing), quarantined };
+  };
+
+  const query = async (...sql: string[]) => {
+    const r = await cli(['query', '--json', ...sql]);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    return JSON.parse(String(r.stdout)) as { columns: string[]; rows: unknown[][] }[];
+  };
+  const silverCounts = async () => {
+    const [rows, quarantine, missing] = await query(
+      'SELECT course_id, count(*) FROM silver.fact_telemetry_event GROUP BY course_id',
+      'SELECT course_id, quarantine_reason, count(*) FROM silver.quarantine_telemetry_event GROUP BY 1, 2',
+      'SELECT course_id, count(*) FROM silver.fact_telemetry_event WHERE is_timestamp_missing GROUP BY course_id',
+    );
+    const out: Record<string, { silver: number; missingTs: number; quarantined: Record<string, number> }> = {};
+    for (const c of COURSES) out[c] = { silver: 0, missingTs: 0, quarantined: {} };
+    for (const [c, n] of rows!.rows) out[c as string]!.silver = Number(n);
+    for (const [c, n] of missing!.rows) out[c as string]!.missingTs = Number(n);
+    for (const [c, reason, n] of quarantine!.rows) out[c as string]!.quarantined[reason as string] = Number(n);
+    return out;
+  };
+
+  beforeAll(() => {
+    for (const course of COURSES) {
+      const target = join(inbox, course, DAY);
+      mkdirSync(target, { recursive: true });
+      cpSync(join(SAMPLE, course), target, { recursive: true });
+    }
+  });
+
+  it('materializes Silver (and its missing Bronze) with the manifest counts exactly', async () => {
+    const r = await cli(['materialize', 'silver.fact_telemetry_event', '--json']);
+    expect(r.exitCode, String(r.stderr).slice(-3000)).toBe(0);
+    const summary = JSON.parse(String(r.stdout)) as Summary;
+    expect(summary.steps.map((s) => `${s.asset_key} ${s.partition_key} ${s.status}`).sort()).toEqual(
+      COURSES.flatMap((c) => [
+        `bronze.round_exports ${partitionOf(c)} SUCCESS`,
+        `silver.fact_telemetry_event ${partitionOf(c)} SUCCESS`,
+      ]).sort(),
+    );
+    const counts = await silverCounts();
+    for (const course of COURSES) expect({ course, ...counts[course] }).toEqual({ course, ...expected(course) });
+    // The run summary also went to the observability area.
+    const obs = join(home, 'storage', 'fairway-observability', 'runs');
+    expect(readdirSync(obs).length).toBeGreaterThan(0);
+  });
+
+  it('a second run changes nothing', async () => {
+    const before = await silverCounts();
+    const stale = await cli(['materialize', 'bronze.round_exports+', '--stale-only', '--json']);
+    expect(stale.exitCode, String(stale.stderr)).toBe(0);
+    expect((JSON.parse(String(stale.stdout)) as Summary).steps.map((s) => s.asset_key)).toEqual(
+      COURSES.map(() => 'silver.fact_device_health'),
+    );
+    const again = await cli(['materialize', 'silver.fact_telemetry_event', '--partition', partitionOf(COURSES[0]!), '--json']);
+    expect(again.exitCode, String(again.stderr).slice(-2000)).toBe(0);
+    expect(await silverCounts()).toEqual(before);
+  });
+
+  it('a changed Bronze file makes only its partition stale, and --stale-only reruns only that', async () => {
+    const course = COURSES[COURSES.length - 1]!;
+    const dir = join(inbox, course, DAY);
+    const csv = readdirSync(dir).find((f) => f.endsWith('.csv'))!;
+    appendFileSync(join(dir, csv), '\n'); // new bytes, same rounds
+    const status = await cli(['status', 'bronze.round_exports', '--json']);
+    const rows = JSON.parse(String(status.stdout)) as { partitions: { partition: string; status: string; causes: { kind: string }[] }[] }[];
+    const stale = rows[0]!.partitions.filter((p) => p.status !== 'FRESH');
+    expect(stale.map((p) => [p.partition, p.causes[0]!.kind])).toEqual([[partitionOf(course), 'source_changed']]);
+
+    const before = await silverCounts();
+    const r = await cli(['materialize', '*', '--stale-only', '--json']);
+    expect(r.exitCode, String(r.stderr).slice(-2000)).toBe(0);
+    const steps = (JSON.parse(String(r.stdout)) as Summary).steps.map((s) => `${s.asset_key} ${s.partition_key}`);
+    expect(steps).toEqual([
+      `bronze.round_exports ${partitionOf(course)}`,
+      `silver.fact_telemetry_event ${partitionOf(course)}`,
+      `silver.fact_device_health ${partitionOf(course)}`,
+    ]);
+    expect(await silverCounts()).toEqual(before);
+  });
+
+  it('a bad file is quarantined with a report, the rest of its partition still lands, and the step fails', async () => {
+    const course = COURSES[0]!;
+    writeFileSync(join(inbox, course, DAY, 'broken.csv'), '');
+    const r = await cli(['materialize', 'bronze.round_exports', '--partition', partitionOf(course), '--json']);
+    expect(r.exitCode).toBe(1);
+    const step = (JSON.parse(String(r.stdout)) as Summary).steps[0]!;
+    expect(step.status).toBe('FAILURE');
+    expect(step.reason).toContain('broken.csv (empty_file');
+    const reportDir = join(home, 'storage', 'fairway-quarantine', 'bronze', `course_id=${course}`, `ingest_date=${DAY}`);
+    const report = JSON.parse(readFileSync(join(reportDir, readdirSync(reportDir)[0]!), 'utf8')) as Record<string, unknown>;
+    expect(report).toMatchObject({ file: 'broken.csv', reason: 'empty_file', course_id: course });
+    const landed = readdirSync(join(home, 'storage', 'fairway-landing', `course_id=${course}`, `ingest_date=${DAY}`));
+    expect(landed.sort()).toEqual(readdirSync(join(SAMPLE, course)).sort());
+  });
+
+  it('status and why explain a newly arrived partition', async () => {
+    const course = COURSES[1] ?? COURSES[0]!;
+    const next = '2025-06-03';
+    mkdirSync(join(inbox, course, next), { recursive: true });
+    cpSync(join(SAMPLE, course, readdirSync(join(SAMPLE, course)).find((f) => f.endsWith('.json'))!), join(inbox, course, next, 'late.json'));
+    const why = await cli(['why', 'silver.fact_telemetry_event', '--partition', partitionOf(course, next)]);
+    expect(why.exitCode, String(why.stderr)).toBe(0);
+    expect(String(why.stdout)).toContain('is MISSING');
+    expect(String(why.stdout)).toContain('never been materialized');
+  });
+});
