@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
+import { didYouMean } from '../definitions/index.ts';
 import { isFrameworkError, UsageError } from '../errors/index.ts';
 import { createRootLogger, setRootLogger } from '../logging/index.ts';
 import { loadProject, type Project } from '../project/index.ts';
@@ -161,7 +162,40 @@ export async function main(argv: string[]): Promise<number> {
       }),
     );
 
+  const builtins = new Set(program.commands.map((c) => c.name()));
+  // The command is the first token that is neither a global option nor its value.
+  let at = 0;
+  while (at < argv.length && argv[at]!.startsWith('-')) {
+    const flag = argv[at]!;
+    if ((flag === '--definitions' || flag === '--state-dir') && at + 1 < argv.length) {
+      program.setOptionValue(flag === '--definitions' ? 'definitions' : 'stateDir', argv[at + 1]);
+      at += 2;
+    } else {
+      if (flag === '-v' || flag === '--verbose') program.setOptionValue('verbose', true);
+      at++;
+    }
+  }
+  const first = argv[at];
+  const rest = argv.slice(at + 1);
+  const isExtension = first !== undefined && !builtins.has(first) && first !== 'help';
   try {
+    if (isExtension) {
+      // Commands contributed by the definitions (hooks.commands): resolved after loading them.
+      await withProject(async (p) => {
+        const commands = p.defs.hooks.commands ?? {};
+        const command = commands[first];
+        if (!command) {
+          const known = [...builtins, ...Object.keys(commands)].sort();
+          throw new UsageError(`Unknown command '${first}'.${didYouMean(first, known)} Commands: ${known.join(', ')}.`);
+        }
+        if (rest.includes('--help') || rest.includes('-h')) {
+          process.stdout.write(`Usage: fairway ${first} ${command.usage ?? ''}\n\n${command.description}\n`);
+          return 0;
+        }
+        return command.run(rest, { stateDir: p.stateDir });
+      });
+      return exitCode;
+    }
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (e) {

@@ -39,6 +39,15 @@ export interface QueryResult {
   rows: unknown[][];
 }
 
+/** A CLI command contributed by the definitions (e.g. `fairway stack up`). */
+export interface ExtensionCommand {
+  description: string;
+  /** Shown by `fairway <name> --help`. */
+  usage?: string;
+  /** Receives the arguments after the command name; returns the exit code. */
+  run: (args: string[], ctx: { stateDir: string }) => Promise<number>;
+}
+
 export interface DefinitionHooks {
   /** Called once per finished run with its summary. */
   onRunComplete?: (summary: RunSummary) => Promise<void> | void;
@@ -46,6 +55,8 @@ export interface DefinitionHooks {
   describeConfig?: () => unknown;
   /** Runs SQL on the profile's query engine, for `fairway query`, table previews and tests. */
   query?: (statements: string[]) => Promise<QueryResult[]>;
+  /** Extra CLI commands, by name. */
+  commands?: Record<string, ExtensionCommand>;
   /** Installs what the materializers need (venvs, jars), for `fairway bootstrap`. */
   bootstrap?: (onProgress: (message: string) => void) => Promise<void>;
 }

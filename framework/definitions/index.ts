@@ -24,6 +24,7 @@ export {
   type Definitions,
   defineAssets,
   didYouMean,
+  type ExtensionCommand,
   partitionMappingOf,
   type QueryResult,
   type RunSummary,

@@ -130,7 +130,8 @@ beforeAll(async () => {
 
 afterAll(() => {
   store?.close();
-  if (root) rmSync(root, { recursive: true, force: true });
+  // FAIRWAY_E2E_KEEP=1 keeps the warehouse, dbt target dirs and compute logs for a look afterwards.
+  if (root && !process.env.FAIRWAY_E2E_KEEP) rmSync(root, { recursive: true, force: true });
 });
 
 describe('dbt quality gate on real Spark + Iceberg', () => {

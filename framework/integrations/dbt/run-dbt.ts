@@ -105,7 +105,8 @@ export async function runDbt(opts: RunDbtOptions): Promise<RunDbtResult> {
   };
   const started = Date.now();
   const child = execa(opts.dbt.command, args, {
-    cwd: opts.projectDir,
+    // Spark (session mode) drops spark-warehouse/ and metastore files into its working directory.
+    cwd: opts.workDir,
     env: { ...opts.dbt.env, ...DBT_QUIET_ENV },
     reject: false,
     stdin: 'ignore',
