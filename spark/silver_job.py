@@ -181,6 +181,7 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
             _fail_reconciliation(pipes, real, kept_rows, sum(quarantined.values()), duplicates_removed, "before write")
 
         kept = ranked.where(F.col("dup_rank") == 1)
+        track = _track_preview(kept)
         bands = transform.nine_band_starts(kept)
         step("nine_bands")
         main = transform.derive(kept, bands, args.course_timezone, with_h3=True)
@@ -222,6 +223,7 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
         "table_rows_total": commits["fact_telemetry_event"]["total_records"],
         "commits": commits,
         "duration_ms": int((time.perf_counter() - started) * 1000),
+        "track_preview": track,
     }
     # after the commits: what Iceberg says was added must be what we counted
     reconciled = written == kept_rows and quarantined_total == sum(quarantined.values())
@@ -231,6 +233,22 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
     if pipes is not None:
         _report(pipes, result, schema, spark_startup_ms)
     return result
+
+
+def _track_preview(kept, max_points: int = 150) -> list[list[float]]:
+    """[lon, lat] points of the partition's longest round, in time order, for the UI's track sketch."""
+    with_ts = kept.where(F.col("fix_us").isNotNull())
+    top = with_ts.groupBy("round_id").count().orderBy(F.desc("count"), "round_id").first()
+    if top is None:
+        return []
+    rows = (
+        with_ts.where(F.col("round_id") == top["round_id"])
+        .orderBy("fix_us")
+        .select("longitude", "latitude")
+        .limit(max_points)
+        .collect()
+    )
+    return [[round(r.longitude, 6), round(r.latitude, 6)] for r in rows if r.longitude is not None and r.latitude is not None]
 
 
 def _fail_reconciliation(pipes: Pipes | None, real: int, written: int, quarantined: int, duplicates: int, when: str):
@@ -278,6 +296,8 @@ def _report(pipes: Pipes, r: dict, schema: list[dict], spark_startup_ms: int | N
     }
     if r["course_centre"]:
         metadata["course_centre"] = md_json(r["course_centre"])
+    if r.get("track_preview"):
+        metadata["track_preview"] = md_json(r["track_preview"])
     if spark_startup_ms is not None:
         metadata["spark_startup_ms"] = md_int(spark_startup_ms)
     for table in ("fact_device_health", "quarantine_telemetry_event"):
