@@ -165,9 +165,16 @@ export function dbtOutputs(cfg: LakehouseConfig, sparkParams: Record<string, str
 function hideSecrets(params: Record<string, string>, env: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(params)) {
-    if (env.AWS_SECRET_ACCESS_KEY && v === env.AWS_SECRET_ACCESS_KEY) out[k] = "{{ env_var('AWS_SECRET_ACCESS_KEY') }}";
-    else if (env.AWS_ACCESS_KEY_ID && v === env.AWS_ACCESS_KEY_ID) out[k] = "{{ env_var('AWS_ACCESS_KEY_ID') }}";
-    else out[k] = v;
+    // By key name, not value: MinIO's development pair has the same id and secret.
+    if (/secret/i.test(k) && v === env.AWS_SECRET_ACCESS_KEY) out[k] = "{{ env_var('AWS_SECRET_ACCESS_KEY') }}";
+    else if (/access[.-]key(-id)?$/i.test(k) && v === env.AWS_ACCESS_KEY_ID)
+      out[k] = "{{ env_var('AWS_ACCESS_KEY_ID') }}";
+    else if (/secret|password|access[.-]key/i.test(k)) {
+      throw new FrameworkError(
+        'DBT_PROFILE_SECRET',
+        `Spark setting '${k}' holds a credential not taken from the environment.`,
+      );
+    } else out[k] = v;
   }
   return out;
 }
@@ -175,6 +182,7 @@ function hideSecrets(params: Record<string, string>, env: Record<string, string>
 /** Copies artifacts to `<observability>/dbt_artifacts/<run_id>/<invocation>/`, or under the state dir. */
 function artifactPersister(cfg: LakehouseConfig, stateDir: string, store?: ObjectStore): PersistDbtArtifacts {
   return async (runId, invocation, files) => {
+    if (store) await store.ensureBucket(cfg.buckets.observability);
     for (const f of files) {
       if (store) {
         const key = `${cfg.prefixes.observability}dbt_artifacts/${runId}/${invocation}/${f.name}`;

@@ -6,21 +6,24 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineAssets } from '../framework/definitions/index.ts';
 import { stateDirOf } from '../framework/project/index.ts';
+import { stackCommand } from '../stack/index.ts';
 import { bronzeAssets } from './bronze.ts';
 import { maskSecrets } from './lib/config.ts';
 import { openLakehouse } from './lib/lakehouse.ts';
-import { querySpark } from './lib/query.ts';
+import { querySpark, queryTrino } from './lib/query.ts';
+import { guardLocalStack, stackConfigOf } from './lib/stack.ts';
 import { silverAssets } from './silver.ts';
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export default async function lakehouse() {
-  const lake = openLakehouse(projectRoot, stateDirOf(process.cwd()));
+  const stateDir = stateDirOf(process.cwd());
+  const lake = openLakehouse(projectRoot, stateDir);
   const cfg = lake.config;
   const bronze = bronzeAssets(lake);
   const silver = silverAssets(lake, bronze[0]!, projectRoot);
   return defineAssets({
-    assets: [...bronze, ...silver],
+    assets: guardLocalStack(cfg, stateDir, [...bronze, ...silver]),
     resources: { lake },
     hooks: {
       onRunComplete: async (summary) => {
@@ -36,7 +39,9 @@ export default async function lakehouse() {
         );
       },
       describeConfig: () => maskSecrets(cfg),
-      query: (statements) => querySpark(lake, projectRoot, statements),
+      query: (statements) =>
+        cfg.query.engine === 'trino' ? queryTrino(cfg, statements) : querySpark(lake, projectRoot, statements),
+      commands: { stack: stackCommand((dir) => stackConfigOf(cfg, dir)) },
       bootstrap: async (onProgress) => {
         const runtime = await lake.sparkRuntime(onProgress);
         onProgress(`python: ${runtime.python}`);

@@ -1,16 +1,21 @@
 /**
  * Entry of `npm run bench -- <suite> [options]`. Suites:
  *   core   graph load, status, staleness, single-asset materialize and a 1,000-asset run, vs Dagster
+ *   ui     lineage page first render in Chromium and /api/graph under 50 clients, vs dagster-webserver
  *   table  re-print the table of a results file: `npm run bench -- table bench/results/core-<date>.json`
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type CoreResults, formatTable } from './core/format-table.ts';
 import { runCoreBench } from './core/run-core-bench.ts';
+import { formatUiTable, type UiResults } from './ui/format-ui-table.ts';
+import { runUiBench } from './ui/run-ui-bench.ts';
 
 const USAGE = `usage: npm run bench -- core [--sizes 1000,10000] [--skip-dagster] [--dagster-full-sizes 1000]
                               [--dagster-timeout 600] [--repeats 3] [--single-repeats 5] [--run-repeats 3]
                               [--out bench/results/core-<date>.json]
+       npm run bench -- ui [--sizes 2000,10000] [--skip-dagster] [--dagster-timeout 600] [--repeats 3]
+                            [--clients 50] [--requests 300] [--dagster-requests 100] [--out bench/results/ui-<date>.json]
        npm run bench -- table <results.json>`;
 
 const numbers = (s: string) => s.split(',').filter(Boolean).map(Number);
@@ -20,13 +25,16 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      sizes: { type: 'string', default: '1000,10000' },
+      sizes: { type: 'string' },
       'skip-dagster': { type: 'boolean', default: false },
       'dagster-full-sizes': { type: 'string', default: '1000' },
       'dagster-timeout': { type: 'string', default: '600' },
       repeats: { type: 'string', default: '3' },
       'single-repeats': { type: 'string', default: '5' },
       'run-repeats': { type: 'string', default: '3' },
+      clients: { type: 'string', default: '50' },
+      requests: { type: 'string', default: '300' },
+      'dagster-requests': { type: 'string', default: '100' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -37,7 +45,23 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   if (suite === 'table' && file) {
-    process.stdout.write(`${formatTable(JSON.parse(readFileSync(file, 'utf8')) as CoreResults)}\n`);
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { suite?: string };
+    const table = parsed.suite === 'ui' ? formatUiTable(parsed as UiResults) : formatTable(parsed as CoreResults);
+    process.stdout.write(`${table}\n`);
+    return 0;
+  }
+  if (suite === 'ui') {
+    const results = await runUiBench({
+      sizes: numbers(values.sizes ?? '2000,10000'),
+      skipDagster: values['skip-dagster'],
+      dagsterTimeoutS: Number(values['dagster-timeout']),
+      repeats: Number(values.repeats),
+      clients: Number(values.clients),
+      requests: Number(values.requests),
+      dagsterRequests: Number(values['dagster-requests']),
+      ...(values.out ? { out: values.out } : {}),
+    });
+    process.stdout.write(`${formatUiTable(results as unknown as UiResults)}\n`);
     return 0;
   }
   if (suite !== 'core') {
@@ -45,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const results = await runCoreBench({
-    sizes: numbers(values.sizes),
+    sizes: numbers(values.sizes ?? '1000,10000'),
     skipDagster: values['skip-dagster'],
     dagsterFullSizes: numbers(values['dagster-full-sizes']),
     dagsterTimeoutS: Number(values['dagster-timeout']),

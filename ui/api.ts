@@ -37,6 +37,31 @@ export interface ApiDeps {
 
 const ACTIVE = new Set(['QUEUED', 'STARTED']);
 
+/** How long a computed `/api/graph` answer is reused: bounds how stale a polled status can be. */
+export const GRAPH_CACHE_MS = 1000;
+
+/**
+ * Single-flight with a short time-to-live: concurrent callers share one computation, and callers within
+ * `ttlMs` of its end reuse the answer. Staleness is computed from the whole store, so without this 50 open
+ * lineage pages polling at once would each pay for it.
+ */
+export function sharedRecent<T>(compute: () => Promise<T>, ttlMs: number): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  let value: { at: number; v: T } | undefined;
+  return () => {
+    if (value && Date.now() - value.at < ttlMs) return Promise.resolve(value.v);
+    pending ??= compute()
+      .then((v) => {
+        value = { at: Date.now(), v };
+        return v;
+      })
+      .finally(() => {
+        pending = undefined;
+      });
+    return pending;
+  };
+}
+
 function remoteAddress(c: Context): string | undefined {
   try {
     return getConnInfo(c).remote.address;
@@ -60,10 +85,11 @@ export function apiRoutes(deps: ApiDeps): Hono {
     return c.json({ assets: rows });
   });
 
-  api.get('/graph', async (c) => {
+  // Serialized once per computation: at 10k assets the JSON is megabytes.
+  const graphBody = sharedRecent(async () => {
     const [layout, rows] = await Promise.all([deps.layout(), assetSummaries(project)]);
     const byKey = new Map(rows.map((r) => [r.key, r]));
-    return c.json({
+    return JSON.stringify({
       engine: layout.engine,
       width: layout.width,
       height: layout.height,
@@ -74,6 +100,11 @@ export function apiRoutes(deps: ApiDeps): Hono {
         return { ...n, group: r.group, kinds: r.kinds, status: r.status, checks: r.checks.badge };
       }),
     });
+  }, GRAPH_CACHE_MS);
+
+  api.get('/graph', async (c) => {
+    c.header('Content-Type', 'application/json');
+    return c.body(await graphBody());
   });
 
   api.get('/assets/:key', validate('param', AssetParams), async (c) =>

@@ -2,11 +2,22 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { md } from '../framework/definitions/index.ts';
+import {
+  asset,
+  dailyPartitions,
+  defineAssets,
+  md,
+  multiPartitions,
+  staticPartitions,
+} from '../framework/definitions/index.ts';
 import { launchRun } from '../framework/execution/index.ts';
+import { buildGraph } from '../framework/graph/index.ts';
 import { loadProject, type Project } from '../framework/project/index.ts';
+import { defaultStorePath, openStore } from '../framework/storage/index.ts';
+import { sharedRecent } from './api.ts';
 import { CONTENT_SECURITY_POLICY, createApp, type FairwayApp } from './app.ts';
 import { ensureToken } from './auth.ts';
+import { orderMetrics, TrackPreview } from './pages/asset-page.tsx';
 
 let dir: string;
 let project: Project;
@@ -329,6 +340,8 @@ describe('pages and security headers', () => {
     const asset = await (await get('/assets/bronze.raw_orders')).text();
     expect(asset).toContain('data-partition="store=north"');
     expect(asset).toContain('data-metrics="row_count"');
+    expect(asset).toContain('data-plotted="row_count"');
+    expect(asset).not.toContain('id="metric-picker"'); // one metric: nothing to pick
     const run = await (await get(`/runs/${firstRunId}`)).text();
     expect(run).toContain('id="gantt"');
     expect(run).toContain(`/api/runs/${firstRunId}/logs/bronze.raw_orders?partition=store%3Dnorth`);
@@ -349,6 +362,133 @@ describe('pages and security headers', () => {
     }
     expect((await get('/static/../app.ts')).status).toBe(404);
     expect((await get('/static/app.ts')).status).toBe(404);
+  });
+});
+
+describe('two-dimensional partitions', () => {
+  it('draws course_id × ingest_date as rows × columns, each cell coloured by its status', async () => {
+    const defs = defineAssets({
+      assets: [
+        asset({
+          key: 'silver.events',
+          partitions: multiPartitions(
+            staticPartitions('course_id', ['pinehurst4', 'erinhills']),
+            dailyPartitions('ingest_date', '2026-11-23', '2026-11-25'),
+          ),
+          codeVersion: 'v1',
+          materialize: () => ({}),
+        }),
+      ],
+    });
+    const stateDir = join(dir, 'grid');
+    const store = openStore(defaultStorePath(stateDir));
+    const grid: Project = {
+      root: dir,
+      stateDir,
+      definitionsFile: 'inline',
+      defs,
+      graph: buildGraph(defs),
+      store,
+      log: project.log,
+      close: () => store.close(),
+    };
+    const ts = '2026-11-25T10:00:00.000Z';
+    for (const partition_key of [
+      'course_id=erinhills,ingest_date=2026-11-24',
+      'course_id=pinehurst4,ingest_date=2026-11-23',
+    ]) {
+      store.recordMaterialization({
+        asset_key: 'silver.events',
+        partition_key,
+        run_id: 'r1',
+        ts,
+        data_version: 'd1',
+        code_version: 'v1',
+        input_versions: {},
+        deps: [],
+        metadata: { row_count: md.rowCount(10) },
+      });
+    }
+    store.recordStepAttempt({
+      asset_key: 'silver.events',
+      partition_key: 'course_id=pinehurst4,ingest_date=2026-11-25',
+      run_id: 'r1',
+      status: 'FAILURE',
+      started_at: ts,
+      finished_at: ts,
+      duration_ms: 5,
+      attempts: 1,
+      reason: 'boom',
+    });
+    const gridUi = createApp(grid, { token: 'a'.repeat(64) });
+    try {
+      const html = await (await gridUi.app.request('/assets/silver.events')).text();
+      expect(html).toContain('<table class="pgrid" data-rows="course_id" data-cols="ingest_date">');
+      expect([...html.matchAll(/<tr data-row="([^"]+)"/g)].map((m) => m[1])).toEqual(['erinhills', 'pinehurst4']);
+      expect([...html.matchAll(/<th class="rot" scope="col"><span>([^<]+)</g)].map((m) => m[1])).toEqual([
+        '2026-11-23',
+        '2026-11-24',
+        '2026-11-25',
+      ]);
+      // Row-major: erinhills × 3 days, then pinehurst4 × 3 days.
+      const cells = [...html.matchAll(/class="cell st-(\w+)"[^>]*data-partition="([^"]+)"/g)].map(
+        (m) => `${m[2]} ${m[1]}`,
+      );
+      expect(cells).toEqual([
+        'course_id=erinhills,ingest_date=2026-11-23 MISSING',
+        'course_id=erinhills,ingest_date=2026-11-24 FRESH',
+        'course_id=erinhills,ingest_date=2026-11-25 MISSING',
+        'course_id=pinehurst4,ingest_date=2026-11-23 FRESH',
+        'course_id=pinehurst4,ingest_date=2026-11-24 MISSING',
+        'course_id=pinehurst4,ingest_date=2026-11-25 FAILED',
+      ]);
+      expect(html).toContain('6 partitions: ');
+    } finally {
+      await gridUi.runs.shutdown();
+      grid.close();
+    }
+  });
+});
+
+describe('sharedRecent', () => {
+  it('runs one computation for concurrent callers and reuses it within the time-to-live', async () => {
+    let calls = 0;
+    const get = sharedRecent(async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 20));
+      return calls;
+    }, 60);
+    expect(await Promise.all([get(), get(), get()])).toEqual([1, 1, 1]);
+    expect(await get()).toBe(1);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(await get()).toBe(2);
+  });
+});
+
+describe('asset page pieces', () => {
+  it('orders metrics: row_count, quarantined_rows, duplicates_removed, duration_ms, then alphabetical', () => {
+    expect(
+      orderMetrics(['files', 'duration_ms', 'apples', 'row_count', 'duplicates_removed', 'quarantined_rows']),
+    ).toEqual(['row_count', 'quarantined_rows', 'duplicates_removed', 'duration_ms', 'apples', 'files']);
+  });
+
+  it('sketches a track aspect-correct (cos(lat) on longitudes) with start and end markers', () => {
+    // 0.02° of longitude at 60°N is as long on the ground as 0.01° of latitude: the box must be square.
+    const svg = String(
+      TrackPreview({
+        value: [
+          [10.0, 60.0],
+          [10.02, 60.0],
+          [10.02, 60.01],
+        ],
+      }),
+    );
+    const [, w, h] = /viewBox="0 0 (\d+) (\d+)"/.exec(svg)!.map(Number);
+    expect(Math.abs(w! - h!)).toBeLessThanOrEqual(1);
+    expect(svg).toContain('class="start"');
+    expect(svg).toContain('class="end"');
+    expect(svg).toContain('3 points');
+    expect(String(TrackPreview({ value: [[1, 2]] }))).toContain('not a list of [lon, lat] points');
   });
 });
 

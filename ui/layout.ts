@@ -1,7 +1,7 @@
 import ElkModule, { type ElkNode } from 'elkjs/lib/elk.bundled.js';
 import type { AssetGraph } from '../framework/graph/index.ts';
 
-export const NODE_WIDTH = 210;
+export const NODE_WIDTH = 240;
 export const NODE_HEIGHT = 58;
 // A CommonJS module: under Node ESM its default import is the constructor itself.
 const ELK = ElkModule as unknown as typeof ElkModule.default;

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { BasicAuth, Trino } from 'trino-client';
 import { z } from 'zod';
 import type { QueryResult } from '../../framework/definitions/index.ts';
 import { FrameworkError } from '../../framework/errors/index.ts';
-import { sparkEnv } from './config.ts';
+import { type LakehouseConfig, sparkEnv } from './config.ts';
 import type { Lakehouse } from './lakehouse.ts';
 
 const LineSchema = z.union([
@@ -42,6 +43,60 @@ export async function querySpark(lake: Lakehouse, projectRoot: string, statement
   if (result.exitCode !== 0 || out.length !== statements.length) {
     const tail = result.stderr.split('\n').filter(Boolean).slice(-5).join('\n');
     throw new FrameworkError('QUERY_FAILED', `The query engine (Spark) exited with ${result.exitCode}:\n${tail}`);
+  }
+  return out;
+}
+
+const TrinoPageSchema = z.object({
+  id: z.string().optional(),
+  columns: z.array(z.object({ name: z.string() })).optional(),
+  data: z.array(z.array(z.unknown())).optional(),
+  error: z.object({ message: z.string(), errorName: z.string().optional() }).optional(),
+});
+
+/**
+ * Runs SQL on Trino (local profile), one statement after another, with the profile's Iceberg
+ * catalog as the session catalog so two-part names (`silver.fact_telemetry_event`) resolve.
+ * BIGINT values arrive as JSON numbers: cast 64-bit ids (snapshot ids) to VARCHAR to keep them exact.
+ */
+export async function queryTrino(config: LakehouseConfig, statements: string[]): Promise<QueryResult[]> {
+  const server = config.query.trinoUrl;
+  if (!server) {
+    throw new FrameworkError('QUERY_FAILED', `${config.file}: FAIRWAY_TRINO_URL is required for FAIRWAY_QUERY_ENGINE=trino.`);
+  }
+  const trino = Trino.create({
+    server,
+    source: 'fairway',
+    catalog: config.catalog.name,
+    schema: config.catalog.namespaces.silver,
+    auth: new BasicAuth('fairway'),
+  });
+  const out: QueryResult[] = [];
+  for (const [i, sql] of statements.entries()) {
+    let columns: string[] = [];
+    const rows: unknown[][] = [];
+    try {
+      for await (const raw of await trino.query(sql)) {
+        const page = TrinoPageSchema.parse(raw);
+        if (page.error) {
+          throw new FrameworkError('QUERY_FAILED', `Statement ${i + 1} failed on Trino: ${page.error.message}`, {
+            details: { statement: sql, error_name: page.error.errorName },
+          });
+        }
+        if (page.columns) columns = page.columns.map((c) => c.name);
+        if (page.data) rows.push(...page.data);
+      }
+    } catch (e) {
+      if (e instanceof FrameworkError) throw e;
+      const code = (e as { code?: string }).code ?? (e as Error).message;
+      throw new FrameworkError(
+        'QUERY_ENGINE_UNREACHABLE',
+        `Trino at ${server} did not answer statement ${i + 1} (${code}). ` +
+          'Run `fairway stack status` to check the local stack and `fairway stack up` to start it.',
+        { details: { statement: sql, service: 'trino' }, cause: e },
+      );
+    }
+    out.push({ columns, rows });
   }
   return out;
 }

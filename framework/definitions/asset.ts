@@ -60,13 +60,33 @@ export interface AssetChecksContext {
 }
 
 /**
- * Freshness policy, enforced by the scheduler: a maximum lag behind upstream data arrival and/or a
- * cron deadline, each with a warn and a fail window.
+ * How fresh an asset (each partition, when partitioned) must be. "Data arrival" is an upstream
+ * materialization, or a changed source version first seen by the daemon (`observe`). An asset is
+ * FRESH while it reflects all arrived data or is still inside its windows, WARN inside a warn window,
+ * OVERDUE past a fail window. The daemon (`fairway daemon`) plans runs to keep every policy met.
+ *
+ * @example
+ * // Silver reflects Bronze data within 30 minutes of its arrival (warn after 20).
+ * freshness: { maxLag: { warnAfterMinutes: 20, failAfterMinutes: 30 } }
+ * // By 06:00 course time, Gold covers yesterday: data that arrived before midnight is in.
+ * freshness: { deadline: { cron: '0 6 * * *', timezone: 'America/Chicago', dataCutoffMinutes: 360, warnBeforeMinutes: 60 } }
  */
 export interface FreshnessPolicy {
-  maxLagMinutes?: number;
-  warnAfterMinutes?: number;
-  cron?: { schedule: string; timezone: string };
+  /** Arrived data must be reflected within `failAfterMinutes`; WARN from `warnAfterMinutes` (≤ fail). */
+  maxLag?: { warnAfterMinutes: number; failAfterMinutes: number };
+  /**
+   * At each tick of `cron` (evaluated in the IANA `timezone`, never the machine's), data that arrived
+   * at least `dataCutoffMinutes` (default 0) before the tick must be reflected. WARN from
+   * `warnBeforeMinutes` (default 0) before the tick while still unmet, and during the grace of
+   * `failAfterMinutes` (default 0) after it; OVERDUE after the grace.
+   */
+  deadline?: {
+    cron: string;
+    timezone: string;
+    dataCutoffMinutes?: number;
+    warnBeforeMinutes?: number;
+    failAfterMinutes?: number;
+  };
 }
 
 export interface RetryPolicy {

@@ -61,16 +61,32 @@ export interface DefinitionHooks {
   bootstrap?: (onProgress: (message: string) => void) => Promise<void>;
 }
 
+/**
+ * A plain cron schedule, fired by `fairway daemon`: materialize `selection` at each tick of `cron`
+ * in the IANA `timezone`. Missed ticks (daemon down) fire once, not once per missed tick.
+ */
+export interface ScheduleDefinition {
+  name: string;
+  cron: string;
+  timezone: string;
+  selection: string;
+  partition?: string;
+  /** Skip asset partitions that are already FRESH (default true). */
+  staleOnly?: boolean;
+}
+
 export interface Definitions<R = unknown> {
   assets: ReadonlyMap<AssetKey, AssetDefinition<AssetKey, R>>;
   resources: R;
   hooks: DefinitionHooks;
+  schedules?: readonly ScheduleDefinition[];
 }
 
 export interface DefineAssetsInput<R> {
   assets: readonly AssetDefinition<AssetKey, R>[];
   resources?: R;
   hooks?: DefinitionHooks;
+  schedules?: readonly ScheduleDefinition[];
 }
 
 export function didYouMean(key: string, candidates: readonly string[]): string {
@@ -171,5 +187,10 @@ export function defineAssets<R = undefined>(input: DefineAssetsInput<R>): Defini
       }
     }
   }
-  return { assets, resources: input.resources as R, hooks: input.hooks ?? {} };
+  return {
+    assets,
+    resources: input.resources as R,
+    hooks: input.hooks ?? {},
+    ...(input.schedules ? { schedules: input.schedules } : {}),
+  };
 }

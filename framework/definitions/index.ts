@@ -28,6 +28,7 @@ export {
   partitionMappingOf,
   type QueryResult,
   type RunSummary,
+  type ScheduleDefinition,
 } from './definitions.ts';
 export {
   type Metadata,

@@ -14,6 +14,8 @@ export type {
   PartitionLock,
   RunRecord,
   RunStatus,
+  SchedulerDecisionRecord,
+  SchedulerTickRecord,
   StepAttemptRecord,
   StepStatus,
   Store,

@@ -124,6 +124,40 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'scheduler ticks and decisions',
+    sql: `
+      CREATE TABLE scheduler_ticks (
+        tick_id     INTEGER PRIMARY KEY,
+        holder      TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        started_at  TEXT NOT NULL,
+        finished_at TEXT,
+        evaluated   TEXT NOT NULL,
+        error       TEXT
+      );
+
+      CREATE TABLE scheduler_decisions (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        tick_id       INTEGER NOT NULL,
+        asset_key     TEXT NOT NULL,
+        partition_key TEXT NOT NULL,
+        action        TEXT NOT NULL,
+        reason        TEXT NOT NULL,
+        due_at        TEXT,
+        expected_ms   INTEGER,
+        run_id        TEXT,
+        selection     TEXT,
+        run_partition TEXT,
+        created_at    TEXT NOT NULL,
+        UNIQUE (tick_id, asset_key, partition_key)
+      );
+      CREATE INDEX idx_scheduler_decisions_key ON scheduler_decisions (asset_key, partition_key, id)
+        WHERE action = 'launch';
+      CREATE INDEX idx_scheduler_decisions_run ON scheduler_decisions (run_id) WHERE run_id IS NOT NULL;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

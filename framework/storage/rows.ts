@@ -8,6 +8,8 @@ import type {
   MaterializationRecord,
   PartitionLock,
   RunRecord,
+  SchedulerDecisionRecord,
+  SchedulerTickRecord,
   StepAttemptRecord,
 } from './types.ts';
 
@@ -178,6 +180,42 @@ const decodePartitionLockRows = codec(
 );
 
 // The annotations check that each table decodes to exactly its record type.
+const decodeSchedulerTickRows = codec(
+  'scheduler_ticks',
+  'tick_id',
+  {
+    tick_id: z.number().int(),
+    holder: z.string(),
+    status: z.enum(['STARTED', 'SUCCESS', 'FAILURE']),
+    started_at: z.string(),
+    finished_at: nullableText,
+    error: nullableText,
+  },
+  { evaluated: z.record(z.string(), z.unknown()) },
+);
+
+const decodeSchedulerDecisionRows = codec(
+  'scheduler_decisions',
+  'id',
+  {
+    id: z.number().int(),
+    tick_id: z.number().int(),
+    asset_key: z.string(),
+    partition_key: z.string(),
+    action: z.enum(['launch', 'wait', 'defer']),
+    reason: z.string(),
+    due_at: nullableText,
+    expected_ms: z.number().nullable(),
+    run_id: nullableText,
+    selection: nullableText,
+    run_partition: nullableText,
+    created_at: z.string(),
+  },
+  {},
+);
+
+export const decodeSchedulerTicks: (rows: unknown[]) => SchedulerTickRecord[] = decodeSchedulerTickRows;
+export const decodeSchedulerDecisions: (rows: unknown[]) => SchedulerDecisionRecord[] = decodeSchedulerDecisionRows;
 export const decodeRuns: (rows: unknown[]) => RunRecord[] = decodeRunRows;
 export const decodeEvents: (rows: unknown[]) => EventRecord[] = decodeEventRows;
 export const decodeMaterializations: (rows: unknown[]) => MaterializationRecord[] = decodeMaterializationRows;

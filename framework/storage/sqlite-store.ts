@@ -10,6 +10,8 @@ import {
   decodeMaterializations,
   decodePartitionLocks,
   decodeRuns,
+  decodeSchedulerDecisions,
+  decodeSchedulerTicks,
   decodeStepAttempts,
   json,
   RUN_COLUMNS,
@@ -25,6 +27,8 @@ import type {
   PartitionLock,
   RunRecord,
   RunStatus,
+  SchedulerDecisionRecord,
+  SchedulerTickRecord,
   StepAttemptRecord,
   Store,
 } from './types.ts';
@@ -471,5 +475,109 @@ export class SqliteStore implements Store {
         'INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
       ).run(name, value),
     );
+  }
+
+  // ---- scheduler ticks and decisions ----------------------------------------------------------
+
+  beginTick(tick: SchedulerTickRecord): { tick: SchedulerTickRecord; created: boolean } {
+    const insert = this.#stmt(
+      `INSERT INTO scheduler_ticks (tick_id, holder, status, started_at, finished_at, evaluated, error)
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tick_id) DO NOTHING`,
+    );
+    return this.#write(() => {
+      const { changes } = insert.run(
+        tick.tick_id,
+        tick.holder,
+        tick.status,
+        tick.started_at,
+        tick.finished_at,
+        json(tick.evaluated),
+        tick.error,
+      );
+      const stored = decodeSchedulerTicks(this.#all('SELECT * FROM scheduler_ticks WHERE tick_id = ?', tick.tick_id))[0]!;
+      return { tick: stored, created: changes === 1 };
+    });
+  }
+
+  finishTick(
+    tickId: number,
+    patch: Pick<SchedulerTickRecord, 'status' | 'finished_at' | 'error'> & { evaluated?: Record<string, unknown> },
+  ): void {
+    withBusyRetry(() =>
+      this.#stmt(
+        `UPDATE scheduler_ticks SET status = ?, finished_at = ?, error = ?, evaluated = coalesce(?, evaluated)
+         WHERE tick_id = ?`,
+      ).run(
+        patch.status,
+        patch.finished_at,
+        patch.error,
+        patch.evaluated ? json(patch.evaluated) : null,
+        tickId,
+      ),
+    );
+  }
+
+  listTicks(opts: { limit: number; before?: number }): Page<SchedulerTickRecord> {
+    const rows = withBusyRetry(() =>
+      this.#all(
+        'SELECT * FROM scheduler_ticks WHERE tick_id < ? ORDER BY tick_id DESC LIMIT ?',
+        opts.before ?? Number.MAX_SAFE_INTEGER,
+        opts.limit + 1,
+      ),
+    );
+    const items = decodeSchedulerTicks(rows.slice(0, opts.limit));
+    return { items, next: rows.length > opts.limit ? (items.at(-1)?.tick_id ?? null) : null };
+  }
+
+  recordDecisions(decisions: SchedulerDecisionRecord[]): void {
+    if (decisions.length === 0) return;
+    const insert = this.#stmt(
+      `INSERT INTO scheduler_decisions (tick_id, asset_key, partition_key, action, reason, due_at, expected_ms,
+           run_id, selection, run_partition, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (tick_id, asset_key, partition_key) DO NOTHING`,
+    );
+    this.#write(() => {
+      for (const d of decisions) {
+        insert.run(
+          d.tick_id,
+          d.asset_key,
+          d.partition_key,
+          d.action,
+          d.reason,
+          d.due_at,
+          d.expected_ms,
+          d.run_id,
+          d.selection,
+          d.run_partition,
+          d.created_at,
+        );
+      }
+    });
+  }
+
+  tickDecisions(tickIds: number[]): SchedulerDecisionRecord[] {
+    if (tickIds.length === 0) return [];
+    const rows = withBusyRetry(() =>
+      this.#all(
+        'SELECT * FROM scheduler_decisions WHERE tick_id IN (SELECT value FROM json_each(?)) ORDER BY id',
+        json(tickIds),
+      ),
+    );
+    return decodeSchedulerDecisions(rows);
+  }
+
+  launchDecisionsSince(keys: string[], since: string): SchedulerDecisionRecord[] {
+    if (keys.length === 0) return [];
+    const rows = withBusyRetry(() =>
+      this.#all(
+        `SELECT * FROM scheduler_decisions
+         WHERE action = 'launch' AND asset_key IN (SELECT value FROM json_each(?)) AND created_at > ?
+         ORDER BY id`,
+        json(keys),
+        since,
+      ),
+    );
+    return decodeSchedulerDecisions(rows);
   }
 }

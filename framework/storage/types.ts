@@ -96,6 +96,38 @@ export interface PartitionLock {
   run_id: string;
 }
 
+/** One daemon tick. `tick_id` is the tick's start in epoch ms, floored to the daemon interval. */
+export interface SchedulerTickRecord {
+  tick_id: number;
+  holder: string;
+  status: 'STARTED' | 'SUCCESS' | 'FAILURE';
+  started_at: string;
+  finished_at: string | null;
+  /** What was evaluated: counts per freshness state and the partitions not FRESH. */
+  evaluated: Record<string, unknown>;
+  error: string | null;
+}
+
+/**
+ * One decision of a tick about an asset partition (or `schedule:<name>`), unique per tick.
+ * `launch` rows carry the run id chosen before launching, so a restarted tick never launches twice.
+ */
+export interface SchedulerDecisionRecord {
+  id?: number;
+  tick_id: number;
+  asset_key: string;
+  partition_key: string;
+  action: 'launch' | 'wait' | 'defer';
+  reason: string;
+  due_at: string | null;
+  expected_ms: number | null;
+  run_id: string | null;
+  /** Selection and partition filter of the run (launch only). */
+  selection: string | null;
+  run_partition: string | null;
+  created_at: string;
+}
+
 export interface Page<T> {
   items: T[];
   /** Pass as `before` to get the next page; null when there is none. */
@@ -161,4 +193,19 @@ export interface Store {
   /** Key-value cursors for sensors and the daemon. */
   getCursor(name: string): string | undefined;
   setCursor(name: string, value: string): void;
+
+  /** Inserts the tick unless one with its id exists; returns the stored tick and whether it is new. */
+  beginTick(tick: SchedulerTickRecord): { tick: SchedulerTickRecord; created: boolean };
+  finishTick(
+    tickId: number,
+    patch: Pick<SchedulerTickRecord, 'status' | 'finished_at' | 'error'> & { evaluated?: Record<string, unknown> },
+  ): void;
+  /** Newest first. `before` is a tick id. */
+  listTicks(opts: { limit: number; before?: number }): Page<SchedulerTickRecord>;
+  /** Inserts decisions; one already recorded for the same (tick, asset, partition) is kept, not replaced. */
+  recordDecisions(decisions: SchedulerDecisionRecord[]): void;
+  /** Decisions of these ticks, in insertion order. */
+  tickDecisions(tickIds: number[]): SchedulerDecisionRecord[];
+  /** `launch` decisions for these assets created after `since` (ISO), oldest first. */
+  launchDecisionsSince(keys: string[], since: string): SchedulerDecisionRecord[];
 }

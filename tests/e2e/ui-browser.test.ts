@@ -118,6 +118,9 @@ describe.skipIf(!existsSync(CHROMIUM))('UI in a real browser', () => {
     const rowsBefore = await page.locator('#history tbody tr').count();
     expect(pointsBefore).toBe(2);
     expect(rowsBefore).toBe(2);
+    // One small chart per metric (hello reports only row_count) and one shared legend: a series per store.
+    expect(await page.locator('#plots .plot').count()).toBe(1);
+    expect(await page.locator('#plot-legend .item').allTextContents()).toEqual(['north', 'south']);
 
     await page.click('#launch-form button[type="submit"]');
     await page.waitForURL(/\/runs\/[0-9A-Z]+$/);

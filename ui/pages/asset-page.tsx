@@ -8,31 +8,94 @@ import { formatTs, Page, partitionLabel, StatusPill } from './layout.tsx';
 
 const TrackSchema = z.array(z.tuple([z.number().finite(), z.number().finite()])).min(2);
 
-/** An inline SVG polyline of a `[lon, lat]` track, scaled into a small box (no map tiles). */
-export function TrackPreview(props: { value: unknown }) {
+/** Metrics shown first on the asset page, in this order; the rest follow alphabetically. */
+export const LEADING_METRICS = ['row_count', 'quarantined_rows', 'duplicates_removed', 'duration_ms'];
+/** How many metrics are plotted before the reader picks others. */
+export const DEFAULT_PLOTTED = 6;
+
+/** Orders numeric metadata keys for plotting: the leading metrics first, then alphabetical. */
+export function orderMetrics(keys: Iterable<string>): string[] {
+  const rank = (k: string) => {
+    const i = LEADING_METRICS.indexOf(k);
+    return i === -1 ? LEADING_METRICS.length : i;
+  };
+  return [...new Set(keys)].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+const EARTH_RADIUS_KM = 6371;
+
+/** Length of a `[lon, lat]` path in km (haversine). */
+function trackLengthKm(pts: [number, number][]): number {
+  const rad = Math.PI / 180;
+  let km = 0;
+  for (let i = 1; i < pts.length; i++) {
+    const [lon1, lat1] = pts[i - 1]!;
+    const [lon2, lat2] = pts[i]!;
+    const a =
+      Math.sin(((lat2 - lat1) * rad) / 2) ** 2 +
+      Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(((lon2 - lon1) * rad) / 2) ** 2;
+    km += 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(a)));
+  }
+  return km;
+}
+
+/**
+ * A `[lon, lat]` track as a small inline SVG (no map tiles): equirectangular with longitudes scaled by
+ * cos(mid latitude), so a square on the ground is a square on screen; the box takes the track's aspect
+ * ratio within `maxWidth` × `maxHeight`. Start and end are marked.
+ */
+export function TrackPreview(props: { value: unknown; maxWidth?: number; maxHeight?: number }) {
   const parsed = TrackSchema.safeParse(props.value);
   if (!parsed.success) return <p class="muted">track_preview is not a list of [lon, lat] points.</p>;
   const pts = parsed.data;
-  const lons = pts.map((p) => p[0]);
+  const maxW = props.maxWidth ?? 360;
+  const maxH = props.maxHeight ?? 240;
+  const pad = 12;
   const lats = pts.map((p) => p[1]);
-  const [minX, maxX, minY, maxY] = [Math.min(...lons), Math.max(...lons), Math.min(...lats), Math.max(...lats)];
-  const w = 320;
-  const h = 200;
-  const midLat = ((minY + maxY) / 2) * (Math.PI / 180);
-  // Equirectangular with cos(lat) so the track keeps its shape.
-  const spanX = Math.max((maxX - minX) * Math.cos(midLat), 1e-9);
-  const spanY = Math.max(maxY - minY, 1e-9);
-  const scale = Math.min((w - 20) / spanX, (h - 20) / spanY);
-  const points = pts
-    .map(
-      ([lon, lat]) =>
-        `${(10 + (lon - minX) * Math.cos(midLat) * scale).toFixed(1)},${(h - 10 - (lat - minY) * scale).toFixed(1)}`,
-    )
-    .join(' ');
+  const minLat = Math.min(...lats);
+  const maxLat = Math.max(...lats);
+  const k = Math.cos((((minLat + maxLat) / 2) * Math.PI) / 180);
+  const xs = pts.map((p) => p[0] * k);
+  const minX = Math.min(...xs);
+  const spanX = Math.max(...xs) - minX;
+  const spanY = maxLat - minLat;
+  const span = Math.max(spanX, spanY, 1e-9);
+  // A track that is a line (or a point) along one axis still gets a sensible box.
+  const scale = Math.min((maxW - 2 * pad) / Math.max(spanX, span / 8), (maxH - 2 * pad) / Math.max(spanY, span / 8));
+  const w = Math.round(spanX * scale + 2 * pad);
+  const h = Math.round(spanY * scale + 2 * pad);
+  const project = (i: number): [number, number] => [
+    pad + (xs[i]! - minX) * scale,
+    h - pad - (lats[i]! - minLat) * scale,
+  ];
+  const projected = pts.map((_, i) => project(i));
+  const points = projected.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
+  const [sx, sy] = projected[0]!;
+  const [ex, ey] = projected.at(-1)!;
+  const km = trackLengthKm(pts);
   return (
-    <svg class="track" viewBox={`0 0 ${w} ${h}`} width={w} height={h} role="img" aria-label="GPS track preview">
-      <polyline points={points} />
-    </svg>
+    <figure class="track">
+      <svg
+        class="track"
+        viewBox={`0 0 ${w} ${h}`}
+        width={w}
+        height={h}
+        role="img"
+        aria-label={`GPS track preview: ${pts.length} points`}
+      >
+        <polyline points={points} />
+        <circle class="start" cx={sx.toFixed(1)} cy={sy.toFixed(1)} r="5">
+          <title>start</title>
+        </circle>
+        <rect class="end" x={(ex - 4.5).toFixed(1)} y={(ey - 4.5).toFixed(1)} width="9" height="9">
+          <title>end</title>
+        </rect>
+      </svg>
+      <figcaption class="muted">
+        {`${pts.length} points · ${km < 10 ? km.toFixed(2) : km.toFixed(1)} km · `}
+        <span class="swatch start" /> start <span class="swatch end" /> end
+      </figcaption>
+    </figure>
   );
 }
 
@@ -56,6 +119,16 @@ function PartitionsGrid(props: { detail: AssetDetail }) {
   const { partitions, partitions_def: def, key } = props.detail;
   if (!def) return null;
   if (partitions.length === 0) return <p class="muted">No partitions known yet.</p>;
+  const counts = new Map<string, number>();
+  for (const p of partitions) counts.set(p.status, (counts.get(p.status) ?? 0) + 1);
+  const summary = (
+    <p class="pgrid-summary muted">
+      {`${partitions.length} partition${partitions.length === 1 ? '' : 's'}: `}
+      {[...counts.entries()].map(([st, n]) => (
+        <span class={`pill st-${st}`}>{`${n} ${st.toLowerCase()}`}</span>
+      ))}
+    </p>
+  );
   const cell = (p: AssetDetail['partitions'][number] | undefined, label: string) =>
     p ? (
       <a
@@ -71,9 +144,12 @@ function PartitionsGrid(props: { detail: AssetDetail }) {
     );
   if (def.dimensions.length < 2) {
     return (
-      <div class="strip">
-        {partitions.map((p) => cell(p, Object.values(parsePartitionKey(p.partition_key))[0] ?? p.partition_key))}
-      </div>
+      <>
+        {summary}
+        <div class="strip">
+          {partitions.map((p) => cell(p, Object.values(parsePartitionKey(p.partition_key))[0] ?? p.partition_key))}
+        </div>
+      </>
     );
   }
   const [rowDim, colDim] = def.dimensions as [string, string];
@@ -88,28 +164,33 @@ function PartitionsGrid(props: { detail: AssetDetail }) {
   }
   const colList = [...cols].sort();
   return (
-    <div class="grid-scroll">
-      <table class="pgrid">
-        <thead>
-          <tr>
-            <th>{`${rowDim} \\ ${colDim}`}</th>
-            {colList.map((c) => (
-              <th class="rot">{c}</th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {[...rows].sort().map((r) => (
+    <>
+      {summary}
+      <div class="grid-scroll">
+        <table class="pgrid" data-rows={rowDim} data-cols={colDim}>
+          <thead>
             <tr>
-              <th>{r}</th>
+              <th class="corner">{`${rowDim} \\ ${colDim}`}</th>
               {colList.map((c) => (
-                <td>{cell(byKey.get(`${r}|${c}`), '')}</td>
+                <th class="rot" scope="col">
+                  <span>{c}</span>
+                </th>
               ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+          </thead>
+          <tbody>
+            {[...rows].sort().map((r) => (
+              <tr data-row={r}>
+                <th scope="row">{r}</th>
+                {colList.map((c) => (
+                  <td>{cell(byKey.get(`${r}|${c}`), '')}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
   );
 }
 
@@ -123,7 +204,8 @@ export function AssetPage(props: {
   const latestMeta = d.latest?.metadata ?? {};
   const track = latestMeta.track_preview;
   const schema = props.schemaFrom?.metadata.table_schema;
-  const numericKeys = [...new Set(props.history.flatMap((m) => Object.keys(numericMetadata(m.metadata))))].sort();
+  const numericKeys = orderMetrics(props.history.flatMap((m) => Object.keys(numericMetadata(m.metadata))));
+  const plotted = new Set(numericKeys.slice(0, DEFAULT_PLOTTED));
   return (
     <Page
       title={d.key}
@@ -293,39 +375,62 @@ export function AssetPage(props: {
       <section>
         <h2>Metadata over time</h2>
         {numericKeys.length === 0 ? <p class="muted">No numeric metadata yet.</p> : null}
-        <div id="plots" class="plots" data-key={d.key} data-metrics={numericKeys.join(',')} />
+        {numericKeys.length > DEFAULT_PLOTTED ? (
+          <fieldset id="metric-picker" class="metric-picker">
+            <legend class="muted">{`Plotted metrics (${numericKeys.length} numeric keys)`}</legend>
+            {numericKeys.map((k) => (
+              <label class="chip">
+                <input type="checkbox" name="metric" value={k} checked={plotted.has(k)} />
+                {k}
+              </label>
+            ))}
+          </fieldset>
+        ) : null}
+        <div id="plot-legend" class="plot-legend" />
+        <div
+          id="plots"
+          class="plots"
+          data-key={d.key}
+          data-metrics={numericKeys.join(',')}
+          data-plotted={[...plotted].join(',')}
+        />
       </section>
 
       {track !== undefined && track.type === 'json' ? (
         <section>
           <h2>Track preview</h2>
+          <p class="muted small">{`Longest round of the latest materialization${partitionLabel(d.latest?.partition_key ?? '')}.`}</p>
           <TrackPreview value={track.value} />
         </section>
       ) : null}
 
       {schema && schema.type === 'table_schema' ? (
         <section>
-          <h2>Table schema</h2>
-          <table class="list" id="schema">
-            <thead>
-              <tr>
-                <th>column</th>
-                <th>type</th>
-                <th>nullable</th>
-              </tr>
-            </thead>
-            <tbody>
-              {schema.value.map((col) => (
+          <details>
+            <summary>
+              <h2>{`Table schema (${schema.value.length} columns)`}</h2>
+            </summary>
+            <table class="list" id="schema">
+              <thead>
                 <tr>
-                  <td>
-                    <code>{col.name}</code>
-                  </td>
-                  <td>{col.type}</td>
-                  <td>{col.nullable === undefined ? '' : col.nullable ? 'yes' : 'no'}</td>
+                  <th>column</th>
+                  <th>type</th>
+                  <th>nullable</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {schema.value.map((col) => (
+                  <tr>
+                    <td>
+                      <code>{col.name}</code>
+                    </td>
+                    <td>{col.type}</td>
+                    <td>{col.nullable === undefined ? '' : col.nullable ? 'yes' : 'no'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </details>
         </section>
       ) : null}
 

@@ -97,7 +97,7 @@ export function GraphPage(props: { layout: GraphLayout; assets: AssetSummary[] }
                   <rect class="box" x={n.x} y={n.y} width={n.width} height={n.height} rx="6" />
                   <rect class="bar" x={n.x} y={n.y} width="6" height={n.height} rx="3" />
                   <text class="key" x={n.x + 14} y={n.y + 22}>
-                    {truncate(n.key, 28)}
+                    {truncate(n.key, badge ? 27 : 30)}
                   </text>
                   <text class="kinds" x={n.x + 14} y={n.y + 42}>
                     {truncate((a?.kinds ?? []).join(', ') || 'asset', 30)}

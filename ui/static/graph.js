@@ -7,6 +7,18 @@
   const view = { ...full };
   const apply = () => svg.setAttribute('viewBox', `${view.x} ${view.y} ${view.w} ${view.h}`);
 
+  // Fit the graph, but never magnify it: a 3-node graph drawn at 3x looks broken. Small graphs sit
+  // centered at 1:1.
+  (() => {
+    const r = svg.getBoundingClientRect();
+    if (r.width <= 0 || r.height <= 0 || full.w > r.width || full.h > r.height) return;
+    view.w = r.width;
+    view.h = r.height;
+    view.x = -(r.width - full.w) / 2;
+    view.y = -(r.height - full.h) / 2;
+    apply();
+  })();
+
   const toGraph = (clientX, clientY) => {
     const r = svg.getBoundingClientRect();
     // preserveAspectRatio xMidYMid meet: one scale, centered

@@ -1,0 +1,112 @@
+import { join } from 'node:path';
+import type { AssetDefinition } from '../../framework/definitions/index.ts';
+import { FrameworkError } from '../../framework/errors/index.ts';
+import { type ServiceName, type StackConfig, StackServiceError, serviceSpecs } from '../../stack/index.ts';
+import { type LakehouseConfig, loadConfig } from './config.ts';
+
+/** True when the profile's servers are the native/compose local stack (S3 endpoint + REST catalog + Trino). */
+export function usesLocalStack(config: LakehouseConfig): boolean {
+  return (
+    config.storage.kind === 's3' &&
+    config.s3.endpoint !== undefined &&
+    config.catalog.type === 'rest' &&
+    config.catalog.uri !== undefined &&
+    config.query.engine === 'trino' &&
+    config.query.trinoUrl !== undefined
+  );
+}
+
+/**
+ * The native stack's settings from a profile. A profile that is not stack-shaped (the default
+ * `embedded`) falls back to the `local` profile, so `fairway stack up` works without FAIRWAY_PROFILE.
+ */
+export function stackConfigOf(config: LakehouseConfig, stateDir: string): StackConfig {
+  const cfg = usesLocalStack(config) ? config : loadConfig({ projectRoot: config.projectRoot, profile: 'local' });
+  const creds = cfg.s3.credentials;
+  if (!creds) {
+    throw new FrameworkError(
+      'STACK_CONFIG_INVALID',
+      `${cfg.file}: the native stack needs S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, ` +
+        'or FAIRWAY_S3_CREDENTIALS=env-or-minio-default for the development pair.',
+    );
+  }
+  const { silver, gold } = cfg.catalog.namespaces;
+  const under = (warehouse: string, ns: string) => `${warehouse.replace(/\/$/, '')}/${ns}`;
+  return {
+    dir: join(stateDir, 'stack'),
+    s3: { endpoint: cfg.s3.endpoint!, region: cfg.s3.region, ...creds },
+    buckets: Object.values(cfg.buckets).sort(),
+    catalog: {
+      uri: cfg.catalog.uri!,
+      name: cfg.catalog.name,
+      warehouse: cfg.catalog.warehouse.silver,
+      namespaces: [
+        { name: silver, location: under(cfg.catalog.warehouse.silver, silver) },
+        { name: gold, location: under(cfg.catalog.warehouse.gold, gold) },
+      ],
+    },
+    trinoUrl: cfg.query.trinoUrl!,
+  };
+}
+
+/** Which servers a layer's steps talk to. */
+function servicesFor(assetKey: string): ServiceName[] {
+  if (assetKey.startsWith('bronze.')) return ['s3'];
+  if (assetKey.startsWith('silver.')) return ['s3', 'rest'];
+  return ['s3', 'rest', 'trino'];
+}
+
+async function downServices(cfg: StackConfig, names: ServiceName[]) {
+  const specs = serviceSpecs(cfg);
+  const probes = await Promise.all(names.map(async (n) => ({ spec: specs[n], health: await specs[n].health() })));
+  return probes.filter((p) => !p.health.healthy);
+}
+
+function serviceDownError(
+  assetKey: string,
+  down: Awaited<ReturnType<typeof downServices>>,
+  when: 'before' | 'during',
+  cause?: unknown,
+) {
+  const first = down[0]!;
+  const list = down.map((d) => `the ${d.spec.label} at ${d.spec.url} (${d.health.detail})`).join('; ');
+  return new StackServiceError(
+    first.spec.name,
+    `${when === 'before' ? `'${assetKey}' needs` : `'${assetKey}' failed while`} ${list}` +
+      `${when === 'before' ? ', which is not reachable' : ' stopped answering'}. ` +
+      'Run `fairway stack status` to see the services and `fairway stack up` to start them ' +
+      '(with docker compose: `docker compose ps`, `docker compose up -d`).',
+    { asset_key: assetKey, services: down.map((d) => d.spec.name) },
+    cause,
+  );
+}
+
+/**
+ * Wraps each asset's materialize with a check of the servers it needs: a step whose server is down
+ * fails at once with a message naming the server and `fairway stack status`, instead of a Spark or
+ * SDK connection trace minutes later. A step that fails while a server is down says so too.
+ * Code versions are kept (they are computed when the asset is declared).
+ */
+export function guardLocalStack<R>(
+  config: LakehouseConfig,
+  stateDir: string,
+  assets: AssetDefinition<string, R>[],
+): AssetDefinition<string, R>[] {
+  if (!usesLocalStack(config)) return assets;
+  const cfg = stackConfigOf(config, stateDir);
+  return assets.map((a) => ({
+    ...a,
+    materialize: async (ctx) => {
+      const needs = servicesFor(a.key);
+      const before = await downServices(cfg, needs);
+      if (before.length > 0) throw serviceDownError(a.key, before, 'before');
+      try {
+        return await a.materialize(ctx);
+      } catch (e) {
+        const after = await downServices(cfg, needs);
+        if (after.length > 0) throw serviceDownError(a.key, after, 'during', e);
+        throw e;
+      }
+    },
+  }));
+}

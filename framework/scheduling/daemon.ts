@@ -1,0 +1,138 @@
+import { hostname } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { ulid } from 'ulid';
+import type { Definitions } from '../definitions/index.ts';
+import type { RunContext } from '../execution/index.ts';
+import { buildGraph } from '../graph/index.ts';
+import { validateScheduling } from './freshness-policy.ts';
+import { DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from './plan-tick.ts';
+import { DAEMON_LEASE, runTick, type TickOutcome } from './run-tick.ts';
+
+export interface DaemonOptions extends Partial<SchedulerOptions> {
+  /** Injectable clock (tests); default wall time. */
+  clock?: () => Date;
+  /** Fresh definitions for each tick (e.g. partitions discovered from an inbox); default: the loaded ones. */
+  refresh?: () => Promise<RunContext>;
+  onTick?: (outcome: TickOutcome) => void;
+}
+
+/**
+ * The scheduling daemon: ticks every interval while it holds the daemon lease, and owns the runs it
+ * launched (they execute in this process). One per state directory; a second one waits as standby.
+ */
+export class Daemon {
+  readonly holder = `${hostname()}:${process.pid}:${ulid()}`;
+  readonly options: SchedulerOptions;
+  readonly #ctx: RunContext;
+  readonly #opts: DaemonOptions;
+  readonly #inFlight = new Map<string, string>();
+  readonly #runs = new Set<Promise<unknown>>();
+  readonly #controller = new AbortController();
+  #stopping = false;
+  #wake: (() => void) | null = null;
+  #current: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: RunContext, opts: DaemonOptions = {}) {
+    this.#ctx = ctx;
+    this.#opts = opts;
+    const { clock: _c, refresh: _r, onTick: _o, ...overrides } = opts;
+    this.options = { ...DEFAULT_SCHEDULER_OPTIONS, ...overrides };
+    validateScheduling(ctx.defs);
+  }
+
+  get runsInFlight(): number {
+    return this.#runs.size;
+  }
+
+  /** One tick now; the runs it launches keep running in the background. */
+  async tick(): Promise<TickOutcome> {
+    const work = this.#tick();
+    this.#current = work.catch(() => undefined);
+    return work;
+  }
+
+  async #tick(): Promise<TickOutcome> {
+    const ctx = this.#opts.refresh ? await this.#opts.refresh() : this.#ctx;
+    const outcome = await runTick(ctx, {
+      now: (this.#opts.clock ?? (() => new Date()))(),
+      holder: this.holder,
+      options: this.options,
+      inFlight: this.#inFlight,
+      signal: this.#controller.signal,
+    });
+    for (const { request, result } of outcome.launched) {
+      const done = result
+        .catch(() => undefined)
+        .finally(() => {
+          for (const [id, runId] of this.#inFlight) if (runId === request.run_id) this.#inFlight.delete(id);
+          this.#runs.delete(done);
+        });
+      this.#runs.add(done);
+    }
+    this.#opts.onTick?.(outcome);
+    return outcome;
+  }
+
+  /** Ticks every interval (aligned to the tick ids) until `stop()`. Tick errors are logged, not fatal. */
+  async run(): Promise<void> {
+    const clock = this.#opts.clock ?? (() => new Date());
+    while (!this.#stopping) {
+      try {
+        await this.tick();
+      } catch (e) {
+        this.#ctx.log.error({ err: (e as Error).message }, 'daemon tick failed; retrying next tick');
+      }
+      if (this.#stopping) break;
+      const wait = this.options.intervalMs - (clock().getTime() % this.options.intervalMs);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = null;
+    }
+  }
+
+  /** Waits for the runs this daemon launched. */
+  async drain(): Promise<void> {
+    while (this.#runs.size > 0) await Promise.all([...this.#runs]);
+  }
+
+  /**
+   * Stops cleanly: no new tick starts, the current one finishes (its decisions and launches are
+   * recorded), runs get `graceMs` to finish and are then canceled, and the lease is handed back.
+   */
+  async stop(graceMs = 30_000): Promise<void> {
+    this.#stopping = true;
+    this.#wake?.();
+    await this.#current;
+    if (this.#runs.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      });
+      await Promise.race([this.drain(), grace]);
+      clearTimeout(timer);
+      if (this.#runs.size > 0) {
+        this.#controller.abort(new Error('canceled: the daemon is stopping'));
+        await this.drain();
+      }
+    }
+    this.#ctx.store.releaseLease(DAEMON_LEASE, this.holder);
+  }
+}
+
+/**
+ * A `refresh` for `Daemon`: when the definitions module default-exports a function, calls it again so
+ * each tick sees new partitions and files; a plain object is reused.
+ */
+export function definitionsReloader(ctx: RunContext, definitionsFile: string): () => Promise<RunContext> {
+  return async () => {
+    const mod = (await import(pathToFileURL(definitionsFile).href)) as { default?: unknown };
+    if (typeof mod.default !== 'function') return ctx;
+    const defs = (await (mod.default as () => unknown)()) as Definitions<unknown>;
+    return { ...ctx, defs, graph: buildGraph(defs) };
+  };
+}

@@ -1,0 +1,43 @@
+export { Daemon, type DaemonOptions, definitionsReloader } from './daemon.ts';
+export { type DueSchedule, dueSchedules, scheduleCursor } from './due-schedules.ts';
+export {
+  evaluateFreshness,
+  type FreshnessInput,
+  type FreshnessResult,
+  type FreshnessState,
+  NEVER,
+  type PartitionFreshness,
+  type PendingData,
+  pendingData,
+  worstFreshness,
+} from './evaluate-freshness.ts';
+export {
+  describePolicy,
+  nextCronTick,
+  policyWindows,
+  validateFreshnessPolicy,
+  validateScheduling,
+} from './freshness-policy.ts';
+export { loadFreshness, type SchedulingState } from './load-freshness.ts';
+export {
+  backoffMs,
+  DEFAULT_SCHEDULER_OPTIONS,
+  formatMs,
+  type PlannedDecision,
+  type PlannedRun,
+  planTick,
+  type SchedulerOptions,
+  type StepRef,
+  type TickPlan,
+  type TickPlanInput,
+} from './plan-tick.ts';
+export { DAEMON_LEASE, type LaunchRequest, runTick, type TickOptions, type TickOutcome, tickIdOf } from './run-tick.ts';
+export {
+  arrivalTimes,
+  parseSourceArrivals,
+  SOURCE_ARRIVALS_CURSOR,
+  type SourceArrival,
+  type SourceArrivals,
+  settlingSources,
+  trackSourceArrivals,
+} from './source-arrivals.ts';

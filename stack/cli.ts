@@ -1,0 +1,77 @@
+import { parseArgs } from 'node:util';
+import type { ExtensionCommand } from '../framework/definitions/index.ts';
+import { UsageError } from '../framework/errors/index.ts';
+import { SERVICE_NAMES, type ServiceName, type StackConfig } from './services.ts';
+import { type ServiceStatus, stackDown, stackLogs, stackStatus, stackUp } from './stack.ts';
+
+const USAGE = 'up | down | status | logs [s3|rest|trino] [--json] [--lines N]';
+
+function table(rows: ServiceStatus[]): string {
+  const head = ['SERVICE', 'PID', 'PORT', 'HEALTH', 'STARTUP', 'DETAIL'];
+  const body = rows.map((r) => [
+    r.service,
+    r.pid === null ? '-' : String(r.pid),
+    String(r.port),
+    r.healthy ? 'healthy' : 'DOWN',
+    r.startup_ms == null ? '-' : `${(r.startup_ms / 1000).toFixed(1)}s`,
+    r.detail,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  return [head, ...body].map((cols) => cols.map((c, i) => (i === 5 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+/**
+ * `fairway stack …`: the local profile's servers as native processes on 127.0.0.1. `config` is
+ * resolved lazily so `fairway stack --help` works on any profile.
+ */
+export function stackCommand(config: (stateDir: string) => StackConfig): ExtensionCommand {
+  return {
+    description:
+      'Install (into ~/.cache/fairway/stack) and run the local profile’s servers on 127.0.0.1: ' +
+      'the S3 server (SeaweedFS), the Iceberg REST catalog and Trino. Pid files and logs: <state dir>/stack/.',
+    usage: USAGE,
+    run: async (args, ctx) => {
+      const { values, positionals } = parseArgs({
+        args,
+        allowPositionals: true,
+        options: { json: { type: 'boolean' }, lines: { type: 'string' } },
+      });
+      const [sub, service, ...extra] = positionals;
+      const cfg = config(ctx.stateDir);
+      const progress = (m: string) => process.stderr.write(`stack ${m}\n`);
+      const print = (rows: ServiceStatus[]) =>
+        process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : `${table(rows)}\n`);
+      if (extra.length > 0 || (service && sub !== 'logs')) throw new UsageError(`Too many arguments. Usage: fairway stack ${USAGE}`);
+      switch (sub) {
+        case 'up': {
+          const rows = await stackUp(cfg, { onProgress: progress });
+          print(rows);
+          return rows.every((r) => r.healthy) ? 0 : 1;
+        }
+        case 'down': {
+          const result = await stackDown(cfg, { onProgress: progress });
+          if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+          return 0;
+        }
+        case 'status': {
+          const rows = await stackStatus(cfg);
+          print(rows);
+          return rows.every((r) => r.healthy) ? 0 : 1;
+        }
+        case 'logs': {
+          if (service !== undefined && !SERVICE_NAMES.includes(service as ServiceName)) {
+            throw new UsageError(`Unknown service '${service}'. Services: ${SERVICE_NAMES.join(', ')}.`);
+          }
+          const lines = Number(values.lines ?? 100);
+          if (!Number.isInteger(lines) || lines < 1) throw new UsageError('--lines takes a positive integer.');
+          process.stdout.write(`${stackLogs(cfg, service as ServiceName | undefined, lines)}\n`);
+          return 0;
+        }
+        default:
+          throw new UsageError(
+            `${sub === undefined ? 'Missing subcommand' : `Unknown subcommand '${sub}'`}. Usage: fairway stack ${USAGE}`,
+          );
+      }
+    },
+  };
+}
