@@ -11,6 +11,7 @@ import {
   staticPartitions,
 } from '../framework/definitions/index.ts';
 import { FrameworkError } from '../framework/errors/index.ts';
+import { rootLogger } from '../framework/logging/index.ts';
 import { discoverInbox, ingestBronzePartition } from './lib/bronze.ts';
 import type { Lakehouse } from './lib/lakehouse.ts';
 
@@ -23,7 +24,12 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
   let inbox: ReturnType<typeof discoverInbox> | undefined;
   const scan = () => {
     mkdirSync(cfg.inboxDir, { recursive: true });
-    inbox ??= discoverInbox(cfg.inboxDir);
+    inbox ??= discoverInbox(cfg.inboxDir).then((found) => {
+      for (const bad of found.invalid) {
+        rootLogger().warn({ path: bad.path, reason: bad.reason }, 'inbox entry ignored: not <course_id>/[<YYYY-MM-DD>/]<file>');
+      }
+      return found;
+    });
     return inbox;
   };
   const partitions = multiPartitions(

@@ -41,7 +41,8 @@ export function stackCommand(config: (stateDir: string) => StackConfig): Extensi
       const progress = (m: string) => process.stderr.write(`stack ${m}\n`);
       const print = (rows: ServiceStatus[]) =>
         process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : `${table(rows)}\n`);
-      if (extra.length > 0 || (service && sub !== 'logs')) throw new UsageError(`Too many arguments. Usage: fairway stack ${USAGE}`);
+      if (extra.length > 0 || (service && sub !== 'logs'))
+        throw new UsageError(`Too many arguments. Usage: fairway stack ${USAGE}`);
       switch (sub) {
         case 'up': {
           const rows = await stackUp(cfg, { onProgress: progress });

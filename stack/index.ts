@@ -7,5 +7,12 @@ export { stackCommand } from './cli.ts';
 export { ensureStackInstalled, StackInstallError, stackCacheDir } from './install.ts';
 export { findStackJava } from './java.ts';
 export { ICEBERG_REST, SEAWEEDFS, TRINO } from './pins.ts';
-export { type Health, SERVICE_LABELS, SERVICE_NAMES, type ServiceName, type StackConfig, serviceSpecs } from './services.ts';
+export {
+  type Health,
+  SERVICE_LABELS,
+  SERVICE_NAMES,
+  type ServiceName,
+  type StackConfig,
+  serviceSpecs,
+} from './services.ts';
 export { type ServiceStatus, StackServiceError, stackDown, stackLogs, stackStatus, stackUp } from './stack.ts';

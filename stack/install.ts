@@ -162,7 +162,15 @@ async function ensureRestCatalog(
     progress(`rest: resolving Iceberg ${ICEBERG_REST.icebergVersion} REST catalog jars with Maven (~145 MB)`);
     const mvn = await execa(
       'mvn',
-      ['-q', '-B', '--strict-checksums', '-f', pom, 'dependency:copy-dependencies', `-DoutputDirectory=${join(tmp, 'jars')}`],
+      [
+        '-q',
+        '-B',
+        '--strict-checksums',
+        '-f',
+        pom,
+        'dependency:copy-dependencies',
+        `-DoutputDirectory=${join(tmp, 'jars')}`,
+      ],
       { env, reject: false, all: true },
     );
     if (mvn.failed) {
@@ -225,7 +233,8 @@ async function ensureTrino(cacheDir: string, env: NodeJS.ProcessEnv, progress: (
     }
     progress('trino: unpacking and pruning plugins');
     const tar = await execa('tar', ['-xzf', archive, '-C', tmp, '--strip-components=1'], { reject: false, all: true });
-    if (tar.failed) throw new StackInstallError('trino', `unpacking ${archive} failed: ${lastLines(String(tar.all), 3)}`);
+    if (tar.failed)
+      throw new StackInstallError('trino', `unpacking ${archive} failed: ${lastLines(String(tar.all), 3)}`);
     const keep = new Set<string>(TRINO.plugins);
     for (const p of await readdir(join(tmp, 'plugin'))) {
       if (!keep.has(p)) rmSync(join(tmp, 'plugin', p), { recursive: true, force: true });
@@ -275,7 +284,11 @@ async function download(service: string, url: string, dest: string, want: { sha1
         cb(null, chunk);
       },
     });
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), hasher, createWriteStream(part));
+    await pipeline(
+      Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+      hasher,
+      createWriteStream(part),
+    );
   } catch (cause) {
     rmSync(part, { force: true });
     throw new StackInstallError(

@@ -109,5 +109,9 @@ export function removePid(file: string) {
 export function tail(file: string, n: number): string {
   if (!existsSync(file)) return '';
   const text = readFileSync(file, 'utf8');
-  return text.split('\n').slice(-n - 1).join('\n').trimEnd();
+  return text
+    .split('\n')
+    .slice(-n - 1)
+    .join('\n')
+    .trimEnd();
 }

@@ -121,7 +121,13 @@ export function trinoHealth(cfg: StackConfig): () => Promise<Health> {
 
 /** The three services with their URLs, files and health probes (no installs, no processes). */
 export function serviceSpecs(cfg: StackConfig): Record<ServiceName, ServiceSpec> {
-  const spec = (name: ServiceName, url: string, key: string, startTimeoutMs: number, health: () => Promise<Health>) => ({
+  const spec = (
+    name: ServiceName,
+    url: string,
+    key: string,
+    startTimeoutMs: number,
+    health: () => Promise<Health>,
+  ) => ({
     name,
     label: SERVICE_LABELS[name],
     url,
@@ -265,7 +271,10 @@ export function trinoLaunch(cfg: StackConfig, install: StackInstall, javaHome: s
     ].join('\n'),
   );
   writeFileSync(join(etc, 'log.properties'), 'io.trino=INFO\n');
-  copyFileSync(join(here, 'trino', 'catalog', 'lakehouse.properties'), join(etc, 'catalog', `${cfg.catalog.name}.properties`));
+  copyFileSync(
+    join(here, 'trino', 'catalog', 'lakehouse.properties'),
+    join(etc, 'catalog', `${cfg.catalog.name}.properties`),
+  );
   const jvm = readFileSync(join(here, 'trino', 'jvm.config'), 'utf8')
     .split('\n')
     .map((l) => l.trim())

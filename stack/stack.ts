@@ -10,11 +10,11 @@ import { isAlive, type PidRecord, readPid, removePid, spawnService, stopProcess,
 import {
   type Launch,
   restLaunch,
-  s3Launch,
   SERVICE_NAMES,
   type ServiceName,
   type ServiceSpec,
   type StackConfig,
+  s3Launch,
   serviceSpecs,
   trinoLaunch,
 } from './services.ts';
@@ -61,7 +61,8 @@ async function statusOf(spec: ServiceSpec): Promise<ServiceStatus> {
   const health = await spec.health();
   let detail = health.detail;
   if (!running && health.healthy) detail += ' (answering, but not started by this stack’s state dir)';
-  if (!running && !health.healthy) detail = rec ? `not running (stale pid ${rec.pid}); ${detail}` : `not running; ${detail}`;
+  if (!running && !health.healthy)
+    detail = rec ? `not running (stale pid ${rec.pid}); ${detail}` : `not running; ${detail}`;
   return {
     service: spec.name,
     label: spec.label,

@@ -62,7 +62,10 @@ const TrinoPageSchema = z.object({
 export async function queryTrino(config: LakehouseConfig, statements: string[]): Promise<QueryResult[]> {
   const server = config.query.trinoUrl;
   if (!server) {
-    throw new FrameworkError('QUERY_FAILED', `${config.file}: FAIRWAY_TRINO_URL is required for FAIRWAY_QUERY_ENGINE=trino.`);
+    throw new FrameworkError(
+      'QUERY_FAILED',
+      `${config.file}: FAIRWAY_TRINO_URL is required for FAIRWAY_QUERY_ENGINE=trino.`,
+    );
   }
   const trino = Trino.create({
     server,

@@ -127,6 +127,27 @@ export async function main(argv: string[]): Promise<number> {
       }),
     );
 
+  const daemonOptions = (c: Command) =>
+    c
+      .option('--interval <s>', 'seconds between ticks (default 30)')
+      .option('--max-runs <n>', 'runs active at once, across all launchers (default 2)')
+      .option('--settle <s>', 'seconds a changed source must stay unchanged before it is materialized (default 60)');
+
+  daemonOptions(
+    program
+      .command('daemon')
+      .description('Keep assets within their freshness policies and fire schedules (Ctrl-C stops after the tick)'),
+  )
+    .option('--once', 'run one tick, wait for the runs it launched, and exit')
+    .action((flags) =>
+      withProject(async (p) => (await import('./daemon-command.ts')).daemonCommand(p, flags)),
+    );
+
+  daemonOptions(program.command('dev').description('Serve the UI and run the daemon together (Ctrl-C to stop)'))
+    .option('--port <n>', 'UI port (default 3000; 0 picks a free one)')
+    .option('--host <host>', 'interface to bind (default 127.0.0.1)')
+    .action((flags) => withProject(async (p) => (await import('./daemon-command.ts')).devCommand(p, flags)));
+
   program
     .command('query')
     .description("Run SQL on the profile's query engine (embedded: Spark; local: Trino)")

@@ -138,7 +138,9 @@ describe.skipIf(!existsSync(CHROMIUM))('UI in a real browser', () => {
   });
 
   it('shows a failed run with its reason, and the runs list', async () => {
-    // silver.clean_orders needs python3 and spark/pipes.py; either way the page must render the outcome.
+    // A launch now also materializes missing upstream assets, so force a real failure: a directory where
+    // gold.orders_summary writes summary.json makes that step fail with EISDIR.
+    mkdirSync(join(dir, 'data', 'summary.json'), { recursive: true });
     await page.goto(`${baseUrl}/`);
     await page.fill('#filter', 'gold.orders_report');
     await page.press('#filter', 'Enter');
@@ -149,7 +151,6 @@ describe.skipIf(!existsSync(CHROMIUM))('UI in a real browser', () => {
       timeout: 120_000,
     });
     const status = await page.getAttribute('#run-status', 'data-status');
-    // gold.orders_report alone reads summary.json, which does not exist yet: a real failure to display.
     expect(status).toBe('FAILURE');
     await page.waitForSelector('pre.error');
     await page.screenshot({ path: join(shots, 'run-failed.png'), fullPage: true });
