@@ -26,7 +26,10 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
     mkdirSync(cfg.inboxDir, { recursive: true });
     inbox ??= discoverInbox(cfg.inboxDir).then((found) => {
       for (const bad of found.invalid) {
-        rootLogger().warn({ path: bad.path, reason: bad.reason }, 'inbox entry ignored: not <course_id>/[<YYYY-MM-DD>/]<file>');
+        rootLogger().warn(
+          { path: bad.path, reason: bad.reason },
+          'inbox entry ignored: not <course_id>/[<YYYY-MM-DD>/]<file>',
+        );
       }
       return found;
     });
@@ -61,6 +64,7 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
     owners: ['data-eng'],
     tags: { layer: 'bronze' },
     partitions,
+    freshness: { maxLag: { warnAfterMinutes: 15, failAfterMinutes: 30 } }, // landed within 30 min of arriving
     // The inbox files of a partition as they are now: a changed or added file makes it STALE.
     observe: async ({ partition }) => {
       const found = (await scan()).partitions.find(

@@ -44,6 +44,11 @@ export interface GoldAssets {
   goldAssets: AssetDefinition[];
   /** Per Silver asset key: spread into its `asset({...})` to gate Gold on the dbt source tests. */
   silverChecks: Record<AssetKey, DbtSourceChecks>;
+  /**
+   * Every Silver table's tests as ONE asset's checks, evaluated by one `dbt test`: attach to the asset
+   * whose job writes all Silver tables (`silver.fact_telemetry_event`) instead of `silverChecks`.
+   */
+  silverGate: DbtSourceChecks;
   project: DbtProject;
 }
 
@@ -88,11 +93,12 @@ export async function loadGoldAssets(cfg: LakehouseConfig, opts: GoldAssetsOptio
     environment: async () => dbtEnvironment(cfg, stateDir, dbtDir, await runtime()),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
-  const { assets, sourceChecks } = dbtAssets(project, {
+  const { assets, sourceChecks, checksForSources } = dbtAssets(project, {
     group: 'gold',
     persistArtifacts: artifactPersister(cfg, stateDir, opts.objectStore),
   });
-  return { goldAssets: assets, silverChecks: sourceChecks, project };
+  const silverKeys = Object.keys(sourceChecks).filter((k) => k.startsWith('silver.'));
+  return { goldAssets: assets, silverChecks: sourceChecks, silverGate: checksForSources(silverKeys), project };
 }
 
 /** Writes `<dbtDir>/profiles.yml` and returns how to run the venv's dbt against it. */

@@ -62,6 +62,7 @@ export function silverAssets(
     ...(bronze.partitions ? { partitions: bronze.partitions } : {}),
     codeFiles: silverCodeFiles(projectRoot),
     retry: { maxRetries: 1, backoffMs: 2_000 },
+    freshness: { maxLag: { warnAfterMinutes: 20, failAfterMinutes: 30 } }, // reflects Bronze within 30 min of arrival
     timeoutMs: 30 * 60_000,
     ...(sourceChecks ? { checks: sourceChecks.checks, evaluateAssetChecks: sourceChecks.evaluateAssetChecks } : {}),
     materialize: async (ctx): Promise<MaterializeResult> => {

@@ -2,12 +2,15 @@
  * Entry of `npm run bench -- <suite> [options]`. Suites:
  *   core   graph load, status, staleness, single-asset materialize and a 1,000-asset run, vs Dagster
  *   ui     lineage page first render in Chromium and /api/graph under 50 clients, vs dagster-webserver
+ *   silver the Spark Silver job on a ~100 MB course export (MB/s, rounds/min, rows/s), vs a DuckDB pass
  *   table  re-print the table of a results file: `npm run bench -- table bench/results/core-<date>.json`
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type CoreResults, formatTable } from './core/format-table.ts';
 import { runCoreBench } from './core/run-core-bench.ts';
+import { formatSilverTable, type SilverResults } from './silver/format-silver-table.ts';
+import { runSilverBench } from './silver/run-silver-bench.ts';
 import { formatUiTable, type UiResults } from './ui/format-ui-table.ts';
 import { runUiBench } from './ui/run-ui-bench.ts';
 
@@ -16,6 +19,8 @@ const USAGE = `usage: npm run bench -- core [--sizes 1000,10000] [--skip-dagster
                               [--out bench/results/core-<date>.json]
        npm run bench -- ui [--sizes 2000,10000] [--skip-dagster] [--dagster-timeout 600] [--repeats 3]
                             [--clients 50] [--requests 300] [--dagster-requests 100] [--out bench/results/ui-<date>.json]
+       npm run bench -- silver [--scale-mb 100] [--format csv|both] [--repeats 1] [--skip-duckdb]
+                                [--out bench/results/silver-<date>.json]
        npm run bench -- table <results.json>`;
 
 const numbers = (s: string) => s.split(',').filter(Boolean).map(Number);
@@ -35,6 +40,9 @@ async function main(argv: string[]): Promise<number> {
       clients: { type: 'string', default: '50' },
       requests: { type: 'string', default: '300' },
       'dagster-requests': { type: 'string', default: '100' },
+      'scale-mb': { type: 'string', default: '100' },
+      format: { type: 'string', default: 'csv' },
+      'skip-duckdb': { type: 'boolean', default: false },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -46,7 +54,12 @@ async function main(argv: string[]): Promise<number> {
   }
   if (suite === 'table' && file) {
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as { suite?: string };
-    const table = parsed.suite === 'ui' ? formatUiTable(parsed as UiResults) : formatTable(parsed as CoreResults);
+    const table =
+      parsed.suite === 'ui'
+        ? formatUiTable(parsed as UiResults)
+        : parsed.suite === 'silver'
+          ? formatSilverTable(parsed as SilverResults)
+          : formatTable(parsed as CoreResults);
     process.stdout.write(`${table}\n`);
     return 0;
   }
@@ -62,6 +75,23 @@ async function main(argv: string[]): Promise<number> {
       ...(values.out ? { out: values.out } : {}),
     });
     process.stdout.write(`${formatUiTable(results as unknown as UiResults)}\n`);
+    return 0;
+  }
+  if (suite === 'silver') {
+    if (values.format !== 'csv' && values.format !== 'both') {
+      process.stderr.write(`--format must be csv or both, got '${values.format}'\n`);
+      return 2;
+    }
+    // a Silver run takes minutes: one run unless --repeats is given explicitly
+    const repeatsGiven = argv.some((a) => a === '--repeats' || a.startsWith('--repeats='));
+    const results = await runSilverBench({
+      scaleMb: Number(values['scale-mb']),
+      format: values.format,
+      repeats: repeatsGiven ? Number(values.repeats) : 1,
+      skipDuckdb: values['skip-duckdb'],
+      ...(values.out ? { out: values.out } : {}),
+    });
+    process.stdout.write(`${formatSilverTable(results as unknown as SilverResults)}\n`);
     return 0;
   }
   if (suite !== 'core') {

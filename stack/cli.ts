@@ -4,7 +4,7 @@ import { UsageError } from '../framework/errors/index.ts';
 import { SERVICE_NAMES, type ServiceName, type StackConfig } from './services.ts';
 import { type ServiceStatus, stackDown, stackLogs, stackStatus, stackUp } from './stack.ts';
 
-const USAGE = 'up | down | status | logs [s3|rest|trino] [--json] [--lines N]';
+const USAGE = 'up | down [s3|rest|trino] | status | logs [s3|rest|trino] [--json] [--lines N]';
 
 function table(rows: ServiceStatus[]): string {
   const head = ['SERVICE', 'PID', 'PORT', 'HEALTH', 'STARTUP', 'DETAIL'];
@@ -41,8 +41,12 @@ export function stackCommand(config: (stateDir: string) => StackConfig): Extensi
       const progress = (m: string) => process.stderr.write(`stack ${m}\n`);
       const print = (rows: ServiceStatus[]) =>
         process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : `${table(rows)}\n`);
-      if (extra.length > 0 || (service && sub !== 'logs'))
+      if (extra.length > 0 || (service && sub !== 'logs' && sub !== 'down')) {
         throw new UsageError(`Too many arguments. Usage: fairway stack ${USAGE}`);
+      }
+      if (service !== undefined && !SERVICE_NAMES.includes(service as ServiceName)) {
+        throw new UsageError(`Unknown service '${service}'. Services: ${SERVICE_NAMES.join(', ')}.`);
+      }
       switch (sub) {
         case 'up': {
           const rows = await stackUp(cfg, { onProgress: progress });
@@ -50,7 +54,10 @@ export function stackCommand(config: (stateDir: string) => StackConfig): Extensi
           return rows.every((r) => r.healthy) ? 0 : 1;
         }
         case 'down': {
-          const result = await stackDown(cfg, { onProgress: progress });
+          const result = await stackDown(cfg, {
+            onProgress: progress,
+            ...(service ? { only: [service as ServiceName] } : {}),
+          });
           if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
           return 0;
         }
@@ -60,9 +67,6 @@ export function stackCommand(config: (stateDir: string) => StackConfig): Extensi
           return rows.every((r) => r.healthy) ? 0 : 1;
         }
         case 'logs': {
-          if (service !== undefined && !SERVICE_NAMES.includes(service as ServiceName)) {
-            throw new UsageError(`Unknown service '${service}'. Services: ${SERVICE_NAMES.join(', ')}.`);
-          }
           const lines = Number(values.lines ?? 100);
           if (!Number.isInteger(lines) || lines < 1) throw new UsageError('--lines takes a positive integer.');
           process.stdout.write(`${stackLogs(cfg, service as ServiceName | undefined, lines)}\n`);

@@ -58,7 +58,9 @@ export async function loadLoop(opts: LoadOptions): Promise<LoadResult> {
         bytes ??= Buffer.byteLength(body);
       } catch (e) {
         errors++;
-        firstError ??= e instanceof Error ? e.message : String(e);
+        // undici's "fetch failed" says nothing; the cause (ECONNRESET, headers timeout…) is the useful part.
+        const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
+        firstError ??= e instanceof Error ? `${e.message}${cause}` : String(e);
       }
     }
   }

@@ -5,6 +5,7 @@ import type { AssetKey } from '../definitions/index.ts';
 import { UsageError } from '../errors/index.ts';
 import { launchRun } from '../execution/index.ts';
 import { loadStatus, type Project } from '../project/index.ts';
+import { loadFreshness, worstFreshness } from '../scheduling/index.ts';
 import { resolveSelection } from '../selection/index.ts';
 import { describeCause, explainStatus, type PartitionStatus } from '../staleness/index.ts';
 import type { RunStatus } from '../storage/index.ts';
@@ -133,6 +134,8 @@ export async function statusCommand(
 ): Promise<number> {
   const keys = selectKeys(project, selection);
   const { staleness } = await loadStatus(project, keys);
+  const hasPolicies = keys.some((k) => project.graph.definition(k).freshness);
+  const freshness = hasPolicies ? (await loadFreshness(project, new Date())).freshness : undefined;
   const rows = keys.map((key) => {
     const parts = [...(staleness.get(key) ?? new Map<string, PartitionStatus>()).entries()];
     const counts: Record<string, number> = {};
@@ -143,12 +146,14 @@ export async function statusCommand(
       status: parts.length === 0 ? 'MISSING' : worst,
       partitioned: Boolean(project.graph.definition(key).partitions),
       counts,
+      freshness: freshness?.has(key) ? (worstFreshness(freshness.get(key))?.freshness.state ?? 'FRESH') : null,
       partitions: parts.map(([p, s]) => ({
         partition: p,
         status: s.status,
         data_version: s.dataVersion,
         materialized_at: s.materializedAt,
         causes: s.causes.map((c) => ({ ...c, text: describeCause(c) })),
+        freshness: freshness?.get(key)?.get(p) ?? null,
       })),
     };
   });
@@ -156,7 +161,8 @@ export async function statusCommand(
     printJson(rows);
     return 0;
   }
-  const lines: string[][] = [['ASSET', 'STATUS', 'PARTITIONS', 'WHY']];
+  const fc = (state: string | null | undefined) => (hasPolicies ? [state ? colorStatus(state) : '-'] : []);
+  const lines: string[][] = [['ASSET', 'STATUS', ...(hasPolicies ? ['FRESHNESS'] : []), 'PARTITIONS', 'WHY']];
   for (const r of rows) {
     const first = r.partitions.find((p) => p.status !== 'FRESH');
     const summary = r.partitioned
@@ -164,10 +170,10 @@ export async function statusCommand(
           .map(([s, n]) => `${n} ${s.toLowerCase()}`)
           .join(', ') || 'none known'
       : '-';
-    lines.push([r.key, colorStatus(r.status), summary, first?.causes[0]?.text ?? '']);
+    lines.push([r.key, colorStatus(r.status), ...fc(r.freshness), summary, first?.causes[0]?.text ?? '']);
     if (flags.partitions && r.partitioned) {
       for (const p of r.partitions)
-        lines.push([`  ${p.partition}`, colorStatus(p.status), '', p.causes[0]?.text ?? '']);
+        lines.push([`  ${p.partition}`, colorStatus(p.status), ...fc(p.freshness?.state), '', p.causes[0]?.text ?? '']);
     }
   }
   process.stdout.write(`${table(lines)}\n`);
@@ -204,6 +210,10 @@ export async function whyCommand(
     partition = match;
   }
   const lines = explainStatus(staleness, key, partition);
+  if (project.graph.definition(key).freshness) {
+    const f = (await loadFreshness(project, new Date())).freshness.get(key)?.get(partition);
+    if (f) lines.push({ depth: 0, asset_key: key, partition_key: partition, text: `freshness: ${f.state}, ${f.text}` });
+  }
   if (flags.json) printJson(lines);
   else process.stdout.write(`${lines.map((l) => `${'  '.repeat(l.depth)}${l.text}`).join('\n')}\n`);
   return 0;

@@ -45,7 +45,10 @@ function printTick(o: TickOutcome): void {
 }
 
 /** Starts a daemon for `project`; stops it on SIGINT/SIGTERM (the current tick finishes first). */
-export async function startDaemon(project: Project, flags: DaemonFlags): Promise<{ daemon: Daemon; done: Promise<void> }> {
+export async function startDaemon(
+  project: Project,
+  flags: DaemonFlags,
+): Promise<{ daemon: Daemon; done: Promise<void> }> {
   const daemon = new Daemon(project, {
     ...schedulerFlags(flags),
     refresh: definitionsReloader(project, project.definitionsFile),
@@ -79,7 +82,10 @@ export async function daemonCommand(project: Project, flags: DaemonFlags): Promi
 }
 
 /** `fairway dev`: the UI and the daemon in one process. */
-export async function devCommand(project: Project, flags: DaemonFlags & { port?: string; host?: string }): Promise<number> {
+export async function devCommand(
+  project: Project,
+  flags: DaemonFlags & { port?: string; host?: string },
+): Promise<number> {
   const port = flags.port === undefined ? 3000 : Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new UsageError(`--port must be an integer between 0 and 65535; got '${flags.port}'.`);

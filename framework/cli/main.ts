@@ -139,9 +139,7 @@ export async function main(argv: string[]): Promise<number> {
       .description('Keep assets within their freshness policies and fire schedules (Ctrl-C stops after the tick)'),
   )
     .option('--once', 'run one tick, wait for the runs it launched, and exit')
-    .action((flags) =>
-      withProject(async (p) => (await import('./daemon-command.ts')).daemonCommand(p, flags)),
-    );
+    .action((flags) => withProject(async (p) => (await import('./daemon-command.ts')).daemonCommand(p, flags)));
 
   daemonOptions(program.command('dev').description('Serve the UI and run the daemon together (Ctrl-C to stop)'))
     .option('--port <n>', 'UI port (default 3000; 0 picks a free one)')

@@ -494,7 +494,9 @@ export class SqliteStore implements Store {
         json(tick.evaluated),
         tick.error,
       );
-      const stored = decodeSchedulerTicks(this.#all('SELECT * FROM scheduler_ticks WHERE tick_id = ?', tick.tick_id))[0]!;
+      const stored = decodeSchedulerTicks(
+        this.#all('SELECT * FROM scheduler_ticks WHERE tick_id = ?', tick.tick_id),
+      )[0]!;
       return { tick: stored, created: changes === 1 };
     });
   }
@@ -507,13 +509,7 @@ export class SqliteStore implements Store {
       this.#stmt(
         `UPDATE scheduler_ticks SET status = ?, finished_at = ?, error = ?, evaluated = coalesce(?, evaluated)
          WHERE tick_id = ?`,
-      ).run(
-        patch.status,
-        patch.finished_at,
-        patch.error,
-        patch.evaluated ? json(patch.evaluated) : null,
-        tickId,
-      ),
+      ).run(patch.status, patch.finished_at, patch.error, patch.evaluated ? json(patch.evaluated) : null, tickId),
     );
   }
 

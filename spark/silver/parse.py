@@ -6,6 +6,8 @@ cells trimmed, empty → NULL, ``NaN`` (any case) → NaN, non-numeric → NULL,
 
 ``parse_file`` yields one ``("stats", …)`` record per file followed by ``("loc", …)`` records, one
 per real location (padding slots are only counted), as tuples in the order of ``RECORD_FIELDS``.
+A large CSV can be split between tasks: ``parse_file(path, data, shard, shards)`` decodes only every
+``shards``-th record (from ``shard``); shard 0 alone yields the stats record, counted over the whole file.
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ _SLOT = re.compile(r"locations\[(\d+)\]\.(.+)")
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_MISSING = object()
+_MEMO_LIMIT = 1 << 18  # distinct cell texts memoized per decoder kind and file (bounds the memory)
 
 
 # ---- value decoding ---------------------------------------------------------------------------
@@ -231,20 +235,29 @@ def decode_text(data: bytes) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def parse_file(path: str, data: bytes):
-    """Yields the stats record of one Bronze file, then its location records."""
+def parse_file(path: str, data: bytes, shard: int = 0, shards: int = 1):
+    """Yields the stats record of one Bronze file, then its location records.
+
+    With ``shards`` > 1 (CSV only) the call yields the location records of the CSV records whose index
+    modulo ``shards`` is ``shard``; the stats record (whole file) comes only from shard 0.
+    """
     name = os.path.basename(path.rstrip("/"))
     fmt = detect_format(name, data)
+    if shards > 1 and fmt != "csv":
+        raise ValueError(f"only CSV files can be parsed in shards, not {name}")
     if not data.strip():
-        yield _stats(name, fmt, rejected="empty_file")
+        if shard == 0:
+            yield _stats(name, fmt, rejected="empty_file")
         return
     if fmt == "json":
         yield from _parse_json(name, decode_text(data))
     else:
-        yield from _parse_csv(name, decode_text(data))
+        for record in _parse_csv(name, decode_text(data), shard, shards):
+            if shard == 0 or record[0] != "stats":
+                yield record
 
 
-def _parse_csv(name: str, text: str):
+def _parse_csv(name: str, text: str, shard: int = 0, shards: int = 1):
     rows = csv.reader(io.StringIO(text, newline=""))
     header = next(rows, None)
     if not header:
@@ -274,7 +287,18 @@ def _parse_csv(name: str, text: str):
     unknown = unknown_round + [f"locations[N].{f}" for f in unknown_loc] + orphan
     present = set(header)
     width = len(header)
-    loc_cols = [(n, [slots[n].get(f) for f in LOCATION_FIELDS], {f: slots[n][f] for f in unknown_loc if f in slots[n]}) for n in slot_ids]
+    # Per slot: (cell index, memo, decoder) for each location field, in LOCATION_FIELDS order. Decoders are
+    # pure functions of the cell text and cells repeat a lot (booleans, holes, battery), so each kind
+    # memoizes its results per file: the same values, without a Python call per cell.
+    memos = {kind: {} for kind in _DECODERS}
+    loc_cols = [
+        (
+            n,
+            [(slots[n].get(f), memos[kind], _DECODERS[kind]) for f, (_, kind) in LOCATION_FIELDS.items()],
+            {f: slots[n][f] for f in unknown_loc if f in slots[n]},
+        )
+        for n in slot_ids
+    ]
     hole_sec = [(slots[n].get("hole"), slots[n].get("sectionNumber")) for n in slot_ids]
 
     rounds = malformed = padding = real = empty_rounds = 0
@@ -286,6 +310,17 @@ def _parse_csv(name: str, text: str):
             malformed += 1
             continue
         rounds += 1
+        if (rounds - 1) % shards != shard:
+            if shard == 0:  # shard 0 reports the whole file's counts
+                empty = True
+                for hi, si in hole_sec:
+                    if (hi is not None and cells[hi].strip()) or (si is not None and cells[si].strip()):
+                        real += 1
+                        empty = False
+                    else:
+                        padding += 1
+                empty_rounds += empty
+            continue
         round_vals = _round_values(lambda c: cells[col[c]] if c in col else None, present)
         round_extra = {c: cells[col[c]] for c in unknown_round if cells[col[c]].strip()}
         real_here = 0
@@ -296,12 +331,23 @@ def _parse_csv(name: str, text: str):
                 padding += 1
                 continue
             real_here += 1
-            loc_vals = [
-                _DECODERS[kind](cells[i]) if i is not None else None
-                for i, (_, kind) in zip(idxs, LOCATION_FIELDS.values())
-            ]
-            extras = dict(round_extra)
-            extras.update({f"locations[N].{f}": cells[i] for f, i in extra_idx.items() if cells[i].strip()})
+            loc_vals = []
+            for i, memo, decode in idxs:
+                if i is None:
+                    loc_vals.append(None)
+                    continue
+                raw = cells[i]
+                value = memo.get(raw, _MISSING)
+                if value is _MISSING:
+                    value = decode(raw)
+                    if len(memo) < _MEMO_LIMIT:
+                        memo[raw] = value
+                loc_vals.append(value)
+            if round_extra or extra_idx:
+                extras = dict(round_extra)
+                extras.update({f"locations[N].{f}": cells[i] for f, i in extra_idx.items() if cells[i].strip()})
+            else:
+                extras = None
             out.append(_loc_record(name, "csv", round_vals, n, loc_vals, extras))
         real += real_here
         if real_here == 0:

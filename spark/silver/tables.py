@@ -77,7 +77,10 @@ def overwrite_partition(df: DataFrame, name: str, course_id: str, ingest_date: s
     snapshot carries `fairway.run_id`, which is how the commit is found afterwards.
     """
     condition = (F.col("course_id") == F.lit(course_id)) & (F.col("ingest_date") == F.to_date(F.lit(ingest_date)))
-    df.writeTo(name).option("snapshot-property.fairway.run_id", run_id).overwrite(condition)
+    # fanout off: Iceberg then sorts each task's rows by partition and keeps ONE data file open at a time.
+    # With fanout (Iceberg's default) a task keeps a Parquet writer open per event_date it meets; a Bronze
+    # partition spanning ~1,000 days ran a 2g driver out of heap. Same rows, same partitions.
+    df.writeTo(name).option("snapshot-property.fairway.run_id", run_id).option("fanout-enabled", "false").overwrite(condition)
     spark = df.sparkSession
     quoted = run_id.replace("'", "''")
     row = spark.sql(

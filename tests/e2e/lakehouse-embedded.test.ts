@@ -2,7 +2,16 @@
  * The lakehouse on the embedded profile, through the real CLI, real Spark + Sedona + Iceberg:
  * Bronze → Silver on the shared sample set, with the manifest's exact counts.
  */
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +19,9 @@ import { fairway, repoRoot } from './helpers.ts';
 
 const SAMPLE = join(repoRoot, '..', 'shared', 'data', 'sample');
 /** Courses under test: all five by default; FAIRWAY_E2E_COURSES=a,b to narrow while developing. */
-const COURSES = (process.env.FAIRWAY_E2E_COURSES ?? 'americanfalls,bradshawfarmgc,erinhills,indiancreek,pinehurst4').split(',');
+const COURSES = (
+  process.env.FAIRWAY_E2E_COURSES ?? 'americanfalls,bradshawfarmgc,erinhills,indiancreek,pinehurst4'
+).split(',');
 const DAY = '2025-06-02';
 
 interface ManifestFile {
@@ -45,7 +56,11 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
       const n = 2 * sum((f) => f.expected_quarantined_rows[reason] ?? 0);
       if (n > 0) quarantined[reason] = n;
     }
-    return { silver: sum((f) => f.expected_silver_rows), missingTs: sum((f) => f.expected_timestamp_missing), quarantined };
+    return {
+      silver: sum((f) => f.expected_silver_rows),
+      missingTs: sum((f) => f.expected_timestamp_missing),
+      quarantined,
+    };
   };
 
   const query = async (...sql: string[]) => {
@@ -102,7 +117,13 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
     );
     const nothing = await cli(['materialize', '*', '--stale-only']);
     expect(String(nothing.stdout)).toContain('Nothing to do');
-    const again = await cli(['materialize', 'silver.fact_telemetry_event', '--partition', partitionOf(COURSES[0]!), '--json']);
+    const again = await cli([
+      'materialize',
+      'silver.fact_telemetry_event',
+      '--partition',
+      partitionOf(COURSES[0]!),
+      '--json',
+    ]);
     expect(again.exitCode, String(again.stderr).slice(-2000)).toBe(0);
     expect(await silverCounts()).toEqual(before);
   });
@@ -113,7 +134,9 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
     const csv = readdirSync(dir).find((f) => f.endsWith('.csv'))!;
     appendFileSync(join(dir, csv), '\n'); // new bytes, same rounds
     const status = await cli(['status', 'bronze.round_exports', '--json']);
-    const rows = JSON.parse(String(status.stdout)) as { partitions: { partition: string; status: string; causes: { kind: string }[] }[] }[];
+    const rows = JSON.parse(String(status.stdout)) as {
+      partitions: { partition: string; status: string; causes: { kind: string }[] }[];
+    }[];
     const stale = rows[0]!.partitions.filter((p) => p.status !== 'FRESH');
     expect(stale.map((p) => [p.partition, p.causes[0]!.kind])).toEqual([[partitionOf(course), 'source_changed']]);
 
@@ -137,8 +160,18 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
     const step = (JSON.parse(String(r.stdout)) as Summary).steps[0]!;
     expect(step.status).toBe('FAILURE');
     expect(step.reason).toContain('broken.csv (empty_file');
-    const reportDir = join(home, 'storage', 'fairway-quarantine', 'bronze', `course_id=${course}`, `ingest_date=${DAY}`);
-    const report = JSON.parse(readFileSync(join(reportDir, readdirSync(reportDir)[0]!), 'utf8')) as Record<string, unknown>;
+    const reportDir = join(
+      home,
+      'storage',
+      'fairway-quarantine',
+      'bronze',
+      `course_id=${course}`,
+      `ingest_date=${DAY}`,
+    );
+    const report = JSON.parse(readFileSync(join(reportDir, readdirSync(reportDir)[0]!), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     expect(report).toMatchObject({ file: 'broken.csv', reason: 'empty_file', course_id: course });
     const landed = readdirSync(join(home, 'storage', 'fairway-landing', `course_id=${course}`, `ingest_date=${DAY}`));
     expect(landed.sort()).toEqual(readdirSync(join(SAMPLE, course)).sort());
@@ -148,7 +181,10 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
     const course = COURSES[1] ?? COURSES[0]!;
     const next = '2025-06-03';
     mkdirSync(join(inbox, course, next), { recursive: true });
-    cpSync(join(SAMPLE, course, readdirSync(join(SAMPLE, course)).find((f) => f.endsWith('.json'))!), join(inbox, course, next, 'late.json'));
+    cpSync(
+      join(SAMPLE, course, readdirSync(join(SAMPLE, course)).find((f) => f.endsWith('.json'))!),
+      join(inbox, course, next, 'late.json'),
+    );
     const why = await cli(['why', 'silver.fact_telemetry_event', '--partition', partitionOf(course, next)]);
     expect(why.exitCode, String(why.stderr)).toBe(0);
     expect(String(why.stdout)).toContain('is MISSING');

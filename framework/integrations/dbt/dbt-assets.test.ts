@@ -31,7 +31,7 @@ const dbtCalls = () =>
     .filter(Boolean)
     .map((l) => JSON.parse(l) as string[]);
 
-async function setup(env: Record<string, string> = {}) {
+async function setup(env: Record<string, string> = {}, opts: { oneGate?: boolean } = {}) {
   let environmentCalls = 0;
   const project = await loadDbtProject({
     projectDir: join(dir, 'project'),
@@ -49,14 +49,19 @@ async function setup(env: Record<string, string> = {}) {
     },
   });
   const persisted: string[] = [];
-  const { assets, sourceChecks } = dbtAssets(project, {
+  const { assets, sourceChecks, checksForSources } = dbtAssets(project, {
     persistArtifacts: async (runId, invocation, files) => {
       for (const f of files) persisted.push(`${runId}/${invocation}/${f.name}`);
     },
   });
-  const silver = ['silver.fact_telemetry_event', 'silver.fact_device_health'].map((key) =>
-    asset({ key, codeVersion: 'v1', ...sourceChecks[key], materialize: () => ({}) }),
-  );
+  const silverKeys = ['silver.fact_telemetry_event', 'silver.fact_device_health'];
+  // oneGate: like assets/silver.ts, one job writes both tables; its asset carries both tables' tests.
+  const silver = opts.oneGate
+    ? [
+        asset({ key: silverKeys[0]!, codeVersion: 'v1', ...checksForSources(silverKeys), materialize: () => ({}) }),
+        asset({ key: silverKeys[1]!, deps: [silverKeys[0]!], codeVersion: 'v1', materialize: () => ({}) }),
+      ]
+    : silverKeys.map((key) => asset({ key, codeVersion: 'v1', ...sourceChecks[key], materialize: () => ({}) }));
   const defs = defineAssets({ assets: [...silver, ...assets] });
   const ctx: RunContext = {
     stateDir: join(dir, 'state'),
@@ -137,6 +142,18 @@ describe('dbtAssets', () => {
       'utf8',
     );
     expect(log).toMatch(/SUCCESS pace_summary_by_round/);
+  });
+
+  it('gates several source tables with ONE dbt test when one asset writes them all', async () => {
+    const { ctx } = await setup({}, { oneGate: true });
+    const { summary } = await launchRun(ctx, { selection: '*' });
+    expect(summary.status).toBe('SUCCESS');
+    expect(dbtCalls().map((a) => a.slice(0, 4))).toEqual([
+      ['parse', '--project-dir', join(dir, 'project'), '--profiles-dir'],
+      ['test', '--select', 'source:silver.fact_telemetry_event', 'source:silver.fact_device_health'],
+      ['build', '--select', 'device_health_errors', 'fact_round_hole_performance'],
+    ]);
+    expect(ctx.defs.assets.get('silver.fact_telemetry_event')!.checks!.length).toBe(14);
   });
 
   it('blocks Gold when an error-severity source test fails, naming the test and its compiled SQL', async () => {

@@ -46,6 +46,12 @@ export interface DbtAssets {
   assets: AssetDefinition[];
   /** Checks for each source asset that has dbt tests (e.g. `silver.fact_telemetry_event`). */
   sourceChecks: Record<AssetKey, DbtSourceChecks>;
+  /**
+   * The tests of several source tables as ONE asset's checks, run by one `dbt test`: for tables one
+   * job writes together (the Silver job writes fact_telemetry_event and fact_device_health), attach
+   * them to the asset whose step writes them; the gate then also clears the others for Gold.
+   */
+  checksForSources: (keys: readonly AssetKey[]) => DbtSourceChecks;
 }
 
 interface Batch {
@@ -179,21 +185,29 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
     return { ...def, sourceFile: join(project.options.projectDir, model.originalFilePath) };
   });
 
-  const sourceChecks: Record<AssetKey, DbtSourceChecks> = {};
-  for (const [key, tests] of spec.sourceTests) {
-    const selector = spec.sourceSelectors.get(key)!;
-    sourceChecks[key] = {
+  const checksForSources = (keys: readonly AssetKey[]): DbtSourceChecks => {
+    const unknown = keys.filter((k) => !spec.sourceTests.has(k));
+    if (unknown.length > 0 || keys.length === 0) {
+      throw new FrameworkError(
+        'DBT_SOURCE_UNKNOWN',
+        `No dbt source tests for ${unknown.map((k) => `'${k}'`).join(', ') || 'an empty list'}; sources with tests: ${[...spec.sourceTests.keys()].join(', ')}.`,
+        { details: { keys: unknown } },
+      );
+    }
+    const tests = keys.flatMap((k) => spec.sourceTests.get(k)!);
+    const selectors = keys.map((k) => spec.sourceSelectors.get(k)!);
+    const invocation = `test-${keys.length === 1 ? keys[0] : keys.map((k) => k.split('.').pop()).join('-')}`;
+    return {
       checks: tests.map((t) => ({ ...checkSpec(t), scope: 'asset' as const })),
       evaluateAssetChecks: async (ctx) => {
-        const invocation = `test-${key}`;
-        ctx.log.info({ selector, invocation }, 'dbt source tests started');
+        ctx.log.info({ selectors, invocation }, 'dbt source tests started');
         const result = await runDbt({
           dbt: await project.environment(),
           projectDir: project.options.projectDir,
           target: project.options.target,
           vars: project.options.vars ?? {},
           // cautious: a test that also reads a model (not built here) is left to that model's build
-          args: ['test', '--select', selector, '--indirect-selection', 'cautious'],
+          args: ['test', '--select', ...selectors, '--indirect-selection', 'cautious'],
           workDir: join(project.options.stateDir, 'runs', ctx.runId, invocation),
           parseCacheDir: project.manifestDir,
           signal: ctx.signal,
@@ -203,22 +217,25 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
         if (!result.runResults) {
           throw new FrameworkError(
             'DBT_TEST_FAILED',
-            `dbt test --select ${selector} stopped before running tests (exit ${result.exitCode}):\n${result.tail.slice(-10).join('\n')}`,
-            { details: { asset_key: key, selector } },
+            `dbt test --select ${selectors.join(' ')} stopped before running tests (exit ${result.exitCode}):\n${result.tail.slice(-10).join('\n')}`,
+            { details: { asset_key: ctx.assetKey, selectors } },
           );
         }
         const byId = new Map(result.runResults.results.map((r) => [r.unique_id, r]));
         const results = tests.map((t) =>
           testCheckResult(t, byId.get(t.uniqueId), join(result.targetDir, t.compiledPath)),
         );
-        // A passed gate means every partition of this asset is final for the run: a dbt batch may read it.
+        // A passed gate means these tables are final for the run: a dbt batch may read them.
         const gated = results.some((r, i) => !r.passed && tests[i]!.blocking && r.severity === 'error');
-        if (!gated) runState(ctx.runId).readyExternal.add(key);
+        if (!gated) for (const k of keys) runState(ctx.runId).readyExternal.add(k);
         return results;
       },
     };
-  }
-  return { assets: assets.sort((a, b) => a.key.localeCompare(b.key)), sourceChecks };
+  };
+  const sourceChecks: Record<AssetKey, DbtSourceChecks> = Object.fromEntries(
+    [...spec.sourceTests.keys()].map((k) => [k, checksForSources([k])]),
+  );
+  return { assets: assets.sort((a, b) => a.key.localeCompare(b.key)), sourceChecks, checksForSources };
 }
 
 const checkSpec = (t: DbtTestSpec): AssetCheckSpec => ({

@@ -44,6 +44,11 @@ export interface RunDbtResult {
 }
 
 const ROWS_MARKER = 'FAIRWAY_DBT_ROWS ';
+/**
+ * dbt-spark (session mode) re-applies the profile's settings before every statement, and Spark warns
+ * each time that only runtime settings take effect: dozens of identical lines per run, no signal.
+ */
+const NOISE = /WARN SparkSession: Using an existing Spark session; only runtime SQL configurations will take effect/;
 const TAIL_LINES = 40;
 
 /** dbt must never phone home: the machine may have no network, and runs must not wait on it. */
@@ -87,6 +92,7 @@ export async function runDbt(opts: RunDbtOptions): Promise<RunDbtResult> {
   const tail: string[] = [];
   const rowCounts = new Map<string, number>();
   const onLine = (line: string) => {
+    if (NOISE.test(line)) return;
     const at = line.indexOf(ROWS_MARKER);
     if (at >= 0) {
       try {
