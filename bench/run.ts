@@ -20,7 +20,7 @@ const USAGE = `usage: npm run bench -- core [--sizes 1000,10000] [--skip-dagster
        npm run bench -- ui [--sizes 2000,10000] [--skip-dagster] [--dagster-timeout 600] [--repeats 3]
                             [--clients 50] [--requests 300] [--dagster-requests 100] [--out bench/results/ui-<date>.json]
        npm run bench -- silver [--scale-mb 100] [--format csv|both] [--repeats 1] [--skip-duckdb]
-                                [--out bench/results/silver-<date>.json]
+                                [--spark-dir spark] [--out bench/results/silver-<date>.json]
        npm run bench -- table <results.json>`;
 
 const numbers = (s: string) => s.split(',').filter(Boolean).map(Number);
@@ -43,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
       'scale-mb': { type: 'string', default: '100' },
       format: { type: 'string', default: 'csv' },
       'skip-duckdb': { type: 'boolean', default: false },
+      'spark-dir': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -89,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
       format: values.format,
       repeats: repeatsGiven ? Number(values.repeats) : 1,
       skipDuckdb: values['skip-duckdb'],
+      ...(values['spark-dir'] ? { sparkDir: values['spark-dir'] } : {}),
       ...(values.out ? { out: values.out } : {}),
     });
     process.stdout.write(`${formatSilverTable(results as unknown as SilverResults)}\n`);

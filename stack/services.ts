@@ -49,19 +49,30 @@ export const SERVICE_LABELS: Record<ServiceName, string> = {
   trino: `Trino ${TRINO.version}`,
 };
 
-/** Port of a loopback http URL; anything else is a config error (the native stack binds 127.0.0.1). */
-export function loopbackPort(service: ServiceName, key: string, raw: string): number {
+/** Port of an http(s) URL (80/443 when it has none). */
+function portOf(raw: string): number {
   const url = new URL(raw);
+  return Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+}
+
+/** A service the native stack starts must listen on 127.0.0.1 over http; anything else is a config error. */
+export function assertLoopback(spec: ServiceSpec, key: string): void {
+  const url = new URL(spec.url);
   if (url.protocol !== 'http:' || !['127.0.0.1', 'localhost'].includes(url.hostname)) {
     throw new FrameworkError(
       'STACK_CONFIG_INVALID',
-      `${SERVICE_LABELS[service]}: ${key}=${raw} is not an http URL on 127.0.0.1; the native stack serves only 127.0.0.1. ` +
+      `${spec.label}: ${key}=${spec.url} is not an http URL on 127.0.0.1; the native stack serves only 127.0.0.1. ` +
         'Use http://127.0.0.1:<port> in config/local.env (or the environment).',
-      { details: { service, key } },
+      { details: { service: spec.name, key } },
     );
   }
-  return Number(url.port || 80);
 }
+
+export const SERVICE_KEYS: Record<ServiceName, string> = {
+  s3: 'FAIRWAY_S3_ENDPOINT',
+  rest: 'FAIRWAY_CATALOG_URI',
+  trino: 'FAIRWAY_TRINO_URL',
+};
 
 const timeout = (ms: number) => AbortSignal.timeout(ms);
 const why = (e: unknown) => {
@@ -121,26 +132,20 @@ export function trinoHealth(cfg: StackConfig): () => Promise<Health> {
 
 /** The three services with their URLs, files and health probes (no installs, no processes). */
 export function serviceSpecs(cfg: StackConfig): Record<ServiceName, ServiceSpec> {
-  const spec = (
-    name: ServiceName,
-    url: string,
-    key: string,
-    startTimeoutMs: number,
-    health: () => Promise<Health>,
-  ) => ({
+  const spec = (name: ServiceName, url: string, startTimeoutMs: number, health: () => Promise<Health>) => ({
     name,
     label: SERVICE_LABELS[name],
     url,
-    port: loopbackPort(name, key, url),
+    port: portOf(url),
     pidFile: join(cfg.dir, `${name}.pid`),
     logFile: join(cfg.dir, 'logs', `${name}.log`),
     startTimeoutMs,
     health,
   });
   return {
-    s3: spec('s3', cfg.s3.endpoint, 'FAIRWAY_S3_ENDPOINT', 60_000, s3Health(cfg)),
-    rest: spec('rest', cfg.catalog.uri, 'FAIRWAY_CATALOG_URI', 120_000, restHealth(cfg)),
-    trino: spec('trino', cfg.trinoUrl, 'FAIRWAY_TRINO_URL', 420_000, trinoHealth(cfg)),
+    s3: spec('s3', cfg.s3.endpoint, 60_000, s3Health(cfg)),
+    rest: spec('rest', cfg.catalog.uri, 120_000, restHealth(cfg)),
+    trino: spec('trino', cfg.trinoUrl, 420_000, trinoHealth(cfg)),
   };
 }
 

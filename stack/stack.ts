@@ -8,8 +8,10 @@ import { ensureStackInstalled, type StackInstall } from './install.ts';
 import { findStackJava } from './java.ts';
 import { isAlive, type PidRecord, readPid, removePid, spawnService, stopProcess, tail } from './process.ts';
 import {
+  assertLoopback,
   type Launch,
   restLaunch,
+  SERVICE_KEYS,
   SERVICE_NAMES,
   type ServiceName,
   type ServiceSpec,
@@ -181,6 +183,7 @@ async function createNamespaces(cfg: StackConfig, progress: Progress) {
 export async function stackUp(cfg: StackConfig, opts: { onProgress?: Progress } = {}): Promise<ServiceStatus[]> {
   const progress = opts.onProgress ?? (() => {});
   const specs = serviceSpecs(cfg);
+  for (const name of SERVICE_NAMES) assertLoopback(specs[name], SERVICE_KEYS[name]);
   mkdirSync(join(cfg.dir, 'logs'), { recursive: true });
   const javaHome = await findStackJava();
   const installStarted = Date.now();

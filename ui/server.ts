@@ -33,6 +33,12 @@ export async function startServer(project: Project, opts: ServeOptions = {}): Pr
       ),
     );
   });
+  // Node closes idle keep-alive sockets after 5 s. A client that finishes reading a multi-megabyte /api/graph
+  // answer later than the server finished writing it can reuse a socket the server just closed (ECONNRESET,
+  // seen in bench/ui at 10k assets). A longer timeout than any client's idle timeout avoids the race.
+  const http = server as unknown as { keepAliveTimeout: number; headersTimeout: number };
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
   const { port } = server.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   const url = `http://${shownHost}:${port}`;

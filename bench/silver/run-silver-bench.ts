@@ -34,6 +34,8 @@ export interface SilverBenchOptions {
   format: 'csv' | 'both';
   repeats: number;
   skipDuckdb: boolean;
+  /** The job's directory (silver_job.py and its modules); default the checkout's spark/. */
+  sparkDir?: string;
   out?: string;
 }
 
@@ -133,7 +135,7 @@ function readMessages(file: string) {
 
 type SparkRun = ProcessTiming & ReturnType<typeof readMessages>;
 
-async function runSpark(bronzeDir: string, runIndex: number, repeatsDir: string): Promise<SparkRun> {
+async function runSpark(bronzeDir: string, sparkDir: string, runIndex: number, repeatsDir: string): Promise<SparkRun> {
   const runtime = await ensureSparkRuntime({
     requirementsFile: join(repoRoot, 'spark', 'requirements.txt'),
     pomFile: join(repoRoot, 'spark', 'jars', 'pom.xml'),
@@ -148,7 +150,7 @@ async function runSpark(bronzeDir: string, runIndex: number, repeatsDir: string)
   const messagesFile = join(work, 'messages.jsonl');
   const cmd = [
     runtime.python,
-    join(repoRoot, 'spark', 'silver_job.py'),
+    join(sparkDir, 'silver_job.py'),
     '--bronze-path',
     bronzeDir,
     '--course-id',
@@ -249,6 +251,7 @@ export async function runSilverBench(opts: SilverBenchOptions) {
     onProgress: (m) => log(`[bootstrap] ${m}`),
   });
   const { dir, manifest } = generateInput(opts);
+  const sparkDir = resolve(opts.sparkDir ?? join(repoRoot, 'spark'));
   const machine = machineInfo(runtime.python, runtime.javaHome);
   log(`load average at start: ${machine.load_average_at_start.join(' ')} on ${machine.cores} cores`);
   const files = readdirSync(dir).sort();
@@ -258,7 +261,7 @@ export async function runSilverBench(opts: SilverBenchOptions) {
     const spark: SparkRun[] = [];
     for (let i = 0; i < opts.repeats; i++) {
       log(`Silver job run ${i + 1}/${opts.repeats} on ${(bytes / 1e6).toFixed(1)} MB (${files.length} files)…`);
-      const r = await runSpark(dir, i, work);
+      const r = await runSpark(dir, sparkDir, i, work);
       log(
         `Silver: ${r.wall_s.toFixed(1)} s wall, ${r.cpu_s?.toFixed(1)} s CPU, start-up ${r.spark_startup_ms} ms, ` +
           `job ${r.duration_ms} ms, load ${loadAverage().join(' ')}`,
@@ -297,6 +300,7 @@ export async function runSilverBench(opts: SilverBenchOptions) {
         scale_mb: opts.scaleMb,
         generator_totals: manifest.totals ?? null,
       },
+      spark_dir: sparkDir,
       reference_rounds_per_min: REFERENCE_ROUNDS_PER_MIN,
       target_rounds_per_min: TARGET_ROUNDS_PER_MIN,
       spark: {

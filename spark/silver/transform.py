@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import zlib
 from collections import Counter, defaultdict
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from silver.parse import RECORD_FIELDS, parse_file
+from silver.parse import RECORD_FIELDS, detect_format, parse_file
 
 _TYPES = {
     "record_kind": T.StringType(), "source_file": T.StringType(), "source_format": T.StringType(),
@@ -42,11 +45,35 @@ def list_files(spark: SparkSession, path: str) -> list[tuple[str, int]]:
     return sorted((r.path, r.length) for r in rows)
 
 
+# A CSV bigger than this is decoded by several tasks (one per SHARD_BYTES, at most one per core):
+# decoding is pure Python, so one 100 MB export would otherwise keep a single core busy.
+SHARD_BYTES = 48 << 20
+
+
+def _shards(path: str, content, max_shards: int, shard_bytes: int) -> list[tuple[int, tuple]]:
+    """(partition key, (path, bytes, shard, shards)) units of one file; shards of a file get consecutive keys."""
+    data = bytes(content)
+    name = os.path.basename(path.rstrip("/"))
+    k = 1
+    if detect_format(name, data) == "csv":
+        k = max(1, min(max_shards, -(-len(data) // shard_bytes)))
+    key = zlib.crc32(path.encode("utf-8"))  # stable across Python workers, unlike hash()
+    return [(key + i, (path, data, i, k)) for i in range(k)]
+
+
 def parse_partition(spark: SparkSession, path: str, n_files: int) -> DataFrame:
     """All files of one Bronze partition → stats + location records (cached: parsing runs once)."""
     files = spark.read.format("binaryFile").load(path).select("path", "content")
-    parts = max(1, min(n_files, spark.sparkContext.defaultParallelism * 2))
-    rdd = files.repartition(parts, "path").rdd.flatMap(lambda r: parse_file(r.path, bytes(r.content)))
+    sc = spark.sparkContext
+    local = re.fullmatch(r"local\[(\d+|\*)\]", sc.master)
+    cores = (os.cpu_count() or 1) if local and local.group(1) == "*" else int(local.group(1)) if local else sc.defaultParallelism
+    max_shards, shard_bytes = max(1, cores), SHARD_BYTES  # locals: the lambda below ships their values
+    parts = max(1, min(n_files + max_shards - 1, sc.defaultParallelism * 2))
+    rdd = (
+        files.rdd.flatMap(lambda r: _shards(r.path, r.content, max_shards, shard_bytes))
+        .partitionBy(parts, lambda key: key)
+        .flatMap(lambda kv: parse_file(*kv[1]))
+    )
     return spark.createDataFrame(rdd, PARSED_SCHEMA, verifySchema=False).persist()
 
 
