@@ -5,9 +5,11 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineAssets } from '../framework/definitions/index.ts';
+import { rootLogger } from '../framework/logging/index.ts';
 import { stateDirOf } from '../framework/project/index.ts';
 import { stackCommand } from '../stack/index.ts';
 import { bronzeAssets } from './bronze.ts';
+import { loadGoldAssets } from './gold.ts';
 import { maskSecrets } from './lib/config.ts';
 import { openLakehouse } from './lib/lakehouse.ts';
 import { querySpark, queryTrino } from './lib/query.ts';
@@ -21,9 +23,16 @@ export default async function lakehouse() {
   const lake = openLakehouse(projectRoot, stateDir);
   const cfg = lake.config;
   const bronze = bronzeAssets(lake);
-  const silver = silverAssets(lake, bronze[0]!, projectRoot);
+  // dbt: Gold models as assets, and the tests on the Silver sources as Silver's blocking gate.
+  const gold = await loadGoldAssets(cfg, {
+    stateDir,
+    objectStore: lake.store,
+    runtime: () => lake.sparkRuntime(),
+    onProgress: (m) => rootLogger().info({ step: 'dbt' }, m),
+  });
+  const silver = silverAssets(lake, bronze[0]!, projectRoot, gold.silverGate);
   return defineAssets({
-    assets: guardLocalStack(cfg, stateDir, [...bronze, ...silver]),
+    assets: guardLocalStack(cfg, stateDir, [...bronze, ...silver, ...gold.goldAssets]),
     resources: { lake },
     hooks: {
       onRunComplete: async (summary) => {

@@ -107,14 +107,25 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
     expect(readdirSync(obs).length).toBeGreaterThan(0);
   });
 
-  it('a second run changes nothing', async () => {
+  it('the dbt gate passes and Gold builds; a second run changes nothing', async () => {
     const before = await silverCounts();
-    const stale = await cli(['materialize', '*', '--stale-only', '--json']);
-    expect(stale.exitCode, String(stale.stderr)).toBe(0);
-    // Only the never-materialized device-health partitions run; Bronze and Silver are fresh.
-    expect((JSON.parse(String(stale.stdout)) as Summary).steps.map((s) => s.asset_key)).toEqual(
+    const all = await cli(['materialize', '*', '--stale-only', '--json']);
+    expect(all.exitCode, String(all.stderr).slice(-3000)).toBe(0);
+    const summary = JSON.parse(String(all.stdout)) as Summary & {
+      asset_checks: { asset_key: string; name: string; passed: boolean }[];
+    };
+    // Bronze and Silver are fresh: only device health (never materialized) and Gold run.
+    expect(summary.steps.filter((s) => !s.asset_key.startsWith('gold.')).map((s) => s.asset_key)).toEqual(
       COURSES.map(() => 'silver.fact_device_health'),
     );
+    expect(summary.steps.filter((s) => s.asset_key.startsWith('gold.')).every((s) => s.status === 'SUCCESS')).toBe(
+      true,
+    );
+    const [rounds, gold] = await query(
+      'SELECT count(*) FROM (SELECT DISTINCT course_id, round_id FROM silver.fact_telemetry_event)',
+      'SELECT count(*) FROM gold.fact_rounds',
+    );
+    expect(Number(gold!.rows[0]![0])).toBe(Number(rounds!.rows[0]![0]));
     const nothing = await cli(['materialize', '*', '--stale-only']);
     expect(String(nothing.stdout)).toContain('Nothing to do');
     const again = await cli([
@@ -125,6 +136,9 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
       '--json',
     ]);
     expect(again.exitCode, String(again.stderr).slice(-2000)).toBe(0);
+    const gate = (JSON.parse(String(again.stdout)) as typeof summary).asset_checks;
+    expect(gate.length).toBeGreaterThan(5);
+    expect(gate.filter((c) => !c.passed)).toEqual([]);
     expect(await silverCounts()).toEqual(before);
   });
 
@@ -144,7 +158,7 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
     const r = await cli(['materialize', '*', '--stale-only', '--json']);
     expect(r.exitCode, String(r.stderr).slice(-2000)).toBe(0);
     const steps = (JSON.parse(String(r.stdout)) as Summary).steps.map((s) => `${s.asset_key} ${s.partition_key}`);
-    expect(steps).toEqual([
+    expect(steps.filter((s) => !s.startsWith('gold.'))).toEqual([
       `bronze.round_exports ${partitionOf(course)}`,
       `silver.fact_telemetry_event ${partitionOf(course)}`,
       `silver.fact_device_health ${partitionOf(course)}`,
