@@ -237,6 +237,8 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
 
 def _track_preview(kept, max_points: int = 150) -> list[list[float]]:
     """[lon, lat] points of the partition's longest round, in time order, for the UI's track sketch."""
+    from pyspark.sql import functions as F
+
     with_ts = kept.where(F.col("fix_us").isNotNull())
     top = with_ts.groupBy("round_id").count().orderBy(F.desc("count"), "round_id").first()
     if top is None:
