@@ -1,5 +1,15 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 
@@ -105,13 +115,17 @@ export function removePid(file: string) {
   rmSync(file, { force: true });
 }
 
-/** The last `n` lines of a log file ('' if there is none). */
+/** The last `n` lines of a log file ('' if there is none); reads at most its last 1 MiB. */
 export function tail(file: string, n: number): string {
   if (!existsSync(file)) return '';
-  const text = readFileSync(file, 'utf8');
-  return text
-    .split('\n')
-    .slice(-n - 1)
-    .join('\n')
-    .trimEnd();
+  const size = statSync(file).size;
+  const length = Math.min(size, 1024 * 1024);
+  const buf = Buffer.alloc(length);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, buf, 0, length, size - length);
+  } finally {
+    closeSync(fd);
+  }
+  return buf.toString('utf8').trimEnd().split('\n').slice(-n).join('\n');
 }

@@ -1,0 +1,140 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { asset, type MaterializeContext } from '../../framework/definitions/index.ts';
+import { stackStatus } from '../../stack/index.ts';
+import { isAlive, readPid, spawnService, stopProcess } from '../../stack/process.ts';
+import { loadConfig } from './config.ts';
+import { guardLocalStack, stackConfigOf, usesLocalStack } from './stack.ts';
+
+const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fairway-stack-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function localConfigOnClosedPorts() {
+  const [s3, rest, trino] = [await closedPort(), await closedPort(), await closedPort()];
+  return loadConfig({
+    projectRoot,
+    profile: 'local',
+    env: {
+      FAIRWAY_S3_ENDPOINT: `http://127.0.0.1:${s3}`,
+      FAIRWAY_CATALOG_URI: `http://127.0.0.1:${rest}`,
+      FAIRWAY_TRINO_URL: `http://127.0.0.1:${trino}`,
+    },
+  });
+}
+
+describe('stackConfigOf', () => {
+  it('derives buckets, namespace locations and the state dir from the local profile', () => {
+    const config = loadConfig({ projectRoot, profile: 'local', env: {} });
+    expect(usesLocalStack(config)).toBe(true);
+    const cfg = stackConfigOf(config, '/state');
+    expect(cfg.dir).toBe('/state/stack');
+    expect(cfg.buckets).toEqual([
+      'fairway-gold',
+      'fairway-landing',
+      'fairway-observability',
+      'fairway-quarantine',
+      'fairway-silver',
+    ]);
+    expect(cfg.catalog).toMatchObject({
+      uri: 'http://127.0.0.1:8181',
+      name: 'lakehouse',
+      warehouse: 's3://fairway-silver/warehouse',
+      namespaces: [
+        { name: 'silver', location: 's3://fairway-silver/warehouse/silver' },
+        { name: 'gold', location: 's3://fairway-gold/warehouse/gold' },
+      ],
+    });
+    expect(cfg.s3).toEqual({
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'us-east-1',
+      accessKeyId: 'minioadmin',
+      secretAccessKey: 'minioadmin',
+    });
+  });
+
+  it('falls back to the local profile when the current one has no stack (embedded)', () => {
+    const embedded = loadConfig({ projectRoot, profile: 'embedded', env: {} });
+    expect(usesLocalStack(embedded)).toBe(false);
+    expect(stackConfigOf(embedded, '/state').trinoUrl).toBe('http://127.0.0.1:8080');
+  });
+});
+
+describe('guardLocalStack', () => {
+  it('fails a step at once, naming the server and `fairway stack status`, when a server it needs is down', async () => {
+    const config = await localConfigOnClosedPorts();
+    let called = false;
+    const silver = asset({
+      key: 'silver.guarded',
+      materialize: () => {
+        called = true;
+        return {};
+      },
+    });
+    const [guarded] = guardLocalStack(config, dir, [silver]);
+    expect(guarded!.codeVersion).toBe(silver.codeVersion);
+    const error = await Promise.resolve(guarded!.materialize({} as MaterializeContext<unknown>)).catch((e) => e);
+    expect(called).toBe(false);
+    expect(error).toMatchObject({ code: 'STACK_SERVICE_FAILED', details: { services: ['s3', 'rest'] } });
+    expect(error.message).toContain('S3 server (SeaweedFS');
+    expect(error.message).toContain('Iceberg REST catalog');
+    expect(error.message).toContain('fairway stack status');
+  });
+
+  it('leaves the assets alone on a profile without the local stack', () => {
+    const embedded = loadConfig({ projectRoot, profile: 'embedded', env: {} });
+    const a = asset({ key: 'bronze.x', materialize: () => ({}) });
+    expect(guardLocalStack(embedded, dir, [a])[0]).toBe(a);
+  });
+});
+
+describe('stack processes', () => {
+  it('status reports each service down on a fresh state dir', async () => {
+    const cfg = stackConfigOf(await localConfigOnClosedPorts(), dir);
+    const rows = await stackStatus(cfg);
+    expect(rows.map((r) => [r.service, r.pid, r.running, r.healthy])).toEqual([
+      ['s3', null, false, false],
+      ['rest', null, false, false],
+      ['trino', null, false, false],
+    ]);
+    expect(rows[0]!.detail).toContain('ECONNREFUSED');
+  });
+
+  it('spawns detached with a pid file and stops with SIGTERM', async () => {
+    mkdirSync(join(dir, 'logs'));
+    const pidFile = join(dir, 'x.pid');
+    const rec = spawnService({
+      service: 'x',
+      command: 'sleep',
+      args: ['30'],
+      env: { PATH: process.env.PATH },
+      cwd: dir,
+      logFile: join(dir, 'logs', 'x.log'),
+      pidFile,
+      marker: '30',
+    });
+    expect(readPid(pidFile)).toEqual(rec);
+    expect(isAlive(rec)).toBe(true);
+    expect(isAlive({ ...rec, marker: 'not-this-process' })).toBe(false);
+    expect(await stopProcess(rec, 5_000)).toBe('stopped');
+    expect(isAlive(rec)).toBe(false);
+    expect(await stopProcess(rec, 5_000)).toBe('not-running');
+  });
+});
