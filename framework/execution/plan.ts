@@ -103,7 +103,8 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
       }
       // Stale-only leaves FRESH partitions out, unless an upstream step of this plan will change their input.
       const status = input.staleness?.get(key)?.get(p)?.status;
-      if (input.staleOnly && status === 'FRESH' && after.length === 0) {
+      const upstreamChanges = after.some((id) => !id.endsWith('#checks'));
+      if (input.staleOnly && status === 'FRESH' && !upstreamChanges) {
         skippedFresh++;
         continue;
       }
