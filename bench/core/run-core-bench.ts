@@ -7,7 +7,8 @@ import type { Definitions } from '../../framework/definitions/index.ts';
 import { buildGraph } from '../../framework/graph/index.ts';
 import { computeStaleness } from '../../framework/staleness/index.ts';
 import { defaultStorePath, openStore } from '../../framework/storage/index.ts';
-import { generateGraph, type SyntheticGraph, writeGraphFiles } from './generate-graph.ts';
+import { generateGraph, writeGraphFiles } from './generate-graph.ts';
+import { seedStore } from './seed-store.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fairwayBin = join(repoRoot, 'bin', 'fairway.js');
@@ -78,57 +79,6 @@ const fairway = (defs: string, stateDir: string, ...args: string[]) => [
   stateDir,
   ...args,
 ];
-
-/**
- * Writes what one `fairway materialize '*'` leaves behind (a materialization and a successful step
- * attempt per asset), then a newer materialization with data version v2 for every changed root.
- * Written straight to the store so 10k assets seed in seconds; the 1k run below measures the real path.
- */
-function seedStore(stateDir: string, graph: SyntheticGraph): void {
-  const store = openStore(defaultStorePath(stateDir));
-  try {
-    const ts = (offsetMs: number) => new Date(Date.UTC(2026, 0, 1) + offsetMs).toISOString();
-    graph.assets.forEach((a, i) => {
-      store.recordMaterialization({
-        asset_key: a.key,
-        partition_key: '',
-        run_id: 'seed',
-        ts: ts(i),
-        data_version: 'v1',
-        code_version: 'v1',
-        input_versions: Object.fromEntries(a.deps.map((d) => [d, 'v1'])),
-        deps: a.deps,
-        metadata: {},
-      });
-      store.recordStepAttempt({
-        asset_key: a.key,
-        partition_key: '',
-        run_id: 'seed',
-        status: 'SUCCESS',
-        started_at: ts(i),
-        finished_at: ts(i),
-        duration_ms: 1,
-        attempts: 1,
-        reason: null,
-      });
-    });
-    for (const key of graph.changedRoots) {
-      store.recordMaterialization({
-        asset_key: key,
-        partition_key: '',
-        run_id: 'change',
-        ts: ts(graph.size + 1),
-        data_version: 'v2',
-        code_version: 'v1',
-        input_versions: {},
-        deps: [],
-        metadata: {},
-      });
-    }
-  } finally {
-    store.close();
-  }
-}
 
 /** In-process staleness of every asset: batch reads from SQLite, then `computeStaleness`. */
 async function timeStaleness(defsFile: string, stateDir: string, runs: number) {

@@ -4,8 +4,8 @@ import { createServer } from 'node:net';
 import { cpus, freemem, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultStorePath, openStore } from '../../framework/storage/index.ts';
 import { generateGraph, type SyntheticGraph, writeGraphFiles } from '../core/generate-graph.ts';
+import { seedStore } from '../core/seed-store.ts';
 import {
   ASSET_GRAPH_LIVE_QUERY,
   LIVE_BATCH_SIZE,
@@ -52,56 +52,6 @@ function machineInfo() {
     git_dirty: git(['status', '--porcelain']).length > 0,
     load_average_at_start: loadAvg(),
   };
-}
-
-/**
- * What `fairway materialize '*'` leaves behind (a materialization and a step attempt per asset), plus a newer
- * version of every 10th root so part of the graph is STALE — the same state as the core benchmark's `status`.
- */
-function seedState(stateDir: string, graph: SyntheticGraph): void {
-  const store = openStore(defaultStorePath(stateDir));
-  try {
-    const ts = (offsetMs: number) => new Date(Date.UTC(2026, 0, 1) + offsetMs).toISOString();
-    graph.assets.forEach((a, i) => {
-      store.recordMaterialization({
-        asset_key: a.key,
-        partition_key: '',
-        run_id: 'seed',
-        ts: ts(i),
-        data_version: 'v1',
-        code_version: 'v1',
-        input_versions: Object.fromEntries(a.deps.map((d) => [d, 'v1'])),
-        deps: a.deps,
-        metadata: {},
-      });
-      store.recordStepAttempt({
-        asset_key: a.key,
-        partition_key: '',
-        run_id: 'seed',
-        status: 'SUCCESS',
-        started_at: ts(i),
-        finished_at: ts(i),
-        duration_ms: 1,
-        attempts: 1,
-        reason: null,
-      });
-    });
-    for (const key of graph.changedRoots) {
-      store.recordMaterialization({
-        asset_key: key,
-        partition_key: '',
-        run_id: 'change',
-        ts: ts(graph.size + 1),
-        data_version: 'v2',
-        code_version: 'v1',
-        input_versions: {},
-        deps: [],
-        metadata: {},
-      });
-    }
-  } finally {
-    store.close();
-  }
 }
 
 function freePort(): Promise<number> {
@@ -176,7 +126,7 @@ async function timedFetch(url: string, init?: RequestInit): Promise<{ ms: number
 
 async function benchFairway(graph: SyntheticGraph, defs: string, work: string, opts: UiBenchOptions) {
   const stateDir = join(work, 'fairway-state');
-  seedState(stateDir, graph);
+  seedStore(stateDir, graph);
   const server = await startFairway(defs, stateDir);
   log(`fairway ${graph.size}: listening after ${server.startS.toFixed(1)} s`);
   try {
