@@ -10,7 +10,7 @@ import {
   md,
 } from '../framework/definitions/index.ts';
 import { FrameworkError } from '../framework/errors/index.ts';
-import { runPipesProcess } from '../framework/pipes/index.ts';
+import { reportedChecks, runPipesProcess } from '../framework/pipes/index.ts';
 import { sparkEnv } from './lib/config.ts';
 import type { Lakehouse } from './lib/lakehouse.ts';
 
@@ -147,19 +147,7 @@ export function silverAssets(
       return {
         ...(mat.data_version ? { dataVersion: mat.data_version } : {}),
         metadata: { ...mat.metadata, malformed_messages: md.int(result.malformed.length) },
-        checks: result.messages.flatMap((m) =>
-          m.type === 'check'
-            ? [
-                {
-                  name: m.name,
-                  passed: m.passed,
-                  ...(m.severity ? { severity: m.severity } : {}),
-                  ...(m.failures != null ? { failures: m.failures } : {}),
-                  ...(m.description ? { description: m.description } : {}),
-                },
-              ]
-            : [],
-        ),
+        checks: reportedChecks(result.messages),
       };
     },
   });

@@ -8,7 +8,7 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asset, defineAssets, md, staticPartitions } from '../../framework/definitions/index.ts';
-import { runPipesProcess } from '../../framework/pipes/index.ts';
+import { reportedChecks, runPipesProcess } from '../../framework/pipes/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dataDir = () => process.env.HELLO_DATA_DIR ?? join(process.cwd(), '.fairway', 'hello-data');
@@ -86,18 +86,7 @@ export const cleanOrders = asset({
       );
     }
     const mat = result.messages.find((m) => m.type === 'materialization');
-    const checks = result.messages.flatMap((m) =>
-      m.type === 'check'
-        ? [
-            {
-              name: m.name,
-              passed: m.passed,
-              ...(m.severity ? { severity: m.severity } : {}),
-              ...(m.failures != null ? { failures: m.failures } : {}),
-            },
-          ]
-        : [],
-    );
+    const checks = reportedChecks(result.messages);
     return {
       ...(mat?.type === 'materialization' && mat.data_version ? { dataVersion: mat.data_version } : {}),
       metadata: {

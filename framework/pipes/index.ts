@@ -1,4 +1,4 @@
-export { type ParsedLine, type PipesMessage, PipesMessageSchema, parsePipesLine } from './messages.ts';
+export { type ParsedLine, type PipesMessage, PipesMessageSchema, parsePipesLine, reportedChecks } from './messages.ts';
 export {
   openComputeLog,
   type PipesContext,

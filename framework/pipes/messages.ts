@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MetadataSchema } from '../definitions/index.ts';
+import { type CheckResult, MetadataSchema } from '../definitions/index.ts';
 
 /** One line a child process writes on its pipes channel. */
 export const PipesMessageSchema = z.discriminatedUnion('type', [
@@ -52,4 +52,22 @@ export function parsePipesLine(line: string): ParsedLine {
     return { ok: false, line, error: `${issue?.path.join('.') || 'message'}: ${issue?.message ?? 'invalid'}` };
   }
   return { ok: true, message: parsed.data };
+}
+
+/** The check results a child reported, as the executor expects them from a materializer. */
+export function reportedChecks(messages: readonly PipesMessage[]): CheckResult[] {
+  return messages.flatMap((m) =>
+    m.type === 'check'
+      ? [
+          {
+            name: m.name,
+            passed: m.passed,
+            ...(m.severity ? { severity: m.severity } : {}),
+            ...(m.failures != null ? { failures: m.failures } : {}),
+            ...(m.description ? { description: m.description } : {}),
+            ...(m.metadata ? { metadata: m.metadata } : {}),
+          },
+        ]
+      : [],
+  );
 }
