@@ -1,3 +1,5 @@
+import type { BenchMachine } from '../machine.ts';
+
 /** Renders a core results file (see run-core-bench.ts) as a Markdown table with Fairway/Dagster ratios. */
 
 interface Timed {
@@ -20,15 +22,7 @@ interface SizeResult {
 
 export interface CoreResults {
   date: string;
-  machine: {
-    cpu_model: string;
-    cores: number;
-    memory_gb: number;
-    os: string;
-    node: string;
-    git_commit: string;
-    load_average_at_start: number[];
-  };
+  machine: BenchMachine;
   sizes: Record<string, SizeResult>;
 }
 

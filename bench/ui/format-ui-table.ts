@@ -1,3 +1,5 @@
+import type { BenchMachine } from '../machine.ts';
+
 /** Renders a UI results file (see run-ui-bench.ts) as a Markdown table with Dagster/Fairway ratios. */
 
 interface Latency {
@@ -38,15 +40,7 @@ interface SizeResult {
 
 export interface UiResults {
   date: string;
-  machine: {
-    cpu_model: string;
-    cores: number;
-    memory_gb: number;
-    os: string;
-    node: string;
-    git_commit: string;
-    load_average_at_start: number[];
-  };
+  machine: BenchMachine;
   options: { clients: number };
   sizes: Record<string, SizeResult>;
 }
