@@ -121,7 +121,7 @@ describe('fairway CLI on the example graph', () => {
       [fairwayBin, ...base, 'materialize', 'bronze.raw_orders', '--partition', 'store=south'],
       {
         cwd: project.dir,
-        env: { ...env, HELLO_SLOW_MS: '20000', FAIRWAY_LOG_LEVEL: 'warn' },
+        env: { ...env, HELLO_SLOW_MS: '20000', FAIRWAY_LOG_LEVEL: 'warn', NO_COLOR: '1' },
         reject: false,
       },
     );

@@ -20,11 +20,14 @@ export function tempExampleProject(): { dir: string; definitions: string; stateD
   return { dir, definitions, stateDir: join(dir, '.fairway') };
 }
 
-/** Runs the real CLI as a user would. */
+/**
+ * Runs the real CLI as a user would. NO_COLOR: picocolors colours output whenever `CI` is set, and
+ * tests match plain text.
+ */
 export function fairway(args: string[], opts: Options & { cwd: string }) {
   return execa('node', [fairwayBin, ...args], {
     reject: false,
     ...opts,
-    env: { FAIRWAY_LOG_LEVEL: 'warn', ...opts.env },
+    env: { FAIRWAY_LOG_LEVEL: 'warn', NO_COLOR: '1', ...opts.env },
   });
 }
