@@ -20,7 +20,7 @@ import {
 } from '../framework/integrations/dbt/index.ts';
 import { ensureSparkRuntime, type SparkRuntime } from '../framework/integrations/spark/index.ts';
 import { type LakehouseConfig, sparkEnv } from './lib/config.ts';
-import { loadCourses } from './lib/courses.ts';
+import { courseUnits, loadCourses } from './lib/courses.ts';
 import type { ObjectStore } from './lib/object-store.ts';
 
 export interface GoldAssetsOptions {
@@ -79,6 +79,7 @@ export async function loadGoldAssets(cfg: LakehouseConfig, opts: GoldAssetsOptio
     silver_schema: cfg.catalog.namespaces.silver,
     gold_schema: cfg.catalog.namespaces.gold,
     course_centres: Object.fromEntries(Object.entries(courses).map(([id, c]) => [id, c.centre])),
+    course_units: Object.fromEntries(Object.entries(courses).map(([id, c]) => [id, courseUnits(c)])),
     ...opts.vars,
   };
   const project = await loadDbtProject({

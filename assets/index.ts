@@ -13,7 +13,8 @@ import { loadGoldAssets } from './gold.ts';
 import { maskSecrets } from './lib/config.ts';
 import { openLakehouse } from './lib/lakehouse.ts';
 import { querySpark, queryTrino } from './lib/query.ts';
-import { guardLocalStack, stackConfigOf } from './lib/stack.ts';
+import { guardLocalStack, stackConfigOf, stackServicesDown } from './lib/stack.ts';
+import { lakehouseTableOf, readLakehouseTable } from './lib/tables.ts';
 import { silverAssets } from './silver.ts';
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,6 +32,16 @@ export default async function lakehouse() {
     onProgress: (m) => rootLogger().info({ step: 'dbt' }, m),
   });
   const silver = silverAssets(lake, bronze[0]!, projectRoot, gold.silverGate);
+  const query = async (statements: string[]) => {
+    if (cfg.query.engine !== 'trino') return querySpark(lake, projectRoot, statements);
+    // Checked first: with S3 down, Trino's own retries take minutes before it reports an error.
+    const down = await stackServicesDown(cfg, stateDir, ['s3', 'rest', 'trino'], 'The query needs');
+    if (down) throw down;
+    return queryTrino(cfg, statements, {
+      diagnose: (failure) =>
+        stackServicesDown(cfg, stateDir, ['s3', 'rest'], 'Trino failed the query; it needs', failure),
+    });
+  };
   return defineAssets({
     assets: guardLocalStack(cfg, stateDir, [...bronze, ...silver, ...gold.goldAssets]),
     resources: { lake },
@@ -48,8 +59,12 @@ export default async function lakehouse() {
         );
       },
       describeConfig: () => maskSecrets(cfg),
-      query: (statements) =>
-        cfg.query.engine === 'trino' ? queryTrino(cfg, statements) : querySpark(lake, projectRoot, statements),
+      query,
+      tableOf: lakehouseTableOf(
+        silver.map((a) => a.key),
+        gold.project,
+      ),
+      readTable: (table, { limit }) => readLakehouseTable(cfg.query.engine, query, table, limit),
       commands: { stack: stackCommand((dir) => stackConfigOf(cfg, dir)) },
       bootstrap: async (onProgress) => {
         const runtime = await lake.sparkRuntime(onProgress);

@@ -17,6 +17,9 @@ import sys
 from session import ConfigError, build_session
 
 MAX_ROWS = 10_000
+# JSON readers in JavaScript parse numbers as doubles: larger integers (H3 cell ids, snapshot ids)
+# are written as strings so they arrive exact.
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def _jsonable(value):
@@ -28,6 +31,8 @@ def _jsonable(value):
         return value.hex()
     if isinstance(value, float) and value != value:
         return None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
+        return str(value)
     return value
 
 

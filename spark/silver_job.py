@@ -146,9 +146,10 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
     step("list_files")
     log("info", "reading bronze partition", path=path, files=len(files), bytes=sum(b for _, b in files))
 
-    parsed = transform.parse_partition(spark, path, len(files))
+    parsed, file_stats = transform.read_partition(spark, path, len(files))
+    removed = kept = rejected = None
     try:
-        stats = transform.summarize_stats(parsed.where(F.col("record_kind") == "stats").select("source_file", "source_format", "file_stats").collect())
+        stats = transform.summarize_stats(file_stats)
         if stats["errors"]:
             raise JobError("unreadable input: " + "; ".join(stats["errors"]), code="unreadable_input", details={"files": stats["errors"]})
         for r in stats["rejected"]:
@@ -160,32 +161,36 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
 
         locs = transform.typed_locations(parsed, args.course_id, args.ingest_date)
         centre = tuple(args.course_centre) if args.course_centre else transform.robust_centre(locs, bounds)
-        ranked = transform.with_quarantine_reason(locs, centre, bounds)
-        ranked = ranked.where(F.col("quarantine_reason").isNotNull()).withColumn("dup_rank", F.lit(None).cast("int")).unionByName(
-            transform.rank_duplicates(ranked.where(F.col("quarantine_reason").isNull()))
-        ).persist(StorageLevel.MEMORY_AND_DISK)
+        flagged = transform.with_quarantine_reason(locs, centre, bounds)
+        good = flagged.where(F.col("quarantine_reason").isNull())
+        removed = transform.duplicate_row_ids(good).persist(StorageLevel.MEMORY_AND_DISK)
 
         reasons = ("nan", "zero_coordinates", "swapped", "out_of_range")
-        reason, rank = F.col("quarantine_reason"), F.col("dup_rank")
-        agg = ranked.agg(
+        reason, no_ts = F.col("quarantine_reason"), F.col("fix_us").isNull()
+        agg = flagged.agg(
             *[F.sum(F.when(reason == r, 1).otherwise(0)).alias(r) for r in reasons],
-            F.sum(F.when(rank == 1, 1).otherwise(0)).alias("kept"),
-            F.sum(F.when(rank > 1, 1).otherwise(0)).alias("removed"),
-            F.sum(F.when((rank == 1) & F.col("fix_us").isNull(), 1).otherwise(0)).alias("ts_missing"),
+            F.sum(F.when(reason.isNull(), 1).otherwise(0)).alias("good"),
+            F.sum(F.when(reason.isNull() & no_ts, 1).otherwise(0)).alias("good_ts_missing"),
         ).first()
+        dup = removed.agg(F.count(F.lit(1)).alias("n"), F.sum(F.when(no_ts, 1).otherwise(0)).alias("ts_missing")).first()
         quarantined = {r: int(agg[r] or 0) for r in reasons}
-        duplicates_removed, ts_missing = int(agg.removed or 0), int(agg.ts_missing or 0)
+        duplicates_removed = int(dup.n or 0)
+        ts_missing = int(agg.good_ts_missing or 0) - int(dup.ts_missing or 0)
         step("quarantine_dedup")
-        real, kept_rows = int(totals.get("real", 0)), int(agg.kept or 0)
+        real, kept_rows = int(totals.get("real", 0)), int(agg.good or 0) - duplicates_removed
         if real != kept_rows + sum(quarantined.values()) + duplicates_removed:  # checked before anything is written
             _fail_reconciliation(pipes, real, kept_rows, sum(quarantined.values()), duplicates_removed, "before write")
 
-        kept = ranked.where(F.col("dup_rank") == 1)
+        kept = good.join(removed, "row_id", "left_anti").persist(StorageLevel.MEMORY_AND_DISK)
+        rejected = flagged.where(F.col("quarantine_reason").isNotNull()).persist(StorageLevel.MEMORY_AND_DISK)
         track = _track_preview(kept)
+        rejected.count()
+        parsed.unpersist()  # everything below reads kept and rejected: free the memory for the writes
+        removed.unpersist()
         bands = transform.nine_band_starts(kept)
         step("nine_bands")
         main = transform.derive(kept, bands, args.course_timezone, with_h3=True)
-        quarantine = transform.derive(ranked.where(F.col("quarantine_reason").isNotNull()), bands, args.course_timezone, with_h3=False).withColumn("run_id", F.lit(run_id))
+        quarantine = transform.derive(rejected, bands, args.course_timezone, with_h3=False).withColumn("run_id", F.lit(run_id))
 
         commits = {}
         for table, df in (("fact_telemetry_event", main), ("fact_device_health", main), ("quarantine_telemetry_event", quarantine)):
@@ -195,9 +200,9 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
         main_name = tables.qualified(spark, args.namespace, "fact_telemetry_event")
         schema = tables.table_schema(spark, main_name)
     finally:
-        parsed.unpersist()
-        if "ranked" in locals():
-            ranked.unpersist()
+        for cached in (parsed, removed, kept, rejected):
+            if cached is not None:
+                cached.unpersist()
 
     written = commits["fact_telemetry_event"]["added_records"]
     quarantined_total = commits["quarantine_telemetry_event"]["added_records"]

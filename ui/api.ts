@@ -11,6 +11,7 @@ import type { GraphLayout } from './layout.ts';
 import { openApiDocument } from './openapi.ts';
 import { assetDetail, assetSummaries, numericMetadata, resolveLogPath, runDetail } from './queries.ts';
 import type { RunRegistry } from './run-registry.ts';
+import { tableReader } from './table-reader.ts';
 import {
   AssetParams,
   AssetsQuery,
@@ -19,6 +20,7 @@ import {
   LaunchBody,
   LogParams,
   LogQuery,
+  PreviewQuery,
   RunParams,
   RunsQuery,
   SelectionQuery,
@@ -97,7 +99,14 @@ export function apiRoutes(deps: ApiDeps): Hono {
       edges: layout.edges,
       nodes: layout.nodes.map((n) => {
         const r = byKey.get(n.key)!;
-        return { ...n, group: r.group, kinds: r.kinds, status: r.status, checks: r.checks.badge };
+        return {
+          ...n,
+          group: r.group,
+          kinds: r.kinds,
+          status: r.status,
+          checks: r.checks.badge,
+          freshness: r.freshness?.state ?? null,
+        };
       }),
     });
   }, GRAPH_CACHE_MS);
@@ -125,6 +134,15 @@ export function apiRoutes(deps: ApiDeps): Hono {
       next: page.next,
     });
   });
+
+  // Read on demand through the definitions' table hooks (Trino or a Spark session), reused briefly.
+  const tables = tableReader(project);
+  api.get('/assets/:key/table', validate('param', AssetParams), async (c) =>
+    c.json(await tables.metadata(c.req.valid('param').key)),
+  );
+  api.get('/assets/:key/preview', validate('param', AssetParams), validate('query', PreviewQuery), async (c) =>
+    c.json(await tables.preview(c.req.valid('param').key, c.req.valid('query').limit)),
+  );
 
   api.get('/runs', validate('query', RunsQuery), (c) => {
     const q = c.req.valid('query');

@@ -450,6 +450,162 @@ describe('two-dimensional partitions', () => {
   });
 });
 
+describe('freshness in the API and the pages', () => {
+  const now = Date.now();
+  const ago = (minutes: number) => new Date(now - minutes * 60_000).toISOString();
+  const plus = (iso: string, minutes: number) => new Date(Date.parse(iso) + minutes * 60_000).toISOString();
+  const yesterday = new Date(now - 86_400_000).toISOString().slice(0, 10);
+  const today = new Date(now).toISOString().slice(0, 10);
+  let fresh: Project;
+  let freshUi: FairwayApp;
+  const fj = async (path: string) => (await (await freshUi.app.request(path)).json()) as Record<string, unknown>;
+
+  beforeAll(() => {
+    const stores = staticPartitions('store', ['north', 'south']);
+    const days = dailyPartitions('ingest_date', yesterday, yesterday);
+    const noop = () => ({});
+    const orders = asset({ key: 'bronze.orders', partitions: stores, codeVersion: 'v1', materialize: noop });
+    const days0 = asset({ key: 'bronze.days', partitions: days, codeVersion: 'v1', materialize: noop });
+    const defs = defineAssets({
+      assets: [
+        orders,
+        days0,
+        asset({
+          key: 'silver.orders',
+          deps: [orders],
+          partitions: stores,
+          codeVersion: 'v1',
+          freshness: { maxLag: { warnAfterMinutes: 20, failAfterMinutes: 30 } },
+          materialize: noop,
+        }),
+        asset({
+          key: 'silver.days',
+          deps: [days0],
+          partitions: days,
+          codeVersion: 'v1',
+          freshness: { deadline: { cron: '0 6 * * *', timezone: 'UTC' } },
+          materialize: noop,
+        }),
+      ],
+    });
+    const stateDir = join(dir, 'freshness');
+    const store = openStore(defaultStorePath(stateDir));
+    fresh = {
+      root: dir,
+      stateDir,
+      definitionsFile: 'inline',
+      defs,
+      graph: buildGraph(defs),
+      store,
+      log: project.log,
+      close: () => store.close(),
+    };
+    const land = (asset_key: string, partition_key: string, ts: string) =>
+      store.recordMaterialization({
+        asset_key,
+        partition_key,
+        run_id: 'r1',
+        ts,
+        data_version: `d-${ts}`,
+        code_version: 'v1',
+        input_versions: {},
+        deps: [],
+        metadata: {},
+      });
+    // Silver never consumed them: north has lagged for two hours, south for five minutes.
+    land('bronze.orders', 'store=north', ago(120));
+    land('bronze.orders', 'store=south', ago(5));
+    land('bronze.days', `ingest_date=${yesterday}`, ago(60));
+    freshUi = createApp(fresh, { token: 'b'.repeat(64) });
+  });
+
+  afterAll(async () => {
+    await freshUi.runs.shutdown();
+    fresh.close();
+  });
+
+  it('GET /api/assets gives each asset its freshness: worst partition, times, reason and policy; null without one', async () => {
+    const { assets } = (await fj('/api/assets')) as { assets: { key: string; freshness: unknown }[] };
+    const byKey = new Map(assets.map((a) => [a.key, a.freshness]));
+    expect(byKey.get('bronze.orders')).toBeNull();
+    expect(byKey.get('silver.orders')).toEqual({
+      policy: 'max lag 30m (warn 20m)',
+      state: 'OVERDUE',
+      partition_key: 'store=north',
+      text: expect.stringMatching(
+        /^overdue since .*: upstream 'bronze\.orders' \[store=north\] was materialized at /,
+      ) as unknown,
+      warn_at: plus(ago(120), 20),
+      due_at: plus(ago(120), 30),
+      counts: { FRESH: 1, WARN: 0, OVERDUE: 1 },
+    });
+    const graph = (await fj('/api/graph')) as { nodes: { key: string; freshness: string | null }[] };
+    expect(Object.fromEntries(graph.nodes.map((n) => [n.key, n.freshness]))).toMatchObject({
+      'bronze.orders': null,
+      'silver.orders': 'OVERDUE',
+    });
+  });
+
+  it('GET /api/assets/:key gives the freshness of every partition, keyed on its day for a daily deadline', async () => {
+    const detail = (await fj('/api/assets/silver.orders')) as {
+      freshness: { state: string; partitions: Record<string, unknown>[] };
+    };
+    expect(detail.freshness.state).toBe('OVERDUE');
+    expect(detail.freshness.partitions).toContainEqual({
+      partition_key: 'store=south',
+      state: 'FRESH',
+      text: expect.stringMatching(/^due by .*: upstream 'bronze\.orders' \[store=south\]/) as unknown,
+      warn_at: plus(ago(5), 20),
+      due_at: plus(ago(5), 30),
+      pending_since: ago(5),
+      day: null,
+    });
+    expect((await fj('/api/assets/bronze.orders')).freshness).toBeNull();
+
+    const days = (await fj('/api/assets/silver.days')) as {
+      freshness: { policy: string; partitions: { due_at: string; pending_since: string; day: unknown }[] };
+    };
+    expect(days.freshness.policy).toBe("deadline '0 6 * * *' UTC per ingest_date: the first tick after the day ends");
+    const [p] = days.freshness.partitions;
+    expect(p!.day).toEqual({ dimension: 'ingest_date', value: yesterday, ends_at: `${today}T00:00:00.000Z` });
+    // Due at the first 06:00Z once both the day has ended and the data has arrived.
+    const from = Math.max(Date.parse(`${today}T00:00:00.000Z`) - 1, Date.parse(p!.pending_since));
+    const six = new Date(from);
+    six.setUTCHours(6, 0, 0, 0);
+    if (six.getTime() <= from) six.setUTCDate(six.getUTCDate() + 1);
+    expect(p!.due_at).toBe(six.toISOString());
+  });
+
+  it('draws a freshness badge on policy nodes and a Freshness section on their asset pages', async () => {
+    const graph = await (await freshUi.app.request('/')).text();
+    expect(graph.match(/<g class="fresh-badge fr-\w+"/g)).toHaveLength(2);
+    expect(graph).toMatch(/data-key="silver\.orders" data-status="MISSING" data-freshness="OVERDUE"/);
+    expect(graph).toMatch(
+      /<g class="fresh-badge fr-OVERDUE" data-freshness="OVERDUE"><title>freshness OVERDUE \[store=north\]: overdue since/,
+    );
+    expect(graph).not.toMatch(/data-key="bronze\.orders"[^>]*data-freshness/);
+
+    const page = await (await freshUi.app.request('/assets/silver.orders')).text();
+    expect(page).toContain('<section id="freshness" data-state="OVERDUE">');
+    expect(page).toContain('policy: max lag 30m (warn 20m)');
+    expect(page).toContain(`<th>overdue at</th><td>${plus(ago(120), 30).replace('T', ' ').slice(0, 19)} UTC</td>`);
+    expect(page).toContain('1 fresh · 0 warn · 1 overdue');
+    expect([...page.matchAll(/<tr data-partition="([^"]+)">/g)].map((m) => m[1])).toEqual([
+      'store=north',
+      'store=south',
+    ]);
+    expect(await (await freshUi.app.request('/assets/bronze.orders')).text()).not.toContain('id="freshness"');
+  });
+
+  it('describes the freshness objects in the OpenAPI document', async () => {
+    const doc = (await fj('/api/openapi.json')) as { components: { schemas: Record<string, { required: string[] }> } };
+    expect(doc.components.schemas.Freshness!.required).toEqual(
+      expect.arrayContaining(['state', 'text', 'warn_at', 'due_at', 'policy']),
+    );
+    expect(doc.components.schemas.FreshnessDetail!.required).toContain('partitions');
+  });
+});
+
 describe('sharedRecent', () => {
   it('runs one computation for concurrent callers and reuses it within the time-to-live', async () => {
     let calls = 0;

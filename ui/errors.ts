@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
-import { FrameworkError, SelectionError, UsageError } from '../framework/errors/index.ts';
+import { FrameworkError, SelectionError, ServiceUnavailableError, UsageError } from '../framework/errors/index.ts';
 
 /** A resource the request names does not exist (404). */
 export class NotFoundError extends FrameworkError {
@@ -35,6 +35,9 @@ export function statusOf(e: unknown): ContentfulStatusCode {
   if (e instanceof ConflictError) return 409;
   if (e instanceof AuthError) return e.status;
   if (e instanceof SelectionError || e instanceof UsageError) return 400;
+  if (e instanceof ServiceUnavailableError) return 503;
+  // The query engine answered with an error of its own (not the request's fault).
+  if (e instanceof FrameworkError && e.code === 'QUERY_FAILED') return 502;
   if (e instanceof FrameworkError) return e.code === 'ASSET_NOT_FOUND' ? 404 : 400;
   return 500;
 }

@@ -27,8 +27,62 @@ const errors = {
     content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
   },
 };
+const engineError = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
 const auth = { security: [{ bearer: [] }, { csrfCookie: [] }] };
 const runStatus = { type: 'string', enum: ['QUEUED', 'STARTED', 'SUCCESS', 'FAILURE', 'CANCELED'] };
+
+const jsonOf = (description: string, schema: Record<string, unknown>) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const nullable = (ref: string) => ({ oneOf: [{ $ref: ref }, { type: 'null' }] });
+const isoOrNull = { type: ['string', 'null'], format: 'date-time' };
+const freshnessState = { type: 'string', enum: ['FRESH', 'WARN', 'OVERDUE'] };
+
+/** One partition's freshness ("" when unpartitioned); ui/freshness-view.ts. */
+const PARTITION_FRESHNESS = {
+  type: 'object',
+  required: ['partition_key', 'state', 'text', 'warn_at', 'due_at', 'pending_since', 'day'],
+  properties: {
+    partition_key: str,
+    state: freshnessState,
+    text: { type: 'string', description: 'In plain words, as `fairway why` prints it' },
+    warn_at: { ...isoOrNull, description: 'When it turns WARN unless materialized; null when nothing is pending' },
+    due_at: { ...isoOrNull, description: 'When it turns OVERDUE unless materialized; null when nothing is pending' },
+    pending_since: { ...isoOrNull, description: 'Arrival of the earliest data it does not reflect' },
+    day: {
+      description: "The partition's own day a deadline is keyed on, and when it ends in the deadline's time zone",
+      oneOf: [
+        {
+          type: 'object',
+          properties: { dimension: str, value: str, ends_at: { type: 'string', format: 'date-time' } },
+        },
+        { type: 'null' },
+      ],
+    },
+  },
+};
+
+/** An asset's freshness: its worst partition (earliest due first), the policy in words, counts per state. */
+const FRESHNESS_SUMMARY = {
+  type: 'object',
+  required: ['policy', 'state', 'partition_key', 'text', 'warn_at', 'due_at', 'counts'],
+  properties: {
+    policy: str,
+    state: freshnessState,
+    partition_key: str,
+    text: str,
+    warn_at: isoOrNull,
+    due_at: isoOrNull,
+    counts: {
+      type: 'object',
+      properties: { FRESH: { type: 'integer' }, WARN: { type: 'integer' }, OVERDUE: { type: 'integer' } },
+    },
+  },
+};
 
 /** The OpenAPI 3.1 description of the JSON API, written by hand next to the routes it describes. */
 export function openApiDocument() {
@@ -44,22 +98,41 @@ export function openApiDocument() {
     paths: {
       '/api/assets': {
         get: {
-          summary: 'Every asset with status, first cause, latest materialization and check summary',
+          summary:
+            'Every asset with status, freshness (null without a policy), first cause, latest materialization and check summary',
           parameters: [query('status'), query('group')],
-          responses: { '200': json('{ assets: AssetSummary[] }'), '400': errors['400'] },
+          responses: {
+            '200': jsonOf('{ assets: AssetSummary[] }', {
+              type: 'object',
+              properties: {
+                assets: {
+                  type: 'array',
+                  items: { type: 'object', properties: { freshness: nullable('#/components/schemas/Freshness') } },
+                },
+              },
+            }),
+            '400': errors['400'],
+          },
         },
       },
       '/api/graph': {
         get: {
-          summary: 'Lineage graph: laid-out nodes with status, edges and group boxes',
+          summary: 'Lineage graph: laid-out nodes with status, check badge and freshness state, edges and group boxes',
           responses: { '200': json('{ engine, width, height, nodes, edges, groups }') },
         },
       },
       '/api/assets/{key}': {
         get: {
-          summary: 'Definition, partitions with status, why chain and latest check results of one asset',
+          summary:
+            'Definition, partitions with status, why chain, latest check results and freshness (per partition) of one asset',
           parameters: [key],
-          responses: { '200': json('AssetDetail'), ...errors },
+          responses: {
+            '200': jsonOf('AssetDetail', {
+              type: 'object',
+              properties: { freshness: nullable('#/components/schemas/FreshnessDetail') },
+            }),
+            ...errors,
+          },
         },
       },
       '/api/assets/{key}/history': {
@@ -67,6 +140,33 @@ export function openApiDocument() {
           summary: 'Materialization history, newest first, paged by materialization id',
           parameters: [key, query('partition'), query('limit', { ...int, maximum: 500 }), query('before', int)],
           responses: { '200': json('{ items: Materialization[], next: number | null }'), ...errors },
+        },
+      },
+      '/api/assets/{key}/table': {
+        get: {
+          summary:
+            "Row count, current snapshot id and max event time of the asset's table, read on the profile's query engine (Trino, or a Spark session: ~20 s); reused for a minute",
+          parameters: [key],
+          responses: {
+            '200': json(
+              '{ asset_key, table, time_column, engine, row_count, snapshot_id (text), max_event_time (ISO-8601 | null), read_at }',
+            ),
+            ...errors,
+            '502': engineError('The query engine answered with an error'),
+            '503': engineError('The query engine (or a server behind it) is down; the message names it'),
+          },
+        },
+      },
+      '/api/assets/{key}/preview': {
+        get: {
+          summary: "The first rows of the asset's table (same read and cache as /table)",
+          parameters: [key, query('limit', { ...int, maximum: 100, default: 20 })],
+          responses: {
+            '200': json('{ asset_key, table, engine, limit, columns: string[], rows: unknown[][], read_at }'),
+            ...errors,
+            '502': engineError('The query engine answered with an error'),
+            '503': engineError('The query engine (or a server behind it) is down; the message names it'),
+          },
         },
       },
       '/api/runs': {
@@ -154,6 +254,15 @@ export function openApiDocument() {
         },
       },
       schemas: {
+        Freshness: FRESHNESS_SUMMARY,
+        FreshnessDetail: {
+          ...FRESHNESS_SUMMARY,
+          required: [...FRESHNESS_SUMMARY.required, 'partitions'],
+          properties: {
+            ...FRESHNESS_SUMMARY.properties,
+            partitions: { type: 'array', items: PARTITION_FRESHNESS },
+          },
+        },
         Error: {
           type: 'object',
           required: ['error'],

@@ -11,6 +11,7 @@ import {
 } from '../framework/staleness/index.ts';
 import type { CheckEvaluationRecord, ComputeLogRecord, MaterializationRecord } from '../framework/storage/index.ts';
 import { NotFoundError } from './errors.ts';
+import { type FreshnessDetail, type FreshnessSummary, freshnessDetail, freshnessSummary } from './freshness-view.ts';
 
 const SEVERITY: StatusKind[] = ['FAILED', 'RUNNING', 'STALE', 'MISSING', 'FRESH'];
 
@@ -25,6 +26,8 @@ export interface AssetSummary {
   first_cause: string | null;
   latest_materialization: { ts: string; run_id: string; partition_key: string; data_version: string } | null;
   checks: { passed: number; warn: number; failed: number; badge: CheckBadge };
+  /** Null when the asset has no freshness policy. */
+  freshness: FreshnessSummary | null;
 }
 
 /** The worst status across an asset's partitions, with counts and the first cause in words. */
@@ -69,9 +72,9 @@ function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
   return out;
 }
 
-/** One row per asset: status, first cause, latest materialization and checks; a few batch queries. */
+/** One row per asset: status, freshness, first cause, latest materialization and checks; a few batch queries. */
 export async function assetSummaries(project: Project, status?: ProjectStatus): Promise<AssetSummary[]> {
-  const st = status ?? (await loadStatus(project));
+  const st = status ?? (await loadStatus(project, undefined, { freshnessAt: new Date() }));
   const keys = project.graph.topologicalOrder();
   const checks = groupBy(project.store.latestCheckEvaluations(keys), (e) => e.asset_key);
   return keys.map((key) => {
@@ -91,6 +94,7 @@ export async function assetSummaries(project: Project, status?: ProjectStatus): 
           }
         : null,
       checks: checkSummary(checks.get(key) ?? []),
+      freshness: freshnessSummary(def, st.freshness?.get(key)),
     };
   });
 }
@@ -120,13 +124,15 @@ export interface AssetDetail {
   }[];
   why: { partition_key: string; lines: WhyLine[] };
   checks: CheckEvaluationRecord[];
+  /** Null when the asset has no freshness policy; `partitions` has one entry per partition ("" unpartitioned). */
+  freshness: FreshnessDetail | null;
 }
 
 /** Everything the asset page and `GET /api/assets/:key` show. */
 export async function assetDetail(project: Project, key: string, partition?: string): Promise<AssetDetail> {
   if (!project.graph.has(key)) throw new NotFoundError(`Asset '${key}' is not defined.`, { asset_key: key });
   const def = project.graph.definition(key);
-  const st = await loadStatus(project, [key]);
+  const st = await loadStatus(project, [key], { freshnessAt: new Date() });
   const parts = st.staleness.get(key) ?? new Map<string, PartitionStatus>();
   const summary = summarizeStatus(parts);
   const whyPartition =
@@ -167,6 +173,7 @@ export async function assetDetail(project: Project, key: string, partition?: str
     })),
     why: { partition_key: whyPartition, lines: parts.size > 0 ? explainStatus(st.staleness, key, whyPartition) : [] },
     checks: project.store.latestCheckEvaluations([key]),
+    freshness: freshnessDetail(def, st.freshness?.get(key)),
   };
 }
 

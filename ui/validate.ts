@@ -40,6 +40,8 @@ export const RunsQuery = z.object({
   limit: limit(200, 50),
   before: RunIdSchema.optional(),
 });
+/** At most 100 rows (the UI's `PREVIEW_MAX_ROWS`); default 20. */
+export const PreviewQuery = z.object({ limit: limit(100, 20) });
 export const LogQuery = z.object({ partition: z.string().max(500).optional() });
 export const EventsQuery = z.object({ after: z.coerce.number().int().min(0).optional() });
 export const SelectionQuery = z.object({ q: z.string().min(1, 'q is empty').max(2000) });

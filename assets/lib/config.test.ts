@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, maskSecrets, sparkEnv } from './config.ts';
-import { findCourse, loadCourses, requireCourse } from './courses.ts';
+import { courseUnits, findCourse, loadCourses, requireCourse } from './courses.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 
@@ -182,5 +182,18 @@ describe('courses', () => {
     const file = join(root, 'config/courses.json');
     writeFileSync(file, JSON.stringify({ x: { ...courses.erinhills, timezone: 'Mars/Olympus' } }));
     expect(() => loadCourses(file)).toThrow(`${file}: 'x.timezone' is invalid`);
+  });
+  it('names units as configured, else Front/Back nine on 18 holes and Nine <n> otherwise', () => {
+    expect(courseUnits(courses.erinhills!)).toEqual(['Front nine', 'Back nine']);
+    expect(courseUnits(courses.bradshawfarmgc!)).toEqual(['Nine 1', 'Nine 2', 'Nine 3']);
+    expect(courseUnits(courses.americanfalls!)).toEqual(['Nine 1']);
+    const root = scratchRoot();
+    const file = join(root, 'config/courses.json');
+    writeFileSync(file, JSON.stringify({ x: { ...courses.bradshawfarmgc, units: [' Lakes ', 'Woods', 'Creek'] } }));
+    expect(courseUnits(loadCourses(file).x!)).toEqual(['Lakes', 'Woods', 'Creek']);
+    writeFileSync(file, JSON.stringify({ x: { ...courses.erinhills, units: ['Out', ' '] } }));
+    expect(() => loadCourses(file)).toThrow(`${file}: 'x.units.1' is invalid`);
+    writeFileSync(file, JSON.stringify({ x: { ...courses.erinhills, units: ['A', 'B', 'C', 'D'] } }));
+    expect(() => loadCourses(file)).toThrow(`${file}: 'x.units' is invalid`);
   });
 });

@@ -13,6 +13,8 @@ const CourseSchema = z.strictObject({
   nines: z.number().int().min(1).max(3).optional(),
   sections: z.number().int().positive().optional(),
   sections_per_hole: z.array(z.number().int().min(1).max(6)).optional(),
+  /** Names of the course's units in nine order (Silver's nine_number 1, 2, 3), e.g. ["Lakes", "Woods"]. */
+  units: z.array(z.string().trim().min(1)).min(1).max(3).optional(),
 });
 
 const CoursesSchema = z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'a lowercase course slug'), CourseSchema);
@@ -50,6 +52,20 @@ export function loadCourses(path: string): Courses {
     });
   }
   return parsed.data;
+}
+
+/**
+ * The unit (nine) names of a course, in nine order: its configured `units`, else "Front nine" and
+ * "Back nine" for an 18-hole course and "Nine 1", "Nine 2", … (one per nine) otherwise.
+ *
+ * @example
+ * courseUnits({ holes: 27, nines: 3 }); // ['Nine 1', 'Nine 2', 'Nine 3']
+ */
+export function courseUnits(course: Pick<Course, 'holes' | 'nines' | 'units'>): string[] {
+  if (course.units) return [...course.units];
+  if (course.holes === 18) return ['Front nine', 'Back nine'];
+  const nines = course.nines ?? course.holes / 9;
+  return Array.from({ length: nines }, (_, i) => `Nine ${i + 1}`);
 }
 
 const norm = (s: string) =>

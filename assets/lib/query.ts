@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { BasicAuth, Trino } from 'trino-client';
 import { z } from 'zod';
 import type { QueryResult } from '../../framework/definitions/index.ts';
-import { FrameworkError } from '../../framework/errors/index.ts';
+import { FrameworkError, ServiceUnavailableError } from '../../framework/errors/index.ts';
 import { type LakehouseConfig, sparkEnv } from './config.ts';
 import type { Lakehouse } from './lakehouse.ts';
 
@@ -11,6 +11,10 @@ const LineSchema = z.union([
   z.object({ statement: z.number(), columns: z.array(z.string()), rows: z.array(z.array(z.unknown())) }),
   z.object({ statement: z.number(), error: z.string() }),
 ]);
+
+/** A statement that names a table the catalog does not have: code `TABLE_NOT_FOUND`, so callers can say "materialize it first". */
+const tableNotFound = (engine: string, statement: string, message: string) =>
+  new FrameworkError('TABLE_NOT_FOUND', `${engine}: ${message}`, { details: { statement } });
 
 /**
  * Runs SQL on the profile's engine. Embedded: one local Spark session (spark/query.py) for all the
@@ -34,6 +38,8 @@ export async function querySpark(lake: Lakehouse, projectRoot: string, statement
     if (!line.startsWith('{')) continue;
     const parsed = LineSchema.parse(JSON.parse(line));
     if ('error' in parsed) {
+      const statement = statements[parsed.statement] ?? '';
+      if (parsed.error.includes('TABLE_OR_VIEW_NOT_FOUND')) throw tableNotFound('Spark', statement, parsed.error);
       throw new FrameworkError('QUERY_FAILED', `Statement ${parsed.statement + 1} failed: ${parsed.error}`, {
         details: { statement: statements[parsed.statement] },
       });
@@ -42,7 +48,11 @@ export async function querySpark(lake: Lakehouse, projectRoot: string, statement
   }
   if (result.exitCode !== 0 || out.length !== statements.length) {
     const tail = result.stderr.split('\n').filter(Boolean).slice(-5).join('\n');
-    throw new FrameworkError('QUERY_FAILED', `The query engine (Spark) exited with ${result.exitCode}:\n${tail}`);
+    throw new ServiceUnavailableError(
+      'spark',
+      `The query engine (local Spark) exited with ${result.exitCode} before answering:\n${tail}\n` +
+        'Run `fairway bootstrap` to check the Python venv, jars and Java it needs.',
+    );
   }
   return out;
 }
@@ -51,15 +61,29 @@ const TrinoPageSchema = z.object({
   id: z.string().optional(),
   columns: z.array(z.object({ name: z.string() })).optional(),
   data: z.array(z.array(z.unknown())).optional(),
-  error: z.object({ message: z.string(), errorName: z.string().optional() }).optional(),
+  error: z
+    .object({ message: z.string(), errorName: z.string().optional(), errorType: z.string().optional() })
+    .optional(),
 });
+
+export interface TrinoQueryOptions {
+  /**
+   * Called when Trino reports an engine-side failure (not a user error such as bad SQL): returns the
+   * error to throw instead when a server behind Trino (object store, catalog) is down.
+   */
+  diagnose?: (failure: FrameworkError) => Promise<FrameworkError | undefined>;
+}
 
 /**
  * Runs SQL on Trino (local profile), one statement after another, with the profile's Iceberg
  * catalog as the session catalog so two-part names (`silver.fact_telemetry_event`) resolve.
  * BIGINT values arrive as JSON numbers: cast 64-bit ids (snapshot ids) to VARCHAR to keep them exact.
  */
-export async function queryTrino(config: LakehouseConfig, statements: string[]): Promise<QueryResult[]> {
+export async function queryTrino(
+  config: LakehouseConfig,
+  statements: string[],
+  opts: TrinoQueryOptions = {},
+): Promise<QueryResult[]> {
   const server = config.query.trinoUrl;
   if (!server) {
     throw new FrameworkError(
@@ -78,26 +102,35 @@ export async function queryTrino(config: LakehouseConfig, statements: string[]):
   for (const [i, sql] of statements.entries()) {
     let columns: string[] = [];
     const rows: unknown[][] = [];
+    let failure: { message: string; errorName?: string | undefined; errorType?: string | undefined } | undefined;
     try {
       for await (const raw of await trino.query(sql)) {
         const page = TrinoPageSchema.parse(raw);
         if (page.error) {
-          throw new FrameworkError('QUERY_FAILED', `Statement ${i + 1} failed on Trino: ${page.error.message}`, {
-            details: { statement: sql, error_name: page.error.errorName },
-          });
+          failure = page.error;
+          break;
         }
         if (page.columns) columns = page.columns.map((c) => c.name);
         if (page.data) rows.push(...page.data);
       }
     } catch (e) {
-      if (e instanceof FrameworkError) throw e;
+      if (e instanceof z.ZodError) throw e;
       const code = (e as { code?: string }).code ?? (e as Error).message;
-      throw new FrameworkError(
-        'QUERY_ENGINE_UNREACHABLE',
+      throw new ServiceUnavailableError(
+        'trino',
         `Trino at ${server} did not answer statement ${i + 1} (${code}). ` +
           'Run `fairway stack status` to check the local stack and `fairway stack up` to start it.',
-        { details: { statement: sql, service: 'trino' }, cause: e },
+        { details: { statement: sql }, cause: e },
       );
+    }
+    if (failure) {
+      if (failure.errorName === 'TABLE_NOT_FOUND' || failure.errorName === 'SCHEMA_NOT_FOUND')
+        throw tableNotFound('Trino', sql, failure.message);
+      const error = new FrameworkError('QUERY_FAILED', `Statement ${i + 1} failed on Trino: ${failure.message}`, {
+        details: { statement: sql, error_name: failure.errorName },
+      });
+      // Bad SQL is the user's; anything else may be S3 or the catalog gone from under Trino.
+      throw (failure.errorType !== 'USER_ERROR' ? await opts.diagnose?.(error) : undefined) ?? error;
     }
     out.push({ columns, rows });
   }

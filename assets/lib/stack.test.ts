@@ -8,7 +8,7 @@ import { asset, type MaterializeContext } from '../../framework/definitions/inde
 import { stackStatus } from '../../stack/index.ts';
 import { isAlive, readPid, spawnService, stopProcess } from '../../stack/process.ts';
 import { loadConfig } from './config.ts';
-import { guardLocalStack, stackConfigOf, usesLocalStack } from './stack.ts';
+import { guardLocalStack, stackConfigOf, stackServicesDown, usesLocalStack } from './stack.ts';
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let dir: string;
@@ -102,6 +102,20 @@ describe('guardLocalStack', () => {
     const embedded = loadConfig({ projectRoot, profile: 'embedded', env: {} });
     const a = asset({ key: 'bronze.x', materialize: () => ({}) });
     expect(guardLocalStack(embedded, dir, [a])[0]).toBe(a);
+  });
+});
+
+describe('stackServicesDown', () => {
+  it('names every server of the list that does not answer, for a 503; nothing on a profile without the stack', async () => {
+    const config = await localConfigOnClosedPorts();
+    const error = await stackServicesDown(config, dir, ['s3', 'rest', 'trino'], 'The query needs');
+    expect(error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', service: 's3' });
+    expect(error!.details.services).toEqual(['s3', 'rest', 'trino']);
+    expect(error!.message).toMatch(/^The query needs the S3 server .*; the Iceberg REST catalog .*; the Trino/);
+    expect(error!.message).toContain('which are not answering');
+    expect(error!.message).toContain('fairway stack status');
+    const embedded = loadConfig({ projectRoot, profile: 'embedded', env: {} });
+    expect(await stackServicesDown(embedded, dir, ['s3'], 'The query needs')).toBeUndefined();
   });
 });
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { AssetDefinition } from '../../framework/definitions/index.ts';
-import { FrameworkError } from '../../framework/errors/index.ts';
+import { FrameworkError, ServiceUnavailableError } from '../../framework/errors/index.ts';
 import { type ServiceName, type StackConfig, StackServiceError, serviceSpecs } from '../../stack/index.ts';
 import { type LakehouseConfig, loadConfig } from './config.ts';
 
@@ -78,6 +78,31 @@ function serviceDownError(
       '(with docker compose: `docker compose ps`, `docker compose up -d`).',
     { asset_key: assetKey, services: down.map((d) => d.spec.name) },
     cause,
+  );
+}
+
+/**
+ * The servers of `services` that do not answer, as one ServiceUnavailableError naming them (undefined
+ * when all are healthy, or the profile does not use the local stack). `subject` starts the message:
+ * e.g. "The query needs" before a query, "Trino failed the query; it needs" after a failure.
+ */
+export async function stackServicesDown(
+  config: LakehouseConfig,
+  stateDir: string,
+  services: ServiceName[],
+  subject: string,
+  cause?: unknown,
+): Promise<ServiceUnavailableError | undefined> {
+  if (!usesLocalStack(config)) return undefined;
+  const down = await downServices(stackConfigOf(config, stateDir), services);
+  if (down.length === 0) return undefined;
+  const list = down.map((d) => `the ${d.spec.label} at ${d.spec.url} (${d.health.detail})`).join('; ');
+  return new ServiceUnavailableError(
+    down[0]!.spec.name,
+    `${subject} ${list}, which ${down.length > 1 ? 'are' : 'is'} not answering. ` +
+      'Run `fairway stack status` to see the services and `fairway stack up` to start them ' +
+      '(with docker compose: `docker compose ps`, `docker compose up -d`).',
+    { details: { services: down.map((d) => d.spec.name) }, ...(cause === undefined ? {} : { cause }) },
   );
 }
 

@@ -55,3 +55,25 @@
     {%- endfor %}
   {%- endif -%}
 {%- endmacro %}
+
+{#- The course units var (course_id -> unit names in nine order) as an inline relation
+    (course_id, nine_number, unit_name). -#}
+{% macro course_units_relation() -%}
+  {%- set units = var('course_units', {}) -%}
+  {%- set rows = [] -%}
+  {%- for course_id, names in units | dictsort -%}
+    {%- for name in names -%}{%- do rows.append((course_id, loop.index, name)) -%}{%- endfor -%}
+  {%- endfor -%}
+  {%- if rows | length == 0 -%}
+    select cast(null as {{ dbt.type_string() }}) as course_id, cast(null as {{ dbt.type_int() }}) as nine_number,
+           cast(null as {{ dbt.type_string() }}) as unit_name
+    where 1 = 0
+  {%- else -%}
+    {%- for course_id, nine, name in rows %}
+    select cast('{{ course_id | replace("'", "''") }}' as {{ dbt.type_string() }}) as course_id,
+           cast({{ nine }} as {{ dbt.type_int() }}) as nine_number,
+           cast('{{ name | replace("'", "''") }}' as {{ dbt.type_string() }}) as unit_name
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+  {%- endif -%}
+{%- endmacro %}

@@ -1,13 +1,22 @@
 /**
  * A small example graph that exercises every framework feature without Spark:
  * static partitions, identity and all-upstream mappings, a subprocess step speaking the pipes
- * protocol (Python), checks (blocking and warn), retries and a data version from content.
+ * protocol (Python), checks (blocking and warn), retries, a data version from content, and table
+ * hooks (`tableOf` / `readTable`) over its CSV files for the UI's table previews.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { asset, defineAssets, md, staticPartitions } from '../../framework/definitions/index.ts';
+import {
+  asset,
+  defineAssets,
+  md,
+  staticPartitions,
+  type TableRead,
+  type TableRef,
+} from '../../framework/definitions/index.ts';
+import { FrameworkError } from '../../framework/errors/index.ts';
 import { reportedChecks, runPipesProcess } from '../../framework/pipes/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -143,4 +152,48 @@ export const ordersReport = asset({
   },
 });
 
-export default defineAssets({ assets: [rawOrders, cleanOrders, ordersSummary, ordersReport] });
+/** The example's "tables": the CSV files of both stores (and the summary JSON), read as an engine would. */
+const TABLE_FILES: Record<string, string[]> = {
+  'bronze.raw_orders': ['orders-north.csv', 'orders-south.csv'],
+  'silver.clean_orders': ['clean-north.csv', 'clean-south.csv'],
+  'gold.orders_summary': ['summary.json'],
+};
+
+function readTable(ref: TableRef, opts: { limit: number }): TableRead {
+  const files = (TABLE_FILES[ref.table] ?? []).map((f) => join(dataDir(), f)).filter((f) => existsSync(f));
+  if (files.length === 0) {
+    throw new FrameworkError('TABLE_NOT_FOUND', `No files of '${ref.table}' in ${dataDir()} yet.`);
+  }
+  const texts = files.map((f) => readFileSync(f, 'utf8'));
+  let columns: string[];
+  let rows: unknown[][];
+  if (ref.table === 'gold.orders_summary') {
+    columns = ['store', 'total'];
+    rows = Object.entries(JSON.parse(texts[0]!) as Record<string, number>);
+  } else {
+    columns = texts[0]!.split(/\r?\n/)[0]!.split(',');
+    rows = texts.flatMap((t) =>
+      t
+        .trim()
+        .split(/\r?\n/)
+        .slice(1)
+        .map((line) => line.split(',').map((v, i) => (i === 0 ? v : Number(v)))),
+    );
+  }
+  return {
+    engine: 'files',
+    rowCount: rows.length,
+    snapshotId: createHash('sha256').update(texts.join('\0')).digest('hex').slice(0, 16),
+    maxEventTime: null,
+    preview: { columns, rows: rows.slice(0, opts.limit) },
+  };
+}
+
+export default defineAssets({
+  assets: [rawOrders, cleanOrders, ordersSummary, ordersReport],
+  hooks: {
+    // gold.orders_report is markdown in metadata: no table.
+    tableOf: (key) => (TABLE_FILES[key] ? { table: key } : undefined),
+    readTable: async (ref, opts) => readTable(ref, opts),
+  },
+});

@@ -5,7 +5,7 @@ import type { AssetKey } from '../definitions/index.ts';
 import { UsageError } from '../errors/index.ts';
 import { launchRun } from '../execution/index.ts';
 import { loadStatus, type Project } from '../project/index.ts';
-import { loadFreshness, worstFreshness } from '../scheduling/index.ts';
+import { worstFreshness } from '../scheduling/index.ts';
 import { resolveSelection } from '../selection/index.ts';
 import { describeCause, explainStatus, type PartitionStatus } from '../staleness/index.ts';
 import type { RunStatus } from '../storage/index.ts';
@@ -133,9 +133,8 @@ export async function statusCommand(
   flags: { json?: boolean; partitions?: boolean },
 ): Promise<number> {
   const keys = selectKeys(project, selection);
-  const { staleness } = await loadStatus(project, keys);
+  const { staleness, freshness } = await loadStatus(project, keys, { freshnessAt: new Date() });
   const hasPolicies = keys.some((k) => project.graph.definition(k).freshness);
-  const freshness = hasPolicies ? (await loadFreshness(project, new Date())).freshness : undefined;
   const rows = keys.map((key) => {
     const parts = [...(staleness.get(key) ?? new Map<string, PartitionStatus>()).entries()];
     const counts: Record<string, number> = {};
@@ -189,7 +188,9 @@ export async function whyCommand(
   const keys = resolveSelection(project.graph, key);
   if (keys.length !== 1 || keys[0] !== key)
     throw new UsageError(`'why' takes one asset key; '${key}' selects ${keys.length} assets.`);
-  const { staleness } = await loadStatus(project, [key, ...project.graph.upstream(key)]);
+  const { staleness, freshness } = await loadStatus(project, [key, ...project.graph.upstream(key)], {
+    freshnessAt: new Date(),
+  });
   const parts = staleness.get(key) ?? new Map<string, PartitionStatus>();
   let partition = flags.partition ?? '';
   if (project.graph.definition(key).partitions && !flags.partition) {
@@ -210,10 +211,8 @@ export async function whyCommand(
     partition = match;
   }
   const lines = explainStatus(staleness, key, partition);
-  if (project.graph.definition(key).freshness) {
-    const f = (await loadFreshness(project, new Date())).freshness.get(key)?.get(partition);
-    if (f) lines.push({ depth: 0, asset_key: key, partition_key: partition, text: `freshness: ${f.state}, ${f.text}` });
-  }
+  const f = freshness?.get(key)?.get(partition);
+  if (f) lines.push({ depth: 0, asset_key: key, partition_key: partition, text: `freshness: ${f.state}, ${f.text}` });
   if (flags.json) printJson(lines);
   else process.stdout.write(`${lines.map((l) => `${'  '.repeat(l.depth)}${l.text}`).join('\n')}\n`);
   return 0;

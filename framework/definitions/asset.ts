@@ -78,7 +78,9 @@ export interface FreshnessPolicy {
    * At each tick of `cron` (evaluated in the IANA `timezone`, never the machine's), data that arrived
    * at least `dataCutoffMinutes` (default 0) before the tick must be reflected. WARN from
    * `warnBeforeMinutes` (default 0) before the tick while still unmet, and during the grace of
-   * `failAfterMinutes` (default 0) after it; OVERDUE after the grace.
+   * `failAfterMinutes` (default 0) after it; OVERDUE after the grace. For an asset whose partitions
+   * have a daily dimension, each partition's data counts as arriving no earlier than the end of its own
+   * day in `timezone`: day D is due at the first tick at least `dataCutoffMinutes` after D ends.
    */
   deadline?: {
     cron: string;

@@ -39,6 +39,27 @@ export interface QueryResult {
   rows: unknown[][];
 }
 
+/** The table an asset writes, as the profile's query engine names it (see `DefinitionHooks.tableOf`). */
+export interface TableRef {
+  /** `namespace.table` on the engine's session catalog, e.g. `silver.fact_telemetry_event`. */
+  table: string;
+  /** The event-time column whose maximum says how recent the data is (freshness); absent when none. */
+  timeColumn?: string;
+}
+
+/** A table as read on the profile's engine: metadata and its first rows. */
+export interface TableRead {
+  /** The engine that answered (`trino`, `spark`, …). */
+  engine: string;
+  rowCount: number;
+  /** Current snapshot id (64-bit, as text); null for a table never written. */
+  snapshotId: string | null;
+  /** Maximum of `timeColumn` as ISO-8601 UTC; null without a time column or rows. */
+  maxEventTime: string | null;
+  /** The first rows (at most the `limit` asked for), values as the engine returned them. */
+  preview: QueryResult;
+}
+
 /** A CLI command contributed by the definitions (e.g. `fairway stack up`). */
 export interface ExtensionCommand {
   description: string;
@@ -55,6 +76,17 @@ export interface DefinitionHooks {
   describeConfig?: () => unknown;
   /** Runs SQL on the profile's query engine, for `fairway query`, table previews and tests. */
   query?: (statements: string[]) => Promise<QueryResult[]>;
+  /**
+   * The table behind an asset (an Iceberg table, a dbt model), or undefined when it has none (files).
+   * Lets the UI show table metadata and previews without knowing the lakehouse's tables.
+   */
+  tableOf?: (assetKey: AssetKey) => TableRef | undefined;
+  /**
+   * Reads row count, current snapshot id, max event time and the first `limit` rows of a table on the
+   * profile's query engine, in one engine session. A missing table throws a FrameworkError with code
+   * `TABLE_NOT_FOUND`; an engine that does not answer, a `ServiceUnavailableError`.
+   */
+  readTable?: (table: TableRef, opts: { limit: number }) => Promise<TableRead>;
   /** Extra CLI commands, by name. */
   commands?: Record<string, ExtensionCommand>;
   /** Installs what the materializers need (venvs, jars), for `fairway bootstrap`. */

@@ -29,6 +29,8 @@ export {
   type QueryResult,
   type RunSummary,
   type ScheduleDefinition,
+  type TableRead,
+  type TableRef,
 } from './definitions.ts';
 export {
   type Metadata,

@@ -42,4 +42,17 @@ export class UsageError extends FrameworkError {
   }
 }
 
+/**
+ * A server a request needs (query engine, object store, catalog) is not answering. `service` names it
+ * (`trino`, `s3`, `rest`, `spark`); the message says how to check and start it.
+ */
+export class ServiceUnavailableError extends FrameworkError {
+  readonly service: string;
+  constructor(service: string, message: string, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super('SERVICE_UNAVAILABLE', message, { details: { service, ...options.details }, cause: options.cause });
+    this.name = 'ServiceUnavailableError';
+    this.service = service;
+  }
+}
+
 export const isFrameworkError = (e: unknown): e is FrameworkError => e instanceof FrameworkError;

@@ -4,7 +4,8 @@ import type { RunRecord, Store } from '../storage/index.ts';
 /** A run whose heartbeat is older than this is considered dead even if its pid is reused. */
 export const HEARTBEAT_STALE_MS = 60_000;
 
-function isAlive(pid: number): boolean {
+/** Whether process `pid` on this host exists (signal 0; EPERM means it exists under another user). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -16,7 +17,7 @@ function isAlive(pid: number): boolean {
 function deathReason(run: RunRecord, now: Date): string | null {
   const beat = Date.parse(run.heartbeat_at ?? run.started_at ?? run.created_at);
   const age = now.getTime() - beat;
-  if (run.hostname === hostname() && run.pid !== null && !isAlive(run.pid)) {
+  if (run.hostname === hostname() && run.pid !== null && !isProcessAlive(run.pid)) {
     return `the process running it (pid ${run.pid}) died without finishing (last heartbeat ${run.heartbeat_at ?? 'never'}); it was probably killed (kill -9, OOM or a crash)`;
   }
   if (age > HEARTBEAT_STALE_MS) {

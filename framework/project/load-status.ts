@@ -1,5 +1,6 @@
 import type { AssetKey } from '../definitions/index.ts';
 import { knownPartitions, observeSources, reapDeadRuns } from '../execution/index.ts';
+import { type FreshnessResult, freshnessFrom } from '../scheduling/index.ts';
 import { computeStaleness, type StalenessResult } from '../staleness/index.ts';
 import type { MaterializationRecord } from '../storage/index.ts';
 import type { Project } from './load-project.ts';
@@ -8,10 +9,24 @@ export interface ProjectStatus {
   staleness: StalenessResult;
   materializations: Map<AssetKey, Map<string, MaterializationRecord>>;
   partitions: Map<AssetKey, string[]>;
+  /** FRESH / WARN / OVERDUE of the assets with a freshness policy, when asked for (`freshnessAt`). */
+  freshness?: FreshnessResult;
 }
 
-/** Status of the given assets (default all) from stored records: a handful of batch queries. */
-export async function loadStatus(project: Project, keys?: AssetKey[]): Promise<ProjectStatus> {
+export interface LoadStatusOptions {
+  /** Also evaluate freshness policies at this time, from the same records and source observations. */
+  freshnessAt?: Date;
+}
+
+/**
+ * Status of the given assets (default all) from stored records: a handful of batch queries, and one
+ * `observe` per source partition (shared with the freshness evaluation when `freshnessAt` is given).
+ */
+export async function loadStatus(
+  project: Project,
+  keys?: AssetKey[],
+  opts: LoadStatusOptions = {},
+): Promise<ProjectStatus> {
   reapDeadRuns(project.store);
   const wanted = keys ?? project.graph.keys();
   const relevant = new Set<AssetKey>(wanted);
@@ -34,5 +49,11 @@ export async function loadStatus(project: Project, keys?: AssetKey[]): Promise<P
     running,
     ...(keys ? { keys } : {}),
   });
-  return { staleness, materializations, partitions };
+  const hasPolicy = wanted.some((k) => project.graph.definition(k).freshness);
+  const freshness =
+    opts.freshnessAt && hasPolicy
+      ? freshnessFrom(project, { keys: all, partitions, materializations, attempts, observations }, opts.freshnessAt)
+          .freshness
+      : undefined;
+  return { staleness, materializations, partitions, ...(freshness ? { freshness } : {}) };
 }

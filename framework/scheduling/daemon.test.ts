@@ -1,9 +1,18 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { ulid } from 'ulid';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { asset, defineAssets, type FreshnessPolicy, staticPartitions } from '../definitions/index.ts';
+import {
+  asset,
+  dailyPartitions,
+  defineAssets,
+  type FreshnessPolicy,
+  multiPartitions,
+  staticPartitions,
+} from '../definitions/index.ts';
 import type { RunContext } from '../execution/index.ts';
 import { buildGraph } from '../graph/index.ts';
 import { openStore, type Store } from '../storage/index.ts';
@@ -186,6 +195,70 @@ describe('daemon over a simulated day', () => {
   });
 });
 
+describe('a deadline keyed on the partition day', () => {
+  it("waits for the day to end, then meets the next morning's deadline with one run per partition", async () => {
+    // Yesterday's course_id × ingest_date partition is in Silver by 06:00 Chicago time (12:00Z).
+    const byMorning: FreshnessPolicy = {
+      deadline: { cron: '0 6 * * *', timezone: 'America/Chicago', warnBeforeMinutes: 60 },
+    };
+    const inbox = new Map<string, string>();
+    const counts = new Map<string, number>();
+    const partitions = multiPartitions(
+      staticPartitions('course_id', ['erinhills']),
+      dailyPartitions('ingest_date', '2026-11-24'),
+      () => [...inbox.keys()].sort(),
+    );
+    const files = asset({
+      key: 'bronze.files',
+      partitions,
+      codeVersion: 'c',
+      observe: ({ partitionKey }) => inbox.get(partitionKey),
+      materialize: (ctx) => ({ dataVersion: inbox.get(ctx.partitionKey)! }),
+    });
+    const events = asset({
+      key: 'silver.events',
+      deps: [files],
+      partitions,
+      codeVersion: 'c',
+      freshness: byMorning,
+      materialize: (ctx) => {
+        counts.set(ctx.partitionKey, (counts.get(ctx.partitionKey) ?? 0) + 1);
+        return {};
+      },
+    });
+    const defs = defineAssets({ assets: [files, events] });
+    const ctx: RunContext = { stateDir, store, defs, graph: buildGraph(defs), log: pino({ level: 'silent' }) };
+    const o = { ...options, intervalMs: 15 * MIN };
+    const d24 = 'course_id=erinhills,ingest_date=2026-11-24';
+
+    const launches: string[] = [];
+    const states = new Set<string>();
+    const ticks: number[] = [];
+    for (let t = at('00:00').getTime(); t <= Date.parse('2026-11-25T13:00:00.000Z'); t += o.intervalMs) {
+      if (t === at('08:00').getTime()) inbox.set(d24, 'v1'); // 02:00 in Chicago, during the day itself
+      vi.setSystemTime(t);
+      const outcome = await runTick(ctx, { now: new Date(t), holder: 'test', options: o });
+      await Promise.all(outcome.launched.map((l) => l.result));
+      ticks.push(outcome.tick_id);
+      if (outcome.launched.length > 0) launches.push(new Date(t).toISOString());
+      const f = (await loadFreshness(ctx, new Date(t))).freshness.get('silver.events')?.get(d24);
+      if (f) states.add(f.state);
+    }
+    // Lazy until its own deadline (arrival-based, it would have been due at 12:00Z on the 24th).
+    expect(launches).toEqual(['2026-11-25T11:45:00.000Z']);
+    expect(counts.get(d24)).toBe(1);
+    expect(states).toEqual(new Set(['FRESH', 'WARN']));
+    const decisions = store.tickDecisions(ticks).filter((d) => d.asset_key === 'silver.events');
+    expect(decisions.find((d) => d.action === 'defer')!.reason).toBe(
+      `silver.events [${d24}] is due by 2026-11-25T12:00Z (the deadline of ingest_date 2026-11-24; ` +
+        `source data of 'bronze.files' [${d24}] arrived at 2026-11-24T08:00Z); expected duration 2m, starting by 2026-11-25T11:43Z`,
+    );
+    expect(decisions.find((d) => d.action === 'launch')!.reason).toMatch(
+      /^silver\.events \[.*\] would be overdue at 2026-11-25T12:00Z \(the deadline of ingest_date 2026-11-24;/,
+    );
+  });
+});
+
 describe('daemon robustness', () => {
   it('resumes a tick that crashed between recording its decisions and launching: one run, not two', async () => {
     const { ctx, inbox, counts } = lakehouse(store);
@@ -280,6 +353,19 @@ describe('daemon robustness', () => {
       storeA.close();
       storeB.close();
     }
+  });
+
+  it('takes the lease over at once from a daemon process on this host that died, not from a live one', async () => {
+    const { ctx } = lakehouse(store);
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!; // exited: its pid is free
+    const hour = 60 * MIN;
+    store.acquireLease(DAEMON_LEASE, `${hostname()}:${dead}:${ulid()}`, hour, at('00:00'));
+    expect((await tickAndWait(ctx, at('00:00'), { holder: 'restarted' })).status).toBe('SUCCESS');
+    expect(store.leaseHolder(DAEMON_LEASE)).toBe('restarted');
+
+    store.releaseLease(DAEMON_LEASE, 'restarted');
+    store.acquireLease(DAEMON_LEASE, `${hostname()}:${process.pid}:${ulid()}`, hour, at('00:05'));
+    expect((await tickAndWait(ctx, at('00:05'), { holder: 'restarted' })).status).toBe('NOT_LEADER');
   });
 
   it('stops cleanly: the current tick finishes, its runs complete, the lease is handed back', async () => {

@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { asset, defineAssets, type FreshnessPolicy, staticPartitions } from '../definitions/index.ts';
+import {
+  asset,
+  dailyPartitions,
+  defineAssets,
+  type FreshnessPolicy,
+  multiPartitions,
+  staticPartitions,
+} from '../definitions/index.ts';
 import { buildGraph } from '../graph/index.ts';
 import { combinedVersion, computeStaleness } from '../staleness/index.ts';
 import type { MaterializationRecord } from '../storage/index.ts';
-import { evaluateFreshness, validateFreshnessPolicy, validateScheduling } from './index.ts';
+import { endOfDay, evaluateFreshness, policyWindows, validateFreshnessPolicy, validateScheduling } from './index.ts';
 
 const noop = () => undefined;
 const days = staticPartitions('day', ['d1', 'd2']);
@@ -43,11 +50,13 @@ const Z = (hhmm: string, day = '2026-11-24') => `${day}T${hhmm}:00.000Z`;
 
 /** Records materializations the way the executor does: each consumes its inputs' current versions. */
 class World {
-  readonly g = graph();
-  readonly partitions = new Map([
-    ['bronze.files', ['d1', 'd2']],
-    ['silver.clean', ['d1', 'd2']],
-  ]);
+  constructor(
+    readonly g = graph(),
+    readonly partitions = new Map([
+      ['bronze.files', ['d1', 'd2']],
+      ['silver.clean', ['d1', 'd2']],
+    ]),
+  ) {}
   readonly mats = new Map<string, Map<string, MaterializationRecord>>();
   readonly observations = new Map<string, Map<string, string>>([['bronze.files', new Map()]]);
   readonly arrivals = new Map<string, Map<string, string>>([['bronze.files', new Map()]]);
@@ -176,6 +185,117 @@ describe('evaluateFreshness', () => {
       state: 'OVERDUE',
       pending: { since: '1970-01-01T00:00:00.000Z' },
     });
+  });
+});
+
+describe('deadlines keyed on the partition day', () => {
+  // By 06:00 Chicago time (12:00Z in November), yesterday's partition is in; WARN from 05:00, grace 15m.
+  const deadline = { cron: '0 6 * * *', timezone: 'America/Chicago', warnBeforeMinutes: 60, failAfterMinutes: 15 };
+  const daily = multiPartitions(
+    staticPartitions('course_id', ['erinhills']),
+    dailyPartitions('ingest_date', '2026-11-23', '2026-11-24'),
+  );
+  const keys = ['course_id=erinhills,ingest_date=2026-11-23', 'course_id=erinhills,ingest_date=2026-11-24'];
+  const d23 = keys[0]!;
+  const d24 = keys[1]!;
+
+  function dailyWorld() {
+    const files = asset({ key: 'bronze.files', partitions: daily, codeVersion: 'c', materialize: noop, observe: noop });
+    const events = asset({
+      key: 'silver.events',
+      deps: [files],
+      partitions: daily,
+      codeVersion: 'c',
+      freshness: { deadline },
+      materialize: noop,
+    });
+    // Unpartitioned, same policy: keeps counting from the arrival.
+    const rounds = asset({
+      key: 'gold.rounds',
+      deps: [events],
+      codeVersion: 'c',
+      freshness: { deadline },
+      materialize: noop,
+    });
+    const w = new World(
+      buildGraph(defineAssets({ assets: [files, events, rounds] })),
+      new Map([
+        ['bronze.files', keys],
+        ['silver.events', keys],
+      ]),
+    );
+    for (const p of keys)
+      w.arrive(p, 'v0', Z('01:00', '2026-11-23')).materialize('bronze.files', p, Z('01:00', '2026-11-23'));
+    for (const p of keys) w.materialize('silver.events', p, Z('01:05', '2026-11-23'));
+    return w.materialize('gold.rounds', '', Z('01:10', '2026-11-23'));
+  }
+
+  it('makes day D due at the first deadline tick after D ends in the deadline zone, not after its arrival', () => {
+    // 02:00 Chicago on the 24th: by arrival, due at 06:00 the same morning; by its day, the next morning.
+    const w = dailyWorld().arrive(d24, 'v1', Z('08:00'));
+    const early = w.at(Z('13:00'));
+    expect(early.get('silver.events')!.get(d24)).toMatchObject({
+      state: 'FRESH',
+      warnAt: Z('11:00', '2026-11-25'),
+      dueAt: Z('12:15', '2026-11-25'),
+      day: { dimension: 'ingest_date', value: '2026-11-24', endsAt: Z('06:00', '2026-11-25') },
+    });
+    expect(early.get('silver.events')!.get(d24)!.text).toBe(
+      "due by 2026-11-25T12:15Z (deadline '0 6 * * *' America/Chicago per ingest_date: the first tick after the day ends): " +
+        "ingest_date 2026-11-24 ends at 2026-11-25T06:00Z; source data of 'bronze.files' [course_id=erinhills,ingest_date=2026-11-24] arrived at 2026-11-24T08:00Z",
+    );
+    expect(early.get('silver.events')!.get(d23)!.state).toBe('FRESH');
+    // The unpartitioned asset with the same policy counts from the arrival: overdue since this morning.
+    expect(early.get('gold.rounds')!.get('')).toMatchObject({ state: 'OVERDUE', dueAt: Z('12:15'), day: null });
+
+    expect(w.at(Z('10:59', '2026-11-25')).get('silver.events')!.get(d24)!.state).toBe('FRESH');
+    expect(w.at(Z('11:00', '2026-11-25')).get('silver.events')!.get(d24)!.state).toBe('WARN');
+    const overdue = w.at(Z('12:15', '2026-11-25')).get('silver.events')!.get(d24)!;
+    expect(overdue.state).toBe('OVERDUE');
+    expect(overdue.text).toMatch(
+      /^overdue since 2026-11-25T12:15Z .*ingest_date 2026-11-24 ended at 2026-11-25T06:00Z;/,
+    );
+    w.materialize('bronze.files', d24, Z('11:00', '2026-11-25')).materialize(
+      'silver.events',
+      d24,
+      Z('11:05', '2026-11-25'),
+    );
+    expect(w.at(Z('12:15', '2026-11-25')).get('silver.events')!.get(d24)).toMatchObject({
+      state: 'FRESH',
+      dueAt: null,
+    });
+  });
+
+  it('counts data that arrives after its day has ended from its arrival', () => {
+    // A late file for the 23rd, which ended at 06:00Z on the 24th, arriving at 14:00Z (08:00 Chicago):
+    // not overdue at once, but due at the next morning's tick.
+    const w = dailyWorld().arrive(d23, 'v1', Z('14:00'));
+    expect(w.at(Z('14:05')).get('silver.events')!.get(d23)).toMatchObject({
+      state: 'FRESH',
+      dueAt: Z('12:15', '2026-11-25'),
+      day: { value: '2026-11-23', endsAt: Z('06:00') },
+    });
+    expect(w.at(Z('14:05')).get('silver.events')!.get(d23)!.text).toContain(
+      'ingest_date 2026-11-23 ended at 2026-11-24T06:00Z',
+    );
+  });
+
+  it('takes the day boundaries and the cutoff in the deadline time zone', () => {
+    const since = new Date(Z('08:00'));
+    const utc = { deadline: { ...deadline, timezone: 'UTC' } };
+    expect(new Date(policyWindows(utc, since, '2026-11-24').dueAt).toISOString()).toBe(Z('06:15', '2026-11-25'));
+    expect(endOfDay('2026-11-24', 'America/Chicago')).toBe(Date.parse(Z('06:00', '2026-11-25')));
+    expect(endOfDay('2026-11-24', 'Asia/Kolkata')).toBe(Date.parse('2026-11-24T18:30:00.000Z'));
+    // Cutoff: the first tick at least dataCutoffMinutes after the day ends (06:00 Chicago is exactly 360m after).
+    const cutoff = (m: number) => ({ deadline: { ...deadline, dataCutoffMinutes: m } });
+    expect(new Date(policyWindows(cutoff(360), since, '2026-11-24').deadlineTick!).toISOString()).toBe(
+      Z('12:00', '2026-11-25'),
+    );
+    expect(new Date(policyWindows(cutoff(361), since, '2026-11-24').deadlineTick!).toISOString()).toBe(
+      Z('12:00', '2026-11-26'),
+    );
+    // Without a day: the arrival rule (06:00 Chicago on the 24th is after 02:00 + 0m).
+    expect(policyWindows({ deadline }, since)).toMatchObject({ deadlineTick: Date.parse(Z('12:00')), day: null });
   });
 });
 

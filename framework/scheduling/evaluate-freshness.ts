@@ -1,7 +1,7 @@
 import type { AssetKey } from '../definitions/index.ts';
 import { type StalenessGraph, type StalenessResult, upstreamPartitionsOf } from '../staleness/index.ts';
 import type { MaterializationRecord } from '../storage/index.ts';
-import { describePolicy, policyWindows } from './freshness-policy.ts';
+import { dayDimension, describePolicy, partitionDay, policyWindows } from './freshness-policy.ts';
 
 export type FreshnessState = 'FRESH' | 'WARN' | 'OVERDUE';
 
@@ -14,8 +14,12 @@ export interface PendingData {
 export interface PartitionFreshness {
   state: FreshnessState;
   pending: PendingData | null;
+  /** When the partition turns WARN unless materialized; null when nothing is pending. */
+  warnAt: string | null;
   /** When the partition turns OVERDUE unless materialized; null when nothing is pending. */
   dueAt: string | null;
+  /** The partition's own day a deadline is keyed on, and when it ends in the deadline's zone (ISO). */
+  day: { dimension: string; value: string; endsAt: string } | null;
   /** One line in plain words, for `fairway status`, `why` and the UI. */
   text: string;
 }
@@ -122,26 +126,37 @@ export function evaluateFreshness(input: FreshnessInput): FreshnessResult {
     const policy = asset.freshness;
     if (!policy || (wanted && !wanted.has(key))) continue;
     const byPartition = new Map<string, PartitionFreshness>();
+    const dimension = policy.deadline ? dayDimension(asset.partitions) : null;
+    const described = describePolicy(policy, dimension);
     for (const partition of input.staleness.get(key)?.keys() ?? []) {
       const p = pending(key, partition);
       if (!p) {
         byPartition.set(partition, {
           state: 'FRESH',
           pending: null,
+          warnAt: null,
           dueAt: null,
+          day: null,
           text: 'reflects all data that has arrived upstream',
         });
         continue;
       }
-      const w = policyWindows(policy, new Date(p.since));
+      const w = policyWindows(policy, new Date(p.since), dimension ? partitionDay(partition, dimension) : null);
       const state: FreshnessState = now >= w.dueAt ? 'OVERDUE' : now >= w.warnAt ? 'WARN' : 'FRESH';
-      const dueAt = Number.isFinite(w.dueAt) ? new Date(w.dueAt).toISOString() : null;
+      const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : null);
+      const dueAt = iso(w.dueAt);
       const when = dueAt ? (state === 'OVERDUE' ? `overdue since ${minute(dueAt)}` : `due by ${minute(dueAt)}`) : '';
+      const day = w.day && dimension ? { dimension, value: w.day.value, endsAt: iso(w.day.endsAt)! } : null;
+      const dayWords = day
+        ? `${day.dimension} ${day.value} ${now >= w.day!.endsAt ? 'ended' : 'ends'} at ${minute(day.endsAt)}; `
+        : '';
       byPartition.set(partition, {
         state,
         pending: p,
+        warnAt: iso(w.warnAt),
         dueAt,
-        text: `${when} (${describePolicy(policy)}): ${p.what}`,
+        day,
+        text: `${when} (${described}): ${dayWords}${p.what}`,
       });
     }
     result.set(key, byPartition);

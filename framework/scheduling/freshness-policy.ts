@@ -1,6 +1,14 @@
 import { Cron } from 'croner';
-import type { AssetKey, Definitions, FreshnessPolicy, ScheduleDefinition } from '../definitions/index.ts';
+import {
+  type AssetKey,
+  type Definitions,
+  type FreshnessPolicy,
+  isIsoDay,
+  type PartitionsDefinition,
+  type ScheduleDefinition,
+} from '../definitions/index.ts';
 import { DefinitionError } from '../errors/index.ts';
+import { endOfDay } from './zoned-day.ts';
 
 const MINUTE = 60_000;
 
@@ -74,42 +82,83 @@ function validateSchedule(s: ScheduleDefinition, names: Set<string>): void {
   cronOf(s.cron, s.timezone, `Schedule '${s.name}'`);
 }
 
+/** When a policy WARNs and turns OVERDUE for data pending since a given time. */
+export interface PolicyWindows {
+  warnAt: number;
+  dueAt: number;
+  deadlineTick: number | null;
+  /** The day the deadline is keyed on (a date-partitioned asset) and when it ends in the deadline's zone. */
+  day: { value: string; endsAt: number } | null;
+}
+
 /**
  * When data pending since `pendingSince` makes the policy WARN and OVERDUE. For a deadline, that data
- * must be in by the first tick whose cutoff (tick − dataCutoffMinutes) is after its arrival.
+ * must be in by the first tick whose cutoff (tick − dataCutoffMinutes) is after its arrival. With
+ * `partitionDay` (the partition's own date, `YYYY-MM-DD`), the data of that day counts as arriving no
+ * earlier than the day's end in the deadline's time zone: day D is due at the first tick whose cutoff is
+ * at or after the end of D, and data that arrives later still counts from its arrival.
  */
 export function policyWindows(
   policy: FreshnessPolicy,
   pendingSince: Date,
-): { warnAt: number; dueAt: number; deadlineTick: number | null } {
+  partitionDay?: string | null,
+): PolicyWindows {
   let warnAt = Number.POSITIVE_INFINITY;
   let dueAt = Number.POSITIVE_INFINITY;
   let deadlineTick: number | null = null;
+  let day: PolicyWindows['day'] = null;
   if (policy.maxLag) {
     warnAt = pendingSince.getTime() + policy.maxLag.warnAfterMinutes * MINUTE;
     dueAt = pendingSince.getTime() + policy.maxLag.failAfterMinutes * MINUTE;
   }
   if (policy.deadline) {
     const d = policy.deadline;
-    const after = new Date(pendingSince.getTime() + (d.dataCutoffMinutes ?? 0) * MINUTE);
-    const tick = nextCronTick(d.cron, d.timezone, after);
+    let since = pendingSince.getTime();
+    if (partitionDay) {
+      const endsAt = endOfDay(partitionDay, d.timezone);
+      day = { value: partitionDay, endsAt };
+      // "Cutoff at or after the end of the day": just before the end, as `nextCronTick` is strict.
+      since = Math.max(since, endsAt - 1);
+    }
+    const tick = nextCronTick(d.cron, d.timezone, new Date(since + (d.dataCutoffMinutes ?? 0) * MINUTE));
     if (tick) {
       deadlineTick = tick.getTime();
       warnAt = Math.min(warnAt, deadlineTick - (d.warnBeforeMinutes ?? 0) * MINUTE);
       dueAt = Math.min(dueAt, deadlineTick + (d.failAfterMinutes ?? 0) * MINUTE);
     }
   }
-  return { warnAt, dueAt, deadlineTick };
+  return { warnAt, dueAt, deadlineTick, day };
 }
 
-/** The policy in a few words, for reasons and `fairway why`. */
-export function describePolicy(policy: FreshnessPolicy): string {
+/**
+ * The daily dimension a deadline of an asset with these partitions is keyed on (`ingest_date` of
+ * course_id × ingest_date), or null: unpartitioned, or no daily dimension.
+ */
+export function dayDimension(partitions: PartitionsDefinition | undefined): string | null {
+  if (!partitions) return null;
+  const dims = partitions.kind === 'multi' ? partitions.dimensions : [partitions];
+  return dims.find((d) => d.kind === 'daily')?.name ?? null;
+}
+
+/** The value of dimension `dimension` in canonical `partitionKey` when it is a real `YYYY-MM-DD` day. */
+export function partitionDay(partitionKey: string, dimension: string): string | null {
+  const value = partitionKey
+    .split(',')
+    .find((kv) => kv.startsWith(`${dimension}=`))
+    ?.slice(dimension.length + 1);
+  return value !== undefined && isIsoDay(value) ? value : null;
+}
+
+/** The policy in a few words, for reasons, `fairway why` and the UI; `day` names the dimension a deadline is keyed on. */
+export function describePolicy(policy: FreshnessPolicy, day?: string | null): string {
   const parts: string[] = [];
   if (policy.maxLag) parts.push(`max lag ${policy.maxLag.failAfterMinutes}m (warn ${policy.maxLag.warnAfterMinutes}m)`);
   if (policy.deadline) {
     const d = policy.deadline;
     parts.push(
-      `deadline '${d.cron}' ${d.timezone}${d.dataCutoffMinutes ? ` for data ${d.dataCutoffMinutes}m before it` : ''}`,
+      day
+        ? `deadline '${d.cron}' ${d.timezone} per ${day}: the first tick ${d.dataCutoffMinutes ? `${d.dataCutoffMinutes}m or more ` : ''}after the day ends`
+        : `deadline '${d.cron}' ${d.timezone}${d.dataCutoffMinutes ? ` for data ${d.dataCutoffMinutes}m before it` : ''}`,
     );
   }
   return parts.join(' and ');

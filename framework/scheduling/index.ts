@@ -12,13 +12,16 @@ export {
   worstFreshness,
 } from './evaluate-freshness.ts';
 export {
+  dayDimension,
   describePolicy,
   nextCronTick,
+  type PolicyWindows,
+  partitionDay,
   policyWindows,
   validateFreshnessPolicy,
   validateScheduling,
 } from './freshness-policy.ts';
-export { loadFreshness, type SchedulingState } from './load-freshness.ts';
+export { type FreshnessSources, freshnessFrom, loadFreshness, type SchedulingState } from './load-freshness.ts';
 export {
   backoffMs,
   DEFAULT_SCHEDULER_OPTIONS,
@@ -41,3 +44,4 @@ export {
   settlingSources,
   trackSourceArrivals,
 } from './source-arrivals.ts';
+export { endOfDay, startOfDay } from './zoned-day.ts';

@@ -27,19 +27,49 @@ export interface SchedulingState {
 }
 
 /**
+ * What freshness is evaluated from: stored records and source observations of `keys`, closed under
+ * upstream. `loadStatus` loads exactly this, so a caller that has a status need not observe twice.
+ */
+export interface FreshnessSources {
+  keys: AssetKey[];
+  partitions: Map<AssetKey, string[]>;
+  materializations: Map<AssetKey, Map<string, MaterializationRecord>>;
+  attempts: Map<AssetKey, Map<string, StepAttemptRecord>>;
+  observations: Map<AssetKey, Map<string, string>>;
+}
+
+/**
  * Loads everything freshness needs from the store and the sources (a handful of batch queries plus
- * `observe` calls), and evaluates it at `now`. Read-only: `fairway status`, `why` and the UI use it
- * as is; the daemon persists `arrivals`.
+ * `observe` calls), and evaluates it at `now`. Read-only: the daemon persists `arrivals` and `pending`.
  */
 export async function loadFreshness(ctx: RunContext, now: Date): Promise<SchedulingState> {
   const { store, defs, graph } = ctx;
   reapDeadRuns(store);
   const keys = graph.keys();
   const partitions = await knownPartitions(defs, keys);
-  const materializations = store.latestMaterializations(keys);
-  const attempts = store.latestStepAttempts(keys);
-  const observations = await observeSources(defs, partitions, keys);
-  const staleness = computeStaleness({ graph, partitions, materializations, attempts, observations });
+  const sources: FreshnessSources = {
+    keys,
+    partitions,
+    materializations: store.latestMaterializations(keys),
+    attempts: store.latestStepAttempts(keys),
+    observations: await observeSources(defs, partitions, keys),
+  };
+  return freshnessFrom(ctx, sources, now);
+}
+
+/**
+ * Freshness at `now` of the assets with a policy among `sources.keys`, from records and observations
+ * already loaded plus the daemon's cursors (arrival times, remembered pending data). Read-only; no I/O
+ * beyond two cursor reads. `fairway status`, `why` and the UI use it through `loadStatus`.
+ */
+export function freshnessFrom(
+  ctx: Pick<RunContext, 'store' | 'graph'>,
+  sources: FreshnessSources,
+  now: Date,
+): SchedulingState {
+  const { store, graph } = ctx;
+  const { keys, partitions, materializations, attempts, observations } = sources;
+  const staleness = computeStaleness({ graph, partitions, materializations, attempts, observations, keys });
   const arrivals = trackSourceArrivals(
     parseSourceArrivals(store.getCursor(SOURCE_ARRIVALS_CURSOR)),
     observations,
@@ -56,6 +86,7 @@ export async function loadFreshness(ctx: RunContext, now: Date): Promise<Schedul
     sourceArrivals: arrivalTimes(arrivals),
     remembered: parsePendingMemory(store.getCursor(PENDING_CURSOR)),
     now,
+    keys,
   });
   const pending: Record<string, PendingData> = {};
   for (const [key, byPartition] of freshness)

@@ -175,7 +175,8 @@ export function planTick(input: TickPlanInput): TickPlan {
       finish.set(id, start + own);
     }
     const expected = finish.get(sid(t.key, t.partition)) ?? o.defaultDurationMs;
-    const why = `${t.f.pending!.what}`;
+    const day = t.f.day;
+    const why = `${day ? `the deadline of ${day.dimension} ${day.value}; ` : ''}${t.f.pending!.what}`;
     const overdueWords = now >= dueAt ? `is overdue since ${minute(dueAt)}` : `would be overdue at ${minute(dueAt)}`;
 
     const blocked = blocker(needed, t, input, now);

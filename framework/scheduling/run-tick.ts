@@ -1,7 +1,9 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
 import { ulid } from 'ulid';
-import { type EventSink, type LaunchResult, launchRun, type RunContext } from '../execution/index.ts';
+import { type EventSink, isProcessAlive, type LaunchResult, launchRun, type RunContext } from '../execution/index.ts';
 import { resolveSelection } from '../selection/index.ts';
-import type { SchedulerDecisionRecord, SchedulerTickRecord } from '../storage/index.ts';
+import type { SchedulerDecisionRecord, SchedulerTickRecord, Store } from '../storage/index.ts';
 import { dueSchedules, scheduleCursor } from './due-schedules.ts';
 import { type FreshnessResult, NEVER } from './evaluate-freshness.ts';
 import { loadFreshness } from './load-freshness.ts';
@@ -52,20 +54,21 @@ export const tickIdOf = (now: Date, intervalMs: number) => Math.floor(now.getTim
 
 /**
  * One daemon tick: evaluate freshness and source arrivals, plan, record the tick and every decision,
- * then launch the planned runs (without waiting for them). Idempotent per tick id: a tick that crashed
- * after recording its decisions is resumed — runs recorded but never created are launched with their
- * recorded ids — and a finished tick is skipped, so a restart never launches twice.
+ * then launch the planned runs (waiting until each run is recorded, not until it finishes). Idempotent
+ * per tick id: a tick that crashed after recording its decisions is resumed — runs recorded but never
+ * created are launched with their recorded ids — and a finished tick is skipped, so a restart never
+ * launches twice.
  */
 export async function runTick(ctx: RunContext, opts: TickOptions): Promise<TickOutcome> {
   const { store } = ctx;
   const { now, options: o } = opts;
   const tickId = tickIdOf(now, o.intervalMs);
   const ttl = opts.leaseTtlMs ?? Math.max(3 * o.intervalMs, 60_000);
-  if (!store.acquireLease(DAEMON_LEASE, opts.holder, ttl, now)) {
+  const log = ctx.log.child({ tick_id: tickId });
+  if (!acquireDaemonLease(store, log, opts.holder, ttl, now)) {
     return { tick_id: tickId, status: 'NOT_LEADER', decisions: [], launched: [] };
   }
   const nowIso = now.toISOString();
-  const log = ctx.log.child({ tick_id: tickId });
   const { tick, created } = store.beginTick({
     tick_id: tickId,
     holder: opts.holder,
@@ -77,7 +80,7 @@ export async function runTick(ctx: RunContext, opts: TickOptions): Promise<TickO
   });
   if (!created) {
     if (tick.status === 'SUCCESS') return { tick_id: tickId, status: 'SKIPPED', decisions: [], launched: [] };
-    return resume(ctx, tick, opts);
+    return await resume(ctx, tick, opts);
   }
 
   try {
@@ -183,7 +186,7 @@ export async function runTick(ctx: RunContext, opts: TickOptions): Promise<TickO
       if (d.asset_key.startsWith('schedule:') && d.action === 'launch' && d.due_at)
         store.setCursor(d.asset_key, d.due_at);
     }
-    const launched = launchAll(ctx, opts, tickId, requests);
+    const launched = await launchAll(ctx, opts, tickId, requests);
     store.finishTick(tickId, { status: 'SUCCESS', finished_at: new Date().toISOString(), error: null, evaluated });
     log.info({ decisions: recorded.length, runs: launched.length, ...evaluated.counts }, 'daemon tick');
     return { tick_id: tickId, status: 'SUCCESS', decisions: recorded, launched, freshness: state.freshness };
@@ -194,8 +197,27 @@ export async function runTick(ctx: RunContext, opts: TickOptions): Promise<TickO
   }
 }
 
+/** A daemon lease holder (`hostname:pid:ulid`, see `Daemon`) whose process on this host is gone. */
+function isDeadHolder(holder: string): boolean {
+  const m = /^(.+):(\d+):[0-9A-Z]{26}$/.exec(holder);
+  return m !== null && m[1] === hostname() && !isProcessAlive(Number(m[2]));
+}
+
+/**
+ * Takes the daemon lease, or renews it. A lease held by a daemon process on this host that died (kill -9)
+ * is taken over at once instead of after its time-to-live, so a restarted daemon resumes its tick.
+ */
+function acquireDaemonLease(store: Store, log: Logger, holder: string, ttlMs: number, now: Date): boolean {
+  if (store.acquireLease(DAEMON_LEASE, holder, ttlMs, now)) return true;
+  const current = store.leaseHolder(DAEMON_LEASE);
+  if (current === undefined || !isDeadHolder(current)) return false;
+  const taken = store.acquireLease(DAEMON_LEASE, holder, ttlMs, now, current);
+  if (taken) log.warn({ previous_holder: current }, 'daemon lease taken over from a daemon process that died');
+  return taken;
+}
+
 /** Relaunches the runs of a crashed tick that were recorded but never created. */
-function resume(ctx: RunContext, tick: SchedulerTickRecord, opts: TickOptions): TickOutcome {
+async function resume(ctx: RunContext, tick: SchedulerTickRecord, opts: TickOptions): Promise<TickOutcome> {
   const { store } = ctx;
   const decisions = store.tickDecisions([tick.tick_id]);
   const inFlight = new Set(opts.inFlight?.values() ?? []);
@@ -213,7 +235,7 @@ function resume(ctx: RunContext, tick: SchedulerTickRecord, opts: TickOptions): 
     if (!d.asset_key.startsWith('schedule:')) r.steps.push({ asset_key: d.asset_key, partition_key: d.partition_key });
     requests.set(d.run_id, r);
   }
-  const launched = launchAll(ctx, opts, tick.tick_id, [...requests.values()]);
+  const launched = await launchAll(ctx, opts, tick.tick_id, [...requests.values()]);
   store.finishTick(tick.tick_id, {
     status: 'SUCCESS',
     finished_at: new Date().toISOString(),
@@ -224,19 +246,26 @@ function resume(ctx: RunContext, tick: SchedulerTickRecord, opts: TickOptions): 
   return { tick_id: tick.tick_id, status: 'RESUMED', decisions, launched };
 }
 
-function launchAll(
+/**
+ * Launches the requests (without waiting for the runs) and resolves once each run is recorded in the
+ * store (or failed to start): only then is the tick finished, so a crash before leaves it resumable.
+ */
+async function launchAll(
   ctx: RunContext,
   opts: TickOptions,
   tickId: number,
   requests: LaunchRequest[],
-): TickOutcome['launched'] {
-  return requests.map((request) => {
+): Promise<TickOutcome['launched']> {
+  const created: Promise<void>[] = [];
+  const launched = requests.map((request) => {
     opts.beforeLaunch?.(request);
     const ids =
       request.steps.length > 0
         ? request.steps.map((s) => `${s.asset_key}|${s.partition_key}`)
         : [`run:${request.run_id}|`];
     for (const id of ids) opts.inFlight?.set(id, request.run_id);
+    let recorded = () => {};
+    created.push(new Promise<void>((resolve) => (recorded = resolve)));
     const result = launchRun(ctx, {
       selection: request.selection,
       ...(request.partition ? { partition: request.partition } : {}),
@@ -245,14 +274,18 @@ function launchAll(
       // The planner already avoided running steps; a lock held now is a race, better retried next tick.
       lockWaitMs: 0,
       tags: { 'fairway/daemon_tick': String(tickId) },
+      onPlan: () => recorded(),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
     });
-    result.catch((e: unknown) =>
-      ctx.log.warn({ run_id: request.run_id, err: (e as Error).message }, 'daemon run could not start'),
-    );
+    result.then(recorded, (e: unknown) => {
+      recorded();
+      ctx.log.warn({ run_id: request.run_id, err: (e as Error).message }, 'daemon run could not start');
+    });
     return { request, result };
   });
+  await Promise.all(created);
+  return launched;
 }
 
 /** Launches per step since its latest materialization, for steps not fresh now (backoff input). */

@@ -444,18 +444,25 @@ export class SqliteStore implements Store {
 
   // ---- leases and cursors ---------------------------------------------------------------------
 
-  acquireLease(name: string, holder: string, ttlMs: number, now: Date): boolean {
+  acquireLease(name: string, holder: string, ttlMs: number, now: Date, replacing?: string): boolean {
     const nowMs = now.getTime();
     const upsert = this.#stmt(
       `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @expires_at)
        ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-       WHERE leases.holder = excluded.holder OR leases.expires_at <= @now`,
+       WHERE leases.holder = excluded.holder OR leases.expires_at <= @now OR leases.holder = @replacing`,
     );
     const current = this.#stmt('SELECT holder FROM leases WHERE name = ?');
     return this.#write(() => {
-      upsert.run({ name, holder, expires_at: nowMs + ttlMs, now: nowMs });
+      upsert.run({ name, holder, expires_at: nowMs + ttlMs, now: nowMs, replacing: replacing ?? null });
       return (current.get(name) as { holder: string } | undefined)?.holder === holder;
     });
+  }
+
+  leaseHolder(name: string): string | undefined {
+    const row = withBusyRetry(() => this.#stmt('SELECT holder FROM leases WHERE name = ?').get(name)) as
+      | { holder: string }
+      | undefined;
+    return row?.holder;
   }
 
   releaseLease(name: string, holder: string): void {

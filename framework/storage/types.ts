@@ -186,8 +186,13 @@ export interface Store {
   claimPartitions(runId: string, targets: { asset_key: string; partition_key: string }[]): PartitionLock[];
   releasePartitions(runId: string): void;
 
-  /** Lease for singletons such as the daemon. True when `holder` holds it afterwards. */
-  acquireLease(name: string, holder: string, ttlMs: number, now: Date): boolean;
+  /**
+   * Lease for singletons such as the daemon. True when `holder` holds it afterwards. `replacing` takes
+   * it over from that holder before it expires (the caller knows that holder is dead).
+   */
+  acquireLease(name: string, holder: string, ttlMs: number, now: Date, replacing?: string): boolean;
+  /** Who holds the lease now (expired or not), if anyone. */
+  leaseHolder(name: string): string | undefined;
   releaseLease(name: string, holder: string): void;
 
   /** Key-value cursors for sensors and the daemon. */

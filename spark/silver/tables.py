@@ -32,6 +32,14 @@ DEVICE_HEALTH_COLUMNS = [
     ("is_problem", "boolean"), ("capture_logs", "string"),
 ]
 
+TABLE_PROPERTIES = {
+    "format-version": "2",
+    "write.distribution-mode": "hash",
+    # snappy, not Iceberg's default zstd: a Bronze partition spanning many event dates writes many small
+    # files, and zstd cost ~30 CPU-s more than snappy on the 100 MB benchmark (bench/README.md).
+    "write.parquet.compression-codec": "snappy",
+}
+
 TABLES = {
     # name: (columns, partition columns)
     "fact_telemetry_event": (TELEMETRY_COLUMNS, ("course_id", "event_date")),
@@ -39,6 +47,10 @@ TABLES = {
     # quarantine is reviewed per Bronze partition, so it is partitioned like one
     "quarantine_telemetry_event": (QUARANTINE_COLUMNS, ("course_id", "ingest_date")),
 }
+
+
+def _properties(props: dict[str, str]) -> str:
+    return ", ".join(f"'{k}'='{v}'" for k, v in props.items())
 
 
 def qualified(spark: SparkSession, namespace: str, table: str) -> str:
@@ -53,10 +65,15 @@ def ensure_table(spark: SparkSession, namespace: str, table: str) -> str:
     catalog = spark.conf.get("spark.sql.defaultCatalog")
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {catalog}.{namespace}")
     cols = ", ".join(f"{c} {t}" for c, t in columns)
+    props = _properties(TABLE_PROPERTIES)
     spark.sql(
         f"CREATE TABLE IF NOT EXISTS {name} ({cols}) USING iceberg PARTITIONED BY ({', '.join(partitioned_by)}) "
-        "TBLPROPERTIES ('format-version'='2', 'write.distribution-mode'='hash')"
+        f"TBLPROPERTIES ({props})"
     )
+    current = {r.key: r.value for r in spark.sql(f"SHOW TBLPROPERTIES {name}").collect()}
+    stale = {k: v for k, v in TABLE_PROPERTIES.items() if current.get(k) != v}
+    if stale:  # a table created by an older job version
+        spark.sql(f"ALTER TABLE {name} SET TBLPROPERTIES ({_properties(stale)})")
     existing = {f.name for f in spark.table(name).schema.fields}
     missing = [(c, t) for c, t in columns if c not in existing]
     if missing:

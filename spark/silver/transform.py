@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import zlib
 from collections import Counter, defaultdict
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.storagelevel import StorageLevel
 
-from silver.parse import RECORD_FIELDS, detect_format, parse_file
+from silver.parse import RECORD_FIELDS, parse_file
 
 _TYPES = {
     "record_kind": T.StringType(), "source_file": T.StringType(), "source_format": T.StringType(),
@@ -33,6 +33,7 @@ _TYPES = {
 }
 PARSED_SCHEMA = T.StructType([T.StructField(n, _TYPES[n], True) for n in RECORD_FIELDS])
 
+
 EARTH_RADIUS_M = 6_371_008.8
 SWAP_RADIUS_M = 5_000.0
 H3_RESOLUTION = 11  # ~25 m hexagons: finer than a section, coarse enough to group fixes
@@ -48,46 +49,75 @@ def list_files(spark: SparkSession, path: str) -> list[tuple[str, int]]:
 # A CSV bigger than this is decoded by several tasks (one per SHARD_BYTES, at most one per core):
 # decoding is pure Python, so one 100 MB export would otherwise keep a single core busy.
 SHARD_BYTES = 48 << 20
+ARROW_ROWS = 1 << 16  # records per Arrow batch handed back to the JVM
 
 
-def _shards(path: str, content, max_shards: int, shard_bytes: int) -> list[tuple[int, tuple]]:
-    """(partition key, (path, bytes, shard, shards)) units of one file; shards of a file get consecutive keys."""
-    data = bytes(content)
-    name = os.path.basename(path.rstrip("/"))
-    k = 1
-    if detect_format(name, data) == "csv":
-        k = max(1, min(max_shards, -(-len(data) // shard_bytes)))
-    key = zlib.crc32(path.encode("utf-8"))  # stable across Python workers, unlike hash()
-    return [(key + i, (path, data, i, k)) for i in range(k)]
-
-
-def parse_partition(spark: SparkSession, path: str, n_files: int) -> DataFrame:
-    """All files of one Bronze partition → stats + location records (cached: parsing runs once)."""
-    files = spark.read.format("binaryFile").load(path).select("path", "content")
+def _cores(spark: SparkSession) -> int:
     sc = spark.sparkContext
     local = re.fullmatch(r"local\[(\d+|\*)\]", sc.master)
-    cores = (os.cpu_count() or 1) if local and local.group(1) == "*" else int(local.group(1)) if local else sc.defaultParallelism
-    max_shards, shard_bytes = max(1, cores), SHARD_BYTES  # locals: the lambda below ships their values
-    parts = max(1, min(n_files + max_shards - 1, sc.defaultParallelism * 2))
-    rdd = (
-        files.rdd.flatMap(lambda r: _shards(r.path, r.content, max_shards, shard_bytes))
-        .partitionBy(parts, lambda key: key)
-        .flatMap(lambda kv: parse_file(*kv[1]))
-    )
-    return spark.createDataFrame(rdd, PARSED_SCHEMA, verifySchema=False).persist()
+    if local:
+        return (os.cpu_count() or 1) if local.group(1) == "*" else int(local.group(1))
+    return sc.defaultParallelism
 
 
-def summarize_stats(stats_rows) -> dict:
-    """Per-file stats records → partition totals plus the per-file detail."""
+def _parse_units(batches):
+    """mapInArrow body: (path, content, shard, shards) rows → PARSED_SCHEMA record batches."""
+    import pyarrow as pa  # in the Python workers only
+
+    arrow = {
+        T.StringType(): pa.string(), T.LongType(): pa.int64(), T.IntegerType(): pa.int32(),
+        T.DoubleType(): pa.float64(), T.BooleanType(): pa.bool_(),
+    }
+    schema = pa.schema([(f.name, arrow[f.dataType]) for f in PARSED_SCHEMA.fields])
+
+    def batch(rows: list[tuple]):
+        columns = list(zip(*rows))
+        return pa.RecordBatch.from_arrays([pa.array(c, type=t) for c, t in zip(columns, schema.types)], schema=schema)
+
+    for units in batches:
+        for unit in units.to_pylist():
+            rows = []
+            for record in parse_file(unit["path"], unit["content"], unit["shard"], unit["shards"]):
+                rows.append(record)
+                if len(rows) == ARROW_ROWS:
+                    yield batch(rows)
+                    rows = []
+            if rows:
+                yield batch(rows)
+
+
+def read_partition(spark: SparkSession, path: str, n_files: int) -> tuple[DataFrame, list[dict]]:
+    """All files of one Bronze partition → (records, per-file stats).
+
+    Files are decoded in Python (silver/parse.py) and handed to the JVM as Arrow batches; a big CSV is
+    split into shards decoded by parallel tasks. The records (``loc`` rows and one ``stats`` row per
+    file, each with a ``row_id``) are cached: the files are parsed once, while the stats are collected.
+    """
+    files = spark.read.format("binaryFile").load(path).select("path", "content", "length")
+    name = F.lower(F.col("path"))
+    head = F.regexp_replace(F.substring("content", 1, 64).cast("string"), "^[\ufeff \t\r\n]+", "")  # as parse.detect_format
+    is_csv = name.endswith(".csv") | (~name.endswith(".json") & ~F.substring(head, 1, 1).isin("[", "{"))
+    cores = max(1, _cores(spark))
+    shards = F.when(is_csv, F.greatest(F.lit(1), F.least(F.lit(cores), F.ceil(F.col("length") / SHARD_BYTES)))).otherwise(1)
+    units = files.select("path", "content", F.explode(F.sequence(F.lit(0), shards - 1)).alias("shard"), shards.alias("shards"))
+    # round-robin: the shards of one file (consecutive rows) land in different tasks
+    units = units.repartition(max(1, min(n_files + cores - 1, spark.sparkContext.defaultParallelism * 2)))
+    parsed = units.mapInArrow(_parse_units, PARSED_SCHEMA)
+    parsed = parsed.withColumn("row_id", F.monotonically_increasing_id()).persist(StorageLevel.MEMORY_AND_DISK)
+    rows = parsed.where(F.col("record_kind") == "stats").select("source_file", "source_format", "file_stats").collect()
+    return parsed, [{"file": r.source_file, "format": r.source_format, **json.loads(r.file_stats)} for r in rows]
+
+
+def summarize_stats(file_stats: list[dict]) -> dict:
+    """Per-file stats → partition totals plus the per-file detail."""
     total = Counter()
     files, rejected, errors, unknown = [], [], [], set()
-    for r in sorted(stats_rows, key=lambda r: r.source_file):
-        s = json.loads(r.file_stats)
-        files.append({"file": r.source_file, "format": r.source_format, **s})
+    for s in sorted(file_stats, key=lambda s: s["file"]):
+        files.append(s)
         if "error" in s:
-            errors.append(f"{r.source_file}: {s['error']}")
+            errors.append(f"{s['file']}: {s['error']}")
         elif "rejected" in s:
-            rejected.append({"file": r.source_file, "reason": s["rejected"]})
+            rejected.append({"file": s["file"], "reason": s["rejected"]})
         for k in ("rounds", "records_malformed", "slots", "padding", "real", "empty_rounds"):
             total[k] += int(s.get(k, 0))
         unknown.update(s.get("unknown_columns", []))
@@ -140,24 +170,37 @@ def with_quarantine_reason(locs: DataFrame, centre, bounds) -> DataFrame:
     return locs.withColumn("quarantine_reason", reason)
 
 
-def rank_duplicates(kept: DataFrame) -> DataFrame:
-    """`dup_rank` 1 = the copy kept for its (round_id, fix_timestamp).
+def duplicate_row_ids(good: DataFrame) -> DataFrame:
+    """``row_id`` (and ``fix_us``) of every copy dedup removes: all but the best of each identity.
 
-    A row without a timestamp is identified by (round_id, location_index) instead: it can only
-    meet another copy of the same slot (the same export delivered twice, e.g. CSV + JSON twins);
-    two different slots with NULL timestamps are never merged.
+    The identity is (round_id, fix_timestamp). A row without a timestamp is identified by
+    (round_id, location_index) instead: it can only meet another copy of the same slot (the same
+    export delivered twice, e.g. CSV + JSON twins); two different slots with NULL timestamps are never
+    merged. Only identities seen more than once are ranked, so the wide rows are never shuffled. The
+    best copy: is_cache, then not is_projected, then the highest battery, then file, slot and row order.
     """
     identity = F.when(F.col("fix_us").isNotNull(), F.concat(F.lit("t"), F.col("fix_us").cast("string"))).otherwise(
         F.concat(F.lit("i"), F.col("location_index").cast("string"))
     )
+    keyed = good.select(
+        "row_id", "round_id", identity.alias("dedup_identity"), "fix_us", "is_cache", "is_projected",
+        "battery_percentage", "source_file", "location_index",
+    )
+    repeated = keyed.groupBy("round_id", "dedup_identity").count().where(F.col("count") > 1).drop("count")
     w = Window.partitionBy("round_id", "dedup_identity").orderBy(
         F.col("is_cache").desc_nulls_last(),
         F.col("is_projected").asc_nulls_last(),
         F.col("battery_percentage").desc_nulls_last(),
         F.col("source_file").asc(),
         F.col("location_index").asc(),
+        F.col("row_id").asc(),
     )
-    return kept.withColumn("dedup_identity", identity).withColumn("dup_rank", F.row_number().over(w)).drop("dedup_identity")
+    return (
+        keyed.join(repeated, ["round_id", "dedup_identity"], "left_semi")
+        .withColumn("dup_rank", F.row_number().over(w))
+        .where(F.col("dup_rank") > 1)
+        .select("row_id", "fix_us")
+    )
 
 
 def nine_band_starts(rows: DataFrame) -> list[int]:

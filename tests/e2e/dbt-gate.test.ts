@@ -1,8 +1,9 @@
 /**
  * The dbt quality gate for real: the Silver Spark job writes one sample partition into a temp
  * Iceberg warehouse, dbt (dbt-spark, session mode) tests the Silver sources and builds Gold, bad
- * rows injected into Silver close the gate, and re-running the Silver job opens it again.
- * Spark-heavy (about ten JVM starts): one course partition only.
+ * rows injected into Silver close the gate, and re-running the Silver job opens it again. The gate
+ * also runs `dbt source freshness`, recorded as checks (fresh, then stale as a warning).
+ * Spark-heavy (about fifteen JVM starts): one course partition only.
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,15 +17,24 @@ import { loadCourses } from '../../assets/lib/courses.ts';
 import { type AssetDefinition, asset, defineAssets } from '../../framework/definitions/index.ts';
 import { launchRun, type RunContext } from '../../framework/execution/index.ts';
 import { buildGraph } from '../../framework/graph/index.ts';
+import { parseSourcesJson } from '../../framework/integrations/dbt/index.ts';
 import { ensureSparkRuntime, type SparkRuntime } from '../../framework/integrations/spark/index.ts';
 import { computeStaleness } from '../../framework/staleness/index.ts';
 import { openStore, type Store } from '../../framework/storage/index.ts';
 import { repoRoot } from './helpers.ts';
 
 const COURSE = 'erinhills';
-const INGEST_DATE = '2026-01-05';
+/** Ingested today (UTC), as Bronze does by default: source freshness (warn after 36 h) passes. */
+const INGEST_DATE = new Date().toISOString().slice(0, 10);
+/** Unit names configured for the course (a temp copy of config/courses.json). */
+const UNITS = ['Outward nine', 'Inward nine'];
 const sampleDir = join(repoRoot, '..', 'shared', 'data', 'sample', COURSE);
 const GATED = ['silver_round_id_not_null', 'silver_swapped_coordinates', 'silver_duplicate_fix_rate'];
+const FRESHNESS = ['silver_fact_device_health_freshness', 'silver_fact_telemetry_event_freshness'];
+const GATE_DIRS = {
+  test: 'test-fact_device_health-fact_telemetry_event',
+  freshness: 'freshness-fact_device_health-fact_telemetry_event',
+};
 
 /** Runs SQL (or the bad-row injection) in one Spark session on the test's warehouse. */
 const SPARK_HELPER = `
@@ -101,12 +111,16 @@ const checksOf = (runId: string, key: string) => store.checkEvaluationsOfRun(run
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'fairway-dbt-gate-'));
+  const courses = JSON.parse(readFileSync(join(repoRoot, 'config', 'courses.json'), 'utf8'));
+  courses[COURSE].units = UNITS;
+  writeFileSync(join(root, 'courses.json'), JSON.stringify(courses));
   cfg = loadConfig({
     projectRoot: repoRoot,
     profile: 'embedded',
     env: {
       ...process.env,
       FAIRWAY_STATE_DIR: join(root, 'state'),
+      FAIRWAY_COURSES_FILE: join(root, 'courses.json'),
       FAIRWAY_SPARK_DRIVER_MEMORY: '1g',
       FAIRWAY_SPARK_SHUFFLE_PARTITIONS: '2',
     },
@@ -145,6 +159,7 @@ describe('dbt quality gate on real Spark + Iceberg', () => {
     const gold = await loadGoldAssets(cfg, { runtime: async () => runtime });
     expect(gold.goldAssets.map((a) => a.key)).toEqual([
       'gold.device_health_errors',
+      'gold.dim_facility_topology',
       'gold.fact_round_hole_performance',
       'gold.fact_rounds',
       'gold.pace_summary_by_round',
@@ -165,15 +180,18 @@ describe('dbt quality gate on real Spark + Iceberg', () => {
       'silver_device_health_round_id_not_null',
     );
 
-    const [rounds, lowBattery, holes] = (await spark(
+    const [rounds, lowBattery, holes, topology, units] = (await spark(
       'query',
       JSON.stringify([
         'select count(distinct round_id) as n from silver.fact_telemetry_event where round_id is not null',
         'select count(*) as n from silver.fact_device_health where battery_percentage < 20 and round_id is not null',
         `select count(*) as n from (select distinct course_id, round_id, nine_number, hole_number
            from silver.fact_telemetry_event where round_id is not null and hole_number is not null)`,
+        'select * from gold.dim_facility_topology order by course_id, nine_number',
+        `select nine_number, course_unit, count(*) as n from gold.fact_round_hole_performance
+           group by nine_number, course_unit order by nine_number, course_unit`,
       ]),
-    )) as { n: number }[][];
+    )) as [{ n: number }[], { n: number }[], { n: number }[], Record<string, unknown>[], Record<string, unknown>[]];
     const rowsOf = (key: string) => summary.steps.find((s) => s.asset_key === key)?.row_count;
     expect(rounds![0]!.n).toBeGreaterThan(0);
     expect(rowsOf('gold.fact_rounds')).toBe(rounds![0]!.n);
@@ -181,6 +199,25 @@ describe('dbt quality gate on real Spark + Iceberg', () => {
     expect(rowsOf('gold.signal_quality_rounds')).toBe(rounds![0]!.n);
     expect(rowsOf('gold.device_health_errors')).toBe(lowBattery![0]!.n);
     expect(rowsOf('gold.fact_round_hole_performance')).toBe(holes![0]!.n);
+    // The course's units as configured, each over its own band of sections, named on every hole row.
+    expect(topology.map((r) => [r.course_id, r.nine_number, r.unit_name])).toEqual([
+      [COURSE, 1, UNITS[0]],
+      [COURSE, 2, UNITS[1]],
+    ]);
+    const [front, back] = topology as { section_start: number; section_end: number }[];
+    expect(front!.section_start).toBeLessThanOrEqual(front!.section_end);
+    expect(front!.section_end).toBeLessThan(back!.section_start);
+    expect(units.map((r) => [r.nine_number, r.course_unit])).toEqual([
+      [1, UNITS[0]],
+      [2, UNITS[1]],
+    ]);
+    expect(units.reduce((n, r) => n + Number(r.n), 0)).toBe(holes![0]!.n);
+    const topologyStep = summary.steps.find((s) => s.asset_key === 'gold.dim_facility_topology')!;
+    expect(topologyStep.row_count).toBe(2);
+    expect(topologyStep.checks.map((c) => [c.name, c.passed])).toContainEqual([
+      'gold_dim_facility_topology_grain',
+      true,
+    ]);
     // Gold tests became the models' checks, and they passed.
     const roundsStep = summary.steps.find((s) => s.asset_key === 'gold.fact_rounds')!;
     expect(roundsStep.checks.map((c) => c.name)).toContain('gold_fact_rounds_grain');
@@ -189,7 +226,28 @@ describe('dbt quality gate on real Spark + Iceberg', () => {
     const artifacts = join(cfg.stateDir, 'observability', 'dbt_artifacts', run.run_id);
     expect(existsSync(join(artifacts, 'build-1', 'run_results.json'))).toBe(true);
     expect(existsSync(join(artifacts, 'build-2'))).toBe(false);
-    expect(existsSync(join(artifacts, 'test-fact_device_health-fact_telemetry_event', 'run_results.json'))).toBe(true);
+    expect(existsSync(join(artifacts, GATE_DIRS.test, 'run_results.json'))).toBe(true);
+    // Source freshness: dbt's sources.json kept with the run, one passed check per Silver table.
+    const sourcesJson = join(artifacts, GATE_DIRS.freshness, 'sources.json');
+    const measured = parseSourcesJson(JSON.parse(readFileSync(sourcesJson, 'utf8')));
+    expect(measured.results.map((r) => [r.unique_id, r.status]).sort()).toEqual([
+      ['source.fairway.silver.fact_device_health', 'pass'],
+      ['source.fairway.silver.fact_telemetry_event', 'pass'],
+    ]);
+    const freshness = checksOf(run.run_id, 'silver.fact_telemetry_event').filter((c) =>
+      FRESHNESS.includes(c.check_name),
+    );
+    expect(freshness.map((c) => [c.check_name, c.passed, c.severity, c.blocking]).sort()).toEqual([
+      [FRESHNESS[0], true, 'warn', false],
+      [FRESHNESS[1], true, 'warn', false],
+    ]);
+    const telemetryFreshness = freshness.find((c) => c.check_name === FRESHNESS[1])!.metadata;
+    expect(telemetryFreshness.max_loaded_at?.value).toMatch(new RegExp(`^${INGEST_DATE}[T ]00:00:00`));
+    expect(telemetryFreshness.age_seconds?.value).toBeLessThan(36 * 3600);
+    expect(telemetryFreshness.criteria?.value).toMatchObject({
+      warn_after: { count: 36, period: 'hour' },
+      error_after: { count: 72, period: 'hour' },
+    });
   });
 
   it('fails the gate naming the tests when bad rows reach Silver, and skips Gold', async () => {
@@ -252,5 +310,39 @@ describe('dbt quality gate on real Spark + Iceberg', () => {
     expect(status('gold.signal_quality_rounds')).toBe('STALE');
     expect(status('gold.device_health_errors')).toBe('FRESH');
     expect(status('gold.fact_round_hole_performance')).toBe('FRESH');
+    expect(status('gold.dim_facility_topology')).toBe('FRESH');
+  });
+
+  it('records a stale Silver table as a freshness warning and still builds Gold', async () => {
+    // ingest_date is a day: keep the whole run on one side of midnight UTC, so the age stays in [48 h, 72 h).
+    const toMidnight = 86_400_000 - (Date.now() % 86_400_000);
+    if (toMidnight < 5 * 60_000) await new Promise((r) => setTimeout(r, toMidnight + 1000));
+    // As if nothing had been ingested for two days (device health stays fresh).
+    await spark(
+      'query',
+      JSON.stringify(['update silver.fact_telemetry_event set ingest_date = date_sub(current_date(), 2)']),
+    );
+    const { summary, run } = await launchRun(ctx, { selection: 'silver.fact_telemetry_event gold.fact_rounds' });
+    expect(summary.status).toBe('SUCCESS');
+    expect(summary.steps.find((s) => s.asset_key === 'gold.fact_rounds')?.status).toBe('SUCCESS');
+    const checks = checksOf(run.run_id, 'silver.fact_telemetry_event');
+    expect(checks.filter((c) => !c.passed).map((c) => c.check_name)).toEqual([FRESHNESS[1]]);
+    const stale = checks.find((c) => c.check_name === FRESHNESS[1])!;
+    expect(stale).toMatchObject({ passed: false, severity: 'warn', blocking: false });
+    expect(stale.metadata.dbt_status?.value).toBe('warn');
+    expect(stale.metadata.age_seconds?.value).toBeGreaterThanOrEqual(48 * 3600);
+    expect(stale.description).toMatch(
+      /silver\.fact_telemetry_event is stale: newest row loaded \d+ h ago .*past warn_after 36 hours/,
+    );
+    const sourcesJson = join(
+      cfg.stateDir,
+      'observability',
+      'dbt_artifacts',
+      run.run_id,
+      GATE_DIRS.freshness,
+      'sources.json',
+    );
+    const statuses = parseSourcesJson(JSON.parse(readFileSync(sourcesJson, 'utf8'))).results.map((r) => r.status);
+    expect(statuses.sort()).toEqual(['pass', 'warn']);
   });
 });

@@ -31,3 +31,46 @@ export function fairway(args: string[], opts: Options & { cwd: string }) {
     env: { FAIRWAY_LOG_LEVEL: 'warn', NO_COLOR: '1', ...opts.env },
   });
 }
+
+/** The shared sample set (`../shared/data/sample`): exports of five courses and their manifest. */
+export const SAMPLE_DIR = join(repoRoot, '..', 'shared', 'data', 'sample');
+
+/** One file of the sample's manifest.json, with the counts the lakehouse must produce from it. */
+export interface SampleManifestFile {
+  path: string;
+  format: string;
+  course: string;
+  expected_silver_rows: number;
+  expected_quarantined_rows: Record<string, number>;
+  expected_timestamp_missing: number;
+}
+
+export function readSampleManifest(): { files: SampleManifestFile[] } {
+  return JSON.parse(readFileSync(join(SAMPLE_DIR, 'manifest.json'), 'utf8')) as { files: SampleManifestFile[] };
+}
+
+/** Silver's counts for one course, as `expectedSilverCounts` derives them and the tests read them back. */
+export interface SilverCounts {
+  silver: number;
+  missingTs: number;
+  quarantined: Record<string, number>;
+}
+
+/**
+ * What Silver must hold for one course of the sample: CSV and JSON twins hold the same rounds, so Silver
+ * keeps one copy (the CSV files' expected rows) and quarantine sees both (twice the CSV files' reasons).
+ */
+export function expectedSilverCounts(files: readonly SampleManifestFile[], course: string): SilverCounts {
+  const csv = files.filter((f) => f.course === course && f.format === 'csv');
+  const sum = (pick: (f: SampleManifestFile) => number) => csv.reduce((n, f) => n + pick(f), 0);
+  const quarantined: Record<string, number> = {};
+  for (const reason of ['nan', 'zero_coordinates', 'swapped', 'out_of_range']) {
+    const n = 2 * sum((f) => f.expected_quarantined_rows[reason] ?? 0);
+    if (n > 0) quarantined[reason] = n;
+  }
+  return {
+    silver: sum((f) => f.expected_silver_rows),
+    missingTs: sum((f) => f.expected_timestamp_missing),
+    quarantined,
+  };
+}

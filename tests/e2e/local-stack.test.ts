@@ -2,22 +2,24 @@
  * The `local` profile on the natively launched stack (SeaweedFS S3, Iceberg REST catalog, Trino),
  * through the real CLI: `fairway stack up` (installing into ~/.cache/fairway/stack on first use),
  * Bronze → Silver on two sample courses, Silver counts checked on Trino against the manifest
- * (the embedded profile's numbers), a stopped S3 server failing the Silver step with a message
- * that names it, recovery after `stack up`, and `stack down` at the end.
+ * (the embedded profile's numbers), the dbt gate and Gold on dbt-trino with Gold aggregates equal to
+ * the embedded profile's on the same course (Spark + dbt-spark, run here too), table metadata and
+ * previews served by the UI through Trino (and once through Spark), a stopped S3 server failing the
+ * Silver step and table reads with messages that name it, recovery after `stack up`, and
+ * `stack down` at the end.
  *
  * A stack already answering on the profile's ports (started from another state dir) is reused and
  * left running; the stop-the-S3-server part then is skipped, since that server is not ours to stop.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCacheDir } from '../../framework/integrations/spark/index.ts';
 import { findStackJava } from '../../stack/index.ts';
-import { fairway, repoRoot } from './helpers.ts';
+import { expectedSilverCounts, fairway, readSampleManifest, repoRoot, SAMPLE_DIR as SAMPLE } from './helpers.ts';
 
-const SAMPLE = join(repoRoot, '..', 'shared', 'data', 'sample');
 const COURSES = (process.env.FAIRWAY_E2E_LOCAL_COURSES ?? 'americanfalls,bradshawfarmgc').split(',');
 const DAY = '2025-06-02';
 const javaProblem = await findStackJava().then(
@@ -26,16 +28,14 @@ const javaProblem = await findStackJava().then(
 );
 if (javaProblem) console.warn(`local-stack e2e skipped: ${javaProblem}`);
 
-interface ManifestFile {
-  format: string;
-  course: string;
-  expected_silver_rows: number;
-  expected_quarantined_rows: Record<string, number>;
-  expected_timestamp_missing: number;
-}
 interface Summary {
   status: string;
   steps: { asset_key: string; partition_key: string; status: string; reason: string | null }[];
+  asset_checks?: { asset_key: string; name: string; passed: boolean; blocking: boolean }[];
+}
+interface QueryAnswer {
+  columns: string[];
+  rows: unknown[][];
 }
 interface ServiceStatus {
   service: string;
@@ -48,38 +48,73 @@ interface ServiceStatus {
 
 const partitionOf = (course: string) => `course_id=${course},ingest_date=${DAY}`;
 
+/** `fairway query --json` in a profile's environment. */
+async function queryOn(env: Record<string, string>, sql: string[]): Promise<QueryAnswer[]> {
+  const r = await fairway(['query', '--json', ...sql], { cwd: repoRoot, env });
+  expect(r.exitCode, String(r.stderr).slice(-2000)).toBe(0);
+  return JSON.parse(String(r.stdout)) as QueryAnswer[];
+}
+
+/** `fairway ui --port 0` in a profile's environment, once it listens; `get` fetches JSON from it. */
+async function startUi(env: Record<string, string>) {
+  const sub = fairway(['ui', '--port', '0'], { cwd: repoRoot, env });
+  let stderr = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    sub.stderr?.on('data', (chunk: Buffer) => {
+      stderr += String(chunk);
+      const m = /listening on (http:\/\/\S+)/.exec(stderr);
+      if (m) resolve(m[1]!);
+    });
+    void sub.then((r) => reject(new Error(`fairway ui exited with ${r.exitCode}: ${stderr.slice(-2000)}`)));
+  });
+  return {
+    get: async (path: string) => {
+      const res = await fetch(`${url}${path}`);
+      const body = (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } };
+      return { status: res.status, body };
+    },
+    stop: async () => {
+      sub.kill('SIGTERM');
+      await sub;
+    },
+  };
+}
+
+/**
+ * Aggregates of one Gold table for one course, in SQL that Spark and Trino both run: count(*), the sum
+ * of every integer column, of every double (rounded to 6 places), the true count of booleans, distinct
+ * counts of text, dates and timestamps, and the sum of the UTC hour and minute of timestamps (so a time
+ * zone slip shows). Column types are Trino's (information_schema).
+ */
+function goldAggregates(table: string, columns: [string, string][], course: string) {
+  const names = ['count(*)'];
+  for (const [c, type] of columns) {
+    if (/^(tinyint|smallint|integer|bigint)$/.test(type)) names.push(`sum(${c})`);
+    else if (/^(real|double|decimal)/.test(type)) names.push(`round(sum(${c}), 6)`);
+    else if (type === 'boolean') names.push(`sum(case when ${c} then 1 else 0 end)`);
+    else if (type === 'date') names.push(`count(distinct ${c})`, `sum(extract(day from ${c}))`);
+    else if (type.startsWith('timestamp'))
+      names.push(`count(distinct ${c})`, `sum(extract(hour from ${c}) * 60 + extract(minute from ${c}))`);
+    else if (type.startsWith('varchar')) names.push(`count(distinct ${c})`);
+  }
+  return { table, names, sql: `SELECT ${names.join(', ')} FROM gold.${table} WHERE course_id = '${course}'` };
+}
+
 describe.skipIf(!existsSync(SAMPLE) || javaProblem !== undefined)('local profile on the native stack', () => {
   const home = mkdtempSync(join(tmpdir(), 'fairway-local-stack-'));
   const env = { FAIRWAY_HOME: home, FAIRWAY_PROFILE: 'local', FAIRWAY_LOG_LEVEL: 'warn' };
   const cli = (args: string[]) => fairway(args, { cwd: repoRoot, env });
-  const manifest = JSON.parse(readFileSync(join(SAMPLE, 'manifest.json'), 'utf8')) as { files: ManifestFile[] };
+  const manifest = readSampleManifest();
   let reused = false;
+  let ui: Awaited<ReturnType<typeof startUi>> | undefined;
 
-  /** As in lakehouse-embedded.test.ts: CSV and JSON twins → Silver keeps one copy, quarantine sees both. */
-  const expected = (course: string) => {
-    const csv = manifest.files.filter((f) => f.course === course && f.format === 'csv');
-    const sum = (pick: (f: ManifestFile) => number) => csv.reduce((n, f) => n + pick(f), 0);
-    const quarantined: Record<string, number> = {};
-    for (const reason of ['nan', 'zero_coordinates', 'swapped', 'out_of_range']) {
-      const n = 2 * sum((f) => f.expected_quarantined_rows[reason] ?? 0);
-      if (n > 0) quarantined[reason] = n;
-    }
-    return {
-      silver: sum((f) => f.expected_silver_rows),
-      missingTs: sum((f) => f.expected_timestamp_missing),
-      quarantined,
-    };
-  };
+  const expected = (course: string) => expectedSilverCounts(manifest.files, course);
 
   const status = async () => {
     const r = await cli(['stack', 'status', '--json']);
     return JSON.parse(String(r.stdout)) as ServiceStatus[];
   };
-  const query = async (...sql: string[]) => {
-    const r = await cli(['query', '--json', ...sql]);
-    expect(r.exitCode, String(r.stderr)).toBe(0);
-    return JSON.parse(String(r.stdout)) as { columns: string[]; rows: unknown[][] }[];
-  };
+  const query = (...sql: string[]) => queryOn(env, sql);
   /** Silver counts of the courses under test, read through Trino. */
   const silverCounts = async () => {
     const list = COURSES.map((c) => `'${c}'`).join(', ');
@@ -108,6 +143,7 @@ describe.skipIf(!existsSync(SAMPLE) || javaProblem !== undefined)('local profile
   });
 
   afterAll(async () => {
+    await ui?.stop();
     if (reused) return;
     const r = await cli(['stack', 'down']);
     expect(r.exitCode, String(r.stderr)).toBe(0);
@@ -158,6 +194,132 @@ describe.skipIf(!existsSync(SAMPLE) || javaProblem !== undefined)('local profile
     expect(String(snapshots!.rows[0]![0])).toMatch(/^\d+$/);
   });
 
+  it('runs the dbt gate and builds Gold on dbt-trino', async () => {
+    const r = await cli(['materialize', '*', '--stale-only', '--json']);
+    expect(r.exitCode, String(r.stderr).slice(-3000)).toBe(0);
+    const summary = JSON.parse(String(r.stdout)) as Summary;
+    const gold = summary.steps.filter((s) => s.asset_key.startsWith('gold.'));
+    expect(gold.length).toBeGreaterThanOrEqual(5);
+    expect(gold.filter((s) => s.status !== 'SUCCESS')).toEqual([]);
+    expect((summary.asset_checks ?? []).filter((c) => !c.passed && c.blocking)).toEqual([]);
+    const list = COURSES.map((c) => `'${c}'`).join(', ');
+    const [rounds, built] = await query(
+      `SELECT count(*) FROM (SELECT DISTINCT course_id, round_id FROM silver.fact_telemetry_event WHERE course_id IN (${list}))`,
+      `SELECT count(*) FROM gold.fact_rounds WHERE course_id IN (${list})`,
+    );
+    expect(Number(built!.rows[0]![0])).toBe(Number(rounds!.rows[0]![0]));
+  });
+
+  it('Gold aggregates on Trino equal the embedded profile’s (Spark + dbt-spark) on the same course', async () => {
+    const course = COURSES[0]!;
+    const embHome = mkdtempSync(join(tmpdir(), 'fairway-local-vs-embedded-'));
+    const embEnv = { FAIRWAY_HOME: embHome, FAIRWAY_PROFILE: 'embedded', FAIRWAY_LOG_LEVEL: 'warn' };
+    mkdirSync(join(embHome, 'inbox', course, DAY), { recursive: true });
+    cpSync(join(SAMPLE, course), join(embHome, 'inbox', course, DAY), { recursive: true });
+    const started = Date.now();
+    const built = await fairway(['materialize', '*', '--json'], { cwd: repoRoot, env: embEnv });
+    expect(built.exitCode, String(built.stderr).slice(-3000)).toBe(0);
+    console.info(`embedded profile, ${course}, Bronze to Gold: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+
+    const [columns] = await query(
+      "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'gold' ORDER BY table_name, ordinal_position",
+    );
+    const byTable = new Map<string, [string, string][]>();
+    for (const [t, c, type] of columns!.rows as [string, string, string][]) {
+      byTable.set(t, [...(byTable.get(t) ?? []), [c, type]]);
+    }
+    const goldKeys = (
+      JSON.parse(String((await cli(['list', 'group:gold', '--json'])).stdout)) as { key: string }[]
+    ).map((a) => a.key);
+    expect([...byTable.keys()].map((t) => `gold.${t}`).sort()).toEqual(goldKeys.sort());
+    const specs = [...byTable.entries()].map(([t, cols]) => {
+      expect(
+        cols.map(([c]) => c),
+        t,
+      ).toContain('course_id');
+      return goldAggregates(t, cols, course);
+    });
+    const shape = (answers: QueryAnswer[]) =>
+      Object.fromEntries(
+        specs.map((s, i) => [
+          s.table,
+          Object.fromEntries(
+            s.names.map((n, j) => [n, answers[i]!.rows[0]![j] === null ? null : Number(answers[i]!.rows[0]![j])]),
+          ),
+        ]),
+      );
+    const onTrino = shape(await query(...specs.map((s) => s.sql)));
+    const onSpark = shape(
+      await queryOn(
+        embEnv,
+        specs.map((s) => s.sql),
+      ),
+    );
+    expect(onTrino.fact_rounds!['count(*)']).toBeGreaterThan(0);
+    expect(onTrino).toEqual(onSpark);
+
+    // The embedded profile's table read: a Spark session behind the same UI API.
+    const embUi = await startUi(embEnv);
+    try {
+      const t = await embUi.get('/api/assets/gold.fact_rounds/table');
+      expect(t.status, JSON.stringify(t.body)).toBe(200);
+      expect(t.body).toMatchObject({
+        engine: 'spark',
+        table: 'gold.fact_rounds',
+        time_column: 'round_start_ts',
+        row_count: onSpark.fact_rounds!['count(*)'],
+      });
+      expect(t.body.snapshot_id).toMatch(/^\d+$/);
+      expect(Number.isNaN(Date.parse(String(t.body.max_event_time)))).toBe(false);
+    } finally {
+      await embUi.stop();
+    }
+  });
+
+  it('serves table metadata and previews through Trino (UI API); Bronze has no table', async () => {
+    ui = await startUi(env);
+    const meta = await ui.get('/api/assets/silver.fact_telemetry_event/table');
+    expect(meta.status, JSON.stringify(meta.body)).toBe(200);
+    const [count, latest, maxTs, cells] = await query(
+      'SELECT count(*) FROM silver.fact_telemetry_event',
+      'SELECT CAST(snapshot_id AS varchar) FROM silver."fact_telemetry_event$snapshots" ORDER BY committed_at DESC LIMIT 1',
+      'SELECT CAST(max(fix_timestamp) AS varchar) FROM silver.fact_telemetry_event',
+      'SELECT DISTINCT CAST(h3_cell_id AS varchar) FROM silver.fact_telemetry_event',
+    );
+    const rowCount = reused ? Number(count!.rows[0]![0]) : COURSES.reduce((n, c) => n + expected(c).silver, 0);
+    expect(meta.body).toMatchObject({
+      engine: 'trino',
+      table: 'silver.fact_telemetry_event',
+      time_column: 'fix_timestamp',
+      row_count: rowCount,
+      snapshot_id: latest!.rows[0]![0],
+    });
+    // Trino prints `2025-06-04 18:04:57.800 UTC`.
+    const trinoMax = String(maxTs!.rows[0]![0]).replace(' UTC', 'Z').replace(' ', 'T');
+    expect(meta.body.max_event_time).toBe(new Date(trinoMax).toISOString());
+
+    const preview = await ui.get('/api/assets/silver.fact_telemetry_event/preview?limit=5');
+    expect(preview.status).toBe(200);
+    expect(preview.body.rows).toHaveLength(5);
+    const h3 = (preview.body.rows as unknown[][])
+      .map((r) => r[(preview.body.columns as string[]).indexOf('h3_cell_id')])
+      .filter((v) => v !== null);
+    expect(h3.length).toBeGreaterThan(0);
+    // 64-bit H3 cells arrive as exact text, equal to Trino's own.
+    const known = new Set(cells!.rows.map((r) => r[0]));
+    for (const cell of h3) expect(known.has(cell), String(cell)).toBe(true);
+    expect((await ui.get('/api/assets/silver.fact_telemetry_event/preview?limit=101')).status).toBe(400);
+
+    const rounds = await ui.get('/api/assets/gold.fact_rounds/table');
+    expect(rounds.body).toMatchObject({ table: 'gold.fact_rounds', time_column: 'round_start_ts' });
+    expect(rounds.body.max_event_time).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const signal = await ui.get('/api/assets/gold.signal_quality_rounds/table');
+    expect(signal.body).toMatchObject({ time_column: null, max_event_time: null, row_count: rounds.body.row_count });
+    const bronze = await ui.get('/api/assets/bronze.round_exports/table');
+    expect(bronze.status).toBe(404);
+    expect(bronze.body.error!.message).toContain('has no table');
+  });
+
   it('with the S3 server stopped the Silver step fails naming it; after stack up a rerun succeeds', async () => {
     if (reused) return;
     const course = COURSES[0]!;
@@ -169,6 +331,12 @@ describe.skipIf(!existsSync(SAMPLE) || javaProblem !== undefined)('local profile
       healthy: false,
       running: false,
     });
+    // A table read (not read before, so not cached) answers 503 at once, naming the S3 server.
+    expect(ui).toBeDefined();
+    const read = await ui!.get('/api/assets/gold.device_health_errors/table');
+    expect(read.status).toBe(503);
+    expect(read.body.error!.message).toContain('S3 server');
+    expect(read.body.error!.message).toContain('fairway stack status');
 
     const failed = await cli([
       'materialize',

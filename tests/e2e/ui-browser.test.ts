@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -8,9 +8,9 @@ import { fairway, fairwayBin, repoRoot } from './helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const shots = join(repoRoot, 'test-artifacts', 'ui');
-const definitions = join(repoRoot, 'examples', 'hello', 'definitions.ts');
 
 let dir: string;
+let definitions: string;
 let env: NodeJS.ProcessEnv;
 let server: ChildProcess;
 let baseUrl: string;
@@ -39,6 +39,27 @@ function startUi(): Promise<string> {
   });
 }
 
+/**
+ * The example definitions (assets and hooks as they are) with a freshness policy on silver.clean_orders:
+ * WARN as soon as Bronze data it has not consumed arrives, OVERDUE only after ten hours (so the state
+ * stays put during the test).
+ */
+function withFreshnessPolicy(into: string): string {
+  const file = join(into, 'definitions.ts');
+  const hello = join(repoRoot, 'examples', 'hello', 'definitions.ts');
+  writeFileSync(join(into, 'package.json'), '{ "type": "module" }\n');
+  writeFileSync(
+    file,
+    `import { defineAssets } from '${join(repoRoot, 'framework', 'definitions', 'index.ts')}';
+import hello from '${hello}';
+const freshness = { maxLag: { warnAfterMinutes: 0, failAfterMinutes: 600 } };
+const assets = [...hello.assets.values()].map((a) => (a.key === 'silver.clean_orders' ? { ...a, freshness } : a));
+export default defineAssets({ assets, resources: hello.resources, hooks: hello.hooks });
+`,
+  );
+  return file;
+}
+
 const plottedPoints = async () => {
   await page.waitForSelector('#plots[data-ready="true"]');
   return Number(await page.getAttribute('#plots', 'data-points'));
@@ -48,6 +69,7 @@ describe.skipIf(!existsSync(CHROMIUM))('UI in a real browser', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fairway-ui-e2e-'));
     mkdirSync(shots, { recursive: true });
+    definitions = withFreshnessPolicy(dir);
     env = { ...process.env, HELLO_DATA_DIR: join(dir, 'data'), FAIRWAY_LOG_LEVEL: 'warn' };
     const first = await fairway(
       ['--definitions', definitions, '--state-dir', join(dir, 'state'), 'materialize', 'bronze.raw_orders'],
@@ -110,6 +132,32 @@ describe.skipIf(!existsSync(CHROMIUM))('UI in a real browser', () => {
     await page.mouse.wheel(0, -400);
     await expect.poll(() => page.getAttribute('#graph', 'viewBox')).not.toBe(before);
     expect(errors).toEqual([]);
+  });
+
+  it('shows freshness: a badge on policy nodes and a Freshness section on the asset page', async () => {
+    await page.goto(`${baseUrl}/`);
+    const badge = page.locator('[data-key="silver.clean_orders"] .fresh-badge');
+    await badge.waitFor();
+    expect(await badge.getAttribute('data-freshness')).toBe('WARN');
+    expect(await badge.textContent()).toContain('warn');
+    expect(await page.locator('[data-key="bronze.raw_orders"] .fresh-badge').count()).toBe(0);
+    // Painted: the badge has a real box inside its node.
+    const box = (await badge.locator('rect').boundingBox())!;
+    const node = (await page.locator('[data-key="silver.clean_orders"] rect.box').boundingBox())!;
+    expect(box.width).toBeGreaterThan(20);
+    expect(box.x + box.width).toBeLessThanOrEqual(node.x + node.width + 1);
+    await page.screenshot({ path: join(shots, 'graph-freshness.png') });
+
+    await page.click('[data-key="silver.clean_orders"] text.key');
+    await page.waitForURL(/\/assets\/silver\.clean_orders$/);
+    const section = page.locator('#freshness');
+    expect(await section.getAttribute('data-state')).toBe('WARN');
+    const text = (await section.textContent()) ?? '';
+    expect(text).toContain('policy: max lag 600m (warn 0m)');
+    expect(text).toMatch(/overdue at\s*\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/);
+    expect(text).toContain("upstream 'bronze.raw_orders' [store=north] was materialized at");
+    expect(await page.locator('#freshness-partitions tbody tr').count()).toBe(2);
+    await section.screenshot({ path: join(shots, 'asset-freshness.png') });
   });
 
   it('launches a materialization from the asset page, follows the run live, and plots the new points', async () => {

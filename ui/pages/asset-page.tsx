@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import type { MetadataValue } from '../../framework/definitions/index.ts';
+import type { MetadataValue, TableRef } from '../../framework/definitions/index.ts';
 import { parsePartitionKey } from '../../framework/definitions/index.ts';
 import type { MaterializationRecord } from '../../framework/storage/index.ts';
 import type { AssetDetail } from '../queries.ts';
 import { numericMetadata } from '../queries.ts';
+import { FreshnessSection } from './freshness-section.tsx';
 import { formatTs, Page, partitionLabel, StatusPill } from './layout.tsx';
+import { TableSection } from './table-section.tsx';
 
 const TrackSchema = z.array(z.tuple([z.number().finite(), z.number().finite()])).min(2);
 
@@ -199,6 +201,8 @@ export function AssetPage(props: {
   detail: AssetDetail;
   history: MaterializationRecord[];
   schemaFrom: MaterializationRecord | null;
+  /** The table the asset writes, when the definitions can read it (`tableOf` / `readTable` hooks). */
+  table?: TableRef | undefined;
 }) {
   const d = props.detail;
   const latestMeta = d.latest?.metadata ?? {};
@@ -306,6 +310,8 @@ export function AssetPage(props: {
         </div>
       </section>
 
+      {d.freshness ? <FreshnessSection freshness={d.freshness} partitioned={d.partitions_def !== null} /> : null}
+
       {d.partitions_def ? (
         <section>
           <h2>Partitions</h2>
@@ -403,6 +409,8 @@ export function AssetPage(props: {
           <TrackPreview value={track.value} />
         </section>
       ) : null}
+
+      {props.table ? <TableSection assetKey={d.key} table={props.table} /> : null}
 
       {schema && schema.type === 'table_schema' ? (
         <section>

@@ -3,6 +3,7 @@ import type { AssetSummary } from '../queries.ts';
 import { Page } from './layout.tsx';
 
 const STATUSES = ['FRESH', 'STALE', 'MISSING', 'FAILED', 'RUNNING'];
+const FRESHNESS = ['FRESH', 'WARN', 'OVERDUE'];
 
 function edgePath(
   a: { x: number; y: number; width: number; height: number },
@@ -17,6 +18,25 @@ function edgePath(
 }
 
 const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+const FRESHNESS_WIDTH = 58;
+
+/** The freshness badge in a node's lower right corner: the worst partition's state, its reason on hover. */
+function FreshnessBadge(props: { node: { x: number; y: number; width: number; height: number }; asset: AssetSummary }) {
+  const f = props.asset.freshness!;
+  const { node: n } = props;
+  const x = n.x + n.width - FRESHNESS_WIDTH - 8;
+  const y = n.y + n.height - 20;
+  return (
+    <g class={`fresh-badge fr-${f.state}`} data-freshness={f.state}>
+      <title>{`freshness ${f.state}${f.partition_key ? ` [${f.partition_key}]` : ''}: ${f.text}`}</title>
+      <rect x={x} y={y} width={FRESHNESS_WIDTH} height="14" rx="7" />
+      <text x={x + FRESHNESS_WIDTH / 2} y={y + 10.5}>
+        {f.state.toLowerCase()}
+      </text>
+    </g>
+  );
+}
 
 /** `/`: the lineage graph as server-rendered SVG; graph.js adds zoom, pan, filtering and launching. */
 export function GraphPage(props: { layout: GraphLayout; assets: AssetSummary[] }) {
@@ -55,6 +75,14 @@ export function GraphPage(props: { layout: GraphLayout; assets: AssetSummary[] }
         {STATUSES.map((s) => (
           <span class={`pill st-${s}`}>{s.toLowerCase()}</span>
         ))}
+        {props.assets.some((a) => a.freshness) ? (
+          <span class="muted">
+            freshness:{' '}
+            {FRESHNESS.map((s) => (
+              <span class={`pill fr-${s}`}>{s.toLowerCase()}</span>
+            ))}
+          </span>
+        ) : null}
         <span class="muted">
           {layout.nodes.length} assets · layout: {layout.engine} · wheel to zoom, drag to pan
         </span>
@@ -91,17 +119,25 @@ export function GraphPage(props: { layout: GraphLayout; assets: AssetSummary[] }
               const a = byKey.get(n.key);
               const status = a?.status ?? 'MISSING';
               const badge = a?.checks.badge;
+              const freshness = a?.freshness;
               return (
-                <a href={`/assets/${n.key}`} class={`node st-${status}`} data-key={n.key} data-status={status}>
-                  <title>{`${n.key} — ${status}${a?.first_cause ? `: ${a.first_cause}` : ''}`}</title>
+                <a
+                  href={`/assets/${n.key}`}
+                  class={`node st-${status}`}
+                  data-key={n.key}
+                  data-status={status}
+                  data-freshness={freshness?.state}
+                >
+                  <title>{`${n.key} — ${status}${a?.first_cause ? `: ${a.first_cause}` : ''}${freshness ? `; freshness ${freshness.state}` : ''}`}</title>
                   <rect class="box" x={n.x} y={n.y} width={n.width} height={n.height} rx="6" />
                   <rect class="bar" x={n.x} y={n.y} width="6" height={n.height} rx="3" />
                   <text class="key" x={n.x + 14} y={n.y + 22}>
                     {truncate(n.key, badge ? 27 : 30)}
                   </text>
                   <text class="kinds" x={n.x + 14} y={n.y + 42}>
-                    {truncate((a?.kinds ?? []).join(', ') || 'asset', 30)}
+                    {truncate((a?.kinds ?? []).join(', ') || 'asset', freshness ? 21 : 30)}
                   </text>
+                  {a && freshness ? <FreshnessBadge node={n} asset={a} /> : null}
                   {badge ? (
                     <g class={`badge check-${badge}`}>
                       <circle cx={n.x + n.width - 14} cy={n.y + 14} r="7" />

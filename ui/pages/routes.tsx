@@ -8,6 +8,7 @@ import { NotFoundError } from '../errors.ts';
 import type { GraphLayout } from '../layout.ts';
 import { assetDetail, assetSummaries, runDetail } from '../queries.ts';
 import type { RunRegistry } from '../run-registry.ts';
+import { tableRefOf } from '../table-reader.ts';
 import { AssetParams, LogQuery, RunParams, RunsQuery, validate } from '../validate.ts';
 import { AssetPage } from './asset-page.tsx';
 import { GraphPage } from './graph-page.tsx';
@@ -37,7 +38,10 @@ export function pageRoutes(deps: { project: Project; runs: RunRegistry; layout: 
         break;
       }
     }
-    return render(c, <AssetPage detail={detail} history={history} schemaFrom={schemaFrom} />);
+    return render(
+      c,
+      <AssetPage detail={detail} history={history} schemaFrom={schemaFrom} table={tableRefOf(project, key)} />,
+    );
   });
 
   pages.get('/runs', validate('query', RunsQuery), (c) => {

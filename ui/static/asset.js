@@ -1,5 +1,5 @@
 // Asset page: small multiples of numeric metadata over time (uPlot, one shared legend, a metric picker),
-// and the launch form.
+// the launch form, and the table section (below).
 
 (() => {
   const form = document.getElementById('launch-form');
@@ -205,4 +205,98 @@
     box.dataset.ready = 'true';
   }
   draw();
+})();
+
+// Asset page: the asset's table, read on demand (metadata and a preview share one read on the server).
+(() => {
+  const section = document.getElementById('table-section');
+  if (!section) return;
+  const { el } = window.fw;
+  const key = encodeURIComponent(section.dataset.key);
+  const button = document.getElementById('table-load');
+  const limit = document.getElementById('table-limit');
+  const status = document.getElementById('table-status');
+  const meta = document.getElementById('table-meta');
+  const preview = document.getElementById('table-preview');
+  const count = new Intl.NumberFormat('en-US');
+
+  async function getJson(url) {
+    const res = await fetch(url, { credentials: 'same-origin' });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(body.error?.message || `HTTP ${res.status}`);
+    return body;
+  }
+
+  const cellText = (v) =>
+    v === null || v === undefined ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+
+  function showMeta(m) {
+    const rows = [
+      ['table', m.table],
+      ['engine', m.engine],
+      ['rows', count.format(m.row_count)],
+      ['snapshot id', m.snapshot_id ?? '-'],
+      [m.time_column ? `max ${m.time_column}` : 'max event time', m.max_event_time ?? '-'],
+      ['read at', m.read_at],
+    ];
+    const body = el('tbody');
+    for (const [k, v] of rows) {
+      const tr = el('tr', { 'data-field': k });
+      tr.append(el('th', {}, k), el('td', {}, v));
+      body.append(tr);
+    }
+    meta.replaceChildren(body);
+    meta.hidden = false;
+  }
+
+  function showPreview(p) {
+    const head = el('tr');
+    for (const c of p.columns) head.append(el('th', { scope: 'col' }, c));
+    const body = el('tbody');
+    for (const row of p.rows) {
+      const tr = el('tr');
+      for (const v of row) tr.append(el('td', { title: cellText(v) }, cellText(v)));
+      body.append(tr);
+    }
+    const thead = el('thead');
+    thead.append(head);
+    preview.replaceChildren(thead, body);
+    preview.hidden = false;
+    preview.dataset.rows = String(p.rows.length);
+  }
+
+  async function load() {
+    button.disabled = true;
+    limit.disabled = true;
+    section.dataset.state = 'loading';
+    const started = Date.now();
+    const tick = () => {
+      status.textContent = `Reading ${section.dataset.table}… ${Math.round((Date.now() - started) / 1000)} s`;
+    };
+    tick();
+    const timer = setInterval(tick, 1000);
+    try {
+      const [m, p] = await Promise.all([
+        getJson(`/api/assets/${key}/table`),
+        getJson(`/api/assets/${key}/preview?limit=${encodeURIComponent(limit.value)}`),
+      ]);
+      showMeta(m);
+      showPreview(p);
+      status.textContent = `${p.rows.length} of ${count.format(m.row_count)} rows, read at ${m.read_at} (reused for a minute).`;
+      section.dataset.state = 'loaded';
+      button.textContent = 'Load again';
+    } catch (e) {
+      status.textContent = `Could not read the table: ${e.message}`;
+      section.dataset.state = 'error';
+    } finally {
+      clearInterval(timer);
+      button.disabled = false;
+      limit.disabled = false;
+    }
+  }
+
+  button.addEventListener('click', load);
+  limit.addEventListener('change', () => {
+    if (section.dataset.state === 'loaded') load();
+  });
 })();

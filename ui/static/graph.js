@@ -131,19 +131,33 @@
     window.fw.launch({ selection: q, staleOnly }, document.getElementById('launch-message'));
   });
 
-  // Keep node colours current while runs happen elsewhere.
+  // Keep node colours and freshness badges current while runs happen elsewhere.
   setInterval(async () => {
     if (document.hidden) return;
     const res = await fetch('/api/assets');
     if (!res.ok) return;
     const { assets } = await res.json();
-    const status = new Map(assets.map((a) => [a.key, a.status]));
+    const byKey = new Map(assets.map((a) => [a.key, a]));
     for (const n of nodes) {
-      const s = status.get(n.dataset.key);
+      const a = byKey.get(n.dataset.key);
+      const s = a?.status;
       if (s && s !== n.dataset.status) {
         n.classList.remove(`st-${n.dataset.status}`);
         n.classList.add(`st-${s}`);
         n.dataset.status = s;
+      }
+      const badge = n.querySelector('.fresh-badge');
+      const f = a?.freshness;
+      if (badge && f) {
+        if (f.state !== badge.dataset.freshness) {
+          badge.classList.remove(`fr-${badge.dataset.freshness}`);
+          badge.classList.add(`fr-${f.state}`);
+          badge.dataset.freshness = f.state;
+          n.dataset.freshness = f.state;
+          badge.querySelector('text').textContent = f.state.toLowerCase();
+        }
+        const where = f.partition_key ? ` [${f.partition_key}]` : '';
+        badge.querySelector('title').textContent = `freshness ${f.state}${where}: ${f.text}`;
       }
     }
     if (selected) highlight(selected);

@@ -1,5 +1,6 @@
 {#- Fixes whose device battery was low (< 20 %) or critical (< 10 %).
     Grain: (course_id, round_id, location_index). -#}
+{{ config(event_time='fix_timestamp') }}
 select
   course_id,
   round_id,

@@ -1,5 +1,7 @@
 {#- One row per (course_id, round_id, nine_number, hole_number): time and pace on each hole played.
-    nine_number is part of the grain because 27-hole sites and 9-hole loops replay hole numbers. -#}
+    nine_number is part of the grain because 27-hole sites and 9-hole loops replay hole numbers;
+    course_unit names that nine (gold.dim_facility_topology). -#}
+{{ config(event_time='hole_start_ts') }}
 with fixes as (
   select *
   from {{ source('silver', 'fact_telemetry_event') }}
@@ -30,5 +32,9 @@ holes as (
 
 select
   holes.*,
-  {{ dbt.datediff('hole_start_ts', 'hole_end_ts', 'second') }} as duration_sec
+  {{ dbt.datediff('hole_start_ts', 'hole_end_ts', 'second') }} as duration_sec,
+  topology.unit_name as course_unit
 from holes
+left join {{ ref('dim_facility_topology') }} as topology
+  on topology.course_id = holes.course_id
+  and topology.nine_number = holes.nine_number

@@ -1,5 +1,6 @@
 {#- One row per (course_id, round_id): the round as the fixes Silver kept describe it. Rates are
     0-1 fractions (the reference tested them against 0-100). -#}
+{{ config(event_time='round_start_ts') }}
 with fixes as (
   select *
   from {{ source('silver', 'fact_telemetry_event') }}

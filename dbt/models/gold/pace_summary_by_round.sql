@@ -1,4 +1,5 @@
 {#- Pace per round, for pace-of-play dashboards. Grain: (course_id, round_id). -#}
+{{ config(event_time='round_start_ts') }}
 select
   course_id,
   round_id,

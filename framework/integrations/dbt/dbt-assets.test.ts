@@ -31,7 +31,7 @@ const dbtCalls = () =>
     .filter(Boolean)
     .map((l) => JSON.parse(l) as string[]);
 
-async function setup(env: Record<string, string> = {}, opts: { oneGate?: boolean } = {}) {
+async function setup(env: Record<string, string> = {}, opts: { oneGate?: boolean; manifest?: string } = {}) {
   let environmentCalls = 0;
   const project = await loadDbtProject({
     projectDir: join(dir, 'project'),
@@ -43,7 +43,7 @@ async function setup(env: Record<string, string> = {}, opts: { oneGate?: boolean
       return {
         command: process.execPath,
         prefixArgs: [fixture('fake-dbt.mjs')],
-        env: { FAKE_DBT_MANIFEST: fixture('manifest.json'), FAKE_DBT_CALLS: calls, ...env },
+        env: { FAKE_DBT_MANIFEST: opts.manifest ?? fixture('manifest.json'), FAKE_DBT_CALLS: calls, ...env },
         profilesDir: dir,
       };
     },
@@ -110,21 +110,14 @@ describe('dbtAssets', () => {
     const { ctx, persisted } = await setup();
     const { summary, run } = await launchRun(ctx, { selection: '*', concurrency: 1 });
     expect(summary.status).toBe('SUCCESS');
-    const commands = dbtCalls().map((a) => [a[0], a[2]]);
+    const commands = dbtCalls().map((a) => a.slice(0, a.indexOf('--project-dir')).join(' '));
     expect(commands).toEqual([
-      ['parse', join(dir, 'project')],
-      ['test', 'source:silver.fact_device_health'],
-      ['test', 'source:silver.fact_telemetry_event'],
-      ['build', 'device_health_errors'],
-    ]);
-    const build = dbtCalls()[3]!;
-    expect(build.slice(1, 7)).toEqual([
-      '--select',
-      'device_health_errors',
-      'fact_round_hole_performance',
-      'fact_rounds',
-      'pace_summary_by_round',
-      'signal_quality_rounds',
+      'parse',
+      'test --select source:silver.fact_device_health --indirect-selection cautious',
+      'source freshness --select source:silver.fact_device_health',
+      'test --select source:silver.fact_telemetry_event --indirect-selection cautious',
+      'source freshness --select source:silver.fact_telemetry_event',
+      'build --select device_health_errors dim_facility_topology fact_round_hole_performance fact_rounds pace_summary_by_round signal_quality_rounds',
     ]);
     const rounds = summary.steps.find((s) => s.asset_key === 'gold.fact_rounds')!;
     expect(rounds.row_count).toBe(42);
@@ -132,10 +125,16 @@ describe('dbtAssets', () => {
     const gate = ctx.store
       .checkEvaluationsOfRun(run.run_id)
       .filter((c) => c.asset_key === 'silver.fact_telemetry_event');
-    expect(gate.length).toBe(10);
+    expect(gate.length).toBe(11);
     expect(gate.every((c) => c.passed && c.blocking === (c.severity === 'error'))).toBe(true);
+    expect(gate.find((c) => c.check_name === 'silver_fact_telemetry_event_freshness')).toMatchObject({
+      passed: true,
+      severity: 'warn',
+      blocking: false,
+    });
     expect(persisted).toContain(`${run.run_id}/build-1/run_results.json`);
     expect(persisted).toContain(`${run.run_id}/test-silver.fact_telemetry_event/run_results.json`);
+    expect(persisted).toContain(`${run.run_id}/freshness-silver.fact_telemetry_event/sources.json`);
     // every step's compute log holds the dbt output of its batch
     const log = readFileSync(
       join(ctx.stateDir, 'runs', run.run_id, 'steps', 'gold.pace_summary_by_round', 'compute.log'),
@@ -151,16 +150,94 @@ describe('dbtAssets', () => {
     expect(dbtCalls().map((a) => a.slice(0, 4))).toEqual([
       ['parse', '--project-dir', join(dir, 'project'), '--profiles-dir'],
       ['test', '--select', 'source:silver.fact_telemetry_event', 'source:silver.fact_device_health'],
-      ['build', '--select', 'device_health_errors', 'fact_round_hole_performance'],
+      ['source', 'freshness', '--select', 'source:silver.fact_telemetry_event'],
+      ['build', '--select', 'device_health_errors', 'dim_facility_topology'],
     ]);
-    expect(ctx.defs.assets.get('silver.fact_telemetry_event')!.checks!.length).toBe(14);
+    expect(dbtCalls()[2]![4]).toBe('source:silver.fact_device_health');
+    expect(ctx.defs.assets.get('silver.fact_telemetry_event')!.checks!.length).toBe(16);
+  });
+
+  it('records stale sources as warnings by default: Gold still builds', async () => {
+    const { ctx } = await setup(
+      { FAKE_DBT_FRESHNESS: 'fact_telemetry_event=warn,fact_device_health=error' },
+      { oneGate: true },
+    );
+    const { summary, run } = await launchRun(ctx, { selection: '*' });
+    expect(summary.status).toBe('SUCCESS');
+    const failed = ctx.store
+      .checkEvaluationsOfRun(run.run_id)
+      .filter((c) => !c.passed)
+      .sort((a, b) => a.check_name.localeCompare(b.check_name));
+    expect(failed.map((c) => [c.check_name, c.severity, c.blocking, c.metadata.dbt_status?.value])).toEqual([
+      ['silver_fact_device_health_freshness', 'warn', false, 'error'],
+      ['silver_fact_telemetry_event_freshness', 'warn', false, 'warn'],
+    ]);
+    expect(failed[0]!.description).toMatch(
+      /^silver\.fact_device_health is stale: newest row loaded 80 h ago \(2026-11-23T04:00:00\.000\+00:00\), past error_after 72 hours \(freshness errors are warnings here/,
+    );
+    expect(failed[1]!.metadata.age_seconds).toEqual({ type: 'int', value: 40 * 3600 });
+    expect(summary.steps.filter((s) => s.asset_key.startsWith('gold.')).every((s) => s.status === 'SUCCESS')).toBe(
+      true,
+    );
+  });
+
+  it('blocks Gold on a stale source when its freshness severity is error', async () => {
+    const strict = JSON.parse(readFileSync(fixture('manifest.json'), 'utf8'));
+    strict.sources['source.fairway.silver.fact_device_health'].meta = { fairway: { freshness_severity: 'error' } };
+    const manifest = join(dir, 'manifest.strict.json');
+    writeFileSync(manifest, JSON.stringify(strict));
+    const { ctx } = await setup({ FAKE_DBT_FRESHNESS: 'fact_device_health=error' }, { oneGate: true, manifest });
+    const { summary, run } = await launchRun(ctx, { selection: '*' });
+    expect(summary.status).toBe('FAILURE');
+    const stale = ctx.store
+      .checkEvaluationsOfRun(run.run_id)
+      .find((c) => c.check_name === 'silver_fact_device_health_freshness')!;
+    expect(stale).toMatchObject({ passed: false, severity: 'error', blocking: true });
+    const rounds = summary.steps.find((s) => s.asset_key === 'gold.fact_rounds')!;
+    expect(rounds.status).toBe('SKIPPED');
+    expect(rounds.reason).toMatch(/blocking check 'silver_fact_device_health_freshness'.*is stale/);
+    expect(dbtCalls().some((a) => a[0] === 'build')).toBe(false);
+  });
+
+  it("fails the freshness of a table dbt could not measure with dbt's message", async () => {
+    const { ctx } = await setup({ FAKE_DBT_FRESHNESS: 'fact_device_health=runtime error' }, { oneGate: true });
+    const { summary, run } = await launchRun(ctx, { selection: 'silver.*' });
+    expect(summary.status).toBe('SUCCESS');
+    const failed = ctx.store.checkEvaluationsOfRun(run.run_id).filter((c) => !c.passed);
+    expect(failed.map((c) => [c.check_name, c.severity, c.description])).toEqual([
+      [
+        'silver_fact_device_health_freshness',
+        'warn',
+        'dbt could not measure the freshness of silver.fact_device_health: [TABLE_OR_VIEW_NOT_FOUND] boom',
+      ],
+    ]);
+  });
+
+  it('fails only the freshness checks when dbt measured nothing', async () => {
+    const { ctx } = await setup({ FAKE_DBT_FRESHNESS: 'none' }, { oneGate: true });
+    const { summary, run } = await launchRun(ctx, { selection: '*' });
+    expect(summary.status).toBe('SUCCESS');
+    const failed = ctx.store
+      .checkEvaluationsOfRun(run.run_id)
+      .filter((c) => !c.passed)
+      .sort((a, b) => a.check_name.localeCompare(b.check_name));
+    expect(failed.map((c) => [c.check_name, c.severity])).toEqual([
+      ['silver_fact_device_health_freshness', 'warn'],
+      ['silver_fact_telemetry_event_freshness', 'warn'],
+    ]);
+    expect(failed[0]!.description).toMatch(
+      /dbt source freshness --select .* measured nothing: no sources\.json \(dbt exit 2\)/,
+    );
   });
 
   it('blocks Gold when an error-severity source test fails, naming the test and its compiled SQL', async () => {
     const { ctx } = await setup({ FAKE_DBT_FAIL_TESTS: 'silver_round_id_not_null,silver_unique_round_fix_timestamp' });
     const { summary, run } = await launchRun(ctx, { selection: '*', concurrency: 1 });
     expect(summary.status).toBe('FAILURE');
-    const failed = ctx.store.checkEvaluationsOfRun(run.run_id).filter((c) => !c.passed);
+    const failed = ctx.store
+      .checkEvaluationsOfRun(run.run_id)
+      .filter((c) => !c.passed)
+      .sort((a, b) => a.check_name.localeCompare(b.check_name));
     expect(failed.map((c) => [c.check_name, c.severity, c.blocking, c.failures])).toEqual([
       ['silver_round_id_not_null', 'error', true, 3],
       ['silver_unique_round_fix_timestamp', 'warn', false, 3],
@@ -180,6 +257,7 @@ describe('dbtAssets', () => {
     );
     expect(status).toEqual({
       'gold.device_health_errors': 'SUCCESS',
+      'gold.dim_facility_topology': 'SUCCESS',
       'gold.fact_round_hole_performance': 'FAILURE',
       'gold.fact_rounds': 'SUCCESS',
       'gold.pace_summary_by_round': 'SUCCESS',

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type {
   AssetCheckSpec,
@@ -14,10 +14,16 @@ import type {
 import { asset, md } from '../../definitions/index.ts';
 import { FrameworkError } from '../../errors/index.ts';
 import type { DbtProject } from './load-dbt-project.ts';
-import type { DbtModelSpec, DbtTestSpec } from './manifest.ts';
+import type { DbtFreshnessSpec, DbtModelSpec, DbtTestSpec } from './manifest.ts';
 import { planBatch } from './plan-batch.ts';
 import { type RunDbtResult, runDbt } from './run-dbt.ts';
 import { type DbtNodeResult, testCheckResult } from './run-results.ts';
+import {
+  type DbtSourcesJson,
+  freshnessCheckResult,
+  freshnessErrorsFromLog,
+  parseSourcesJson,
+} from './source-freshness.ts';
 
 /** Receives each dbt invocation's artifacts (e.g. to copy them to the observability bucket). */
 export type PersistDbtArtifacts = (
@@ -35,7 +41,10 @@ export interface DbtAssetsOptions {
   persistArtifacts?: PersistDbtArtifacts;
 }
 
-/** The asset-scoped checks of one source asset and the one `dbt test` call that evaluates them. */
+/**
+ * The asset-scoped checks of source assets (their dbt tests and source freshness) and the `dbt test`
+ * and `dbt source freshness` calls that evaluate them.
+ */
 export interface DbtSourceChecks {
   checks: AssetCheckSpec[];
   evaluateAssetChecks: (ctx: AssetChecksContext) => Promise<CheckResult[]>;
@@ -44,12 +53,13 @@ export interface DbtSourceChecks {
 export interface DbtAssets {
   /** One asset per dbt model, sorted by key. */
   assets: AssetDefinition[];
-  /** Checks for each source asset that has dbt tests (e.g. `silver.fact_telemetry_event`). */
+  /** Checks for each source asset that has dbt tests or freshness (e.g. `silver.fact_telemetry_event`). */
   sourceChecks: Record<AssetKey, DbtSourceChecks>;
   /**
-   * The tests of several source tables as ONE asset's checks, run by one `dbt test`: for tables one
-   * job writes together (the Silver job writes fact_telemetry_event and fact_device_health), attach
-   * them to the asset whose step writes them; the gate then also clears the others for Gold.
+   * The tests and freshness of several source tables as ONE asset's checks, run by one `dbt test`
+   * and one `dbt source freshness`: for tables one job writes together (the Silver job writes
+   * fact_telemetry_event and fact_device_health), attach them to the asset whose step writes them;
+   * the gate then also clears the others for Gold.
    */
   checksForSources: (keys: readonly AssetKey[]) => DbtSourceChecks;
 }
@@ -72,7 +82,8 @@ const ARTIFACTS = ['manifest.json', 'run_results.json', 'sources.json'];
 const MAX_RUN_STATES = 32;
 
 /**
- * Fairway assets for every model of a dbt project, plus the source tests as asset-scoped checks.
+ * Fairway assets for every model of a dbt project, plus the source tests and source freshness as
+ * asset-scoped checks.
  * The first dbt step of a run builds every dbt model of the run in ONE `dbt build` (models and
  * their tests); the other steps await it and report their own model's result and tests.
  *
@@ -186,59 +197,130 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
   });
 
   const checksForSources = (keys: readonly AssetKey[]): DbtSourceChecks => {
-    const unknown = keys.filter((k) => !spec.sourceTests.has(k));
+    const known = (k: AssetKey) => spec.sourceTests.has(k) || spec.sourceFreshness.has(k);
+    const unknown = keys.filter((k) => !known(k));
     if (unknown.length > 0 || keys.length === 0) {
+      const checked = [...spec.sourceSelectors.keys()].filter(known).sort();
       throw new FrameworkError(
         'DBT_SOURCE_UNKNOWN',
-        `No dbt source tests for ${unknown.map((k) => `'${k}'`).join(', ') || 'an empty list'}; sources with tests: ${[...spec.sourceTests.keys()].join(', ')}.`,
+        `No dbt source tests or freshness for ${unknown.map((k) => `'${k}'`).join(', ') || 'an empty list'}; sources with checks: ${checked.join(', ')}.`,
         { details: { keys: unknown } },
       );
     }
-    const tests = keys.flatMap((k) => spec.sourceTests.get(k)!);
-    const selectors = keys.map((k) => spec.sourceSelectors.get(k)!);
-    const invocation = `test-${keys.length === 1 ? keys[0] : keys.map((k) => k.split('.').pop()).join('-')}`;
+    const tests = keys.flatMap((k) => spec.sourceTests.get(k) ?? []);
+    const freshness = keys.flatMap((k) => spec.sourceFreshness.get(k) ?? []);
+    const suffix = keys.length === 1 ? keys[0] : keys.map((k) => k.split('.').pop()).join('-');
+    const specs = [...tests, ...freshness];
     return {
-      checks: tests.map((t) => ({ ...checkSpec(t), scope: 'asset' as const })),
+      checks: specs.map((c) => ({ ...checkSpec(c), scope: 'asset' as const })),
       evaluateAssetChecks: async (ctx) => {
-        ctx.log.info({ selectors, invocation }, 'dbt source tests started');
-        const result = await runDbt({
-          dbt: await project.environment(),
-          projectDir: project.options.projectDir,
-          target: project.options.target,
-          vars: project.options.vars ?? {},
-          // cautious: a test that also reads a model (not built here) is left to that model's build
-          args: ['test', '--select', ...selectors, '--indirect-selection', 'cautious'],
-          workDir: join(project.options.stateDir, 'runs', ctx.runId, invocation),
-          parseCacheDir: project.manifestDir,
-          signal: ctx.signal,
-          onLine: ctx.computeLog,
-        });
-        await persist(ctx.runId, invocation, result.targetDir, ctx.log);
-        if (!result.runResults) {
-          throw new FrameworkError(
-            'DBT_TEST_FAILED',
-            `dbt test --select ${selectors.join(' ')} stopped before running tests (exit ${result.exitCode}):\n${result.tail.slice(-10).join('\n')}`,
-            { details: { asset_key: ctx.assetKey, selectors } },
-          );
-        }
-        const byId = new Map(result.runResults.results.map((r) => [r.unique_id, r]));
-        const results = tests.map((t) =>
-          testCheckResult(t, byId.get(t.uniqueId), join(result.targetDir, t.compiledPath)),
-        );
+        // Tests first: they are the gate. Freshness after, as its own dbt call (`dbt test` cannot run it).
+        const results = [
+          ...(tests.length > 0 ? await sourceTests(ctx, keys, tests, `test-${suffix}`) : []),
+          ...(freshness.length > 0 ? await sourceFreshness(ctx, freshness, `freshness-${suffix}`) : []),
+        ];
         // A passed gate means these tables are final for the run: a dbt batch may read them.
-        const gated = results.some((r, i) => !r.passed && tests[i]!.blocking && r.severity === 'error');
+        const gated = results.some((r, i) => !r.passed && specs[i]!.blocking && r.severity === 'error');
         if (!gated) for (const k of keys) runState(ctx.runId).readyExternal.add(k);
         return results;
       },
     };
   };
+
+  /** One `dbt test` over the given tables' tests; throws when dbt ran none (the executor fails them all). */
+  const sourceTests = async (
+    ctx: AssetChecksContext,
+    keys: readonly AssetKey[],
+    tests: readonly DbtTestSpec[],
+    invocation: string,
+  ): Promise<CheckResult[]> => {
+    const selectors = keys.filter((k) => spec.sourceTests.has(k)).map((k) => spec.sourceSelectors.get(k)!);
+    ctx.log.info({ selectors, invocation }, 'dbt source tests started');
+    const result = await runDbt({
+      dbt: await project.environment(),
+      projectDir: project.options.projectDir,
+      target: project.options.target,
+      vars: project.options.vars ?? {},
+      // cautious: a test that also reads a model (not built here) is left to that model's build
+      args: ['test', '--select', ...selectors, '--indirect-selection', 'cautious'],
+      workDir: join(project.options.stateDir, 'runs', ctx.runId, invocation),
+      parseCacheDir: project.manifestDir,
+      signal: ctx.signal,
+      onLine: ctx.computeLog,
+    });
+    await persist(ctx.runId, invocation, result.targetDir, ctx.log);
+    if (!result.runResults) {
+      throw new FrameworkError(
+        'DBT_TEST_FAILED',
+        `dbt test --select ${selectors.join(' ')} stopped before running tests (exit ${result.exitCode}):\n${result.tail.slice(-10).join('\n')}`,
+        { details: { asset_key: ctx.assetKey, selectors } },
+      );
+    }
+    const byId = new Map(result.runResults.results.map((r) => [r.unique_id, r]));
+    return tests.map((t) => testCheckResult(t, byId.get(t.uniqueId), join(result.targetDir, t.compiledPath)));
+  };
+
+  /** One `dbt source freshness` over the given tables; a dbt that measured nothing fails their checks. */
+  const sourceFreshness = async (
+    ctx: AssetChecksContext,
+    specs: readonly DbtFreshnessSpec[],
+    invocation: string,
+  ): Promise<CheckResult[]> => {
+    const selectors = specs.map((f) => f.selector);
+    const lines: string[] = [];
+    ctx.log.info({ selectors, invocation }, 'dbt source freshness started');
+    const result = await runDbt({
+      dbt: await project.environment(),
+      projectDir: project.options.projectDir,
+      target: project.options.target,
+      vars: project.options.vars ?? {},
+      args: ['source', 'freshness', '--select', ...selectors],
+      workDir: join(project.options.stateDir, 'runs', ctx.runId, invocation),
+      parseCacheDir: project.manifestDir,
+      signal: ctx.signal,
+      onLine: (line) => {
+        lines.push(line);
+        ctx.computeLog(line);
+      },
+    });
+    await persist(ctx.runId, invocation, result.targetDir, ctx.log);
+    const file = join(result.targetDir, 'sources.json');
+    let measured: DbtSourcesJson | undefined;
+    let problem = `no sources.json (dbt exit ${result.exitCode})`;
+    if (existsSync(file)) {
+      try {
+        measured = parseSourcesJson(JSON.parse(readFileSync(file, 'utf8')), file);
+      } catch (e) {
+        problem = (e as Error).message;
+      }
+    }
+    if (!measured) {
+      // Only the freshness checks fail: the tests of the same gate keep their own results.
+      const why = `dbt source freshness --select ${selectors.join(' ')} measured nothing: ${problem}\n${result.tail.slice(-10).join('\n')}`;
+      return specs.map((f) => ({ name: f.name, passed: false, severity: f.severity, description: why }));
+    }
+    const byId = new Map(measured.results.map((r) => [r.unique_id, r]));
+    const errors = freshnessErrorsFromLog(lines);
+    const results = specs.map((f) => freshnessCheckResult(f, byId.get(f.uniqueId), file, errors.get(f.table)));
+    ctx.log.info(
+      {
+        invocation,
+        exit_code: result.exitCode,
+        duration_ms: result.durationMs,
+        stale: results.filter((r) => !r.passed).length,
+      },
+      'dbt source freshness finished',
+    );
+    return results;
+  };
+  const checked = new Set([...spec.sourceTests.keys(), ...spec.sourceFreshness.keys()]);
   const sourceChecks: Record<AssetKey, DbtSourceChecks> = Object.fromEntries(
-    [...spec.sourceTests.keys()].map((k) => [k, checksForSources([k])]),
+    [...checked].sort().map((k) => [k, checksForSources([k])]),
   );
   return { assets: assets.sort((a, b) => a.key.localeCompare(b.key)), sourceChecks, checksForSources };
 }
 
-const checkSpec = (t: DbtTestSpec): AssetCheckSpec => ({
+const checkSpec = (t: DbtTestSpec | DbtFreshnessSpec): AssetCheckSpec => ({
   name: t.name,
   description: t.description,
   severity: t.severity,

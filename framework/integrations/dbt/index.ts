@@ -13,6 +13,8 @@ export {
   stableJson,
 } from './load-dbt-project.ts';
 export {
+  type DbtFreshnessSpec,
+  type DbtFreshnessTime,
   type DbtManifest,
   DbtManifestSchema,
   type DbtModelSpec,
@@ -31,3 +33,12 @@ export {
   RunResultsSchema,
   testCheckResult,
 } from './run-results.ts';
+export {
+  type DbtFreshnessResult,
+  type DbtSourcesJson,
+  formatAge,
+  freshnessCheckResult,
+  freshnessErrorsFromLog,
+  parseSourcesJson,
+  SourcesJsonSchema,
+} from './source-freshness.ts';

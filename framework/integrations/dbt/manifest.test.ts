@@ -15,7 +15,8 @@ describe('translateManifest', () => {
     expect(spec.adapterType).toBe('spark');
     expect(spec.models.map((m) => [m.assetKey, m.deps])).toEqual([
       ['gold.device_health_errors', ['silver.fact_device_health']],
-      ['gold.fact_round_hole_performance', ['silver.fact_telemetry_event']],
+      ['gold.dim_facility_topology', ['silver.fact_telemetry_event']],
+      ['gold.fact_round_hole_performance', ['gold.dim_facility_topology', 'silver.fact_telemetry_event']],
       ['gold.fact_rounds', ['silver.fact_telemetry_event']],
       ['gold.pace_summary_by_round', ['gold.fact_rounds']],
       ['gold.signal_quality_rounds', ['gold.fact_rounds']],
@@ -52,6 +53,47 @@ describe('translateManifest', () => {
     expect(swapped.description).toMatch(/warn_if >0, error_if >10/);
     expect(spec.sourceTests.get('silver.fact_device_health')!.length).toBe(4);
     expect(spec.sourceSelectors.get('silver.fact_telemetry_event')).toBe('source:silver.fact_telemetry_event');
+  });
+
+  it('turns each source freshness config into a check spec, warn-only unless meta says error', () => {
+    expect([...spec.sourceFreshness.keys()]).toEqual(['silver.fact_device_health', 'silver.fact_telemetry_event']);
+    const telemetry = spec.sourceFreshness.get('silver.fact_telemetry_event')!;
+    expect(telemetry).toEqual({
+      uniqueId: 'source.fairway.silver.fact_telemetry_event',
+      name: 'silver_fact_telemetry_event_freshness',
+      severity: 'warn',
+      blocking: false,
+      description:
+        'dbt source freshness of silver.fact_telemetry_event: warn after 36 hours, error after 72 hours; a dbt error is recorded as a warning',
+      assetKey: 'silver.fact_telemetry_event',
+      selector: 'source:silver.fact_telemetry_event',
+      table: 'fact_telemetry_event',
+      warnAfter: { count: 36, period: 'hour' },
+      errorAfter: { count: 72, period: 'hour' },
+    });
+
+    const strict = manifest();
+    const source = strict.sources['source.fairway.silver.fact_device_health']!;
+    source.meta = { fairway: { freshness_severity: 'error' } };
+    source.freshness = { warn_after: { count: null, period: null }, error_after: { count: 1, period: 'day' } };
+    strict.sources['source.fairway.silver.fact_telemetry_event']!.freshness = null;
+    const strictSpec = translateManifest(strict).sourceFreshness;
+    expect([...strictSpec.keys()]).toEqual(['silver.fact_device_health']);
+    expect(strictSpec.get('silver.fact_device_health')).toMatchObject({
+      severity: 'error',
+      blocking: true,
+      description: expect.stringMatching(/: error after 1 day; a dbt error blocks downstream assets$/),
+      errorAfter: { count: 1, period: 'day' },
+    });
+    expect(strictSpec.get('silver.fact_device_health')!.warnAfter).toBeUndefined();
+  });
+
+  it('rejects a freshness severity other than warn or error, naming the field', () => {
+    const bad = structuredClone(raw);
+    bad.sources['source.fairway.silver.fact_device_health'].meta = { fairway: { freshness_severity: 'fatal' } };
+    expect(() => parseManifest(bad, 'manifest.json')).toThrow(
+      /'sources\.source\.fairway\.silver\.fact_device_health\.meta\.fairway\.freshness_severity'/,
+    );
   });
 
   it('maps source tables to asset keys through the option', () => {

@@ -34,6 +34,11 @@ const NodeSchema = z.object({
   test_metadata: z.object({ name: z.string() }).nullish(),
 });
 
+const FreshnessTimeSchema = z.object({
+  count: z.number().int().nullish(),
+  period: z.enum(['minute', 'hour', 'day']).nullish(),
+});
+
 const SourceSchema = z.object({
   unique_id: z.string(),
   source_name: z.string(),
@@ -41,6 +46,19 @@ const SourceSchema = z.object({
   schema: z.string(),
   identifier: z.string().nullish(),
   description: z.string().default(''),
+  freshness: z
+    .object({
+      warn_after: FreshnessTimeSchema.nullish(),
+      error_after: FreshnessTimeSchema.nullish(),
+      filter: z.string().nullish(),
+    })
+    .nullish(),
+  /** `meta.fairway.freshness_severity`: what a dbt freshness `error` is in Fairway (default warn). */
+  meta: z
+    .looseObject({
+      fairway: z.looseObject({ freshness_severity: z.enum(['warn', 'error']).optional() }).optional(),
+    })
+    .default({}),
 });
 
 const MacroSchema = z.object({
@@ -98,6 +116,32 @@ export interface DbtModelSpec {
   tests: DbtTestSpec[];
 }
 
+/** A freshness threshold as dbt reports it (`{ count: 36, period: 'hour' }`). */
+export interface DbtFreshnessTime {
+  count: number;
+  period: 'minute' | 'hour' | 'day';
+}
+
+/** `dbt source freshness` of one source table as a Fairway check on its asset. */
+export interface DbtFreshnessSpec {
+  /** The source's unique id (`source.fairway.silver.fact_telemetry_event`), as in sources.json. */
+  uniqueId: string;
+  /** The check name, `<source>_<table>_freshness`: unique when one asset carries several tables. */
+  name: string;
+  /** What dbt's `error` status becomes; dbt's `warn` is always a warning. */
+  severity: CheckSeverity;
+  /** Only an error-severity freshness check gates downstream assets. */
+  blocking: boolean;
+  description: string;
+  assetKey: AssetKey;
+  /** dbt `source:<source_name>.<table>` selector. */
+  selector: string;
+  /** The table's dbt name (`fact_telemetry_event`), as dbt's log lines name it. */
+  table: string;
+  warnAfter?: DbtFreshnessTime;
+  errorAfter?: DbtFreshnessTime;
+}
+
 export interface DbtProjectSpec {
   adapterType: string;
   dbtVersion: string;
@@ -107,6 +151,8 @@ export interface DbtProjectSpec {
   sourceTests: Map<AssetKey, DbtTestSpec[]>;
   /** dbt `source:<source_name>.<table>` selector of each source asset. */
   sourceSelectors: Map<AssetKey, string>;
+  /** Source tables with a freshness config (warn_after / error_after), by asset key. */
+  sourceFreshness: Map<AssetKey, DbtFreshnessSpec>;
 }
 
 export interface TranslateOptions {
@@ -157,6 +203,7 @@ export function translateManifest(manifest: DbtManifest, opts: TranslateOptions 
     opts.sourceAssetKey ?? ((s: { schema: string; identifier: string }) => `${s.schema}.${s.identifier}`);
   const sourceKeys = new Map<string, AssetKey>();
   const sourceSelectors = new Map<AssetKey, string>();
+  const sourceFreshness = new Map<AssetKey, DbtFreshnessSpec>();
   for (const s of Object.values(manifest.sources)) {
     const key = sourceKeyOf({
       sourceName: s.source_name,
@@ -166,6 +213,8 @@ export function translateManifest(manifest: DbtManifest, opts: TranslateOptions 
     });
     sourceKeys.set(s.unique_id, key);
     sourceSelectors.set(key, `source:${s.source_name}.${s.name}`);
+    const freshness = freshnessSpec(s, key);
+    if (freshness) sourceFreshness.set(key, freshness);
   }
 
   const models = Object.values(manifest.nodes).filter((n) => n.resource_type === 'model' && n.config.enabled !== false);
@@ -228,6 +277,37 @@ export function translateManifest(manifest: DbtManifest, opts: TranslateOptions 
     models: specs,
     sourceTests,
     sourceSelectors,
+    sourceFreshness: new Map([...sourceFreshness].sort(([a], [b]) => a.localeCompare(b))),
+  };
+}
+
+const thresholdOf = (t: z.infer<typeof FreshnessTimeSchema> | null | undefined): DbtFreshnessTime | undefined =>
+  t?.count != null && t.period != null ? { count: t.count, period: t.period } : undefined;
+
+/** Like `36 hours`. */
+export const describeThreshold = (t: DbtFreshnessTime): string => `${t.count} ${t.period}${t.count === 1 ? '' : 's'}`;
+
+/** The freshness check of a source table, or undefined when dbt would not check it (no threshold). */
+function freshnessSpec(source: z.infer<typeof SourceSchema>, assetKey: AssetKey): DbtFreshnessSpec | undefined {
+  const warnAfter = thresholdOf(source.freshness?.warn_after);
+  const errorAfter = thresholdOf(source.freshness?.error_after);
+  if (!warnAfter && !errorAfter) return undefined;
+  const severity: CheckSeverity = source.meta.fairway?.freshness_severity ?? 'warn';
+  const limits = [
+    warnAfter && `warn after ${describeThreshold(warnAfter)}`,
+    errorAfter && `error after ${describeThreshold(errorAfter)}`,
+  ].filter(Boolean);
+  return {
+    uniqueId: source.unique_id,
+    name: `${source.source_name}_${source.name}_freshness`,
+    severity,
+    blocking: severity === 'error',
+    description: `dbt source freshness of ${assetKey}: ${limits.join(', ')}; a dbt error ${severity === 'error' ? 'blocks downstream assets' : 'is recorded as a warning'}`,
+    assetKey,
+    selector: `source:${source.source_name}.${source.name}`,
+    table: source.name,
+    ...(warnAfter ? { warnAfter } : {}),
+    ...(errorAfter ? { errorAfter } : {}),
   };
 }
 

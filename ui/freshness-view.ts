@@ -1,0 +1,78 @@
+import type { AssetDefinition } from '../framework/definitions/index.ts';
+import {
+  dayDimension,
+  describePolicy,
+  type FreshnessState,
+  type PartitionFreshness,
+  worstFreshness,
+} from '../framework/scheduling/index.ts';
+
+/** One partition's freshness as the API returns it ("" when unpartitioned). */
+export interface PartitionFreshnessView {
+  partition_key: string;
+  state: FreshnessState;
+  /** In plain words, as `fairway why` prints it. */
+  text: string;
+  /** When it turns WARN / OVERDUE unless materialized (ISO); null when nothing is pending. */
+  warn_at: string | null;
+  due_at: string | null;
+  /** When the earliest data it does not reflect arrived. */
+  pending_since: string | null;
+  /** The partition's own day a deadline is keyed on, and when that day ends in the deadline's zone. */
+  day: { dimension: string; value: string; ends_at: string } | null;
+}
+
+/** An asset's freshness: the worst partition (earliest due first), its policy in words and counts per state. */
+export interface FreshnessSummary extends Omit<PartitionFreshnessView, 'pending_since' | 'day'> {
+  policy: string;
+  counts: Record<FreshnessState, number>;
+}
+
+export function partitionFreshnessView(partition: string, f: PartitionFreshness): PartitionFreshnessView {
+  return {
+    partition_key: partition,
+    state: f.state,
+    text: f.text,
+    warn_at: f.warnAt,
+    due_at: f.dueAt,
+    pending_since: f.pending?.since ?? null,
+    day: f.day ? { dimension: f.day.dimension, value: f.day.value, ends_at: f.day.endsAt } : null,
+  };
+}
+
+/**
+ * The summary of an asset's evaluated freshness, or null when it has no policy. A policy asset with no
+ * partition known yet is FRESH: nothing has arrived that it could lag behind.
+ */
+export function freshnessSummary(
+  def: AssetDefinition<string, unknown>,
+  byPartition: ReadonlyMap<string, PartitionFreshness> | undefined,
+): FreshnessSummary | null {
+  if (!def.freshness) return null;
+  const counts: Record<FreshnessState, number> = { FRESH: 0, WARN: 0, OVERDUE: 0 };
+  for (const f of byPartition?.values() ?? []) counts[f.state]++;
+  const worst = worstFreshness(byPartition);
+  return {
+    policy: describePolicy(def.freshness, def.freshness.deadline ? dayDimension(def.partitions) : null),
+    partition_key: worst?.partition ?? '',
+    state: worst?.freshness.state ?? 'FRESH',
+    text: worst?.freshness.text ?? 'no partition known yet',
+    warn_at: worst?.freshness.warnAt ?? null,
+    due_at: worst?.freshness.dueAt ?? null,
+    counts,
+  };
+}
+
+/** The asset page's freshness: the summary plus every partition's state ("" when unpartitioned). */
+export interface FreshnessDetail extends FreshnessSummary {
+  partitions: PartitionFreshnessView[];
+}
+
+export function freshnessDetail(
+  def: AssetDefinition<string, unknown>,
+  byPartition: ReadonlyMap<string, PartitionFreshness> | undefined,
+): FreshnessDetail | null {
+  const summary = freshnessSummary(def, byPartition);
+  if (!summary) return null;
+  return { ...summary, partitions: [...(byPartition ?? [])].map(([p, f]) => partitionFreshnessView(p, f)) };
+}

@@ -1,0 +1,68 @@
+import type { FreshnessDetail } from '../freshness-view.ts';
+import { formatTs } from './layout.tsx';
+
+const utc = (ts: string | null) => (ts ? `${formatTs(ts)} UTC` : '-');
+
+/** Freshness policy, state and when it will warn / be overdue; per partition when partitioned. */
+export function FreshnessSection(props: { freshness: FreshnessDetail; partitioned: boolean }) {
+  const f = props.freshness;
+  // Partitions that lag (or will): most urgent first; fresh partitions with nothing pending are counted only.
+  const lagging = f.partitions
+    .filter((p) => p.due_at !== null)
+    .sort((a, b) => ((a.due_at ?? '') < (b.due_at ?? '') ? -1 : 1))
+    .slice(0, 50);
+  return (
+    <section id="freshness" data-state={f.state}>
+      <h2>Freshness</h2>
+      <p>
+        <span class={`pill fr-${f.state}`}>{f.state}</span>
+        <span class="muted">{`policy: ${f.policy}`}</span>
+      </p>
+      <p class="freshness-text">{`${f.partition_key ? `[${f.partition_key}] ` : ''}${f.text}`}</p>
+      <table class="kv">
+        <tbody>
+          <tr>
+            <th>warns at</th>
+            <td>{utc(f.warn_at)}</td>
+          </tr>
+          <tr>
+            <th>overdue at</th>
+            <td>{utc(f.due_at)}</td>
+          </tr>
+          {props.partitioned ? (
+            <tr>
+              <th>partitions</th>
+              <td>{`${f.counts.FRESH} fresh · ${f.counts.WARN} warn · ${f.counts.OVERDUE} overdue`}</td>
+            </tr>
+          ) : null}
+        </tbody>
+      </table>
+      {props.partitioned && lagging.length > 0 ? (
+        <table class="list" id="freshness-partitions">
+          <thead>
+            <tr>
+              <th>partition</th>
+              <th>state</th>
+              <th>warns at</th>
+              <th>overdue at</th>
+              <th>why</th>
+            </tr>
+          </thead>
+          <tbody>
+            {lagging.map((p) => (
+              <tr data-partition={p.partition_key}>
+                <td>{p.partition_key}</td>
+                <td>
+                  <span class={`pill fr-${p.state}`}>{p.state}</span>
+                </td>
+                <td>{utc(p.warn_at)}</td>
+                <td>{utc(p.due_at)}</td>
+                <td>{p.text}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </section>
+  );
+}
