@@ -21,8 +21,8 @@ function wallClock(timezone: string, t: number): number[] {
   return ['year', 'month', 'day', 'hour', 'minute', 'second'].map((k) => Number(parts[k]));
 }
 
-/** UTC offset of `timezone` at instant `t`, in ms (local − UTC). */
-function offsetAt(timezone: string, t: number): number {
+/** UTC offset of `timezone` at instant `t`, in ms (local − UTC; DST-aware). */
+export function utcOffsetMs(timezone: string, t: number): number {
   const [y, mo, d, h, mi, s] = wallClock(timezone, t) as [number, number, number, number, number, number];
   return Date.UTC(y, mo - 1, d, h, mi, s) - Math.floor(t / 1000) * 1000;
 }
@@ -39,7 +39,10 @@ const isoDayOf = (timezone: string, t: number) => {
 export function startOfDay(day: string, timezone: string): number {
   const wall = Date.parse(`${day}T00:00:00Z`);
   // The offsets before and after the day start; offsets change at most once within such a window.
-  const candidates = [wall - offsetAt(timezone, wall - 1.5 * DAY_MS), wall - offsetAt(timezone, wall + 1.5 * DAY_MS)];
+  const candidates = [
+    wall - utcOffsetMs(timezone, wall - 1.5 * DAY_MS),
+    wall - utcOffsetMs(timezone, wall + 1.5 * DAY_MS),
+  ];
   const inDay = candidates.filter((t) => isoDayOf(timezone, t) === day);
   return Math.min(...(inDay.length > 0 ? inDay : candidates));
 }

@@ -1,3 +1,4 @@
+import { utcOffsetMs } from '../../../framework/scheduling/zoned-day.ts';
 import type { Course } from '../courses.ts';
 import { rngFor } from './prng.ts';
 
@@ -88,27 +89,8 @@ export function buildCourseModel(id: string, course: Course, seed: number): Cour
 }
 
 /** Minutes east of UTC of `timeZone` at the given instant (DST-aware). */
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
 export function tzOffsetMinutes(timeZone: string, epochMs: number): number {
-  let fmt = formatters.get(timeZone);
-  if (!fmt) {
-    fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(timeZone, fmt);
-  }
-  const parts = fmt.formatToParts(new Date(epochMs));
-  const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return Math.round((asUtc - epochMs) / 60_000);
+  return Math.round(utcOffsetMs(timeZone, epochMs) / 60_000);
 }
 
 /** Epoch seconds of a local wall-clock time on an ISO day in the course's time zone. */
