@@ -33,7 +33,6 @@ _TYPES = {
 }
 PARSED_SCHEMA = T.StructType([T.StructField(n, _TYPES[n], True) for n in RECORD_FIELDS])
 
-
 EARTH_RADIUS_M = 6_371_008.8
 SWAP_RADIUS_M = 5_000.0
 H3_RESOLUTION = 11  # ~25 m hexagons: finer than a section, coarse enough to group fixes
