@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import zlib
 from collections import Counter, defaultdict
 
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -12,7 +13,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.storagelevel import StorageLevel
 
-from silver.parse import RECORD_FIELDS, parse_file
+from silver.parse import RECORD_FIELDS, detect_format, parse_file
 
 _TYPES = {
     "record_kind": T.StringType(), "source_file": T.StringType(), "source_format": T.StringType(),
@@ -48,7 +49,6 @@ def list_files(spark: SparkSession, path: str) -> list[tuple[str, int]]:
 # A CSV bigger than this is decoded by several tasks (one per SHARD_BYTES, at most one per core):
 # decoding is pure Python, so one 100 MB export would otherwise keep a single core busy.
 SHARD_BYTES = 48 << 20
-ARROW_ROWS = 1 << 16  # records per Arrow batch handed back to the JVM
 
 
 def _cores(spark: SparkSession) -> int:
@@ -59,49 +59,33 @@ def _cores(spark: SparkSession) -> int:
     return sc.defaultParallelism
 
 
-def _parse_units(batches):
-    """mapInArrow body: (path, content, shard, shards) rows → PARSED_SCHEMA record batches."""
-    import pyarrow as pa  # in the Python workers only
-
-    arrow = {
-        T.StringType(): pa.string(), T.LongType(): pa.int64(), T.IntegerType(): pa.int32(),
-        T.DoubleType(): pa.float64(), T.BooleanType(): pa.bool_(),
-    }
-    schema = pa.schema([(f.name, arrow[f.dataType]) for f in PARSED_SCHEMA.fields])
-
-    def batch(rows: list[tuple]):
-        columns = list(zip(*rows))
-        return pa.RecordBatch.from_arrays([pa.array(c, type=t) for c, t in zip(columns, schema.types)], schema=schema)
-
-    for units in batches:
-        for unit in units.to_pylist():
-            rows = []
-            for record in parse_file(unit["path"], unit["content"], unit["shard"], unit["shards"]):
-                rows.append(record)
-                if len(rows) == ARROW_ROWS:
-                    yield batch(rows)
-                    rows = []
-            if rows:
-                yield batch(rows)
+def _shards(path: str, content, max_shards: int, shard_bytes: int) -> list[tuple[int, tuple]]:
+    """(partition key, (path, bytes, shard, shards)) units of one file; shards of a file get consecutive keys."""
+    data = bytes(content)
+    name = os.path.basename(path.rstrip("/"))
+    k = 1
+    if detect_format(name, data) == "csv":
+        k = max(1, min(max_shards, -(-len(data) // shard_bytes)))
+    key = zlib.crc32(path.encode("utf-8"))  # stable across Python workers, unlike hash()
+    return [(key + i, (path, data, i, k)) for i in range(k)]
 
 
 def read_partition(spark: SparkSession, path: str, n_files: int) -> tuple[DataFrame, list[dict]]:
     """All files of one Bronze partition → (records, per-file stats).
 
-    Files are decoded in Python (silver/parse.py) and handed to the JVM as Arrow batches; a big CSV is
-    split into shards decoded by parallel tasks. The records (``loc`` rows and one ``stats`` row per
-    file, each with a ``row_id``) are cached: the files are parsed once, while the stats are collected.
+    Files are decoded in Python (silver/parse.py); a big CSV is split into shards decoded by parallel
+    tasks. The records (``loc`` rows and one ``stats`` row per file, each with a ``row_id``) are cached:
+    the files are parsed once, while the stats are collected.
     """
-    files = spark.read.format("binaryFile").load(path).select("path", "content", "length")
-    name = F.lower(F.col("path"))
-    head = F.regexp_replace(F.substring("content", 1, 64).cast("string"), "^[\ufeff \t\r\n]+", "")  # as parse.detect_format
-    is_csv = name.endswith(".csv") | (~name.endswith(".json") & ~F.substring(head, 1, 1).isin("[", "{"))
-    cores = max(1, _cores(spark))
-    shards = F.when(is_csv, F.greatest(F.lit(1), F.least(F.lit(cores), F.ceil(F.col("length") / SHARD_BYTES)))).otherwise(1)
-    units = files.select("path", "content", F.explode(F.sequence(F.lit(0), shards - 1)).alias("shard"), shards.alias("shards"))
-    # round-robin: the shards of one file (consecutive rows) land in different tasks
-    units = units.repartition(max(1, min(n_files + cores - 1, spark.sparkContext.defaultParallelism * 2)))
-    parsed = units.mapInArrow(_parse_units, PARSED_SCHEMA)
+    files = spark.read.format("binaryFile").load(path).select("path", "content")
+    max_shards, shard_bytes = max(1, _cores(spark)), SHARD_BYTES  # locals: the lambda below ships their values
+    parts = max(1, min(n_files + max_shards - 1, spark.sparkContext.defaultParallelism * 2))
+    rdd = (
+        files.rdd.flatMap(lambda r: _shards(r.path, r.content, max_shards, shard_bytes))
+        .partitionBy(parts, lambda key: key)
+        .flatMap(lambda kv: parse_file(*kv[1]))
+    )
+    parsed = spark.createDataFrame(rdd, PARSED_SCHEMA, verifySchema=False)
     parsed = parsed.withColumn("row_id", F.monotonically_increasing_id()).persist(StorageLevel.MEMORY_AND_DISK)
     rows = parsed.where(F.col("record_kind") == "stats").select("source_file", "source_format", "file_stats").collect()
     return parsed, [{"file": r.source_file, "format": r.source_format, **json.loads(r.file_stats)} for r in rows]
