@@ -28,6 +28,17 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlparse
 
+# The driver JVM runs one job of a few minutes (embedded: the whole job, in local mode). Measured on the
+# 100 MB Silver benchmark (bench/README.md), its JIT compiler threads used ~73 of ~205 JVM CPU-seconds:
+# HotSpot's C2 compiles every method that gets warm, including Spark's one-off generated classes. C2
+# thresholds 8x the defaults keep C2 for the really hot loops (C2 CPU 73 → ~40 s, task CPU unchanged);
+# the parallel collector avoids G1's concurrent marking of the large cache (~10 CPU-s).
+SHORT_JOB_JVM_OPTIONS = (
+    "-XX:+UseParallelGC",
+    "-XX:Tier4InvocationThreshold=40000",
+    "-XX:Tier4CompileThreshold=120000",
+    "-XX:Tier4BackEdgeThreshold=320000",
+)
 SECRET_KEYS = ("secret", "access-key", "access.key", "password")
 _HERE = Path(__file__).resolve().parent
 
@@ -69,7 +80,9 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
         "spark.sql.shuffle.partitions": shuffle,
         "spark.default.parallelism": shuffle,
         "spark.sql.session.timeZone": "UTC",
-        "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC -Dlog4j2.configurationFile={_HERE / 'log4j2.properties'}",
+        "spark.driver.extraJavaOptions": " ".join(
+            [f"-Duser.timezone=UTC -Dlog4j2.configurationFile={_HERE / 'log4j2.properties'}", *SHORT_JOB_JVM_OPTIONS]
+        ),
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
         # fast, quiet local start-up
         "spark.ui.enabled": "false",
@@ -77,6 +90,9 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.sql.adaptive.enabled": "true",
+        # cached DataFrames stay uncompressed: compressing the Silver job's wide cache cost ~20 CPU-s of
+        # 235 on the 100 MB benchmark (bench/README.md), and the cache lives only for one job
+        "spark.sql.inMemoryColumnarStorage.compressed": "false",
         "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
         "spark.kryo.registrator": "org.apache.sedona.core.serde.SedonaKryoRegistrator",
         "spark.sql.extensions": ",".join(

@@ -181,7 +181,9 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
         if real != kept_rows + sum(quarantined.values()) + duplicates_removed:  # checked before anything is written
             _fail_reconciliation(pipes, real, kept_rows, sum(quarantined.values()), duplicates_removed, "before write")
 
-        kept = good.join(removed, "row_id", "left_anti").persist(StorageLevel.MEMORY_AND_DISK)
+        partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+        kept = transform.clustered_by_event_date(good.join(removed, "row_id", "left_anti"), partitions)
+        kept = kept.persist(StorageLevel.MEMORY_AND_DISK)
         rejected = flagged.where(F.col("quarantine_reason").isNotNull()).persist(StorageLevel.MEMORY_AND_DISK)
         track = _track_preview(kept)
         rejected.count()
@@ -193,9 +195,16 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
         quarantine = transform.derive(rejected, bands, args.course_timezone, with_h3=False).withColumn("run_id", F.lit(run_id))
 
         commits = {}
-        for table, df in (("fact_telemetry_event", main), ("fact_device_health", main), ("quarantine_telemetry_event", quarantine)):
+        writes = (  # (table, rows, clustered): main is already clustered by event date (see kept)
+            ("fact_telemetry_event", main, True),
+            ("fact_device_health", main, True),
+            ("quarantine_telemetry_event", quarantine, False),
+        )
+        for table, df, clustered in writes:
             name = tables.ensure_table(spark, args.namespace, table)
-            commits[table] = tables.overwrite_partition(tables.conform(df, table), name, args.course_id, args.ingest_date, run_id)
+            commits[table] = tables.overwrite_partition(
+                tables.conform(df, table), name, args.course_id, args.ingest_date, run_id, clustered
+            )
             step(f"write_{table}")
         main_name = tables.qualified(spark, args.namespace, "fact_telemetry_event")
         schema = tables.table_schema(spark, main_name)

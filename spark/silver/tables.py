@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -43,10 +45,26 @@ TABLE_PROPERTIES = {
 TABLES = {
     # name: (columns, partition columns)
     "fact_telemetry_event": (TELEMETRY_COLUMNS, ("course_id", "event_date")),
-    "fact_device_health": (DEVICE_HEALTH_COLUMNS, ("course_id", "event_date")),
+    # a narrow per-fix log: monthly partitions, so a backfill over years writes a few dozen files, not
+    # one per day (month transform; queries on event_date still prune by it)
+    "fact_device_health": (DEVICE_HEALTH_COLUMNS, ("course_id", "months(event_date)")),
     # quarantine is reviewed per Bronze partition, so it is partitioned like one
     "quarantine_telemetry_event": (QUARANTINE_COLUMNS, ("course_id", "ingest_date")),
 }
+
+# Columns whose values are (nearly) all different within a data file: Parquet's dictionary encoding
+# only costs CPU there (every value is hashed, then the page falls back to plain encoding).
+PLAIN_ENCODED = (
+    "fix_timestamp", "fix_offset_seconds", "longitude", "latitude", "geometry", "geometry_wkt",
+    "pace", "pace_gap", "positional_gap",
+)
+
+
+def table_properties(table: str) -> dict[str, str]:
+    """Iceberg table properties of one Silver table: TABLE_PROPERTIES plus its plain-encoded columns."""
+    columns = {c for c, _ in TABLES[table][0]}
+    plain = {f"write.parquet.dict-encoding-enabled.column.{c}": "false" for c in PLAIN_ENCODED if c in columns}
+    return {**TABLE_PROPERTIES, **plain}
 
 
 def _properties(props: dict[str, str]) -> str:
@@ -65,15 +83,17 @@ def ensure_table(spark: SparkSession, namespace: str, table: str) -> str:
     catalog = spark.conf.get("spark.sql.defaultCatalog")
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {catalog}.{namespace}")
     cols = ", ".join(f"{c} {t}" for c, t in columns)
-    props = _properties(TABLE_PROPERTIES)
+    wanted = table_properties(table)
+    props = _properties(wanted)
     spark.sql(
         f"CREATE TABLE IF NOT EXISTS {name} ({cols}) USING iceberg PARTITIONED BY ({', '.join(partitioned_by)}) "
         f"TBLPROPERTIES ({props})"
     )
     current = {r.key: r.value for r in spark.sql(f"SHOW TBLPROPERTIES {name}").collect()}
-    stale = {k: v for k, v in TABLE_PROPERTIES.items() if current.get(k) != v}
+    stale = {k: v for k, v in wanted.items() if current.get(k) != v}
     if stale:  # a table created by an older job version
         spark.sql(f"ALTER TABLE {name} SET TBLPROPERTIES ({_properties(stale)})")
+    _evolve_partitioning(spark, name, partitioned_by)
     existing = {f.name for f in spark.table(name).schema.fields}
     missing = [(c, t) for c, t in columns if c not in existing]
     if missing:
@@ -81,23 +101,50 @@ def ensure_table(spark: SparkSession, namespace: str, table: str) -> str:
     return name
 
 
+def partitioning(spark: SparkSession, name: str) -> list[str]:
+    """The table's current partition fields as Spark SQL shows them: ``course_id``, ``months(event_date)``."""
+    ddl = spark.sql(f"SHOW CREATE TABLE {name}").first()[0]
+    spec = re.search(r"^PARTITIONED BY \((.*)\)$", ddl, re.MULTILINE)
+    return re.findall(r"\w+\([^)]*\)|\w+", spec.group(1)) if spec else []
+
+
+def _evolve_partitioning(spark: SparkSession, name: str, wanted: tuple[str, ...]) -> None:
+    """Moves a table created by an older job version to the wanted partition fields. Iceberg keeps the
+    old files under their old spec; new writes use the new one."""
+    current = partitioning(spark, name)
+    for field in wanted:
+        if field not in current:
+            spark.sql(f"ALTER TABLE {name} ADD PARTITION FIELD {field}")
+    for field in current:
+        if field not in wanted:
+            spark.sql(f"ALTER TABLE {name} DROP PARTITION FIELD {field}")
+
+
 def conform(df: DataFrame, table: str) -> DataFrame:
     columns, _ = TABLES[table]
     return df.select(*[F.col(c).cast(t).alias(c) for c, t in columns])
 
 
-def overwrite_partition(df: DataFrame, name: str, course_id: str, ingest_date: str, run_id: str) -> dict:
+def overwrite_partition(
+    df: DataFrame, name: str, course_id: str, ingest_date: str, run_id: str, clustered: bool = False
+) -> dict:
     """Replaces every row of (course_id, ingest_date) with `df` in ONE Iceberg commit.
 
     `overwrite(condition)` deletes the files whose rows all match and adds the new files in a single
     snapshot, so readers see either the old rows or the new ones, never a mix or nothing. The
     snapshot carries `fairway.run_id`, which is how the commit is found afterwards.
+    Iceberg shuffles and sorts the rows by table partition first, unless `clustered`: then `df` must
+    already be clustered by table partition in each task and sorted by it, and is written as it is
+    (Iceberg's writer fails on rows that are not).
     """
     condition = (F.col("course_id") == F.lit(course_id)) & (F.col("ingest_date") == F.to_date(F.lit(ingest_date)))
     # fanout off: Iceberg then sorts each task's rows by partition and keeps ONE data file open at a time.
     # With fanout (Iceberg's default) a task keeps a Parquet writer open per event_date it meets; a Bronze
     # partition spanning ~1,000 days ran a 2g driver out of heap. Same rows, same partitions.
-    df.writeTo(name).option("snapshot-property.fairway.run_id", run_id).option("fanout-enabled", "false").overwrite(condition)
+    writer = df.writeTo(name).option("snapshot-property.fairway.run_id", run_id).option("fanout-enabled", "false")
+    if clustered:
+        writer = writer.option("use-table-distribution-and-ordering", "false")
+    writer.overwrite(condition)
     spark = df.sparkSession
     quoted = run_id.replace("'", "''")
     row = spark.sql(

@@ -116,6 +116,7 @@ def typed_locations(parsed: DataFrame, course_id: str, ingest_date: str) -> Data
         .withColumn("round_start_time", F.expr("timestamp_micros(round_start_us)"))
         .withColumn("round_end_time", F.expr("timestamp_micros(round_end_us)"))
         .withColumn("fix_timestamp", F.expr("timestamp_micros(fix_us)"))
+        .withColumn("event_date", F.to_date(F.col("fix_timestamp")))
     )
 
 
@@ -186,6 +187,17 @@ def duplicate_row_ids(good: DataFrame) -> DataFrame:
     )
 
 
+def clustered_by_event_date(rows: DataFrame, partitions: int) -> DataFrame:
+    """Rows grouped into `partitions` tasks by event date, each task sorted by (course_id, event_date).
+
+    The Silver tables are partitioned by (course_id, event_date or its month) and Iceberg writes one file
+    per table partition a task meets. Clustered once here, before the cache, both tables are written
+    from the cache as they are (``tables.overwrite_partition(clustered=True)``): one file per event date (per month
+    and task for device health), and no shuffle or sort per write.
+    """
+    return rows.repartition(partitions, "event_date").sortWithinPartitions("course_id", "event_date")
+
+
 def nine_band_starts(rows: DataFrame) -> list[int]:
     """Section numbers where a new nine starts on courses whose hole numbers repeat.
 
@@ -234,7 +246,6 @@ def derive(rows: DataFrame, band_starts: list[int], timezone: str, with_h3: bool
         .withColumn("positional_gap", F.round("positional_gap", 3))
         .withColumn("nine_number", nine_number(band_starts))
         .withColumn("is_timestamp_missing", ts.isNull())
-        .withColumn("event_date", F.to_date(ts))
         .withColumn("event_year", F.year(ts))
         .withColumn("event_month", F.month(ts))
         .withColumn("event_day", F.dayofmonth(ts))

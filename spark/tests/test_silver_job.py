@@ -317,3 +317,39 @@ def test_reconciliation_failure_stops_before_writing(spark, tmp_path, monkeypatc
         assert rows(spark, "fact_telemetry_event", "reconcile", "2025-06-02") == []
     except AnalysisException:
         pass
+
+
+def test_writes_one_file_per_table_partition_and_evolves_tables_of_older_versions(spark, tmp_path, monkeypatch):
+    from silver import tables
+
+    course = "erinhills"
+    bronze = tmp_path / "files"
+    bronze.mkdir()
+    shutil.copy(SAMPLE_DIR / course / f"{course}.rounds.1.csv", bronze)
+    ns = "legacy"
+    old_spec = (tables.DEVICE_HEALTH_COLUMNS, ("course_id", "event_date"))
+    with monkeypatch.context() as m:  # a run of an older job version: daily device-health partitions
+        m.setitem(tables.TABLES, "fact_device_health", old_spec)
+        m.setattr(tables, "PLAIN_ENCODED", ())
+        first, _ = run_job(spark, tmp_path, bronze, course, "2025-06-02", namespace=ns)
+    health = f"{ns}.fact_device_health"
+    assert tables.partitioning(spark, tables.qualified(spark, ns, "fact_device_health")) == ["course_id", "event_date"]
+
+    second, _ = run_job(spark, tmp_path, bronze, course, "2025-06-02", namespace=ns)
+    name = tables.qualified(spark, ns, "fact_device_health")
+    assert tables.partitioning(spark, name) == ["course_id", "months(event_date)"]
+    props = {r.key: r.value for r in spark.sql(f"SHOW TBLPROPERTIES {name}").collect()}
+    assert props["write.parquet.dict-encoding-enabled.column.fix_timestamp"] == "false"
+    # the old-spec files were replaced, not kept next to the new ones
+    assert spark.table(health).where(f"ingest_date = DATE'2025-06-02'").count() == second["rows_written"] == first["rows_written"]
+    assert second["commits"]["fact_device_health"]["deleted_records"] == first["rows_written"]
+    live = spark.sql(f"SELECT spec_id, count(*) AS n FROM {health}.files GROUP BY spec_id").collect()
+    assert len(live) == 1 and live[0].spec_id != 0  # every live file has the new spec
+    months = spark.table(health).selectExpr("count(DISTINCT date_trunc('month', event_date)) + max(CAST(event_date IS NULL AS int))").first()[0]
+    assert live[0].n <= months * int(spark.conf.get("spark.sql.shuffle.partitions"))
+
+    # clustered once before the writes: exactly one data file per (course_id, event_date) of the fact table
+    fact = f"{ns}.fact_telemetry_event"
+    files = spark.sql(f"SELECT count(*) FROM {fact}.files").first()[0]
+    dates = spark.table(fact).selectExpr("count(DISTINCT event_date) + max(CAST(event_date IS NULL AS int))").first()[0]
+    assert files == dates
