@@ -43,7 +43,7 @@ TABLE_PROPERTIES = {
 }
 
 TABLES = {
-    # name: (columns, partition columns)
+    # name: (columns, partition fields: columns or Iceberg transforms of them)
     "fact_telemetry_event": (TELEMETRY_COLUMNS, ("course_id", "event_date")),
     # a narrow per-fix log: monthly partitions, so a backfill over years writes a few dozen files, not
     # one per day (month transform; queries on event_date still prune by it)
@@ -138,9 +138,10 @@ def overwrite_partition(
     (Iceberg's writer fails on rows that are not).
     """
     condition = (F.col("course_id") == F.lit(course_id)) & (F.col("ingest_date") == F.to_date(F.lit(ingest_date)))
-    # fanout off: Iceberg then sorts each task's rows by partition and keeps ONE data file open at a time.
-    # With fanout (Iceberg's default) a task keeps a Parquet writer open per event_date it meets; a Bronze
-    # partition spanning ~1,000 days ran a 2g driver out of heap. Same rows, same partitions.
+    # fanout off: a task keeps ONE data file open at a time, so its rows must arrive sorted by partition
+    # (Iceberg sorts them, or, when `clustered`, they already are). With fanout a task keeps a Parquet
+    # writer open per event_date it meets; a Bronze partition spanning ~1,000 days ran a 2g driver out of
+    # heap. Same rows, same partitions.
     writer = df.writeTo(name).option("snapshot-property.fairway.run_id", run_id).option("fanout-enabled", "false")
     if clustered:
         writer = writer.option("use-table-distribution-and-ordering", "false")
