@@ -19,7 +19,7 @@ import {
   type PersistDbtArtifacts,
 } from '../framework/integrations/dbt/index.ts';
 import { ensureSparkRuntime, type SparkRuntime } from '../framework/integrations/spark/index.ts';
-import { type LakehouseConfig, sparkEnv } from './lib/config.ts';
+import { type LakehouseConfig, sparkEnv, sparkJars } from './lib/config.ts';
 import { courseUnits, loadCourses } from './lib/courses.ts';
 import type { ObjectStore } from './lib/object-store.ts';
 
@@ -111,7 +111,7 @@ async function dbtEnvironment(
 ): Promise<DbtEnvironment> {
   const env: Record<string, string> = {
     ...sparkEnv(cfg, stateDir),
-    FAIRWAY_SPARK_JARS: rt.jars.join(','),
+    FAIRWAY_SPARK_JARS: sparkJars(cfg, rt.jars).join(','),
     JAVA_HOME: rt.javaHome,
     PYSPARK_PYTHON: rt.python,
     PYSPARK_DRIVER_PYTHON: rt.python,

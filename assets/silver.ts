@@ -11,7 +11,7 @@ import {
 } from '../framework/definitions/index.ts';
 import { FrameworkError } from '../framework/errors/index.ts';
 import { reportedChecks, runPipesProcess } from '../framework/pipes/index.ts';
-import { sparkEnv } from './lib/config.ts';
+import { sparkEnv, sparkJars } from './lib/config.ts';
 import type { Lakehouse } from './lib/lakehouse.ts';
 
 export interface SilverChecks {
@@ -108,7 +108,7 @@ export function silverAssets(
         env: {
           ...process.env,
           ...sparkEnv(cfg),
-          FAIRWAY_SPARK_JARS: runtime.jars.join(','),
+          FAIRWAY_SPARK_JARS: sparkJars(cfg, runtime.jars).join(','),
           JAVA_HOME: runtime.javaHome,
           PYSPARK_PYTHON: runtime.python,
         },

@@ -146,10 +146,14 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
     step("list_files")
     log("info", "reading bronze partition", path=path, files=len(files), bytes=sum(b for _, b in files))
 
-    parsed, file_stats = transform.read_partition(spark, path, len(files))
-    removed = kept = rejected = None
+    records = transform.typed_records(transform.read_partition(spark, path, len(files)), args.course_id, args.ingest_date)
+    # Without a configured centre, the files are decoded once more for it (a course missing from the reference).
+    centre = tuple(args.course_centre) if args.course_centre else transform.robust_centre(records, bounds)
+    flagged = transform.with_quarantine_reason(records, centre, bounds)
+    partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    ranked = transform.ranked_for_dedup(flagged, partitions).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        stats = transform.summarize_stats(file_stats)
+        stats = transform.summarize_stats(transform.file_stats(ranked))  # the first action: decodes and caches
         if stats["errors"]:
             raise JobError("unreadable input: " + "; ".join(stats["errors"]), code="unreadable_input", details={"files": stats["errors"]})
         for r in stats["rejected"]:
@@ -157,61 +161,38 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
         if stats["unknown_columns"]:
             log("warn", "unknown source columns kept in extra_fields", unknown_columns=stats["unknown_columns"])
         totals = stats["totals"]
-        step("parse")
+        step("parse_dedup")
 
-        locs = transform.typed_locations(parsed, args.course_id, args.ingest_date)
-        centre = tuple(args.course_centre) if args.course_centre else transform.robust_centre(locs, bounds)
-        flagged = transform.with_quarantine_reason(locs, centre, bounds)
-        good = flagged.where(F.col("quarantine_reason").isNull())
-        removed = transform.duplicate_row_ids(good).persist(StorageLevel.MEMORY_AND_DISK)
-
-        reasons = ("nan", "zero_coordinates", "swapped", "out_of_range")
-        reason, no_ts = F.col("quarantine_reason"), F.col("fix_us").isNull()
-        agg = flagged.agg(
-            *[F.sum(F.when(reason == r, 1).otherwise(0)).alias(r) for r in reasons],
-            F.sum(F.when(reason.isNull(), 1).otherwise(0)).alias("good"),
-            F.sum(F.when(reason.isNull() & no_ts, 1).otherwise(0)).alias("good_ts_missing"),
-        ).first()
-        dup = removed.agg(F.count(F.lit(1)).alias("n"), F.sum(F.when(no_ts, 1).otherwise(0)).alias("ts_missing")).first()
-        quarantined = {r: int(agg[r] or 0) for r in reasons}
-        duplicates_removed = int(dup.n or 0)
-        ts_missing = int(agg.good_ts_missing or 0) - int(dup.ts_missing or 0)
-        step("quarantine_dedup")
-        real, kept_rows = int(totals.get("real", 0)), int(agg.good or 0) - duplicates_removed
+        counts = transform.partition_counts(ranked)
+        quarantined = {r: counts[r] for r in transform.QUARANTINE_REASONS}
+        duplicates_removed = counts["duplicates"]
+        ts_missing = counts["good_ts_missing"] - counts["duplicates_ts_missing"]
+        real, kept_rows = int(totals.get("real", 0)), counts["good"] - duplicates_removed
         if real != kept_rows + sum(quarantined.values()) + duplicates_removed:  # checked before anything is written
             _fail_reconciliation(pipes, real, kept_rows, sum(quarantined.values()), duplicates_removed, "before write")
 
-        partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
-        kept = transform.clustered_by_event_date(good.join(removed, "row_id", "left_anti"), partitions)
-        kept = kept.persist(StorageLevel.MEMORY_AND_DISK)
-        rejected = flagged.where(F.col("quarantine_reason").isNotNull()).persist(StorageLevel.MEMORY_AND_DISK)
+        kept = transform.kept_rows(ranked)
         track = _track_preview(kept)
-        rejected.count()
-        parsed.unpersist()  # everything below reads kept and rejected: free the memory for the writes
-        removed.unpersist()
         bands = transform.nine_band_starts(kept)
-        step("nine_bands")
+        step("counts")
         main = transform.derive(kept, bands, args.course_timezone, with_h3=True)
+        rejected = transform.rejected_rows(ranked)
         quarantine = transform.derive(rejected, bands, args.course_timezone, with_h3=False).withColumn("run_id", F.lit(run_id))
 
         commits = {}
-        writes = (  # (table, rows, clustered): main is already clustered by event date (see kept)
-            ("fact_telemetry_event", main, True),
-            ("fact_device_health", main, True),
-            ("quarantine_telemetry_event", quarantine, False),
+        writes = (  # every table is written from the ranked rows as they are: clustered by event date
+            ("fact_telemetry_event", main),
+            ("fact_device_health", main),
+            ("quarantine_telemetry_event", quarantine),
         )
-        for table, df, clustered in writes:
+        for table, df in writes:
             name = tables.ensure_table(spark, args.namespace, table)
-            commits[table] = tables.overwrite_partition(
-                tables.conform(df, table), name, args.course_id, args.ingest_date, run_id, clustered
-            )
+            commits[table] = tables.overwrite_partition(tables.conform(df, table), name, args.course_id, args.ingest_date, run_id)
             step(f"write_{table}")
         main_name = tables.qualified(spark, args.namespace, "fact_telemetry_event")
         schema = tables.table_schema(spark, main_name)
     finally:
-        for cached in (parsed, removed, kept, rejected):
-            if cached is not None:
-                cached.unpersist()
+        ranked.unpersist()
 
     written = commits["fact_telemetry_event"]["added_records"]
     quarantined_total = commits["quarantine_telemetry_event"]["added_records"]

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, maskSecrets, sparkEnv } from './config.ts';
+import { loadConfig, maskSecrets, sparkEnv, sparkJars, usesS3 } from './config.ts';
 import { courseUnits, findCourse, loadCourses, requireCourse } from './courses.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -195,5 +195,39 @@ describe('courses', () => {
     expect(() => loadCourses(file)).toThrow(`${file}: 'x.units.1' is invalid`);
     writeFileSync(file, JSON.stringify({ x: { ...courses.erinhills, units: ['A', 'B', 'C', 'D'] } }));
     expect(() => loadCourses(file)).toThrow(`${file}: 'x.units' is invalid`);
+  });
+});
+
+describe('sparkJars', () => {
+  const jars = [
+    '/c/aws-java-sdk-bundle-1.12.262.jar',
+    '/c/hadoop-aws-3.3.4.jar',
+    '/c/iceberg-aws-bundle-1.12.0.jar',
+    '/c/iceberg-spark-runtime-3.5_2.12-1.12.0.jar',
+    '/c/sedona-spark-shaded-3.5_2.12-1.8.0.jar',
+    '/c/sqlite-jdbc-3.51.2.0.jar',
+  ];
+
+  it('leaves the AWS jars out where nothing is in S3 (embedded)', () => {
+    const embedded = loadConfig({ projectRoot: repoRoot, env: {} });
+    expect(usesS3(embedded)).toBe(false);
+    expect(sparkJars(embedded, jars)).toEqual([
+      '/c/iceberg-spark-runtime-3.5_2.12-1.12.0.jar',
+      '/c/sedona-spark-shaded-3.5_2.12-1.8.0.jar',
+      '/c/sqlite-jdbc-3.51.2.0.jar',
+    ]);
+  });
+
+  it('keeps every jar for S3 storage, an s3 warehouse or the Glue catalog', () => {
+    for (const profile of ['local', 'aws']) {
+      const c = loadConfig({ projectRoot: repoRoot, profile, env: {} });
+      expect(usesS3(c)).toBe(true);
+      expect(sparkJars(c, jars)).toEqual(jars);
+    }
+    const s3Warehouse = loadConfig({
+      projectRoot: repoRoot,
+      env: { FAIRWAY_WAREHOUSE_SILVER: 's3://bucket/warehouse' },
+    });
+    expect(sparkJars(s3Warehouse, jars)).toEqual(jars);
   });
 });

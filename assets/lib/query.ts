@@ -4,7 +4,7 @@ import { BasicAuth, Trino } from 'trino-client';
 import { z } from 'zod';
 import type { QueryResult } from '../../framework/definitions/index.ts';
 import { FrameworkError, ServiceUnavailableError } from '../../framework/errors/index.ts';
-import { type LakehouseConfig, sparkEnv } from './config.ts';
+import { type LakehouseConfig, sparkEnv, sparkJars } from './config.ts';
 import type { Lakehouse } from './lakehouse.ts';
 
 const LineSchema = z.union([
@@ -28,7 +28,7 @@ export async function querySpark(lake: Lakehouse, projectRoot: string, statement
     env: {
       ...process.env,
       ...sparkEnv(lake.config),
-      FAIRWAY_SPARK_JARS: runtime.jars.join(','),
+      FAIRWAY_SPARK_JARS: sparkJars(lake.config, runtime.jars).join(','),
       JAVA_HOME: runtime.javaHome,
       PYSPARK_PYTHON: runtime.python,
     },

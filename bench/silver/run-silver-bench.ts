@@ -12,7 +12,7 @@ import {
 import { cpus, freemem, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, sparkEnv } from '../../assets/lib/config.ts';
+import { loadConfig, sparkEnv, sparkJars } from '../../assets/lib/config.ts';
 import { loadCourses } from '../../assets/lib/courses.ts';
 import { ensureSparkRuntime } from '../../framework/integrations/spark/index.ts';
 import { type PipesMessage, parsePipesLine } from '../../framework/pipes/index.ts';
@@ -168,7 +168,7 @@ async function runSpark(bronzeDir: string, sparkDir: string, runIndex: number, r
   const env = {
     ...process.env,
     ...sparkEnv(config, stateDir),
-    FAIRWAY_SPARK_JARS: runtime.jars.join(','),
+    FAIRWAY_SPARK_JARS: sparkJars(config, runtime.jars).join(','),
     JAVA_HOME: runtime.javaHome,
     PYSPARK_PYTHON: runtime.python,
     FAIRWAY_PIPES_MESSAGES: messagesFile,

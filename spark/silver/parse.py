@@ -1,13 +1,16 @@
-"""Bronze file → location records, in plain Python (runs inside Spark's Python workers).
+"""Bronze file → location records as Arrow batches (runs inside Spark's Python workers).
 
 Every file is parsed with its own header (CSV) or as a whole document (JSON), so column sets and
 orders may differ between files. Values are decoded with the counting rules of the sample README:
 cells trimmed, empty → NULL, ``NaN`` (any case) → NaN, non-numeric → NULL, Mongo wrappers unwrapped.
 
-``parse_file`` yields one ``("stats", …)`` record per file followed by ``("loc", …)`` records, one
-per real location (padding slots are only counted), as tuples in the order of ``RECORD_FIELDS``.
-A large CSV can be split between tasks: ``parse_file(path, data, shard, shards)`` decodes only every
-``shards``-th record (from ``shard``); shard 0 alone yields the stats record, counted over the whole file.
+``parse_file`` yields Arrow record batches of ``RECORD_SCHEMA``: ``loc`` records, one per real location
+(padding slots are only counted), in file order, and one ``stats`` record for the file (last: its counts
+cover the whole file). A CSV is decoded column by column with Arrow, a block of records at a time while
+Arrow's reader parses the next blocks on another thread: a 100 MB export takes seconds, where a Python
+loop over its ~20 million cells took ~25 CPU-seconds. The round-level columns (one value per round)
+and JSON documents are decoded in Python with the scalar decoders below; the vectorized decoders follow
+the same rules (tests/test_parse.py checks both on the same cells).
 """
 
 from __future__ import annotations
@@ -19,6 +22,11 @@ import json
 import math
 import os
 import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 csv.field_size_limit(1 << 30)
 
@@ -57,7 +65,7 @@ LOCATION_FIELDS = {
     "holeSection": ("hole_section", "int"),
     "sectionNumber": ("section_number", "int"),
     "startTime": ("fix_offset_seconds", "float"),
-    "date": ("fix_date_us", "ts"),
+    "date": ("fix_date_us", "ts"),  # only a fallback for fix_us: decoded where needed, not a record field
     "fixCoordinates[0]": ("longitude", "float"),
     "fixCoordinates[1]": ("latitude", "float"),
     "pace": ("pace", "float"),
@@ -71,23 +79,27 @@ LOCATION_FIELDS = {
 # Known location fields the contract says carry nothing for Silver (not reported as unknown).
 LOCATION_IGNORED = {"_id", "fix", "heldUp", "holdingUp"}
 
-# Order of the tuples parse_file yields; silver/transform.py declares the matching Spark schema.
-RECORD_FIELDS = (
-    ["record_kind", "source_file", "source_format", "file_stats"]
-    + [name for name, _ in ROUND_FIELDS.values()]
-    + ["location_index"]
-    + [name for name, _ in LOCATION_FIELDS.values()]
-    + ["fix_us", "extra_fields"]
+_ARROW_KINDS = {"id": pa.string(), "str": pa.string(), "int": pa.int32(), "float": pa.float64(),
+                "bool": pa.bool_(), "ts": pa.int64(), "jsontext": pa.string()}
+# The records parse_file yields; silver/transform.py derives the Spark schema from it.
+RECORD_SCHEMA = pa.schema(
+    [("record_kind", pa.string()), ("source_file", pa.string()), ("source_format", pa.string()),
+     ("file_stats", pa.string())]
+    + [(name, _ARROW_KINDS[kind]) for name, kind in ROUND_FIELDS.values()]
+    + [("location_index", pa.int32())]
+    + [(name, _ARROW_KINDS[kind]) for name, kind in LOCATION_FIELDS.values() if name != "fix_date_us"]
+    + [("fix_us", pa.int64()), ("extra_fields", pa.string())]
 )
-_INDEX = {name: i for i, name in enumerate(RECORD_FIELDS)}
+RECORD_FIELDS = RECORD_SCHEMA.names
+_LOC_OUTPUT = [(f, name, kind) for f, (name, kind) in LOCATION_FIELDS.items() if name != "fix_date_us"]
+BATCH_ROWS = 65_536
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _SLOT = re.compile(r"locations\[(\d+)\]\.(.+)")
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-_MISSING = object()
-_MEMO_LIMIT = 1 << 18  # distinct cell texts memoized per decoder kind and file (bounds the memory)
+_NUMBER_RE2 = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"  # _NUMBER for Arrow (RE2, anchored)
 
 
 # ---- value decoding ---------------------------------------------------------------------------
@@ -184,6 +196,39 @@ def to_epoch_us(v):
 _DECODERS = {"id": to_str, "str": to_str, "int": to_int, "float": to_float, "bool": to_bool, "ts": to_epoch_us, "jsontext": to_json_text}
 
 
+# ---- vectorized decoders (Arrow arrays of cell text; same rules as the scalar ones) -------------------
+
+
+def _null_if_blank(trimmed: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+
+
+def v_float(cells: pa.Array) -> pa.Array:
+    s = pc.utf8_trim_whitespace(cells)
+    numeric = pc.match_substring_regex(s, _NUMBER_RE2)
+    values = pc.cast(pc.if_else(numeric, s, pa.scalar(None, pa.string())), pa.float64())
+    return pc.if_else(pc.equal(pc.utf8_lower(s), "nan"), pa.scalar(math.nan), values)
+
+
+def v_int(cells: pa.Array) -> pa.Array:
+    f = v_float(cells)
+    ok = pc.and_(pc.is_finite(f), pc.less_equal(pc.abs(f), 2**31 - 1))
+    return pc.cast(pc.trunc(pc.if_else(ok, f, pa.scalar(None, pa.float64()))), pa.int32())
+
+
+def v_bool(cells: pa.Array) -> pa.Array:
+    s = pc.utf8_lower(pc.utf8_trim_whitespace(cells))
+    known = pc.is_in(s, pa.array(sorted(_TRUE | _FALSE)))
+    return pc.if_else(known, pc.is_in(s, pa.array(sorted(_TRUE))), pa.scalar(None, pa.bool_()))
+
+
+def v_str(cells: pa.Array) -> pa.Array:
+    return _null_if_blank(pc.utf8_trim_whitespace(cells))
+
+
+_VECTOR_DECODERS = {"id": v_str, "str": v_str, "jsontext": v_str, "int": v_int, "float": v_float, "bool": v_bool}
+
+
 def fix_epoch_us(start_us, offset_s, date_us):
     """round start + offset seconds, kept to the microsecond; the location's own `date` only as fallback."""
     if start_us is not None and offset_s is not None and math.isfinite(offset_s):
@@ -191,14 +236,36 @@ def fix_epoch_us(start_us, offset_s, date_us):
     return date_us
 
 
+def _v_fix_us(start_us: pa.Array, offset_s: pa.Array, dates: pa.Array | None) -> pa.Array:
+    """fix_epoch_us over arrays; Python's round() (half to even) is Arrow's round half_to_even."""
+    offset_us = pc.round(pc.multiply(offset_s, 1_000_000.0), round_mode="half_to_even")
+    usable = pc.and_(pc.is_finite(offset_us), pc.less(pc.abs(offset_us), 2.0**62))  # beyond: not a time
+    fix = pc.add(start_us, pc.cast(pc.if_else(usable, offset_us, pa.scalar(None, pa.float64())), pa.int64()))
+    if dates is None:
+        return fix
+    missing = pc.is_null(fix)
+    if not pc.any(missing).as_py():
+        return fix
+    fallback = [to_epoch_us(d) if m else None for d, m in zip(dates.to_pylist(), missing.to_pylist())]
+    return pc.coalesce(fix, pa.array(fallback, pa.int64()))
+
+
 # ---- records ------------------------------------------------------------------------------------
 
 
-def _stats(name: str, fmt: str, **counts) -> tuple:
-    rec = [None] * len(RECORD_FIELDS)
-    rec[0], rec[1], rec[2] = "stats", name, fmt
-    rec[3] = json.dumps(counts, sort_keys=True)
-    return tuple(rec)
+def _stats_batch(name: str, fmt: str, **counts) -> pa.RecordBatch:
+    values = {"record_kind": ["stats"], "source_file": [name], "source_format": [fmt],
+              "file_stats": [json.dumps(counts, sort_keys=True)]}
+    return pa.RecordBatch.from_arrays(
+        [pa.array(values.get(f.name, [None]), f.type) for f in RECORD_SCHEMA], schema=RECORD_SCHEMA
+    )
+
+
+def _batches(columns: dict[str, pa.Array], n: int):
+    """Record batches of RECORD_SCHEMA from whole columns (absent ones NULL), BATCH_ROWS at a time."""
+    arrays = [columns[f.name] if f.name in columns else pa.nulls(n, f.type) for f in RECORD_SCHEMA]
+    table = pa.Table.from_arrays(arrays, schema=RECORD_SCHEMA)
+    yield from table.to_batches(max_chunksize=BATCH_ROWS)
 
 
 def _round_values(get, present: set[str]) -> list:
@@ -210,14 +277,6 @@ def _round_values(get, present: set[str]) -> list:
             raw = get("isComplete")
         out.append(_DECODERS[kind](raw))
     return out
-
-
-def _loc_record(name: str, fmt: str, round_vals: list, index: int, loc_vals: list, extras: dict) -> tuple:
-    start_us = round_vals[2]
-    offset = loc_vals[3]
-    date_us = loc_vals[4]
-    extra = json.dumps(extras, separators=(",", ":"), sort_keys=True) if extras else None
-    return tuple(["loc", name, fmt, None] + round_vals + [index] + loc_vals + [fix_epoch_us(start_us, offset, date_us), extra])
 
 
 def detect_format(name: str, data: bytes) -> str:
@@ -235,131 +294,173 @@ def decode_text(data: bytes) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def parse_file(path: str, data: bytes, shard: int = 0, shards: int = 1):
-    """Yields the stats record of one Bronze file, then its location records.
-
-    With ``shards`` > 1 (CSV only) the call yields the location records of the CSV records whose index
-    modulo ``shards`` is ``shard``; the stats record (whole file) comes only from shard 0.
-    """
+def parse_file(path: str, data: bytes):
+    """Yields the record batches of one Bronze file: its location records, then its stats record."""
     name = os.path.basename(path.rstrip("/"))
     fmt = detect_format(name, data)
-    if shards > 1 and fmt != "csv":
-        raise ValueError(f"only CSV files can be parsed in shards, not {name}")
     if not data.strip():
-        if shard == 0:
-            yield _stats(name, fmt, rejected="empty_file")
-        return
-    if fmt == "json":
+        yield _stats_batch(name, fmt, rejected="empty_file")
+    elif fmt == "json":
         yield from _parse_json(name, decode_text(data))
     else:
-        for record in _parse_csv(name, decode_text(data), shard, shards):
-            if shard == 0 or record[0] != "stats":
-                yield record
+        yield from _parse_csv(name, decode_text(data))
 
 
-def _parse_csv(name: str, text: str, shard: int = 0, shards: int = 1):
-    rows = csv.reader(io.StringIO(text, newline=""))
-    header = next(rows, None)
+CSV_BLOCK_BYTES = 4 << 20  # records are decoded and handed on a block at a time, while Arrow reads ahead
+
+
+def _csv_blocks(body: bytes, width: int, on_malformed):
+    """The data records after the header as blocks of text cells (no type inference), read ahead by Arrow."""
+    if not body.strip():
+        return
+
+    def malformed(row) -> str:  # a record whose cell count differs from the header's
+        on_malformed()
+        return "skip"
+
+    names = [f"c{i}" for i in range(width)]
+    yield from pacsv.open_csv(
+        io.BytesIO(body),
+        read_options=pacsv.ReadOptions(column_names=names, use_threads=True, block_size=CSV_BLOCK_BYTES),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=malformed),
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False),
+    )
+
+
+class _CsvLayout:
+    """What a CSV header says: where each round field and each slot's location fields are."""
+
+    def __init__(self, header: list[str]):
+        self.width = len(header)
+        self.col = col = {h: i for i, h in enumerate(header)}
+        slots: dict[int, dict[str, int]] = {}
+        slot_cols: set[str] = set()
+        for h, i in col.items():
+            m = _SLOT.fullmatch(h)
+            if m:
+                slots.setdefault(int(m.group(1)), {})[m.group(2)] = i
+                slot_cols.add(h)
+        # A slot exists iff its startTime column exists; other slot columns are reported as unknown.
+        self.slots = slots
+        self.slot_ids = sorted(n for n, fields in slots.items() if "startTime" in fields)
+        self.unknown_round = [h for h in header if h not in slot_cols and h not in ROUND_FIELDS and h not in ROUND_ALIASES]
+        self.unknown_loc = sorted(
+            {f for n in self.slot_ids for f in slots[n] if f not in LOCATION_FIELDS and f not in LOCATION_IGNORED}
+        )
+        orphan = sorted(h for h in slot_cols if int(_SLOT.fullmatch(h).group(1)) not in set(self.slot_ids))
+        self.unknown = self.unknown_round + [f"locations[N].{f}" for f in self.unknown_loc] + orphan
+
+
+def _parse_csv(name: str, text: str):
+    reader_input = io.StringIO(text, newline="")
+    header = next(csv.reader(reader_input), None)
     if not header:
-        yield _stats(name, "csv", rejected="no_records")
+        yield _stats_batch(name, "csv", rejected="no_records")
         return
     header = [h.strip() for h in header]
     for required in ("_id", "course"):
         if required not in header:
-            yield _stats(name, "csv", rejected=f"missing_required_column:{required}")
+            yield _stats_batch(name, "csv", rejected=f"missing_required_column:{required}")
             return
-    col = {h: i for i, h in enumerate(header)}
+    layout = _CsvLayout(header)
+    counts = dict.fromkeys(("rounds", "records_malformed", "slots", "padding", "real", "empty_rounds"), 0)
 
-    slots: dict[int, dict[str, int]] = {}
-    slot_cols: set[str] = set()
-    for h, i in col.items():
-        m = _SLOT.fullmatch(h)
-        if m:
-            slots.setdefault(int(m.group(1)), {})[m.group(2)] = i
-            slot_cols.add(h)
-    # A slot exists iff its startTime column exists; other slot columns are reported as unknown.
-    slot_ids = sorted(n for n, fields in slots.items() if "startTime" in fields)
-    unknown_round = [h for h in header if h not in slot_cols and h not in ROUND_FIELDS and h not in ROUND_ALIASES]
-    unknown_loc = sorted(
-        {f for n in slot_ids for f in slots[n] if f not in LOCATION_FIELDS and f not in LOCATION_IGNORED}
-    )
-    orphan = sorted(h for h in slot_cols if int(_SLOT.fullmatch(h).group(1)) not in set(slot_ids))
-    unknown = unknown_round + [f"locations[N].{f}" for f in unknown_loc] + orphan
-    present = set(header)
-    width = len(header)
-    # Per slot: (cell index, memo, decoder) for each location field, in LOCATION_FIELDS order. Decoders are
-    # pure functions of the cell text and cells repeat a lot (booleans, holes, battery), so each kind
-    # memoizes its results per file: the same values, without a Python call per cell.
-    memos = {kind: {} for kind in _DECODERS}
-    loc_cols = [
-        (
-            n,
-            [(slots[n].get(f), memos[kind], _DECODERS[kind]) for f, (_, kind) in LOCATION_FIELDS.items()],
-            {f: slots[n][f] for f in unknown_loc if f in slots[n]},
-        )
-        for n in slot_ids
-    ]
-    hole_sec = [(slots[n].get("hole"), slots[n].get("sectionNumber")) for n in slot_ids]
+    def on_malformed():
+        counts["records_malformed"] += 1
 
-    rounds = malformed = padding = real = empty_rounds = 0
-    out = []
-    for cells in rows:
-        if not cells:
-            continue  # blank line: not a record
-        if len(cells) != width:
-            malformed += 1
-            continue
-        rounds += 1
-        if (rounds - 1) % shards != shard:
-            if shard == 0:  # shard 0 reports the whole file's counts
-                empty = True
-                for hi, si in hole_sec:
-                    if (hi is not None and cells[hi].strip()) or (si is not None and cells[si].strip()):
-                        real += 1
-                        empty = False
-                    else:
-                        padding += 1
-                empty_rounds += empty
-            continue
-        round_vals = _round_values(lambda c: cells[col[c]] if c in col else None, present)
-        round_extra = {c: cells[col[c]] for c in unknown_round if cells[col[c]].strip()}
-        real_here = 0
-        for (n, idxs, extra_idx), (hi, si) in zip(loc_cols, hole_sec):
-            hole_raw = cells[hi].strip() if hi is not None else ""
-            sec_raw = cells[si].strip() if si is not None else ""
-            if not hole_raw and not sec_raw:
-                padding += 1
-                continue
-            real_here += 1
-            loc_vals = []
-            for i, memo, decode in idxs:
-                if i is None:
-                    loc_vals.append(None)
-                    continue
-                raw = cells[i]
-                value = memo.get(raw, _MISSING)
-                if value is _MISSING:
-                    value = decode(raw)
-                    if len(memo) < _MEMO_LIMIT:
-                        memo[raw] = value
-                loc_vals.append(value)
-            if round_extra or extra_idx:
-                extras = dict(round_extra)
-                extras.update({f"locations[N].{f}": cells[i] for f, i in extra_idx.items() if cells[i].strip()})
-            else:
-                extras = None
-            out.append(_loc_record(name, "csv", round_vals, n, loc_vals, extras))
-        real += real_here
-        if real_here == 0:
-            empty_rounds += 1
-    if rounds == 0:
-        yield _stats(name, "csv", rejected="no_records", records_malformed=malformed)
+    body = text[reader_input.tell():].encode("utf-8")
+    for block in _csv_blocks(body, layout.width, on_malformed):
+        if block.num_rows:
+            yield from _csv_block_records(name, layout, block, counts)
+    if counts["rounds"] == 0:
+        yield _stats_batch(name, "csv", rejected="no_records", records_malformed=counts["records_malformed"])
+    else:  # after the records: the counts cover the whole file
+        yield _stats_batch(name, "csv", **counts, unknown_columns=layout.unknown)
+
+
+def _csv_block_records(name: str, layout: _CsvLayout, block: pa.RecordBatch, counts: dict):
+    """The location records of one block of CSV records (in file order); adds the block's counts."""
+    rounds, slots, slot_ids = block.num_rows, layout.slots, layout.slot_ids
+    cells = block.columns
+
+    # A slot is real when its hole or sectionNumber is not blank; padding slots are only counted.
+    def blank(i: int | None) -> np.ndarray:
+        if i is None:
+            return np.ones(rounds, dtype=bool)
+        return pc.equal(pc.utf8_trim_whitespace(cells[i]), "").to_numpy(zero_copy_only=False)
+
+    real = np.zeros((len(slot_ids), rounds), dtype=bool)  # [slot, record]
+    for k, n in enumerate(slot_ids):
+        real[k] = ~(blank(slots[n].get("hole")) & blank(slots[n].get("sectionNumber")))
+    real_per_round = real.sum(axis=0)
+    n_real = int(real_per_round.sum())
+    counts["rounds"] += rounds
+    counts["slots"] += rounds * len(slot_ids)
+    counts["padding"] += rounds * len(slot_ids) - n_real
+    counts["real"] += n_real
+    counts["empty_rounds"] += int((real_per_round == 0).sum())
+    if n_real == 0:
         return
-    yield _stats(
-        name, "csv", rounds=rounds, records_malformed=malformed, slots=rounds * len(slot_ids),
-        padding=padding, real=real, empty_rounds=empty_rounds, unknown_columns=unknown,
-    )
-    yield from out
+
+    # Round-level values, one per record. Timestamps are decoded in Python (fromisoformat's forms).
+    col = layout.col
+    round_cols = {}
+    for c, (out, kind) in ROUND_FIELDS.items():
+        i = col.get(c, col.get("isComplete") if c == "complete" else None)
+        if i is None:
+            round_cols[out] = pa.nulls(rounds, _ARROW_KINDS[kind])
+        elif kind == "ts":
+            round_cols[out] = pa.array([to_epoch_us(v) for v in cells[i].to_pylist()], pa.int64())
+        else:
+            round_cols[out] = _VECTOR_DECODERS[kind](cells[i])
+    extra_cells = {c: cells[col[c]].to_pylist() for c in layout.unknown_round}
+    round_extra = [{c: v[r] for c, v in extra_cells.items() if v[r].strip()} for r in range(rounds)]
+
+    # Location records in file order (record, then slot): positions into the slot-major concatenation
+    # of each field's columns (slot 0's cells of every record, then slot 1's, …).
+    record_of, slot_of = np.nonzero(real.T)
+    order = pa.array(slot_of.astype(np.int64) * rounds + record_of)
+    record_index = pa.array(record_of)
+
+    def field_cells(f: str) -> pa.Array | None:
+        if all(slots[n].get(f) is None for n in slot_ids):
+            return None
+        parts = [cells[slots[n][f]] if f in slots[n] else pa.nulls(rounds, pa.string()) for n in slot_ids]
+        return pa.concat_arrays(parts).take(order)
+
+    columns: dict[str, pa.Array] = {
+        "record_kind": pa.array(["loc"] * n_real, pa.string()),
+        "source_file": pa.array([name] * n_real, pa.string()),
+        "source_format": pa.array(["csv"] * n_real, pa.string()),
+        "location_index": pa.array(np.array(slot_ids, dtype=np.int32)[slot_of]),
+    }
+    for out, values in round_cols.items():
+        columns[out] = values.take(record_index)
+    for f, out, kind in _LOC_OUTPUT:
+        text_cells = field_cells(f)
+        columns[out] = pa.nulls(n_real, _ARROW_KINDS[kind]) if text_cells is None else _VECTOR_DECODERS[kind](text_cells)
+    columns["fix_us"] = _v_fix_us(columns["round_start_us"], columns["fix_offset_seconds"], field_cells("date"))
+    columns["extra_fields"] = _csv_extras(round_extra, record_of, [
+        (f"locations[N].{f}", field_cells(f)) for f in layout.unknown_loc
+    ])
+    yield from _batches(columns, n_real)
+
+
+def _csv_extras(round_extra: list[dict], record_of, loc_extra: list[tuple[str, pa.Array]]) -> pa.Array:
+    """extra_fields: the non-blank cells of unknown columns as compact JSON (NULL when none)."""
+    n = len(record_of)
+    if not loc_extra and not any(round_extra):
+        return pa.nulls(n, pa.string())
+    loc_values = [(key, cells.to_pylist()) for key, cells in loc_extra]
+    out = []
+    for row, record in enumerate(record_of):
+        extras = dict(round_extra[record])
+        for key, values in loc_values:
+            v = values[row]
+            if v is not None and v.strip():
+                extras[key] = v
+        out.append(json.dumps(extras, separators=(",", ":"), sort_keys=True) if extras else None)
+    return pa.array(out, pa.string())
 
 
 def _parse_json(name: str, text: str):
@@ -367,22 +468,22 @@ def _parse_json(name: str, text: str):
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         # reported in the stats record; the job stops with this message (unreadable input)
-        yield _stats(name, "json", error=f"not valid JSON ({e.msg} at line {e.lineno} column {e.colno})")
+        yield _stats_batch(name, "json", error=f"not valid JSON ({e.msg} at line {e.lineno} column {e.colno})")
         return
     items = doc if isinstance(doc, list) else [doc]
     if not items:
-        yield _stats(name, "json", rejected="no_records")
+        yield _stats_batch(name, "json", rejected="no_records")
         return
     first = items[0]
     if isinstance(first, dict):
         for required in ("_id", "course"):
             if required not in first:
-                yield _stats(name, "json", rejected=f"missing_required_column:{required}")
+                yield _stats_batch(name, "json", rejected=f"missing_required_column:{required}")
                 return
 
     rounds = malformed = real = empty_rounds = 0
     unknown: set[str] = set()
-    out = []
+    rows = []
     known_round = set(ROUND_FIELDS) | set(ROUND_ALIASES) | {"locations"}
     for item in items:
         if not isinstance(item, dict):
@@ -404,15 +505,20 @@ def _parse_json(name: str, text: str):
             lookup = dict(loc)
             lookup["fixCoordinates[0]"] = coords[0] if len(coords) > 0 else None
             lookup["fixCoordinates[1]"] = coords[1] if len(coords) > 1 else None
-            loc_vals = [_DECODERS[kind](lookup.get(f)) for f, (_, kind) in LOCATION_FIELDS.items()]
+            values = {out: _DECODERS[kind](lookup.get(f)) for f, (out, kind) in LOCATION_FIELDS.items()}
             extras = dict(round_extra)
             for k, v in loc.items():
                 if k not in LOCATION_FIELDS and k not in LOCATION_IGNORED and k != "fixCoordinates" and v is not None:
                     extras[f"locations[N].{k}"] = v
                     unknown.add(f"locations[N].{k}")
-            out.append(_loc_record(name, "json", round_vals, index, loc_vals, extras))
-    yield _stats(
+            values["fix_us"] = fix_epoch_us(round_vals[2], values["fix_offset_seconds"], values.pop("fix_date_us"))
+            values["extra_fields"] = json.dumps(extras, separators=(",", ":"), sort_keys=True) if extras else None
+            values.update(zip((out for out, _ in ROUND_FIELDS.values()), round_vals))
+            values.update(record_kind="loc", source_file=name, source_format="json", location_index=index)
+            rows.append(values)
+    if rows:
+        yield from pa.Table.from_pylist(rows, schema=RECORD_SCHEMA).to_batches(max_chunksize=BATCH_ROWS)
+    yield _stats_batch(
         name, "json", rounds=rounds, records_malformed=malformed, slots=real, padding=0, real=real,
         empty_rounds=empty_rounds, unknown_columns=sorted(unknown),
     )
-    yield from out

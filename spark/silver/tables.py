@@ -125,27 +125,26 @@ def conform(df: DataFrame, table: str) -> DataFrame:
     return df.select(*[F.col(c).cast(t).alias(c) for c, t in columns])
 
 
-def overwrite_partition(
-    df: DataFrame, name: str, course_id: str, ingest_date: str, run_id: str, clustered: bool = False
-) -> dict:
+def overwrite_partition(df: DataFrame, name: str, course_id: str, ingest_date: str, run_id: str) -> dict:
     """Replaces every row of (course_id, ingest_date) with `df` in ONE Iceberg commit.
 
     `overwrite(condition)` deletes the files whose rows all match and adds the new files in a single
     snapshot, so readers see either the old rows or the new ones, never a mix or nothing. The
     snapshot carries `fairway.run_id`, which is how the commit is found afterwards.
-    Iceberg shuffles and sorts the rows by table partition first, unless `clustered`: then `df` must
-    already be clustered by table partition in each task and sorted by it, and is written as it is
-    (Iceberg's writer fails on rows that are not).
+    `df` must already be clustered by table partition in each task (``transform.ranked_for_dedup``): it is
+    written as it is, without Iceberg's shuffle and sort, and Iceberg's writer fails on rows that are not.
     """
     condition = (F.col("course_id") == F.lit(course_id)) & (F.col("ingest_date") == F.to_date(F.lit(ingest_date)))
-    # fanout off: a task keeps ONE data file open at a time, so its rows must arrive sorted by partition
-    # (Iceberg sorts them, or, when `clustered`, they already are). With fanout a task keeps a Parquet
-    # writer open per event_date it meets; a Bronze partition spanning ~1,000 days ran a 2g driver out of
-    # heap. Same rows, same partitions.
-    writer = df.writeTo(name).option("snapshot-property.fairway.run_id", run_id).option("fanout-enabled", "false")
-    if clustered:
-        writer = writer.option("use-table-distribution-and-ordering", "false")
-    writer.overwrite(condition)
+    # fanout off: a task keeps ONE data file open at a time, so its rows must arrive clustered by partition.
+    # With fanout a task keeps a Parquet writer open per event_date it meets; a Bronze partition spanning
+    # ~1,000 days ran a 2g driver out of heap. Same rows, same partitions.
+    (
+        df.writeTo(name)
+        .option("snapshot-property.fairway.run_id", run_id)
+        .option("fanout-enabled", "false")
+        .option("use-table-distribution-and-ordering", "false")
+        .overwrite(condition)
+    )
     spark = df.sparkSession
     quoted = run_id.replace("'", "''")
     row = spark.sql(

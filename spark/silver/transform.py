@@ -3,36 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
-import re
-import zlib
 from collections import Counter, defaultdict
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
-from pyspark.storagelevel import StorageLevel
 
-from silver.parse import RECORD_FIELDS, detect_format, parse_file
+from silver.parse import RECORD_SCHEMA, parse_file
 
-_TYPES = {
-    "record_kind": T.StringType(), "source_file": T.StringType(), "source_format": T.StringType(),
-    "file_stats": T.StringType(), "round_id": T.StringType(), "course": T.StringType(),
-    "round_start_us": T.LongType(), "round_end_us": T.LongType(), "start_hole": T.IntegerType(),
-    "start_section": T.IntegerType(), "end_section": T.IntegerType(), "is_nine_hole": T.BooleanType(),
-    "current_nine": T.IntegerType(), "goal_time": T.IntegerType(), "goal_name": T.StringType(),
-    "goal_time_fraction": T.DoubleType(), "is_complete": T.BooleanType(), "is_incomplete": T.BooleanType(),
-    "is_secondary": T.BooleanType(), "is_auto_assigned": T.BooleanType(), "device": T.StringType(),
-    "first_fix": T.StringType(), "last_fix": T.StringType(), "last_section_start": T.DoubleType(),
-    "current_section": T.IntegerType(), "current_hole": T.IntegerType(), "current_hole_section": T.IntegerType(),
-    "capture_logs": T.StringType(), "location_index": T.IntegerType(), "hole_number": T.IntegerType(),
-    "hole_section": T.IntegerType(), "section_number": T.IntegerType(), "fix_offset_seconds": T.DoubleType(),
-    "fix_date_us": T.LongType(), "longitude": T.DoubleType(), "latitude": T.DoubleType(), "pace": T.DoubleType(),
-    "pace_gap": T.DoubleType(), "positional_gap": T.DoubleType(), "battery_percentage": T.DoubleType(),
-    "is_cache": T.BooleanType(), "is_projected": T.BooleanType(), "is_problem": T.BooleanType(),
-    "fix_us": T.LongType(), "extra_fields": T.StringType(),
+_SPARK_TYPES = {
+    pa.string(): T.StringType(), pa.int32(): T.IntegerType(), pa.int64(): T.LongType(),
+    pa.float64(): T.DoubleType(), pa.bool_(): T.BooleanType(),
 }
-PARSED_SCHEMA = T.StructType([T.StructField(n, _TYPES[n], True) for n in RECORD_FIELDS])
+PARSED_SCHEMA = T.StructType([T.StructField(f.name, _SPARK_TYPES[f.type], True) for f in RECORD_SCHEMA])
 
 EARTH_RADIUS_M = 6_371_008.8
 SWAP_RADIUS_M = 5_000.0
@@ -46,49 +30,32 @@ def list_files(spark: SparkSession, path: str) -> list[tuple[str, int]]:
     return sorted((r.path, r.length) for r in rows)
 
 
-# A CSV bigger than this is decoded by several tasks (one per SHARD_BYTES, at most one per core):
-# decoding is pure Python, so one 100 MB export would otherwise keep a single core busy.
-SHARD_BYTES = 48 << 20
+def _parse_files(batches):
+    """mapInArrow: (path, content) rows → parse.py's record batches."""
+    for batch in batches:
+        for path, content in zip(batch.column("path").to_pylist(), batch.column("content").to_pylist()):
+            yield from parse_file(path, content)
 
 
-def _cores(spark: SparkSession) -> int:
-    sc = spark.sparkContext
-    local = re.fullmatch(r"local\[(\d+|\*)\]", sc.master)
-    if local:
-        return (os.cpu_count() or 1) if local.group(1) == "*" else int(local.group(1))
-    return sc.defaultParallelism
+def read_partition(spark: SparkSession, path: str, n_files: int) -> DataFrame:
+    """All files of one Bronze partition → records (not cached: the caller caches them once, ranked).
 
-
-def _shards(path: str, content, max_shards: int, shard_bytes: int) -> list[tuple[int, tuple]]:
-    """(partition key, (path, bytes, shard, shards)) units of one file; shards of a file get consecutive keys."""
-    data = bytes(content)
-    name = os.path.basename(path.rstrip("/"))
-    k = 1
-    if detect_format(name, data) == "csv":
-        k = max(1, min(max_shards, -(-len(data) // shard_bytes)))
-    key = zlib.crc32(path.encode("utf-8"))  # stable across Python workers, unlike hash()
-    return [(key + i, (path, data, i, k)) for i in range(k)]
-
-
-def read_partition(spark: SparkSession, path: str, n_files: int) -> tuple[DataFrame, list[dict]]:
-    """All files of one Bronze partition → (records, per-file stats).
-
-    Files are decoded in Python (silver/parse.py); a big CSV is split into shards decoded by parallel
-    tasks. The records (``loc`` rows and one ``stats`` row per file, each with a ``row_id``) are cached:
-    the files are parsed once, while the stats are collected.
+    Each file is decoded by one task (silver/parse.py, Arrow's multi-threaded CSV reader) and handed to
+    the JVM as Arrow batches. The records are ``loc`` rows and one ``stats`` row per file, each with a
+    ``row_id``.
     """
     files = spark.read.format("binaryFile").load(path).select("path", "content")
-    max_shards, shard_bytes = max(1, _cores(spark)), SHARD_BYTES  # locals: the lambda below ships their values
-    parts = max(1, min(n_files + max_shards - 1, spark.sparkContext.defaultParallelism * 2))
-    rdd = (
-        files.rdd.flatMap(lambda r: _shards(r.path, r.content, max_shards, shard_bytes))
-        .partitionBy(parts, lambda key: key)
-        .flatMap(lambda kv: parse_file(*kv[1]))
-    )
-    parsed = spark.createDataFrame(rdd, PARSED_SCHEMA, verifySchema=False)
-    parsed = parsed.withColumn("row_id", F.monotonically_increasing_id()).persist(StorageLevel.MEMORY_AND_DISK)
-    rows = parsed.where(F.col("record_kind") == "stats").select("source_file", "source_format", "file_stats").collect()
-    return parsed, [{"file": r.source_file, "format": r.source_format, **json.loads(r.file_stats)} for r in rows]
+    tasks = min(n_files, spark.sparkContext.defaultParallelism)
+    if files.rdd.getNumPartitions() < tasks:  # small files share a split: spread them over the cores
+        files = files.repartition(tasks)
+    parsed = files.mapInArrow(_parse_files, PARSED_SCHEMA)
+    return parsed.withColumn("row_id", F.monotonically_increasing_id())
+
+
+def file_stats(records: DataFrame) -> list[dict]:
+    """The per-file stats rows of ``read_partition``'s records."""
+    rows = records.where(F.col("record_kind") == "stats").select("source_file", "source_format", "file_stats").collect()
+    return [{"file": r.source_file, "format": r.source_format, **json.loads(r.file_stats)} for r in rows]
 
 
 def summarize_stats(file_stats: list[dict]) -> dict:
@@ -107,16 +74,18 @@ def summarize_stats(file_stats: list[dict]) -> dict:
     return {"totals": dict(total), "files": files, "rejected": rejected, "errors": errors, "unknown_columns": sorted(unknown)}
 
 
-def typed_locations(parsed: DataFrame, course_id: str, ingest_date: str) -> DataFrame:
-    return (
-        parsed.where(F.col("record_kind") == "loc")
-        .drop("record_kind", "file_stats")
-        .withColumn("course_id", F.lit(course_id))
-        .withColumn("ingest_date", F.to_date(F.lit(ingest_date)))
-        .withColumn("round_start_time", F.expr("timestamp_micros(round_start_us)"))
-        .withColumn("round_end_time", F.expr("timestamp_micros(round_end_us)"))
-        .withColumn("fix_timestamp", F.expr("timestamp_micros(fix_us)"))
-        .withColumn("event_date", F.to_date(F.col("fix_timestamp")))
+def typed_records(parsed: DataFrame, course_id: str, ingest_date: str) -> DataFrame:
+    """Typed timestamps and the partition's ids. The ``stats`` records stay (``is_location`` tells them apart)."""
+    fix_timestamp = F.expr("timestamp_micros(fix_us)")
+    return parsed.select(
+        *parsed.columns,
+        (F.col("record_kind") == "loc").alias("is_location"),
+        F.lit(course_id).alias("course_id"),
+        F.to_date(F.lit(ingest_date)).alias("ingest_date"),
+        F.expr("timestamp_micros(round_start_us)").alias("round_start_time"),
+        F.expr("timestamp_micros(round_end_us)").alias("round_end_time"),
+        fix_timestamp.alias("fix_timestamp"),
+        F.to_date(fix_timestamp).alias("event_date"),
     )
 
 
@@ -135,9 +104,12 @@ def _in_bounds(lon: F.Column, lat: F.Column, bounds: tuple[float, float, float, 
 def robust_centre(locs: DataFrame, bounds) -> tuple[float, float] | None:
     """Median lon/lat of the partition's plausible fixes (finite, not (0,0), in bounds)."""
     lon, lat = F.col("longitude"), F.col("latitude")
-    ok = (~F.isnan(lon)) & (~F.isnan(lat)) & ~((lon == 0) & (lat == 0)) & _in_bounds(lon, lat, bounds)
+    ok = F.col("is_location") & (~F.isnan(lon)) & (~F.isnan(lat)) & ~((lon == 0) & (lat == 0)) & _in_bounds(lon, lat, bounds)
     row = locs.where(ok).agg(F.percentile(lon, 0.5).alias("lon"), F.percentile(lat, 0.5).alias("lat")).first()
     return (row.lon, row.lat) if row is not None and row.lon is not None else None
+
+
+QUARANTINE_REASONS = ("nan", "zero_coordinates", "swapped", "out_of_range")
 
 
 def with_quarantine_reason(locs: DataFrame, centre, bounds) -> DataFrame:
@@ -154,24 +126,24 @@ def with_quarantine_reason(locs: DataFrame, centre, bounds) -> DataFrame:
     return locs.withColumn("quarantine_reason", reason)
 
 
-def duplicate_row_ids(good: DataFrame) -> DataFrame:
-    """``row_id`` (and ``fix_us``) of every copy dedup removes: all but the best of each identity.
+def ranked_for_dedup(flagged: DataFrame, partitions: int) -> DataFrame:
+    """Records clustered by event date into `partitions` tasks, each fix with its ``dup_rank``.
 
-    The identity is (round_id, fix_timestamp). A row without a timestamp is identified by
-    (round_id, location_index) instead: it can only meet another copy of the same slot (the same
-    export delivered twice, e.g. CSV + JSON twins); two different slots with NULL timestamps are never
-    merged. Only identities seen more than once are ranked, so the wide rows are never shuffled. The
-    best copy: is_cache, then not is_projected, then the highest battery, then file, slot and row order.
+    The Silver tables are partitioned by (course_id, event_date or its month) and Iceberg writes one file
+    per table partition a task meets. Hash-partitioned by event date and sorted (course_id is constant),
+    the rows are written as they are by every table (``tables.overwrite_partition``): one
+    file per event date, and no shuffle or sort per write. This is the job's only shuffle of wide rows.
+
+    Dedup rides on it. The identity is (round_id, fix_timestamp); a fix without a timestamp is identified
+    by (round_id, location_index) instead (``dedup_slot``): it can only meet another copy of the same slot
+    (the same export delivered twice, e.g. CSV + JSON twins), and two different slots with NULL timestamps
+    are never merged. Both identities imply the event date, so the window below needs no second shuffle.
+    Rank 1 is the best copy: a row that passed quarantine, then is_cache, then not is_projected, then the
+    highest battery, then file, slot and row order. A good row with rank > 1 is a removed duplicate.
     """
-    identity = F.when(F.col("fix_us").isNotNull(), F.concat(F.lit("t"), F.col("fix_us").cast("string"))).otherwise(
-        F.concat(F.lit("i"), F.col("location_index").cast("string"))
-    )
-    keyed = good.select(
-        "row_id", "round_id", identity.alias("dedup_identity"), "fix_us", "is_cache", "is_projected",
-        "battery_percentage", "source_file", "location_index",
-    )
-    repeated = keyed.groupBy("round_id", "dedup_identity").count().where(F.col("count") > 1).drop("count")
-    w = Window.partitionBy("round_id", "dedup_identity").orderBy(
+    dedup_slot = F.when(F.col("fix_us").isNull(), F.col("location_index"))
+    w = Window.partitionBy("event_date", "round_id", "fix_us", "dedup_slot").orderBy(
+        F.col("quarantine_reason").isNull().desc(),
         F.col("is_cache").desc_nulls_last(),
         F.col("is_projected").asc_nulls_last(),
         F.col("battery_percentage").desc_nulls_last(),
@@ -180,22 +152,37 @@ def duplicate_row_ids(good: DataFrame) -> DataFrame:
         F.col("row_id").asc(),
     )
     return (
-        keyed.join(repeated, ["round_id", "dedup_identity"], "left_semi")
+        flagged.withColumn("dedup_slot", dedup_slot)
+        .repartition(partitions, "event_date")
         .withColumn("dup_rank", F.row_number().over(w))
-        .where(F.col("dup_rank") > 1)
-        .select("row_id", "fix_us")
     )
 
 
-def clustered_by_event_date(rows: DataFrame, partitions: int) -> DataFrame:
-    """Rows grouped into `partitions` tasks by event date, each task sorted by (course_id, event_date).
+def partition_counts(ranked: DataFrame) -> dict[str, int]:
+    """Quarantined rows by reason, good rows, and the duplicates among them (with and without timestamp)."""
+    reason, no_ts = F.col("quarantine_reason"), F.col("fix_us").isNull()
+    good, duplicate = reason.isNull(), reason.isNull() & (F.col("dup_rank") > 1)
 
-    The Silver tables are partitioned by (course_id, event_date or its month) and Iceberg writes one file
-    per table partition a task meets. Clustered once here, before the cache, both tables are written
-    from the cache as they are (``tables.overwrite_partition(clustered=True)``): one file per event date (per month
-    and task for device health), and no shuffle or sort per write.
-    """
-    return rows.repartition(partitions, "event_date").sortWithinPartitions("course_id", "event_date")
+    def count(condition: F.Column) -> F.Column:
+        return F.sum(F.when(condition, 1).otherwise(0))
+
+    row = ranked.where("is_location").agg(
+        *[count(reason == r).alias(r) for r in QUARANTINE_REASONS],
+        count(good).alias("good"),
+        count(good & no_ts).alias("good_ts_missing"),
+        count(duplicate).alias("duplicates"),
+        count(duplicate & no_ts).alias("duplicates_ts_missing"),
+    ).first()
+    return {k: int(row[k] or 0) for k in row.asDict()}
+
+
+def kept_rows(ranked: DataFrame) -> DataFrame:
+    """The fixes written to the Silver tables: passed quarantine, best copy of their identity."""
+    return ranked.where(F.col("is_location") & F.col("quarantine_reason").isNull() & (F.col("dup_rank") == 1))
+
+
+def rejected_rows(ranked: DataFrame) -> DataFrame:
+    return ranked.where(F.col("is_location") & F.col("quarantine_reason").isNotNull())
 
 
 def nine_band_starts(rows: DataFrame) -> list[int]:

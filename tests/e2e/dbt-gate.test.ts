@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadGoldAssets } from '../../assets/gold.ts';
-import { type LakehouseConfig, loadConfig, sparkEnv } from '../../assets/lib/config.ts';
+import { type LakehouseConfig, loadConfig, sparkEnv, sparkJars } from '../../assets/lib/config.ts';
 import { loadCourses } from '../../assets/lib/courses.ts';
 import { type AssetDefinition, asset, defineAssets } from '../../framework/definitions/index.ts';
 import { launchRun, type RunContext } from '../../framework/execution/index.ts';
@@ -69,7 +69,7 @@ let silverAssets: AssetDefinition[];
 let ctx: RunContext;
 
 function sparkProcessEnv(): Record<string, string> {
-  return { ...sparkEnv(cfg), FAIRWAY_SPARK_JARS: runtime.jars.join(','), JAVA_HOME: runtime.javaHome };
+  return { ...sparkEnv(cfg), FAIRWAY_SPARK_JARS: sparkJars(cfg, runtime.jars).join(','), JAVA_HOME: runtime.javaHome };
 }
 
 async function runSilverJob(bronze: string): Promise<void> {
