@@ -516,8 +516,11 @@ def _parse_json(name: str, text: str):
             values.update(zip((out for out, _ in ROUND_FIELDS.values()), round_vals))
             values.update(record_kind="loc", source_file=name, source_format="json", location_index=index)
             rows.append(values)
+            if len(rows) == BATCH_ROWS:  # handed on a batch at a time: bounded memory, and the JVM starts early
+                yield pa.RecordBatch.from_pylist(rows, schema=RECORD_SCHEMA)
+                rows = []
     if rows:
-        yield from pa.Table.from_pylist(rows, schema=RECORD_SCHEMA).to_batches(max_chunksize=BATCH_ROWS)
+        yield pa.RecordBatch.from_pylist(rows, schema=RECORD_SCHEMA)
     yield _stats_batch(
         name, "json", rounds=rounds, records_malformed=malformed, slots=real, padding=0, real=real,
         empty_rounds=empty_rounds, unknown_columns=sorted(unknown),
