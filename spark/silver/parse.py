@@ -90,7 +90,6 @@ RECORD_SCHEMA = pa.schema(
     + [(name, _ARROW_KINDS[kind]) for name, kind in LOCATION_FIELDS.values() if name != "fix_date_us"]
     + [("fix_us", pa.int64()), ("extra_fields", pa.string())]
 )
-RECORD_FIELDS = RECORD_SCHEMA.names
 _LOC_OUTPUT = [(f, name, kind) for f, (name, kind) in LOCATION_FIELDS.items() if name != "fix_date_us"]
 BATCH_ROWS = 65_536
 
