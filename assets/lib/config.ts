@@ -352,10 +352,6 @@ export function maskSecrets(config: LakehouseConfig): LakehouseConfig {
   return copy;
 }
 
-/**
- * Environment for the Spark job (read by spark/pipes.py). With a jdbc catalog whose URI was not set
- * explicitly, the catalog and warehouse live under `stateDir`.
- */
 /** Jars only S3 needs: s3a:// for Bronze reads, Iceberg's S3FileIO and the Glue catalog (~350 MB). */
 const AWS_JAR = /^(hadoop-aws|aws-java-sdk-bundle|iceberg-aws-bundle)-[\d.]+\.jar$/;
 
@@ -377,6 +373,10 @@ export function sparkJars(config: LakehouseConfig, jars: string[]): string[] {
   return usesS3(config) ? jars : jars.filter((jar) => !AWS_JAR.test(basename(jar)));
 }
 
+/**
+ * Environment for the Spark job (read by spark/pipes.py). With a jdbc catalog whose URI was not set
+ * explicitly, the catalog and warehouse live under `stateDir`.
+ */
 export function sparkEnv(config: LakehouseConfig, stateDir: string = config.stateDir): Record<string, string> {
   const isStateDirCatalog = config.catalog.type === 'jdbc' && config.catalog.uri === jdbcSqliteUri(config.stateDir);
   const absState = resolve(stateDir);

@@ -8,9 +8,9 @@ cells trimmed, empty → NULL, ``NaN`` (any case) → NaN, non-numeric → NULL,
 (padding slots are only counted), in file order, and one ``stats`` record for the file (last: its counts
 cover the whole file). A CSV is decoded column by column with Arrow, a block of records at a time while
 Arrow's reader parses the next blocks on another thread: a 100 MB export takes seconds, where a Python
-loop over its ~20 million cells took ~25 CPU-seconds. The round-level columns (one value per round)
-and JSON documents are decoded in Python with the scalar decoders below; the vectorized decoders follow
-the same rules (tests/test_parse.py checks both on the same cells).
+loop over its ~20 million cells took ~25 CPU-seconds. Only round timestamps and JSON documents are
+decoded in Python, with the scalar decoders below; the vectorized decoders follow the same rules
+(tests/test_parse.py checks both on the same cells).
 """
 
 from __future__ import annotations
@@ -81,16 +81,17 @@ LOCATION_IGNORED = {"_id", "fix", "heldUp", "holdingUp"}
 
 _ARROW_KINDS = {"id": pa.string(), "str": pa.string(), "int": pa.int32(), "float": pa.float64(),
                 "bool": pa.bool_(), "ts": pa.int64(), "jsontext": pa.string()}
+# Location fields that become record fields: (source field, record field, kind).
+_LOC_OUTPUT = [(f, name, kind) for f, (name, kind) in LOCATION_FIELDS.items() if name != "fix_date_us"]
 # The records parse_file yields; silver/transform.py derives the Spark schema from it.
 RECORD_SCHEMA = pa.schema(
     [("record_kind", pa.string()), ("source_file", pa.string()), ("source_format", pa.string()),
      ("file_stats", pa.string())]
     + [(name, _ARROW_KINDS[kind]) for name, kind in ROUND_FIELDS.values()]
     + [("location_index", pa.int32())]
-    + [(name, _ARROW_KINDS[kind]) for name, kind in LOCATION_FIELDS.values() if name != "fix_date_us"]
+    + [(name, _ARROW_KINDS[kind]) for _, name, kind in _LOC_OUTPUT]
     + [("fix_us", pa.int64()), ("extra_fields", pa.string())]
 )
-_LOC_OUTPUT = [(f, name, kind) for f, (name, kind) in LOCATION_FIELDS.items() if name != "fix_date_us"]
 BATCH_ROWS = 65_536
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
