@@ -9,7 +9,7 @@ Iceberg catalog in both.
 | FAIRWAY_SPARK_MASTER | local[2] | Spark master |
 | FAIRWAY_SPARK_DRIVER_MEMORY | 2g | driver heap |
 | FAIRWAY_SPARK_SHUFFLE_PARTITIONS | 4 | spark.sql.shuffle.partitions |
-| FAIRWAY_SPARK_JARS | (none) | comma-separated absolute jar paths (Iceberg, Sedona, sqlite-jdbc, hadoop-aws) |
+| FAIRWAY_SPARK_JARS | (none) | comma-separated absolute jar paths (Iceberg, Sedona, sqlite-jdbc, hadoop-aws, fairway-localfs) |
 | FAIRWAY_CATALOG_NAME | lakehouse | Iceberg catalog name, also the default catalog |
 | FAIRWAY_CATALOG_TYPE | jdbc | jdbc (embedded: SQLite file) / rest / glue |
 | FAIRWAY_CATALOG_URI | (none) | jdbc:sqlite:file:/abs/catalog.db or http://127.0.0.1:8181 |
@@ -39,6 +39,7 @@ SHORT_JOB_JVM_OPTIONS = (
     "-XX:Tier4CompileThreshold=120000",
     "-XX:Tier4BackEdgeThreshold=320000",
 )
+LOCALFS_JAR = "fairway-localfs.jar"  # built from spark/jars/src by framework/integrations/spark
 SECRET_KEYS = ("secret", "access-key", "access.key", "password")
 _HERE = Path(__file__).resolve().parent
 
@@ -112,7 +113,14 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
         missing = [p for p in paths if not os.path.isabs(p) or not os.path.exists(p)]
         if missing:
             raise ConfigError(f"FAIRWAY_SPARK_JARS lists jars that do not exist (absolute paths needed): {missing[:3]}")
-        conf["spark.jars"] = ",".join(paths)
+        localfs = [p for p in paths if os.path.basename(p) == LOCALFS_JAR]
+        if localfs:
+            # file:// without a chmod process per created file (spark/jars/src/.../NioLocalFileSystem.java).
+            # Hadoop resolves fs.file.impl before Spark loads spark.jars, so it goes on the driver's classpath.
+            conf["spark.driver.extraClassPath"] = localfs[0]
+            conf["spark.hadoop.fs.file.impl"] = "dev.fairway.hadoop.NioLocalFileSystem"
+        if len(paths) > len(localfs):
+            conf["spark.jars"] = ",".join(p for p in paths if p not in localfs)
 
     prefix = f"spark.sql.catalog.{cat}"
     if cat_type == "jdbc":

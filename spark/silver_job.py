@@ -126,6 +126,11 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
     from silver import tables, transform
 
     started = time.perf_counter()
+    # Whole-stage code generation fuses each stage into one large generated method. This job runs once
+    # over a few million rows at most, so compiling those methods (Janino, then HotSpot's C2) costs
+    # more than they save: without it, the 100 MB benchmark used ~18 CPU-s and ~10 s less
+    # (bench/README.md, session 5). Expressions are still compiled, operator by operator.
+    spark.conf.set("spark.sql.codegen.wholeStage", "false")
     run_id = _run_id(pipes)
     log = pipes.log if pipes is not None else (lambda *a, **k: None)
     last = [started]

@@ -56,6 +56,21 @@ describe('ensureSparkRuntime', () => {
     expect(a.jarsDir).toBe(b.jarsDir);
   });
 
+  it('keys the jars by the pom and the Java sources beside it', () => {
+    const cacheDir = join(dir, 'cache');
+    const paths = () => sparkRuntimePaths({ requirementsFile, pomFile, cacheDir });
+    const pomOnly = paths();
+    const source = join(dir, 'src', 'main', 'java', 'A.java');
+    mkdirSync(join(dir, 'src', 'main', 'java'), { recursive: true });
+    writeFileSync(source, 'class A {}\n');
+    const withSource = paths();
+    writeFileSync(source, 'class A { int x; }\n');
+    const changedSource = paths();
+    expect(new Set([pomOnly.jarsDir, withSource.jarsDir, changedSource.jarsDir]).size).toBe(3);
+    expect(paths().jarsDir).toBe(changedSource.jarsDir);
+    expect(changedSource.venvDir).toBe(pomOnly.venvDir);
+  });
+
   it('names Java as what to install when neither JAVA_HOME nor PATH has it', async () => {
     const env = { PATH: pathWith() };
     const err = await ensureSparkRuntime({ requirementsFile, pomFile, cacheDir: join(dir, 'cache'), env }).catch(

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { FrameworkError } from '../../errors/index.ts';
@@ -36,17 +36,33 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(homedir(), '.cache', 'fairway');
 }
 
-function shortHash(file: string, what: string): string {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (cause) {
-    throw new FrameworkError('SPARK_RUNTIME_INPUT_MISSING', `Cannot read the ${what} '${file}'.`, {
-      details: { file },
-      cause,
-    });
+/** Hash of the files' contents; a file's path (relative to `root`) counts too when `root` is given. */
+function shortHash(files: string[], what: string, root?: string): string {
+  const hash = createHash('sha256');
+  for (const file of files) {
+    try {
+      if (root) hash.update(relative(root, file));
+      hash.update(readFileSync(file));
+    } catch (cause) {
+      throw new FrameworkError('SPARK_RUNTIME_INPUT_MISSING', `Cannot read the ${what} '${file}'.`, {
+        details: { file },
+        cause,
+      });
+    }
   }
-  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** The pom and the Java sources beside it (`src/`, if any): everything the jars are built from. */
+function jarInputs(pomFile: string): string[] {
+  const src = join(dirname(pomFile), 'src');
+  const sources = existsSync(src)
+    ? readdirSync(src, { recursive: true, encoding: 'utf8' })
+        .map((f) => join(src, f))
+        .filter((f) => statSync(f).isFile())
+        .sort()
+    : [];
+  return [pomFile, ...sources];
 }
 
 /** Where the venv and the jars for these input files live (whether built yet or not). */
@@ -56,8 +72,8 @@ export function sparkRuntimePaths(
   const cacheDir = opts.cacheDir ? resolve(opts.cacheDir) : defaultCacheDir(opts.env);
   return {
     cacheDir,
-    venvDir: join(cacheDir, `venv-${shortHash(opts.requirementsFile, 'Python requirements file')}`),
-    jarsDir: join(cacheDir, `jars-${shortHash(opts.pomFile, 'Maven pom')}`),
+    venvDir: join(cacheDir, `venv-${shortHash([opts.requirementsFile], 'Python requirements file')}`),
+    jarsDir: join(cacheDir, `jars-${shortHash(jarInputs(opts.pomFile), 'Maven build file', dirname(opts.pomFile))}`),
   };
 }
 
@@ -175,7 +191,10 @@ async function buildVenv(
   progress('Python venv ready');
 }
 
-/** Resolves into a private temp dir and renames it into place, so concurrent builds cannot mix. */
+/**
+ * Resolves the pom's runtime jars and builds its own sources (`fairway-localfs.jar`) into a private temp
+ * dir, then renames it into place, so concurrent builds cannot mix.
+ */
 async function buildJars(
   jarsDir: string,
   pomFile: string,
@@ -184,10 +203,21 @@ async function buildJars(
   signal?: AbortSignal,
 ): Promise<void> {
   const tmp = `${jarsDir}.tmp-${process.pid}-${Date.now()}`;
+  const buildDir = join(tmp, 'build');
   progress(`resolving jars with Maven from ${pomFile} (first run downloads ~500 MB)`);
   const r = await execa(
     'mvn',
-    ['-q', '-B', '-f', pomFile, 'dependency:copy-dependencies', `-DoutputDirectory=${tmp}`],
+    [
+      '-q',
+      '-B',
+      '-f',
+      pomFile,
+      'compiler:compile',
+      'jar:jar',
+      'dependency:copy-dependencies',
+      `-Dfairway.build.dir=${buildDir}`,
+      `-DoutputDirectory=${tmp}`,
+    ],
     {
       env,
       extendEnv: false,
@@ -211,6 +241,9 @@ async function buildJars(
       { details: { pomFile, output: String(r.all ?? '').slice(-4000) } },
     );
   }
+  for (const jar of readdirSync(buildDir).filter((f) => f.endsWith('.jar')))
+    renameSync(join(buildDir, jar), join(tmp, jar));
+  rmSync(buildDir, { recursive: true, force: true });
   writeFileSync(join(tmp, MARKER), `${new Date().toISOString()}\n`);
   if (existsSync(join(jarsDir, MARKER))) {
     rmSync(tmp, { recursive: true, force: true }); // another process finished first: keep its copy
