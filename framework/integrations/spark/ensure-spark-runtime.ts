@@ -130,14 +130,14 @@ async function findJavaHome(env: NodeJS.ProcessEnv, signal?: AbortSignal): Promi
     if (home) {
       throw new FrameworkError(
         'SPARK_JAVA_VERSION',
-        `Java ${major} at '${home}' is too old for Spark 3.5: install Java 17 (Debian: apt-get install openjdk-17-jre-headless) and set JAVA_HOME.`,
+        `Java ${major} at '${home}' is too old for Spark 3.5: install a Java 17 JDK (Debian: apt-get install openjdk-17-jdk-headless) and set JAVA_HOME.`,
         { details: { javaHome: home, major } },
       );
     }
   }
   throw new FrameworkError(
     'SPARK_JAVA_MISSING',
-    'Java was not found (JAVA_HOME is unset or has no bin/java, and there is no java on PATH). Spark needs Java 17: install it (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME.',
+    'Java was not found (JAVA_HOME is unset or has no bin/java, and there is no java on PATH). Spark needs Java 17: install a JDK (Debian: apt-get install openjdk-17-jdk-headless) or set JAVA_HOME.',
     { details: { JAVA_HOME: env.JAVA_HOME ?? null } },
   );
 }
@@ -233,11 +233,13 @@ async function buildJars(
       missing ? 'SPARK_MAVEN_MISSING' : 'SPARK_JARS_FAILED',
       missing
         ? 'mvn was not found on PATH; it resolves the Spark jars. Install Maven 3.8+ (Debian: apt-get install maven).'
-        : `Maven could not resolve the jars of ${pomFile}: ${
-            String(r.all ?? '')
-              .split('\n')
-              .find((l) => l.includes('ERROR')) ?? r.shortMessage
-          }`,
+        : /No compiler is provided/.test(String(r.all ?? ''))
+          ? `Maven found no Java compiler: ${pomFile} also builds fairway-localfs.jar, which needs a JDK, not only a JRE. Install one (Debian: apt-get install openjdk-17-jdk-headless) and point JAVA_HOME to it.`
+          : `Maven could not build the jars of ${pomFile}: ${
+              String(r.all ?? '')
+                .split('\n')
+                .find((l) => l.includes('ERROR')) ?? r.shortMessage
+            }`,
       { details: { pomFile, output: String(r.all ?? '').slice(-4000) } },
     );
   }
