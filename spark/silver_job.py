@@ -131,6 +131,9 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
     # more than they save: without it, the 100 MB benchmark used ~18 CPU-s and ~10 s less
     # (bench/README.md, session 5). Expressions are still compiled, operator by operator.
     spark.conf.set("spark.sql.codegen.wholeStage", "false")
+    # Adaptive execution re-plans the job after its one shuffle, whose partitioning (by event date, for the
+    # writers) is chosen here on purpose: 3 runs each, 82.7 → 78.6 s mean without it (bench/README.md, session 5).
+    spark.conf.set("spark.sql.adaptive.enabled", "false")
     run_id = _run_id(pipes)
     log = pipes.log if pipes is not None else (lambda *a, **k: None)
     last = [started]
