@@ -117,14 +117,15 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
         missing = [p for p in paths if not os.path.isabs(p) or not os.path.exists(p)]
         if missing:
             raise ConfigError(f"FAIRWAY_SPARK_JARS lists jars that do not exist (absolute paths needed): {missing[:3]}")
+        others = [p for p in paths if os.path.basename(p) != LOCALFS_JAR]
+        if others:
+            conf["spark.jars"] = ",".join(others)
         localfs = [p for p in paths if os.path.basename(p) == LOCALFS_JAR]
         if localfs:
             # file:// without a chmod process per created file (spark/jars/src/.../NioLocalFileSystem.java).
             # Hadoop resolves fs.file.impl before Spark loads spark.jars, so it goes on the driver's classpath.
             conf["spark.driver.extraClassPath"] = localfs[0]
             conf["spark.hadoop.fs.file.impl"] = "dev.fairway.hadoop.NioLocalFileSystem"
-        if len(paths) > len(localfs):
-            conf["spark.jars"] = ",".join(p for p in paths if p not in localfs)
 
     prefix = f"spark.sql.catalog.{cat}"
     if cat_type == "jdbc":

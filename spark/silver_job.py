@@ -128,7 +128,7 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
     started = time.perf_counter()
     # Whole-stage code generation fuses each stage into one large generated method. This job runs once
     # over a few million rows at most, so compiling those methods (Janino, then HotSpot's C2) costs
-    # more than they save: without it, the 100 MB benchmark used ~18 CPU-s and ~10 s less
+    # more than they save: without it, the 100 MB benchmark used ~18 CPU-s and ~8 s less
     # (bench/README.md, session 5). Expressions are still compiled, operator by operator.
     spark.conf.set("spark.sql.codegen.wholeStage", "false")
     # Adaptive execution re-plans the job after its one shuffle, whose partitioning (by event date, for the
