@@ -197,6 +197,10 @@ def _prepare_local_catalog(conf: Mapping[str, str]) -> None:
             Path(urlparse(value).path).mkdir(parents=True, exist_ok=True)
 
 
+def spark_master(env: Mapping[str, str] | None = None) -> str:
+    return _env(os.environ if env is None else env, "FAIRWAY_SPARK_MASTER", "local[2]")
+
+
 def build_session(app_name: str = "fairway", env: Mapping[str, str] | None = None):
     """Starts (or returns the running) SparkSession with Iceberg and Sedona (through their SQL extensions).
 
@@ -217,7 +221,7 @@ def build_session(app_name: str = "fairway", env: Mapping[str, str] | None = Non
     started = time.perf_counter()
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.appName(app_name).master(_env(env, "FAIRWAY_SPARK_MASTER", "local[2]"))
+    builder = SparkSession.builder.appName(app_name).master(spark_master(env))
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

@@ -34,16 +34,8 @@ import zoneinfo
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pipes import Pipes, md_float, md_int, md_json, md_row_count, md_table_schema, md_text, open_pipes  # noqa: E402
-
-
-class JobError(Exception):
-    """A failure with a clean message for the user (no stack trace)."""
-
-    def __init__(self, message: str, code: str, exit_code: int = 1, details: dict | None = None):
-        super().__init__(message)
-        self.code = code
-        self.exit_code = exit_code
-        self.details = details or {}
+from silver import local_decode  # noqa: E402
+from silver.errors import JobError  # noqa: E402
 
 
 class _Parser(argparse.ArgumentParser):
@@ -118,8 +110,25 @@ def _run_id(pipes: Pipes | None) -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
-def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_startup_ms: int | None = None) -> dict:
-    """Runs the job on an existing session; returns the counts and commit facts it reported."""
+def bronze_path(args: argparse.Namespace) -> str:
+    return args.bronze_path if "://" in args.bronze_path else os.path.abspath(args.bronze_path)
+
+
+def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_startup_ms: int | None = None,
+        decode: local_decode.LocalDecode | None = None) -> dict:
+    """Runs the job on an existing session; returns the counts and commit facts it reported.
+
+    ``decode``: the partition's decoding, started before the session was (``main``); without it a local
+    partition starts decoding here.
+    """
+    if decode is None:
+        with local_decode.decoding(bronze_path(args), spark.sparkContext.master) as decode:
+            return _run(args, spark, pipes, spark_startup_ms, decode)
+    return _run(args, spark, pipes, spark_startup_ms, decode)
+
+
+def _run(args: argparse.Namespace, spark, pipes: Pipes | None, spark_startup_ms: int | None,
+         decode: local_decode.LocalDecode | None) -> dict:
     from pyspark.sql import functions as F
     from pyspark.storagelevel import StorageLevel
 
@@ -143,10 +152,10 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
         log("debug", "stage done", stage=name, ms=int((now - last[0]) * 1000))
         last[0] = now
     bounds = (args.min_lon, args.max_lon, args.min_lat, args.max_lat)
-    path = args.bronze_path if "://" in args.bronze_path else os.path.abspath(args.bronze_path)
+    path = bronze_path(args)
 
     try:
-        files = transform.list_files(spark, path)
+        files = decode.files if decode else transform.list_files(spark, path)
     except Exception as e:  # Spark's "Path does not exist", permissions, s3a errors
         raise JobError(f"cannot list {path}: {str(e).splitlines()[0]}", code="unreadable_input") from None
     if not files:
@@ -154,8 +163,13 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
     step("list_files")
     log("info", "reading bronze partition", path=path, files=len(files), bytes=sum(b for _, b in files))
 
-    records = transform.typed_records(transform.read_partition(spark, path, len(files)), args.course_id, args.ingest_date)
-    # Without a configured centre, the files are decoded once more for it (a course missing from the reference).
+    if decode:
+        parsed = transform.read_decoded(spark, decode.parquet_dir())
+        step("decode_wait")
+    else:
+        parsed = transform.read_partition(spark, path, len(files))
+    records = transform.typed_records(parsed, args.course_id, args.ingest_date)
+    # Without a configured centre, the records are read once more for it (a course missing from the reference).
     centre = tuple(args.course_centre) if args.course_centre else transform.robust_centre(records, bounds)
     flagged = transform.with_quarantine_reason(records, centre, bounds)
     partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
@@ -315,14 +329,16 @@ def main(argv: list[str] | None = None) -> int:
     pipes = open_pipes()
     try:
         args = parse_args(argv)
-        from session import ConfigError, build_session
+        from session import ConfigError, build_session, spark_master
 
-        try:
-            spark, startup_ms = build_session("fairway-silver")
-        except ConfigError as e:
-            raise JobError(str(e), code="bad_configuration", exit_code=2) from None
-        pipes.log("info", "spark session started", spark_startup_ms=startup_ms)
-        run(args, spark, pipes, startup_ms)
+        # A local partition is decoded while the JVM starts (silver/local_decode.py).
+        with local_decode.decoding(bronze_path(args), spark_master()) as decode:
+            try:
+                spark, startup_ms = build_session("fairway-silver")
+            except ConfigError as e:
+                raise JobError(str(e), code="bad_configuration", exit_code=2) from None
+            pipes.log("info", "spark session started", spark_startup_ms=startup_ms)
+            run(args, spark, pipes, startup_ms, decode)
         return 0
     except JobError as e:
         pipes.report_error(str(e), code=e.code, details=e.details or None)

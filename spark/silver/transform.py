@@ -40,7 +40,7 @@ def _parse_files(batches):
 def read_partition(spark: SparkSession, path: str, n_files: int) -> DataFrame:
     """All files of one Bronze partition → records (not cached: the caller caches them once, ranked).
 
-    Each file is decoded by one task (silver/parse.py, Arrow's multi-threaded CSV reader) and handed to
+    For a remote partition (``silver.local_decode`` covers local ones). Each file is decoded by one task (silver/parse.py, Arrow's multi-threaded CSV reader) and handed to
     the JVM as Arrow batches. The records are ``loc`` rows and one ``stats`` row per file, each with a
     ``row_id``.
     """
@@ -48,8 +48,19 @@ def read_partition(spark: SparkSession, path: str, n_files: int) -> DataFrame:
     tasks = min(n_files, spark.sparkContext.defaultParallelism)
     if files.rdd.getNumPartitions() < tasks:  # small files share a split: spread them over the cores
         files = files.repartition(tasks)
-    parsed = files.mapInArrow(_parse_files, PARSED_SCHEMA)
-    return parsed.withColumn("row_id", F.monotonically_increasing_id())
+    return _with_row_id(files.mapInArrow(_parse_files, PARSED_SCHEMA))
+
+
+def read_decoded(spark: SparkSession, directory: str) -> DataFrame:
+    """The records ``silver.local_decode`` wrote to ``directory``, as ``read_partition`` returns them.
+
+    Spark splits the file between its row groups, so the rows are read by several tasks at once.
+    """
+    return _with_row_id(spark.read.schema(PARSED_SCHEMA).parquet(directory))
+
+
+def _with_row_id(records: DataFrame) -> DataFrame:
+    return records.withColumn("row_id", F.monotonically_increasing_id())
 
 
 def file_stats(records: DataFrame) -> list[dict]:

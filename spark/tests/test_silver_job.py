@@ -260,6 +260,11 @@ def test_edge_cases(spark, tmp_path):
     assert got[("aa01", 0)].local_hour == 7 and str(got[("aa01", 0)].local_date) == "2025-06-02"  # CDT = UTC-5
     assert got[("aa01", 0)].geometry_wkt == f"POINT ({CENTRE[0]} {CENTRE[1]})"
     assert got[("aa01", 0)].round_duration_minutes == 240.0
+    # the UI's track sketch: the round with most timed fixes (ties: lowest round id), its points in time order
+    timed = [x for x in got.values() if x.fix_timestamp is not None]
+    longest = min({x.round_id for x in timed}, key=lambda rid: (-sum(x.round_id == rid for x in timed), rid))
+    track = sorted((x.fix_timestamp, [round(x.longitude, 6), round(x.latitude, 6)]) for x in timed if x.round_id == longest)
+    assert r["track_preview"] == [p for _, p in track] and len(track) >= 2
     assert ("aa05", 0) not in got and got[("aa05", 1)].battery_percentage == 70  # no cache: highest battery
     assert ("bb01", 0) not in got and got[("bb01", 1)].is_cache is True  # cache preferred over battery
     assert got[("bb01", 1)].nine_number == 2 and got[("aa01", 0)].nine_number == 1
