@@ -40,6 +40,7 @@ SHORT_JOB_JVM_OPTIONS = (
     "-XX:Tier4BackEdgeThreshold=320000",
 )
 LOCALFS_JAR = "fairway-localfs.jar"  # built from spark/jars/src by framework/integrations/spark
+CLASS_ARCHIVE_DUMP_ENV = "FAIRWAY_SPARK_CLASS_ARCHIVE_DUMP"
 SECRET_KEYS = ("secret", "access-key", "access.key", "password")
 _HERE = Path(__file__).resolve().parent
 
@@ -126,6 +127,7 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
             # Hadoop resolves fs.file.impl before Spark loads spark.jars, so it goes on the driver's classpath.
             conf["spark.driver.extraClassPath"] = localfs[0]
             conf["spark.hadoop.fs.file.impl"] = "dev.fairway.hadoop.NioLocalFileSystem"
+            conf["spark.driver.extraJavaOptions"] += _class_archive_option(env, class_archive(os.path.dirname(localfs[0])))
 
     prefix = f"spark.sql.catalog.{cat}"
     if cat_type == "jdbc":
@@ -177,6 +179,21 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
         conf["spark.hadoop.fs.s3a.secret.key"] = secret
         conf["spark.hadoop.fs.s3a.aws.credentials.provider"] = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
     return conf
+
+
+def class_archive(jars_dir: str) -> str:
+    """The driver JVM's class-data-sharing archive for this venv's Spark: in the jars directory, named after
+    the venv. framework/integrations/spark writes it at bootstrap (spark/class_archive.py), by this name."""
+    return os.path.join(jars_dir, f"driver-{Path(sys.prefix).name}.jsa")
+
+
+def _class_archive_option(env: Mapping[str, str], archive: str) -> str:
+    """Loads Spark's classes from the archive when it exists: the driver starts ~2–4 s sooner (bench/README.md,
+    session 6). With ``FAIRWAY_SPARK_CLASS_ARCHIVE_DUMP`` set, the JVM writes a new archive there at exit."""
+    dump = _env(env, CLASS_ARCHIVE_DUMP_ENV)
+    if dump:
+        return f" -XX:ArchiveClassesAtExit={dump} -Xlog:cds*=error"  # not ~3,000 "skipping class" warnings
+    return f" -XX:SharedArchiveFile={archive}" if os.path.exists(archive) else ""
 
 
 def redacted(conf: Mapping[str, str]) -> dict[str, str]:

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { FrameworkError } from '../framework/errors/index.ts';
 import { defaultCacheDir } from '../framework/integrations/spark/index.ts';
-import { withLock } from './lock.ts';
+import { withLock } from '../framework/lock/index.ts';
 import { ICEBERG_REST, MAVEN_CENTRAL, SEAWEEDFS, TRINO } from './pins.ts';
 
 const MARKER = '.fairway-complete';

@@ -1,4 +1,4 @@
-"""The session's file:// file system: Fairway's NioLocalFileSystem (no chmod process per file, no .crc)."""
+"""The session: Fairway's file:// file system (no chmod process per file, no .crc) and the driver's class archive."""
 
 import os
 import stat
@@ -40,3 +40,31 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_the_driver_uses_the_class_archive_beside_the_jars_when_there_is_one(tmp_path):
+    from session import CLASS_ARCHIVE_DUMP_ENV, class_archive, session_conf
+
+    jar = tmp_path / "fairway-localfs.jar"
+    jar.write_bytes(b"")
+    env = {"FAIRWAY_SPARK_JARS": str(jar), "FAIRWAY_CATALOG_URI": "jdbc:sqlite:file:/tmp/c.db"}
+    archive = class_archive(str(tmp_path))
+    assert os.path.dirname(archive) == str(tmp_path) and os.path.basename(archive).endswith(".jsa")
+
+    assert "SharedArchiveFile" not in session_conf(env)["spark.driver.extraJavaOptions"]  # none written yet
+    open(archive, "wb").close()
+    assert f"-XX:SharedArchiveFile={archive}" in session_conf(env)["spark.driver.extraJavaOptions"].split()
+    dumping = session_conf({**env, CLASS_ARCHIVE_DUMP_ENV: str(tmp_path / "new.jsa")})["spark.driver.extraJavaOptions"].split()
+    assert f"-XX:ArchiveClassesAtExit={tmp_path / 'new.jsa'}" in dumping and not any("SharedArchiveFile" in o for o in dumping)
+
+
+def test_the_running_driver_mapped_its_classes_from_the_archive(spark):
+    from session import class_archive
+
+    jars = [j for j in os.environ["FAIRWAY_SPARK_JARS"].split(",") if j.endswith("fairway-localfs.jar")]
+    assert os.path.exists(class_archive(os.path.dirname(jars[0]))), "bootstrap (scripts/pytest.ts) writes it"
+    runtime = spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    assert any(a.startswith("-XX:SharedArchiveFile=") for a in runtime.getInputArguments())
+    hotspot = spark._jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
+        spark._jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean"))
+    assert hotspot.getVMOption("UseSharedSpaces").getValue() == "true"

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { FrameworkError } from '../../errors/index.ts';
+import { withLock } from '../../lock/index.ts';
+import { ensureClassArchive } from './class-archive.ts';
 
 export interface SparkRuntimeOptions {
   requirementsFile: string;
@@ -15,6 +16,11 @@ export interface SparkRuntimeOptions {
   signal?: AbortSignal;
   /** Environment used to find java, python3 and mvn; defaults to `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Writes the driver's class archive with this script (see class-archive.ts); defaults to
+   * `class_archive.py` beside the requirements file, if there is one.
+   */
+  classArchiveScript?: string;
 }
 
 export interface SparkRuntime {
@@ -27,7 +33,6 @@ export interface SparkRuntime {
 }
 
 const MARKER = '.fairway-complete';
-const LOCK_STALE_MS = 60 * 60 * 1000;
 
 /** The cache directory Fairway keeps venvs and jars in between runs. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -95,10 +100,14 @@ export async function ensureSparkRuntime(opts: SparkRuntimeOptions): Promise<Spa
   const javaHome = await findJavaHome(env, opts.signal);
 
   if (!existsSync(join(venvDir, MARKER))) {
-    await withLock(`${venvDir}.lock`, opts.signal, async () => {
-      if (existsSync(join(venvDir, MARKER))) return; // another process finished it while we waited
-      await buildVenv(venvDir, resolve(opts.requirementsFile), env, progress, opts.signal);
-    });
+    await withLock(
+      `${venvDir}.lock`,
+      async () => {
+        if (existsSync(join(venvDir, MARKER))) return; // another process finished it while we waited
+        await buildVenv(venvDir, resolve(opts.requirementsFile), env, progress, opts.signal);
+      },
+      opts.signal,
+    );
   }
 
   if (!existsSync(join(jarsDir, MARKER))) {
@@ -109,7 +118,12 @@ export async function ensureSparkRuntime(opts: SparkRuntimeOptions): Promise<Spa
     .filter((f) => f.endsWith('.jar'))
     .sort()
     .map((f) => join(jarsDir, f));
-  return { python: join(venvDir, 'bin', 'python'), jars, venvDir, javaHome };
+  const python = join(venvDir, 'bin', 'python');
+  const script = opts.classArchiveScript ?? join(dirname(resolve(opts.requirementsFile)), 'class_archive.py');
+  if (existsSync(script)) {
+    await ensureClassArchive({ script, python, venvDir, jarsDir, jars, javaHome, env, progress, signal: opts.signal });
+  }
+  return { python, jars, venvDir, javaHome };
 }
 
 /** JAVA_HOME if it holds a java, else the java on PATH; Spark 3.5 needs Java 17 (11 works too). */
@@ -261,38 +275,4 @@ async function buildJars(
     }
   }
   progress(`jars ready in ${jarsDir}`);
-}
-
-/** A mkdir lock (atomic on POSIX); a lock whose owner died or that is older than an hour is taken over. */
-async function withLock<T>(lockDir: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
-  const ownerFile = join(lockDir, 'pid');
-  for (;;) {
-    signal?.throwIfAborted();
-    try {
-      mkdirSync(lockDir);
-      writeFileSync(ownerFile, String(process.pid));
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      if (isStaleLock(lockDir, ownerFile)) rmSync(lockDir, { recursive: true, force: true });
-      else await sleep(500);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lockDir, { recursive: true, force: true });
-  }
-}
-
-function isStaleLock(lockDir: string, ownerFile: string): boolean {
-  try {
-    if (Date.now() - statSync(lockDir).mtimeMs > LOCK_STALE_MS) return true;
-    const pid = Number(readFileSync(ownerFile, 'utf8'));
-    if (!pid) return false; // owner is between mkdir and writing its pid
-    process.kill(pid, 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
-  }
 }

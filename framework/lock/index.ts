@@ -5,12 +5,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const STALE_MS = 60 * 60 * 1000;
 
 /**
- * A mkdir lock (atomic on POSIX), as the Spark runtime's cache uses: a lock whose owner died or
- * that is older than an hour is taken over.
+ * Runs `fn` holding a mkdir lock (atomic on POSIX) on `lockDir`, as the caches of the Spark runtime
+ * and the local stack use: a lock whose owner died or that is older than an hour is taken over.
  */
-export async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(lockDir: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   const owner = join(lockDir, 'pid');
   for (;;) {
+    signal?.throwIfAborted();
     try {
       mkdirSync(lockDir);
       writeFileSync(owner, String(process.pid));

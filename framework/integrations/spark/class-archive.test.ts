@@ -1,0 +1,65 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { classArchivePath, ensureClassArchive } from './class-archive.ts';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fairway-class-archive-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A stand-in for spark/class_archive.py: counts its runs, then writes the archive or fails. */
+function script(fails: boolean): string {
+  const file = join(dir, 'class_archive.py');
+  writeFileSync(
+    file,
+    [
+      'import os, sys',
+      `open(${JSON.stringify(join(dir, 'runs'))}, "a").write(os.environ["FAIRWAY_SPARK_JARS"] + "\\n")`,
+      fails ? 'print("class_archive: the JVM exited with 1 without writing it", file=sys.stderr); sys.exit(1)' : '',
+      'open(sys.argv[1], "wb").write(b"jsa")',
+    ].join('\n'),
+  );
+  return file;
+}
+
+function inputs(fails: boolean, messages: string[]) {
+  return {
+    script: script(fails),
+    python: 'python3',
+    venvDir: join(dir, 'venv-abc'),
+    jarsDir: dir,
+    jars: ['/j/a.jar', '/j/b.jar'],
+    javaHome: '/usr/lib/jvm/x',
+    env: { PATH: process.env.PATH },
+    progress: (m: string) => messages.push(m),
+  };
+}
+
+const runs = () => readFileSync(join(dir, 'runs'), 'utf8').trim().split('\n');
+
+describe('ensureClassArchive', () => {
+  it('writes the archive once, named after the venv, with the runtime jars', async () => {
+    const messages: string[] = [];
+    await ensureClassArchive(inputs(false, messages));
+    await ensureClassArchive(inputs(false, messages));
+    const archive = classArchivePath(dir, join(dir, 'venv-abc'));
+    expect(archive).toBe(join(dir, 'driver-venv-abc.jsa'));
+    expect(readFileSync(archive, 'utf8')).toBe('jsa');
+    expect(runs()).toEqual(['/j/a.jar,/j/b.jar']);
+    expect(messages.at(-1)).toContain('class archive ready');
+  });
+
+  it('reports a failure, remembers it and never throws', async () => {
+    const messages: string[] = [];
+    await ensureClassArchive(inputs(true, messages));
+    await ensureClassArchive(inputs(true, messages));
+    const archive = classArchivePath(dir, join(dir, 'venv-abc'));
+    expect(existsSync(archive)).toBe(false);
+    expect(readFileSync(`${archive}.failed`, 'utf8')).toContain('the JVM exited with 1');
+    expect(runs()).toHaveLength(1);
+    expect(messages.at(-1)).toMatch(/warning: no class archive.*the JVM exited with 1.*delete it to retry/);
+  });
+});
