@@ -20,6 +20,7 @@ Iceberg catalog in both.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import tempfile
@@ -127,7 +128,9 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
             # Hadoop resolves fs.file.impl before Spark loads spark.jars, so it goes on the driver's classpath.
             conf["spark.driver.extraClassPath"] = localfs[0]
             conf["spark.hadoop.fs.file.impl"] = "dev.fairway.hadoop.NioLocalFileSystem"
-            conf["spark.driver.extraJavaOptions"] += _class_archive_option(env, class_archive(os.path.dirname(localfs[0])))
+            conf["spark.driver.extraJavaOptions"] += _class_archive_option(
+                env, class_archive(os.path.dirname(localfs[0]), _env(env, "JAVA_HOME"))
+            )
 
     prefix = f"spark.sql.catalog.{cat}"
     if cat_type == "jdbc":
@@ -181,19 +184,24 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
     return conf
 
 
-def class_archive(jars_dir: str) -> str:
-    """The driver JVM's class-data-sharing archive for this venv's Spark: in the jars directory, named after
-    the venv. framework/integrations/spark writes it at bootstrap (spark/class_archive.py), by this name."""
-    return os.path.join(jars_dir, f"driver-{Path(sys.prefix).name}.jsa")
+def class_archive(jars_dir: str, java_home: str | None) -> str | None:
+    """The driver JVM's class-data-sharing archive: in the jars directory, named after this venv and the JVM's
+    build (a hash of ``$JAVA_HOME/release``), so that a new venv or JDK gets a new one. None without JAVA_HOME.
+    framework/integrations/spark writes it at bootstrap (spark/class_archive.py), by the same name."""
+    try:
+        build = hashlib.sha256(Path(java_home, "release").read_bytes()).hexdigest()[:8] if java_home else None
+    except OSError:
+        build = None
+    return os.path.join(jars_dir, f"driver-{Path(sys.prefix).name}-{build}.jsa") if build else None
 
 
-def _class_archive_option(env: Mapping[str, str], archive: str) -> str:
+def _class_archive_option(env: Mapping[str, str], archive: str | None) -> str:
     """Loads Spark's classes from the archive when it exists: the driver starts ~2–4 s sooner (bench/README.md,
     session 6). With ``FAIRWAY_SPARK_CLASS_ARCHIVE_DUMP`` set, the JVM writes a new archive there at exit."""
     dump = _env(env, CLASS_ARCHIVE_DUMP_ENV)
     if dump:
         return f" -XX:ArchiveClassesAtExit={dump} -Xlog:cds*=error"  # not ~3,000 "skipping class" warnings
-    return f" -XX:SharedArchiveFile={archive}" if os.path.exists(archive) else ""
+    return f" -XX:SharedArchiveFile={archive}" if archive and os.path.exists(archive) else ""
 
 
 def redacted(conf: Mapping[str, str]) -> dict[str, str]:

@@ -47,9 +47,12 @@ def test_the_driver_uses_the_class_archive_beside_the_jars_when_there_is_one(tmp
 
     jar = tmp_path / "fairway-localfs.jar"
     jar.write_bytes(b"")
-    env = {"FAIRWAY_SPARK_JARS": str(jar), "FAIRWAY_CATALOG_URI": "jdbc:sqlite:file:/tmp/c.db"}
-    archive = class_archive(str(tmp_path))
-    assert os.path.dirname(archive) == str(tmp_path) and os.path.basename(archive).endswith(".jsa")
+    java_home = tmp_path / "jdk"
+    java_home.mkdir()
+    (java_home / "release").write_text('JAVA_RUNTIME_VERSION="17.0.15+6"\n')
+    env = {"FAIRWAY_SPARK_JARS": str(jar), "FAIRWAY_CATALOG_URI": "jdbc:sqlite:file:/tmp/c.db", "JAVA_HOME": str(java_home)}
+    archive = class_archive(str(tmp_path), str(java_home))
+    assert os.path.dirname(archive) == str(tmp_path) and archive.endswith(".jsa")
 
     assert "SharedArchiveFile" not in session_conf(env)["spark.driver.extraJavaOptions"]  # none written yet
     open(archive, "wb").close()
@@ -57,14 +60,19 @@ def test_the_driver_uses_the_class_archive_beside_the_jars_when_there_is_one(tmp
     dumping = session_conf({**env, CLASS_ARCHIVE_DUMP_ENV: str(tmp_path / "new.jsa")})["spark.driver.extraJavaOptions"].split()
     assert f"-XX:ArchiveClassesAtExit={tmp_path / 'new.jsa'}" in dumping and not any("SharedArchiveFile" in o for o in dumping)
 
+    (java_home / "release").write_text('JAVA_RUNTIME_VERSION="17.0.16+8"\n')  # a JDK update: a new archive name
+    assert class_archive(str(tmp_path), str(java_home)) != archive
+    assert class_archive(str(tmp_path), None) is None and class_archive(str(tmp_path), str(tmp_path / "nojdk")) is None
+
 
 def test_the_running_driver_mapped_its_classes_from_the_archive(spark):
     from session import class_archive
 
     jars = [j for j in os.environ["FAIRWAY_SPARK_JARS"].split(",") if j.endswith("fairway-localfs.jar")]
-    assert os.path.exists(class_archive(os.path.dirname(jars[0]))), "bootstrap (scripts/pytest.ts) writes it"
+    archive = class_archive(os.path.dirname(jars[0]), os.environ["JAVA_HOME"])
+    assert os.path.exists(archive), "bootstrap (scripts/pytest.ts) writes it"
     runtime = spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
-    assert any(a.startswith("-XX:SharedArchiveFile=") for a in runtime.getInputArguments())
+    assert f"-XX:SharedArchiveFile={archive}" in list(runtime.getInputArguments())
     hotspot = spark._jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
         spark._jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean"))
     assert hotspot.getVMOption("UseSharedSpaces").getValue() == "true"

@@ -7,6 +7,7 @@ import { classArchivePath, ensureClassArchive } from './class-archive.ts';
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'fairway-class-archive-'));
+  writeFileSync(join(dir, 'release'), 'JAVA_RUNTIME_VERSION="17.0.15+6"\n'); // the stand-in JDK is `dir`
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -32,7 +33,7 @@ function inputs(fails: boolean, messages: string[]) {
     venvDir: join(dir, 'venv-abc'),
     jarsDir: dir,
     jars: ['/j/a.jar', '/j/b.jar'],
-    javaHome: '/usr/lib/jvm/x',
+    javaHome: dir,
     env: { PATH: process.env.PATH },
     progress: (m: string) => messages.push(m),
   };
@@ -45,8 +46,8 @@ describe('ensureClassArchive', () => {
     const messages: string[] = [];
     await ensureClassArchive(inputs(false, messages));
     await ensureClassArchive(inputs(false, messages));
-    const archive = classArchivePath(dir, join(dir, 'venv-abc'));
-    expect(archive).toBe(join(dir, 'driver-venv-abc.jsa'));
+    const archive = classArchivePath(dir, join(dir, 'venv-abc'), dir) ?? '';
+    expect(archive).toMatch(/\/driver-venv-abc-[0-9a-f]{8}\.jsa$/);
     expect(readFileSync(archive, 'utf8')).toBe('jsa');
     expect(runs()).toEqual(['/j/a.jar,/j/b.jar']);
     expect(messages.at(-1)).toContain('class archive ready');
@@ -56,10 +57,17 @@ describe('ensureClassArchive', () => {
     const messages: string[] = [];
     await ensureClassArchive(inputs(true, messages));
     await ensureClassArchive(inputs(true, messages));
-    const archive = classArchivePath(dir, join(dir, 'venv-abc'));
+    const archive = classArchivePath(dir, join(dir, 'venv-abc'), dir) ?? '';
     expect(existsSync(archive)).toBe(false);
     expect(readFileSync(`${archive}.failed`, 'utf8')).toContain('the JVM exited with 1');
     expect(runs()).toHaveLength(1);
     expect(messages.at(-1)).toMatch(/warning: no class archive.*the JVM exited with 1.*delete it to retry/);
+  });
+
+  it('names the archive after the JVM build, and has none for a JDK without a release file', () => {
+    const before = classArchivePath(dir, join(dir, 'venv-abc'), dir);
+    writeFileSync(join(dir, 'release'), 'JAVA_RUNTIME_VERSION="17.0.16+8"\n');
+    expect(classArchivePath(dir, join(dir, 'venv-abc'), dir)).not.toBe(before);
+    expect(classArchivePath(dir, join(dir, 'venv-abc'), join(dir, 'no-jdk'))).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { withLock } from '../../lock/index.ts';
@@ -17,12 +18,20 @@ export interface ClassArchiveInputs {
 }
 
 /**
- * The Spark driver JVM's class-data-sharing archive for this venv and jars directory. spark/session.py
- * looks for it under the same name (`class_archive`) and starts the JVM with it: Spark starts ~2–4 s
- * sooner (bench/README.md, session 6).
+ * The Spark driver JVM's class-data-sharing archive for this venv, jars directory and JVM build (a hash
+ * of `<javaHome>/release`: a JDK update gets a new archive). spark/session.py looks for it under the
+ * same name (`class_archive`) and starts the JVM with it: Spark starts ~2–4 s sooner (bench/README.md,
+ * session 6). Undefined when the JDK has no `release` file.
  */
-export function classArchivePath(jarsDir: string, venvDir: string): string {
-  return join(jarsDir, `driver-${basename(venvDir)}.jsa`);
+export function classArchivePath(jarsDir: string, venvDir: string, javaHome: string): string | undefined {
+  let release: Buffer;
+  try {
+    release = readFileSync(join(javaHome, 'release'));
+  } catch {
+    return undefined;
+  }
+  const build = createHash('sha256').update(release).digest('hex').slice(0, 8);
+  return join(jarsDir, `driver-${basename(venvDir)}-${build}.jsa`);
 }
 
 /**
@@ -30,7 +39,8 @@ export function classArchivePath(jarsDir: string, venvDir: string): string {
  * remembered (`<archive>.failed`, delete it to retry), never fatal.
  */
 export async function ensureClassArchive(i: ClassArchiveInputs): Promise<void> {
-  const archive = classArchivePath(i.jarsDir, i.venvDir);
+  const archive = classArchivePath(i.jarsDir, i.venvDir, i.javaHome);
+  if (!archive) return;
   const failed = `${archive}.failed`;
   if (existsSync(archive) || existsSync(failed)) return;
   await withLock(`${archive}.lock`, () => writeArchive(i, archive, failed), i.signal);
