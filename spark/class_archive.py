@@ -5,7 +5,7 @@
 Runs the Silver job once, on a small generated partition in a throwaway catalog, in a JVM started with
 ``-XX:ArchiveClassesAtExit``; then stops the JVM the way PySpark does on exit (its stdin closes) and
 waits for it to write the archive, which is moved to ARCHIVE. Later drivers started by ``session.py``
-map the classes from it instead of loading, parsing and verifying them one by one from ~270 jars.
+map the classes from it instead of loading, parsing and verifying them one by one from ~260 jars.
 Needs ``FAIRWAY_SPARK_JARS`` (with fairway-localfs.jar) and Java 17. Exit code 0 when ARCHIVE was written.
 """
 

@@ -5,7 +5,8 @@ local disk need not be decoded inside a Spark task. The driver decodes its files
 the same decoder the tasks use for remote paths) into one uncompressed Parquet file of records in a
 temporary directory, while the JVM is still starting; Spark then reads that file in several splits
 (one task per core) instead of decoding a big file in one task. On the 100 MB benchmark the job took
-~5 s less (bench/README.md, session 6).
+~3 s less on average over five paired runs (bench/README.md, session 6). The file needs temporary space
+(``$TMPDIR``) of about 4x the partition's CSV bytes while the job runs.
 
 Remote partitions (``s3a://``) and cluster masters keep the task-side decoding of
 ``transform.read_partition``: there the driver's temporary directory is not where the executors are.
