@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import signal
 import sys
 import time
 import uuid
@@ -325,7 +326,13 @@ def _report(pipes: Pipes, r: dict, schema: list[dict], spark_startup_ms: int | N
     pipes.log("info", "silver partition written", rows_written=r["rows_written"], snapshot_id=r["snapshot_id"], duration_ms=r["duration_ms"])
 
 
+def _exit_on_sigterm(signum, _frame) -> None:
+    """The orchestrator cancels a run with SIGTERM: unwind (temporary files, pipes) instead of dying on the spot."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     pipes = open_pipes()
     try:
         args = parse_args(argv)

@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 from conftest import REPO_ROOT
 from test_silver_job import CENTRE, write_edge_partition
@@ -62,3 +64,21 @@ def test_bad_arguments_exit_2_with_a_clean_message(lakehouse_env, tmp_path):
     proc, messages = run_job(["--bronze-path", str(tmp_path / "missing"), "--course-id", "x", "--ingest-date", "2025-06-02"], lakehouse_env, tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert messages[-1]["code"] == "unreadable_input"
+
+
+def test_sigterm_stops_the_job_and_removes_its_decoded_records(lakehouse_env, tmp_path):
+    bronze = tmp_path / "edge"
+    write_edge_partition(bronze)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, **lakehouse_env, "TMPDIR": str(scratch), "FAIRWAY_PIPES_MESSAGES": str(tmp_path / "m.jsonl")}
+    proc = subprocess.Popen([sys.executable, str(JOB), "--bronze-path", str(bronze), "--course-id", "edgecourse",
+                             "--ingest-date", "2025-06-02", "--namespace", "sigterm"], cwd=REPO_ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not list(scratch.glob("fairway-silver-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(scratch.glob("fairway-silver-*")), "the job decodes into $TMPDIR/fairway-silver-*"
+    proc.send_signal(signal.SIGTERM)  # as the orchestrator cancels a run: while the Spark session starts
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert not list(scratch.glob("fairway-silver-*"))
