@@ -61,14 +61,18 @@ def main(argv: list[str]) -> int:
 
         spark, _ = build_session("fairway-class-archive")
         jvm = spark.sparkContext._gateway.proc  # the spark-submit JVM that PySpark launched
-        silver_job.run(silver_job.parse_args(["--bronze-path", bronze, "--course-id", "archive", "--ingest-date", "2025-06-02"]), spark)
-        spark.stop()
-        jvm.stdin.close()  # PythonGatewayServer calls System.exit on EOF; the archive is written on the way out
-        code = jvm.wait(timeout=JVM_EXIT_TIMEOUT_S)
-        if code != 0 or not os.path.exists(dump):
-            print(f"class_archive: the JVM exited with {code} without writing {dump}", file=sys.stderr)
-            return 1
-        os.replace(dump, archive)
+        try:
+            silver_job.run(silver_job.parse_args(["--bronze-path", bronze, "--course-id", "archive", "--ingest-date", "2025-06-02"]), spark)
+            spark.stop()
+            jvm.stdin.close()  # PythonGatewayServer calls System.exit on EOF; the archive is written on the way out
+            code = jvm.wait(timeout=JVM_EXIT_TIMEOUT_S)
+            if code != 0 or not os.path.exists(dump):
+                print(f"class_archive: the JVM exited with {code} without writing {dump}", file=sys.stderr)
+                return 1
+            os.replace(dump, archive)
+        finally:
+            if os.path.exists(dump):  # a failed or partial dump: no ~180 MB leftover in the cache
+                os.remove(dump)
     print(f"class_archive: wrote {archive} ({os.path.getsize(archive) >> 20} MB) in {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -40,9 +40,9 @@ def _parse_files(batches):
 def read_partition(spark: SparkSession, path: str, n_files: int) -> DataFrame:
     """All files of one Bronze partition → records (not cached: the caller caches them once, ranked).
 
-    For a remote partition (``silver.local_decode`` covers local ones). Each file is decoded by one task (silver/parse.py, Arrow's multi-threaded CSV reader) and handed to
-    the JVM as Arrow batches. The records are ``loc`` rows and one ``stats`` row per file, each with a
-    ``row_id``.
+    For a remote partition (``silver.local_decode`` covers local ones). Each file is decoded by one task
+    (silver/parse.py, Arrow's multi-threaded CSV reader) and handed to the JVM as Arrow batches. The records
+    are ``loc`` rows and one ``stats`` row per file, each with a ``row_id``.
     """
     files = spark.read.format("binaryFile").load(path).select("path", "content")
     tasks = min(n_files, spark.sparkContext.defaultParallelism)

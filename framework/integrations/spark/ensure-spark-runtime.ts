@@ -16,11 +16,6 @@ export interface SparkRuntimeOptions {
   signal?: AbortSignal;
   /** Environment used to find java, python3 and mvn; defaults to `process.env`. */
   env?: NodeJS.ProcessEnv;
-  /**
-   * Writes the driver's class archive with this script (see class-archive.ts); defaults to
-   * `class_archive.py` beside the requirements file, if there is one.
-   */
-  classArchiveScript?: string;
 }
 
 export interface SparkRuntime {
@@ -119,7 +114,8 @@ export async function ensureSparkRuntime(opts: SparkRuntimeOptions): Promise<Spa
     .sort()
     .map((f) => join(jarsDir, f));
   const python = join(venvDir, 'bin', 'python');
-  const script = opts.classArchiveScript ?? join(dirname(resolve(opts.requirementsFile)), 'class_archive.py');
+  // The script that writes the driver's class archive sits beside the requirements (spark/); test runtimes have none.
+  const script = join(dirname(resolve(opts.requirementsFile)), 'class_archive.py');
   if (existsSync(script)) {
     await ensureClassArchive({ script, python, venvDir, jarsDir, jars, javaHome, env, progress, signal: opts.signal });
   }
