@@ -288,6 +288,23 @@ def test_edge_cases(spark, tmp_path):
     assert json.loads(health[("cc01", 0)].capture_logs) == [{"m": "x"}]
 
 
+def test_point_wkt_reads_back_exactly_and_never_uses_an_exponent(spark):
+    from pyspark.sql import functions as F
+
+    from silver.transform import point_wkt
+
+    points = [(-88.3433, 43.2483), (0.1 + 0.2, -88.0), (0.0005, -1e-07), (-0.0001234567890123456, 0.0)]
+    texts = [r.wkt for r in spark.createDataFrame(points, "lon double, lat double")
+             .select(point_wkt(F.col("lon"), F.col("lat")).alias("wkt")).collect()]
+    assert texts == [
+        "POINT (-88.3433 43.2483)",
+        "POINT (0.30000000000000004 -88.0)",  # JTS (Sedona's ST_AsText) would print 0.3, another double
+        "POINT (0.0005 -0.0000001)",  # Java's own text would be 5.0E-4 and -1.0E-7
+        "POINT (-0.0001234567890123456 0.0)",
+    ]
+    assert [tuple(float(v) for v in t[len("POINT ("):-1].split()) for t in texts] == points
+
+
 def test_unreadable_input_is_a_clean_job_error(spark, tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()
