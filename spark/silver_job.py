@@ -186,7 +186,7 @@ def _run(args: argparse.Namespace, spark, pipes: Pipes | None, spark_startup_ms:
         totals = stats["totals"]
         step("parse_dedup")
 
-        counts = transform.partition_counts(ranked)
+        counts, kept_by_section_hole = transform.partition_counts(ranked)
         quarantined = {r: counts[r] for r in transform.QUARANTINE_REASONS}
         duplicates_removed = counts["duplicates"]
         ts_missing = counts["good_ts_missing"] - counts["duplicates_ts_missing"]
@@ -196,7 +196,7 @@ def _run(args: argparse.Namespace, spark, pipes: Pipes | None, spark_startup_ms:
 
         kept = transform.kept_rows(ranked)
         track = _track_preview(kept)
-        bands = transform.nine_band_starts(kept)
+        bands = transform.nine_band_starts(kept_by_section_hole)
         step("counts")
         main = transform.derive(kept, bands, args.course_timezone, with_h3=True)
         rejected = transform.rejected_rows(ranked)

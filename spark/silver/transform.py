@@ -169,22 +169,33 @@ def ranked_for_dedup(flagged: DataFrame, partitions: int) -> DataFrame:
     )
 
 
-def partition_counts(ranked: DataFrame) -> dict[str, int]:
-    """Quarantined rows by reason, good rows, and the duplicates among them (with and without timestamp)."""
+def partition_counts(ranked: DataFrame) -> tuple[dict[str, int], dict[tuple[int, int], int]]:
+    """Quarantined rows by reason, good rows and the duplicates among them (with and without timestamp), and
+    the kept fixes per (section_number, hole_number) for ``nine_band_starts``.
+
+    One pass, grouped by section and hole (a few hundred groups), answers both: one job less than a pass each.
+    """
     reason, no_ts = F.col("quarantine_reason"), F.col("fix_us").isNull()
     good, duplicate = reason.isNull(), reason.isNull() & (F.col("dup_rank") > 1)
+    conditions = {
+        **{r: reason == r for r in QUARANTINE_REASONS},
+        "good": good,
+        "good_ts_missing": good & no_ts,
+        "duplicates": duplicate,
+        "duplicates_ts_missing": duplicate & no_ts,
+    }
 
     def count(condition: F.Column) -> F.Column:
         return F.sum(F.when(condition, 1).otherwise(0))
 
-    row = ranked.where("is_location").agg(
-        *[count(reason == r).alias(r) for r in QUARANTINE_REASONS],
-        count(good).alias("good"),
-        count(good & no_ts).alias("good_ts_missing"),
-        count(duplicate).alias("duplicates"),
-        count(duplicate & no_ts).alias("duplicates_ts_missing"),
-    ).first()
-    return {k: int(row[k] or 0) for k in row.asDict()}
+    groups = ranked.where("is_location").groupBy("section_number", "hole_number").agg(
+        *(count(c).alias(name) for name, c in conditions.items()),
+        count(good & (F.col("dup_rank") == 1)).alias("kept"),
+    ).collect()
+    totals = {name: sum(g[name] for g in groups) for name in conditions}
+    kept = {(g.section_number, g.hole_number): g.kept for g in groups
+            if g.section_number is not None and g.hole_number is not None and g.kept}
+    return totals, kept
 
 
 def kept_rows(ranked: DataFrame) -> DataFrame:
@@ -196,20 +207,18 @@ def rejected_rows(ranked: DataFrame) -> DataFrame:
     return ranked.where(F.col("is_location") & F.col("quarantine_reason").isNotNull())
 
 
-def nine_band_starts(rows: DataFrame) -> list[int]:
+def nine_band_starts(kept_by_section_hole: dict[tuple[int, int], int]) -> list[int]:
     """Section numbers where a new nine starts on courses whose hole numbers repeat.
 
-    Walks sections in order by their most common hole; a drop from hole ≥7 to hole ≤3 starts a new
-    nine (a 27-hole site numbering 1–9 on each nine, or a 9-hole loop's second pass).
+    Walks sections in order by their most common hole among the kept fixes (``partition_counts``); a drop
+    from hole ≥7 to hole ≤3 starts a new nine (a 27-hole site numbering 1–9 on each nine, or a 9-hole
+    loop's second pass).
     """
-    counts = rows.where(F.col("section_number").isNotNull() & F.col("hole_number").isNotNull()).groupBy(
-        "section_number", "hole_number"
-    ).count().collect()
-    if sum(r["count"] for r in counts) < MIN_ROWS_FOR_NINE_BANDS:
+    if sum(kept_by_section_hole.values()) < MIN_ROWS_FOR_NINE_BANDS:
         return []
     by_section: dict[int, Counter] = defaultdict(Counter)
-    for r in counts:
-        by_section[r.section_number][r.hole_number] += r["count"]
+    for (section, hole), count in kept_by_section_hole.items():
+        by_section[section][hole] += count
     starts, previous = [], None
     for section in sorted(by_section):
         modal = min(by_section[section].items(), key=lambda kv: (-kv[1], kv[0]))[0]
