@@ -190,7 +190,7 @@ def partition_counts(ranked: DataFrame) -> tuple[dict[str, int], dict[tuple[int,
 
     groups = ranked.where("is_location").groupBy("section_number", "hole_number").agg(
         *(count(c).alias(name) for name, c in conditions.items()),
-        count(good & (F.col("dup_rank") == 1)).alias("kept"),
+        count(_is_kept()).alias("kept"),
     ).collect()
     totals = {name: sum(g[name] for g in groups) for name in conditions}
     kept = {(g.section_number, g.hole_number): g.kept for g in groups
@@ -198,9 +198,14 @@ def partition_counts(ranked: DataFrame) -> tuple[dict[str, int], dict[tuple[int,
     return totals, kept
 
 
+def _is_kept() -> F.Column:
+    """A ranked row that passed quarantine and is the best copy of its identity (of a location record)."""
+    return F.col("quarantine_reason").isNull() & (F.col("dup_rank") == 1)
+
+
 def kept_rows(ranked: DataFrame) -> DataFrame:
     """The fixes written to the Silver tables: passed quarantine, best copy of their identity."""
-    return ranked.where(F.col("is_location") & F.col("quarantine_reason").isNull() & (F.col("dup_rank") == 1))
+    return ranked.where(F.col("is_location") & _is_kept())
 
 
 def rejected_rows(ranked: DataFrame) -> DataFrame:
