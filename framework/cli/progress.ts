@@ -9,6 +9,8 @@ interface Line {
   status: string;
   started: number | null;
   detail: string;
+  /** A batch step: its partitions' states so far. */
+  batch?: { size: number; finished: Map<string, number> };
 }
 
 /**
@@ -17,6 +19,8 @@ interface Line {
  */
 export class RunProgress {
   private readonly lines = new Map<string, Line>();
+  /** Partition step id → the batch step's line. */
+  private readonly batchOf = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private readonly render = createLogUpdate(process.stderr);
 
@@ -26,13 +30,25 @@ export class RunProgress {
     process.stderr.write(
       `${pc.bold('run')} ${runId}: ${plan.steps.length} step(s)${plan.skippedFresh ? `, ${plan.skippedFresh} fresh partition(s) left out` : ''}\n`,
     );
-    for (const s of plan.steps) this.lines.set(s.id, { id: s.id, status: 'PENDING', started: null, detail: '' });
+    for (const s of plan.steps) {
+      const line: Line = { id: s.id, status: 'PENDING', started: null, detail: '' };
+      if (s.partitions.length > 1) {
+        line.batch = { size: s.partitions.length, finished: new Map() };
+        for (const p of s.partitions) this.batchOf.set(stepId(s.asset_key, p.key), s.id);
+      }
+      this.lines.set(s.id, line);
+    }
     if (this.tty) this.timer = setInterval(() => this.draw(), 250);
   }
 
   onEvent = (e: ExecutionEvent): void => {
     if (e.type === 'STEP_STARTED' || e.type === 'STEP_RETRY' || e.type === 'STEP_FINISHED') {
       const id = stepId(e.asset_key, e.partition_key);
+      const batchLine = this.lines.get(this.batchOf.get(id) ?? '');
+      if (batchLine?.batch) {
+        this.onBatchEvent(batchLine, batchLine.batch, e);
+        return;
+      }
       const line = this.lines.get(id) ?? { id, status: 'PENDING', started: null, detail: '' };
       if (e.type === 'STEP_STARTED') {
         line.status = 'RUNNING';
@@ -52,6 +68,26 @@ export class RunProgress {
       );
     }
   };
+
+  private onBatchEvent(line: Line, batch: NonNullable<Line['batch']>, e: ExecutionEvent): void {
+    if (e.type === 'STEP_STARTED' && line.status !== 'RUNNING') {
+      line.status = 'RUNNING';
+      line.started ??= Date.now();
+      line.detail = `${batch.size} partitions in one step`;
+    } else if (e.type === 'STEP_FINISHED') {
+      batch.finished.set(e.status, (batch.finished.get(e.status) ?? 0) + 1);
+      const done = [...batch.finished.values()].reduce((a, b) => a + b, 0);
+      const counts = [...batch.finished.entries()].map(([s, n]) => `${n} ${s.toLowerCase()}`).join(', ');
+      line.detail = `${done}/${batch.size} partitions: ${counts}`;
+      if (done === batch.size) {
+        const statuses = [...batch.finished.keys()];
+        line.status = statuses.length === 1 ? statuses[0]! : statuses.includes('FAILURE') ? 'FAILURE' : 'SKIPPED';
+        const took = line.started ? `${formatDuration(Date.now() - line.started)} — ` : '';
+        line.detail = `${took}${line.detail}`;
+        if (!this.tty) process.stderr.write(`${colorStatus(line.status)} ${line.id} ${line.detail}\n`);
+      }
+    }
+  }
 
   private draw(): void {
     const out = [...this.lines.values()].map((l) => {

@@ -106,6 +106,40 @@ export interface MaterializeResult {
   checks?: CheckResult[];
 }
 
+/** A partition of a batch that could not be materialized, and why (shown as the step's reason). */
+export interface PartitionFailure {
+  error: string;
+}
+
+/**
+ * What a batched materializer (`batch` on the asset) reports: one entry per partition of
+ * `ctx.partitions`. A partition left out counts as failed ("reported no result"); a failure fails that
+ * partition alone while the others are recorded as materialized.
+ */
+export interface BatchMaterializeResult {
+  partitions: Record<string, MaterializeResult | PartitionFailure>;
+}
+
+export const isPartitionFailure = (r: MaterializeResult | PartitionFailure): r is PartitionFailure =>
+  typeof (r as PartitionFailure).error === 'string';
+
+/**
+ * How many partitions of a partitioned asset one step may take (Dagster: a backfill policy). The
+ * planner groups the selected partitions into as few steps as `maxPartitions` allows, so a job with a
+ * costly start (a Spark application) runs once for many small partitions.
+ */
+export interface BatchPolicy {
+  maxPartitions: number;
+}
+
+/** One partition of a step: its key, dimension values and the upstream data it consumes. */
+export interface StepPartition {
+  /** Canonical partition key (`course_id=erinhills,ingest_date=2026-11-24`). */
+  key: string;
+  values: Record<string, string>;
+  upstream: Record<AssetKey, UpstreamInput>;
+}
+
 /** Upstream input as consumed by one step. */
 export interface UpstreamInput {
   key: AssetKey;
@@ -118,11 +152,17 @@ export interface UpstreamInput {
 export interface MaterializeContext<R = unknown> {
   runId: string;
   assetKey: AssetKey;
-  /** Canonical partition key, "" when unpartitioned. */
+  /** Canonical partition key, "" when unpartitioned; the first of `partitions` in a batched step. */
   partitionKey: string;
   /** The partition's dimension values, e.g. `{ course_id: 'erinhills', ingest_date: '2026-11-24' }`. */
   partition: Record<string, string>;
+  /** What the step consumes (of the first partition, in a batched step: see `partitions`). */
   upstream: Record<AssetKey, UpstreamInput>;
+  /**
+   * Every partition of this step, in key order: one for an ordinary step, up to `batch.maxPartitions`
+   * for an asset with a batch policy (whose materializer returns a `BatchMaterializeResult`).
+   */
+  partitions: readonly StepPartition[];
   log: Logger;
   signal: AbortSignal;
   resources: R;
@@ -165,7 +205,20 @@ export interface AssetSpec<K extends AssetKey = AssetKey, R = unknown> {
   freshness?: FreshnessPolicy;
   retry?: RetryPolicy;
   timeoutMs?: number;
-  materialize: (ctx: MaterializeContext<R>) => Promise<MaterializeResult | undefined> | MaterializeResult | undefined;
+  /** Materialize up to `maxPartitions` partitions in one step (needs `partitions`). */
+  batch?: BatchPolicy;
+  /**
+   * A named pool of limited slots (e.g. `spark`): at most `pools[name]` steps of the pool run at once in
+   * a run (default 1), so two Spark applications never fight over a small machine's cores.
+   */
+  pool?: string;
+  materialize: (
+    ctx: MaterializeContext<R>,
+  ) =>
+    | Promise<MaterializeResult | BatchMaterializeResult | undefined>
+    | MaterializeResult
+    | BatchMaterializeResult
+    | undefined;
   /**
    * For assets that copy external data (files in an inbox): a cheap version of that data as it is now.
    * Recorded with each materialization; when it differs later, the partition is STALE ("its source

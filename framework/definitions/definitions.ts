@@ -112,6 +112,8 @@ export interface Definitions<R = unknown> {
   resources: R;
   hooks: DefinitionHooks;
   schedules?: readonly ScheduleDefinition[];
+  /** Slots per named pool (an asset's `pool`); a pool not listed has one slot. */
+  pools?: Readonly<Record<string, number>>;
 }
 
 export interface DefineAssetsInput<R> {
@@ -119,6 +121,8 @@ export interface DefineAssetsInput<R> {
   resources?: R;
   hooks?: DefinitionHooks;
   schedules?: readonly ScheduleDefinition[];
+  /** Slots per named pool, e.g. `{ spark: 1 }` on a 2-core machine. */
+  pools?: Readonly<Record<string, number>>;
 }
 
 export function didYouMean(key: string, candidates: readonly string[]): string {
@@ -139,6 +143,22 @@ export function partitionMappingOf(
     return same ? 'identity' : 'all';
   }
   return 'all';
+}
+
+function validateBatchPolicy<R>(a: AssetDefinition<AssetKey, R>): void {
+  const max = a.batch!.maxPartitions;
+  if (!a.partitions) {
+    throw new DefinitionError(
+      'BATCH_POLICY_INVALID',
+      `Asset '${a.key}' (in ${a.sourceFile}) has a batch policy but no partitions: only partitioned assets can batch.`,
+    );
+  }
+  if (!Number.isInteger(max) || max < 1) {
+    throw new DefinitionError(
+      'BATCH_POLICY_INVALID',
+      `Asset '${a.key}' (in ${a.sourceFile}) has batch.maxPartitions ${max}: use a positive integer.`,
+    );
+  }
 }
 
 /**
@@ -183,6 +203,7 @@ export function defineAssets<R = undefined>(input: DefineAssetsInput<R>): Defini
       );
     }
     if (a.partitions) validatePartitionsDefinition(a.partitions, a.key);
+    if (a.batch) validateBatchPolicy(a);
     for (const [dep, mapping] of Object.entries(a.partitionMappings ?? {})) {
       if (!a.deps.includes(dep)) {
         throw new DefinitionError(
@@ -219,10 +240,16 @@ export function defineAssets<R = undefined>(input: DefineAssetsInput<R>): Defini
       }
     }
   }
+  for (const [name, slots] of Object.entries(input.pools ?? {})) {
+    if (!Number.isInteger(slots) || slots < 1) {
+      throw new DefinitionError('POOL_INVALID', `Pool '${name}' has ${slots} slots: use a positive integer.`);
+    }
+  }
   return {
     assets,
     resources: input.resources as R,
     hooks: input.hooks ?? {},
+    pools: input.pools ?? {},
     ...(input.schedules ? { schedules: input.schedules } : {}),
   };
 }

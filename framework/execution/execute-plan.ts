@@ -1,21 +1,12 @@
-import { mkdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
-import type {
-  AssetDefinition,
-  AssetKey,
-  CheckResult,
-  Definitions,
-  MaterializeResult,
-  Metadata,
-  UpstreamInput,
-} from '../definitions/index.ts';
-import { hashText, MetadataSchema, SOURCE_VERSION_KEY } from '../definitions/index.ts';
-import { openComputeLog } from '../pipes/index.ts';
-import { resolveInputs } from '../staleness/index.ts';
-import type { CheckEvaluationRecord, MaterializationRecord } from '../storage/index.ts';
+import type { AssetKey, Definitions } from '../definitions/index.ts';
+import type { MaterializationRecord } from '../storage/index.ts';
+import { evaluateAssetChecks } from './evaluate-checks.ts';
 import type { EventSink } from './events.ts';
-import type { ExecutionPlan, PlanGraph, PlannedStep } from './plan.ts';
+import { materializeStep } from './materialize-step.ts';
+import { type ExecutionPlan, type PlanGraph, type PlannedStep, stepId } from './plan.ts';
+
+export { stepDirName } from './materialize-step.ts';
 
 export interface ExecuteOptions {
   runId: string;
@@ -44,6 +35,7 @@ export type StepOutcome = 'SUCCESS' | 'FAILURE' | 'SKIPPED' | 'CANCELED';
 export interface ExecuteResult {
   status: 'SUCCESS' | 'FAILURE' | 'CANCELED';
   reason: string | null;
+  /** By step id; a batch has one entry per partition (`asset[partition]`). */
   outcomes: Map<string, { status: StepOutcome; reason: string | null }>;
 }
 
@@ -56,17 +48,30 @@ const defaultSleep = (ms: number, signal: AbortSignal) =>
     });
   });
 
-const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+/** A step's unit of outcome: one partition of a materialize step, or a checks step. */
+interface Member {
+  id: string;
+  kind: PlannedStep['kind'];
+  asset_key: AssetKey;
+  partition_key: string;
+}
 
-export const stepDirName = (step: Pick<PlannedStep, 'asset_key' | 'partition_key'>) =>
-  step.partition_key === ''
-    ? step.asset_key
-    : `${step.asset_key}__${step.partition_key.replace(/[^A-Za-z0-9._=-]/g, '_')}`;
+const membersOf = (step: PlannedStep): Member[] =>
+  step.kind === 'checks'
+    ? [{ id: step.id, kind: 'checks', asset_key: step.asset_key, partition_key: '' }]
+    : step.partitions.map((p) => ({
+        id: stepId(step.asset_key, p.key),
+        kind: 'materialize',
+        asset_key: step.asset_key,
+        partition_key: p.key,
+      }));
 
 /**
- * Runs a plan: steps start when their upstream steps succeeded, at most `concurrency` at a time,
- * each with its retry policy and timeout. Failures and blocking check failures skip everything
- * downstream with the reason. Emits events; persists nothing itself.
+ * Runs a plan: steps start when their upstream steps succeeded, at most `concurrency` at a time (and
+ * at most a pool's slots for the steps of a pool), each with its retry policy and timeout. A batched
+ * step starts once all its upstream steps have finished and runs the partitions whose own upstream
+ * succeeded. Failures and blocking check failures skip everything downstream with the reason. Emits
+ * events; persists nothing itself.
  */
 export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> {
   const { plan, emit, runId } = opts;
@@ -77,26 +82,28 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
   const blocked = new Map<string, string>();
   const pending = [...plan.steps];
   const running = new Set<Promise<void>>();
+  const poolUse = new Map<string, number>();
 
   emit({ type: 'RUN_STARTED', run_id: runId, steps: plan.steps.length });
 
   const finish = (
-    step: PlannedStep,
+    member: Member,
     status: StepOutcome,
     reason: string | null,
     extra: Partial<{ attempts: number; started_at: string | null; duration_ms: number | null }> = {},
   ) => {
-    outcomes.set(step.id, { status, reason });
+    outcomes.set(member.id, { status, reason });
     // `blocked` keeps the root cause, so a skip names the step that really failed, not the chain.
-    if (status === 'FAILURE') blocked.set(step.id, `${step.id} failed: ${reason}`);
-    else if (status === 'CANCELED') blocked.set(step.id, `${step.id} was canceled`);
-    else if (status === 'SKIPPED' && !blocked.has(step.id)) blocked.set(step.id, reason ?? `${step.id} was skipped`);
+    if (status === 'FAILURE') blocked.set(member.id, `${member.id} failed: ${reason}`);
+    else if (status === 'CANCELED') blocked.set(member.id, `${member.id} was canceled`);
+    else if (status === 'SKIPPED' && !blocked.has(member.id))
+      blocked.set(member.id, reason ?? `${member.id} was skipped`);
     emit({
       type: 'STEP_FINISHED',
       run_id: runId,
-      ...(step.kind === 'checks' ? { kind: 'checks' as const } : {}),
-      asset_key: step.asset_key,
-      partition_key: step.partition_key,
+      ...(member.kind === 'checks' ? { kind: 'checks' as const } : {}),
+      asset_key: member.asset_key,
+      partition_key: member.partition_key,
       status,
       attempts: extra.attempts ?? 0,
       started_at: extra.started_at ?? null,
@@ -105,97 +112,121 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
     });
   };
 
-  const runStep = async (step: PlannedStep) => {
-    const asset = opts.graph.definition(step.asset_key);
+  const skip = (member: Member, blocker: string) => {
+    const root = blocked.get(blocker)!;
+    const why = root.startsWith('upstream ') ? root : `upstream ${root}`;
+    blocked.set(member.id, why);
+    finish(member, 'SKIPPED', why);
+  };
+
+  const runChecks = async (step: PlannedStep) => {
     const started = new Date();
-    if (step.kind === 'checks') {
-      emit({
-        type: 'STEP_STARTED',
-        kind: 'checks',
-        run_id: runId,
-        asset_key: step.asset_key,
-        partition_key: '',
-        attempt: 1,
-      });
-      const partitions = plan.steps
-        .filter(
-          (s) => s.asset_key === step.asset_key && s.kind === 'materialize' && outcomes.get(s.id)?.status === 'SUCCESS',
-        )
-        .map((s) => s.partition_key);
-      const gate = await evaluateAssetChecks(step, asset, partitions, opts);
-      const duration = Date.now() - started.getTime();
-      finish(step, 'SUCCESS', null, { attempts: 1, started_at: started.toISOString(), duration_ms: duration });
-      if (gate) blocked.set(step.id, gate);
-      return;
-    }
-    const outcome = await materializeWithRetries(step, asset, opts, sleep);
-    const duration = Date.now() - started.getTime();
-    if (outcome.kind === 'canceled') {
-      finish(step, 'CANCELED', 'the run was canceled', {
-        attempts: outcome.attempts,
-        started_at: started.toISOString(),
-        duration_ms: duration,
-      });
-      return;
-    }
-    if (outcome.kind === 'failed') {
-      finish(step, 'FAILURE', outcome.error, {
-        attempts: outcome.attempts,
-        started_at: started.toISOString(),
-        duration_ms: duration,
-      });
-      return;
-    }
-    const gate = await evaluateChecks(step, asset, outcome.result, outcome.metadata, opts);
-    finish(step, 'SUCCESS', null, {
-      attempts: outcome.attempts,
+    emit({
+      type: 'STEP_STARTED',
+      kind: 'checks',
+      run_id: runId,
+      asset_key: step.asset_key,
+      partition_key: '',
+      attempt: 1,
+    });
+    const partitions = plan.steps
+      .filter((s) => s.asset_key === step.asset_key && s.kind === 'materialize')
+      .flatMap((s) => s.partitions.map((p) => p.key))
+      .filter((p) => outcomes.get(stepId(step.asset_key, p))?.status === 'SUCCESS');
+    const target = { id: step.id, asset_key: step.asset_key, partition_key: '' };
+    const gate = await evaluateAssetChecks(target, opts.graph.definition(step.asset_key), partitions, opts);
+    const [member] = membersOf(step);
+    finish(member!, 'SUCCESS', null, {
+      attempts: 1,
       started_at: started.toISOString(),
-      duration_ms: duration,
+      duration_ms: Date.now() - started.getTime(),
     });
     if (gate) blocked.set(step.id, gate);
   };
 
+  const runMaterialize = async (step: PlannedStep, keys: readonly string[]) => {
+    const started = new Date();
+    const asset = opts.graph.definition(step.asset_key);
+    const results = await materializeStep(step, keys, asset, opts, sleep);
+    const timing = { started_at: started.toISOString(), duration_ms: Date.now() - started.getTime() };
+    for (const member of membersOf(step).filter((m) => keys.includes(m.partition_key))) {
+      const r = results.get(member.partition_key) ?? { kind: 'canceled' as const, attempts: 0 };
+      if (r.kind === 'canceled')
+        finish(member, 'CANCELED', 'the run was canceled', { attempts: r.attempts, ...timing });
+      else if (r.kind === 'failed') finish(member, 'FAILURE', r.error, { attempts: r.attempts, ...timing });
+      else {
+        finish(member, 'SUCCESS', null, { attempts: r.attempts, ...timing });
+        if (r.gate) blocked.set(member.id, r.gate);
+      }
+    }
+  };
+
+  /** Starts a step if it can run now; returns false when it must wait. Skips what cannot run at all. */
+  const tryStart = (step: PlannedStep): boolean => {
+    const members = membersOf(step);
+    const gated =
+      step.kind === 'materialize'
+        ? opts.graph.definition(step.asset_key).deps.find((d) => opts.upstreamGates?.has(d))
+        : undefined;
+    if (gated) {
+      const why = `upstream ${gated}: ${opts.upstreamGates!.get(gated)}`;
+      for (const m of members) {
+        blocked.set(m.id, why);
+        finish(m, 'SKIPPED', why);
+      }
+      return true;
+    }
+    let keys: string[] | undefined;
+    if (step.batched) {
+      // A batch waits for all its upstream steps, then runs the partitions whose own upstream succeeded.
+      if (!step.after.every((id) => outcomes.has(id))) return false;
+      keys = [];
+      for (const p of step.partitions) {
+        const blocker = p.after.find((id) => blocked.has(id));
+        if (blocker) skip(members.find((m) => m.partition_key === p.key)!, blocker);
+        else keys.push(p.key);
+      }
+      if (keys.length === 0) return true;
+    } else {
+      const blocker = step.after.find((id) => blocked.has(id));
+      if (blocker) {
+        for (const m of members) skip(m, blocker);
+        return true;
+      }
+      if (!step.after.every((id) => outcomes.get(id)?.status === 'SUCCESS')) return false;
+    }
+    const pool = opts.graph.definition(step.asset_key).pool;
+    if (pool && (poolUse.get(pool) ?? 0) >= (opts.defs.pools?.[pool] ?? 1)) return false;
+    if (pool) poolUse.set(pool, (poolUse.get(pool) ?? 0) + 1);
+    const work =
+      step.kind === 'checks' ? runChecks(step) : runMaterialize(step, keys ?? step.partitions.map((p) => p.key));
+    const p: Promise<void> = work.finally(() => {
+      running.delete(p);
+      if (pool) poolUse.set(pool, poolUse.get(pool)! - 1);
+    });
+    running.add(p);
+    return true;
+  };
+
   while (pending.length > 0 || running.size > 0) {
     if (opts.signal.aborted) {
-      for (const step of pending.splice(0)) finish(step, 'CANCELED', 'the run was canceled before this step started');
+      for (const step of pending.splice(0)) {
+        for (const m of membersOf(step)) finish(m, 'CANCELED', 'the run was canceled before this step started');
+      }
     }
     let startedAny = false;
     for (let i = 0; i < pending.length && running.size < concurrency; ) {
-      const step = pending[i]!;
-      const gated =
-        step.kind === 'materialize'
-          ? opts.graph.definition(step.asset_key).deps.find((d) => opts.upstreamGates?.has(d))
-          : undefined;
-      if (gated) {
+      if (tryStart(pending[i]!)) {
         pending.splice(i, 1);
-        blocked.set(step.id, `upstream ${gated}: ${opts.upstreamGates!.get(gated)}`);
-        finish(step, 'SKIPPED', blocked.get(step.id)!);
         startedAny = true;
-        continue;
-      }
-      const blocker = step.after.find((id) => blocked.has(id));
-      if (blocker) {
-        pending.splice(i, 1);
-        const root = blocked.get(blocker)!;
-        const why = root.startsWith('upstream ') ? root : `upstream ${root}`;
-        blocked.set(step.id, why);
-        finish(step, 'SKIPPED', why);
-        startedAny = true;
-        continue;
-      }
-      if (step.after.every((id) => outcomes.get(id)?.status === 'SUCCESS')) {
-        pending.splice(i, 1);
-        const p: Promise<void> = runStep(step).finally(() => running.delete(p));
-        running.add(p);
-        startedAny = true;
-        continue;
-      }
-      i++;
+      } else i++;
     }
     if (running.size > 0) await Promise.race(running);
     else if (!startedAny && pending.length > 0) {
       // Unreachable with a valid plan; guard against an infinite loop.
-      for (const step of pending.splice(0)) finish(step, 'SKIPPED', 'its upstream steps never became ready');
+      for (const step of pending.splice(0)) {
+        for (const m of membersOf(step)) finish(m, 'SKIPPED', 'its upstream steps never became ready');
+      }
     }
   }
 
@@ -218,301 +249,4 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
   }
   emit({ type: 'RUN_FINISHED', run_id: runId, status, reason });
   return { status, reason, outcomes };
-}
-
-type MaterializeOutcome =
-  | { kind: 'ok'; result: MaterializeResult; metadata: Metadata; attempts: number }
-  | { kind: 'failed'; error: string; attempts: number }
-  | { kind: 'canceled'; attempts: number };
-
-async function materializeWithRetries(
-  step: PlannedStep,
-  asset: AssetDefinition<AssetKey, unknown>,
-  opts: ExecuteOptions,
-  sleep: NonNullable<ExecuteOptions['sleep']>,
-): Promise<MaterializeOutcome> {
-  const { runId, emit } = opts;
-  const maxAttempts = 1 + (asset.retry?.maxRetries ?? 0);
-  const stepDir = join(opts.stateDir, 'runs', runId, 'steps', stepDirName(step));
-  mkdirSync(stepDir, { recursive: true });
-  const logPath = join(stepDir, 'compute.log');
-  const computeLog = openComputeLog(logPath);
-  const log = opts.log.child({ asset_key: step.asset_key, partition: step.partition_key || undefined });
-  const inputs = resolveInputs(asset, step.partition_key, {
-    definition: (k) => opts.graph.definition(k),
-    partitions: opts.partitions,
-    materializations: opts.materializations,
-  });
-  const upstream: Record<string, UpstreamInput> = Object.fromEntries(
-    inputs.map((i) => [i.key, { key: i.key, partitions: i.partitions, dataVersion: i.dataVersion ?? undefined }]),
-  );
-  const runPlan = opts.plan.steps
-    .filter((s) => s.kind === 'materialize')
-    .map((s) => ({ asset_key: s.asset_key, partition_key: s.partition_key }));
-  let attempt = 0;
-  try {
-    for (;;) {
-      attempt++;
-      if (opts.signal.aborted) return { kind: 'canceled', attempts: attempt - 1 };
-      emit({
-        type: 'STEP_STARTED',
-        run_id: runId,
-        asset_key: step.asset_key,
-        partition_key: step.partition_key,
-        attempt,
-      });
-      log.info({ attempt }, 'step started');
-      const signals = [opts.signal];
-      if (asset.timeoutMs) signals.push(AbortSignal.timeout(asset.timeoutMs));
-      const signal = AbortSignal.any(signals);
-      try {
-        const sourceVersion = asset.observe
-          ? await asset.observe({
-              assetKey: step.asset_key,
-              partitionKey: step.partition_key,
-              partition: partitionValues(step.partition_key),
-            })
-          : undefined;
-        const result =
-          (await Promise.race([
-            asset.materialize({
-              runId,
-              assetKey: step.asset_key,
-              partitionKey: step.partition_key,
-              partition: partitionValues(step.partition_key),
-              upstream,
-              log,
-              signal,
-              resources: opts.defs.resources,
-              stepDir,
-              computeLog: computeLog.write,
-              runPlan,
-            }),
-            abortPromise(signal),
-          ])) ?? {};
-        const metadata = MetadataSchema.parse({
-          ...result.metadata,
-          ...(sourceVersion !== undefined ? { [SOURCE_VERSION_KEY]: { type: 'text', value: sourceVersion } } : {}),
-        });
-        const dataVersion =
-          result.dataVersion ?? hashText(asset.codeVersion, ...inputs.map((i) => `${i.key}=${i.dataVersion ?? ''}`));
-        const record: MaterializationRecord = {
-          asset_key: step.asset_key,
-          partition_key: step.partition_key,
-          run_id: runId,
-          ts: new Date().toISOString(),
-          data_version: dataVersion,
-          code_version: asset.codeVersion,
-          input_versions: Object.fromEntries(inputs.map((i) => [i.key, i.dataVersion ?? ''])),
-          deps: [...asset.deps],
-          metadata,
-        };
-        const byPartition = opts.materializations.get(step.asset_key) ?? new Map();
-        byPartition.set(step.partition_key, record);
-        opts.materializations.set(step.asset_key, byPartition);
-        emit({ type: 'MATERIALIZATION', run_id: runId, record });
-        log.info({ data_version: dataVersion, attempt }, 'asset materialized');
-        return { kind: 'ok', result, metadata, attempts: attempt };
-      } catch (e) {
-        if (opts.signal.aborted) return { kind: 'canceled', attempts: attempt };
-        const timedOut = signal.aborted && !opts.signal.aborted;
-        const error = timedOut ? `timed out after ${asset.timeoutMs} ms` : errorText(e);
-        computeLog.write(`[fairway] attempt ${attempt} failed: ${error}`);
-        if (attempt >= maxAttempts) {
-          log.error({ attempt, err: error }, 'step failed');
-          return { kind: 'failed', error, attempts: attempt };
-        }
-        const delay = (asset.retry?.backoffMs ?? 1000) * 2 ** (attempt - 1);
-        log.warn({ attempt, delay_ms: delay, err: error }, 'step failed, retrying');
-        emit({
-          type: 'STEP_RETRY',
-          run_id: runId,
-          asset_key: step.asset_key,
-          partition_key: step.partition_key,
-          attempt,
-          delay_ms: delay,
-          error,
-        });
-        await sleep(delay, opts.signal);
-      }
-    }
-  } finally {
-    const bytes = await computeLog.close();
-    emit({
-      type: 'COMPUTE_LOG',
-      run_id: runId,
-      asset_key: step.asset_key,
-      partition_key: step.partition_key,
-      path: relative(opts.stateDir, logPath),
-      bytes,
-    });
-  }
-}
-
-function abortPromise(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    const fail = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    if (signal.aborted) fail();
-    else signal.addEventListener('abort', fail, { once: true });
-  });
-}
-
-function partitionValues(key: string): Record<string, string> {
-  if (key === '') return {};
-  return Object.fromEntries(key.split(',').map((kv) => kv.split('=') as [string, string]));
-}
-
-/** Records reported and evaluated checks; returns a gate reason when a blocking error check failed. */
-async function evaluateChecks(
-  step: PlannedStep,
-  asset: AssetDefinition<AssetKey, unknown>,
-  result: MaterializeResult,
-  metadata: Metadata,
-  opts: ExecuteOptions,
-): Promise<string | null> {
-  const reported = new Map((result.checks ?? []).map((c) => [c.name, c]));
-  const log = opts.log.child({ asset_key: step.asset_key, partition: step.partition_key || undefined });
-  const results: CheckResult[] = [...reported.values()];
-  for (const spec of asset.checks ?? []) {
-    if (reported.has(spec.name) || spec.scope === 'asset') continue;
-    if (!spec.evaluate) {
-      results.push({
-        name: spec.name,
-        passed: false,
-        description: 'the check was not evaluated: its materializer did not report it',
-      });
-      continue;
-    }
-    try {
-      const r = await spec.evaluate({
-        assetKey: step.asset_key,
-        partitionKey: step.partition_key,
-        log,
-        signal: opts.signal,
-        metadata,
-      });
-      results.push({ ...r, name: spec.name });
-    } catch (e) {
-      results.push({ name: spec.name, passed: false, description: `the check raised an error: ${errorText(e)}` });
-    }
-  }
-  return recordCheckResults(step, asset, results, opts);
-}
-
-/** Runs the asset-scoped checks once (after all planned partitions); returns a gate reason or null. */
-async function evaluateAssetChecks(
-  step: PlannedStep,
-  asset: AssetDefinition<AssetKey, unknown>,
-  partitions: string[],
-  opts: ExecuteOptions,
-): Promise<string | null> {
-  const log = opts.log.child({ asset_key: step.asset_key, step: 'checks' });
-  const stepDir = join(opts.stateDir, 'runs', opts.runId, 'steps', `${step.asset_key}__checks`);
-  mkdirSync(stepDir, { recursive: true });
-  const logPath = join(stepDir, 'compute.log');
-  const computeLog = openComputeLog(logPath);
-  const specs = (asset.checks ?? []).filter((c) => c.scope === 'asset');
-  const results: CheckResult[] = [];
-  try {
-    if (asset.evaluateAssetChecks && specs.some((c) => !c.evaluate)) {
-      try {
-        results.push(
-          ...(await asset.evaluateAssetChecks({
-            runId: opts.runId,
-            assetKey: step.asset_key,
-            partitions,
-            log,
-            signal: opts.signal,
-            stepDir,
-            computeLog: computeLog.write,
-          })),
-        );
-      } catch (e) {
-        computeLog.write(`[fairway] asset checks failed to run: ${errorText(e)}`);
-        for (const c of specs.filter((x) => !x.evaluate)) {
-          results.push({ name: c.name, passed: false, description: `the checks could not run: ${errorText(e)}` });
-        }
-      }
-    }
-    for (const spec of specs) {
-      if (results.some((r) => r.name === spec.name)) continue;
-      if (!spec.evaluate) {
-        results.push({
-          name: spec.name,
-          passed: false,
-          description: 'the check was not reported by evaluateAssetChecks',
-        });
-        continue;
-      }
-      try {
-        const r = await spec.evaluate({
-          assetKey: step.asset_key,
-          partitionKey: '',
-          log,
-          signal: opts.signal,
-          metadata: {},
-        });
-        results.push({ ...r, name: spec.name });
-      } catch (e) {
-        results.push({ name: spec.name, passed: false, description: `the check raised an error: ${errorText(e)}` });
-      }
-    }
-  } finally {
-    const bytes = await computeLog.close();
-    opts.emit({
-      type: 'COMPUTE_LOG',
-      run_id: opts.runId,
-      asset_key: step.asset_key,
-      partition_key: '',
-      path: relative(opts.stateDir, logPath),
-      bytes,
-    });
-  }
-  return recordCheckResults(step, asset, results, opts);
-}
-
-function recordCheckResults(
-  step: PlannedStep,
-  asset: AssetDefinition<AssetKey, unknown>,
-  results: CheckResult[],
-  opts: ExecuteOptions,
-): string | null {
-  const log = opts.log.child({ asset_key: step.asset_key, partition: step.partition_key || undefined });
-  const specs = new Map((asset.checks ?? []).map((c) => [c.name, c]));
-  let gate: string | null = null;
-  for (const reported of results) {
-    const metadata = MetadataSchema.safeParse(reported.metadata ?? {});
-    // Malformed metadata fails the check instead of crashing the whole run.
-    const r: CheckResult = metadata.success
-      ? reported
-      : {
-          ...reported,
-          passed: false,
-          description: `the check reported invalid metadata: ${metadata.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-        };
-    const spec = specs.get(r.name);
-    const severity = r.severity ?? spec?.severity ?? 'error';
-    const blocking = spec?.blocking ?? false;
-    const record: CheckEvaluationRecord = {
-      asset_key: step.asset_key,
-      partition_key: step.partition_key,
-      check_name: r.name,
-      run_id: opts.runId,
-      ts: new Date().toISOString(),
-      passed: r.passed,
-      severity,
-      blocking,
-      failures: r.failures ?? null,
-      description: r.description ?? null,
-      metadata: metadata.success ? metadata.data : {},
-    };
-    opts.emit({ type: 'CHECK_EVALUATION', run_id: opts.runId, record });
-    if (!r.passed) {
-      log[severity === 'error' ? 'error' : 'warn']({ check: r.name, failures: r.failures }, 'check failed');
-      if (blocking && severity === 'error' && gate === null) {
-        gate = `blocking check '${r.name}' on ${step.id} failed${r.failures != null ? ` (${r.failures} failing rows)` : ''}${r.description ? `: ${r.description}` : ''}`;
-      }
-    }
-  }
-  return gate;
 }

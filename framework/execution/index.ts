@@ -2,7 +2,17 @@ export type { EventSink, ExecutionEvent } from './events.ts';
 export { type ExecuteOptions, type ExecuteResult, executePlan, type StepOutcome, stepDirName } from './execute-plan.ts';
 export { knownPartitions, observeSources } from './known-partitions.ts';
 export { type LaunchOptions, type LaunchResult, launchRun, PartitionBusyError, type RunContext } from './launch-run.ts';
-export { buildPlan, type ExecutionPlan, type PlanGraph, type PlanInput, type PlannedStep, stepId } from './plan.ts';
+export {
+  buildPlan,
+  type ExecutionPlan,
+  memberIds,
+  type PlanGraph,
+  type PlanInput,
+  type PlannedPartition,
+  type PlannedStep,
+  plannedTargets,
+  stepId,
+} from './plan.ts';
 export { HEARTBEAT_STALE_MS, isProcessAlive, reapDeadRuns } from './reap-dead-runs.ts';
 export { recordEventsTo } from './record-events.ts';
 export { buildRunSummary } from './run-summary.ts';

@@ -12,7 +12,7 @@ import type { MaterializationRecord, PartitionLock, RunRecord, Store } from '../
 import type { EventSink } from './events.ts';
 import { type ExecuteResult, executePlan } from './execute-plan.ts';
 import { knownPartitions, observeSources } from './known-partitions.ts';
-import { buildPlan, type ExecutionPlan } from './plan.ts';
+import { buildPlan, type ExecutionPlan, plannedTargets } from './plan.ts';
 import { reapDeadRuns } from './reap-dead-runs.ts';
 import { recordEventsTo } from './record-events.ts';
 import { buildRunSummary } from './run-summary.ts';
@@ -115,9 +115,7 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
     started_at: null,
     finished_at: null,
     heartbeat_at: now,
-    plan: plan.steps
-      .filter((s) => s.kind === 'materialize')
-      .map((s) => ({ asset_key: s.asset_key, partition_key: s.partition_key })),
+    plan: plannedTargets(plan),
     tags: opts.tags ?? {},
   };
   store.createRun(run);
@@ -194,7 +192,7 @@ function missingUpstream(
   staleness: StalenessResult,
 ): Map<AssetKey, Set<string>> {
   const missing = new Map<AssetKey, Set<string>>();
-  const queue = plan.steps.filter((s) => s.kind === 'materialize').map((s) => [s.asset_key, s.partition_key] as const);
+  const queue = plannedTargets(plan).map((s) => [s.asset_key, s.partition_key] as const);
   while (queue.length > 0) {
     const [key, partition] = queue.pop()!;
     const asset = graph.definition(key);

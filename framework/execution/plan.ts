@@ -10,13 +10,30 @@ export interface PlanGraph {
 }
 
 export interface PlannedStep {
-  /** `asset_key`, `asset_key[partition]`, or `asset_key#checks` for an asset-scoped check step. */
+  /**
+   * `asset_key`, `asset_key[partition]`, `asset_key[first … last]` for a batch of partitions, or
+   * `asset_key#checks` for an asset-scoped check step.
+   */
   id: string;
-  /** `materialize` a partition, or evaluate the asset-scoped `checks` once all its partitions are done. */
+  /** `materialize` partitions, or evaluate the asset-scoped `checks` once all its partitions are done. */
   kind: 'materialize' | 'checks';
   asset_key: AssetKey;
+  /** The step's (first) partition; "" when unpartitioned and for checks. */
   partition_key: string;
+  /**
+   * What a materialize step covers: one partition, or several for an asset with a batch policy, each
+   * with the ids of the upstream partition steps it waits for. Empty for checks.
+   */
+  partitions: PlannedPartition[];
+  /** Whether the asset materializes in batches (its partitions run even when a sibling's upstream failed). */
+  batched: boolean;
   /** Ids of the steps of this plan that must finish first. */
+  after: string[];
+}
+
+export interface PlannedPartition {
+  key: string;
+  /** Upstream steps of this partition alone (a subset of the step's `after`). */
   after: string[];
 }
 
@@ -41,6 +58,25 @@ export interface PlanInput {
 
 export const stepId = (key: string, partition: string) => (partition === '' ? key : `${key}[${partition}]`);
 export const checksStepId = (key: string) => `${key}#checks`;
+const batchStepId = (key: string, partitions: readonly PlannedPartition[]) =>
+  partitions.length === 1
+    ? stepId(key, partitions[0]!.key)
+    : `${key}[${partitions[0]!.key} … ${partitions.at(-1)!.key}]`;
+
+/** The (asset, partition) pairs a plan materializes, batches expanded. */
+export function plannedTargets(plan: ExecutionPlan): { asset_key: AssetKey; partition_key: string }[] {
+  return plan.steps.flatMap((s) => s.partitions.map((p) => ({ asset_key: s.asset_key, partition_key: p.key })));
+}
+
+/** Ids that record a step's outcome: one per partition of a materialize step (`asset[partition]`), else the step's. */
+export const memberIds = (step: PlannedStep): string[] =>
+  step.kind === 'checks' ? [step.id] : step.partitions.map((p) => stepId(step.asset_key, p.key));
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
 
 const hasAssetScopedChecks = (asset: AssetDefinition<AssetKey, unknown>) =>
   (asset.checks ?? []).some((c) => c.scope === 'asset');
@@ -91,6 +127,7 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
       asset.deps.map((d) => [d, [...new Set([...(input.partitions.get(d) ?? []), ...(planned.get(d) ?? [])])]]),
     );
     const mine: string[] = [];
+    const kept: PlannedPartition[] = [];
     for (const p of partitions) {
       const after: string[] = [];
       for (const depKey of asset.deps) {
@@ -110,12 +147,32 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
       }
       const id = stepId(key, p);
       inPlan.add(id);
-      steps.push({ id, kind: 'materialize', asset_key: key, partition_key: p, after });
       mine.push(id);
+      kept.push({ key: p, after });
+    }
+    const batched = asset.batch !== undefined;
+    for (const group of chunk(kept, asset.batch?.maxPartitions ?? 1)) {
+      steps.push({
+        id: batchStepId(key, group),
+        kind: 'materialize',
+        asset_key: key,
+        partition_key: group[0]!.key,
+        partitions: group,
+        batched,
+        after: [...new Set(group.flatMap((g) => g.after))],
+      });
     }
     if (mine.length > 0 && hasAssetScopedChecks(asset)) {
       inPlan.add(checksStepId(key));
-      steps.push({ id: checksStepId(key), kind: 'checks', asset_key: key, partition_key: '', after: mine });
+      steps.push({
+        id: checksStepId(key),
+        kind: 'checks',
+        asset_key: key,
+        partition_key: '',
+        partitions: [],
+        batched: false,
+        after: mine,
+      });
     }
   }
   const strayDims = filter && selectedDims.size > 0 ? Object.keys(filter).filter((d) => !selectedDims.has(d)) : [];

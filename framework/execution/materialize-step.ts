@@ -1,0 +1,273 @@
+import { mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type {
+  AssetDefinition,
+  AssetKey,
+  BatchMaterializeResult,
+  MaterializeResult,
+  PartitionFailure,
+  StepPartition,
+} from '../definitions/index.ts';
+import {
+  hashText,
+  isPartitionFailure,
+  MetadataSchema,
+  parsePartitionKey,
+  SOURCE_VERSION_KEY,
+} from '../definitions/index.ts';
+import { openComputeLog } from '../pipes/index.ts';
+import { resolveInputs } from '../staleness/index.ts';
+import type { MaterializationRecord } from '../storage/index.ts';
+import { errorText, evaluatePartitionChecks } from './evaluate-checks.ts';
+import type { ExecuteOptions } from './execute-plan.ts';
+import { type PlannedStep, plannedTargets, stepId } from './plan.ts';
+
+/** How one partition of a step ended. A success carries the gate reason of a failed blocking check. */
+export type PartitionOutcome =
+  | { kind: 'ok'; gate: string | null; attempts: number }
+  | { kind: 'failed'; error: string; attempts: number }
+  | { kind: 'canceled'; attempts: number };
+
+export const stepDirName = (step: Pick<PlannedStep, 'asset_key' | 'partition_key'> & { partitions?: unknown[] }) => {
+  const more = (step.partitions?.length ?? 1) > 1 ? `__and_${step.partitions!.length - 1}_more` : '';
+  return step.partition_key === ''
+    ? step.asset_key
+    : `${step.asset_key}__${step.partition_key.replace(/[^A-Za-z0-9._=-]/g, '_')}${more}`;
+};
+
+/**
+ * Materializes the partitions of one step (one, or a batch), with the asset's retry policy and
+ * timeout. A batch is one materializer call for all its partitions; each partition succeeds or fails
+ * on its own, and a retry takes only the partitions that failed. Emits the per-partition events
+ * (started, retry, materialization, checks); the caller emits each partition's finish.
+ */
+export async function materializeStep(
+  step: PlannedStep,
+  keys: readonly string[],
+  asset: AssetDefinition<AssetKey, unknown>,
+  opts: ExecuteOptions,
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>,
+): Promise<Map<string, PartitionOutcome>> {
+  const { runId, emit } = opts;
+  const maxAttempts = 1 + (asset.retry?.maxRetries ?? 0);
+  const stepDir = join(opts.stateDir, 'runs', runId, 'steps', stepDirName({ ...step, partitions: [...keys] }));
+  mkdirSync(stepDir, { recursive: true });
+  const logPath = join(stepDir, 'compute.log');
+  const computeLog = openComputeLog(logPath);
+  const log = opts.log.child({
+    asset_key: step.asset_key,
+    partition: keys.length === 1 ? keys[0] || undefined : undefined,
+    ...(keys.length > 1 ? { batch: { partitions: keys.length, first: keys[0], last: keys.at(-1) } } : {}),
+  });
+  const lookup = {
+    definition: (k: string) => opts.graph.definition(k),
+    partitions: opts.partitions,
+    materializations: opts.materializations,
+  };
+  const inputsOf = new Map(keys.map((k) => [k, resolveInputs(asset, k, lookup)]));
+  const stepPartitions = new Map<string, StepPartition>(
+    keys.map((k) => [
+      k,
+      {
+        key: k,
+        values: k === '' ? {} : parsePartitionKey(k),
+        upstream: Object.fromEntries(
+          inputsOf
+            .get(k)!
+            .map((i) => [i.key, { key: i.key, partitions: i.partitions, dataVersion: i.dataVersion ?? undefined }]),
+        ),
+      },
+    ]),
+  );
+  const runPlan = plannedTargets(opts.plan);
+  const outcomes = new Map<string, PartitionOutcome>();
+  let remaining = [...keys];
+  let attempt = 0;
+  try {
+    while (remaining.length > 0) {
+      attempt++;
+      if (opts.signal.aborted) {
+        for (const k of remaining) outcomes.set(k, { kind: 'canceled', attempts: attempt - 1 });
+        break;
+      }
+      for (const k of remaining) {
+        emit({ type: 'STEP_STARTED', run_id: runId, asset_key: step.asset_key, partition_key: k, attempt });
+      }
+      log.info({ attempt, partitions: remaining.length }, 'step started');
+      const signals = [opts.signal];
+      if (asset.timeoutMs) signals.push(AbortSignal.timeout(asset.timeoutMs));
+      const signal = AbortSignal.any(signals);
+      const partitions = remaining.map((k) => stepPartitions.get(k)!);
+      let results: Map<string, MaterializeResult | PartitionFailure>;
+      try {
+        const sourceVersions = await observeSources(asset, step.asset_key, partitions);
+        const first = partitions[0]!;
+        const returned =
+          (await Promise.race([
+            asset.materialize({
+              runId,
+              assetKey: step.asset_key,
+              partitionKey: first.key,
+              partition: first.values,
+              upstream: first.upstream,
+              partitions,
+              log,
+              signal,
+              resources: opts.defs.resources,
+              stepDir,
+              computeLog: computeLog.write,
+              runPlan,
+            }),
+            abortPromise(signal),
+          ])) ?? {};
+        results = perPartition(returned, partitions, sourceVersions);
+      } catch (e) {
+        if (opts.signal.aborted) {
+          for (const k of remaining) outcomes.set(k, { kind: 'canceled', attempts: attempt });
+          break;
+        }
+        const timedOut = signal.aborted && !opts.signal.aborted;
+        const error = timedOut ? `timed out after ${asset.timeoutMs} ms` : errorText(e);
+        results = new Map(remaining.map((k) => [k, { error }]));
+      }
+      const failed: string[] = [];
+      for (const [k, r] of results) {
+        if (isPartitionFailure(r)) {
+          failed.push(k);
+          computeLog.write(`[fairway] attempt ${attempt} failed${k ? ` for ${k}` : ''}: ${r.error}`);
+          if (attempt >= maxAttempts) {
+            log.error({ attempt, partition: k || undefined, err: r.error }, 'step failed');
+            outcomes.set(k, { kind: 'failed', error: r.error, attempts: attempt });
+          }
+          continue;
+        }
+        const gate = await recordMaterialization(step, k, r, asset, inputsOf.get(k)!, opts);
+        outcomes.set(k, { kind: 'ok', gate, attempts: attempt });
+      }
+      if (failed.length === 0 || attempt >= maxAttempts) break;
+      const delay = (asset.retry?.backoffMs ?? 1000) * 2 ** (attempt - 1);
+      const error = (results.get(failed[0]!) as PartitionFailure).error;
+      log.warn({ attempt, delay_ms: delay, err: error, partitions: failed.length }, 'step failed, retrying');
+      for (const k of failed) {
+        const e = (results.get(k) as PartitionFailure).error;
+        emit({
+          type: 'STEP_RETRY',
+          run_id: runId,
+          asset_key: step.asset_key,
+          partition_key: k,
+          attempt,
+          delay_ms: delay,
+          error: e,
+        });
+      }
+      await sleep(delay, opts.signal);
+      remaining = failed;
+    }
+  } finally {
+    const bytes = await computeLog.close();
+    for (const k of keys) {
+      emit({
+        type: 'COMPUTE_LOG',
+        run_id: runId,
+        asset_key: step.asset_key,
+        partition_key: k,
+        path: relative(opts.stateDir, logPath),
+        bytes,
+      });
+    }
+  }
+  return outcomes;
+}
+
+async function observeSources(
+  asset: AssetDefinition<AssetKey, unknown>,
+  assetKey: AssetKey,
+  partitions: readonly StepPartition[],
+): Promise<Map<string, string>> {
+  const versions = new Map<string, string>();
+  if (!asset.observe) return versions;
+  for (const p of partitions) {
+    const v = await asset.observe({ assetKey, partitionKey: p.key, partition: p.values });
+    if (v !== undefined) versions.set(p.key, v);
+  }
+  return versions;
+}
+
+/**
+ * The materializer's answer for each partition of the call. A plain result covers every partition;
+ * a batch result must name each one (a partition it leaves out failed).
+ */
+function perPartition(
+  returned: MaterializeResult | BatchMaterializeResult,
+  partitions: readonly StepPartition[],
+  sourceVersions: ReadonlyMap<string, string>,
+): Map<string, MaterializeResult | PartitionFailure> {
+  const batch = 'partitions' in returned && typeof returned.partitions === 'object' ? returned.partitions : undefined;
+  const out = new Map<string, MaterializeResult | PartitionFailure>();
+  for (const p of partitions) {
+    const r = batch ? batch[p.key] : (returned as MaterializeResult);
+    if (r === undefined) {
+      out.set(p.key, { error: 'the batched materializer reported no result for this partition' });
+      continue;
+    }
+    if (isPartitionFailure(r)) {
+      out.set(p.key, r);
+      continue;
+    }
+    const source = sourceVersions.get(p.key);
+    const parsed = MetadataSchema.safeParse({
+      ...r.metadata,
+      ...(source !== undefined ? { [SOURCE_VERSION_KEY]: { type: 'text', value: source } } : {}),
+    });
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      out.set(p.key, { error: `invalid metadata: ${issue?.path.join('.')}: ${issue?.message}` });
+      continue;
+    }
+    out.set(p.key, { ...r, metadata: parsed.data });
+  }
+  return out;
+}
+
+/** Records one partition's materialization (in memory and as an event), then its checks; returns a gate. */
+async function recordMaterialization(
+  step: PlannedStep,
+  partitionKey: string,
+  result: MaterializeResult,
+  asset: AssetDefinition<AssetKey, unknown>,
+  inputs: ReturnType<typeof resolveInputs>,
+  opts: ExecuteOptions,
+): Promise<string | null> {
+  const metadata = result.metadata ?? {};
+  const dataVersion =
+    result.dataVersion ?? hashText(asset.codeVersion, ...inputs.map((i) => `${i.key}=${i.dataVersion ?? ''}`));
+  const record: MaterializationRecord = {
+    asset_key: step.asset_key,
+    partition_key: partitionKey,
+    run_id: opts.runId,
+    ts: new Date().toISOString(),
+    data_version: dataVersion,
+    code_version: asset.codeVersion,
+    input_versions: Object.fromEntries(inputs.map((i) => [i.key, i.dataVersion ?? ''])),
+    deps: [...asset.deps],
+    metadata,
+  };
+  const byPartition = opts.materializations.get(step.asset_key) ?? new Map();
+  byPartition.set(partitionKey, record);
+  opts.materializations.set(step.asset_key, byPartition);
+  opts.emit({ type: 'MATERIALIZATION', run_id: opts.runId, record });
+  opts.log.info(
+    { asset_key: step.asset_key, partition: partitionKey || undefined, data_version: dataVersion },
+    'asset materialized',
+  );
+  const target = { id: stepId(step.asset_key, partitionKey), asset_key: step.asset_key, partition_key: partitionKey };
+  return evaluatePartitionChecks(target, asset, result, metadata, opts);
+}
+
+function abortPromise(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
+}
