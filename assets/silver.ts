@@ -1,16 +1,19 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type AssetCheckSpec,
   type AssetChecksContext,
   type AssetDefinition,
   asset,
+  type BatchMaterializeResult,
   type CheckResult,
+  isPartitionFailure,
   type MaterializeResult,
   md,
+  type PartitionFailure,
+  type StepPartition,
 } from '../framework/definitions/index.ts';
-import { FrameworkError } from '../framework/errors/index.ts';
-import { reportedChecks, runPipesProcess } from '../framework/pipes/index.ts';
+import { type PipesProcessResult, reportedChecks, runPipesProcess } from '../framework/pipes/index.ts';
 import { sparkEnv, sparkJars } from './lib/config.ts';
 import type { Lakehouse } from './lib/lakehouse.ts';
 
@@ -37,9 +40,67 @@ function silverCodeFiles(root: string): string[] {
   ];
 }
 
+/** One Bronze partition as the Silver job's manifest lists it (spark/silver_job.py `--manifest`). */
+function silverManifest(lake: Lakehouse, partitions: readonly StepPartition[]) {
+  return {
+    partitions: partitions.map((p) => {
+      const courseId = p.values.course_id!;
+      const ingestDate = p.values.ingest_date!;
+      const course = lake.courses[courseId];
+      return {
+        partition_key: p.key,
+        course_id: courseId,
+        ingest_date: ingestDate,
+        bronze_path: lake.bronzeSparkPath(courseId, ingestDate),
+        course_centre: course ? course.centre : null,
+        course_timezone: course ? course.timezone : null,
+      };
+    }),
+  };
+}
+
 /**
- * `silver.fact_telemetry_event`: the Spark + Sedona job over one Bronze partition, writing Iceberg
- * (plus `silver.fact_device_health` and the quarantine table). Data version = Iceberg snapshot id.
+ * Each partition's outcome from the job's pipes messages: its materialization (with its own checks), its
+ * own error, or the job's error when the job failed as a whole.
+ */
+function silverResults(
+  partitions: readonly StepPartition[],
+  result: PipesProcessResult,
+  runId: string,
+  assetKey: string,
+): Record<string, MaterializeResult | PartitionFailure> {
+  const single = partitions.length === 1 ? partitions[0]!.key : undefined;
+  const errors = result.messages.flatMap((m) => (m.type === 'error' ? [m] : []));
+  const materializations = result.messages.flatMap((m) => (m.type === 'materialization' ? [m] : []));
+  const jobError = errors.find((m) => m.partition_key === undefined);
+  const logs = `See the step's compute log (fairway logs ${runId} --step ${assetKey}).`;
+  const out: Record<string, MaterializeResult | PartitionFailure> = {};
+  for (const p of partitions) {
+    const mat = materializations.findLast((m) => (m.partition_key ?? single) === p.key);
+    const ownError = errors.find((m) => m.partition_key === p.key);
+    if (mat && !ownError) {
+      out[p.key] = {
+        ...(mat.data_version ? { dataVersion: mat.data_version } : {}),
+        metadata: { ...mat.metadata, malformed_messages: md.int(result.malformed.length) },
+        checks: reportedChecks(result.messages, single ? undefined : p.key),
+      };
+      continue;
+    }
+    const error = ownError ?? jobError;
+    const why = error
+      ? error.message
+      : result.exitCode !== 0
+        ? `exit code ${result.exitCode}`
+        : 'the job exited without reporting a materialization for it';
+    out[p.key] = { error: `The Silver Spark job failed for ${p.key}: ${why}. ${logs}` };
+  }
+  return out;
+}
+
+/**
+ * `silver.fact_telemetry_event`: the Spark + Sedona job over a batch of Bronze partitions (one Spark
+ * application, one Iceberg commit per table), writing Iceberg (plus `silver.fact_device_health` and
+ * the quarantine table). Data version per partition = the commit's snapshot id and the partition's content.
  */
 export function silverAssets(
   lake: Lakehouse,
@@ -65,35 +126,32 @@ export function silverAssets(
     freshness: { maxLag: { warnAfterMinutes: 20, failAfterMinutes: 30 } }, // reflects Bronze within 30 min of arrival
     timeoutMs: 30 * 60_000,
     ...(sourceChecks ? { checks: sourceChecks.checks, evaluateAssetChecks: sourceChecks.evaluateAssetChecks } : {}),
-    materialize: async (ctx): Promise<MaterializeResult> => {
-      const courseId = ctx.partition.course_id!;
-      const ingestDate = ctx.partition.ingest_date!;
+    batch: { maxPartitions: cfg.silverBatchPartitions },
+    pool: 'spark',
+    materialize: async (ctx): Promise<BatchMaterializeResult> => {
       const runtime = await lake.sparkRuntime((m) => ctx.computeLog(`[bootstrap] ${m}`));
-      const course = lake.courses[courseId];
+      const unknown = [...new Set(ctx.partitions.map((p) => p.values.course_id!))].filter((c) => !lake.courses[c]);
+      if (unknown.length > 0)
+        ctx.log.warn(
+          { course_ids: unknown.slice(0, 20), count: unknown.length },
+          'courses not in the course reference: centre derived from the data, time zone UTC',
+        );
+      const manifestPath = join(ctx.stepDir, 'silver-manifest.json');
+      writeFileSync(manifestPath, `${JSON.stringify(silverManifest(lake, ctx.partitions), null, 1)}\n`);
       const b = cfg.coordinateBounds;
       const args = [
         join(sparkDir(projectRoot), 'silver_job.py'),
-        '--bronze-path',
-        lake.bronzeSparkPath(courseId, ingestDate),
-        '--course-id',
-        courseId,
-        '--ingest-date',
-        ingestDate,
+        '--manifest',
+        manifestPath,
         '--namespace',
         cfg.catalog.namespaces.silver,
+        // `=` form: a negative longitude would otherwise look like an option to argparse.
         `--min-lon=${b.minLon}`,
         `--max-lon=${b.maxLon}`,
         `--min-lat=${b.minLat}`,
         `--max-lat=${b.maxLat}`,
-        // `=` form: a negative longitude would otherwise look like an option to argparse.
-        ...(course ? [`--course-centre=${course.centre.join(',')}`, '--course-timezone', course.timezone] : []),
       ];
-      if (!course)
-        ctx.log.warn(
-          { course_id: courseId },
-          'course not in the course reference: centre derived from the data, time zone UTC',
-        );
-      const log = ctx.log.child({ course_id: courseId, ingest_date: ingestDate, output_table: telemetry.key });
+      const log = ctx.log.child({ output_table: telemetry.key, partitions: ctx.partitions.length });
       const result = await runPipesProcess({
         command: runtime.python,
         args,
@@ -102,6 +160,7 @@ export function silverAssets(
           asset_key: ctx.assetKey,
           partition_key: ctx.partitionKey,
           partition: ctx.partition,
+          extras: { partitions: ctx.partitions.map((p) => p.key) },
         },
         stepDir: ctx.stepDir,
         cwd: projectRoot,
@@ -119,36 +178,13 @@ export function silverAssets(
           if (m.type === 'log') log[m.level]({ ...m.fields }, m.message);
         },
       });
-      const error = result.messages.find((m) => m.type === 'error');
-      if (result.exitCode !== 0 || error) {
-        const why = error?.type === 'error' ? error.message : `exit code ${result.exitCode}`;
-        throw new FrameworkError(
-          'SILVER_JOB_FAILED',
-          `The Silver Spark job failed for course_id=${courseId}, ingest_date=${ingestDate}: ${why}. ` +
-            `See the step's compute log (fairway logs ${ctx.runId} --step ${telemetry.key}).`,
-        );
-      }
-      const mat = result.messages.findLast((m) => m.type === 'materialization');
-      if (mat?.type !== 'materialization') {
-        throw new FrameworkError(
-          'SILVER_JOB_NO_RESULT',
-          'The Silver Spark job exited without reporting a materialization.',
-        );
-      }
-      const rows = mat.metadata.row_count;
+      const partitions = silverResults(ctx.partitions, result, ctx.runId, telemetry.key);
+      const written = Object.values(partitions).filter((r) => !isPartitionFailure(r)).length;
       log.info(
-        {
-          row_count: rows?.type === 'row_count' ? rows.value : undefined,
-          duration_ms: result.durationMs,
-          status: 'SUCCESS',
-        },
-        'silver partition written',
+        { written, failed: ctx.partitions.length - written, duration_ms: result.durationMs },
+        'silver batch finished',
       );
-      return {
-        ...(mat.data_version ? { dataVersion: mat.data_version } : {}),
-        metadata: { ...mat.metadata, malformed_messages: md.int(result.malformed.length) },
-        checks: reportedChecks(result.messages),
-      };
+      return { partitions };
     },
   });
   const deviceHealth = asset({
@@ -162,13 +198,21 @@ export function silverAssets(
     tags: { layer: 'silver' },
     deps: [telemetry],
     ...(bronze.partitions ? { partitions: bronze.partitions } : {}),
-    materialize: (ctx) => {
-      const upstream = ctx.upstream[telemetry.key];
-      return {
-        ...(upstream?.dataVersion ? { dataVersion: `device_health:${upstream.dataVersion}` } : {}),
-        metadata: { written_by: md.text(telemetry.key) },
-      };
-    },
+    batch: { maxPartitions: cfg.silverBatchPartitions },
+    materialize: (ctx) => ({
+      partitions: Object.fromEntries(
+        ctx.partitions.map((p) => {
+          const upstream = p.upstream[telemetry.key];
+          return [
+            p.key,
+            {
+              ...(upstream?.dataVersion ? { dataVersion: `device_health:${upstream.dataVersion}` } : {}),
+              metadata: { written_by: md.text(telemetry.key) },
+            },
+          ];
+        }),
+      ),
+    }),
   });
   return [telemetry, deviceHealth];
 }

@@ -75,6 +75,10 @@ const RawSchema = z.strictObject({
   ),
   FAIRWAY_SPARK_DRIVER_MEMORY: str.regex(/^\d+[kmgt]$/i, 'a JVM memory size such as 2g or 512m'),
   FAIRWAY_SPARK_SHUFFLE_PARTITIONS: posInt,
+  /** Spark applications Fairway runs at once (the `spark` pool): 1 on a small machine. */
+  FAIRWAY_SPARK_SLOTS: posInt.default(1),
+  /** Bronze partitions one Silver Spark application takes. */
+  FAIRWAY_SILVER_BATCH_PARTITIONS: posInt.default(500),
   FAIRWAY_COORD_MIN_LON: coord(-180, 180),
   FAIRWAY_COORD_MAX_LON: coord(-180, 180),
   FAIRWAY_COORD_MIN_LAT: coord(-90, 90),
@@ -134,7 +138,9 @@ export interface LakehouseConfig {
     namespaces: { silver: string; gold: string };
     tables: { telemetryEvent: string; facilityTopology: string };
   };
-  spark: { master: string; driverMemory: string; shufflePartitions: number };
+  spark: { master: string; driverMemory: string; shufflePartitions: number; slots: number };
+  /** Bronze partitions per Silver Spark application. */
+  silverBatchPartitions: number;
   coordinateBounds: { minLon: number; maxLon: number; minLat: number; maxLat: number };
   inboxDir: string;
   coursesFile: string;
@@ -319,7 +325,9 @@ function toConfig(
       master: c.FAIRWAY_SPARK_MASTER,
       driverMemory: c.FAIRWAY_SPARK_DRIVER_MEMORY,
       shufflePartitions: c.FAIRWAY_SPARK_SHUFFLE_PARTITIONS,
+      slots: c.FAIRWAY_SPARK_SLOTS,
     },
+    silverBatchPartitions: c.FAIRWAY_SILVER_BATCH_PARTITIONS,
     coordinateBounds: {
       minLon: c.FAIRWAY_COORD_MIN_LON,
       maxLon: c.FAIRWAY_COORD_MAX_LON,

@@ -29,6 +29,8 @@ export interface RunContext {
 export interface LaunchOptions {
   selection: string;
   partition?: string;
+  /** Only these asset partitions of the selection (e.g. what a daemon tick decided to launch). */
+  only?: readonly { asset_key: AssetKey; partition_key: string }[];
   staleOnly?: boolean;
   concurrency?: number;
   /** How long to wait for another run holding the same asset partitions (default 10 s). */
@@ -93,10 +95,12 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
     staleOnly: opts.staleOnly ?? false,
     staleness,
   };
-  let plan = buildPlan({ ...planInput, selected });
+  const only = opts.only ? byAsset(opts.only) : undefined;
+  let plan = buildPlan({ ...planInput, selected, ...(only ? { restrict: only } : {}) });
   const missing = missingUpstream(graph, plan, new Set(selected), partitions, staleness);
   if (missing.size > 0) {
-    plan = buildPlan({ ...planInput, selected: [...selected, ...missing.keys()], restrict: missing });
+    const restrict = new Map([...(only ?? []), ...missing]);
+    plan = buildPlan({ ...planInput, selected: [...selected, ...missing.keys()], restrict });
   }
 
   const upstreamGates = failedUpstreamGates(store, graph, plan);
@@ -178,6 +182,12 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
     }
   }
   return { run: finished, plan, result, summary, summaryPath };
+}
+
+function byAsset(targets: readonly { asset_key: AssetKey; partition_key: string }[]): Map<AssetKey, Set<string>> {
+  const out = new Map<AssetKey, Set<string>>();
+  for (const t of targets) out.set(t.asset_key, (out.get(t.asset_key) ?? new Set()).add(t.partition_key));
+  return out;
 }
 
 /**

@@ -13,12 +13,15 @@ export const PipesMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('materialization'),
     ts: z.string().optional(),
+    /** Which partition of a batched step the message is about; absent for the step's only partition. */
+    partition_key: z.string().optional(),
     data_version: z.string().nullish(),
     metadata: MetadataSchema.default({}),
   }),
   z.object({
     type: z.literal('check'),
     ts: z.string().optional(),
+    partition_key: z.string().optional(),
     name: z.string().min(1),
     passed: z.boolean(),
     severity: z.enum(['warn', 'error']).optional(),
@@ -29,6 +32,8 @@ export const PipesMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('error'),
     ts: z.string().optional(),
+    /** Set when one partition of a batch failed; absent when the whole process failed. */
+    partition_key: z.string().optional(),
     message: z.string(),
     code: z.string().nullish(),
     details: z.record(z.string(), z.unknown()).optional(),
@@ -54,10 +59,13 @@ export function parsePipesLine(line: string): ParsedLine {
   return { ok: true, message: parsed.data };
 }
 
-/** The check results a child reported, as the executor expects them from a materializer. */
-export function reportedChecks(messages: readonly PipesMessage[]): CheckResult[] {
+/**
+ * The check results a child reported, as the executor expects them from a materializer; with
+ * `partitionKey`, only those about that partition of a batch.
+ */
+export function reportedChecks(messages: readonly PipesMessage[], partitionKey?: string): CheckResult[] {
   return messages.flatMap((m) =>
-    m.type === 'check'
+    m.type === 'check' && (partitionKey === undefined || m.partition_key === partitionKey)
       ? [
           {
             name: m.name,

@@ -259,6 +259,60 @@ describe('a deadline keyed on the partition day', () => {
   });
 });
 
+describe('batched assets', () => {
+  it('launches the due partitions of a batched asset in one run, so they share one step', async () => {
+    const inbox = new Map<string, string>([
+      ['d1', 'v1'],
+      ['d2', 'v1'],
+      ['d3', 'v1'],
+    ]);
+    const days = staticPartitions('day', () => [...inbox.keys()]);
+    const calls: string[][] = [];
+    const files = asset({
+      key: 'bronze.files',
+      partitions: days,
+      codeVersion: 'c',
+      observe: ({ partition }) => inbox.get(partition.day!),
+      materialize: (ctx) => ({ dataVersion: inbox.get(ctx.partition.day!)! }),
+    });
+    const clean = asset({
+      key: 'silver.clean',
+      deps: [files],
+      partitions: days,
+      codeVersion: 'c',
+      batch: { maxPartitions: 100 },
+      freshness: silverLag,
+      materialize: (ctx) => {
+        calls.push(ctx.partitions.map((p) => p.key));
+        return { partitions: Object.fromEntries(ctx.partitions.map((p) => [p.key, {}])) };
+      },
+    });
+    const defs = defineAssets({ assets: [files, clean] });
+    const ctx: RunContext = { stateDir, store, defs, graph: buildGraph(defs), log: pino({ level: 'silent' }) };
+    for (let t = at('00:00').getTime(); t <= at('01:00').getTime(); t += options.intervalMs) {
+      vi.setSystemTime(t);
+      await tickAndWait(ctx, new Date(t));
+    }
+    console.log(
+      JSON.stringify(calls),
+      JSON.stringify(
+        store
+          .listTicks({ limit: 100 })
+          .items.map((t) =>
+            store.tickDecisions([t.tick_id]).map((d) => [d.asset_key, d.partition_key, d.action, d.reason, d.run_id]),
+          ),
+      ),
+    );
+    expect(calls).toEqual([['day=d1', 'day=d2', 'day=d3']]);
+    const silverRuns = store
+      .listRuns({ limit: 100 })
+      .items.filter((r) => r.plan.some((s) => s.asset_key === 'silver.clean'));
+    expect(silverRuns).toHaveLength(1);
+    const silverSteps = silverRuns[0]!.plan.filter((s) => s.asset_key === 'silver.clean');
+    expect(silverSteps.map((s) => s.partition_key).sort()).toEqual(['day=d1', 'day=d2', 'day=d3']);
+  });
+});
+
 describe('daemon robustness', () => {
   it('resumes a tick that crashed between recording its decisions and launching: one run, not two', async () => {
     const { ctx, inbox, counts } = lakehouse(store);

@@ -89,6 +89,20 @@ export function formatMs(ms: number): string {
 export const backoffMs = (count: number, o: SchedulerOptions) =>
   Math.min(o.backoffMaxMs, o.backoffBaseMs * 2 ** Math.max(0, count - 1));
 
+/** The run group of batched assets' steps: all their due partitions in one run. */
+const BATCH_GROUP = '*batch*';
+
+/** Partitioned assets that batch, and the partitioned assets upstream of them. */
+function batchedAndTheirUpstream(graph: TickPlanInput['graph']): Set<AssetKey> {
+  const out = new Set<AssetKey>();
+  for (const key of graph.topologicalOrder().reverse()) {
+    if (!graph.definition(key).batch && !out.has(key)) continue;
+    out.add(key);
+    for (const p of graph.parents(key)) if (graph.definition(p).partitions) out.add(p);
+  }
+  return out;
+}
+
 /**
  * Plans one tick: for each asset partition with pending data under a freshness policy (most urgent
  * first), the steps not FRESH that it needs — itself and its stale upstream partitions — launched
@@ -105,6 +119,7 @@ export function planTick(input: TickPlanInput): TickPlan {
   const runOfStep = new Map<string, number>();
   let slots = Math.max(0, o.maxConcurrentRuns - input.activeRuns);
   const order = new Map(graph.topologicalOrder().map((k, i) => [k, i]));
+  const batchFed = batchedAndTheirUpstream(graph);
 
   const targets: { key: AssetKey; partition: string; f: PartitionFreshness }[] = [];
   for (const [key, byPartition] of input.freshness) {
@@ -124,7 +139,12 @@ export function planTick(input: TickPlanInput): TickPlan {
     const s = staleness.get(key)?.get(partition)?.status;
     return s === 'FRESH' || s === 'RUNNING';
   };
-  const groupOf = (s: StepRef) => (graph.definition(s.asset_key).partitions ? s.partition_key : '');
+  /**
+   * Runs are one per partition, except that a batched asset's partitions share one run (with the
+   * partitions upstream of them), so they batch into one step.
+   */
+  const groupOf = (s: StepRef) =>
+    graph.definition(s.asset_key).partitions ? (batchFed.has(s.asset_key) ? BATCH_GROUP : s.partition_key) : '';
   /** The needed steps upstream of (and including) a target, each with its needed upstream steps. */
   const neededSteps = (key: string, partition: string) => {
     const steps = new Map<string, { step: StepRef; upstream: string[] }>();
@@ -213,7 +233,8 @@ export function planTick(input: TickPlanInput): TickPlan {
           continue;
         }
         slots--;
-        run = runs.push({ selection: '', partition: group === '' ? null : group, steps: [] }) - 1;
+        run =
+          runs.push({ selection: '', partition: group === '' || group === BATCH_GROUP ? null : group, steps: [] }) - 1;
         runOfGroup.set(group, run);
       }
       for (const id of ids) {

@@ -269,6 +269,7 @@ async function launchAll(
     const result = launchRun(ctx, {
       selection: request.selection,
       ...(request.partition ? { partition: request.partition } : {}),
+      ...(request.steps.length > 0 ? { only: request.steps } : {}),
       staleOnly: true,
       runId: request.run_id,
       // The planner already avoided running steps; a lock held now is a race, better retried next tick.
