@@ -3,12 +3,15 @@
  *   core   graph load, status, staleness, single-asset materialize and a 1,000-asset run, vs Dagster
  *   ui     lineage page first render in Chromium and /api/graph under 50 clients, vs dagster-webserver
  *   silver the Spark Silver job on a ~100 MB course export (MB/s, rounds/min, rows/s), vs a DuckDB pass
+ *   increment  N course-day partitions Bronze → Gold from a fresh state dir, then one more partition
+ *          (wall, CPU, peak RSS of the whole process tree); `--repo DIR` measures another checkout
  *   table  re-print the table of a results file: `npm run bench -- table bench/results/core-<date>.json`
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type CoreResults, formatTable } from './core/format-table.ts';
 import { runCoreBench } from './core/run-core-bench.ts';
+import { formatIncrementTable, type IncrementResults, runIncrementBench } from './increment/run-increment-bench.ts';
 import { formatSilverTable, type SilverResults } from './silver/format-silver-table.ts';
 import { runSilverBench } from './silver/run-silver-bench.ts';
 import { formatUiTable, type UiResults } from './ui/format-ui-table.ts';
@@ -21,7 +24,8 @@ const USAGE = `usage: npm run bench -- core [--sizes 1000,10000] [--skip-dagster
                             [--clients 50] [--requests 300] [--dagster-requests 100] [--out bench/results/ui-<date>.json]
        npm run bench -- silver [--scale-mb 100] [--format csv|both] [--repeats 1] [--skip-duckdb]
                                 [--spark-dir spark] [--out bench/results/silver-<date>.json]
-       npm run bench -- table <results.json>`;
+       npm run bench -- increment [--sizes 5,50,200] [--repo DIR] [--label after] [--out FILE]
+       npm run bench -- table <results.json> [<results.json> …]`;
 
 const numbers = (s: string) => s.split(',').filter(Boolean).map(Number);
 
@@ -45,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
       'skip-duckdb': { type: 'boolean', default: false },
       'spark-dir': { type: 'string' },
       out: { type: 'string' },
+      repo: { type: 'string' },
+      label: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -54,6 +60,11 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   if (suite === 'table' && file) {
+    const all = positionals.slice(1).map((f) => JSON.parse(readFileSync(f, 'utf8')) as { suite?: string });
+    if (all.every((r) => r.suite === 'increment')) {
+      process.stdout.write(`${formatIncrementTable(all as IncrementResults[])}\n`);
+      return 0;
+    }
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as { suite?: string };
     const table =
       parsed.suite === 'ui'
@@ -94,6 +105,21 @@ async function main(argv: string[]): Promise<number> {
       ...(values.out ? { out: values.out } : {}),
     });
     process.stdout.write(`${formatSilverTable(results as unknown as SilverResults)}\n`);
+    return 0;
+  }
+  if (suite === 'increment') {
+    const sizes = numbers(values.sizes ?? '5,50,200');
+    if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1)) {
+      process.stderr.write(`--sizes must be positive integers, got '${values.sizes}'\n`);
+      return 2;
+    }
+    const results = await runIncrementBench({
+      sizes,
+      repo: values.repo ?? '.',
+      label: values.label ?? (values.repo ? values.repo : 'this checkout'),
+      ...(values.out ? { out: values.out } : {}),
+    });
+    process.stdout.write(`${formatIncrementTable([results])}\n`);
     return 0;
   }
   if (suite !== 'core') {

@@ -6,20 +6,24 @@ export interface ProcessTiming {
   wall_s: number;
   /** user + sys of the process and every descendant seen (JVM, Python workers), sampled from /proc. */
   cpu_s: number | null;
+  /** Largest sum of the tree's resident memory seen in one sample (MB), null without /proc. */
+  peak_rss_mb: number | null;
   exit_code: number | null;
 }
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
-/** pid → [ppid, utime + stime in ticks] for every process, or null without /proc. */
-function readProcTable(): Map<number, [number, number]> | null {
+const PAGE_BYTES = 4096;
+
+/** pid → [ppid, utime + stime in ticks, rss in pages] for every process, or null without /proc. */
+function readProcTable(): Map<number, [number, number, number]> | null {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
     return null;
   }
-  const table = new Map<number, [number, number]>();
+  const table = new Map<number, [number, number, number]>();
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
     let stat: string;
@@ -28,9 +32,9 @@ function readProcTable(): Map<number, [number, number]> | null {
     } catch {
       continue; // exited meanwhile
     }
-    // fields after the parenthesised command name: state ppid … utime(14) stime(15)
+    // fields after the parenthesised command name: state ppid … utime(14) stime(15) … rss(24)
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    table.set(Number(e), [Number(rest[1]), Number(rest[11]) + Number(rest[12])]);
+    table.set(Number(e), [Number(rest[1]), Number(rest[11]) + Number(rest[12]), Number(rest[21])]);
   }
   return table;
 }
@@ -43,14 +47,22 @@ function readProcTable(): Map<number, [number, number]> | null {
  */
 export async function timeProcessTree(
   cmd: string[],
-  opts: { env: NodeJS.ProcessEnv; cwd: string; onStderr?: (chunk: string) => void; sampleMs?: number },
+  opts: {
+    env: NodeJS.ProcessEnv;
+    cwd: string;
+    onStderr?: (chunk: string) => void;
+    /** Default: stdout goes to `onStderr` too. */
+    onStdout?: (chunk: string) => void;
+    sampleMs?: number;
+  },
 ): Promise<ProcessTiming> {
   const start = performance.now();
   const child = spawn(cmd[0]!, cmd.slice(1), { env: opts.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.on('data', (b: Buffer) => opts.onStderr?.(b.toString()));
+  child.stdout.on('data', (b: Buffer) => (opts.onStdout ?? opts.onStderr)?.(b.toString()));
   child.stderr.on('data', (b: Buffer) => opts.onStderr?.(b.toString()));
   const seen = new Map<number, number>(); // pid → last-seen CPU ticks
   let hasProc = true;
+  let peakRss = 0;
   const sample = () => {
     const table = readProcTable();
     if (!table || child.pid === undefined) {
@@ -67,10 +79,13 @@ export async function timeProcessTree(
           grew = true;
         }
     }
+    let rssPages = 0;
     for (const pid of tree) {
       const ticks = table.get(pid)?.[1];
       if (ticks !== undefined) seen.set(pid, Math.max(seen.get(pid) ?? 0, ticks));
+      rssPages += table.get(pid)?.[2] ?? 0;
     }
+    peakRss = Math.max(peakRss, rssPages);
   };
   const timer = setInterval(sample, opts.sampleMs ?? 250);
   const exitCode = await new Promise<number | null>((resolvePromise, reject) => {
@@ -83,5 +98,10 @@ export async function timeProcessTree(
   const wall = (performance.now() - start) / 1000;
   let ticks = 0;
   for (const t of seen.values()) ticks += t;
-  return { wall_s: wall, cpu_s: hasProc ? ticks / TICKS_PER_S : null, exit_code: exitCode };
+  return {
+    wall_s: wall,
+    cpu_s: hasProc ? ticks / TICKS_PER_S : null,
+    peak_rss_mb: hasProc ? Math.round((peakRss * PAGE_BYTES) / 2 ** 20) : null,
+    exit_code: exitCode,
+  };
 }

@@ -10,12 +10,21 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectedSilverCounts, fairway, readSampleManifest, repoRoot, SAMPLE_DIR as SAMPLE } from './helpers.ts';
+import {
+  expectedSilverCounts,
+  fairway,
+  fairwayBin,
+  readSampleManifest,
+  repoRoot,
+  SAMPLE_DIR as SAMPLE,
+} from './helpers.ts';
 
 /** Courses under test: all five by default; FAIRWAY_E2E_COURSES=a,b to narrow while developing. */
 const COURSES = (
@@ -25,7 +34,13 @@ const DAY = '2025-06-02';
 
 interface Summary {
   status: string;
-  steps: { asset_key: string; partition_key: string; status: string; reason: string | null }[];
+  steps: {
+    asset_key: string;
+    partition_key: string;
+    status: string;
+    reason: string | null;
+    data_version: string | null;
+  }[];
 }
 
 const partitionOf = (course: string, day = DAY) => `course_id=${course},ingest_date=${day}`;
@@ -186,5 +201,83 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
     expect(why.exitCode, String(why.stderr)).toBe(0);
     expect(String(why.stdout)).toContain('is MISSING');
     expect(String(why.stdout)).toContain('never been materialized');
+  });
+
+  it('one Spark application takes the batch: a partition whose Bronze failed is skipped alone, the others land', async () => {
+    // State left by the tests above: COURSES[0] has a broken file (its Bronze fails), COURSES[1] a new day.
+    const next = '2025-06-03';
+    const third = COURSES[2] ?? COURSES[0]!;
+    mkdirSync(join(inbox, third, next), { recursive: true });
+    const csv = readdirSync(join(SAMPLE, third)).find((f) => f.endsWith('.csv'))!;
+    cpSync(join(SAMPLE, third, csv), join(inbox, third, next, csv));
+    const r = await cli(['materialize', 'silver.fact_telemetry_event', '--stale-only', '--json']);
+    expect(r.exitCode, String(r.stderr).slice(-3000)).toBe(1);
+    const steps = (JSON.parse(String(r.stdout)) as Summary).steps;
+    const silver = (p: string) =>
+      steps.find((s) => s.asset_key === 'silver.fact_telemetry_event' && s.partition_key === p);
+    const bad = silver(partitionOf(COURSES[0]!))!;
+    expect(bad.status).toBe('SKIPPED');
+    expect(bad.reason).toContain(`bronze.round_exports[${partitionOf(COURSES[0]!)}] failed`);
+    const landed = [partitionOf(COURSES[1] ?? COURSES[0]!, next), partitionOf(third, next)].map((p) => silver(p)!);
+    expect(landed.map((s) => s.status)).toEqual(['SUCCESS', 'SUCCESS']);
+    // One commit for the batch: both partitions' data versions start with the same snapshot id.
+    const snapshots = landed.map((s) => s.data_version!.split(':')[0]);
+    expect(snapshots[0]).toBe(snapshots[1]);
+    expect(landed[0]!.data_version).not.toBe(landed[1]!.data_version);
+    const [rows] = await query(
+      `SELECT count(*) FROM silver.fact_telemetry_event WHERE course_id = '${third}' AND ingest_date = DATE '${next}'`,
+    );
+    expect(Number(rows!.rows[0]![0])).toBeGreaterThan(0);
+  });
+
+  it('a batch killed with SIGKILL leaves its partitions explained, and --stale-only repairs exactly those', async () => {
+    rmSync(join(inbox, COURSES[0]!, DAY, 'broken.csv')); // the partition is repairable again
+    const day = '2025-06-05';
+    const added = COURSES.slice(-2);
+    for (const course of added) {
+      mkdirSync(join(inbox, course, day), { recursive: true });
+      const json = readdirSync(join(SAMPLE, course)).find((f) => f.endsWith('.json'))!;
+      cpSync(join(SAMPLE, course, json), join(inbox, course, day, json));
+    }
+    const child = execa('node', [fairwayBin, 'materialize', 'silver.fact_telemetry_event', '--stale-only'], {
+      cwd: repoRoot,
+      env: { ...env, NO_COLOR: '1' },
+      detached: true,
+      reject: false,
+    });
+    // Kill the whole process group (CLI, Python, JVM) once the Silver batch has started its Spark job.
+    const started = Date.now();
+    const silverStarted = () =>
+      existsSync(join(home, 'runs')) &&
+      readdirSync(join(home, 'runs')).some(
+        (run) =>
+          existsSync(join(home, 'runs', run, 'steps')) &&
+          readdirSync(join(home, 'runs', run, 'steps')).some((d) => d.startsWith('silver.fact_telemetry_event__')),
+      );
+    while (!silverStarted() && Date.now() - started < 120_000) await new Promise((r) => setTimeout(r, 250));
+    expect(silverStarted()).toBe(true);
+    await new Promise((r) => setTimeout(r, 3_000)); // inside the Spark job, long before its commit
+    process.kill(-child.pid!, 'SIGKILL');
+    await child;
+
+    const status = await cli(['status', 'silver.fact_telemetry_event', '--json']);
+    const partitions = (
+      JSON.parse(String(status.stdout)) as { partitions: { partition: string; status: string; causes: unknown[] }[] }[]
+    )[0]!.partitions;
+    const notFresh = partitions.filter((p) => p.status !== 'FRESH');
+    for (const course of added) expect(notFresh.map((p) => p.partition)).toContain(partitionOf(course, day));
+    expect(notFresh.every((p) => p.status === 'FAILED' || p.status === 'MISSING')).toBe(true);
+
+    const repair = await cli(['materialize', 'silver.fact_telemetry_event', '--stale-only', '--json']);
+    expect(repair.exitCode, String(repair.stderr).slice(-3000)).toBe(0);
+    const repaired = (JSON.parse(String(repair.stdout)) as Summary).steps
+      .filter((s) => s.asset_key === 'silver.fact_telemetry_event')
+      .map((s) => s.partition_key);
+    expect(repaired.sort()).toEqual(notFresh.map((p) => p.partition).sort());
+    const [dups] = await query(
+      'SELECT count(*) FROM (SELECT course_id, ingest_date, round_id, fix_timestamp FROM silver.fact_telemetry_event ' +
+        'WHERE fix_timestamp IS NOT NULL GROUP BY 1, 2, 3, 4 HAVING count(*) > 1)',
+    );
+    expect(Number(dups!.rows[0]![0])).toBe(0);
   });
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FrameworkError } from '../../../framework/errors/index.ts';
-import type { Courses } from '../courses.ts';
+import type { Course, Courses } from '../courses.ts';
 import { countCsv, countJson, type ExportCounts } from './count.ts';
 import { buildCourseModel, type CourseModel } from './course-model.ts';
 import {
@@ -43,6 +43,8 @@ export interface ManifestFile extends Omit<ExportCounts, 'locations_per_round'> 
   path: string;
   format: 'csv' | 'json';
   course: string;
+  /** Daily exports only: the `<YYYY-MM-DD>` directory the file sits in (its Bronze ingest_date). */
+  ingest_date?: string;
   k: number | null;
   role: 'regular' | 'extra';
   locations_per_round: ExportCounts['locations_per_round'];
@@ -75,7 +77,7 @@ export interface Manifest {
   files: ManifestFile[];
 }
 
-const RULES = {
+export const RULES = {
   real_row:
     'a location slot whose hole and sectionNumber are not both empty/null; every other slot of a CSV row is padding',
   fix_timestamp:
@@ -93,16 +95,22 @@ const RULES = {
     'a CSV data record whose cell count differs from the header is dropped whole and not counted as a round',
 };
 
-const addDays = (isoDay: string, n: number) =>
+export const addDays = (isoDay: string, n: number) =>
   new Date(Date.parse(`${isoDay}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 
-interface FileRounds {
+export interface FileRounds {
   rounds: Round[];
   edges: EdgeCases;
 }
 
-/** Simulates the rounds of file k of one course and applies the standard edge cases. */
-function buildFile(
+/** Local time (minutes after midnight) by which the last group of a one-day export tees off. */
+const LAST_TEE_MINUTES = 17 * 60 + 30;
+
+/**
+ * Simulates the rounds of file k of one course and applies the standard edge cases. Rounds spread
+ * over ceil(rounds / 25) days from `startDate`, or all fall on `day` when it is given (daily exports).
+ */
+export function buildFile(
   model: CourseModel,
   all: CourseModel[],
   seed: number,
@@ -110,16 +118,17 @@ function buildFile(
   startDate: string,
   rounds: number,
   usedM: Set<number>,
+  day?: string,
 ): FileRounds {
   const rng = rngFor(seed, model.id, k, 'rounds');
   const machine = rngFor(seed, model.id, 'machine').hex(10);
-  const days = Math.max(1, Math.ceil(rounds / 25));
-  const firstDay = addDays(startDate, (k - 1) * days);
+  const days = day ? 1 : Math.max(1, Math.ceil(rounds / 25));
+  const firstDay = day ?? addDays(startDate, (k - 1) * days);
   let counter = rngFor(seed, model.id, k, 'counter').int(0, 0xffff) * 16;
   const plans: RoundPlan[] = [];
   for (let d = 0; d < days; d++) {
     const groups = Math.floor(rounds / days) + (d < rounds % days ? 1 : 0);
-    for (const t of teeSheet(model, rng, addDays(firstDay, d), groups)) {
+    for (const t of teeSheet(model, rng, addDays(firstDay, d), groups, day ? LAST_TEE_MINUTES : undefined)) {
       plans.push({ model, courseValue: '', machine, counter: counter++, ...t });
     }
   }
@@ -225,59 +234,28 @@ export async function generateSampleData(opts: GenerateOptions): Promise<Manifes
     roundsPerFile = await roundsForSize(all.find((m) => m.id === ids[0])!, all, seed, startDate, opts.scaleMb);
 
   const files: ManifestFile[] = [];
-  const emit = async (rel: string, bytes: Buffer, entry: Omit<ManifestFile, 'path' | 'bytes' | 'sha256'>) => {
-    const path = join(opts.outDir, rel);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, bytes);
-    files.push({ path: rel, ...entry, bytes: bytes.length, sha256: sha256(bytes) });
-  };
+  const emit = emitter(opts.outDir, files);
 
   for (const [ci, id] of ids.entries()) {
     const model = all.find((m) => m.id === id)!;
     const usedM = new Set<number>();
     for (let k = 1; k <= filesPerCourse; k++) {
-      const { rounds, edges } = buildFile(model, all, seed, k, startDate, roundsPerFile, usedM);
+      const file = buildFile(model, all, seed, k, startDate, roundsPerFile, usedM);
       const base = `${id}/${id}.rounds.${k}`;
       const common = { course: id, k, role: 'regular' as const, bronze_reject: false, bronze_reject_reason: null };
       if (formats.includes('csv')) {
-        const layout = layoutFor(k);
-        const slots = Math.max(...rounds.map((r) => r.locations.length));
-        const plan = csvPlan(layout, slots, rngFor(seed, id, k, 'layout'));
-        const bomCrlf = fileCases && k === 1 && ci === 1 % ids.length;
-        const enc: CsvEncoding = { bom: bomCrlf, line_ending: bomCrlf ? 'CRLF' : 'LF', trailing_newline: true };
-        const malformedRound =
-          fileCases && k === 1 && ci === 2 % ids.length ? pickPlainRound(rounds, edges) : undefined;
-        const bytes = writeCsv(rounds, plan, enc, malformedRound);
-        const counts = await countCsv(bytes, model.centre);
-        const dropped = malformedRound === undefined ? undefined : rounds[malformedRound]!.id;
-        await emit(`${base}.csv`, bytes, {
-          format: 'csv',
-          ...common,
-          ...counts,
-          column_layout: layout,
-          columns_absent: layout === 'drift_shuffled' ? DRIFT_ABSENT : [],
-          header_columns: plan.header.length,
-          encoding: enc,
-          edge_cases: edgeSummary(edges, dropped ? (e) => e.round_id !== dropped : undefined),
+        await emitCsv(emit, `${base}.csv`, seed, model, k, file, common, {
+          bomCrlf: fileCases && k === 1 && ci === 1 % ids.length,
+          malformed: fileCases && k === 1 && ci === 2 % ids.length,
         });
       }
       if (formats.includes('json')) {
-        const form = (k + ci) % 4 === 3 ? 'plain' : 'wrapped';
-        const bytes = writeJson(rounds, form);
-        await emit(`${base}.json`, bytes, {
-          format: 'json',
-          ...common,
-          ...countJson(bytes, model.centre),
-          json_forms: { oid_date: form, number_wrappers: edges.nan_coordinates.length > 0 },
-          edge_cases: edgeSummary(edges),
-        });
+        await emitJson(emit, `${base}.json`, model, (k + ci) % 4 === 3 ? 'plain' : 'wrapped', file, common);
       }
     }
   }
   if (fileCases) await writeExtras(ids, all, seed, startDate, emit);
 
-  const regular = files.filter((f) => !f.bronze_reject);
-  const sum = (f: (m: ManifestFile) => number, list = files) => list.reduce((a, m) => a + f(m), 0);
   const manifest: Manifest = {
     generator: GENERATOR,
     generator_version: GENERATOR_VERSION,
@@ -290,42 +268,45 @@ export async function generateSampleData(opts: GenerateOptions): Promise<Manifes
     files_per_course: filesPerCourse,
     scale_mb: opts.scaleMb ?? null,
     rules: RULES,
-    courses: Object.fromEntries(
-      ids.map((id) => {
-        const c = opts.courses[id]!;
-        const m = all.find((x) => x.id === id)!;
-        return [
-          id,
-          {
-            name: c.name,
-            centre: c.centre,
-            timezone: c.timezone,
-            kind: c.kind,
-            holes: c.holes,
-            nines: m.holes / 9,
-            sections: m.totalSections,
-            sections_per_hole: m.sections.map((s) => s.length),
-          },
-        ];
-      }),
-    ),
-    totals: {
-      files: files.length,
-      bytes: sum((f) => f.bytes),
-      rounds: sum((f) => f.rounds, regular),
-      real_location_rows: sum((f) => f.real_location_rows, regular),
-      padding_slots: sum((f) => f.padding_slots, regular),
-      expected_silver_rows: sum((f) => f.expected_silver_rows),
-      expected_duplicates_removed: sum((f) => f.expected_duplicates_removed),
-      expected_timestamp_missing: sum((f) => f.expected_timestamp_missing),
-      expected_quarantined_rows: sum((f) => f.expected_quarantined_rows.total),
-      records_malformed: sum((f) => f.records_malformed),
-      bronze_rejected_files: files.length - regular.length,
-    },
+    courses: Object.fromEntries(ids.map((id) => [id, courseEntry(opts.courses[id]!, all.find((x) => x.id === id)!)])),
+    totals: manifestTotals(files),
     files,
   };
   await writeFile(join(opts.outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
+}
+
+/** A course's manifest entry: its reference fields and the modelled layout. */
+export function courseEntry(c: Course, m: CourseModel) {
+  return {
+    name: c.name,
+    centre: c.centre,
+    timezone: c.timezone,
+    kind: c.kind,
+    holes: c.holes,
+    nines: m.holes / 9,
+    sections: m.totalSections,
+    sections_per_hole: m.sections.map((s) => s.length),
+  };
+}
+
+/** The manifest totals over `files`; round and row counts leave out files Bronze rejects. */
+export function manifestTotals(files: ManifestFile[]): Record<string, number> {
+  const regular = files.filter((f) => !f.bronze_reject);
+  const sum = (f: (m: ManifestFile) => number, list = files) => list.reduce((a, m) => a + f(m), 0);
+  return {
+    files: files.length,
+    bytes: sum((f) => f.bytes),
+    rounds: sum((f) => f.rounds, regular),
+    real_location_rows: sum((f) => f.real_location_rows, regular),
+    padding_slots: sum((f) => f.padding_slots, regular),
+    expected_silver_rows: sum((f) => f.expected_silver_rows),
+    expected_duplicates_removed: sum((f) => f.expected_duplicates_removed),
+    expected_timestamp_missing: sum((f) => f.expected_timestamp_missing),
+    expected_quarantined_rows: sum((f) => f.expected_quarantined_rows.total),
+    records_malformed: sum((f) => f.records_malformed),
+    bronze_rejected_files: files.length - regular.length,
+  };
 }
 
 /** A round with no edge case other than being nine-hole, away from the file's ends (for the malformed record). */
@@ -342,7 +323,79 @@ function pickPlainRound(rounds: Round[], edges: EdgeCases): number | undefined {
   return plain ?? order.find((i) => rounds[i]!.locations.length > 0);
 }
 
-type Emit = (rel: string, bytes: Buffer, entry: Omit<ManifestFile, 'path' | 'bytes' | 'sha256'>) => Promise<void>;
+export type Emit = (
+  rel: string,
+  bytes: Buffer,
+  entry: Omit<ManifestFile, 'path' | 'bytes' | 'sha256'>,
+) => Promise<void>;
+
+/** Writes each file under `outDir` and appends its manifest entry (with size and sha256) to `files`. */
+export function emitter(outDir: string, files: ManifestFile[]): Emit {
+  return async (rel, bytes, entry) => {
+    const path = join(outDir, rel);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, bytes);
+    files.push({ path: rel, ...entry, bytes: bytes.length, sha256: sha256(bytes) });
+  };
+}
+
+/** The manifest fields every regular export file starts with. */
+export type FileCommon = Pick<ManifestFile, 'course' | 'k' | 'role' | 'bronze_reject' | 'bronze_reject_reason'> & {
+  ingest_date?: string;
+};
+
+/**
+ * One wide CSV of `file`; `layoutK` picks the column layout (k mod 3) and seeds its drift shuffle.
+ * `malformed` drops cells of one plain record (it leaves the manifest's edge cases).
+ */
+export async function emitCsv(
+  emit: Emit,
+  rel: string,
+  seed: number,
+  model: CourseModel,
+  layoutK: number,
+  { rounds, edges }: FileRounds,
+  common: FileCommon,
+  cases: { bomCrlf: boolean; malformed: boolean },
+): Promise<void> {
+  const layout = layoutFor(layoutK);
+  const slots = Math.max(...rounds.map((r) => r.locations.length));
+  const plan = csvPlan(layout, slots, rngFor(seed, model.id, layoutK, 'layout'));
+  const enc: CsvEncoding = { bom: cases.bomCrlf, line_ending: cases.bomCrlf ? 'CRLF' : 'LF', trailing_newline: true };
+  const malformedRound = cases.malformed ? pickPlainRound(rounds, edges) : undefined;
+  const bytes = writeCsv(rounds, plan, enc, malformedRound);
+  const counts = await countCsv(bytes, model.centre);
+  const dropped = malformedRound === undefined ? undefined : rounds[malformedRound]!.id;
+  await emit(rel, bytes, {
+    format: 'csv',
+    ...common,
+    ...counts,
+    column_layout: layout,
+    columns_absent: layout === 'drift_shuffled' ? DRIFT_ABSENT : [],
+    header_columns: plan.header.length,
+    encoding: enc,
+    edge_cases: edgeSummary(edges, dropped ? (e) => e.round_id !== dropped : undefined),
+  });
+}
+
+/** One MongoDB-export JSON of `file` in the given $oid/$date form. */
+export async function emitJson(
+  emit: Emit,
+  rel: string,
+  model: CourseModel,
+  form: 'wrapped' | 'plain',
+  { rounds, edges }: FileRounds,
+  common: FileCommon,
+): Promise<void> {
+  const bytes = writeJson(rounds, form);
+  await emit(rel, bytes, {
+    format: 'json',
+    ...common,
+    ...countJson(bytes, model.centre),
+    json_forms: { oid_date: form, number_wrappers: edges.nan_coordinates.length > 0 },
+    edge_cases: edgeSummary(edges),
+  });
+}
 
 /** Whole-file rejects: 0 bytes, header-only CSV, `[]` JSON, CSV without `_id`. */
 async function writeExtras(

@@ -1,5 +1,12 @@
 export { countCsv, countJson, type ExportCounts, haversineMetres, quarantineReason, toNumber } from './count.ts';
 export { buildCourseModel, type CourseModel } from './course-model.ts';
+export {
+  type DailyCourseEntry,
+  type DailyExportOptions,
+  type DailyFormat,
+  type DailyManifest,
+  generateDailyExports,
+} from './daily.ts';
 export { EDGE_CASE_KEYS, type EdgeCaseKey } from './edge-cases.ts';
 export {
   GENERATOR,
@@ -10,3 +17,4 @@ export {
   type ManifestFile,
 } from './generate.ts';
 export { mulberry32, type Rng, rngFor } from './prng.ts';
+export { type SyntheticCourse, syntheticCourseId, syntheticCourses } from './synthetic.ts';

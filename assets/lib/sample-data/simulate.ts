@@ -237,17 +237,25 @@ export function secondaryOf(r: Round, rng: Rng, machine: string, counter: number
   };
 }
 
-/** Tee sheet of one day: local tee times, start holes and shotgun days. */
+/**
+ * Tee sheet of one day: local tee times, start holes and shotgun days. `lastTeeMinutes` (local minutes
+ * after midnight) shortens the interval so that a busy day's last group still tees off by then.
+ */
 export function teeSheet(
   model: CourseModel,
   rng: Rng,
   day: string,
   groups: number,
+  lastTeeMinutes?: number,
 ): { teeSec: number; startHole: number; nineHole: boolean; firstOfDay: boolean; teeInterval: number }[] {
-  const interval = rng.int(8, 12) * 60;
+  let interval = rng.int(8, 12) * 60;
   const shotgun = model.id === 'indiancreek' && rng.chance(0.5);
   const nineRate = model.kind === 'nine-loop' ? 0.35 : 0.12;
   const first = rng.int(6 * 60 + 30, 8 * 60);
+  if (lastTeeMinutes !== undefined && groups > 1) {
+    const fit = Math.floor(((lastTeeMinutes - first) * 60) / (groups - 1) / 15) * 15;
+    interval = Math.min(interval, Math.max(60, fit));
+  }
   return Array.from({ length: groups }, (_, g) => {
     const nineHole = !shotgun && rng.chance(nineRate);
     let startHole = 1;
