@@ -14,18 +14,59 @@ export interface RunPageData {
 const stepLabel = (s: { asset_key: string; partition_key: string }) =>
   `${s.asset_key}${partitionLabel(s.partition_key)}`;
 
-/** SVG Gantt chart: one row per planned step, a bar from its start over its duration (running: until now). */
+/** An asset's partitions in a run get one Gantt row each, up to this many; beyond, one row for all of them. */
+const MAX_PARTITION_ROWS = 8;
+
+interface Bar {
+  label: string;
+  status: string;
+  start: number | null;
+  end: number | null;
+  duration: number | null;
+  /** For a row that stands for many partitions: how many ended in each state. */
+  states?: string;
+}
+
+const STATUS_ORDER = ['FAILURE', 'CANCELED', 'RUNNING', 'SKIPPED', 'PENDING', 'SUCCESS'];
+
+/** One row for many partitions of an asset (e.g. a batched Silver step): from the first start to the last end. */
+function mergeBars(assetKey: string, bars: Bar[]): Bar {
+  const counts = new Map<string, number>();
+  for (const b of bars) counts.set(b.status, (counts.get(b.status) ?? 0) + 1);
+  const starts = bars.flatMap((b) => (b.start === null ? [] : [b.start]));
+  const ends = bars.flatMap((b) => (b.end === null ? [] : [b.end]));
+  const start = starts.length > 0 ? Math.min(...starts) : null;
+  const end = ends.length > 0 ? Math.max(...ends) : null;
+  return {
+    label: `${assetKey} [${bars.length} partitions]`,
+    status: STATUS_ORDER.find((s) => counts.has(s)) ?? 'PENDING',
+    start,
+    end,
+    duration: start !== null && end !== null ? end - start : null,
+    states: [...counts].map(([s, n]) => `${n} ${s.toLowerCase()}`).join(', '),
+  };
+}
+
+/**
+ * SVG Gantt chart: one row per planned step, a bar from its start over its duration (running: until
+ * now). An asset with more than MAX_PARTITION_ROWS partitions in the run gets one row for all of them.
+ */
 function Gantt(props: { run: RunRecord; attempts: StepAttemptRecord[] }) {
   const latest = new Map(props.attempts.map((a) => [`${a.asset_key}|${a.partition_key}`, a]));
   const now = Date.now();
   const t0 = Date.parse(props.run.started_at ?? props.run.created_at);
-  const bars = props.run.plan.map((s) => {
+  const byAsset = new Map<string, Bar[]>();
+  for (const s of props.run.plan) {
     const a = latest.get(`${s.asset_key}|${s.partition_key}`);
     const start = a?.started_at ? Date.parse(a.started_at) : null;
     const end =
       start === null ? null : a?.duration_ms != null ? start + a.duration_ms : a?.status === 'RUNNING' ? now : start;
-    return { step: s, status: a?.status ?? 'PENDING', start, end, duration: a?.duration_ms ?? null };
-  });
+    const bar = { label: stepLabel(s), status: a?.status ?? 'PENDING', start, end, duration: a?.duration_ms ?? null };
+    byAsset.set(s.asset_key, [...(byAsset.get(s.asset_key) ?? []), bar]);
+  }
+  const bars = [...byAsset].flatMap(([key, rows]) =>
+    rows.length > MAX_PARTITION_ROWS ? [mergeBars(key, rows)] : rows,
+  );
   const tEnd = Math.max(
     t0 + 1,
     ...bars.map((b) => b.end ?? 0),
@@ -40,14 +81,14 @@ function Gantt(props: { run: RunRecord; attempts: StepAttemptRecord[] }) {
     <svg
       class="gantt"
       id="gantt"
-      viewBox={`0 0 ${labelW + chartW + 90} ${height}`}
+      viewBox={`0 0 ${labelW + chartW + 200} ${height}`}
       role="img"
       aria-label="Step timeline"
     >
       {bars.map((b, i) => (
-        <g class={`gantt-row st-${b.status}`} data-step={stepLabel(b.step)}>
+        <g class={`gantt-row st-${b.status}`} data-step={b.label}>
           <text x="4" y={i * rowH + 16}>
-            {stepLabel(b.step).slice(0, 44)}
+            {b.label.slice(0, 44)}
           </text>
           {b.start !== null && b.end !== null ? (
             <rect
@@ -57,11 +98,11 @@ function Gantt(props: { run: RunRecord; attempts: StepAttemptRecord[] }) {
               height={rowH - 8}
               rx="3"
             >
-              <title>{`${stepLabel(b.step)}: ${b.status}, ${formatDuration(b.duration)}`}</title>
+              <title>{`${b.label}: ${b.states ?? b.status}, ${formatDuration(b.duration)}`}</title>
             </rect>
           ) : null}
           <text class="dur" x={labelW + chartW + 6} y={i * rowH + 16}>
-            {b.status === 'PENDING' ? 'pending' : formatDuration(b.duration)}
+            {b.status === 'PENDING' ? 'pending' : `${formatDuration(b.duration)}${b.states ? ` · ${b.states}` : ''}`}
           </text>
         </g>
       ))}
