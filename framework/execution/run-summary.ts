@@ -1,12 +1,12 @@
 import type { RunSummary } from '../definitions/index.ts';
 import type { RunRecord, Store } from '../storage/index.ts';
 
-/** Builds the compact JSON summary of a finished run from the store. */
+/** Builds the compact JSON summary of a finished run from the store: its own records only, so its cost
+ * follows the run's size, not the history of the assets it touched. */
 export function buildRunSummary(store: Store, run: RunRecord): RunSummary {
   const attempts = store.stepAttemptsOfRun(run.run_id);
   const latest = new Map(attempts.map((a) => [`${a.asset_key}|${a.partition_key}`, a]));
-  const keys = [...new Set(run.plan.map((s) => s.asset_key))];
-  const mats = store.latestMaterializations(keys);
+  const mats = new Map(store.materializationsOfRun(run.run_id).map((m) => [`${m.asset_key}|${m.partition_key}`, m]));
   const checks = store.checkEvaluationsOfRun(run.run_id);
   const started = run.started_at ?? run.created_at;
   const finished = run.finished_at ?? new Date().toISOString();
@@ -20,8 +20,7 @@ export function buildRunSummary(store: Store, run: RunRecord): RunSummary {
     duration_ms: Date.parse(finished) - Date.parse(started),
     steps: run.plan.map(({ asset_key, partition_key }) => {
       const a = latest.get(`${asset_key}|${partition_key}`);
-      const m = mats.get(asset_key)?.get(partition_key);
-      const mine = m?.run_id === run.run_id ? m : undefined;
+      const mine = mats.get(`${asset_key}|${partition_key}`);
       const rows = mine?.metadata.row_count ?? mine?.metadata.rows_written;
       return {
         asset_key,

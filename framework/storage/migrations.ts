@@ -158,6 +158,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX idx_scheduler_decisions_run ON scheduler_decisions (run_id) WHERE run_id IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'materializations by run',
+    // A run's summary reads its own materializations, not every partition's latest.
+    sql: 'CREATE INDEX idx_materializations_run ON materializations (run_id, id);',
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

@@ -259,6 +259,11 @@ export class SqliteStore implements Store {
     return byKeyAndPartition(decodeMaterializations(rows));
   }
 
+  materializationsOfRun(runId: string): MaterializationRecord[] {
+    const rows = withBusyRetry(() => this.#all('SELECT * FROM materializations WHERE run_id = ? ORDER BY id', runId));
+    return decodeMaterializations(rows);
+  }
+
   materializationHistory(
     key: string,
     opts: { partition?: string; limit: number; before?: number },
