@@ -8,6 +8,10 @@ and the context is empty.
     with open_pipes() as pipes:
         pipes.log("info", "reading", files=3)
         pipes.report_materialization(data_version="123", metadata={"rows": md_row_count(10)})
+
+``report_materialization``, ``report_check`` and ``report_error`` take an optional ``partition_key``: a job
+that writes several partitions in one run reports each partition's result (or failure) with its key, as a
+top-level ``"partition_key"`` field of the message. Without it a message is about the whole run.
 """
 
 from __future__ import annotations
@@ -116,7 +120,10 @@ class Pipes:
         return self.context.get("extras") or {}
 
     # -- messages
-    def _write(self, message: dict) -> None:
+    def _write(self, message: dict, partition_key: str | None = None) -> None:
+        """``partition_key``: the partition of a multi-partition run the message is about (top-level field)."""
+        if partition_key is not None:
+            message["partition_key"] = str(partition_key)
         message = {"type": message.pop("type"), "ts": _now(), **message}
         line = json.dumps(_json_safe(message), allow_nan=False, separators=(",", ":"))
         with self._lock:
@@ -135,11 +142,16 @@ class Pipes:
             msg["fields"] = fields
         self._write(msg)
 
-    def report_materialization(self, data_version: str | None = None, metadata: Mapping[str, dict] | None = None) -> None:
+    def report_materialization(
+        self,
+        data_version: str | None = None,
+        metadata: Mapping[str, dict] | None = None,
+        partition_key: str | None = None,
+    ) -> None:
         msg: dict = {"type": "materialization", "metadata": dict(metadata or {})}
         if data_version is not None:
             msg["data_version"] = str(data_version)
-        self._write(msg)
+        self._write(msg, partition_key)
 
     def report_check(
         self,
@@ -149,6 +161,7 @@ class Pipes:
         failures: int | None = None,
         description: str | None = None,
         metadata: Mapping[str, dict] | None = None,
+        partition_key: str | None = None,
     ) -> None:
         if severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {severity!r}")
@@ -159,15 +172,21 @@ class Pipes:
             msg["description"] = description
         if metadata:
             msg["metadata"] = dict(metadata)
-        self._write(msg)
+        self._write(msg, partition_key)
 
-    def report_error(self, message: str, code: str | None = None, details: Mapping[str, Any] | None = None) -> None:
+    def report_error(
+        self,
+        message: str,
+        code: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        partition_key: str | None = None,
+    ) -> None:
         msg: dict = {"type": "error", "message": str(message)}
         if code is not None:
             msg["code"] = code
         if details:
             msg["details"] = dict(details)
-        self._write(msg)
+        self._write(msg, partition_key)
 
     def close(self) -> None:
         if self._file is not None:

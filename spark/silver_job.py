@@ -1,19 +1,33 @@
-"""Silver job: one Bronze partition (course_id, ingest_date) → Iceberg Silver tables.
+"""Silver job: Bronze partitions (course_id, ingest_date) → Iceberg Silver tables, many in one Spark application.
 
-    python spark/silver_job.py --bronze-path DIR --course-id ID --ingest-date YYYY-MM-DD [options]
+    python spark/silver_job.py --manifest FILE [options]
+    python spark/silver_job.py --bronze-path DIR --course-id ID --ingest-date YYYY-MM-DD
+                               [--course-centre=LON,LAT] [--course-timezone ZONE] [options]
 
-Reads every CSV (own header each) and JSON file of the partition directory (local or s3a://),
-explodes locations, quarantines implausible coordinates, removes duplicate fixes and replaces this
-partition's rows in `<namespace>.fact_telemetry_event`, `.fact_device_health` and
-`.quarantine_telemetry_event`, each in one atomic Iceberg commit. Reports only through pipes
-(spark/pipes.py). Exit code 0 on success, 2 on bad arguments, 1 on any other failure.
+The manifest (silver/manifest.py) lists the run's Bronze partitions: key, course id, ingest date, directory
+(local or s3a://), course centre and time zone. The single-partition options are a manifest of one, with
+the partition key ``course_id=<id>,ingest_date=<day>``. The job reads every CSV (own header each) and JSON
+file of all partitions in one Spark job, explodes locations, quarantines implausible coordinates, removes
+duplicate fixes and replaces the rows of the partitions that succeeded in `<namespace>.fact_telemetry_event`,
+`.fact_device_health` and `.quarantine_telemetry_event`: ONE atomic Iceberg commit per table for the whole
+run. Each partition comes out exactly as if it had been run alone: dedup stays within it, and its
+quarantine (swapped: its own centre), nine bands, local time (its own zone) and counts are its own.
+
+Reports only through pipes (spark/pipes.py), each partition's messages with its ``partition_key``:
+- a partition written: a ``reconciliation`` check and a materialization with its counts, the run's commit
+  facts and ``batch_size``; data version ``<snapshot id>:<16-hex hash of its files and counts>``;
+- a partition that failed (``no_input_files``, ``unreadable_input``, ``reconciliation_failed``): an error;
+  it is not written (its old rows stay), the others are;
+- a failure of the whole run (bad arguments, Spark, a commit): an error without partition key.
+Exit code 0 when at least one partition was written, 1 when none was or the run failed, 2 on bad arguments.
 
 Choices (see also docs/learning/iceberg_basics.md):
 - Padding slots (CSV slots whose hole and sectionNumber are both empty) are counted, not written;
   `is_location_padding` stays in the table (always false) so dbt models that filter on it still work.
 - fix_timestamp = round start + offset seconds with microseconds kept; the row's own `date` only
-  when that is NULL. Dedup identity is (round_id, fix_timestamp); rows without a timestamp are only
-  merged with another copy of the same slot (round_id, location_index), e.g. CSV + JSON twins.
+  when that is NULL. Dedup identity is (round_id, fix_timestamp) within one Bronze partition; rows without
+  a timestamp are only merged with another copy of the same slot (round_id, location_index), e.g. CSV +
+  JSON twins. Copies in two Bronze partitions are both kept.
 - event_weekday is ISO: 1 = Monday … 7 = Sunday.
 - nine_number: holes 10–18 → 2 (19–27 → 3); holes 1–9 → the section band, where a band starts at a
   section whose most common hole drops from ≥7 to ≤3 (27-hole sites numbering 1–9 per nine, 9-hole
@@ -25,18 +39,22 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
+import json
 import os
 import signal
 import sys
 import time
 import uuid
-import zoneinfo
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from pipes import Pipes, md_float, md_int, md_json, md_row_count, md_table_schema, md_text, open_pipes  # noqa: E402
-from silver import local_decode  # noqa: E402
+from pipes import Pipes, md_int, md_json, md_row_count, md_table_schema, md_text, open_pipes  # noqa: E402
+from silver import local_decode, manifest  # noqa: E402
 from silver.errors import JobError  # noqa: E402
+from silver.manifest import Partition  # noqa: E402
+
+TABLE_NAMES = ("fact_telemetry_event", "fact_device_health", "quarantine_telemetry_event")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,55 +62,19 @@ class _Parser(argparse.ArgumentParser):
         raise JobError(f"{message} (see --help)", code="bad_arguments", exit_code=2)
 
 
-def _iso_date(value: str) -> str:
-    try:
-        return dt.date.fromisoformat(value).isoformat() if len(value) == 10 else _bad_date(value)
-    except ValueError:
-        return _bad_date(value)
-
-
-def _bad_date(value: str):
-    raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD, got {value!r}")
-
-
-def _centre(value: str) -> tuple[float, float]:
-    try:
-        lon, lat = (float(p) for p in value.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be 'lon,lat', got {value!r}") from None
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise argparse.ArgumentTypeError(f"lon,lat out of range: {value!r}")
-    return lon, lat
-
-
-def _timezone(value: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise argparse.ArgumentTypeError(f"unknown IANA time zone {value!r}") from None
-    return value
-
-
-def _identifier(value: str) -> str:
-    if not value.replace("_", "").isalnum() or not value[0].isalpha():
-        raise argparse.ArgumentTypeError(f"must be a SQL identifier (letters, digits, _), got {value!r}")
-    return value.lower()
-
-
-def _course_id(value: str) -> str:
-    if not value.strip() or any(c in value for c in "'\"\\/\n"):
-        raise argparse.ArgumentTypeError(f"invalid course id {value!r}")
-    return value.strip()
+_SINGLE_OPTIONS = ("bronze_path", "course_id", "ingest_date", "course_centre", "course_timezone")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The options; ``partitions`` is the run's list of ``manifest.Partition`` (position = part_idx)."""
     p = _Parser(prog="silver_job.py", description=__doc__.split("\n")[0])
-    p.add_argument("--bronze-path", required=True, help="directory of one Bronze partition (local or s3a://)")
-    p.add_argument("--course-id", required=True, type=_course_id)
-    p.add_argument("--ingest-date", required=True, type=_iso_date, help="YYYY-MM-DD")
-    p.add_argument("--course-centre", type=_centre, help="lon,lat; default: median of the partition's fixes")
-    p.add_argument("--course-timezone", default="UTC", type=_timezone, help="IANA zone for local_date/local_hour")
-    p.add_argument("--namespace", default="silver", type=_identifier)
+    p.add_argument("--manifest", metavar="FILE", help="JSON file listing the run's Bronze partitions (silver/manifest.py)")
+    p.add_argument("--bronze-path", help="directory of one Bronze partition (local or s3a://)")
+    p.add_argument("--course-id", type=manifest.course_id)
+    p.add_argument("--ingest-date", type=manifest.iso_date, help="YYYY-MM-DD")
+    p.add_argument("--course-centre", type=manifest.centre, help="lon,lat; default: median of the partition's fixes")
+    p.add_argument("--course-timezone", type=manifest.timezone, help="IANA zone for local_date/local_hour; default UTC")
+    p.add_argument("--namespace", default="silver", type=manifest.identifier)
     p.add_argument("--min-lon", type=float, default=-180.0)
     p.add_argument("--max-lon", type=float, default=180.0)
     p.add_argument("--min-lat", type=float, default=-90.0)
@@ -100,9 +82,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if not (args.min_lon < args.max_lon and args.min_lat < args.max_lat):
         p.error("coordinate bounds must satisfy min < max")
-    if "://" not in args.bronze_path and not os.path.isdir(args.bronze_path):
-        raise JobError(f"--bronze-path {args.bronze_path!r} is not a directory", code="unreadable_input", exit_code=2)
+    args.partitions = _partitions(p, args)
     return args
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _partitions(p: _Parser, args: argparse.Namespace) -> list[Partition]:
+    """The manifest's partitions, or the single-partition options as a manifest of one."""
+    single = [_option(name) for name in _SINGLE_OPTIONS if getattr(args, name) is not None]
+    if args.manifest:
+        if single:
+            p.error(f"--manifest cannot be combined with {', '.join(single)}")
+        return manifest.read(args.manifest)
+    missing = [_option(name) for name in _SINGLE_OPTIONS[:3] if getattr(args, name) is None]
+    if missing:
+        p.error(f"either --manifest FILE or --bronze-path, --course-id and --ingest-date are required (missing {', '.join(missing)})")
+    if not manifest.is_uri(args.bronze_path) and not os.path.isdir(args.bronze_path):
+        raise JobError(f"--bronze-path {args.bronze_path!r} is not a directory", code="unreadable_input", exit_code=2)
+    return [manifest.single(args.bronze_path, args.course_id, args.ingest_date, args.course_centre, args.course_timezone)]
 
 
 def _run_id(pipes: Pipes | None) -> str:
@@ -111,179 +111,320 @@ def _run_id(pipes: Pipes | None) -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
-def bronze_path(args: argparse.Namespace) -> str:
-    return args.bronze_path if "://" in args.bronze_path else os.path.abspath(args.bronze_path)
-
-
 def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_startup_ms: int | None = None,
         decode: local_decode.LocalDecode | None = None) -> dict:
-    """Runs the job on an existing session; returns the counts and commit facts it reported.
+    """Runs the job on an existing session; returns what it reported: ``partitions`` (partition key → the
+    counts and commit facts of each partition written), ``failed`` (partition key → code, message, details)
+    and the run's shared facts (``commits``, ``batch_size``, ...).
 
-    ``decode``: the partition's decoding, started before the session was (``main``); without it a local
-    partition starts decoding here.
+    ``decode``: the local partitions' decoding, started before the session was (``main``); without it local
+    partitions start decoding here.
     """
     if decode is None:
-        with local_decode.decoding(bronze_path(args), spark.sparkContext.master) as decode:
-            return _run(args, spark, pipes, spark_startup_ms, decode)
-    return _run(args, spark, pipes, spark_startup_ms, decode)
+        with local_decode.decoding(args.partitions, spark.sparkContext.master) as decode:
+            return _BatchRun(args, spark, pipes, spark_startup_ms, decode).run()
+    return _BatchRun(args, spark, pipes, spark_startup_ms, decode).run()
 
 
-def _run(args: argparse.Namespace, spark, pipes: Pipes | None, spark_startup_ms: int | None,
-         decode: local_decode.LocalDecode | None) -> dict:
-    from pyspark.sql import functions as F
-    from pyspark.storagelevel import StorageLevel
-
-    from silver import tables, transform
-
-    started = time.perf_counter()
+def _configure(spark) -> None:
     # Whole-stage code generation fuses each stage into one large generated method. This job runs once
     # over a few million rows at most, so compiling those methods (Janino, then HotSpot's C2) costs
     # more than they save: without it, the 100 MB benchmark used ~18 CPU-s and ~8 s less
     # (bench/README.md, session 5). Expressions are still compiled, operator by operator.
     spark.conf.set("spark.sql.codegen.wholeStage", "false")
-    # Adaptive execution re-plans the job after its one shuffle, whose partitioning (by event date, for the
-    # writers) is chosen here on purpose: 3 runs each, 82.7 → 78.6 s mean without it (bench/README.md, session 5).
+    # Adaptive execution re-plans the job after its one shuffle, whose partitioning (by Bronze partition and
+    # event date, for the writers) is chosen here on purpose: 3 runs each, 82.7 → 78.6 s mean without it
+    # (bench/README.md, session 5).
     spark.conf.set("spark.sql.adaptive.enabled", "false")
-    run_id = _run_id(pipes)
-    log = pipes.log if pipes is not None else (lambda *a, **k: None)
-    last = [started]
 
-    def step(name: str) -> None:  # debug timings per stage, for the compute log
+
+def _java_message(e: Exception) -> str:
+    """The first line of a (Java) exception: ``java.io.FileNotFoundException: File … does not exist``."""
+    java = getattr(e, "java_exception", None)
+    text = java.toString() if java is not None else str(e)
+    return (text.splitlines() or [type(e).__name__])[0]
+
+
+class _BatchRun:
+    """One run of the job over the manifest's partitions. Partitions drop out as they fail (``_fail``);
+    the rest are written together."""
+
+    def __init__(self, args, spark, pipes: Pipes | None, spark_startup_ms: int | None, decode):
+        self.args, self.spark, self.pipes, self.decode = args, spark, pipes, decode
+        self.spark_startup_ms = spark_startup_ms
+        self.parts: list[Partition] = args.partitions
+        self.bounds = (args.min_lon, args.max_lon, args.min_lat, args.max_lat)
+        self.run_id = _run_id(pipes)
+        self.failed: dict[int, dict] = {}
+        self.started = self._last = time.perf_counter()
+
+    # -- reporting helpers
+    def log(self, level: str, message: str, **fields) -> None:
+        if self.pipes is not None:
+            self.pipes.log(level, message, **fields)
+
+    def step(self, name: str) -> None:  # debug timings per stage, for the compute log
         now = time.perf_counter()
-        log("debug", "stage done", stage=name, ms=int((now - last[0]) * 1000))
-        last[0] = now
-    bounds = (args.min_lon, args.max_lon, args.min_lat, args.max_lat)
-    path = bronze_path(args)
+        self.log("debug", "stage done", stage=name, ms=int((now - self._last) * 1000))
+        self._last = now
 
-    try:
-        files = decode.files if decode else transform.list_files(spark, path)
-    except Exception as e:  # Spark's "Path does not exist", permissions, s3a errors
-        raise JobError(f"cannot list {path}: {str(e).splitlines()[0]}", code="unreadable_input") from None
-    if not files:
-        raise JobError(f"no input files in {path}", code="no_input_files")
-    step("list_files")
-    log("info", "reading bronze partition", path=path, files=len(files), bytes=sum(b for _, b in files))
+    def _fail(self, i: int, message: str, code: str, details: dict | None = None) -> None:
+        """Partition ``i`` is not written: reported now, with its key; the others go on."""
+        if i in self.failed:
+            return
+        key = self.parts[i].key
+        self.failed[i] = {"code": code, "message": message, "details": details or {}}
+        if self.pipes is not None:
+            self.pipes.report_error(message, code=code, details=details or None, partition_key=key)
+        print(f"silver_job: error: {key}: {message}", file=sys.stderr)
 
-    if decode:
-        parsed = transform.read_decoded(spark, decode.parquet_dir())
-        step("decode_wait")
-    else:
-        parsed = transform.read_partition(spark, path, len(files))
-    records = transform.typed_records(parsed, args.course_id, args.ingest_date)
-    # Without a configured centre, the records are read once more for it (a course missing from the reference).
-    centre = tuple(args.course_centre) if args.course_centre else transform.robust_centre(records, bounds)
-    flagged = transform.with_quarantine_reason(records, centre, bounds)
-    partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
-    ranked = transform.ranked_for_dedup(flagged, partitions).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        stats = transform.summarize_stats(transform.file_stats(ranked))  # the first action: decodes and caches
-        if stats["errors"]:
-            raise JobError("unreadable input: " + "; ".join(stats["errors"]), code="unreadable_input", details={"files": stats["errors"]})
-        for r in stats["rejected"]:
-            log("warn", "file rejected", file=r["file"], reason=r["reason"])
-        if stats["unknown_columns"]:
-            log("warn", "unknown source columns kept in extra_fields", unknown_columns=stats["unknown_columns"])
-        totals = stats["totals"]
-        step("parse_dedup")
+    def _alive(self, candidates) -> list[int]:
+        return [i for i in candidates if i not in self.failed]
 
-        counts, kept_by_section_hole = transform.partition_counts(ranked)
-        quarantined = {r: counts[r] for r in transform.QUARANTINE_REASONS}
-        duplicates_removed = counts["duplicates"]
-        ts_missing = counts["good_ts_missing"] - counts["duplicates_ts_missing"]
-        real, kept_rows = int(totals.get("real", 0)), counts["good"] - duplicates_removed
-        if real != kept_rows + sum(quarantined.values()) + duplicates_removed:  # checked before anything is written
-            _fail_reconciliation(pipes, real, kept_rows, sum(quarantined.values()), duplicates_removed, "before write")
+    # -- the run
+    def run(self) -> dict:
+        from pyspark.storagelevel import StorageLevel
 
-        kept = transform.kept_rows(ranked)
-        track = _track_preview(kept)
-        bands = transform.nine_band_starts(kept_by_section_hole)
-        step("counts")
-        main = transform.derive(kept, bands, args.course_timezone, with_h3=True)
-        rejected = transform.rejected_rows(ranked)
-        quarantine = transform.derive(rejected, bands, args.course_timezone, with_h3=False).withColumn("run_id", F.lit(run_id))
+        from silver import transform
 
-        commits = {}
-        writes = (  # every table is written from the ranked rows as they are: clustered by event date
-            ("fact_telemetry_event", main),
-            ("fact_device_health", main),
-            ("quarantine_telemetry_event", quarantine),
+        _configure(self.spark)
+        files = self._list_inputs()
+        self.step("list_files")
+        self.log("info", "reading bronze partitions", partitions=len(files), files=sum(len(f) for f in files.values()),
+                 bytes=sum(b for f in files.values() for _, b in f), batch_size=len(self.parts))
+        if not files:
+            return self._result({}, {}, None)
+        records = transform.typed_records(self._read(files), [p.course_id for p in self.parts],
+                                          [p.ingest_date for p in self.parts])
+        centres = self._centres(records, list(files))
+        flagged = transform.with_quarantine_reason(records, centres, self.bounds)
+        shuffle_partitions = int(self.spark.conf.get("spark.sql.shuffle.partitions"))
+        ranked = transform.ranked_for_dedup(flagged, shuffle_partitions, batched=len(self.parts) > 1)
+        ranked = ranked.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            stats = self._file_stats(ranked, files)  # the first action: decodes and caches
+            self.step("parse_dedup")
+            facts = self._counts(ranked, files, stats)
+            written = self._alive(facts)
+            if not written:
+                return self._result({}, {}, None)
+            commits, schema = self._write(ranked, written, facts, centres)
+        finally:
+            ranked.unpersist()
+        self._check_commits(commits, [facts[i] for i in written])
+        return self._result({i: facts[i] for i in written}, commits, schema)
+
+    def _list_inputs(self) -> dict[int, list[tuple[str, int]]]:
+        """(path, bytes) of each partition's files; a partition that cannot be listed or has none fails."""
+        from silver import transform
+
+        listed: dict[int, list | Exception] = {}
+        remote = {}
+        for i, p in enumerate(self.parts):
+            if self.decode is None or not self.decode.covers(i):
+                remote[i] = p.bronze_path
+            elif i in self.decode.list_errors:
+                self._fail(i, self.decode.list_errors[i], "unreadable_input")
+            else:
+                listed[i] = self.decode.files[i]
+        listed.update(transform.list_many(self.spark, remote) if remote else {})
+        files = {}
+        for i, found in sorted(listed.items()):
+            path = self.parts[i].bronze_path
+            if isinstance(found, Exception):
+                self._fail(i, f"cannot list {path}: {_java_message(found)}", "unreadable_input")
+            elif not found:
+                self._fail(i, f"no input files in {path}", "no_input_files")
+            else:
+                files[i] = found
+        return files
+
+    def _read(self, files: dict[int, list]):
+        """One DataFrame of records of every listed partition: the local ones decoded in the driver, the
+        remote ones read by tasks in one load."""
+        from silver import transform
+
+        parts = []
+        local = [i for i in files if self.decode is not None and self.decode.covers(i)]
+        if local:
+            parts.append(transform.read_decoded(self.spark, self.decode.parquet_dir()))
+            for i, message in self.decode.read_errors.items():
+                self._fail(i, message, "unreadable_input")
+            self.step("decode_wait")
+        remote = {i: self.parts[i].bronze_path for i in files if i not in local}
+        if remote:
+            parts.append(transform.read_partitions(self.spark, remote, {i: files[i] for i in remote}))
+        parsed = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
+        return transform.with_row_id(parsed)
+
+    def _centres(self, records, listed: list[int]) -> list[tuple[float, float] | None]:
+        """Each partition's course centre (by part_idx): the manifest's, else the median of its fixes. Without a
+        configured one the records are read once more, in one pass for all such partitions."""
+        from silver import transform
+
+        centres = [p.course_centre for p in self.parts]
+        missing = [i for i in listed if centres[i] is None]
+        if missing:
+            derived = transform.robust_centres(records, self.bounds, missing, len(self.parts))
+            centres = [derived.get(i) if c is None else c for i, c in enumerate(centres)]
+        return centres
+
+    def _file_stats(self, ranked, files: dict[int, list]) -> dict[int, dict]:
+        """Each listed partition's file stats (``transform.summarize_stats``); a partition with a file that
+        could not be parsed, or listed but not read, fails."""
+        from silver import transform
+
+        by_part = transform.stats_by_partition(transform.file_stats(ranked))
+        stats = {}
+        for i in self._alive(files):
+            s = by_part.get(i) or transform.summarize_stats([])
+            unread = sorted({os.path.basename(p) for p, size in files[i] if size} - {f["file"] for f in s["files"]})
+            if s["errors"]:
+                self._fail(i, "unreadable input: " + "; ".join(s["errors"]), "unreadable_input", {"files": s["errors"]})
+            elif unread:
+                self._fail(i, f"files listed but not read: {', '.join(unread)}", "unreadable_input", {"files": unread})
+            else:
+                stats[i] = s
+                self._log_file_warnings(i, s)
+        return stats
+
+    def _log_file_warnings(self, i: int, s: dict) -> None:
+        key = self.parts[i].key
+        for r in s["rejected"]:
+            self.log("warn", "file rejected", file=r["file"], reason=r["reason"], partition_key=key)
+        if s["unknown_columns"]:
+            self.log("warn", "unknown source columns kept in extra_fields", unknown_columns=s["unknown_columns"],
+                     partition_key=key)
+
+    def _counts(self, ranked, files: dict[int, list], stats: dict[int, dict]) -> dict[int, dict]:
+        """Each partition's counts (one grouped pass for all), reconciled before anything is written: a
+        partition whose real rows are not kept + quarantined + duplicates fails."""
+        from silver import transform
+
+        counts = transform.partition_counts(ranked)
+        facts = {}
+        for i in self._alive(stats):
+            f = _partition_facts(files[i], stats[i], *counts.get(i, transform.empty_counts()))
+            if f["real_rows"] == f["rows_written"] + f["quarantined_total"] + f["duplicates_removed"]:
+                facts[i] = f
+            else:
+                self._fail_reconciliation(i, f)
+        return facts
+
+    def _fail_reconciliation(self, i: int, f: dict) -> None:
+        details = {k: f[k] for k in ("real_rows", "rows_written", "quarantined_total", "duplicates_removed")}
+        message = (
+            f"reconciliation failed before write: real_rows {f['real_rows']} != rows_written {f['rows_written']}"
+            f" + quarantined {f['quarantined_total']} + duplicates_removed {f['duplicates_removed']}"
         )
-        for table, df in writes:
-            name = tables.ensure_table(spark, args.namespace, table)
-            commits[table] = tables.overwrite_partition(tables.conform(df, table), name, args.course_id, args.ingest_date, run_id)
-            step(f"write_{table}")
-        main_name = tables.qualified(spark, args.namespace, "fact_telemetry_event")
-        schema = tables.table_schema(spark, main_name)
-    finally:
-        ranked.unpersist()
+        if self.pipes is not None:
+            self.pipes.report_check("reconciliation", passed=False, severity="error", failures=1, description=message,
+                                    metadata={k: md_int(v) for k, v in details.items()}, partition_key=self.parts[i].key)
+        self._fail(i, message, "reconciliation_failed", details)
 
-    written = commits["fact_telemetry_event"]["added_records"]
-    quarantined_total = commits["quarantine_telemetry_event"]["added_records"]
-    result = {
-        "run_id": run_id,
+    def _write(self, ranked, written: list[int], facts: dict[int, dict], centres: list) -> tuple[dict, list[dict]]:
+        """The kept and quarantined rows of the partitions ``written`` → the three tables, one commit each."""
+        from pyspark.sql import functions as F
+
+        from silver import tables, transform
+
+        kept, rejected = transform.kept_rows(ranked), transform.rejected_rows(ranked)
+        if len(written) < len(self.parts):  # rows of failed partitions are not written
+            kept, rejected = (df.where(F.col("part_idx").isin(written)) for df in (kept, rejected))
+        tracks = transform.track_previews(kept)
+        for i in written:
+            bands = transform.nine_band_starts(facts[i].pop("kept_by_section_hole"))
+            facts[i].update(nine_band_starts=bands, track_preview=tracks.get(i, []),
+                            course_centre=list(centres[i]) if centres[i] else None)
+        self.step("counts")
+        # failed partitions have no rows here: any bands do (the written ones', to keep a literal for one)
+        bands = [facts[i]["nine_band_starts"] if i in facts else facts[written[0]]["nine_band_starts"]
+                 for i in range(len(self.parts))]
+        zones = [p.course_timezone for p in self.parts]
+        main = transform.derive(kept, bands, zones, with_h3=True)
+        quarantine = transform.derive(rejected, bands, zones, with_h3=False).withColumn("run_id", F.lit(self.run_id))
+        slices = [(self.parts[i].course_id, self.parts[i].ingest_date) for i in written]
+        commits = {}
+        # every table is written from the ranked rows as they are: clustered by Bronze partition and event date
+        for table, df in zip(TABLE_NAMES, (main, main, quarantine)):
+            name = tables.ensure_table(self.spark, self.args.namespace, table)
+            commits[table] = tables.overwrite_partitions(tables.conform(df, table), name, slices, self.run_id)
+            self.step(f"write_{table}")
+        schema = tables.table_schema(self.spark, tables.qualified(self.spark, self.args.namespace, TABLE_NAMES[0]))
+        return commits, schema
+
+    def _check_commits(self, commits: dict, written: list[dict]) -> None:
+        """After the commits: what Iceberg says each table added must be what was counted for the partitions."""
+        kept = sum(f["rows_written"] for f in written)
+        expected = dict(zip(TABLE_NAMES, (kept, kept, sum(f["quarantined_total"] for f in written))))
+        wrong = {t: {"added_records": commits[t]["added_records"], "counted": n}
+                 for t, n in expected.items() if commits[t]["added_records"] != n}
+        if wrong:
+            raise JobError(f"reconciliation failed after write: added records differ from the counts: {wrong}",
+                           code="reconciliation_failed", details=wrong)
+
+    def _result(self, facts: dict[int, dict], commits: dict, schema: list[dict] | None) -> dict:
+        duration_ms = int((time.perf_counter() - self.started) * 1000)
+        shared = {
+            "run_id": self.run_id,
+            "batch_size": len(self.parts),
+            "commits": commits,
+            "snapshot_id": commits["fact_telemetry_event"]["snapshot_id"] if commits else None,
+            "table_rows_total": commits["fact_telemetry_event"]["total_records"] if commits else None,
+            "duration_ms": duration_ms,
+        }
+        partitions = {}
+        for i, f in facts.items():
+            r = {**f, **shared, "partition_key": self.parts[i].key, "reconciled": True}
+            r["data_version"] = _data_version(r, self.parts[i])
+            partitions[r["partition_key"]] = r
+            if self.pipes is not None:
+                _report(self.pipes, r, schema, self.spark_startup_ms)
+        failed = {self.parts[i].key: f for i, f in sorted(self.failed.items())}
+        self.log("info", "silver partitions written", written=len(partitions), failed=len(failed),
+                 snapshot_id=shared["snapshot_id"], duration_ms=duration_ms)
+        return {**shared, "partitions": partitions, "failed": failed}
+
+
+def _partition_facts(files: list[tuple[str, int]], stats: dict, counts: dict, kept_by_section_hole: dict) -> dict:
+    """One partition's numbers, as a single-partition run reported them."""
+    totals = stats["totals"]
+    quarantined = {r: counts[r] for r in ("nan", "zero_coordinates", "swapped", "out_of_range")}
+    duplicates = counts["duplicates"]
+    return {
         "files": len(files),
+        "file_list": [[os.path.basename(p), size] for p, size in files],
         "rows_read": int(totals.get("slots", 0)),
         "padding_rows": int(totals.get("padding", 0)),
-        "real_rows": real,
+        "real_rows": int(totals.get("real", 0)),
         "records_malformed": int(totals.get("records_malformed", 0)),
         "rounds": int(totals.get("rounds", 0)),
         "empty_rounds": int(totals.get("empty_rounds", 0)),
         "files_rejected": stats["rejected"],
-        "rows_written": written,
+        "rows_written": counts["good"] - duplicates,
         "quarantined": quarantined,
-        "quarantined_total": quarantined_total,
-        "duplicates_removed": duplicates_removed,
-        "timestamp_missing": ts_missing,
+        "quarantined_total": sum(quarantined.values()),
+        "duplicates_removed": duplicates,
+        "timestamp_missing": counts["good_ts_missing"] - counts["duplicates_ts_missing"],
         "unknown_columns": stats["unknown_columns"],
-        "course_centre": list(centre) if centre else None,
-        "nine_band_starts": bands,
-        "snapshot_id": commits["fact_telemetry_event"]["snapshot_id"],
-        "table_rows_total": commits["fact_telemetry_event"]["total_records"],
-        "commits": commits,
-        "duration_ms": int((time.perf_counter() - started) * 1000),
-        "track_preview": track,
+        "kept_by_section_hole": kept_by_section_hole,
     }
-    # after the commits: what Iceberg says was added must be what we counted
-    reconciled = written == kept_rows and quarantined_total == sum(quarantined.values())
-    result["reconciled"] = reconciled
-    if not reconciled:
-        _fail_reconciliation(pipes, real, written, quarantined_total, duplicates_removed, "after write")
-    if pipes is not None:
-        _report(pipes, result, schema, spark_startup_ms)
-    return result
 
 
-def _track_preview(kept, max_points: int = 150) -> list[list[float]]:
-    """[lon, lat] points of the partition's longest round, in time order, for the UI's track sketch."""
-    from pyspark.sql import functions as F
-
-    with_ts = kept.where(F.col("fix_us").isNotNull())
-    top = with_ts.groupBy("round_id").count().orderBy(F.desc("count"), "round_id").first()
-    if top is None:
-        return []
-    rows = (
-        with_ts.where(F.col("round_id") == top["round_id"])
-        .orderBy("fix_us")
-        .select("longitude", "latitude")
-        .limit(max_points)
-        .collect()
-    )
-    return [[round(r.longitude, 6), round(r.latitude, 6)] for r in rows if r.longitude is not None and r.latitude is not None]
+_VERSIONED = ("file_list", "rows_read", "real_rows", "rows_written", "quarantined", "duplicates_removed",
+              "timestamp_missing", "nine_band_starts", "course_centre")
 
 
-def _fail_reconciliation(pipes: Pipes | None, real: int, written: int, quarantined: int, duplicates: int, when: str):
-    message = (
-        f"reconciliation failed {when}: real_rows {real} != rows_written {written} + quarantined {quarantined}"
-        f" + duplicates_removed {duplicates}"
-    )
-    details = {"real_rows": real, "rows_written": written, "quarantined": quarantined, "duplicates_removed": duplicates}
-    if pipes is not None:
-        pipes.report_check("reconciliation", passed=False, severity="error", failures=1, description=message,
-                           metadata={k: md_int(v) for k, v in details.items()})
-    raise JobError(message, code="reconciliation_failed", details=details)
+def _data_version(r: dict, partition: Partition) -> str:
+    """``<snapshot id>:<hash>``: the commit that wrote the partition, and a hash of what was written for it
+    (its key, file names and sizes, counts), so two partitions of one commit have different versions."""
+    content = {"partition_key": partition.key, **{k: r[k] for k in _VERSIONED}}
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return f"{r['snapshot_id']}:{digest}"
 
 
 def _report(pipes: Pipes, r: dict, schema: list[dict], spark_startup_ms: int | None) -> None:
+    key = r["partition_key"]
     pipes.report_check(
         "reconciliation",
         passed=r["reconciled"],
@@ -291,6 +432,7 @@ def _report(pipes: Pipes, r: dict, schema: list[dict], spark_startup_ms: int | N
         failures=0 if r["reconciled"] else 1,
         description="real_rows = rows_written + quarantined + duplicates_removed",
         metadata={k: md_int(v) for k, v in (("real_rows", r["real_rows"]), ("rows_written", r["rows_written"]), ("quarantined", r["quarantined_total"]), ("duplicates_removed", r["duplicates_removed"]))},
+        partition_key=key,
     )
     metadata = {
         "row_count": md_row_count(r["rows_written"]),
@@ -313,6 +455,7 @@ def _report(pipes: Pipes, r: dict, schema: list[dict], spark_startup_ms: int | N
         "files_rejected": md_json(r["files_rejected"]),
         "nine_band_starts": md_json(r["nine_band_starts"]),
         "run_id": md_text(r["run_id"]),
+        "batch_size": md_int(r["batch_size"]),
     }
     if r["course_centre"]:
         metadata["course_centre"] = md_json(r["course_centre"])
@@ -322,8 +465,9 @@ def _report(pipes: Pipes, r: dict, schema: list[dict], spark_startup_ms: int | N
         metadata["spark_startup_ms"] = md_int(spark_startup_ms)
     for table in ("fact_device_health", "quarantine_telemetry_event"):
         metadata[f"{table}_snapshot_id"] = md_text(r["commits"][table]["snapshot_id"])
-    pipes.report_materialization(data_version=r["snapshot_id"], metadata=metadata)
-    pipes.log("info", "silver partition written", rows_written=r["rows_written"], snapshot_id=r["snapshot_id"], duration_ms=r["duration_ms"])
+    pipes.report_materialization(data_version=r["data_version"], metadata=metadata, partition_key=key)
+    pipes.log("debug", "silver partition written", partition_key=key, rows_written=r["rows_written"],
+              data_version=r["data_version"])
 
 
 def _exit_on_sigterm(signum, _frame) -> None:
@@ -338,15 +482,15 @@ def main(argv: list[str] | None = None) -> int:
         args = parse_args(argv)
         from session import ConfigError, build_session, spark_master
 
-        # A local partition is decoded while the JVM starts (silver/local_decode.py).
-        with local_decode.decoding(bronze_path(args), spark_master()) as decode:
+        # Local partitions are decoded while the JVM starts (silver/local_decode.py).
+        with local_decode.decoding(args.partitions, spark_master()) as decode:
             try:
                 spark, startup_ms = build_session("fairway-silver")
             except ConfigError as e:
                 raise JobError(str(e), code="bad_configuration", exit_code=2) from None
             pipes.log("info", "spark session started", spark_startup_ms=startup_ms)
-            run(args, spark, pipes, startup_ms, decode)
-        return 0
+            result = run(args, spark, pipes, startup_ms, decode)
+        return 0 if result["partitions"] else 1
     except JobError as e:
         pipes.report_error(str(e), code=e.code, details=e.details or None)
         print(f"silver_job: error: {e}", file=sys.stderr)

@@ -93,6 +93,8 @@ RECORD_SCHEMA = pa.schema(
     + [("fix_us", pa.int64()), ("extra_fields", pa.string())]
 )
 BATCH_ROWS = 65_536
+# The records of a run of several Bronze partitions: each carries the number of its partition in the run.
+TAGGED_SCHEMA = RECORD_SCHEMA.append(pa.field("part_idx", pa.int32()))
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _SLOT = re.compile(r"locations\[(\d+)\]\.(.+)")
@@ -251,6 +253,12 @@ def _v_fix_us(start_us: pa.Array, offset_s: pa.Array, dates: pa.Array | None) ->
 
 
 # ---- records ------------------------------------------------------------------------------------
+
+
+def tagged(batch: pa.RecordBatch, part_idx: int) -> pa.RecordBatch:
+    """A batch of ``parse_file`` as a batch of TAGGED_SCHEMA: with the number of its Bronze partition."""
+    column = pa.array(np.full(batch.num_rows, part_idx, dtype=np.int32))
+    return pa.RecordBatch.from_arrays([*batch.columns, column], schema=TAGGED_SCHEMA)
 
 
 def _stats_batch(name: str, fmt: str, **counts) -> pa.RecordBatch:

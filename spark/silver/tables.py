@@ -1,8 +1,9 @@
-"""Silver Iceberg tables: their columns, creation, and the atomic per-partition overwrite."""
+"""Silver Iceberg tables: their columns, creation, and the atomic overwrite of a run's Bronze partitions."""
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -43,11 +44,13 @@ TABLE_PROPERTIES = {
 }
 
 TABLES = {
-    # name: (columns, partition fields: columns or Iceberg transforms of them)
-    "fact_telemetry_event": (TELEMETRY_COLUMNS, ("course_id", "event_date")),
+    # name: (columns, partition fields: columns or Iceberg transforms of them). Every spec ends in the Bronze
+    # partition (course_id, ingest_date): a data file then holds one Bronze partition's rows, so replacing
+    # some of them (overwrite_partitions) deletes whole files, whichever Bronze partitions a run wrote together.
+    "fact_telemetry_event": (TELEMETRY_COLUMNS, ("course_id", "event_date", "ingest_date")),
     # a narrow per-fix log: monthly partitions, so a backfill over years writes a few dozen files, not
     # one per day (month transform; queries on event_date still prune by it)
-    "fact_device_health": (DEVICE_HEALTH_COLUMNS, ("course_id", "months(event_date)")),
+    "fact_device_health": (DEVICE_HEALTH_COLUMNS, ("course_id", "months(event_date)", "ingest_date")),
     # quarantine is reviewed per Bronze partition, so it is partitioned like one
     "quarantine_telemetry_event": (QUARANTINE_COLUMNS, ("course_id", "ingest_date")),
 }
@@ -125,16 +128,37 @@ def conform(df: DataFrame, table: str) -> DataFrame:
     return df.select(*[F.col(c).cast(t).alias(c) for c, t in columns])
 
 
-def overwrite_partition(df: DataFrame, name: str, course_id: str, ingest_date: str, run_id: str) -> dict:
-    """Replaces every row of (course_id, ingest_date) with `df` in ONE Iceberg commit.
+def slices_condition(slices: list[tuple[str, str]]) -> F.Column:
+    """The rows of the Bronze partitions ``slices`` ((course_id, ingest_date) pairs): one
+    ``course_id = c AND ingest_date IN (…)`` term per course, OR-ed as a balanced tree (a run of hundreds of
+    courses must not make a chain hundreds deep). Iceberg evaluates it on each file's partition values, and
+    on the column bounds of files written under an older spec (one ingest date per file)."""
+    by_course = defaultdict(list)
+    for course_id, ingest_date in slices:
+        by_course[course_id].append(ingest_date)
+    terms = [(F.col("course_id") == F.lit(c)) & _ingest_date_in(sorted(days)) for c, days in sorted(by_course.items())]
+    while len(terms) > 1:
+        terms = [terms[i] | terms[i + 1] if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
+    return terms[0]
+
+
+def _ingest_date_in(days: list[str]) -> F.Column:
+    dates = [F.to_date(F.lit(d)) for d in days]
+    return F.col("ingest_date") == dates[0] if len(dates) == 1 else F.col("ingest_date").isin(dates)
+
+
+def overwrite_partitions(df: DataFrame, name: str, slices: list[tuple[str, str]], run_id: str) -> dict:
+    """Replaces every row of the Bronze partitions ``slices`` ((course_id, ingest_date) pairs) with `df` in
+    ONE Iceberg commit.
 
     `overwrite(condition)` deletes the files whose rows all match and adds the new files in a single
-    snapshot, so readers see either the old rows or the new ones, never a mix or nothing. The
+    snapshot, so readers see either the old rows or the new ones, never a mix or nothing; it fails on a
+    file where only some rows match, which the partition specs rule out (TABLES). The
     snapshot carries `fairway.run_id`, which is how the commit is found afterwards.
     `df` must already be clustered by table partition in each task (``transform.ranked_for_dedup``): it is
     written as it is, without Iceberg's shuffle and sort, and Iceberg's writer fails on rows that are not.
     """
-    condition = (F.col("course_id") == F.lit(course_id)) & (F.col("ingest_date") == F.to_date(F.lit(ingest_date)))
+    condition = slices_condition(slices)
     # fanout off: a task keeps ONE data file open at a time, so its rows must arrive clustered by partition.
     # With fanout a task keeps a Parquet writer open per event_date it meets; a Bronze partition spanning
     # ~1,000 days ran a 2g driver out of heap. Same rows, same partitions.

@@ -91,3 +91,21 @@ def test_rejects_unknown_levels_and_bad_context(tmp_path):
         pipes.report_check("c", passed=True, severity="fatal")
     with pytest.raises(ValueError, match=CONTEXT_ENV):
         open_pipes({CONTEXT_ENV: "{not json"})
+
+
+def test_a_partition_key_is_a_top_level_field_of_results_and_errors(tmp_path):
+    messages = tmp_path / "m.jsonl"
+    key = "course_id=erinhills,ingest_date=2025-06-02"
+    with open_pipes({MESSAGES_ENV: str(messages)}) as pipes:
+        pipes.report_materialization(data_version="1:ab", metadata={"n": md_int(1)}, partition_key=key)
+        pipes.report_check("reconciliation", passed=True, partition_key=key)
+        pipes.report_error("no input files", code="no_input_files", partition_key=key)
+        pipes.report_error("spark died", code="internal_error")  # about the whole run: no partition_key
+        pipes.report_materialization(data_version="2")
+    lines = read_lines(messages)
+    assert [m.get("partition_key") for m in lines] == [key, key, key, None, None]
+    assert all("partition_key" not in m for m in lines[3:])
+    assert lines[0]["data_version"] == "1:ab" and lines[0]["metadata"] == {"n": {"type": "int", "value": 1}}
+    assert lines[1] == {"type": "check", "ts": lines[1]["ts"], "name": "reconciliation", "passed": True,
+                        "severity": "error", "partition_key": key}
+    assert lines[2]["code"] == "no_input_files" and lines[2]["message"] == "no input files"

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import SAMPLE_DIR
 from pipes import MESSAGES_ENV, open_pipes
-from silver_job import JobError, parse_args, run
+from silver_job import parse_args, run
 
 # Twin tests run on these courses; FAIRWAY_TEST_ALL_COURSES=1 runs all five (each run costs ~20–60 s).
 TWIN_COURSES = ["americanfalls", "bradshawfarmgc"]
@@ -19,13 +19,22 @@ if os.environ.get("FAIRWAY_TEST_ALL_COURSES") == "1":
 CENTRE = (-88.3433, 43.2483)
 
 
-def run_job(spark, tmp_path, bronze, course_id, ingest_date, *extra, namespace="silver"):
-    messages = tmp_path / f"messages-{course_id}-{ingest_date}-{len(list(tmp_path.glob('messages-*')))}.jsonl"
-    args = parse_args(["--bronze-path", str(bronze), "--course-id", course_id, "--ingest-date", ingest_date,
-                       "--namespace", namespace, *extra])
+def run_argv(spark, tmp_path, argv):
+    """One run of the job with ``argv``: (its result, the messages it reported)."""
+    messages = tmp_path / f"messages-{len(list(tmp_path.glob('messages-*')))}.jsonl"
     with open_pipes({MESSAGES_ENV: str(messages)}) as pipes:
-        result = run(args, spark, pipes)
+        result = run(parse_args(argv), spark, pipes)
     return result, [json.loads(line) for line in messages.read_text().splitlines()]
+
+
+def run_job(spark, tmp_path, bronze, course_id, ingest_date, *extra, namespace="silver"):
+    """A single-partition run that must succeed: (the partition's result, the messages)."""
+    result, messages = run_argv(spark, tmp_path, ["--bronze-path", str(bronze), "--course-id", course_id,
+                                                  "--ingest-date", ingest_date, "--namespace", namespace, *extra])
+    assert not result["failed"], result["failed"]
+    (written,) = result["partitions"].values()
+    assert written["partition_key"] == f"course_id={course_id},ingest_date={ingest_date}"
+    return written, messages
 
 
 def rows(spark, table, course_id, ingest_date, namespace="silver"):
@@ -117,10 +126,12 @@ def test_sample_course_twins_match_the_manifest_exactly(spark, tmp_path, manifes
         assert [(x.nine_number, x.lo, x.hi) for x in spans] == expected_spans[course]
 
     (mat,) = [m for m in messages if m["type"] == "materialization"]
-    assert mat["data_version"] == result["snapshot_id"]
+    assert mat["partition_key"] == f"course_id={course},ingest_date=2025-06-02"
+    assert mat["data_version"] == result["data_version"] and mat["data_version"].split(":")[0] == result["snapshot_id"]
     assert mat["metadata"]["row_count"] == {"type": "row_count", "value": exp["silver"]}
+    assert mat["metadata"]["batch_size"] == {"type": "int", "value": 1}
     (check,) = [m for m in messages if m["type"] == "check"]
-    assert check["name"] == "reconciliation" and check["passed"] is True
+    assert check["name"] == "reconciliation" and check["passed"] is True and check["partition_key"] == mat["partition_key"]
 
 
 # ---- idempotency and partition replacement ------------------------------------------------------
@@ -305,13 +316,15 @@ def test_point_wkt_reads_back_exactly_and_never_uses_an_exponent(spark):
     assert [tuple(float(v) for v in t[len("POINT ("):-1].split()) for t in texts] == points
 
 
-def test_unreadable_input_is_a_clean_job_error(spark, tmp_path):
+def test_unreadable_input_fails_the_partition_with_a_clean_error(spark, tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "broken.json").write_text('[{"_id": "x", "course": ')
-    with pytest.raises(JobError) as e:
-        run(parse_args(["--bronze-path", str(bad), "--course-id", "c", "--ingest-date", "2025-06-02"]), spark)
-    assert e.value.code == "unreadable_input" and "broken.json" in str(e.value)
+    result, messages = run_argv(spark, tmp_path, ["--bronze-path", str(bad), "--course-id", "c", "--ingest-date", "2025-06-02"])
+    key = "course_id=c,ingest_date=2025-06-02"
+    assert result["partitions"] == {} and result["failed"][key]["code"] == "unreadable_input"
+    (error,) = [m for m in messages if m["type"] == "error"]
+    assert error["partition_key"] == key and error["code"] == "unreadable_input" and "broken.json" in error["message"]
 
 
 def test_reconciliation_failure_stops_before_writing(spark, tmp_path, monkeypatch):
@@ -321,17 +334,20 @@ def test_reconciliation_failure_stops_before_writing(spark, tmp_path, monkeypatc
 
     def one_row_lost(rows):  # pretend the parser saw a real row that never reached Spark
         s = real_summarize(rows)
-        s["totals"]["real"] += 1
+        s["totals"]["real"] = s["totals"].get("real", 0) + 1
         return s
 
     monkeypatch.setattr(transform, "summarize_stats", one_row_lost)
     bronze = tmp_path / "edge"
     write_edge_partition(bronze)
-    with pytest.raises(JobError) as e:
-        run_job(spark, tmp_path, bronze, "reconcile", "2025-06-02", f"--course-centre={CENTRE[0]},{CENTRE[1]}")
-    assert e.value.code == "reconciliation_failed"
-    messages = [json.loads(line) for p in tmp_path.glob("messages-reconcile-*") for line in p.read_text().splitlines()]
-    assert [m for m in messages if m["type"] == "check"][0]["passed"] is False
+    result, messages = run_argv(spark, tmp_path, ["--bronze-path", str(bronze), "--course-id", "reconcile",
+                                                  "--ingest-date", "2025-06-02", f"--course-centre={CENTRE[0]},{CENTRE[1]}"])
+    key = "course_id=reconcile,ingest_date=2025-06-02"
+    assert result["partitions"] == {} and result["failed"][key]["code"] == "reconciliation_failed"
+    (check,) = [m for m in messages if m["type"] == "check"]
+    assert check["passed"] is False and check["partition_key"] == key
+    (error,) = [m for m in messages if m["type"] == "error"]
+    assert error["code"] == "reconciliation_failed" and error["partition_key"] == key
     assert not any(m["type"] == "materialization" for m in messages)
     from pyspark.sql.utils import AnalysisException
 
@@ -341,37 +357,58 @@ def test_reconciliation_failure_stops_before_writing(spark, tmp_path, monkeypatc
         pass
 
 
+def write_manifest(path, partitions):
+    """A --manifest file; each partition: (bronze dir, course id, ingest date[, centre[, time zone]])."""
+    entries = []
+    for bronze, course, day, *rest in partitions:
+        centre, zone = (rest + [None, None])[:2]
+        entries.append({"partition_key": f"course_id={course},ingest_date={day}", "course_id": course,
+                        "ingest_date": day, "bronze_path": str(bronze), "course_centre": centre, "course_timezone": zone})
+    path.write_text(json.dumps({"partitions": entries}))
+    return str(path)
+
+
 def test_writes_one_file_per_table_partition_and_evolves_tables_of_older_versions(spark, tmp_path, monkeypatch):
     from silver import tables
 
     course = "erinhills"
-    bronze = tmp_path / "files"
-    bronze.mkdir()
-    shutil.copy(SAMPLE_DIR / course / f"{course}.rounds.1.csv", bronze)
+    bronze, bronze2 = tmp_path / "files", tmp_path / "files2"
+    for d in (bronze, bronze2):
+        d.mkdir()
+        shutil.copy(SAMPLE_DIR / course / f"{course}.rounds.1.csv", d)
     ns = "legacy"
-    old_spec = (tables.DEVICE_HEALTH_COLUMNS, ("course_id", "event_date"))
-    with monkeypatch.context() as m:  # a run of an older job version: daily device-health partitions
-        m.setitem(tables.TABLES, "fact_device_health", old_spec)
+    fact, health = (tables.qualified(spark, ns, t) for t in ("fact_telemetry_event", "fact_device_health"))
+    with monkeypatch.context() as m:  # runs of an older job version: daily device-health partitions, no ingest_date
+        m.setitem(tables.TABLES, "fact_telemetry_event", (tables.TELEMETRY_COLUMNS, ("course_id", "event_date")))
+        m.setitem(tables.TABLES, "fact_device_health", (tables.DEVICE_HEALTH_COLUMNS, ("course_id", "event_date")))
         m.setattr(tables, "PLAIN_ENCODED", ())
         first, _ = run_job(spark, tmp_path, bronze, course, "2025-06-02", namespace=ns)
-    health = f"{ns}.fact_device_health"
-    assert tables.partitioning(spark, tables.qualified(spark, ns, "fact_device_health")) == ["course_id", "event_date"]
+        run_job(spark, tmp_path, bronze2, course, "2025-06-03", namespace=ns)
+    assert tables.partitioning(spark, health) == tables.partitioning(spark, fact) == ["course_id", "event_date"]
 
-    second, _ = run_job(spark, tmp_path, bronze, course, "2025-06-02", namespace=ns)
-    name = tables.qualified(spark, ns, "fact_device_health")
-    assert tables.partitioning(spark, name) == ["course_id", "months(event_date)"]
-    props = {r.key: r.value for r in spark.sql(f"SHOW TBLPROPERTIES {name}").collect()}
+    # one batch of both over the old files: the overwrite (course_id = … AND ingest_date IN (…)) must delete
+    # old-spec files by their column bounds (one ingest date per file), then the tables have the new specs
+    manifest = write_manifest(tmp_path / "m.json", [(bronze, course, "2025-06-02"), (bronze2, course, "2025-06-03")])
+    second, _ = run_argv(spark, tmp_path, ["--manifest", manifest, "--namespace", ns])
+    assert not second["failed"] and len(second["partitions"]) == 2
+    assert tables.partitioning(spark, fact) == ["course_id", "event_date", "ingest_date"]
+    assert tables.partitioning(spark, health) == ["course_id", "months(event_date)", "ingest_date"]
+    props = {r.key: r.value for r in spark.sql(f"SHOW TBLPROPERTIES {health}").collect()}
     assert props["write.parquet.dict-encoding-enabled.column.fix_timestamp"] == "false"
     # the old-spec files were replaced, not kept next to the new ones
-    assert spark.table(health).where(f"ingest_date = DATE'2025-06-02'").count() == second["rows_written"] == first["rows_written"]
-    assert second["commits"]["fact_device_health"]["deleted_records"] == first["rows_written"]
-    live = spark.sql(f"SELECT spec_id, count(*) AS n FROM {health}.files GROUP BY spec_id").collect()
-    assert len(live) == 1 and live[0].spec_id != 0  # every live file has the new spec
-    months = spark.table(health).selectExpr("count(DISTINCT date_trunc('month', event_date)) + max(CAST(event_date IS NULL AS int))").first()[0]
-    assert live[0].n <= months * int(spark.conf.get("spark.sql.shuffle.partitions"))
+    for day in ("2025-06-02", "2025-06-03"):
+        assert spark.table(health).where(f"ingest_date = DATE'{day}'").count() == first["rows_written"]
+        assert spark.table(fact).where(f"ingest_date = DATE'{day}'").count() == first["rows_written"]
+    assert second["commits"]["fact_device_health"]["deleted_records"] == 2 * first["rows_written"]
+    assert second["commits"]["fact_telemetry_event"]["deleted_records"] == 2 * first["rows_written"]
+    for table in (fact, health):
+        live = spark.sql(f"SELECT spec_id, count(*) AS n FROM {table}.files GROUP BY spec_id").collect()
+        assert len(live) == 1 and live[0].spec_id != 0  # every live file has the new spec
+    n_health = spark.sql(f"SELECT count(*) FROM {health}.files").first()[0]
+    months = spark.table(health).selectExpr("count(DISTINCT date_trunc('month', event_date), ingest_date)"
+                                            " + count(DISTINCT CASE WHEN event_date IS NULL THEN ingest_date END)").first()[0]
+    assert n_health <= months * int(spark.conf.get("spark.sql.shuffle.partitions"))
 
-    # clustered once before the writes: exactly one data file per (course_id, event_date) of the fact table
-    fact = f"{ns}.fact_telemetry_event"
+    # clustered once before the writes: exactly one data file per (course_id, event_date, ingest_date) of the fact table
     files = spark.sql(f"SELECT count(*) FROM {fact}.files").first()[0]
-    dates = spark.table(fact).selectExpr("count(DISTINCT event_date) + max(CAST(event_date IS NULL AS int))").first()[0]
-    assert files == dates
+    assert files == spark.table(fact).select("event_date", "ingest_date").distinct().count()

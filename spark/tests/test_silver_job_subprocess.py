@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -39,6 +40,7 @@ def test_job_runs_as_a_subprocess_and_reports_through_the_messages_file(spark, l
     (check,) = [m for m in messages if m["type"] == "check"]
     assert check["name"] == "reconciliation" and check["passed"] is True
     (mat,) = [m for m in messages if m["type"] == "materialization"]
+    assert mat["partition_key"] == check["partition_key"] == "course_id=edgecourse,ingest_date=2025-06-02"
     md = mat["metadata"]
     assert md["row_count"] == {"type": "row_count", "value": 13}
     assert md["quarantined_by_reason"]["value"] == {"nan": 2, "zero_coordinates": 1, "swapped": 1, "out_of_range": 1}
@@ -46,10 +48,12 @@ def test_job_runs_as_a_subprocess_and_reports_through_the_messages_file(spark, l
     assert md["spark_startup_ms"]["value"] > 0 and md["duration_ms"]["value"] > 0
     assert md["table_schema"]["type"] == "table_schema"
     assert md["run_id"]["value"] == "01JTESTRUN"
-    # the data version is the Iceberg snapshot the job committed, as a string
-    assert isinstance(mat["data_version"], str) and mat["data_version"] == md["snapshot_id"]["value"]
+    assert md["batch_size"] == {"type": "int", "value": 1}
+    # the data version is the Iceberg snapshot the job committed, then a hash of the partition's files and counts
+    snapshot_id, content_hash = mat["data_version"].split(":")
+    assert snapshot_id == md["snapshot_id"]["value"] and re.fullmatch(r"[0-9a-f]{16}", content_hash)
     snap = spark.sql(
-        f"SELECT snapshot_id FROM lakehouse.e2e.fact_telemetry_event.snapshots WHERE snapshot_id = {int(mat['data_version'])}"
+        f"SELECT snapshot_id FROM lakehouse.e2e.fact_telemetry_event.snapshots WHERE snapshot_id = {int(snapshot_id)}"
     ).collect()
     assert len(snap) == 1
     assert spark.sql("SELECT count(*) n FROM e2e.fact_telemetry_event").first().n == 13
@@ -64,6 +68,30 @@ def test_bad_arguments_exit_2_with_a_clean_message(lakehouse_env, tmp_path):
     proc, messages = run_job(["--bronze-path", str(tmp_path / "missing"), "--course-id", "x", "--ingest-date", "2025-06-02"], lakehouse_env, tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert messages[-1]["code"] == "unreadable_input"
+
+
+def test_a_bad_manifest_exits_2_with_a_clean_message(lakehouse_env, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"partitions": [{"partition_key": "k", "course_id": "c", "ingest_date": "2025-02-30",
+                                               "bronze_path": str(tmp_path)}]}))
+    proc, messages = run_job(["--manifest", str(bad)], lakehouse_env, tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "partitions[0]: ingest_date must be a date YYYY-MM-DD" in proc.stderr
+    assert [m["type"] for m in messages] == ["error"] and messages[0]["code"] == "bad_arguments"
+    assert "partition_key" not in messages[0]
+
+
+def test_a_batch_with_no_partition_written_exits_1(lakehouse_env, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps({"partitions": [{"partition_key": "k1", "course_id": "c", "ingest_date": "2025-06-02",
+                                                    "bronze_path": str(empty)}]}))
+    proc, messages = run_job(["--manifest", str(manifest), "--namespace", "e2e_empty"], lakehouse_env, tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    (error,) = [m for m in messages if m["type"] == "error"]
+    assert error["partition_key"] == "k1" and error["code"] == "no_input_files"
+    assert not any(m["type"] in ("materialization", "check") for m in messages)
 
 
 def test_sigterm_stops_the_job_and_removes_its_decoded_records(lakehouse_env, tmp_path):
