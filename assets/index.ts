@@ -45,6 +45,7 @@ export default async function lakehouse() {
   return defineAssets({
     assets: guardLocalStack(cfg, stateDir, [...bronze, ...silver, ...gold.goldAssets]),
     resources: { lake },
+    pools: { spark: cfg.spark.slots },
     hooks: {
       onRunComplete: async (summary) => {
         const prefix = cfg.prefixes.observability ? cfg.prefixes.observability.replace(/\/?$/, '/') : '';

@@ -195,6 +195,54 @@ describe('batched partition steps', () => {
     expect(maxActive).toBe(2);
   });
 
+  it('reports each partition once when a batch with a skipped partition waits for a pool slot', async () => {
+    const slow = def('other.slow', {
+      partitions: undefined,
+      pool: 'spark',
+      materialize: async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        return {};
+      },
+    });
+    const bronze = def('bronze.a', {
+      materialize: async (ctx) => {
+        await new Promise((r) => setTimeout(r, 10));
+        if (ctx.partitionKey === 'day=d1') throw new Error('boom');
+        return {};
+      },
+    });
+    const silver = def('silver.b', { deps: ['bronze.a'], batch: { maxPartitions: 10 }, pool: 'spark' });
+    const r = await execute([slow, bronze, silver], { spark: 1 }, 4);
+    const finished = r.events.flatMap((e) =>
+      e.type === 'STEP_FINISHED' ? [`${e.asset_key}[${e.partition_key}]`] : [],
+    );
+    expect(finished.length).toBe(new Set(finished).size);
+    expect(finished.filter((f) => f.startsWith('silver.b'))).toHaveLength(5);
+    expect(r.status['silver.b[day=d1]']).toBe('SKIPPED');
+    expect(r.status['silver.b[day=d2]']).toBe('SUCCESS');
+  });
+
+  it("runs an asset's checks over the partitions that succeeded, so their downstream is built", async () => {
+    const evaluated: string[][] = [];
+    const silver = batchedRecorder((k) => (k === 'day=d2' ? 'bad rows' : undefined));
+    const r = await execute([
+      def('silver.b', {
+        batch: { maxPartitions: 10 },
+        materialize: silver.materialize,
+        checks: [{ name: 'gate', scope: 'asset', blocking: true }],
+        evaluateAssetChecks: async (ctx) => {
+          evaluated.push(ctx.partitions);
+          return [{ name: 'gate', passed: true }];
+        },
+      }),
+      def('silver.c', { deps: ['silver.b'], batch: { maxPartitions: 10 } }),
+    ]);
+    expect(evaluated).toEqual([keys.filter((k) => k !== 'day=d2')]);
+    expect(r.status['silver.b#checks']).toBe('SUCCESS');
+    expect(r.status['silver.c[day=d2]']).toBe('SKIPPED');
+    expect(r.status['silver.c[day=d3]']).toBe('SUCCESS');
+  });
+
   it('refuses a batch policy on an unpartitioned asset or with a bad size', () => {
     expect(() =>
       defineAssets({ assets: [def('silver.b', { partitions: undefined, batch: { maxPartitions: 5 } })] }),

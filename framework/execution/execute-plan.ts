@@ -132,7 +132,10 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
     const partitions = plan.steps
       .filter((s) => s.asset_key === step.asset_key && s.kind === 'materialize')
       .flatMap((s) => s.partitions.map((p) => p.key))
-      .filter((p) => outcomes.get(stepId(step.asset_key, p))?.status === 'SUCCESS');
+      .filter((p) => {
+        const id = stepId(step.asset_key, p);
+        return outcomes.get(id)?.status === 'SUCCESS' && !blocked.has(id);
+      });
     const target = { id: step.id, asset_key: step.asset_key, partition_key: '' };
     const gate = await evaluateAssetChecks(target, opts.graph.definition(step.asset_key), partitions, opts);
     const [member] = membersOf(step);
@@ -161,6 +164,40 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
     }
   };
 
+  /**
+   * What a pending step may do now: `null` to wait, or the partitions it runs (`keys`) and the members it
+   * skips with the step id that blocks each. An ordinary step runs once every upstream step succeeded and
+   * is skipped as a whole as soon as one is blocked. A batch, and an asset's checks, wait for all their
+   * upstream steps, then run for what succeeded (a checks step over the partitions that succeeded) and
+   * skip only what cannot run.
+   */
+  const readiness = (step: PlannedStep): { keys: string[]; skipped: [Member, string][] } | null => {
+    const members = membersOf(step);
+    const allFinished = () => step.after.every((id) => outcomes.has(id));
+    if (step.kind === 'checks') {
+      if (!allFinished()) return null;
+      const usable = step.after.some((id) => outcomes.get(id)?.status === 'SUCCESS' && !blocked.has(id));
+      if (usable) return { keys: [], skipped: [] };
+      const blocker = step.after.find((id) => blocked.has(id)) ?? step.after[0]!;
+      return { keys: [], skipped: members.map((m) => [m, blocker]) };
+    }
+    if (step.batched) {
+      if (!allFinished()) return null;
+      const keys: string[] = [];
+      const skipped: [Member, string][] = [];
+      for (const [i, p] of step.partitions.entries()) {
+        const blocker = p.after.find((id) => blocked.has(id));
+        if (blocker) skipped.push([members[i]!, blocker]);
+        else keys.push(p.key);
+      }
+      return { keys, skipped };
+    }
+    const blocker = step.after.find((id) => blocked.has(id));
+    if (blocker) return { keys: [], skipped: members.map((m) => [m, blocker]) };
+    if (!step.after.every((id) => outcomes.get(id)?.status === 'SUCCESS')) return null;
+    return { keys: step.partitions.map((p) => p.key), skipped: [] };
+  };
+
   /** Starts a step if it can run now; returns false when it must wait. Skips what cannot run at all. */
   const tryStart = (step: PlannedStep): boolean => {
     const members = membersOf(step);
@@ -176,30 +213,16 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
       }
       return true;
     }
-    let keys: string[] | undefined;
-    if (step.batched) {
-      // A batch waits for all its upstream steps, then runs the partitions whose own upstream succeeded.
-      if (!step.after.every((id) => outcomes.has(id))) return false;
-      keys = [];
-      for (const p of step.partitions) {
-        const blocker = p.after.find((id) => blocked.has(id));
-        if (blocker) skip(members.find((m) => m.partition_key === p.key)!, blocker);
-        else keys.push(p.key);
-      }
-      if (keys.length === 0) return true;
-    } else {
-      const blocker = step.after.find((id) => blocked.has(id));
-      if (blocker) {
-        for (const m of members) skip(m, blocker);
-        return true;
-      }
-      if (!step.after.every((id) => outcomes.get(id)?.status === 'SUCCESS')) return false;
-    }
+    const ready = readiness(step);
+    if (ready === null) return false;
+    const runs = step.kind === 'checks' ? ready.skipped.length === 0 : ready.keys.length > 0;
     const pool = opts.graph.definition(step.asset_key).pool;
-    if (pool && (poolUse.get(pool) ?? 0) >= (opts.defs.pools?.[pool] ?? 1)) return false;
+    // Nothing is reported before the step can really start: a step waiting for a pool slot stays as it is.
+    if (runs && pool && (poolUse.get(pool) ?? 0) >= (opts.defs.pools?.[pool] ?? 1)) return false;
+    for (const [m, blocker] of ready.skipped) skip(m, blocker);
+    if (!runs) return true;
     if (pool) poolUse.set(pool, (poolUse.get(pool) ?? 0) + 1);
-    const work =
-      step.kind === 'checks' ? runChecks(step) : runMaterialize(step, keys ?? step.partitions.map((p) => p.key));
+    const work = step.kind === 'checks' ? runChecks(step) : runMaterialize(step, ready.keys);
     const p: Promise<void> = work.finally(() => {
       running.delete(p);
       if (pool) poolUse.set(pool, poolUse.get(pool)! - 1);
@@ -211,7 +234,8 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
   while (pending.length > 0 || running.size > 0) {
     if (opts.signal.aborted) {
       for (const step of pending.splice(0)) {
-        for (const m of membersOf(step)) finish(m, 'CANCELED', 'the run was canceled before this step started');
+        for (const m of membersOf(step))
+          if (!outcomes.has(m.id)) finish(m, 'CANCELED', 'the run was canceled before this step started');
       }
     }
     let startedAny = false;
@@ -225,7 +249,8 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
     else if (!startedAny && pending.length > 0) {
       // Unreachable with a valid plan; guard against an infinite loop.
       for (const step of pending.splice(0)) {
-        for (const m of membersOf(step)) finish(m, 'SKIPPED', 'its upstream steps never became ready');
+        for (const m of membersOf(step))
+          if (!outcomes.has(m.id)) finish(m, 'SKIPPED', 'its upstream steps never became ready');
       }
     }
   }

@@ -141,8 +141,18 @@ export async function materializeStep(
           }
           continue;
         }
-        const gate = await recordMaterialization(step, k, r, asset, inputsOf.get(k)!, opts);
-        outcomes.set(k, { kind: 'ok', gate, attempts: attempt });
+        try {
+          const gate = await recordMaterialization(step, k, r, asset, inputsOf.get(k)!, opts);
+          outcomes.set(k, { kind: 'ok', gate, attempts: attempt });
+        } catch (e) {
+          // Recording failed (e.g. the store): the partition did not complete, the others go on.
+          log.error({ partition: k || undefined, err: errorText(e) }, 'recording the materialization failed');
+          outcomes.set(k, {
+            kind: 'failed',
+            error: `recording the materialization failed: ${errorText(e)}`,
+            attempts: attempt,
+          });
+        }
       }
       if (failed.length === 0 || attempt >= maxAttempts) break;
       const delay = (asset.retry?.backoffMs ?? 1000) * 2 ** (attempt - 1);

@@ -293,16 +293,6 @@ describe('batched assets', () => {
       vi.setSystemTime(t);
       await tickAndWait(ctx, new Date(t));
     }
-    console.log(
-      JSON.stringify(calls),
-      JSON.stringify(
-        store
-          .listTicks({ limit: 100 })
-          .items.map((t) =>
-            store.tickDecisions([t.tick_id]).map((d) => [d.asset_key, d.partition_key, d.action, d.reason, d.run_id]),
-          ),
-      ),
-    );
     expect(calls).toEqual([['day=d1', 'day=d2', 'day=d3']]);
     const silverRuns = store
       .listRuns({ limit: 100 })

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections import defaultdict
 
 from pyspark.sql import DataFrame, SparkSession
@@ -154,29 +155,30 @@ def overwrite_partitions(df: DataFrame, name: str, slices: list[tuple[str, str]]
     `overwrite(condition)` deletes the files whose rows all match and adds the new files in a single
     snapshot, so readers see either the old rows or the new ones, never a mix or nothing; it fails on a
     file where only some rows match, which the partition specs rule out (TABLES). The
-    snapshot carries `fairway.run_id`, which is how the commit is found afterwards.
+    snapshot carries `fairway.run_id` and a `fairway.commit_id` unique to this write, by which the commit is
+    found afterwards (two jobs of one run may commit at once).
     `df` must already be clustered by table partition in each task (``transform.ranked_for_dedup``): it is
     written as it is, without Iceberg's shuffle and sort, and Iceberg's writer fails on rows that are not.
     """
     condition = slices_condition(slices)
+    commit_id = uuid.uuid4().hex
     # fanout off: a task keeps ONE data file open at a time, so its rows must arrive clustered by partition.
     # With fanout a task keeps a Parquet writer open per event_date it meets; a Bronze partition spanning
     # ~1,000 days ran a 2g driver out of heap. Same rows, same partitions.
     (
         df.writeTo(name)
         .option("snapshot-property.fairway.run_id", run_id)
+        .option("snapshot-property.fairway.commit_id", commit_id)
         .option("fanout-enabled", "false")
         .option("use-table-distribution-and-ordering", "false")
         .overwrite(condition)
     )
     spark = df.sparkSession
-    quoted = run_id.replace("'", "''")
     row = spark.sql(
-        f"SELECT snapshot_id, summary FROM {name}.snapshots "
-        f"WHERE summary['fairway.run_id'] = '{quoted}' ORDER BY committed_at DESC LIMIT 1"
+        f"SELECT snapshot_id, summary FROM {name}.snapshots WHERE summary['fairway.commit_id'] = '{commit_id}'"
     ).first()
     if row is None:
-        raise RuntimeError(f"no snapshot of {name} carries fairway.run_id={run_id} after the write")
+        raise RuntimeError(f"no snapshot of {name} carries fairway.commit_id={commit_id} (run {run_id}) after the write")
     summary = row.summary or {}
     return {
         "snapshot_id": str(row.snapshot_id),

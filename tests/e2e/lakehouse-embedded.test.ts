@@ -17,6 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadCourses } from '../../assets/lib/courses.ts';
+import { generateDailyExports } from '../../assets/lib/sample-data/index.ts';
 import {
   expectedSilverCounts,
   fairway,
@@ -44,6 +46,23 @@ interface Summary {
 }
 
 const partitionOf = (course: string, day = DAY) => `course_id=${course},ingest_date=${day}`;
+
+/**
+ * A new day's export of a course, generated (rounds of their own: copying a sample file under a later day
+ * would deliver the same rounds twice, which the dbt gate rightly fails). Returns its directory.
+ */
+async function dailyExport(course: string, day: string): Promise<string> {
+  const out = mkdtempSync(join(tmpdir(), 'fairway-daily-'));
+  await generateDailyExports({
+    outDir: out,
+    courses: loadCourses(join(repoRoot, 'config', 'courses.json')),
+    courseIds: [course],
+    startDate: day,
+    roundsPerDay: [20, 30],
+    writeCoursesFile: false,
+  });
+  return join(out, course, day);
+}
 
 describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared sample)', () => {
   const home = mkdtempSync(join(tmpdir(), 'fairway-lakehouse-'));
@@ -192,11 +211,7 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
   it('status and why explain a newly arrived partition', async () => {
     const course = COURSES[1] ?? COURSES[0]!;
     const next = '2025-06-03';
-    mkdirSync(join(inbox, course, next), { recursive: true });
-    cpSync(
-      join(SAMPLE, course, readdirSync(join(SAMPLE, course)).find((f) => f.endsWith('.json'))!),
-      join(inbox, course, next, 'late.json'),
-    );
+    cpSync(await dailyExport(course, next), join(inbox, course, next), { recursive: true });
     const why = await cli(['why', 'silver.fact_telemetry_event', '--partition', partitionOf(course, next)]);
     expect(why.exitCode, String(why.stderr)).toBe(0);
     expect(String(why.stdout)).toContain('is MISSING');
@@ -207,10 +222,8 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
     // State left by the tests above: COURSES[0] has a broken file (its Bronze fails), COURSES[1] a new day.
     const next = '2025-06-03';
     const third = COURSES[2] ?? COURSES[0]!;
-    mkdirSync(join(inbox, third, next), { recursive: true });
-    const csv = readdirSync(join(SAMPLE, third)).find((f) => f.endsWith('.csv'))!;
-    cpSync(join(SAMPLE, third, csv), join(inbox, third, next, csv));
-    const r = await cli(['materialize', 'silver.fact_telemetry_event', '--stale-only', '--json']);
+    cpSync(await dailyExport(third, next), join(inbox, third, next), { recursive: true });
+    const r = await cli(['materialize', '+silver.fact_telemetry_event', '--stale-only', '--json']);
     expect(r.exitCode, String(r.stderr).slice(-3000)).toBe(1);
     const steps = (JSON.parse(String(r.stdout)) as Summary).steps;
     const silver = (p: string) =>
@@ -234,11 +247,7 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
     rmSync(join(inbox, COURSES[0]!, DAY, 'broken.csv')); // the partition is repairable again
     const day = '2025-06-05';
     const added = COURSES.slice(-2);
-    for (const course of added) {
-      mkdirSync(join(inbox, course, day), { recursive: true });
-      const json = readdirSync(join(SAMPLE, course)).find((f) => f.endsWith('.json'))!;
-      cpSync(join(SAMPLE, course, json), join(inbox, course, day, json));
-    }
+    for (const course of added) cpSync(await dailyExport(course, day), join(inbox, course, day), { recursive: true });
     const child = execa('node', [fairwayBin, 'materialize', 'silver.fact_telemetry_event', '--stale-only'], {
       cwd: repoRoot,
       env: { ...env, NO_COLOR: '1' },
