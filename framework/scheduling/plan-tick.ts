@@ -169,9 +169,12 @@ export function planTick(input: TickPlanInput): TickPlan {
     });
   };
 
+  /** The first decision per step stands, except that a launch replaces a defer or wait: the step does run
+   * (pulled in as another target's upstream), and a resumed tick relaunches exactly the recorded launches. */
   const decide = (d: PlannedDecision) => {
     const id = sid(d.asset_key, d.partition_key);
-    if (!decisions.has(id)) decisions.set(id, d);
+    const earlier = decisions.get(id);
+    if (!earlier || (d.action === 'launch' && earlier.action !== 'launch')) decisions.set(id, d);
   };
 
   for (const t of targets) {
