@@ -63,7 +63,7 @@ function silverManifest(lake: Lakehouse, partitions: readonly StepPartition[]) {
  * Each partition's outcome from the job's pipes messages: its materialization (with its own checks), its
  * own error, or the job's error when the job failed as a whole.
  */
-function silverResults(
+export function silverResults(
   partitions: readonly StepPartition[],
   result: PipesProcessResult,
   runId: string,
