@@ -61,7 +61,8 @@ class LocalDecode:
         self.files = files
         self.list_errors = list_errors or {}
         self.read_errors: dict[int, str] = {}  # complete once parquet_dir() has returned
-        self._dir = tempfile.mkdtemp(prefix="fairway-silver-")
+        remove_abandoned_dirs()
+        self._dir = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-")
         self._error: BaseException | None = None
         self._cancelled = False
         self._thread = threading.Thread(target=self._decode, name="fairway-local-decode", daemon=True)
@@ -104,6 +105,37 @@ class LocalDecode:
         self._cancelled = True
         self._thread.join()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+TEMP_PREFIX = "fairway-silver-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_abandoned_dirs(parent: str | None = None) -> list[str]:
+    """Removes decode directories left by jobs that were killed (SIGKILL skips their clean-up): those named
+    after a process that no longer runs. Returns the directories removed."""
+    parent = parent or tempfile.gettempdir()
+    removed = []
+    try:
+        entries = os.listdir(parent)
+    except OSError:
+        return removed
+    for name in entries:
+        pid = name[len(TEMP_PREFIX):].split("-", 1)[0]
+        if not name.startswith(TEMP_PREFIX) or not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+        removed.append(name)
+    return removed
 
 
 def _read(path: str) -> bytes:

@@ -98,3 +98,18 @@ def test_only_local_paths_on_a_local_master_are_decoded_in_the_driver(tmp_path):
     with pytest.raises(JobError) as e:
         local_decode.visible_files(str(tmp_path / "missing"))
     assert e.value.code == "unreadable_input" and "missing" in str(e.value)
+
+
+def test_directories_of_killed_jobs_are_removed_and_live_ones_kept(tmp_path):
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    abandoned = tmp_path / f"{local_decode.TEMP_PREFIX}{gone.pid}-abc"
+    live = tmp_path / f"{local_decode.TEMP_PREFIX}{os.getpid()}-def"
+    other = tmp_path / "something-else"
+    for d in (abandoned, live, other):
+        d.mkdir()
+        (d / "records.parquet").write_bytes(b"x")
+    assert local_decode.remove_abandoned_dirs(str(tmp_path)) == [abandoned.name]
+    assert not abandoned.exists() and live.exists() and other.exists()
