@@ -163,7 +163,8 @@ export async function assetDetail(project: Project, key: string, partition?: str
     })),
     status: summary.status,
     first_cause: summary.first_cause,
-    latest: latestOf(st.materializations.get(key)),
+    // The one record shown in full: its metadata is read here, not for every partition (loadStatus).
+    latest: project.store.materializationHistory(key, { limit: 1 }).items[0] ?? null,
     partitions: [...parts.entries()].map(([p, s]) => ({
       partition_key: p,
       status: s.status,

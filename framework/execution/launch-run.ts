@@ -80,7 +80,7 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   for (const k of selected) for (const u of graph.upstream(k)) relevant.add(u);
   const partitions = await knownPartitions(defs, relevant);
   const keys = [...relevant];
-  const materializations = store.latestMaterializations(keys) as Map<AssetKey, Map<string, MaterializationRecord>>;
+  const materializations = store.latestMaterializationHeads(keys) as Map<AssetKey, Map<string, MaterializationRecord>>;
   const staleness = computeStaleness({
     graph,
     partitions,

@@ -33,7 +33,7 @@ export async function loadStatus(
   if (keys) for (const k of keys) for (const u of project.graph.upstream(k)) relevant.add(u);
   const all = [...relevant];
   const partitions = await knownPartitions(project.defs, all);
-  const materializations = project.store.latestMaterializations(all);
+  const materializations = project.store.latestMaterializationHeads(all);
   const attempts = project.store.latestStepAttempts(all);
   const running = new Set<string>();
   for (const [key, byPartition] of attempts) {

@@ -50,7 +50,7 @@ export async function loadFreshness(ctx: RunContext, now: Date): Promise<Schedul
   const sources: FreshnessSources = {
     keys,
     partitions,
-    materializations: store.latestMaterializations(keys),
+    materializations: store.latestMaterializationHeads(keys),
     attempts: store.latestStepAttempts(keys),
     observations: await observeSources(defs, partitions, keys),
   };

@@ -171,6 +171,24 @@ describe('materializations', () => {
     expect(store.latestMaterializations([])).toEqual(new Map());
   });
 
+  it('reads heads: the latest records with only the source version of their metadata', () => {
+    store.recordMaterialization(mat('bronze.f', 'p1', { data_version: 'old' }));
+    store.recordMaterialization(
+      mat('bronze.f', 'p1', { data_version: 'new', metadata: { source_version: md.text('sv-2'), rows: md.int(3) } }),
+    );
+    store.recordMaterialization(mat('bronze.f', 'p2', { data_version: 'x' }));
+    store.recordMaterialization(mat('silver.run', 'p1', { run_id: 'r2' }));
+    store.recordMaterialization(mat('silver.run', 'p2', { run_id: 'r3' }));
+    const heads = store.latestMaterializationHeads(['bronze.f']).get('bronze.f')!;
+    const full = store.latestMaterializations(['bronze.f']).get('bronze.f')!;
+    expect([...heads.keys()]).toEqual([...full.keys()]);
+    expect(heads.get('p1')).toEqual({ ...full.get('p1'), metadata: { source_version: md.text('sv-2') } });
+    expect(heads.get('p2')).toEqual({ ...full.get('p2'), metadata: {} });
+    expect(store.materializationsOfRun('r3').map((m) => [m.asset_key, m.partition_key])).toEqual([
+      ['silver.run', 'p2'],
+    ]);
+  });
+
   it('pages history newest first, optionally by partition', () => {
     const ids = ['p1', 'p2', 'p1', 'p2', 'p1'].map((p) => store.recordMaterialization(mat('silver.a', p)));
     store.recordMaterialization(mat('silver.other', 'p1'));

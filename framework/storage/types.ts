@@ -158,6 +158,11 @@ export interface Store {
   recordMaterialization(m: MaterializationRecord): number;
   /** Latest materialization per (asset, partition) for the given assets. */
   latestMaterializations(keys: string[]): Map<string, Map<string, MaterializationRecord>>;
+  /**
+   * The same records with only the metadata staleness needs (`source_version`): what status, planning and
+   * the daemon read. Full metadata is for the few records shown (the asset page, history).
+   */
+  latestMaterializationHeads(keys: string[]): Map<string, Map<string, MaterializationRecord>>;
   /** The materializations recorded by one run, in order (its summary: cost in proportion to the run). */
   materializationsOfRun(runId: string): MaterializationRecord[];
   /** Newest first. `before` is a materialization id. */
