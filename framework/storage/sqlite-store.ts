@@ -244,34 +244,28 @@ export class SqliteStore implements Store {
   }
 
   latestMaterializations(keys: string[]): Map<string, Map<string, MaterializationRecord>> {
+    return this.#latestMaterializations(keys, 'm.*');
+  }
+
+  latestMaterializationHeads(keys: string[]): Map<string, Map<string, MaterializationRecord>> {
+    // The metadata JSON is cut down in SQLite to the one entry staleness reads: decoding a Silver
+    // partition's ~4-6 KB of metadata per row dominated status at 100k partitions (bench/README.md).
+    return this.#latestMaterializations(
+      keys,
+      `m.id, m.asset_key, m.partition_key, m.run_id, m.ts, m.data_version, m.code_version, m.input_versions, m.deps,
+       CASE WHEN json_type(m.metadata, '$.${SOURCE_VERSION_KEY}') IS NULL THEN '{}'
+            ELSE json_object('${SOURCE_VERSION_KEY}', json_extract(m.metadata, '$.${SOURCE_VERSION_KEY}'))
+       END AS metadata`,
+    );
+  }
+
+  #latestMaterializations(keys: string[], columns: string): Map<string, Map<string, MaterializationRecord>> {
     if (keys.length === 0) return new Map();
     // One query for any number of keys: the key list travels as one JSON parameter and the
     // (asset_key, partition_key, id) index answers max(id) per group.
     const rows = withBusyRetry(() =>
       this.#all(
-        `SELECT m.* FROM materializations m
-         JOIN (SELECT max(id) AS id FROM materializations
-               WHERE asset_key IN (SELECT value FROM json_each(?))
-               GROUP BY asset_key, partition_key) latest ON latest.id = m.id
-         ORDER BY m.asset_key, m.partition_key`,
-        json(keys),
-      ),
-    );
-    return byKeyAndPartition(decodeMaterializations(rows));
-  }
-
-  latestMaterializationHeads(keys: string[]): Map<string, Map<string, MaterializationRecord>> {
-    if (keys.length === 0) return new Map();
-    // As latestMaterializations, but the metadata JSON is cut down in SQLite to the one entry staleness
-    // reads: decoding a Silver partition's ~6 KB of metadata per row dominated status at 100k partitions.
-    const rows = withBusyRetry(() =>
-      this.#all(
-        `SELECT m.id, m.asset_key, m.partition_key, m.run_id, m.ts, m.data_version, m.code_version,
-                m.input_versions, m.deps,
-                CASE WHEN json_type(m.metadata, '$.${SOURCE_VERSION_KEY}') IS NULL THEN '{}'
-                     ELSE json_object('${SOURCE_VERSION_KEY}', json_extract(m.metadata, '$.${SOURCE_VERSION_KEY}'))
-                END AS metadata
-         FROM materializations m
+        `SELECT ${columns} FROM materializations m
          JOIN (SELECT max(id) AS id FROM materializations
                WHERE asset_key IN (SELECT value FROM json_each(?))
                GROUP BY asset_key, partition_key) latest ON latest.id = m.id
