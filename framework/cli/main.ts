@@ -47,7 +47,10 @@ export async function main(argv: string[]): Promise<number> {
       '<selection>',
       "asset selection, e.g. 'silver.fact_telemetry_event', '+gold.*', 'group:silver and not kind:dbt'",
     )
-    .option('-p, --partition <partition>', 'only these partitions, e.g. course_id=erinhills,ingest_date=2026-11-24')
+    .option(
+      '-p, --partition <partition>',
+      'only these partitions, e.g. course_id=erinhills,ingest_date=2026-11-24 or a day range ingest_date=2025-01-01...2025-03-31',
+    )
     .option('--stale-only', 'skip asset partitions that are already FRESH')
     .option('-c, --concurrency <n>', 'steps to run at once (default 2)')
     .option('--json', 'print the run summary as JSON on stdout')

@@ -108,6 +108,31 @@ describe('buildPlan', () => {
     ]);
   });
 
+  it('takes a range of days, both ends included, alone or with another dimension', () => {
+    const known = new Map<string, readonly string[]>([
+      ...partitions,
+      ['bronze.days', ['d=2026-01-01', 'd=2026-01-02', 'd=2026-01-03', 'd=2026-01-04']],
+    ]);
+    expect(ids({ selected: ['bronze.days'], partitions: known, partitionFilter: 'd=2026-01-02...2026-01-03' })).toEqual(
+      ['bronze.days[d=2026-01-02]', 'bronze.days[d=2026-01-03]'],
+    );
+    expect(ids({ selected: ['bronze.multi'], partitionFilter: 'course_id=pebble,d=2026-01-01...2026-01-01' })).toEqual([
+      `bronze.multi[course_id=pebble,${D1}]`,
+    ]);
+    expect(() => plan({ selected: ['bronze.days'], partitionFilter: 'd=2026-02-01...2026-02-03' })).toThrow(
+      /No partition of the selected assets matches/,
+    );
+  });
+
+  it.each([
+    ['not days', 'd=a...b', /'d=a\.\.\.b' is not a day range: use d=YYYY-MM-DD\.\.\.YYYY-MM-DD/],
+    ['an open end', 'd=2026-01-01...', /is not a day range/],
+    ['reversed', 'd=2026-01-02...2026-01-01', /ends before it starts/],
+  ])('refuses a range that is %s', (_, partitionFilter, message) => {
+    expect(() => plan({ selected: ['bronze.days'], partitionFilter })).toThrow(UsageError);
+    expect(() => plan({ selected: ['bronze.days'], partitionFilter })).toThrow(message);
+  });
+
   it('accepts a valid partition that is not known yet, and orders all-mapped downstreams after it', () => {
     expect(steps({ selected: ['bronze.days', 'silver.days', 'gold.total'], partitionFilter: 'd=2026-01-03' })).toEqual([
       { id: 'bronze.days[d=2026-01-03]', asset_key: 'bronze.days', partition_key: 'd=2026-01-03', after: [] },

@@ -1,8 +1,9 @@
 import type { AssetDefinition, AssetKey } from '../definitions/index.ts';
-import { dimensionNames, normalizePartitionKey, parsePartitionKey } from '../definitions/index.ts';
+import { dimensionNames, normalizePartitionKey } from '../definitions/index.ts';
 import { UsageError } from '../errors/index.ts';
 import type { StalenessResult } from '../staleness/index.ts';
 import { upstreamPartitionsOf } from '../staleness/index.ts';
+import { matchesPartitionFilter, parsePartitionFilter } from './partition-filter.ts';
 
 export interface PlanGraph {
   topologicalOrder(keys?: Iterable<string>): string[];
@@ -81,14 +82,9 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 const hasAssetScopedChecks = (asset: AssetDefinition<AssetKey, unknown>) =>
   (asset.checks ?? []).some((c) => c.scope === 'asset');
 
-function matchesFilter(partition: string, filter: Record<string, string>): boolean {
-  const values = parsePartitionKey(partition);
-  return Object.entries(filter).every(([dim, v]) => !(dim in values) || values[dim] === v);
-}
-
 /** Turns a selection into ordered steps (topological, sorted within a level, partitions sorted). */
 export function buildPlan(input: PlanInput): ExecutionPlan {
-  const filter = input.partitionFilter ? parsePartitionKey(input.partitionFilter) : undefined;
+  const filter = input.partitionFilter ? parsePartitionFilter(input.partitionFilter) : undefined;
   const ordered = input.graph.topologicalOrder(input.selected);
   const steps: PlannedStep[] = [];
   const inPlan = new Set<string>();
@@ -105,9 +101,8 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
       for (const name of dimensionNames(asset.partitions)) selectedDims.add(name);
       partitions = [...(input.partitions.get(key) ?? [])].sort();
       if (filter) {
-        const dims = Object.keys(filter);
-        const exact = partitions.length > 0 && dims.length > 0;
-        partitions = partitions.filter((p) => matchesFilter(p, filter));
+        const exact = filter.exact && partitions.length > 0 && Object.keys(filter.dims).length > 0;
+        partitions = partitions.filter((p) => matchesPartitionFilter(p, filter));
         if (partitions.length === 0 && exact) {
           // A fully specified partition not yet known (e.g. a new day): accept it if it is valid.
           try {
@@ -175,7 +170,7 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
       });
     }
   }
-  const strayDims = filter && selectedDims.size > 0 ? Object.keys(filter).filter((d) => !selectedDims.has(d)) : [];
+  const strayDims = filter && selectedDims.size > 0 ? Object.keys(filter.dims).filter((d) => !selectedDims.has(d)) : [];
   if (strayDims.length > 0) {
     throw new UsageError(
       `The partition filter '${input.partitionFilter}' names dimension(s) ${strayDims.join(', ')}, which no selected asset has; expected ${[...selectedDims].sort().join(', ')}.`,
