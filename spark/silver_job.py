@@ -44,6 +44,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 import uuid
 
@@ -470,8 +471,18 @@ def _report(pipes: Pipes, r: dict, schema: list[dict], spark_startup_ms: int | N
               data_version=r["data_version"])
 
 
+SIGTERM_GRACE_S = 20.0
+
+
 def _exit_on_sigterm(signum, _frame) -> None:
-    """The orchestrator cancels a run with SIGTERM: unwind (temporary files, pipes) instead of dying on the spot."""
+    """The orchestrator cancels a run with SIGTERM: unwind (temporary files, pipes) instead of dying on the spot.
+
+    If unwinding itself hangs (seen once in CI under heavy load, the signal landing while the JVM started), a
+    watchdog exits hard after SIGTERM_GRACE_S with the same code; the next job removes what was left
+    (``local_decode.remove_abandoned_dirs``)."""
+    watchdog = threading.Timer(SIGTERM_GRACE_S, os._exit, args=(128 + signum,))
+    watchdog.daemon = True
+    watchdog.start()
     raise SystemExit(128 + signum)
 
 
