@@ -1,8 +1,8 @@
-# Common workflows; run with `npx just <recipe>` (the npm-distributed `just`, no system install).
-# Every recipe delegates to an npm script or the fairway CLI.
+# Common workflows for those who have `just` (cargo install just, or a package manager); every recipe
+# delegates to an npm script or the fairway CLI, so `npm run …` does the same without it.
 
 default:
-    @npx just --list
+    @just --list
 
 # Set up everything and materialize the lakehouse on sample data (embedded profile)
 quickstart:
@@ -36,7 +36,7 @@ bootstrap:
 status *args:
     node bin/fairway.js status {{args}}
 
-# Materialize a selection, e.g. `npx just materialize silver.fact_telemetry_event`
+# Materialize a selection, e.g. `just materialize silver.fact_telemetry_event`
 materialize selection *args:
     node bin/fairway.js materialize '{{selection}}' {{args}}
 
