@@ -9,11 +9,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, freemem, loadavg, release, tmpdir, totalmem, type } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCourses } from '../../assets/lib/courses.ts';
 import { generateDailyExports } from '../../assets/lib/sample-data/index.ts';
+import { hostMachine, loadAverage } from '../machine.ts';
 import { timeProcessTree } from '../silver/process-cpu.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -55,23 +56,6 @@ export interface IncrementResults {
 
 const log = (msg: string) => process.stderr.write(`[increment-bench] ${msg}\n`);
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
-const git = (repo: string, ...args: string[]) =>
-  spawnSync('git', ['-C', repo, ...args], { encoding: 'utf8' }).stdout.trim();
-
-function machine(repo: string) {
-  return {
-    cpu_model: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    memory_gb: round(totalmem() / 2 ** 30, 1),
-    free_memory_gb_at_start: round(freemem() / 2 ** 30, 1),
-    os: `${type()} ${release()}`,
-    node: process.version,
-    git_commit: git(repo, 'rev-parse', 'HEAD'),
-    git_dirty: git(repo, 'status', '--porcelain').length > 0,
-    load_average_at_start: loadavg().map((l) => round(l)),
-  };
-}
-
 /** Step statuses of a `--json` run summary, counted (`silver.fact_telemetry_event SUCCESS: 200`). */
 function stepCounts(stdout: string): Record<string, number> {
   try {
@@ -164,7 +148,7 @@ export async function runIncrementBench(opts: IncrementBenchOptions): Promise<In
     suite: 'increment',
     date: new Date().toISOString(),
     label: opts.label,
-    machine: machine(repo),
+    machine: hostMachine(repo),
     cases: [],
   };
   for (const n of opts.sizes) {
@@ -199,7 +183,7 @@ export async function runIncrementBench(opts: IncrementBenchOptions): Promise<In
       rmSync(home, { recursive: true, force: true });
     }
   }
-  (results.machine as Record<string, unknown>).load_average_at_end = loadavg().map((l) => round(l));
+  (results.machine as Record<string, unknown>).load_average_at_end = loadAverage();
   const out =
     opts.out ??
     join(

@@ -9,13 +9,14 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { cpus, freemem, loadavg, release, tmpdir, totalmem, type } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, sparkEnv, sparkJars } from '../../assets/lib/config.ts';
 import { loadCourses } from '../../assets/lib/courses.ts';
 import { ensureSparkRuntime } from '../../framework/integrations/spark/index.ts';
 import { type PipesMessage, parsePipesLine } from '../../framework/pipes/index.ts';
+import { hostMachine, loadAverage } from '../machine.ts';
 import { type ProcessTiming, timeProcessTree } from './process-cpu.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -46,7 +47,6 @@ const median = (xs: number[]): number => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const loadAverage = () => loadavg().map((l) => round(l));
 
 function commandOutput(cmd: string, args: string[], cwd = repoRoot): string {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8' });
@@ -55,17 +55,9 @@ function commandOutput(cmd: string, args: string[], cwd = repoRoot): string {
 
 function machineInfo(python: string, javaHome: string) {
   return {
-    cpu_model: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    memory_gb: round(totalmem() / 2 ** 30, 1),
-    free_memory_gb_at_start: round(freemem() / 2 ** 30, 1),
-    os: `${type()} ${release()}`,
-    node: process.version,
+    ...hostMachine(repoRoot),
     python: commandOutput(python, ['--version']),
     java: commandOutput(join(javaHome, 'bin', 'java'), ['-version']).split('\n')[0] ?? 'unknown',
-    git_commit: commandOutput('git', ['rev-parse', 'HEAD']),
-    git_dirty: commandOutput('git', ['status', '--porcelain']).length > 0,
-    load_average_at_start: loadAverage(),
   };
 }
 
