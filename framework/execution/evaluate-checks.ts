@@ -1,6 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { AssetDefinition, AssetKey, CheckResult, MaterializeResult, Metadata } from '../definitions/index.ts';
+import type {
+  AssetCheckSpec,
+  AssetDefinition,
+  AssetKey,
+  CheckContext,
+  CheckResult,
+  MaterializeResult,
+  Metadata,
+} from '../definitions/index.ts';
 import { MetadataSchema } from '../definitions/index.ts';
 import { openComputeLog } from '../pipes/index.ts';
 import type { CheckEvaluationRecord } from '../storage/index.ts';
@@ -14,6 +22,15 @@ export interface CheckTarget {
 }
 
 export const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** Runs a check's own `evaluate`; an error it raises fails the check with the message. */
+async function runCheck(spec: AssetCheckSpec, context: CheckContext): Promise<CheckResult> {
+  try {
+    return { ...(await spec.evaluate!(context)), name: spec.name };
+  } catch (e) {
+    return { name: spec.name, passed: false, description: `the check raised an error: ${errorText(e)}` };
+  }
+}
 
 /** Records reported and evaluated partition checks; returns a gate reason when a blocking error check failed. */
 export async function evaluatePartitionChecks(
@@ -36,18 +53,14 @@ export async function evaluatePartitionChecks(
       });
       continue;
     }
-    try {
-      const r = await spec.evaluate({
-        assetKey: target.asset_key,
-        partitionKey: target.partition_key,
-        log,
-        signal: opts.signal,
-        metadata,
-      });
-      results.push({ ...r, name: spec.name });
-    } catch (e) {
-      results.push({ name: spec.name, passed: false, description: `the check raised an error: ${errorText(e)}` });
-    }
+    const context = {
+      assetKey: target.asset_key,
+      partitionKey: target.partition_key,
+      log,
+      signal: opts.signal,
+      metadata,
+    };
+    results.push(await runCheck(spec, context));
   }
   return recordCheckResults(target, asset, results, opts);
 }
@@ -97,18 +110,8 @@ export async function evaluateAssetChecks(
         });
         continue;
       }
-      try {
-        const r = await spec.evaluate({
-          assetKey: target.asset_key,
-          partitionKey: '',
-          log,
-          signal: opts.signal,
-          metadata: {},
-        });
-        results.push({ ...r, name: spec.name });
-      } catch (e) {
-        results.push({ name: spec.name, passed: false, description: `the check raised an error: ${errorText(e)}` });
-      }
+      const context = { assetKey: target.asset_key, partitionKey: '', log, signal: opts.signal, metadata: {} };
+      results.push(await runCheck(spec, context));
     }
   } finally {
     const bytes = await computeLog.close();
