@@ -4,12 +4,14 @@ import {
   type AssetCheckSpec,
   type AssetChecksContext,
   type AssetDefinition,
-  asset,
   type BatchMaterializeResult,
   type CheckResult,
   isPartitionFailure,
   type MaterializeResult,
+  type Metadata,
+  type MultiMaterializeResult,
   md,
+  multiAsset,
   type PartitionFailure,
   type StepPartition,
 } from '../framework/definitions/index.ts';
@@ -59,31 +61,72 @@ function silverManifest(lake: Lakehouse, partitions: readonly StepPartition[]) {
   };
 }
 
+/** The Silver job's tables (spark/silver/tables.py), as assets: `<silver namespace>.<table>`. */
+export interface SilverKeys {
+  telemetry: string;
+  deviceHealth: string;
+  quarantine: string;
+}
+
 /**
- * Each partition's outcome from the job's pipes messages: its materialization (with its own checks), its
- * own error, or the job's error when the job failed as a whole.
+ * The results of the job's three tables from one partition's materialization (the job reports one, for
+ * the fact table, with the other tables' snapshot ids): each table's data version is its own commit's
+ * snapshot id and the partition's content hash; its metadata the entries about it.
+ */
+function tableResults(keys: SilverKeys, fact: MaterializeResult): Record<keyof SilverKeys, MaterializeResult> {
+  const metadata = fact.metadata ?? {};
+  const hash = fact.dataVersion?.split(':')[1];
+  const table = (name: string, rowsFrom: string, own: readonly string[]): MaterializeResult => {
+    const snapshot = metadata[`${name}_snapshot_id`];
+    const rows = metadata[rowsFrom];
+    const out: Metadata = {};
+    if (rows && (rows.type === 'int' || rows.type === 'row_count')) out.row_count = md.rowCount(rows.value);
+    if (snapshot) out.snapshot_id = snapshot;
+    for (const k of [...own, 'run_id', 'batch_size']) if (metadata[k]) out[k] = metadata[k]!;
+    out.written_with = md.text(keys.telemetry);
+    const version = snapshot?.type === 'text' && hash ? { dataVersion: `${snapshot.value}:${hash}` } : {};
+    return { ...version, metadata: out };
+  };
+  return {
+    telemetry: fact,
+    deviceHealth: table('fact_device_health', 'row_count', ['replaced_rows']),
+    quarantine: table('quarantine_telemetry_event', 'quarantined_rows', [
+      'quarantined_by_reason',
+      'replaced_quarantined_rows',
+    ]),
+  };
+}
+
+/**
+ * Each partition's outcome for each of the job's tables from its pipes messages: the materialization (the
+ * fact table's with its own checks), the partition's own error, or the job's error when the job failed as
+ * a whole (then every table fails alike).
  */
 export function silverResults(
   partitions: readonly StepPartition[],
   result: PipesProcessResult,
   runId: string,
-  assetKey: string,
-): Record<string, MaterializeResult | PartitionFailure> {
+  keys: SilverKeys,
+): MultiMaterializeResult {
   const single = partitions.length === 1 ? partitions[0]!.key : undefined;
   const errors = result.messages.flatMap((m) => (m.type === 'error' ? [m] : []));
   const materializations = result.messages.flatMap((m) => (m.type === 'materialization' ? [m] : []));
   const jobError = errors.find((m) => m.partition_key === undefined);
-  const logs = `See the step's compute log (fairway logs ${runId} --step ${assetKey}).`;
-  const out: Record<string, MaterializeResult | PartitionFailure> = {};
+  const logs = `See the step's compute log (fairway logs ${runId} --step ${keys.telemetry}).`;
+  const out = { telemetry: {}, deviceHealth: {}, quarantine: {} } as Record<
+    keyof SilverKeys,
+    Record<string, MaterializeResult | PartitionFailure>
+  >;
   for (const p of partitions) {
     const mat = materializations.findLast((m) => (m.partition_key ?? single) === p.key);
     const ownError = errors.find((m) => m.partition_key === p.key);
     if (mat && !ownError) {
-      out[p.key] = {
+      const fact: MaterializeResult = {
         ...(mat.data_version ? { dataVersion: mat.data_version } : {}),
         metadata: { ...mat.metadata, malformed_messages: md.int(result.malformed.length) },
         checks: reportedChecks(result.messages, single ? undefined : p.key),
       };
+      for (const [table, r] of Object.entries(tableResults(keys, fact))) out[table as keyof SilverKeys][p.key] = r;
       continue;
     }
     const error = ownError ?? jobError;
@@ -92,15 +135,24 @@ export function silverResults(
       : result.exitCode !== 0
         ? `exit code ${result.exitCode}`
         : 'the job exited without reporting a materialization for it';
-    out[p.key] = { error: `The Silver Spark job failed for ${p.key}: ${why}. ${logs}` };
+    const failure = { error: `The Silver Spark job failed for ${p.key}: ${why}. ${logs}` };
+    for (const table of Object.values(out)) table[p.key] = failure;
   }
-  return out;
+  return {
+    outputs: {
+      [keys.telemetry]: { partitions: out.telemetry },
+      [keys.deviceHealth]: { partitions: out.deviceHealth },
+      [keys.quarantine]: { partitions: out.quarantine },
+    },
+  };
 }
 
 /**
- * `silver.fact_telemetry_event`: the Spark + Sedona job over a batch of Bronze partitions (one Spark
- * application, one Iceberg commit per table), writing Iceberg (plus `silver.fact_device_health` and
- * the quarantine table). Data version per partition = the commit's snapshot id and the partition's content.
+ * The Silver job as a multi-asset: one Spark + Sedona application over a batch of Bronze partitions writes
+ * `silver.fact_telemetry_event`, `silver.fact_device_health` and `silver.quarantine_telemetry_event`, one
+ * Iceberg commit per table. Data version per partition and table = the table's commit snapshot id and the
+ * partition's content hash. The dbt gate (`sourceChecks`) sits on the fact table and holds back the
+ * downstream of all three.
  */
 export function silverAssets(
   lake: Lakehouse,
@@ -109,26 +161,53 @@ export function silverAssets(
   sourceChecks?: SilverChecks,
 ): AssetDefinition<string, unknown>[] {
   const cfg = lake.config;
-  const telemetry = asset({
-    key: `${cfg.catalog.namespaces.silver}.${cfg.catalog.tables.telemetryEvent}`,
-    description:
-      'One row per real GPS fix of a round (padding slots excluded), with derived time, geometry and quality ' +
-      'columns; deduplicated on (round_id, fix_timestamp) preferring cached fixes. Invalid coordinates go to ' +
-      'the quarantine table with a reason. Iceberg, partitioned by course_id and event_date.',
-    group: 'silver',
-    kinds: ['spark', 'sedona', 'iceberg'],
-    owners: ['data-eng'],
-    tags: { layer: 'silver' },
+  const ns = cfg.catalog.namespaces.silver;
+  const keys: SilverKeys = {
+    telemetry: `${ns}.${cfg.catalog.tables.telemetryEvent}`,
+    deviceHealth: `${ns}.fact_device_health`,
+    quarantine: `${ns}.quarantine_telemetry_event`,
+  };
+  const silver = { group: 'silver', tags: { layer: 'silver' }, owners: ['data-eng'] };
+  return multiAsset({
+    name: 'silver_job',
+    outputs: [
+      {
+        key: keys.telemetry,
+        description:
+          'One row per real GPS fix of a round (padding slots excluded), with derived time, geometry and quality ' +
+          'columns; deduplicated on (round_id, fix_timestamp) preferring cached fixes; a round delivered twice is ' +
+          'kept from its newest delivery. Iceberg, partitioned by course_id, event_date and ingest_date.',
+        kinds: ['spark', 'sedona', 'iceberg'],
+        ...silver,
+        freshness: { maxLag: { warnAfterMinutes: 20, failAfterMinutes: 30 } }, // reflects Bronze within 30 min of arrival
+        ...(sourceChecks ? { checks: sourceChecks.checks, evaluateAssetChecks: sourceChecks.evaluateAssetChecks } : {}),
+      },
+      {
+        key: keys.deviceHealth,
+        description:
+          'Battery and device status per fix written to the fact table (captureLogs kept as JSON text). Iceberg, ' +
+          'partitioned by course_id, month of event_date and ingest_date.',
+        kinds: ['spark', 'iceberg'],
+        ...silver,
+      },
+      {
+        key: keys.quarantine,
+        description:
+          'Fixes kept out of the fact table, each with its quarantine_reason (nan, zero_coordinates, swapped, ' +
+          'out_of_range) and the run that wrote it. Reviewed per Bronze partition: partitioned by course_id and ' +
+          'ingest_date.',
+        kinds: ['spark', 'iceberg'],
+        ...silver,
+      },
+    ],
     deps: [bronze],
     ...(bronze.partitions ? { partitions: bronze.partitions } : {}),
     codeFiles: silverCodeFiles(projectRoot),
     retry: { maxRetries: 1, backoffMs: 2_000 },
-    freshness: { maxLag: { warnAfterMinutes: 20, failAfterMinutes: 30 } }, // reflects Bronze within 30 min of arrival
     timeoutMs: 30 * 60_000,
-    ...(sourceChecks ? { checks: sourceChecks.checks, evaluateAssetChecks: sourceChecks.evaluateAssetChecks } : {}),
     batch: { maxPartitions: cfg.silverBatchPartitions },
     pool: 'spark',
-    materialize: async (ctx): Promise<BatchMaterializeResult> => {
+    materialize: async (ctx): Promise<MultiMaterializeResult> => {
       const runtime = await lake.sparkRuntime((m) => ctx.computeLog(`[bootstrap] ${m}`));
       const unknown = [...new Set(ctx.partitions.map((p) => p.values.course_id!))].filter((c) => !lake.courses[c]);
       if (unknown.length > 0)
@@ -151,7 +230,7 @@ export function silverAssets(
         `--min-lat=${b.minLat}`,
         `--max-lat=${b.maxLat}`,
       ];
-      const log = ctx.log.child({ output_table: telemetry.key, partitions: ctx.partitions.length });
+      const log = ctx.log.child({ output_table: keys.telemetry, partitions: ctx.partitions.length });
       const result = await runPipesProcess({
         command: runtime.python,
         args,
@@ -178,41 +257,14 @@ export function silverAssets(
           if (m.type === 'log') log[m.level]({ ...m.fields }, m.message);
         },
       });
-      const partitions = silverResults(ctx.partitions, result, ctx.runId, telemetry.key);
-      const written = Object.values(partitions).filter((r) => !isPartitionFailure(r)).length;
+      const results = silverResults(ctx.partitions, result, ctx.runId, keys);
+      const facts = (results.outputs[keys.telemetry] as BatchMaterializeResult).partitions;
+      const written = Object.values(facts).filter((r) => !isPartitionFailure(r)).length;
       log.info(
         { written, failed: ctx.partitions.length - written, duration_ms: result.durationMs },
         'silver batch finished',
       );
-      return { partitions };
+      return results;
     },
   });
-  const deviceHealth = asset({
-    key: `${cfg.catalog.namespaces.silver}.fact_device_health`,
-    description:
-      'Battery and device status per real fix (captureLogs kept as JSON text). Written by the same Spark job ' +
-      'and Iceberg commit cycle as silver.fact_telemetry_event; this asset tracks that output separately so ' +
-      'dbt sources and Gold models can depend on it.',
-    group: 'silver',
-    kinds: ['spark', 'iceberg'],
-    tags: { layer: 'silver' },
-    deps: [telemetry],
-    ...(bronze.partitions ? { partitions: bronze.partitions } : {}),
-    batch: { maxPartitions: cfg.silverBatchPartitions },
-    materialize: (ctx) => ({
-      partitions: Object.fromEntries(
-        ctx.partitions.map((p) => {
-          const upstream = p.upstream[telemetry.key];
-          return [
-            p.key,
-            {
-              ...(upstream?.dataVersion ? { dataVersion: `device_health:${upstream.dataVersion}` } : {}),
-              metadata: { written_by: md.text(telemetry.key) },
-            },
-          ];
-        }),
-      ),
-    }),
-  });
-  return [telemetry, deviceHealth];
 }

@@ -11,10 +11,13 @@ file of all partitions in one Spark job, explodes locations, quarantines implaus
 duplicate fixes and replaces the rows of the partitions that succeeded in `<namespace>.fact_telemetry_event`,
 `.fact_device_health` and `.quarantine_telemetry_event`: ONE atomic Iceberg commit per table for the whole
 run. Each partition comes out exactly as if it had been run alone: dedup stays within it, and its
-quarantine (swapped: its own centre), nine bands, local time (its own zone) and counts are its own.
+quarantine (swapped: its own centre), nine bands, local time (its own zone) and counts are its own. The one
+exception is a round delivered in more than one partition (silver/redelivery.py): only its newest delivery is
+written, in this run or already in the tables, and it replaces the older copies in the same commits.
 
 Reports only through pipes (spark/pipes.py), each partition's messages with its ``partition_key``:
-- a partition written: a ``reconciliation`` check and a materialization with its counts, the run's commit
+- a partition written: a ``reconciliation`` check (real_rows = rows_written + quarantined + duplicates_removed +
+  superseded_rows) and a materialization with its counts (and replaced_rows of older deliveries), the run's commit
   facts and ``batch_size``; data version ``<snapshot id>:<16-hex hash of its files and counts>``;
 - a partition that failed (``no_input_files``, ``unreadable_input``, ``reconciliation_failed``): an error;
   it is not written (its old rows stay), the others are;
@@ -27,7 +30,7 @@ Choices (see also docs/learning/iceberg_basics.md):
 - fix_timestamp = round start + offset seconds with microseconds kept; the row's own `date` only
   when that is NULL. Dedup identity is (round_id, fix_timestamp) within one Bronze partition; rows without
   a timestamp are only merged with another copy of the same slot (round_id, location_index), e.g. CSV +
-  JSON twins. Copies in two Bronze partitions are both kept.
+  JSON twins. A round in two Bronze partitions is kept whole from the newest one (silver/redelivery.py).
 - event_weekday is ISO: 1 = Monday … 7 = Sunday.
 - nine_number: holes 10–18 → 2 (19–27 → 3); holes 1–9 → the section band, where a band starts at a
   section whose most common hole drops from ≥7 to ≤3 (27-hole sites numbering 1–9 per nine, 9-hole
@@ -54,9 +57,6 @@ from pipes import Pipes, md_int, md_json, md_row_count, md_table_schema, md_text
 from silver import local_decode, manifest  # noqa: E402
 from silver.errors import JobError  # noqa: E402
 from silver.manifest import Partition  # noqa: E402
-
-TABLE_NAMES = ("fact_telemetry_event", "fact_device_health", "quarantine_telemetry_event")
-
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse would print usage and exit; we want a JobError
@@ -186,7 +186,7 @@ class _BatchRun:
     def run(self) -> dict:
         from pyspark.storagelevel import StorageLevel
 
-        from silver import transform
+        from silver import redelivery, transform
 
         _configure(self.spark)
         files = self._list_inputs()
@@ -205,14 +205,17 @@ class _BatchRun:
         try:
             stats = self._file_stats(ranked, files)  # the first action: decodes and caches
             self.step("parse_dedup")
-            facts = self._counts(ranked, files, stats)
+            redelivered = redelivery.plan(self.spark, self.args.namespace, ranked, self.parts, self._alive(stats))
+            self.step("redelivery")
+            rows = transform.with_superseded(ranked, redelivered.superseded)
+            facts = self._counts(rows, files, stats, redelivered)
             written = self._alive(facts)
             if not written:
                 return self._result({}, {}, None)
-            commits, schema = self._write(ranked, written, facts, centres)
+            commits, retained, schema = self._write(rows, written, facts, centres, redelivered.removals(written))
         finally:
             ranked.unpersist()
-        self._check_commits(commits, [facts[i] for i in written])
+        self._check_commits(commits, [facts[i] for i in written], retained)
         return self._result({i: facts[i] for i in written}, commits, schema)
 
     def _list_inputs(self) -> dict[int, list[tuple[str, int]]]:
@@ -297,39 +300,47 @@ class _BatchRun:
             self.log("warn", "unknown source columns kept in extra_fields", unknown_columns=s["unknown_columns"],
                      partition_key=key)
 
-    def _counts(self, ranked, files: dict[int, list], stats: dict[int, dict]) -> dict[int, dict]:
+    def _counts(self, rows, files: dict[int, list], stats: dict[int, dict], redelivered) -> dict[int, dict]:
         """Each partition's counts (one grouped pass for all), reconciled before anything is written: a
-        partition whose real rows are not kept + quarantined + duplicates fails."""
+        partition whose real rows are not kept + quarantined + duplicates + superseded fails. So does the whole
+        run when such a partition holds the newest copy of rounds that other partitions of the run then lack."""
         from silver import transform
 
-        counts = transform.partition_counts(ranked)
+        counts = transform.partition_counts(rows)
         facts = {}
         for i in self._alive(stats):
             f = _partition_facts(files[i], stats[i], *counts.get(i, transform.empty_counts()))
-            if f["real_rows"] == f["rows_written"] + f["quarantined_total"] + f["duplicates_removed"]:
+            f.update(redelivered.replaced_counts(i))
+            if f["real_rows"] == sum(f[k] for k in _RECONCILED):
                 facts[i] = f
             else:
                 self._fail_reconciliation(i, f)
+        lost = sorted(self.parts[i].key for i in redelivered.winners if i in self.failed)
+        if lost:
+            raise JobError(f"partitions holding the newest delivery of rounds in other partitions of the run failed: "
+                           f"{', '.join(lost)}; nothing was written (re-run once they are fixed)", code="reconciliation_failed")
         return facts
 
     def _fail_reconciliation(self, i: int, f: dict) -> None:
-        details = {k: f[k] for k in ("real_rows", "rows_written", "quarantined_total", "duplicates_removed")}
+        details = {k: f[k] for k in ("real_rows", *_RECONCILED)}
         message = (
-            f"reconciliation failed before write: real_rows {f['real_rows']} != rows_written {f['rows_written']}"
-            f" + quarantined {f['quarantined_total']} + duplicates_removed {f['duplicates_removed']}"
+            f"reconciliation failed before write: real_rows {f['real_rows']} != "
+            + " + ".join(f"{k} {f[k]}" for k in _RECONCILED)
         )
         if self.pipes is not None:
             self.pipes.report_check("reconciliation", passed=False, severity="error", failures=1, description=message,
                                     metadata={k: md_int(v) for k, v in details.items()}, partition_key=self.parts[i].key)
         self._fail(i, message, "reconciliation_failed", details)
 
-    def _write(self, ranked, written: list[int], facts: dict[int, dict], centres: list) -> tuple[dict, list[dict]]:
-        """The kept and quarantined rows of the partitions ``written`` → the three tables, one commit each."""
+    def _write(self, rows, written: list[int], facts: dict[int, dict], centres: list, removals: list) -> tuple[dict, dict, list[dict]]:
+        """The kept and quarantined rows of the partitions ``written`` → the three tables, one commit each, with
+        the older copies of re-delivered rounds (``removals``) taken out of their partitions in the same
+        commit. Returns the commits, the rows of older partitions written again per table, and the schema."""
         from pyspark.sql import functions as F
 
-        from silver import tables, transform
+        from silver import redelivery, tables, transform
 
-        kept, rejected = transform.kept_rows(ranked), transform.rejected_rows(ranked)
+        kept, rejected = transform.kept_rows(rows), transform.rejected_rows(rows)
         if len(written) < len(self.parts):  # rows of failed partitions are not written
             kept, rejected = (df.where(F.col("part_idx").isin(written)) for df in (kept, rejected))
         tracks = transform.track_previews(kept)
@@ -345,19 +356,33 @@ class _BatchRun:
         main = transform.derive(kept, bands, zones, with_h3=True)
         quarantine = transform.derive(rejected, bands, zones, with_h3=False).withColumn("run_id", F.lit(self.run_id))
         slices = [(self.parts[i].course_id, self.parts[i].ingest_date) for i in written]
-        commits = {}
+        commits, retained = {}, {}
         # every table is written from the ranked rows as they are: clustered by Bronze partition and event date
-        for table, df in zip(TABLE_NAMES, (main, main, quarantine)):
+        for table, df in zip(tables.TABLE_NAMES, (main, main, quarantine)):
             name = tables.ensure_table(self.spark, self.args.namespace, table)
-            commits[table] = tables.overwrite_partitions(tables.conform(df, table), name, slices, self.run_id)
+            condition, df = tables.slices_condition(slices), tables.conform(df, table)
+            old = redelivery.retained_rows(self.spark, name, table, removals)
+            if old is not None:  # partitions holding older copies of re-delivered rounds: rewritten without them
+                old = old.persist()
+                retained[table] = old.count()
+                condition, df = condition | redelivery.old_partitions_condition(table, removals), df.unionByName(old)
+            try:
+                commits[table] = tables.overwrite_partitions(df, name, condition, self.run_id)
+            finally:
+                if old is not None:
+                    old.unpersist()
             self.step(f"write_{table}")
-        schema = tables.table_schema(self.spark, tables.qualified(self.spark, self.args.namespace, TABLE_NAMES[0]))
-        return commits, schema
+        schema = tables.table_schema(self.spark, tables.qualified(self.spark, self.args.namespace, tables.TABLE_NAMES[0]))
+        return commits, retained, schema
 
-    def _check_commits(self, commits: dict, written: list[dict]) -> None:
-        """After the commits: what Iceberg says each table added must be what was counted for the partitions."""
+    def _check_commits(self, commits: dict, written: list[dict], retained: dict[str, int]) -> None:
+        """After the commits: what Iceberg says each table added must be what was counted for the partitions
+        (plus the rows of older partitions written again without the replaced rounds)."""
+        from silver import tables
+
         kept = sum(f["rows_written"] for f in written)
-        expected = dict(zip(TABLE_NAMES, (kept, kept, sum(f["quarantined_total"] for f in written))))
+        counted = (kept, kept, sum(f["quarantined_total"] for f in written))
+        expected = {t: n + retained.get(t, 0) for t, n in zip(tables.TABLE_NAMES, counted)}
         wrong = {t: {"added_records": commits[t]["added_records"], "counted": n}
                  for t, n in expected.items() if commits[t]["added_records"] != n}
         if wrong:
@@ -391,7 +416,6 @@ def _partition_facts(files: list[tuple[str, int]], stats: dict, counts: dict, ke
     """One partition's numbers, as a single-partition run reported them."""
     totals = stats["totals"]
     quarantined = {r: counts[r] for r in ("nan", "zero_coordinates", "swapped", "out_of_range")}
-    duplicates = counts["duplicates"]
     return {
         "files": len(files),
         "file_list": [[os.path.basename(p), size] for p, size in files],
@@ -402,18 +426,22 @@ def _partition_facts(files: list[tuple[str, int]], stats: dict, counts: dict, ke
         "rounds": int(totals.get("rounds", 0)),
         "empty_rounds": int(totals.get("empty_rounds", 0)),
         "files_rejected": stats["rejected"],
-        "rows_written": counts["good"] - duplicates,
+        "rows_written": counts["written"],
         "quarantined": quarantined,
         "quarantined_total": sum(quarantined.values()),
-        "duplicates_removed": duplicates,
-        "timestamp_missing": counts["good_ts_missing"] - counts["duplicates_ts_missing"],
+        "duplicates_removed": counts["duplicates"],
+        "superseded_rows": counts["superseded"],
+        "timestamp_missing": counts["written_ts_missing"],
         "unknown_columns": stats["unknown_columns"],
         "kept_by_section_hole": kept_by_section_hole,
     }
 
 
+# every real row is one of these (silver/redelivery.py for superseded_rows)
+_RECONCILED = ("rows_written", "quarantined_total", "duplicates_removed", "superseded_rows")
+
 _VERSIONED = ("file_list", "rows_read", "real_rows", "rows_written", "quarantined", "duplicates_removed",
-              "timestamp_missing", "nine_band_starts", "course_centre")
+              "superseded_rows", "timestamp_missing", "nine_band_starts", "course_centre")
 
 
 def _data_version(r: dict, partition: Partition) -> str:
@@ -431,8 +459,8 @@ def _report(pipes: Pipes, r: dict, schema: list[dict], spark_startup_ms: int | N
         passed=r["reconciled"],
         severity="error",
         failures=0 if r["reconciled"] else 1,
-        description="real_rows = rows_written + quarantined + duplicates_removed",
-        metadata={k: md_int(v) for k, v in (("real_rows", r["real_rows"]), ("rows_written", r["rows_written"]), ("quarantined", r["quarantined_total"]), ("duplicates_removed", r["duplicates_removed"]))},
+        description="real_rows = rows_written + quarantined + duplicates_removed + superseded_rows",
+        metadata={k: md_int(r[k]) for k in ("real_rows", *_RECONCILED)},
         partition_key=key,
     )
     metadata = {
@@ -451,6 +479,9 @@ def _report(pipes: Pipes, r: dict, schema: list[dict], spark_startup_ms: int | N
         "quarantined_rows": md_int(r["quarantined_total"]),
         "quarantined_by_reason": md_json(r["quarantined"]),
         "duplicates_removed": md_int(r["duplicates_removed"]),
+        "superseded_rows": md_int(r["superseded_rows"]),
+        "replaced_rows": md_int(r["replaced_rows"]),
+        "replaced_quarantined_rows": md_int(r["replaced_quarantined_rows"]),
         "timestamp_missing_rows": md_int(r["timestamp_missing"]),
         "unknown_columns": md_json(r["unknown_columns"]),
         "files_rejected": md_json(r["files_rejected"]),
@@ -458,6 +489,8 @@ def _report(pipes: Pipes, r: dict, schema: list[dict], spark_startup_ms: int | N
         "run_id": md_text(r["run_id"]),
         "batch_size": md_int(r["batch_size"]),
     }
+    if r["replaced_ingest_dates"]:
+        metadata["replaced_ingest_dates"] = md_json(r["replaced_ingest_dates"])
     if r["course_centre"]:
         metadata["course_centre"] = md_json(r["course_centre"])
     if r.get("track_preview"):

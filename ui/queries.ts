@@ -108,6 +108,8 @@ export interface AssetDetail {
   tags: Record<string, string>;
   code_version: string;
   source_file: string;
+  /** Set when a multi-asset writes this asset: the step's name and every asset it writes (this one included). */
+  written_by: { step: string; assets: string[] } | null;
   partitions_def: { kind: string; dimensions: string[] } | null;
   upstream: string[];
   downstream: string[];
@@ -150,6 +152,7 @@ export async function assetDetail(project: Project, key: string, partition?: str
     tags: { ...(def.tags ?? {}) },
     code_version: def.codeVersion,
     source_file: def.sourceFile,
+    written_by: def.multi ? { step: def.multi.name, assets: [...def.multi.outputs] } : null,
     partitions_def: pdef
       ? { kind: pdef.kind, dimensions: pdef.kind === 'multi' ? pdef.dimensions.map((d) => d.name) : [pdef.name] }
       : null,

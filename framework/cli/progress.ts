@@ -9,8 +9,8 @@ interface Line {
   status: string;
   started: number | null;
   detail: string;
-  /** A batch step: its partitions' states so far. */
-  batch?: { size: number; finished: Map<string, number> };
+  /** A step of several members (a batch, a multi-asset): their states so far. */
+  batch?: { size: number; unit: string; label: string; finished: Map<string, number> };
 }
 
 /**
@@ -30,11 +30,21 @@ export class RunProgress {
     process.stderr.write(
       `${pc.bold('run')} ${runId}: ${plan.steps.length} step(s)${plan.skippedFresh ? `, ${plan.skippedFresh} fresh partition(s) left out` : ''}\n`,
     );
+    if (plan.alsoWritten) {
+      process.stderr.write(
+        `also materializes ${plan.alsoWritten.join(', ')}: written by the same step as the selection (a multi-asset)\n`,
+      );
+    }
     for (const s of plan.steps) {
       const line: Line = { id: s.id, status: 'PENDING', started: null, detail: '' };
-      if (s.partitions.length > 1) {
-        line.batch = { size: s.partitions.length, finished: new Map() };
-        for (const p of s.partitions) this.batchOf.set(stepId(s.asset_key, p.key), s.id);
+      const [partitions, outputs] = [s.partitions.length, s.outputs.length];
+      if (partitions * outputs > 1) {
+        const label = [partitions > 1 ? `${partitions} partitions` : '', outputs > 1 ? `${outputs} assets` : '']
+          .filter(Boolean)
+          .join(' × ');
+        const unit = outputs > 1 ? 'asset partitions' : 'partitions';
+        line.batch = { size: partitions * outputs, unit, label, finished: new Map() };
+        for (const o of s.outputs) for (const p of s.partitions) this.batchOf.set(stepId(o, p.key), s.id);
       }
       this.lines.set(s.id, line);
     }
@@ -73,12 +83,12 @@ export class RunProgress {
     if (e.type === 'STEP_STARTED' && line.status !== 'RUNNING') {
       line.status = 'RUNNING';
       line.started ??= Date.now();
-      line.detail = `${batch.size} partitions in one step`;
+      line.detail = `${batch.label} in one step`;
     } else if (e.type === 'STEP_FINISHED') {
       batch.finished.set(e.status, (batch.finished.get(e.status) ?? 0) + 1);
       const done = [...batch.finished.values()].reduce((a, b) => a + b, 0);
       const counts = [...batch.finished.entries()].map(([s, n]) => `${n} ${s.toLowerCase()}`).join(', ');
-      line.detail = `${done}/${batch.size} partitions: ${counts}`;
+      line.detail = `${done}/${batch.size} ${batch.unit}: ${counts}`;
       if (done === batch.size) {
         const statuses = [...batch.finished.keys()];
         line.status = statuses.length === 1 ? statuses[0]! : statuses.includes('FAILURE') ? 'FAILURE' : 'SKIPPED';

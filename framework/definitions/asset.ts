@@ -172,6 +172,24 @@ export interface MaterializeContext<R = unknown> {
   computeLog: (line: string) => void;
   /** Every materialize step of this run, so integrations can batch work (one dbt call for many models). */
   runPlan: readonly { asset_key: AssetKey; partition_key: string }[];
+  /** The assets this step writes: `[assetKey]`, or every output of a multi-asset (`multiAsset`). */
+  outputs: readonly AssetKey[];
+}
+
+/**
+ * What a multi-asset's materializer (`multiAsset`) reports: a result per output, each a plain or a batch
+ * result as an asset's would be. An output left out fails ("reported no result").
+ */
+export interface MultiMaterializeResult {
+  outputs: Record<AssetKey, MaterializeResult | BatchMaterializeResult>;
+}
+
+/** Set on each output of a multi-asset: the step that writes it and its sibling outputs. */
+export interface MultiAssetInfo {
+  /** Names the step (`silver_job`). */
+  name: string;
+  /** Every output, in declaration order; one step writes them all (a selection of one selects all). */
+  outputs: readonly AssetKey[];
 }
 
 export interface ObserveContext {
@@ -215,9 +233,10 @@ export interface AssetSpec<K extends AssetKey = AssetKey, R = unknown> {
   materialize: (
     ctx: MaterializeContext<R>,
   ) =>
-    | Promise<MaterializeResult | BatchMaterializeResult | undefined>
+    | Promise<MaterializeResult | BatchMaterializeResult | MultiMaterializeResult | undefined>
     | MaterializeResult
     | BatchMaterializeResult
+    | MultiMaterializeResult
     | undefined;
   /**
    * For assets that copy external data (files in an inbox): a cheap version of that data as it is now.
@@ -233,6 +252,8 @@ export interface AssetDefinition<K extends AssetKey = AssetKey, R = unknown>
   codeVersion: string;
   /** The file that declared the asset, for error messages. */
   sourceFile: string;
+  /** Present when the asset is one output of a multi-asset. */
+  multi?: MultiAssetInfo;
 }
 
 /**

@@ -204,6 +204,13 @@ export function defineAssets<R = undefined>(input: DefineAssetsInput<R>): Defini
     }
     if (a.partitions) validatePartitionsDefinition(a.partitions, a.key);
     if (a.batch) validateBatchPolicy(a);
+    const missing = (a.multi?.outputs ?? []).filter((k) => !assets.has(k));
+    if (missing.length > 0) {
+      throw new DefinitionError(
+        'MULTI_ASSET_INCOMPLETE',
+        `Asset '${a.key}' (in ${a.sourceFile}) is written by multi-asset '${a.multi!.name}' together with ${missing.join(', ')}, which the definitions leave out: pass every output of multiAsset() to defineAssets.`,
+      );
+    }
     for (const [dep, mapping] of Object.entries(a.partitionMappings ?? {})) {
       if (!a.deps.includes(dep)) {
         throw new DefinitionError(

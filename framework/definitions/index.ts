@@ -16,6 +16,8 @@ export {
   isPartitionFailure,
   type MaterializeContext,
   type MaterializeResult,
+  type MultiAssetInfo,
+  type MultiMaterializeResult,
   type ObserveContext,
   type PartitionFailure,
   type RetryPolicy,
@@ -45,6 +47,7 @@ export {
   md,
   numericValue,
 } from './metadata.ts';
+export { type MultiAssetOutput, type MultiAssetSpec, multiAsset, siblingsOf } from './multi-asset.ts';
 export {
   type DailyPartitions,
   type DimensionPartitions,

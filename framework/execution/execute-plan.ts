@@ -56,15 +56,18 @@ interface Member {
   partition_key: string;
 }
 
+/** A materialize step's members: each output (one, or a multi-asset's) of each partition. */
 const membersOf = (step: PlannedStep): Member[] =>
   step.kind === 'checks'
     ? [{ id: step.id, kind: 'checks', asset_key: step.asset_key, partition_key: '' }]
-    : step.partitions.map((p) => ({
-        id: stepId(step.asset_key, p.key),
-        kind: 'materialize',
-        asset_key: step.asset_key,
-        partition_key: p.key,
-      }));
+    : step.partitions.flatMap((p) =>
+        step.outputs.map((asset_key) => ({
+          id: stepId(asset_key, p.key),
+          kind: 'materialize' as const,
+          asset_key,
+          partition_key: p.key,
+        })),
+      );
 
 /**
  * Runs a plan: steps start when their upstream steps succeeded, at most `concurrency` at a time (and
@@ -130,7 +133,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
       attempt: 1,
     });
     const partitions = plan.steps
-      .filter((s) => s.asset_key === step.asset_key && s.kind === 'materialize')
+      .filter((s) => s.kind === 'materialize' && s.outputs.includes(step.asset_key))
       .flatMap((s) => s.partitions.map((p) => p.key))
       .filter((p) => {
         const id = stepId(step.asset_key, p);
@@ -152,8 +155,9 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
     const asset = opts.graph.definition(step.asset_key);
     const results = await materializeStep(step, keys, asset, opts, sleep);
     const timing = { started_at: started.toISOString(), duration_ms: Date.now() - started.getTime() };
-    for (const member of membersOf(step).filter((m) => keys.includes(m.partition_key))) {
-      const r = results.get(member.partition_key) ?? { kind: 'canceled' as const, attempts: 0 };
+    const running = new Set(keys);
+    for (const member of membersOf(step).filter((m) => running.has(m.partition_key))) {
+      const r = results.get(member.id) ?? { kind: 'canceled' as const, attempts: 0 };
       if (r.kind === 'canceled')
         finish(member, 'CANCELED', 'the run was canceled', { attempts: r.attempts, ...timing });
       else if (r.kind === 'failed') finish(member, 'FAILURE', r.error, { attempts: r.attempts, ...timing });
@@ -185,10 +189,10 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
       if (!allFinished()) return null;
       const keys: string[] = [];
       const skipped: [Member, string][] = [];
-      for (const [i, p] of step.partitions.entries()) {
+      for (const p of step.partitions) {
         const blocker = p.after.find((id) => blocked.has(id));
-        if (blocker) skipped.push([members[i]!, blocker]);
-        else keys.push(p.key);
+        if (!blocker) keys.push(p.key);
+        else for (const m of members) if (m.partition_key === p.key) skipped.push([m, blocker]);
       }
       return { keys, skipped };
     }

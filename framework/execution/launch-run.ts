@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
-import type { AssetKey, Definitions, RunSummary } from '../definitions/index.ts';
+import { type AssetKey, type Definitions, type RunSummary, siblingsOf } from '../definitions/index.ts';
 import { FrameworkError, UsageError } from '../errors/index.ts';
 import type { AssetGraph } from '../graph/index.ts';
 import { resolveSelection } from '../selection/index.ts';
@@ -225,17 +225,20 @@ function missingUpstream(
 
 /** Blocking error checks that failed on their latest evaluation, for upstream assets this plan does not rerun. */
 function failedUpstreamGates(store: Store, graph: AssetGraph, plan: ExecutionPlan): Map<AssetKey, string> {
-  const planned = new Set(plan.steps.map((s) => s.asset_key));
+  const planned = new Set(plan.steps.flatMap((s) => s.outputs));
   const outside = new Set<AssetKey>();
   for (const k of planned) for (const d of graph.parents(k)) if (!planned.has(d)) outside.add(d);
   const gates = new Map<AssetKey, string>();
   if (outside.size === 0) return gates;
-  for (const c of store.latestCheckEvaluations([...outside])) {
-    if (c.passed || !c.blocking || c.severity !== 'error' || gates.has(c.asset_key)) continue;
-    gates.set(
-      c.asset_key,
-      `its blocking check '${c.check_name}' failed in run ${c.run_id}${c.failures != null ? ` (${c.failures} failing rows)` : ''}; fix the data and rematerialize ${c.asset_key}`,
-    );
+  // a multi-asset's outputs were written together: a failed gate on one holds them all
+  const checked = new Set([...outside].flatMap((d) => siblingsOf(graph.definition(d))));
+  for (const c of store.latestCheckEvaluations([...checked])) {
+    if (c.passed || !c.blocking || c.severity !== 'error') continue;
+    const failed = `blocking check '${c.check_name}' failed in run ${c.run_id}${c.failures != null ? ` (${c.failures} failing rows)` : ''}; fix the data and rematerialize ${c.asset_key}`;
+    for (const k of siblingsOf(graph.definition(c.asset_key))) {
+      if (!outside.has(k) || gates.has(k)) continue;
+      gates.set(k, k === c.asset_key ? `its ${failed}` : `written with ${c.asset_key}, whose ${failed}`);
+    }
   }
   return gates;
 }

@@ -5,6 +5,7 @@ import type {
   AssetKey,
   BatchMaterializeResult,
   MaterializeResult,
+  MultiMaterializeResult,
   PartitionFailure,
   StepPartition,
 } from '../definitions/index.ts';
@@ -35,11 +36,15 @@ export const stepDirName = (step: Pick<PlannedStep, 'asset_key' | 'partition_key
     : `${step.asset_key}__${step.partition_key.replace(/[^A-Za-z0-9._=-]/g, '_')}${more}`;
 };
 
+/** An output's result for one partition. */
+type OutputResult = MaterializeResult | PartitionFailure;
+
 /**
- * Materializes the partitions of one step (one, or a batch), with the asset's retry policy and
- * timeout. A batch is one materializer call for all its partitions; each partition succeeds or fails
- * on its own, and a retry takes only the partitions that failed. Emits the per-partition events
- * (started, retry, materialization, checks); the caller emits each partition's finish.
+ * Materializes the partitions of one step (one, or a batch) for each of its outputs (one, or a
+ * multi-asset's), with the asset's retry policy and timeout. A batch is one materializer call for all
+ * its partitions; each partition succeeds or fails on its own, and a retry takes only the partitions
+ * that failed (for any output). Emits the per-member events (started, retry, materialization, checks);
+ * the caller emits each member's finish. Returns outcomes by member id (`output[partition]`).
  */
 export async function materializeStep(
   step: PlannedStep,
@@ -80,25 +85,34 @@ export async function materializeStep(
     ]),
   );
   const runPlan = plannedTargets(opts.plan);
+  const outputs = step.outputs;
+  const definitions = new Map(outputs.map((o) => [o, o === step.asset_key ? asset : opts.graph.definition(o)]));
   const outcomes = new Map<string, PartitionOutcome>();
+  const setAll = (k: string, outcome: PartitionOutcome) => {
+    for (const o of outputs) outcomes.set(stepId(o, k), outcome);
+  };
+  /** Emits an event once per output of the step. */
+  const emitAll = (event: (assetKey: AssetKey) => Parameters<typeof emit>[0]) => {
+    for (const o of outputs) emit(event(o));
+  };
   let remaining = [...keys];
   let attempt = 0;
   try {
     while (remaining.length > 0) {
       attempt++;
       if (opts.signal.aborted) {
-        for (const k of remaining) outcomes.set(k, { kind: 'canceled', attempts: attempt - 1 });
+        for (const k of remaining) setAll(k, { kind: 'canceled', attempts: attempt - 1 });
         break;
       }
       for (const k of remaining) {
-        emit({ type: 'STEP_STARTED', run_id: runId, asset_key: step.asset_key, partition_key: k, attempt });
+        emitAll((asset_key) => ({ type: 'STEP_STARTED', run_id: runId, asset_key, partition_key: k, attempt }));
       }
       log.info({ attempt, partitions: remaining.length }, 'step started');
       const signals = [opts.signal];
       if (asset.timeoutMs) signals.push(AbortSignal.timeout(asset.timeoutMs));
       const signal = AbortSignal.any(signals);
       const partitions = remaining.map((k) => stepPartitions.get(k)!);
-      let results: Map<string, MaterializeResult | PartitionFailure>;
+      let results: Map<string, Map<AssetKey, OutputResult>>;
       try {
         const sourceVersions = await observeSources(asset, step.asset_key, partitions);
         const first = partitions[0]!;
@@ -117,73 +131,85 @@ export async function materializeStep(
               stepDir,
               computeLog: computeLog.write,
               runPlan,
+              outputs,
             }),
             abortPromise(signal),
           ])) ?? {};
-        results = perPartition(returned, partitions, sourceVersions);
+        results = perOutput(returned, asset, outputs, partitions, sourceVersions);
       } catch (e) {
         if (opts.signal.aborted) {
-          for (const k of remaining) outcomes.set(k, { kind: 'canceled', attempts: attempt });
+          for (const k of remaining) setAll(k, { kind: 'canceled', attempts: attempt });
           break;
         }
         const timedOut = signal.aborted && !opts.signal.aborted;
         const error = timedOut ? `timed out after ${asset.timeoutMs} ms` : errorText(e);
-        results = new Map(remaining.map((k) => [k, { error }]));
+        results = new Map(remaining.map((k) => [k, new Map(outputs.map((o) => [o, { error }]))]));
       }
-      const failed: string[] = [];
-      for (const [k, r] of results) {
-        if (isPartitionFailure(r)) {
-          failed.push(k);
-          computeLog.write(`[fairway] attempt ${attempt} failed${k ? ` for ${k}` : ''}: ${r.error}`);
-          if (attempt >= maxAttempts) {
-            log.error({ attempt, partition: k || undefined, err: r.error }, 'step failed');
-            outcomes.set(k, { kind: 'failed', error: r.error, attempts: attempt });
+      /** Failed partitions (any output) → the first error. */
+      const failed = new Map<string, string>();
+      for (const [k, byOutput] of results) {
+        for (const [o, r] of byOutput) {
+          const id = stepId(o, k);
+          if (isPartitionFailure(r)) {
+            if (!failed.has(k)) failed.set(k, r.error);
+            const which = outputs.length > 1 ? `${o}` : '';
+            computeLog.write(
+              `[fairway] attempt ${attempt} failed${k || which ? ` for ${[which, k].filter(Boolean).join(' ')}` : ''}: ${r.error}`,
+            );
+            if (attempt >= maxAttempts) {
+              log.error({ attempt, asset_key: o, partition: k || undefined, err: r.error }, 'step failed');
+              outcomes.set(id, { kind: 'failed', error: r.error, attempts: attempt });
+            }
+            continue;
           }
-          continue;
-        }
-        try {
-          const gate = await recordMaterialization(step, k, r, asset, inputsOf.get(k)!, opts);
-          outcomes.set(k, { kind: 'ok', gate, attempts: attempt });
-        } catch (e) {
-          // Recording failed (e.g. the store): the partition did not complete, the others go on.
-          log.error({ partition: k || undefined, err: errorText(e) }, 'recording the materialization failed');
-          outcomes.set(k, {
-            kind: 'failed',
-            error: `recording the materialization failed: ${errorText(e)}`,
-            attempts: attempt,
-          });
+          try {
+            const gate = await recordMaterialization(o, k, r, definitions.get(o)!, inputsOf.get(k)!, opts);
+            outcomes.set(id, { kind: 'ok', gate, attempts: attempt });
+          } catch (e) {
+            // Recording failed (e.g. the store): the member did not complete, the others go on.
+            log.error(
+              { asset_key: o, partition: k || undefined, err: errorText(e) },
+              'recording the materialization failed',
+            );
+            outcomes.set(id, {
+              kind: 'failed',
+              error: `recording the materialization failed: ${errorText(e)}`,
+              attempts: attempt,
+            });
+          }
         }
       }
-      if (failed.length === 0 || attempt >= maxAttempts) break;
+      if (failed.size === 0 || attempt >= maxAttempts) break;
       const delay = (asset.retry?.backoffMs ?? 1000) * 2 ** (attempt - 1);
-      const error = (results.get(failed[0]!) as PartitionFailure).error;
-      log.warn({ attempt, delay_ms: delay, err: error, partitions: failed.length }, 'step failed, retrying');
-      for (const k of failed) {
-        const e = (results.get(k) as PartitionFailure).error;
-        emit({
+      log.warn(
+        { attempt, delay_ms: delay, err: failed.values().next().value, partitions: failed.size },
+        'step failed, retrying',
+      );
+      for (const [k, error] of failed) {
+        emitAll((asset_key) => ({
           type: 'STEP_RETRY',
           run_id: runId,
-          asset_key: step.asset_key,
+          asset_key,
           partition_key: k,
           attempt,
           delay_ms: delay,
-          error: e,
-        });
+          error,
+        }));
       }
       await sleep(delay, opts.signal);
-      remaining = failed;
+      remaining = [...failed.keys()];
     }
   } finally {
     const bytes = await computeLog.close();
     for (const k of keys) {
-      emit({
+      emitAll((asset_key) => ({
         type: 'COMPUTE_LOG',
         run_id: runId,
-        asset_key: step.asset_key,
+        asset_key,
         partition_key: k,
         path: relative(opts.stateDir, logPath),
         bytes,
-      });
+      }));
     }
   }
   return outcomes;
@@ -204,16 +230,44 @@ async function observeSources(
 }
 
 /**
- * The materializer's answer for each partition of the call. A plain result covers every partition;
+ * The materializer's answer for each partition and output of the call. A multi-asset answers per output
+ * (an output it leaves out failed); each output's answer is read as an asset's (`perPartition`).
+ */
+function perOutput(
+  returned: MaterializeResult | BatchMaterializeResult | MultiMaterializeResult,
+  asset: AssetDefinition<AssetKey, unknown>,
+  outputs: readonly AssetKey[],
+  partitions: readonly StepPartition[],
+  sourceVersions: ReadonlyMap<string, string>,
+): Map<string, Map<AssetKey, OutputResult>> {
+  const out = new Map(partitions.map((p) => [p.key, new Map<AssetKey, OutputResult>()]));
+  for (const o of outputs) {
+    let answer = returned as MaterializeResult | BatchMaterializeResult;
+    if (asset.multi) {
+      const given = (returned as Partial<MultiMaterializeResult>).outputs?.[o];
+      if (given === undefined) {
+        for (const p of partitions)
+          out.get(p.key)!.set(o, { error: `the multi-asset '${asset.multi.name}' reported no result for ${o}` });
+        continue;
+      }
+      answer = given;
+    }
+    for (const [k, r] of perPartition(answer, partitions, sourceVersions)) out.get(k)!.set(o, r);
+  }
+  return out;
+}
+
+/**
+ * One output's answer for each partition of the call. A plain result covers every partition;
  * a batch result must name each one (a partition it leaves out failed).
  */
 function perPartition(
   returned: MaterializeResult | BatchMaterializeResult,
   partitions: readonly StepPartition[],
   sourceVersions: ReadonlyMap<string, string>,
-): Map<string, MaterializeResult | PartitionFailure> {
+): Map<string, OutputResult> {
   const batch = 'partitions' in returned && typeof returned.partitions === 'object' ? returned.partitions : undefined;
-  const out = new Map<string, MaterializeResult | PartitionFailure>();
+  const out = new Map<string, OutputResult>();
   for (const p of partitions) {
     const r = batch ? batch[p.key] : (returned as MaterializeResult);
     if (r === undefined) {
@@ -241,7 +295,7 @@ function perPartition(
 
 /** Records one partition's materialization (in memory and as an event), then its checks; returns a gate. */
 async function recordMaterialization(
-  step: PlannedStep,
+  assetKey: AssetKey,
   partitionKey: string,
   result: MaterializeResult,
   asset: AssetDefinition<AssetKey, unknown>,
@@ -252,7 +306,7 @@ async function recordMaterialization(
   const dataVersion =
     result.dataVersion ?? hashText(asset.codeVersion, ...inputs.map((i) => `${i.key}=${i.dataVersion ?? ''}`));
   const record: MaterializationRecord = {
-    asset_key: step.asset_key,
+    asset_key: assetKey,
     partition_key: partitionKey,
     run_id: opts.runId,
     ts: new Date().toISOString(),
@@ -262,15 +316,15 @@ async function recordMaterialization(
     deps: [...asset.deps],
     metadata,
   };
-  const byPartition = opts.materializations.get(step.asset_key) ?? new Map();
+  const byPartition = opts.materializations.get(assetKey) ?? new Map();
   byPartition.set(partitionKey, record);
-  opts.materializations.set(step.asset_key, byPartition);
+  opts.materializations.set(assetKey, byPartition);
   opts.emit({ type: 'MATERIALIZATION', run_id: opts.runId, record });
   opts.log.info(
-    { asset_key: step.asset_key, partition: partitionKey || undefined, data_version: dataVersion },
+    { asset_key: assetKey, partition: partitionKey || undefined, data_version: dataVersion },
     'asset materialized',
   );
-  const target = { id: stepId(step.asset_key, partitionKey), asset_key: step.asset_key, partition_key: partitionKey };
+  const target = { id: stepId(assetKey, partitionKey), asset_key: assetKey, partition_key: partitionKey };
   return evaluatePartitionChecks(target, asset, result, metadata, opts);
 }
 

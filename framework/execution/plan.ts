@@ -1,5 +1,5 @@
 import type { AssetDefinition, AssetKey } from '../definitions/index.ts';
-import { dimensionNames, normalizePartitionKey } from '../definitions/index.ts';
+import { dimensionNames, normalizePartitionKey, siblingsOf } from '../definitions/index.ts';
 import { UsageError } from '../errors/index.ts';
 import type { StalenessResult } from '../staleness/index.ts';
 import { upstreamPartitionsOf } from '../staleness/index.ts';
@@ -18,7 +18,10 @@ export interface PlannedStep {
   id: string;
   /** `materialize` partitions, or evaluate the asset-scoped `checks` once all its partitions are done. */
   kind: 'materialize' | 'checks';
+  /** The asset of the step; the first of `outputs` for a multi-asset. */
   asset_key: AssetKey;
+  /** What a materialize step writes: `[asset_key]`, or every output of a multi-asset. `[asset_key]` for checks. */
+  outputs: AssetKey[];
   /** The step's (first) partition; "" when unpartitioned and for checks. */
   partition_key: string;
   /**
@@ -42,6 +45,8 @@ export interface ExecutionPlan {
   steps: PlannedStep[];
   /** Selected asset partitions left out because they are FRESH (with `staleOnly`). */
   skippedFresh: number;
+  /** Assets planned although not selected, because a multi-asset writes them with a selected one. */
+  alsoWritten?: AssetKey[];
 }
 
 export interface PlanInput {
@@ -66,12 +71,17 @@ const batchStepId = (key: string, partitions: readonly PlannedPartition[]) =>
 
 /** The (asset, partition) pairs a plan materializes, batches expanded. */
 export function plannedTargets(plan: ExecutionPlan): { asset_key: AssetKey; partition_key: string }[] {
-  return plan.steps.flatMap((s) => s.partitions.map((p) => ({ asset_key: s.asset_key, partition_key: p.key })));
+  return plan.steps.flatMap((s) =>
+    s.outputs.flatMap((asset_key) => s.partitions.map((p) => ({ asset_key, partition_key: p.key }))),
+  );
 }
 
-/** Ids that record a step's outcome: one per partition of a materialize step (`asset[partition]`), else the step's. */
+/**
+ * Ids that record a step's outcome: one per output and partition of a materialize step (`asset[partition]`),
+ * else the step's.
+ */
 export const memberIds = (step: PlannedStep): string[] =>
-  step.kind === 'checks' ? [step.id] : step.partitions.map((p) => stepId(step.asset_key, p.key));
+  step.kind === 'checks' ? [step.id] : step.outputs.flatMap((o) => step.partitions.map((p) => stepId(o, p.key)));
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -85,7 +95,14 @@ const hasAssetScopedChecks = (asset: AssetDefinition<AssetKey, unknown>) =>
 /** Turns a selection into ordered steps (topological, sorted within a level, partitions sorted). */
 export function buildPlan(input: PlanInput): ExecutionPlan {
   const filter = input.partitionFilter ? parsePartitionFilter(input.partitionFilter) : undefined;
-  const ordered = input.graph.topologicalOrder(input.selected);
+  const selected = new Set(input.selected);
+  const alsoWritten = new Set<AssetKey>();
+  for (const key of input.selected) {
+    for (const sibling of siblingsOf(input.graph.definition(key))) if (!selected.has(sibling)) alsoWritten.add(sibling);
+  }
+  const ordered = input.graph.topologicalOrder([...selected, ...alsoWritten]);
+  /** Outputs of a multi-asset planned with an earlier sibling. */
+  const withSibling = new Set<AssetKey>();
   const steps: PlannedStep[] = [];
   const inPlan = new Set<string>();
   let skippedFresh = 0;
@@ -95,11 +112,15 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
   /** Partitions planned per asset, which may include valid ones not known yet (e.g. a new day). */
   const planned = new Map<AssetKey, readonly string[]>();
   for (const key of ordered) {
+    if (withSibling.has(key)) continue;
     const asset = input.graph.definition(key);
+    // A multi-asset's outputs share deps and partitions: planned once, as one step writing them all.
+    const outputs = [...siblingsOf(asset)];
+    for (const o of outputs) withSibling.add(o);
     let partitions = [''];
     if (asset.partitions) {
       for (const name of dimensionNames(asset.partitions)) selectedDims.add(name);
-      partitions = [...(input.partitions.get(key) ?? [])].sort();
+      partitions = [...new Set(outputs.flatMap((o) => input.partitions.get(o) ?? []))].sort();
       if (filter) {
         const exact = filter.exact && partitions.length > 0 && Object.keys(filter.dims).length > 0;
         partitions = partitions.filter((p) => matchesPartitionFilter(p, filter));
@@ -115,13 +136,13 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
         if (partitions.length > 0) filterMatchedSomething = true;
       }
     }
-    const allowed = input.restrict?.get(key);
-    if (allowed) partitions = partitions.filter((p) => allowed.has(p));
-    planned.set(key, partitions);
+    // restricted to the partitions named for any output (they are written together)
+    const allowed = outputs.flatMap((o) => input.restrict?.get(o) ?? []);
+    if (allowed.length > 0) partitions = partitions.filter((p) => allowed.some((a) => a.has(p)));
+    for (const o of outputs) planned.set(o, partitions);
     const depPartitions = new Map(
       asset.deps.map((d) => [d, [...new Set([...(input.partitions.get(d) ?? []), ...(planned.get(d) ?? [])])]]),
     );
-    const mine: string[] = [];
     const kept: PlannedPartition[] = [];
     for (const p of partitions) {
       const after: string[] = [];
@@ -131,18 +152,17 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
           const id = stepId(depKey, q);
           if (inPlan.has(id)) after.push(id);
         }
-        if (inPlan.has(checksStepId(depKey))) after.push(checksStepId(depKey));
+        // a multi-asset's checks hold back the downstream of all its outputs
+        for (const s of siblingsOf(dep)) if (inPlan.has(checksStepId(s))) after.push(checksStepId(s));
       }
       // Stale-only leaves FRESH partitions out, unless an upstream step of this plan will change their input.
-      const status = input.staleness?.get(key)?.get(p)?.status;
+      const fresh = outputs.every((o) => input.staleness?.get(o)?.get(p)?.status === 'FRESH');
       const upstreamChanges = after.some((id) => !id.endsWith('#checks'));
-      if (input.staleOnly && status === 'FRESH' && !upstreamChanges) {
-        skippedFresh++;
+      if (input.staleOnly && fresh && !upstreamChanges) {
+        skippedFresh += outputs.length;
         continue;
       }
-      const id = stepId(key, p);
-      inPlan.add(id);
-      mine.push(id);
+      for (const o of outputs) inPlan.add(stepId(o, p));
       kept.push({ key: p, after });
     }
     const batched = asset.batch !== undefined;
@@ -151,22 +171,25 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
         id: batchStepId(key, group),
         kind: 'materialize',
         asset_key: key,
+        outputs,
         partition_key: group[0]!.key,
         partitions: group,
         batched,
         after: [...new Set(group.flatMap((g) => g.after))],
       });
     }
-    if (mine.length > 0 && hasAssetScopedChecks(asset)) {
-      inPlan.add(checksStepId(key));
+    for (const o of outputs) {
+      if (kept.length === 0 || !hasAssetScopedChecks(input.graph.definition(o))) continue;
+      inPlan.add(checksStepId(o));
       steps.push({
-        id: checksStepId(key),
+        id: checksStepId(o),
         kind: 'checks',
-        asset_key: key,
+        asset_key: o,
+        outputs: [o],
         partition_key: '',
         partitions: [],
         batched: false,
-        after: mine,
+        after: kept.map((p) => stepId(o, p.key)),
       });
     }
   }
@@ -181,5 +204,5 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
       `No partition of the selected assets matches '${input.partitionFilter}'. Run 'fairway status' to list known partitions.`,
     );
   }
-  return { steps, skippedFresh };
+  return { steps, skippedFresh, ...(alsoWritten.size > 0 ? { alsoWritten: [...alsoWritten].sort() } : {}) };
 }

@@ -56,6 +56,8 @@ TABLES = {
     "quarantine_telemetry_event": (QUARANTINE_COLUMNS, ("course_id", "ingest_date")),
 }
 
+TABLE_NAMES = tuple(TABLES)  # fact_telemetry_event, fact_device_health, quarantine_telemetry_event
+
 # Columns whose values are (nearly) all different within a data file: Parquet's dictionary encoding
 # only costs CPU there (every value is hashed, then the page falls back to plain encoding).
 PLAIN_ENCODED = (
@@ -129,18 +131,24 @@ def conform(df: DataFrame, table: str) -> DataFrame:
     return df.select(*[F.col(c).cast(t).alias(c) for c, t in columns])
 
 
-def slices_condition(slices: list[tuple[str, str]]) -> F.Column:
-    """The rows of the Bronze partitions ``slices`` ((course_id, ingest_date) pairs): one
-    ``course_id = c AND ingest_date IN (…)`` term per course, OR-ed as a balanced tree (a run of hundreds of
-    courses must not make a chain hundreds deep). Iceberg evaluates it on each file's partition values, and
-    on the column bounds of files written under an older spec (one ingest date per file)."""
-    by_course = defaultdict(list)
-    for course_id, ingest_date in slices:
-        by_course[course_id].append(ingest_date)
-    terms = [(F.col("course_id") == F.lit(c)) & _ingest_date_in(sorted(days)) for c, days in sorted(by_course.items())]
+def any_of(terms: list[F.Column]) -> F.Column:
+    """The OR of ``terms`` as a balanced tree: hundreds of terms must not make a chain hundreds deep."""
+    if not terms:
+        return F.lit(False)
     while len(terms) > 1:
         terms = [terms[i] | terms[i + 1] if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
     return terms[0]
+
+
+def slices_condition(slices: list[tuple[str, str]]) -> F.Column:
+    """The rows of the Bronze partitions ``slices`` ((course_id, ingest_date) pairs): one
+    ``course_id = c AND ingest_date IN (…)`` term per course, OR-ed (``any_of``). Iceberg evaluates it on each
+    file's partition values, and on the column bounds of files written under an older spec (one ingest date
+    per file)."""
+    by_course = defaultdict(list)
+    for course_id, ingest_date in slices:
+        by_course[course_id].append(ingest_date)
+    return any_of([(F.col("course_id") == F.lit(c)) & _ingest_date_in(sorted(days)) for c, days in sorted(by_course.items())])
 
 
 def _ingest_date_in(days: list[str]) -> F.Column:
@@ -148,9 +156,9 @@ def _ingest_date_in(days: list[str]) -> F.Column:
     return F.col("ingest_date") == dates[0] if len(dates) == 1 else F.col("ingest_date").isin(dates)
 
 
-def overwrite_partitions(df: DataFrame, name: str, slices: list[tuple[str, str]], run_id: str) -> dict:
-    """Replaces every row of the Bronze partitions ``slices`` ((course_id, ingest_date) pairs) with `df` in
-    ONE Iceberg commit.
+def overwrite_partitions(df: DataFrame, name: str, condition: F.Column, run_id: str) -> dict:
+    """Replaces every row matching ``condition`` (whole table partitions: ``slices_condition`` of the run's Bronze
+    partitions, and the partitions of re-delivered rounds' older copies) with `df` in ONE Iceberg commit.
 
     `overwrite(condition)` deletes the files whose rows all match and adds the new files in a single
     snapshot, so readers see either the old rows or the new ones, never a mix or nothing; it fails on a
@@ -160,7 +168,6 @@ def overwrite_partitions(df: DataFrame, name: str, slices: list[tuple[str, str]]
     `df` must already be clustered by table partition in each task (``transform.ranked_for_dedup``): it is
     written as it is, without Iceberg's shuffle and sort, and Iceberg's writer fails on rows that are not.
     """
-    condition = slices_condition(slices)
     commit_id = uuid.uuid4().hex
     # fanout off: a task keeps ONE data file open at a time, so its rows must arrive clustered by partition.
     # With fanout a task keeps a Parquet writer open per event_date it meets; a Bronze partition spanning

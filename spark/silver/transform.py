@@ -239,29 +239,42 @@ def ranked_for_dedup(flagged: DataFrame, partitions: int, batched: bool) -> Data
     )
 
 
+def with_superseded(ranked: DataFrame, superseded: set[tuple[int, str]]) -> DataFrame:
+    """``superseded``: the row's round is a copy that a newer delivery replaces (``silver.redelivery``), by
+    (part_idx, round_id). A projection: the rows keep their clustering."""
+    if not superseded:
+        return ranked.withColumn("superseded", F.lit(False))
+    keys = sorted(f"{i}:{round_id}" for i, round_id in superseded)
+    return ranked.withColumn("superseded", F.concat_ws(":", F.col("part_idx").cast("string"), "round_id").isin(keys))
+
+
 def partition_counts(ranked: DataFrame) -> dict[int, tuple[dict[str, int], dict[tuple[int, int], int]]]:
-    """Per partition (part_idx): quarantined rows by reason, good rows and the duplicates among them (with and
-    without timestamp), and the kept fixes per (section_number, hole_number) for ``nine_band_starts``.
+    """Per partition (part_idx): rows quarantined by reason, written (with and without timestamp), removed as
+    duplicates and superseded by a newer delivery, and the best copies per (section_number, hole_number) for
+    ``nine_band_starts``. The four kinds are disjoint and cover every real row: a duplicate is a duplicate
+    whether or not its round is superseded; a superseded round's other rows count as superseded only.
 
     One pass, grouped by partition, section and hole (a few hundred groups each), answers both for every
     partition: one job, not one per partition and question. A partition without location rows is absent.
+    ``ranked`` has ``superseded`` (``with_superseded``).
     """
-    reason, no_ts = F.col("quarantine_reason"), F.col("fix_us").isNull()
-    good, duplicate = reason.isNull(), reason.isNull() & (F.col("dup_rank") > 1)
+    reason, superseded = F.col("quarantine_reason"), F.col("superseded")
     conditions = {
-        **{r: reason == r for r in QUARANTINE_REASONS},
-        "good": good,
-        "good_ts_missing": good & no_ts,
-        "duplicates": duplicate,
-        "duplicates_ts_missing": duplicate & no_ts,
+        **{r: (reason == r) & ~superseded for r in QUARANTINE_REASONS},
+        "written": _is_kept(),
+        "written_ts_missing": _is_kept() & F.col("fix_us").isNull(),
+        "duplicates": reason.isNull() & (F.col("dup_rank") > 1),
+        "superseded": superseded & (reason.isNotNull() | (F.col("dup_rank") == 1)),
+        # the course's layout, for the nine bands: every best copy, superseded or not, so a partition gets the
+        # same bands (and nine_number) whether its rounds were delivered again or not
+        "banded": reason.isNull() & (F.col("dup_rank") == 1),
     }
 
     def count(condition: F.Column) -> F.Column:
         return F.sum(F.when(condition, 1).otherwise(0))
 
     groups = ranked.where("is_location").groupBy("part_idx", "section_number", "hole_number").agg(
-        *(count(c).alias(name) for name, c in conditions.items()),
-        count(_is_kept()).alias("kept"),
+        *(count(c).alias(name) for name, c in conditions.items())
     ).collect()
     by_part = defaultdict(list)
     for g in groups:
@@ -271,29 +284,31 @@ def partition_counts(ranked: DataFrame) -> dict[int, tuple[dict[str, int], dict[
 
 def _counts(groups: list, conditions: dict) -> tuple[dict[str, int], dict[tuple[int, int], int]]:
     totals = {name: sum(g[name] for g in groups) for name in conditions}
-    kept = {(g.section_number, g.hole_number): g.kept for g in groups
-            if g.section_number is not None and g.hole_number is not None and g.kept}
+    kept = {(g.section_number, g.hole_number): g.banded for g in groups
+            if g.section_number is not None and g.hole_number is not None and g.banded}
     return totals, kept
 
 
 def empty_counts() -> tuple[dict[str, int], dict[tuple[int, int], int]]:
     """``partition_counts`` of a partition without location rows."""
-    names = (*QUARANTINE_REASONS, "good", "good_ts_missing", "duplicates", "duplicates_ts_missing")
+    names = (*QUARANTINE_REASONS, "written", "written_ts_missing", "duplicates", "superseded", "banded")
     return dict.fromkeys(names, 0), {}
 
 
 def _is_kept() -> F.Column:
-    """A ranked row that passed quarantine and is the best copy of its identity (of a location record)."""
-    return F.col("quarantine_reason").isNull() & (F.col("dup_rank") == 1)
+    """A ranked row that passed quarantine, is the best copy of its identity and belongs to the newest delivery
+    of its round."""
+    return F.col("quarantine_reason").isNull() & (F.col("dup_rank") == 1) & ~F.col("superseded")
 
 
 def kept_rows(ranked: DataFrame) -> DataFrame:
-    """The fixes written to the Silver tables: passed quarantine, best copy of their identity."""
+    """The fixes written to the Silver tables: passed quarantine, best copy of their identity, newest delivery."""
     return ranked.where(F.col("is_location") & _is_kept())
 
 
 def rejected_rows(ranked: DataFrame) -> DataFrame:
-    return ranked.where(F.col("is_location") & F.col("quarantine_reason").isNotNull())
+    """The rows written to quarantine: a reason, and the newest delivery of their round."""
+    return ranked.where(F.col("is_location") & F.col("quarantine_reason").isNotNull() & ~F.col("superseded"))
 
 
 def nine_band_starts(kept_by_section_hole: dict[tuple[int, int], int]) -> list[int]:

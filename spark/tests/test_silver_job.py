@@ -373,9 +373,9 @@ def test_writes_one_file_per_table_partition_and_evolves_tables_of_older_version
 
     course = "erinhills"
     bronze, bronze2 = tmp_path / "files", tmp_path / "files2"
-    for d in (bronze, bronze2):
+    for k, d in enumerate((bronze, bronze2), start=1):  # other rounds each day (a round delivered twice is kept once)
         d.mkdir()
-        shutil.copy(SAMPLE_DIR / course / f"{course}.rounds.1.csv", d)
+        shutil.copy(SAMPLE_DIR / course / f"{course}.rounds.{k}.csv", d)
     ns = "legacy"
     fact, health = (tables.qualified(spark, ns, t) for t in ("fact_telemetry_event", "fact_device_health"))
     with monkeypatch.context() as m:  # runs of an older job version: daily device-health partitions, no ingest_date
@@ -383,7 +383,7 @@ def test_writes_one_file_per_table_partition_and_evolves_tables_of_older_version
         m.setitem(tables.TABLES, "fact_device_health", (tables.DEVICE_HEALTH_COLUMNS, ("course_id", "event_date")))
         m.setattr(tables, "PLAIN_ENCODED", ())
         first, _ = run_job(spark, tmp_path, bronze, course, "2025-06-02", namespace=ns)
-        run_job(spark, tmp_path, bronze2, course, "2025-06-03", namespace=ns)
+        later, _ = run_job(spark, tmp_path, bronze2, course, "2025-06-03", namespace=ns)
     assert tables.partitioning(spark, health) == tables.partitioning(spark, fact) == ["course_id", "event_date"]
 
     # one batch of both over the old files: the overwrite (course_id = … AND ingest_date IN (…)) must delete
@@ -396,11 +396,12 @@ def test_writes_one_file_per_table_partition_and_evolves_tables_of_older_version
     props = {r.key: r.value for r in spark.sql(f"SHOW TBLPROPERTIES {health}").collect()}
     assert props["write.parquet.dict-encoding-enabled.column.fix_timestamp"] == "false"
     # the old-spec files were replaced, not kept next to the new ones
-    for day in ("2025-06-02", "2025-06-03"):
-        assert spark.table(health).where(f"ingest_date = DATE'{day}'").count() == first["rows_written"]
-        assert spark.table(fact).where(f"ingest_date = DATE'{day}'").count() == first["rows_written"]
-    assert second["commits"]["fact_device_health"]["deleted_records"] == 2 * first["rows_written"]
-    assert second["commits"]["fact_telemetry_event"]["deleted_records"] == 2 * first["rows_written"]
+    for day, run in (("2025-06-02", first), ("2025-06-03", later)):
+        assert spark.table(health).where(f"ingest_date = DATE'{day}'").count() == run["rows_written"]
+        assert spark.table(fact).where(f"ingest_date = DATE'{day}'").count() == run["rows_written"]
+    both = first["rows_written"] + later["rows_written"]
+    assert second["commits"]["fact_device_health"]["deleted_records"] == both
+    assert second["commits"]["fact_telemetry_event"]["deleted_records"] == both
     for table in (fact, health):
         live = spark.sql(f"SELECT spec_id, count(*) AS n FROM {table}.files GROUP BY spec_id").collect()
         assert len(live) == 1 and live[0].spec_id != 0  # every live file has the new spec

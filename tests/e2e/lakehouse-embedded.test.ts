@@ -48,8 +48,8 @@ interface Summary {
 const partitionOf = (course: string, day = DAY) => `course_id=${course},ingest_date=${day}`;
 
 /**
- * A new day's export of a course, generated (rounds of their own: copying a sample file under a later day
- * would deliver the same rounds twice, which the dbt gate rightly fails). Returns its directory.
+ * A new day's export of a course, generated: rounds of its own, not the sample's again (a re-delivery has a
+ * test of its own). Returns its directory.
  */
 async function dailyExport(course: string, day: string): Promise<string> {
   const out = mkdtempSync(join(tmpdir(), 'fairway-daily-'));
@@ -288,5 +288,30 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
         'WHERE fix_timestamp IS NOT NULL GROUP BY 1, 2, 3, 4 HAVING count(*) > 1)',
     );
     expect(Number(dups!.rows[0]![0])).toBe(0);
+  });
+
+  it('a sample file re-sent under a later ingest date replaces its older copy: no duplicate fix, the gate passes', async () => {
+    const course = COURSES[0]!;
+    const day = '2025-06-06';
+    const file = readdirSync(join(SAMPLE, course)).find((f) => f.endsWith('.json'))!;
+    mkdirSync(join(inbox, course, day), { recursive: true });
+    cpSync(join(SAMPLE, course, file), join(inbox, course, day, file));
+    const r = await cli(['materialize', '*', '--stale-only', '--json']);
+    expect(r.exitCode, String(r.stderr).slice(-3000)).toBe(0);
+    const summary = JSON.parse(String(r.stdout)) as Summary & { asset_checks: { name: string; passed: boolean }[] };
+    expect(summary.asset_checks.find((c) => c.name === 'silver_duplicate_fix_rate')?.passed).toBe(true);
+    const [dups] = await query(
+      'SELECT count(*) FROM (SELECT round_id, fix_timestamp FROM silver.fact_telemetry_event ' +
+        'WHERE fix_timestamp IS NOT NULL GROUP BY 1, 2 HAVING count(*) > 1)',
+    );
+    expect(Number(dups!.rows[0]![0])).toBe(0);
+    // the rounds now live under the new ingest date only
+    const [moved] = await query(
+      `SELECT count(*) FILTER (WHERE ingest_date = DATE '${day}'), count(*) FILTER (WHERE ingest_date = DATE '${DAY}') ` +
+        `FROM silver.fact_telemetry_event WHERE course_id = '${course}' AND round_id IN ` +
+        `(SELECT round_id FROM silver.fact_telemetry_event WHERE ingest_date = DATE '${day}')`,
+    );
+    expect(Number(moved!.rows[0]![0])).toBeGreaterThan(0);
+    expect(Number(moved!.rows[0]![1])).toBe(0);
   });
 });

@@ -259,6 +259,22 @@ export function AssetPage(props: {
                   .join(', ') || '-'}
               </td>
             </tr>
+            {d.written_by ? (
+              <tr>
+                <th>written by</th>
+                <td>
+                  {`step ${d.written_by.step}, together with `}
+                  {d.written_by.assets
+                    .filter((k) => k !== d.key)
+                    .map((k, i) => (
+                      <>
+                        {i > 0 ? ', ' : ''}
+                        <a href={`/assets/${k}`}>{k}</a>
+                      </>
+                    ))}
+                </td>
+              </tr>
+            ) : null}
             <tr>
               <th>code version</th>
               <td>
