@@ -254,9 +254,15 @@ export function logsCommand(project: Project, runId: string, flags: { step?: str
   const run = project.store.getRun(runId);
   if (!run) throw new UsageError(`No run '${runId}'. Run 'fairway runs' to list runs.`);
   if (flags.step) {
-    const logs = project.store
-      .computeLogs(runId)
-      .filter((l) => l.asset_key === flags.step || `${l.asset_key}[${l.partition_key}]` === flags.step);
+    // a step's one log is recorded under its asset and first partition: match any partition of the asset,
+    // and any output of a multi-asset (one step wrote them all)
+    const asset = flags.step.replace(/\[.*\]$/, '');
+    const keys = new Set(
+      project.graph.has(asset) ? (project.graph.definition(asset).multi?.outputs ?? [asset]) : [asset],
+    );
+    const all = project.store.computeLogs(runId).filter((l) => keys.has(l.asset_key));
+    const exact = all.filter((l) => `${l.asset_key}[${l.partition_key}]` === flags.step);
+    const logs = exact.length > 0 ? exact : all;
     if (logs.length === 0) throw new UsageError(`Run ${runId} has no compute log for step '${flags.step}'.`);
     for (const l of logs) {
       const full = resolve(project.stateDir, l.path);

@@ -170,26 +170,27 @@ export interface MaterializeContext<R = unknown> {
   stepDir: string;
   /** Appends a line to the step's compute log. */
   computeLog: (line: string) => void;
-  /** Every materialize step of this run, so integrations can batch work (one dbt call for many models). */
-  runPlan: readonly { asset_key: AssetKey; partition_key: string }[];
   /** The assets this step writes: `[assetKey]`, or every output of a multi-asset (`multiAsset`). */
   outputs: readonly AssetKey[];
 }
 
 /**
- * What a multi-asset's materializer (`multiAsset`) reports: a result per output, each a plain or a batch
- * result as an asset's would be. An output left out fails ("reported no result").
+ * What a multi-asset's materializer (`multiAsset`) reports: a result per output of `ctx.outputs`, each a
+ * plain or a batch result as an asset's would be, or a failure of that output (in every partition). An
+ * output left out fails ("reported no result").
  */
 export interface MultiMaterializeResult {
-  outputs: Record<AssetKey, MaterializeResult | BatchMaterializeResult>;
+  outputs: Record<AssetKey, MaterializeResult | BatchMaterializeResult | PartitionFailure>;
 }
 
 /** Set on each output of a multi-asset: the step that writes it and its sibling outputs. */
 export interface MultiAssetInfo {
   /** Names the step (`silver_job`). */
   name: string;
-  /** Every output, in declaration order; one step writes them all (a selection of one selects all). */
+  /** Every output, in declaration order. */
   outputs: readonly AssetKey[];
+  /** Whether a step may write some of them only; else one step writes them all (a selection of one selects all). */
+  canSubset: boolean;
 }
 
 export interface ObserveContext {

@@ -47,7 +47,7 @@ export {
   md,
   numericValue,
 } from './metadata.ts';
-export { type MultiAssetOutput, type MultiAssetSpec, multiAsset, siblingsOf } from './multi-asset.ts';
+export { type MultiAssetOutput, type MultiAssetSpec, multiAsset } from './multi-asset.ts';
 export {
   type DailyPartitions,
   type DimensionPartitions,

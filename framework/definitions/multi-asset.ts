@@ -8,17 +8,40 @@ import {
   type MultiMaterializeResult,
 } from './asset.ts';
 
-/** What each output of a multi-asset has of its own; the rest (deps, partitions, policies) is shared. */
+/**
+ * What each output of a multi-asset has of its own; the rest (partitions, policies) is shared. `deps` and
+ * `codeVersion` default to the multi-asset's; an output may depend on another output of the same step (dbt
+ * models on each other): the materializer handles that order itself.
+ */
 export type MultiAssetOutput<R = unknown> = Pick<
   AssetSpec<AssetKey, R>,
-  'key' | 'description' | 'group' | 'kinds' | 'tags' | 'owners' | 'checks' | 'evaluateAssetChecks' | 'freshness'
+  | 'key'
+  | 'description'
+  | 'group'
+  | 'kinds'
+  | 'tags'
+  | 'owners'
+  | 'checks'
+  | 'evaluateAssetChecks'
+  | 'freshness'
+  | 'deps'
+  | 'codeVersion'
 >;
 
 export interface MultiAssetSpec<R = unknown>
-  extends Omit<AssetSpec<AssetKey, R>, keyof MultiAssetOutput<R> | 'materialize' | 'observe'> {
+  extends Omit<
+    AssetSpec<AssetKey, R>,
+    Exclude<keyof MultiAssetOutput<R>, 'deps' | 'codeVersion'> | 'materialize' | 'observe'
+  > {
   /** Names the step that writes the outputs (`silver_job`). */
   name: string;
   outputs: readonly MultiAssetOutput<R>[];
+  /**
+   * Whether a step may write only some outputs (default false). Subsettable: the selected (or stale)
+   * outputs are planned and `ctx.outputs` lists them (e.g. `dbt build --select` of those models); an output
+   * whose upstream failed is skipped while the others run. Not subsettable: selecting one selects all.
+   */
+  canSubset?: boolean;
   /** Writes every output (`ctx.outputs`) and reports a result per output. */
   materialize: (ctx: MaterializeContext<R>) => Promise<MultiMaterializeResult> | MultiMaterializeResult;
 }
@@ -27,11 +50,12 @@ const NAME = /^[a-z][a-z0-9_]*$/;
 
 /**
  * Declares several assets written by ONE materializer (Dagster: `multi_asset`), e.g. a Spark job that
- * writes a fact table, a device-health table and a quarantine table in one application. Each output is
- * an asset of its own in the graph (key, description, checks, freshness, data version, metadata); the
- * outputs share deps, partitions, batch policy, pool, retry, timeout and code version, and one step
- * writes them all. The outputs cannot be materialized apart: selecting one selects all (the planner says
- * so). A check step of any output holds back the downstream of every output, as they were written together.
+ * writes a fact table, a device-health table and a quarantine table in one application, or one `dbt build`
+ * writing many models. Each output is an asset of its own in the graph (key, description, checks,
+ * freshness, data version, metadata); the outputs share partitions, batch policy, pool, retry and timeout,
+ * and one step writes them all (`canSubset`: those selected). Without `canSubset` the outputs cannot be
+ * materialized apart: selecting one selects all (the planner says so), and a check step of any output
+ * holds back the downstream of every output, as they were written together.
  *
  * @example
  * const [facts, rejects] = multiAsset({
@@ -58,11 +82,10 @@ export function multiAsset<R = unknown>(spec: MultiAssetSpec<R>): AssetDefinitio
   if (twice) {
     throw new DefinitionError('INVALID_MULTI_ASSET', `Multi-asset '${spec.name}' declares output '${twice}' twice.`);
   }
-  const { name, outputs, ...shared } = spec;
-  const multi = { name, outputs: keys };
-  return outputs.map((output) => ({ ...asset<AssetKey, R>({ ...shared, ...output }), multi }));
+  const { name, outputs, canSubset, ...shared } = spec;
+  const multi = { name, outputs: keys, canSubset: canSubset ?? false };
+  return outputs.map((output) => ({
+    ...asset<AssetKey, R>({ ...shared, ...output, deps: output.deps ?? shared.deps ?? [] }),
+    multi,
+  }));
 }
-
-/** The outputs written with `key` by the same step (itself included); `[key]` for an ordinary asset. */
-export const siblingsOf = (definition: Pick<AssetDefinition, 'key' | 'multi'>): readonly AssetKey[] =>
-  definition.multi?.outputs ?? [definition.key];

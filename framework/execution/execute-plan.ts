@@ -4,7 +4,7 @@ import type { MaterializationRecord } from '../storage/index.ts';
 import { evaluateAssetChecks } from './evaluate-checks.ts';
 import type { EventSink } from './events.ts';
 import { materializeStep } from './materialize-step.ts';
-import { type ExecutionPlan, type PlanGraph, type PlannedStep, stepId } from './plan.ts';
+import { type ExecutionPlan, outputsOf, type PlanGraph, type PlannedStep, stepId } from './plan.ts';
 
 export { stepDirName } from './materialize-step.ts';
 
@@ -61,7 +61,7 @@ const membersOf = (step: PlannedStep): Member[] =>
   step.kind === 'checks'
     ? [{ id: step.id, kind: 'checks', asset_key: step.asset_key, partition_key: '' }]
     : step.partitions.flatMap((p) =>
-        step.outputs.map((asset_key) => ({
+        outputsOf(step, p).map((asset_key) => ({
           id: stepId(asset_key, p.key),
           kind: 'materialize' as const,
           asset_key,
@@ -150,18 +150,22 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
     if (gate) blocked.set(step.id, gate);
   };
 
-  const runMaterialize = async (step: PlannedStep, keys: readonly string[]) => {
+  const runMaterialize = async (step: PlannedStep, runnable: readonly Member[]) => {
     const started = new Date();
     const asset = opts.graph.definition(step.asset_key);
-    const results = await materializeStep(step, keys, asset, opts, sleep);
+    const keys = [...new Set(runnable.map((m) => m.partition_key))];
+    const outputs = step.outputs.filter((o) => runnable.some((m) => m.asset_key === o));
+    const results = await materializeStep(step, keys, outputs, asset, opts, sleep);
     const timing = { started_at: started.toISOString(), duration_ms: Date.now() - started.getTime() };
-    const running = new Set(keys);
-    for (const member of membersOf(step).filter((m) => running.has(m.partition_key))) {
+    for (const member of runnable) {
       const r = results.get(member.id) ?? { kind: 'canceled' as const, attempts: 0 };
       if (r.kind === 'canceled')
         finish(member, 'CANCELED', 'the run was canceled', { attempts: r.attempts, ...timing });
       else if (r.kind === 'failed') finish(member, 'FAILURE', r.error, { attempts: r.attempts, ...timing });
-      else {
+      else if (r.kind === 'skipped') {
+        blocked.set(member.id, r.reason);
+        finish(member, 'SKIPPED', r.reason, { attempts: r.attempts, ...timing });
+      } else {
         finish(member, 'SUCCESS', null, { attempts: r.attempts, ...timing });
         if (r.gate) blocked.set(member.id, r.gate);
       }
@@ -169,64 +173,70 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
   };
 
   /**
-   * What a pending step may do now: `null` to wait, or the partitions it runs (`keys`) and the members it
-   * skips with the step id that blocks each. An ordinary step runs once every upstream step succeeded and
-   * is skipped as a whole as soon as one is blocked. A batch, and an asset's checks, wait for all their
-   * upstream steps, then run for what succeeded (a checks step over the partitions that succeeded) and
-   * skip only what cannot run.
+   * What a pending step may do now: `null` to wait, or the members it runs and the members it skips with
+   * the step id that blocks each. An ordinary step runs once every upstream step succeeded and is skipped
+   * as a whole as soon as one is blocked. A batch, a multi-asset step and an asset's checks wait for all
+   * their upstream steps, then run for what succeeded (a checks step over the partitions that succeeded)
+   * and skip only what cannot run: a member whose own upstream is blocked, or (multi-asset) that depends on
+   * a member of the step that is skipped.
    */
-  const readiness = (step: PlannedStep): { keys: string[]; skipped: [Member, string][] } | null => {
-    const members = membersOf(step);
+  const readiness = (step: PlannedStep): { run: Member[]; skipped: [Member, string][] } | null => {
+    const members = membersOf(step).filter((m) => !outcomes.has(m.id));
     const allFinished = () => step.after.every((id) => outcomes.has(id));
     if (step.kind === 'checks') {
       if (!allFinished()) return null;
       const usable = step.after.some((id) => outcomes.get(id)?.status === 'SUCCESS' && !blocked.has(id));
-      if (usable) return { keys: [], skipped: [] };
+      if (usable) return { run: members, skipped: [] };
       const blocker = step.after.find((id) => blocked.has(id)) ?? step.after[0]!;
-      return { keys: [], skipped: members.map((m) => [m, blocker]) };
+      return { run: [], skipped: members.map((m) => [m, blocker]) };
     }
     if (step.batched) {
       if (!allFinished()) return null;
-      const keys: string[] = [];
+      const run: Member[] = [];
       const skipped: [Member, string][] = [];
-      for (const p of step.partitions) {
-        const blocker = p.after.find((id) => blocked.has(id));
-        if (!blocker) keys.push(p.key);
-        else for (const m of members) if (m.partition_key === p.key) skipped.push([m, blocker]);
+      const skippedHere = new Set<string>();
+      const byPartition = new Map(step.partitions.map((p) => [p.key, p]));
+      for (const m of members) {
+        const p = byPartition.get(m.partition_key)!;
+        const after = p.outputs?.[m.asset_key] ?? p.after;
+        const blocker = after.find((id) => blocked.has(id) || skippedHere.has(id));
+        if (!blocker) run.push(m);
+        else {
+          skipped.push([m, blocker]);
+          skippedHere.add(m.id);
+        }
       }
-      return { keys, skipped };
+      return { run, skipped };
     }
     const blocker = step.after.find((id) => blocked.has(id));
-    if (blocker) return { keys: [], skipped: members.map((m) => [m, blocker]) };
+    if (blocker) return { run: [], skipped: members.map((m) => [m, blocker]) };
     if (!step.after.every((id) => outcomes.get(id)?.status === 'SUCCESS')) return null;
-    return { keys: step.partitions.map((p) => p.key), skipped: [] };
+    return { run: members, skipped: [] };
   };
 
   /** Starts a step if it can run now; returns false when it must wait. Skips what cannot run at all. */
   const tryStart = (step: PlannedStep): boolean => {
-    const members = membersOf(step);
-    const gated =
-      step.kind === 'materialize'
-        ? opts.graph.definition(step.asset_key).deps.find((d) => opts.upstreamGates?.has(d))
-        : undefined;
-    if (gated) {
-      const why = `upstream ${gated}: ${opts.upstreamGates!.get(gated)}`;
-      for (const m of members) {
+    if (step.kind === 'materialize' && opts.upstreamGates?.size) {
+      // members reading an asset outside the run whose blocking check failed are skipped at once
+      for (const m of membersOf(step)) {
+        const gated = opts.graph.definition(m.asset_key).deps.find((d) => opts.upstreamGates!.has(d));
+        if (!gated || outcomes.has(m.id)) continue;
+        const why = `upstream ${gated}: ${opts.upstreamGates!.get(gated)}`;
         blocked.set(m.id, why);
         finish(m, 'SKIPPED', why);
       }
-      return true;
+      if (membersOf(step).every((m) => outcomes.has(m.id))) return true;
     }
     const ready = readiness(step);
     if (ready === null) return false;
-    const runs = step.kind === 'checks' ? ready.skipped.length === 0 : ready.keys.length > 0;
+    const runs = step.kind === 'checks' ? ready.skipped.length === 0 : ready.run.length > 0;
     const pool = opts.graph.definition(step.asset_key).pool;
     // Nothing is reported before the step can really start: a step waiting for a pool slot stays as it is.
     if (runs && pool && (poolUse.get(pool) ?? 0) >= (opts.defs.pools?.[pool] ?? 1)) return false;
     for (const [m, blocker] of ready.skipped) skip(m, blocker);
     if (!runs) return true;
     if (pool) poolUse.set(pool, (poolUse.get(pool) ?? 0) + 1);
-    const work = step.kind === 'checks' ? runChecks(step) : runMaterialize(step, ready.keys);
+    const work = step.kind === 'checks' ? runChecks(step) : runMaterialize(step, ready.run);
     const p: Promise<void> = work.finally(() => {
       running.delete(p);
       if (pool) poolUse.set(pool, poolUse.get(pool)! - 1);

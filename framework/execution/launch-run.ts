@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
-import { type AssetKey, type Definitions, type RunSummary, siblingsOf } from '../definitions/index.ts';
+import type { AssetKey, Definitions, RunSummary } from '../definitions/index.ts';
 import { FrameworkError, UsageError } from '../errors/index.ts';
 import type { AssetGraph } from '../graph/index.ts';
 import { resolveSelection } from '../selection/index.ts';
@@ -12,7 +12,7 @@ import type { MaterializationRecord, PartitionLock, RunRecord, Store } from '../
 import type { EventSink } from './events.ts';
 import { type ExecuteResult, executePlan } from './execute-plan.ts';
 import { knownPartitions, observeSources } from './known-partitions.ts';
-import { buildPlan, type ExecutionPlan, plannedTargets } from './plan.ts';
+import { buildPlan, type ExecutionPlan, plannedTargets, writtenTogether } from './plan.ts';
 import { reapDeadRuns } from './reap-dead-runs.ts';
 import { recordEventsTo } from './record-events.ts';
 import { buildRunSummary } from './run-summary.ts';
@@ -225,17 +225,17 @@ function missingUpstream(
 
 /** Blocking error checks that failed on their latest evaluation, for upstream assets this plan does not rerun. */
 function failedUpstreamGates(store: Store, graph: AssetGraph, plan: ExecutionPlan): Map<AssetKey, string> {
-  const planned = new Set(plan.steps.flatMap((s) => s.outputs));
+  const planned = new Set(plannedTargets(plan).map((t) => t.asset_key));
   const outside = new Set<AssetKey>();
   for (const k of planned) for (const d of graph.parents(k)) if (!planned.has(d)) outside.add(d);
   const gates = new Map<AssetKey, string>();
   if (outside.size === 0) return gates;
   // a multi-asset's outputs were written together: a failed gate on one holds them all
-  const checked = new Set([...outside].flatMap((d) => siblingsOf(graph.definition(d))));
+  const checked = new Set([...outside].flatMap((d) => writtenTogether(graph.definition(d))));
   for (const c of store.latestCheckEvaluations([...checked])) {
     if (c.passed || !c.blocking || c.severity !== 'error') continue;
     const failed = `blocking check '${c.check_name}' failed in run ${c.run_id}${c.failures != null ? ` (${c.failures} failing rows)` : ''}; fix the data and rematerialize ${c.asset_key}`;
-    for (const k of siblingsOf(graph.definition(c.asset_key))) {
+    for (const k of writtenTogether(graph.definition(c.asset_key))) {
       if (!outside.has(k) || gates.has(k)) continue;
       gates.set(k, k === c.asset_key ? `its ${failed}` : `written with ${c.asset_key}, whose ${failed}`);
     }

@@ -21,12 +21,14 @@ import { resolveInputs } from '../staleness/index.ts';
 import type { MaterializationRecord } from '../storage/index.ts';
 import { errorText, evaluatePartitionChecks } from './evaluate-checks.ts';
 import type { ExecuteOptions } from './execute-plan.ts';
-import { type PlannedStep, plannedTargets, stepId } from './plan.ts';
+import { type PlannedStep, stepId } from './plan.ts';
 
 /** How one partition of a step ended. A success carries the gate reason of a failed blocking check. */
 export type PartitionOutcome =
   | { kind: 'ok'; gate: string | null; attempts: number }
   | { kind: 'failed'; error: string; attempts: number }
+  /** A multi-asset output that failed because an output it reads, in the same step, failed or was gated. */
+  | { kind: 'skipped'; reason: string; attempts: number }
   | { kind: 'canceled'; attempts: number };
 
 export const stepDirName = (step: Pick<PlannedStep, 'asset_key' | 'partition_key'> & { partitions?: unknown[] }) => {
@@ -49,13 +51,16 @@ type OutputResult = MaterializeResult | PartitionFailure;
 export async function materializeStep(
   step: PlannedStep,
   keys: readonly string[],
+  outputs: readonly AssetKey[],
   asset: AssetDefinition<AssetKey, unknown>,
   opts: ExecuteOptions,
   sleep: (ms: number, signal: AbortSignal) => Promise<void>,
 ): Promise<Map<string, PartitionOutcome>> {
   const { runId, emit } = opts;
   const maxAttempts = 1 + (asset.retry?.maxRetries ?? 0);
-  const stepDir = join(opts.stateDir, 'runs', runId, 'steps', stepDirName({ ...step, partitions: [...keys] }));
+  // a multi-asset's step is named after the multi-asset (`dbt_build`, `silver_job__<partition>…`)
+  const named = { ...step, asset_key: asset.multi?.name ?? step.asset_key, partitions: [...keys] };
+  const stepDir = join(opts.stateDir, 'runs', runId, 'steps', stepDirName(named));
   mkdirSync(stepDir, { recursive: true });
   const logPath = join(stepDir, 'compute.log');
   const computeLog = openComputeLog(logPath);
@@ -69,7 +74,8 @@ export async function materializeStep(
     partitions: opts.partitions,
     materializations: opts.materializations,
   };
-  const inputsOf = new Map(keys.map((k) => [k, resolveInputs(asset, k, lookup)]));
+  const definitions = new Map(outputs.map((o) => [o, o === step.asset_key ? asset : opts.graph.definition(o)]));
+  // What the step consumes: every output's upstream outside the step (a multi-asset's outputs may differ)
   const stepPartitions = new Map<string, StepPartition>(
     keys.map((k) => [
       k,
@@ -77,16 +83,14 @@ export async function materializeStep(
         key: k,
         values: k === '' ? {} : parsePartitionKey(k),
         upstream: Object.fromEntries(
-          inputsOf
-            .get(k)!
+          outputs
+            .flatMap((o) => resolveInputs(definitions.get(o)!, k, lookup))
+            .filter((i) => !outputs.includes(i.key))
             .map((i) => [i.key, { key: i.key, partitions: i.partitions, dataVersion: i.dataVersion ?? undefined }]),
         ),
       },
     ]),
   );
-  const runPlan = plannedTargets(opts.plan);
-  const outputs = step.outputs;
-  const definitions = new Map(outputs.map((o) => [o, o === step.asset_key ? asset : opts.graph.definition(o)]));
   const outcomes = new Map<string, PartitionOutcome>();
   const setAll = (k: string, outcome: PartitionOutcome) => {
     for (const o of outputs) outcomes.set(stepId(o, k), outcome);
@@ -130,7 +134,6 @@ export async function materializeStep(
               resources: opts.defs.resources,
               stepDir,
               computeLog: computeLog.write,
-              runPlan,
               outputs,
             }),
             abortPromise(signal),
@@ -150,6 +153,12 @@ export async function materializeStep(
       for (const [k, byOutput] of results) {
         for (const [o, r] of byOutput) {
           const id = stepId(o, k);
+          const cause = isPartitionFailure(r) ? upstreamInStep(step, o, k, outcomes) : null;
+          if (cause) {
+            // e.g. dbt skipped a model because a model it reads failed a blocking test: not a failure of its own
+            outcomes.set(id, { kind: 'skipped', reason: cause, attempts: attempt });
+            continue;
+          }
           if (isPartitionFailure(r)) {
             if (!failed.has(k)) failed.set(k, r.error);
             const which = outputs.length > 1 ? `${o}` : '';
@@ -163,7 +172,9 @@ export async function materializeStep(
             continue;
           }
           try {
-            const gate = await recordMaterialization(o, k, r, definitions.get(o)!, inputsOf.get(k)!, opts);
+            // inputs as of now: an output reading another output of this step sees its new version
+            const def = definitions.get(o)!;
+            const gate = await recordMaterialization(o, k, r, def, resolveInputs(def, k, lookup), opts);
             outcomes.set(id, { kind: 'ok', gate, attempts: attempt });
           } catch (e) {
             // Recording failed (e.g. the store): the member did not complete, the others go on.
@@ -201,18 +212,37 @@ export async function materializeStep(
     }
   } finally {
     const bytes = await computeLog.close();
-    for (const k of keys) {
-      emitAll((asset_key) => ({
-        type: 'COMPUTE_LOG',
-        run_id: runId,
-        asset_key,
-        partition_key: k,
-        path: relative(opts.stateDir, logPath),
-        bytes,
-      }));
-    }
+    // one log file per step, recorded under the step's asset and first partition
+    emit({
+      type: 'COMPUTE_LOG',
+      run_id: runId,
+      asset_key: step.asset_key,
+      partition_key: keys[0] ?? '',
+      path: relative(opts.stateDir, logPath),
+      bytes,
+    });
   }
   return outcomes;
+}
+
+/**
+ * Why member `output[partition]` of a multi-asset step could not be built, when an output it reads in the
+ * same step failed, was skipped or failed a blocking check (`upstream …`); null otherwise.
+ */
+function upstreamInStep(
+  step: PlannedStep,
+  output: AssetKey,
+  partition: string,
+  outcomes: ReadonlyMap<string, PartitionOutcome>,
+): string | null {
+  const reads = step.partitions.find((p) => p.key === partition)?.outputs?.[output] ?? [];
+  for (const id of reads) {
+    const o = outcomes.get(id);
+    if (o?.kind === 'failed') return `upstream ${id} failed: ${o.error}`;
+    if (o?.kind === 'skipped') return o.reason;
+    if (o?.kind === 'ok' && o.gate) return `upstream ${o.gate}`;
+  }
+  return null;
 }
 
 async function observeSources(
@@ -245,12 +275,17 @@ function perOutput(
     let answer = returned as MaterializeResult | BatchMaterializeResult;
     if (asset.multi) {
       const given = (returned as Partial<MultiMaterializeResult>).outputs?.[o];
-      if (given === undefined) {
-        for (const p of partitions)
-          out.get(p.key)!.set(o, { error: `the multi-asset '${asset.multi.name}' reported no result for ${o}` });
+      const failure =
+        given === undefined
+          ? { error: `the multi-asset '${asset.multi.name}' reported no result for ${o}` }
+          : 'error' in given && typeof given.error === 'string'
+            ? { error: given.error }
+            : undefined;
+      if (failure) {
+        for (const p of partitions) out.get(p.key)!.set(o, failure);
         continue;
       }
-      answer = given;
+      answer = given as MaterializeResult | BatchMaterializeResult;
     }
     for (const [k, r] of perPartition(answer, partitions, sourceVersions)) out.get(k)!.set(o, r);
   }

@@ -98,7 +98,11 @@ describe('multi-asset steps', () => {
       ['silver.facts', 'the facts', ['bronze.files'], 'cv-job'],
       ['silver.rejects', 'rows that failed validation', ['bronze.files'], 'cv-job'],
     ]);
-    expect(outputs[0]!.multi).toEqual({ name: 'clean_job', outputs: ['silver.facts', 'silver.rejects'] });
+    expect(outputs[0]!.multi).toEqual({
+      name: 'clean_job',
+      outputs: ['silver.facts', 'silver.rejects'],
+      canSubset: false,
+    });
     expect(outputs[0]!.sourceFile).toBe(import.meta.filename);
   });
 
@@ -207,5 +211,74 @@ describe('multi-asset steps', () => {
     expect(status['silver.facts#checks']).toBe('SUCCESS');
     expect(status['gold.from_rejects']).toBe('SKIPPED');
     expect(result.outcomes.get('gold.from_rejects')!.reason).toContain('silver.facts#checks');
+  });
+
+  describe('a subsettable multi-asset with outputs that depend on each other (dbt models)', () => {
+    const x = asset({ key: 'silver.x', codeVersion: 'cv', materialize: () => ({ dataVersion: 'x1' }) });
+    const y = asset({ key: 'silver.y', codeVersion: 'cv', materialize: () => ({ dataVersion: 'y1' }) });
+    function models(fail: Set<string> = new Set()) {
+      const calls: (readonly string[])[] = [];
+      const defs = multiAsset({
+        name: 'dbt_models',
+        canSubset: true,
+        outputs: [
+          { key: 'gold.a', deps: [x], codeVersion: 'a' },
+          { key: 'gold.b', deps: [y], codeVersion: 'b' },
+          { key: 'gold.c', deps: ['gold.a', 'gold.b'], codeVersion: 'c' },
+        ],
+        materialize: (ctx) => {
+          calls.push(ctx.outputs);
+          return {
+            outputs: Object.fromEntries(
+              ctx.outputs.map((o) => [
+                o,
+                fail.has(o) ? { partitions: { '': { error: `${o} broke` } } } : { dataVersion: `${o}-v` },
+              ]),
+            ),
+          };
+        },
+      });
+      return { calls, defs };
+    }
+
+    it('plans only the selected outputs, with their own upstream and the outputs they read in the step', () => {
+      const { defs } = models();
+      const graph = buildGraph(defineAssets({ assets: [x, y, ...defs] }));
+      const one = buildPlan({ graph, selected: ['gold.b'], partitions: new Map() });
+      expect(one.alsoWritten).toBeUndefined();
+      expect(one.steps.map((s) => s.outputs)).toEqual([['gold.b']]);
+      const all = buildPlan({ graph, selected: graph.keys(), partitions: new Map() });
+      const step = all.steps.find((s) => s.outputs.length > 1)!;
+      expect(step.outputs).toEqual(['gold.a', 'gold.b', 'gold.c']);
+      expect(step.after.sort()).toEqual(['silver.x', 'silver.y']);
+      expect(step.partitions[0]!.outputs).toEqual({
+        'gold.a': ['silver.x'],
+        'gold.b': ['silver.y'],
+        'gold.c': ['gold.a', 'gold.b'],
+      });
+    });
+
+    it('an output whose upstream failed is skipped with what reads it; the others run in one call', async () => {
+      const failing = asset({
+        key: 'silver.x',
+        codeVersion: 'cv',
+        materialize: () => {
+          throw new Error('x is broken');
+        },
+      });
+      const { calls, defs } = models();
+      const { status, result } = await execute([failing, y, ...defs]);
+      expect(calls).toEqual([['gold.b']]);
+      expect(status).toMatchObject({ 'gold.a': 'SKIPPED', 'gold.b': 'SUCCESS', 'gold.c': 'SKIPPED' });
+      expect(result.outcomes.get('gold.c')!.reason).toContain('silver.x failed');
+    });
+
+    it("records an output's inputs as written in the same step: a model reading another sees its new version", async () => {
+      const { calls, defs } = models(new Set(['gold.b']));
+      const { status, materializations } = await execute([x, y, ...defs]);
+      expect(calls).toEqual([['gold.a', 'gold.b', 'gold.c']]);
+      expect(status).toMatchObject({ 'gold.a': 'SUCCESS', 'gold.b': 'FAILURE', 'gold.c': 'SUCCESS' });
+      expect(materializations.get('gold.c')!.get('')!.input_versions).toMatchObject({ 'gold.a': 'gold.a-v' });
+    });
   });
 });

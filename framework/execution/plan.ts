@@ -1,5 +1,5 @@
 import type { AssetDefinition, AssetKey } from '../definitions/index.ts';
-import { dimensionNames, normalizePartitionKey, siblingsOf } from '../definitions/index.ts';
+import { dimensionNames, normalizePartitionKey } from '../definitions/index.ts';
 import { UsageError } from '../errors/index.ts';
 import type { StalenessResult } from '../staleness/index.ts';
 import { upstreamPartitionsOf } from '../staleness/index.ts';
@@ -39,6 +39,11 @@ export interface PlannedPartition {
   key: string;
   /** Upstream steps of this partition alone (a subset of the step's `after`). */
   after: string[];
+  /**
+   * A multi-asset step's outputs planned for this partition, each with the steps it waits for: upstream
+   * steps and the members of this step it depends on (`dbt` models on each other). Absent for one asset.
+   */
+  outputs?: Record<AssetKey, string[]>;
 }
 
 export interface ExecutionPlan {
@@ -72,16 +77,20 @@ const batchStepId = (key: string, partitions: readonly PlannedPartition[]) =>
 /** The (asset, partition) pairs a plan materializes, batches expanded. */
 export function plannedTargets(plan: ExecutionPlan): { asset_key: AssetKey; partition_key: string }[] {
   return plan.steps.flatMap((s) =>
-    s.outputs.flatMap((asset_key) => s.partitions.map((p) => ({ asset_key, partition_key: p.key }))),
+    s.partitions.flatMap((p) => outputsOf(s, p).map((asset_key) => ({ asset_key, partition_key: p.key }))),
   );
 }
+
+/** The outputs a step writes for one of its partitions. */
+export const outputsOf = (step: PlannedStep, p: PlannedPartition): AssetKey[] =>
+  p.outputs ? Object.keys(p.outputs) : step.outputs;
 
 /**
  * Ids that record a step's outcome: one per output and partition of a materialize step (`asset[partition]`),
  * else the step's.
  */
 export const memberIds = (step: PlannedStep): string[] =>
-  step.kind === 'checks' ? [step.id] : step.outputs.flatMap((o) => step.partitions.map((p) => stepId(o, p.key)));
+  step.kind === 'checks' ? [step.id] : step.partitions.flatMap((p) => outputsOf(step, p).map((o) => stepId(o, p.key)));
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -92,17 +101,56 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 const hasAssetScopedChecks = (asset: AssetDefinition<AssetKey, unknown>) =>
   (asset.checks ?? []).some((c) => c.scope === 'asset');
 
+/** Outputs written together, all or none (a multi-asset that cannot subset); `[key]` otherwise. */
+export const writtenTogether = (def: AssetDefinition<AssetKey, unknown>): readonly AssetKey[] =>
+  def.multi && !def.multi.canSubset ? def.multi.outputs : [def.key];
+
+/**
+ * The planned assets as units of one step each (an asset, or the planned outputs of a multi-asset), in an
+ * order where every unit comes after the units it depends on. Outputs keep their topological order.
+ */
+function planningUnits(graph: PlanGraph, ordered: readonly AssetKey[]): AssetKey[][] {
+  const unitOf = (k: AssetKey) => graph.definition(k).multi?.name ?? `asset:${k}`;
+  const units = new Map<string, AssetKey[]>();
+  for (const k of ordered) units.set(unitOf(k), [...(units.get(unitOf(k)) ?? []), k]);
+  if (units.size === ordered.length) return ordered.map((k) => [k]);
+  // Kahn over units, taking them in order of their first output: plain graphs keep their order.
+  const inPlan = new Set(ordered);
+  const waitsFor = new Map<string, Set<string>>();
+  for (const [u, keys] of units) {
+    const deps = keys.flatMap((k) =>
+      graph
+        .definition(k)
+        .deps.filter((d) => inPlan.has(d))
+        .map(unitOf),
+    );
+    waitsFor.set(u, new Set(deps.filter((d) => d !== u)));
+  }
+  const out: AssetKey[][] = [];
+  const done = new Set<string>();
+  while (out.length < units.size) {
+    const next = [...units.keys()].find((u) => !done.has(u) && [...waitsFor.get(u)!].every((d) => done.has(d)));
+    if (next === undefined) {
+      const stuck = [...units.keys()].filter((u) => !done.has(u));
+      throw new UsageError(
+        `The selection cannot be ordered: ${stuck.join(', ')} depend on each other through assets outside a multi-asset; a multi-asset's outputs must not feed another asset that feeds the same multi-asset.`,
+      );
+    }
+    done.add(next);
+    out.push(units.get(next)!);
+  }
+  return out;
+}
+
 /** Turns a selection into ordered steps (topological, sorted within a level, partitions sorted). */
 export function buildPlan(input: PlanInput): ExecutionPlan {
   const filter = input.partitionFilter ? parsePartitionFilter(input.partitionFilter) : undefined;
   const selected = new Set(input.selected);
   const alsoWritten = new Set<AssetKey>();
   for (const key of input.selected) {
-    for (const sibling of siblingsOf(input.graph.definition(key))) if (!selected.has(sibling)) alsoWritten.add(sibling);
+    for (const other of writtenTogether(input.graph.definition(key))) if (!selected.has(other)) alsoWritten.add(other);
   }
   const ordered = input.graph.topologicalOrder([...selected, ...alsoWritten]);
-  /** Outputs of a multi-asset planned with an earlier sibling. */
-  const withSibling = new Set<AssetKey>();
   const steps: PlannedStep[] = [];
   const inPlan = new Set<string>();
   let skippedFresh = 0;
@@ -111,16 +159,13 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
   const selectedDims = new Set<string>();
   /** Partitions planned per asset, which may include valid ones not known yet (e.g. a new day). */
   const planned = new Map<AssetKey, readonly string[]>();
-  for (const key of ordered) {
-    if (withSibling.has(key)) continue;
+  for (const unit of planningUnits(input.graph, ordered)) {
+    const key = unit[0]!;
     const asset = input.graph.definition(key);
-    // A multi-asset's outputs share deps and partitions: planned once, as one step writing them all.
-    const outputs = [...siblingsOf(asset)];
-    for (const o of outputs) withSibling.add(o);
     let partitions = [''];
     if (asset.partitions) {
       for (const name of dimensionNames(asset.partitions)) selectedDims.add(name);
-      partitions = [...new Set(outputs.flatMap((o) => input.partitions.get(o) ?? []))].sort();
+      partitions = [...new Set(unit.flatMap((o) => input.partitions.get(o) ?? []))].sort();
       if (filter) {
         const exact = filter.exact && partitions.length > 0 && Object.keys(filter.dims).length > 0;
         partitions = partitions.filter((p) => matchesPartitionFilter(p, filter));
@@ -136,50 +181,77 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
         if (partitions.length > 0) filterMatchedSomething = true;
       }
     }
-    // restricted to the partitions named for any output (they are written together)
-    const allowed = outputs.flatMap((o) => input.restrict?.get(o) ?? []);
+    // restricted to the partitions named for any output (a multi-asset's are written together)
+    const allowed = unit.flatMap((o) => input.restrict?.get(o) ?? []);
     if (allowed.length > 0) partitions = partitions.filter((p) => allowed.some((a) => a.has(p)));
-    for (const o of outputs) planned.set(o, partitions);
-    const depPartitions = new Map(
-      asset.deps.map((d) => [d, [...new Set([...(input.partitions.get(d) ?? []), ...(planned.get(d) ?? [])])]]),
-    );
+    for (const o of unit) planned.set(o, partitions);
+    const allOrNothing = writtenTogether(asset).length > 1;
     const kept: PlannedPartition[] = [];
+    /** Per output, the partitions it is planned for (its checks step waits for those). */
+    const plannedOf = new Map<AssetKey, string[]>(unit.map((o) => [o, []]));
+    const depPartitions = new Map(
+      [...new Set(unit.flatMap((o) => input.graph.definition(o).deps))].map((d) => [
+        d,
+        [...new Set([...(input.partitions.get(d) ?? []), ...(planned.get(d) ?? [])])],
+      ]),
+    );
     for (const p of partitions) {
-      const after: string[] = [];
-      for (const depKey of asset.deps) {
-        const dep = input.graph.definition(depKey);
-        for (const q of upstreamPartitionsOf(asset, dep, p, depPartitions.get(depKey)!)) {
-          const id = stepId(depKey, q);
-          if (inPlan.has(id)) after.push(id);
+      const members: Record<AssetKey, string[]> = {};
+      const fresh: AssetKey[] = [];
+      for (const o of unit) {
+        const def = input.graph.definition(o);
+        const after: string[] = [];
+        for (const depKey of def.deps) {
+          const dep = input.graph.definition(depKey);
+          for (const q of upstreamPartitionsOf(def, dep, p, depPartitions.get(depKey)!)) {
+            const id = stepId(depKey, q);
+            if (inPlan.has(id) || members[depKey]) after.push(id);
+          }
+          // checks of an upstream hold back its downstream (of all outputs written with it)
+          for (const s of writtenTogether(dep)) if (inPlan.has(checksStepId(s))) after.push(checksStepId(s));
         }
-        // a multi-asset's checks hold back the downstream of all its outputs
-        for (const s of siblingsOf(dep)) if (inPlan.has(checksStepId(s))) after.push(checksStepId(s));
+        // Stale-only leaves FRESH members out, unless an upstream step of this plan will change their input.
+        const upstreamChanges = after.some((id) => !id.endsWith('#checks'));
+        if (input.staleOnly && input.staleness?.get(o)?.get(p)?.status === 'FRESH' && !upstreamChanges) {
+          fresh.push(o);
+          if (!allOrNothing) continue;
+        }
+        members[o] = after;
       }
-      // Stale-only leaves FRESH partitions out, unless an upstream step of this plan will change their input.
-      const fresh = outputs.every((o) => input.staleness?.get(o)?.get(p)?.status === 'FRESH');
-      const upstreamChanges = after.some((id) => !id.endsWith('#checks'));
-      if (input.staleOnly && fresh && !upstreamChanges) {
-        skippedFresh += outputs.length;
+      if (allOrNothing && fresh.length === unit.length) {
+        skippedFresh += unit.length;
         continue;
       }
-      for (const o of outputs) inPlan.add(stepId(o, p));
-      kept.push({ key: p, after });
+      skippedFresh += allOrNothing ? 0 : fresh.length;
+      const outputs = Object.keys(members);
+      if (outputs.length === 0) continue;
+      for (const o of outputs) {
+        inPlan.add(stepId(o, p));
+        plannedOf.get(o)!.push(p);
+      }
+      const internal = new Set(outputs.map((o) => stepId(o, p)));
+      const after = [...new Set(Object.values(members).flat())].filter((id) => !internal.has(id));
+      kept.push(unit.length === 1 ? { key: p, after } : { key: p, after, outputs: members });
     }
     const batched = asset.batch !== undefined;
     for (const group of chunk(kept, asset.batch?.maxPartitions ?? 1)) {
+      const outputs = unit.filter((o) => group.some((g) => !g.outputs || g.outputs[o]));
+      // named after its first output as declared (the Silver job: the fact table); outputs in topological order
+      const primary = asset.multi?.outputs.find((o) => outputs.includes(o)) ?? outputs[0]!;
       steps.push({
-        id: batchStepId(key, group),
+        id: batchStepId(primary, group),
         kind: 'materialize',
-        asset_key: key,
+        asset_key: primary,
         outputs,
         partition_key: group[0]!.key,
         partitions: group,
-        batched,
+        batched: batched || unit.length > 1,
         after: [...new Set(group.flatMap((g) => g.after))],
       });
     }
-    for (const o of outputs) {
-      if (kept.length === 0 || !hasAssetScopedChecks(input.graph.definition(o))) continue;
+    for (const o of unit) {
+      const done = plannedOf.get(o)!;
+      if (done.length === 0 || !hasAssetScopedChecks(input.graph.definition(o))) continue;
       inPlan.add(checksStepId(o));
       steps.push({
         id: checksStepId(o),
@@ -189,7 +261,7 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
         partition_key: '',
         partitions: [],
         batched: false,
-        after: kept.map((p) => stepId(o, p.key)),
+        after: done.map((p) => stepId(o, p)),
       });
     }
   }

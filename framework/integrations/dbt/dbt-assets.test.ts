@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { asset, defineAssets } from '../../definitions/index.ts';
+import { asset, defineAssets, multiAsset } from '../../definitions/index.ts';
 import { launchRun, type RunContext } from '../../execution/index.ts';
 import { buildGraph } from '../../graph/index.ts';
 import { openStore } from '../../storage/index.ts';
@@ -55,12 +55,14 @@ async function setup(env: Record<string, string> = {}, opts: { oneGate?: boolean
     },
   });
   const silverKeys = ['silver.fact_telemetry_event', 'silver.fact_device_health'];
-  // oneGate: like assets/silver.ts, one job writes both tables; its asset carries both tables' tests.
+  // oneGate: like assets/silver.ts, one job (a multi-asset) writes both tables; the first carries both tables' tests.
   const silver = opts.oneGate
-    ? [
-        asset({ key: silverKeys[0]!, codeVersion: 'v1', ...checksForSources(silverKeys), materialize: () => ({}) }),
-        asset({ key: silverKeys[1]!, deps: [silverKeys[0]!], codeVersion: 'v1', materialize: () => ({}) }),
-      ]
+    ? multiAsset({
+        name: 'silver_job',
+        codeVersion: 'v1',
+        outputs: [{ key: silverKeys[0]!, ...checksForSources(silverKeys) }, { key: silverKeys[1]! }],
+        materialize: () => ({ outputs: { [silverKeys[0]!]: {}, [silverKeys[1]!]: {} } }),
+      })
     : silverKeys.map((key) => asset({ key, codeVersion: 'v1', ...sourceChecks[key], materialize: () => ({}) }));
   const defs = defineAssets({ assets: [...silver, ...assets] });
   const ctx: RunContext = {
@@ -135,12 +137,13 @@ describe('dbtAssets', () => {
     expect(persisted).toContain(`${run.run_id}/build-1/run_results.json`);
     expect(persisted).toContain(`${run.run_id}/test-silver.fact_telemetry_event/run_results.json`);
     expect(persisted).toContain(`${run.run_id}/freshness-silver.fact_telemetry_event/sources.json`);
-    // every step's compute log holds the dbt output of its batch
-    const log = readFileSync(
-      join(ctx.stateDir, 'runs', run.run_id, 'steps', 'gold.pace_summary_by_round', 'compute.log'),
-      'utf8',
-    );
+    // one step, dbt_build, whose compute log every model's events point at
+    const log = readFileSync(join(ctx.stateDir, 'runs', run.run_id, 'steps', 'dbt_build', 'compute.log'), 'utf8');
     expect(log).toMatch(/SUCCESS pace_summary_by_round/);
+    const logs = ctx.store.computeLogs(run.run_id).filter((l) => l.asset_key.startsWith('gold.'));
+    expect(logs.map((l) => [l.asset_key, l.path.split('/').slice(-2).join('/')])).toEqual([
+      ['gold.device_health_errors', 'dbt_build/compute.log'],
+    ]);
   });
 
   it('gates several source tables with ONE dbt test when one asset writes them all', async () => {

@@ -9,13 +9,14 @@ import type {
   MaterializeContext,
   MaterializeResult,
   Metadata,
+  MultiMaterializeResult,
+  PartitionFailure,
   RetryPolicy,
 } from '../../definitions/index.ts';
-import { asset, md } from '../../definitions/index.ts';
+import { md, multiAsset } from '../../definitions/index.ts';
 import { FrameworkError } from '../../errors/index.ts';
 import type { DbtProject } from './load-dbt-project.ts';
 import type { DbtFreshnessSpec, DbtModelSpec, DbtTestSpec } from './manifest.ts';
-import { planBatch } from './plan-batch.ts';
 import { type RunDbtResult, runDbt } from './run-dbt.ts';
 import { type DbtNodeResult, testCheckResult } from './run-results.ts';
 import {
@@ -64,28 +65,14 @@ export interface DbtAssets {
   checksForSources: (keys: readonly AssetKey[]) => DbtSourceChecks;
 }
 
-interface Batch {
-  models: AssetKey[];
-  lines: string[];
-  listeners: Set<(line: string) => void>;
-  done: Promise<{ result: RunDbtResult; byId: Map<string, DbtNodeResult> }>;
-}
-
-interface RunState {
-  batches: Map<AssetKey, Batch>;
-  built: Set<AssetKey>;
-  readyExternal: Set<AssetKey>;
-  count: number;
-}
-
 const ARTIFACTS = ['manifest.json', 'run_results.json', 'sources.json'];
-const MAX_RUN_STATES = 32;
 
 /**
  * Fairway assets for every model of a dbt project, plus the source tests and source freshness as
  * asset-scoped checks.
- * The first dbt step of a run builds every dbt model of the run in ONE `dbt build` (models and
- * their tests); the other steps await it and report their own model's result and tests.
+ * The models are ONE multi-asset (`dbt_build`, subsettable): a run's step builds the models it plans in
+ * one `dbt build` (models and their tests) once every upstream step is done, and reports each model's
+ * result and tests. A model whose upstream failed is left out (SKIPPED) with the models that read it.
  *
  * @example
  * const { assets, sourceChecks } = dbtAssets(await loadDbtProject({ … }));
@@ -94,20 +81,6 @@ const MAX_RUN_STATES = 32;
 export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): DbtAssets {
   const { spec } = project;
   const models = new Map(spec.models.map((m) => [m.assetKey, m]));
-  const depsOf = new Map(spec.models.map((m) => [m.assetKey, m.deps]));
-  const runs = new Map<string, RunState>();
-
-  const runState = (runId: string): RunState => {
-    let state = runs.get(runId);
-    if (!state) {
-      state = { batches: new Map(), built: new Set(), readyExternal: new Set(), count: 0 };
-      runs.set(runId, state);
-      // Runs of a long-lived process (UI, scheduler) must not accumulate.
-      if (runs.size > MAX_RUN_STATES) runs.delete(runs.keys().next().value!);
-    }
-    return state;
-  };
-
   const persist = async (runId: string, invocation: string, targetDir: string, log: MaterializeContext['log']) => {
     if (!opts.persistArtifacts) return;
     const files = ARTIFACTS.map((name) => ({ name, path: join(targetDir, name) })).filter((f) => existsSync(f.path));
@@ -118,83 +91,51 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
     }
   };
 
-  const startBatch = (ctx: MaterializeContext, state: RunState, keys: AssetKey[]): Batch => {
-    state.count++;
-    const invocation = `build-${state.count}`;
-    const batch: Batch = { models: keys, lines: [], listeners: new Set(), done: undefined as never };
-    for (const k of keys) state.batches.set(k, batch);
-    const onLine = (line: string) => {
-      batch.lines.push(line);
-      for (const l of batch.listeners) l(line);
-    };
+  /** One `dbt build` of the step's models; each model's result, or its failure (dbt did not build it). */
+  const build = async (ctx: MaterializeContext): Promise<MultiMaterializeResult> => {
+    const keys = ctx.outputs;
+    const invocation = nextInvocation(join(project.options.stateDir, 'runs', ctx.runId), 'build');
     ctx.log.info({ models: keys, invocation }, 'dbt build started');
-    batch.done = (async () => {
-      const result = await runDbt({
-        dbt: await project.environment(),
-        projectDir: project.options.projectDir,
-        target: project.options.target,
-        vars: project.options.vars ?? {},
-        args: ['build', '--select', ...keys.map((k) => models.get(k)!.name)],
-        workDir: join(project.options.stateDir, 'runs', ctx.runId, invocation),
-        parseCacheDir: project.manifestDir,
-        signal: ctx.signal,
-        onLine,
-      });
-      await persist(ctx.runId, invocation, result.targetDir, ctx.log);
-      const byId = new Map((result.runResults?.results ?? []).map((r) => [r.unique_id, r]));
-      for (const k of keys) if (byId.get(models.get(k)!.uniqueId)?.status === 'success') state.built.add(k);
-      ctx.log.info({ invocation, exit_code: result.exitCode, duration_ms: result.durationMs }, 'dbt build finished');
-      return { result, byId };
-    })();
-    return batch;
-  };
-
-  const materializeModel = async (model: DbtModelSpec, ctx: MaterializeContext): Promise<MaterializeResult> => {
-    const state = runState(ctx.runId);
-    for (const d of model.deps) if (!models.has(d)) state.readyExternal.add(d);
-    let batch = state.batches.get(model.assetKey);
-    if (!batch) {
-      const keys = planBatch({
-        model: model.assetKey,
-        models: depsOf,
-        inRun: new Set(ctx.runPlan.map((s) => s.asset_key)),
-        batched: new Set(state.batches.keys()),
-        built: state.built,
-        readyExternal: state.readyExternal,
-      });
-      batch = startBatch(ctx, state, keys);
-    } else {
-      ctx.computeLog(`[fairway] ${model.assetKey} is built by the run's dbt batch (${batch.models.join(', ')})`);
-    }
-    for (const line of batch.lines) ctx.computeLog(line);
-    batch.listeners.add(ctx.computeLog);
-    let outcome: Awaited<Batch['done']>;
-    try {
-      outcome = await batch.done;
-    } finally {
-      batch.listeners.delete(ctx.computeLog);
-    }
-    return modelResult(model, outcome.result, outcome.byId);
-  };
-
-  const assets = spec.models.map((model) => {
-    const def = asset({
-      key: model.assetKey,
-      deps: model.deps,
-      description: model.description || `dbt model ${model.name}`,
-      group: opts.group ?? model.assetKey.split('.')[0]!,
-      kinds: ['dbt', spec.adapterType],
-      tags: { dbt_unique_id: model.uniqueId, ...(model.tags.length ? { dbt_tags: model.tags.join(',') } : {}) },
-      ...(opts.owners ? { owners: opts.owners } : {}),
-      codeVersion: model.codeVersion,
-      checks: model.tests.map(checkSpec),
-      ...(opts.retry ? { retry: opts.retry } : {}),
-      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
-      materialize: (ctx) => materializeModel(model, ctx),
+    const result = await runDbt({
+      dbt: await project.environment(),
+      projectDir: project.options.projectDir,
+      target: project.options.target,
+      vars: project.options.vars ?? {},
+      args: ['build', '--select', ...[...keys].sort().map((k) => models.get(k)!.name)],
+      workDir: join(project.options.stateDir, 'runs', ctx.runId, invocation),
+      parseCacheDir: project.manifestDir,
+      signal: ctx.signal,
+      onLine: ctx.computeLog,
     });
-    // Errors about this asset should point at its SQL, not at this file.
-    return { ...def, sourceFile: join(project.options.projectDir, model.originalFilePath) };
-  });
+    await persist(ctx.runId, invocation, result.targetDir, ctx.log);
+    ctx.log.info({ invocation, exit_code: result.exitCode, duration_ms: result.durationMs }, 'dbt build finished');
+    const byId = new Map((result.runResults?.results ?? []).map((r) => [r.unique_id, r]));
+    return { outputs: Object.fromEntries(keys.map((k) => [k, modelResult(models.get(k)!, result, byId)])) };
+  };
+
+  const sqlFile = new Map(spec.models.map((m) => [m.assetKey, join(project.options.projectDir, m.originalFilePath)]));
+  const assets =
+    spec.models.length === 0
+      ? []
+      : multiAsset({
+          name: 'dbt_build',
+          canSubset: true,
+          outputs: spec.models.map((model) => ({
+            key: model.assetKey,
+            deps: model.deps,
+            description: model.description || `dbt model ${model.name}`,
+            group: opts.group ?? model.assetKey.split('.')[0]!,
+            kinds: ['dbt', spec.adapterType],
+            tags: { dbt_unique_id: model.uniqueId, ...(model.tags.length ? { dbt_tags: model.tags.join(',') } : {}) },
+            ...(opts.owners ? { owners: opts.owners } : {}),
+            codeVersion: model.codeVersion,
+            checks: model.tests.map(checkSpec),
+          })),
+          ...(opts.retry ? { retry: opts.retry } : {}),
+          ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+          materialize: build,
+          // Errors about a model should point at its SQL, not at this file.
+        }).map((def) => ({ ...def, sourceFile: sqlFile.get(def.key)! }));
 
   const checksForSources = (keys: readonly AssetKey[]): DbtSourceChecks => {
     const known = (k: AssetKey) => spec.sourceTests.has(k) || spec.sourceFreshness.has(k);
@@ -219,9 +160,6 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
           ...(tests.length > 0 ? await sourceTests(ctx, keys, tests, `test-${suffix}`) : []),
           ...(freshness.length > 0 ? await sourceFreshness(ctx, freshness, `freshness-${suffix}`) : []),
         ];
-        // A passed gate means these tables are final for the run: a dbt batch may read them.
-        const gated = results.some((r, i) => !r.passed && specs[i]!.blocking && r.severity === 'error');
-        if (!gated) for (const k of keys) runState(ctx.runId).readyExternal.add(k);
         return results;
       },
     };
@@ -320,6 +258,11 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
   return { assets: assets.sort((a, b) => a.key.localeCompare(b.key)), sourceChecks, checksForSources };
 }
 
+/** `<name>-1`, `<name>-2`, …: the first not used yet in `dir` (a retry gets a directory of its own). */
+function nextInvocation(dir: string, name: string): string {
+  for (let i = 1; ; i++) if (!existsSync(join(dir, `${name}-${i}`))) return `${name}-${i}`;
+}
+
 const checkSpec = (t: DbtTestSpec | DbtFreshnessSpec): AssetCheckSpec => ({
   name: t.name,
   description: t.description,
@@ -327,8 +270,12 @@ const checkSpec = (t: DbtTestSpec | DbtFreshnessSpec): AssetCheckSpec => ({
   blocking: t.blocking,
 });
 
-/** The step's outcome from the batch's results: throws when dbt did not build this model. */
-function modelResult(model: DbtModelSpec, result: RunDbtResult, byId: Map<string, DbtNodeResult>): MaterializeResult {
+/** A model's outcome from the build's results: its failure when dbt did not build it. */
+function modelResult(
+  model: DbtModelSpec,
+  result: RunDbtResult,
+  byId: Map<string, DbtNodeResult>,
+): MaterializeResult | PartitionFailure {
   const own = byId.get(model.uniqueId);
   const compiledSqlPath = join(result.targetDir, model.compiledPath);
   if (own?.status !== 'success') {
@@ -337,9 +284,7 @@ function modelResult(model: DbtModelSpec, result: RunDbtResult, byId: Map<string
       : own.status === 'skipped'
         ? `dbt skipped it${own.message ? `: ${own.message}` : ' because an upstream model or test failed'}`
         : `${(own.message ?? own.status).trim()}\nCompiled SQL: ${compiledSqlPath}`;
-    throw new FrameworkError('DBT_MODEL_FAILED', `dbt could not build '${model.assetKey}': ${why}`, {
-      details: { asset_key: model.assetKey, dbt_unique_id: model.uniqueId, status: own?.status ?? null },
-    });
+    return { error: `dbt could not build '${model.assetKey}': ${why}` };
   }
   const metadata: Metadata = {
     dbt_unique_id: md.text(model.uniqueId),

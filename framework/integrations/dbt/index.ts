@@ -24,7 +24,6 @@ export {
   type TranslateOptions,
   translateManifest,
 } from './manifest.ts';
-export { type BatchPlanInput, planBatch } from './plan-batch.ts';
 export { DBT_QUIET_ENV, type DbtEnvironment, type RunDbtOptions, type RunDbtResult, runDbt } from './run-dbt.ts';
 export {
   type DbtNodeResult,
