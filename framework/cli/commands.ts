@@ -3,7 +3,7 @@ import { join, resolve, sep } from 'node:path';
 import pc from 'picocolors';
 import type { AssetKey } from '../definitions/index.ts';
 import { UsageError } from '../errors/index.ts';
-import { launchRun } from '../execution/index.ts';
+import { launchRun, matchesPartitionFilter, parsePartitionFilter } from '../execution/index.ts';
 import { loadStatus, type Project } from '../project/index.ts';
 import { worstFreshness } from '../scheduling/index.ts';
 import { resolveSelection } from '../selection/index.ts';
@@ -126,27 +126,81 @@ export function listCommand(project: Project, selection: string | undefined, fla
   return 0;
 }
 
-/** `fairway status`. */
+const STATES = ['FRESH', 'STALE', 'MISSING', 'FAILED', 'RUNNING'] as const;
+const DEFAULT_PARTITION_LIMIT = 100;
+
+export interface StatusFlags {
+  json?: boolean;
+  /** List partitions (implied by `partition` and `state`). */
+  partitions?: boolean;
+  /** `dim=value` / `dim=from...to` filter of the listed partitions. */
+  partition?: string;
+  /** Comma-separated states of the listed partitions, e.g. `stale,failed`. */
+  state?: string;
+  /** At most this many listed partitions per asset (default 100; 0 = all). */
+  limit?: string;
+}
+
+function parseStates(text: string | undefined): Set<string> | undefined {
+  if (text === undefined) return undefined;
+  const states = text.split(',').map((s) => s.trim().toUpperCase());
+  const bad = states.filter((s) => !(STATES as readonly string[]).includes(s));
+  if (bad.length > 0 || states.length === 0) {
+    throw new UsageError(
+      `--state '${text}': use one or more of ${STATES.map((s) => s.toLowerCase()).join(', ')} (comma-separated).`,
+    );
+  }
+  return new Set(states);
+}
+
+function parseLimit(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_PARTITION_LIMIT;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--limit '${text}': use a whole number ≥ 0 (0 lists all).`);
+  return n === 0 ? Number.POSITIVE_INFINITY : n;
+}
+
+/**
+ * `fairway status`: per asset its state, partition counts by state and the first cause; partitions are
+ * listed only when asked (`--partitions`, `--partition <filter>`, `--state`), at most `--limit` per asset.
+ */
 export async function statusCommand(
   project: Project,
   selection: string | undefined,
-  flags: { json?: boolean; partitions?: boolean },
+  flags: StatusFlags,
 ): Promise<number> {
   const keys = selectKeys(project, selection);
+  const states = parseStates(flags.state);
+  const filter = flags.partition ? parsePartitionFilter(flags.partition) : undefined;
+  const limit = parseLimit(flags.limit);
+  const listing = Boolean(flags.partitions || filter || states);
   const { staleness, freshness } = await loadStatus(project, keys, { freshnessAt: new Date() });
   const hasPolicies = keys.some((k) => project.graph.definition(k).freshness);
+  let cut = 0;
   const rows = keys.map((key) => {
     const parts = [...(staleness.get(key) ?? new Map<string, PartitionStatus>()).entries()];
     const counts: Record<string, number> = {};
     for (const [, s] of parts) counts[s.status] = (counts[s.status] ?? 0) + 1;
     const worst = ['FAILED', 'RUNNING', 'STALE', 'MISSING', 'FRESH'].find((s) => counts[s]) ?? 'MISSING';
-    return {
+    const firstNotFresh = parts.find(([, s]) => s.status !== 'FRESH');
+    const firstCause = firstNotFresh?.[1].causes[0];
+    const row = {
       key,
       status: parts.length === 0 ? 'MISSING' : worst,
       partitioned: Boolean(project.graph.definition(key).partitions),
       counts,
       freshness: freshness?.has(key) ? (worstFreshness(freshness.get(key))?.freshness.state ?? 'FRESH') : null,
-      partitions: parts.map(([p, s]) => ({
+      first_cause: firstCause ? { partition: firstNotFresh![0], ...firstCause, text: describeCause(firstCause) } : null,
+    };
+    if (!listing) return row;
+    const matched = parts.filter(
+      ([p, s]) => (!states || states.has(s.status)) && (!filter || p === '' || matchesPartitionFilter(p, filter)),
+    );
+    if (matched.length > limit) cut += matched.length - limit;
+    return {
+      ...row,
+      partitions_matched: matched.length,
+      partitions: matched.slice(0, limit).map(([p, s]) => ({
         partition: p,
         status: s.status,
         data_version: s.dataVersion,
@@ -156,6 +210,9 @@ export async function statusCommand(
       })),
     };
   });
+  if (cut > 0) {
+    process.stderr.write(`${cut} partition(s) not listed: past --limit ${limit} per asset (--limit 0 lists all).\n`);
+  }
   if (flags.json) {
     printJson(rows);
     return 0;
@@ -163,14 +220,13 @@ export async function statusCommand(
   const fc = (state: string | null | undefined) => (hasPolicies ? [state ? colorStatus(state) : '-'] : []);
   const lines: string[][] = [['ASSET', 'STATUS', ...(hasPolicies ? ['FRESHNESS'] : []), 'PARTITIONS', 'WHY']];
   for (const r of rows) {
-    const first = r.partitions.find((p) => p.status !== 'FRESH');
     const summary = r.partitioned
       ? Object.entries(r.counts)
           .map(([s, n]) => `${n} ${s.toLowerCase()}`)
           .join(', ') || 'none known'
       : '-';
-    lines.push([r.key, colorStatus(r.status), ...fc(r.freshness), summary, first?.causes[0]?.text ?? '']);
-    if (flags.partitions && r.partitioned) {
+    lines.push([r.key, colorStatus(r.status), ...fc(r.freshness), summary, r.first_cause?.text ?? '']);
+    if ('partitions' in r && r.partitioned) {
       for (const p of r.partitions)
         lines.push([`  ${p.partition}`, colorStatus(p.status), ...fc(p.freshness?.state), '', p.causes[0]?.text ?? '']);
     }

@@ -61,8 +61,21 @@ export async function main(argv: string[]): Promise<number> {
     .command('status')
     .description('Show FRESH / STALE / MISSING / FAILED / RUNNING per asset, with the first cause')
     .argument('[selection]', 'asset selection (default: all)')
-    .option('--partitions', 'one line per partition')
-    .option('--json', 'machine-readable output')
+    .option('--partitions', 'list partitions (at most --limit per asset)')
+    .option(
+      '--partition <filter>',
+      "list only matching partitions: 'course_id=erinhills', 'ingest_date=2025-01-01...2025-01-31'",
+    )
+    .option(
+      '--state <states>',
+      'list only partitions in these states: fresh, stale, missing, failed, running (comma-separated)',
+    )
+    .option('--limit <n>', 'at most n listed partitions per asset (default 100; 0 lists all)')
+    .option('--json', 'machine-readable output (partitions only when listed)')
+    .addHelpText(
+      'after',
+      '\nWithout --partitions, --partition or --state each partitioned asset shows counts by state, so status stays short with many partitions.',
+    )
     .action((selection: string | undefined, flags) => withProject((p) => statusCommand(p, selection, flags)));
 
   program

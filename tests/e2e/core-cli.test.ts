@@ -28,7 +28,7 @@ describe('fairway CLI on the example graph', () => {
   const run = (args: string[], extraEnv: Record<string, string> = {}) =>
     fairway([...base, ...args], { cwd: project.dir, env: { ...env, ...extraEnv } });
   const status = async () => {
-    const r = await run(['status', '--json']);
+    const r = await run(['status', '--json', '--partitions', '--limit', '0']);
     expect(r.exitCode, String(r.stderr)).toBe(0);
     return JSON.parse(String(r.stdout)) as StatusRow[];
   };
@@ -91,6 +91,30 @@ describe('fairway CLI on the example graph', () => {
       ['store=south', 'FRESH'],
     ]);
     expect(silver.partitions[0]!.causes[0]!.kind).toBe('upstream_data_changed');
+    // counts for the many, partitions only when asked: filtered by state and by partition, and limited
+    const brief = JSON.parse(String((await run(['status', 'silver.clean_orders', '--json'])).stdout));
+    expect(brief).toEqual([expect.objectContaining({ counts: { STALE: 1, FRESH: 1 }, status: 'STALE' })]);
+    expect(brief[0].partitions).toBeUndefined();
+    expect(brief[0].first_cause).toMatchObject({ partition: 'store=north', kind: 'upstream_data_changed' });
+    const listed = async (...args: string[]) => {
+      const r = await run(['status', 'silver.clean_orders', '--json', ...args]);
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      const [row] = JSON.parse(String(r.stdout)) as (StatusRow & { partitions_matched: number })[];
+      return {
+        partitions: row!.partitions.map((p) => p.partition),
+        matched: row!.partitions_matched,
+        stderr: String(r.stderr),
+      };
+    };
+    expect(await listed('--state', 'stale')).toMatchObject({ partitions: ['store=north'], matched: 1 });
+    expect(await listed('--state', 'fresh,failed')).toMatchObject({ partitions: ['store=south'] });
+    expect(await listed('--partition', 'store=south')).toMatchObject({ partitions: ['store=south'] });
+    const limited = await listed('--partitions', '--limit', '1');
+    expect(limited).toMatchObject({ partitions: ['store=north'], matched: 2 });
+    expect(limited.stderr).toContain('1 partition(s) not listed: past --limit 1');
+    const bad = await run(['status', '--state', 'stail']);
+    expect(bad.exitCode).toBe(2);
+    expect(String(bad.stderr)).toContain("--state 'stail': use one or more of fresh, stale, missing, failed, running");
     const r2 = await run(['materialize', '*', '--stale-only', '--json'], { HELLO_EXTRA_ROWS: 'north,9,5\n' });
     const s = JSON.parse(String(r2.stdout)) as Summary;
     expect(s.steps.map((x) => `${x.asset_key}${x.partition_key}`)).toEqual([

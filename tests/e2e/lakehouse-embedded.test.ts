@@ -162,7 +162,7 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
     const dir = join(inbox, course, DAY);
     const csv = readdirSync(dir).find((f) => f.endsWith('.csv'))!;
     appendFileSync(join(dir, csv), '\n'); // new bytes, same rounds
-    const status = await cli(['status', 'bronze.round_exports', '--json']);
+    const status = await cli(['status', 'bronze.round_exports', '--json', '--partitions', '--limit', '0']);
     const rows = JSON.parse(String(status.stdout)) as {
       partitions: { partition: string; status: string; causes: { kind: string }[] }[];
     }[];
@@ -269,7 +269,7 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
     process.kill(-child.pid!, 'SIGKILL');
     await child;
 
-    const status = await cli(['status', 'silver.fact_telemetry_event', '--json']);
+    const status = await cli(['status', 'silver.fact_telemetry_event', '--json', '--partitions', '--limit', '0']);
     const partitions = (
       JSON.parse(String(status.stdout)) as { partitions: { partition: string; status: string; causes: unknown[] }[] }[]
     )[0]!.partitions;
