@@ -155,7 +155,9 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
     const asset = opts.graph.definition(step.asset_key);
     const keys = [...new Set(runnable.map((m) => m.partition_key))];
     const outputs = step.outputs.filter((o) => runnable.some((m) => m.asset_key === o));
-    const results = await materializeStep(step, keys, outputs, asset, opts, sleep);
+    const everyMember = runnable.length === keys.length * outputs.length;
+    const only = everyMember ? undefined : new Set(runnable.map((m) => m.id));
+    const results = await materializeStep(step, keys, outputs, asset, opts, sleep, only);
     const timing = { started_at: started.toISOString(), duration_ms: Date.now() - started.getTime() };
     for (const member of runnable) {
       const r = results.get(member.id) ?? { kind: 'canceled' as const, attempts: 0 };
@@ -205,6 +207,14 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
           skipped.push([m, blocker]);
           skippedHere.add(m.id);
         }
+      }
+      // outputs written together run or skip together: a partition with a blocked output skips them all
+      const asset = opts.graph.definition(step.asset_key);
+      if (asset.multi && !asset.multi.canSubset) {
+        const blockerOf = new Map(skipped.map(([m, b]) => [m.partition_key, b]));
+        const keep = run.filter((m) => !blockerOf.has(m.partition_key));
+        for (const m of run) if (blockerOf.has(m.partition_key)) skipped.push([m, blockerOf.get(m.partition_key)!]);
+        return { run: keep, skipped };
       }
       return { run, skipped };
     }

@@ -78,6 +78,8 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   }
   const relevant = new Set<AssetKey>(selected);
   for (const k of selected) for (const u of graph.upstream(k)) relevant.add(u);
+  // the outputs written with a relevant asset: the planner plans them too, and needs their staleness
+  for (const k of [...relevant]) for (const o of writtenTogether(graph.definition(k))) relevant.add(o);
   const partitions = await knownPartitions(defs, relevant);
   const keys = [...relevant];
   const materializations = store.latestMaterializationHeads(keys) as Map<AssetKey, Map<string, MaterializationRecord>>;

@@ -55,6 +55,8 @@ export async function materializeStep(
   asset: AssetDefinition<AssetKey, unknown>,
   opts: ExecuteOptions,
   sleep: (ms: number, signal: AbortSignal) => Promise<void>,
+  /** The members (`output[partition]`) to record, when not every output of every partition may run. */
+  only?: ReadonlySet<string>,
 ): Promise<Map<string, PartitionOutcome>> {
   const { runId, emit } = opts;
   const maxAttempts = 1 + (asset.retry?.maxRetries ?? 0);
@@ -117,6 +119,8 @@ export async function materializeStep(
       const signal = AbortSignal.any(signals);
       const partitions = remaining.map((k) => stepPartitions.get(k)!);
       let results: Map<string, Map<AssetKey, OutputResult>>;
+      /** The materializer threw or timed out: every member failed alike, none because of another. */
+      let stepWide = false;
       try {
         const sourceVersions = await observeSources(asset, step.asset_key, partitions);
         const first = partitions[0]!;
@@ -147,13 +151,15 @@ export async function materializeStep(
         const timedOut = signal.aborted && !opts.signal.aborted;
         const error = timedOut ? `timed out after ${asset.timeoutMs} ms` : errorText(e);
         results = new Map(remaining.map((k) => [k, new Map(outputs.map((o) => [o, { error }]))]));
+        stepWide = true;
       }
       /** Failed partitions (any output) → the first error. */
       const failed = new Map<string, string>();
       for (const [k, byOutput] of results) {
         for (const [o, r] of byOutput) {
           const id = stepId(o, k);
-          const cause = isPartitionFailure(r) ? upstreamInStep(step, o, k, outcomes) : null;
+          if (only && !only.has(id)) continue;
+          const cause = isPartitionFailure(r) && !stepWide ? upstreamInStep(step, o, k, outcomes) : null;
           if (cause) {
             // e.g. dbt skipped a model because a model it reads failed a blocking test: not a failure of its own
             outcomes.set(id, { kind: 'skipped', reason: cause, attempts: attempt });

@@ -14,8 +14,8 @@ import {
   staticPartitions,
 } from '../definitions/index.ts';
 import { buildGraph } from '../graph/index.ts';
-import type { MaterializationRecord } from '../storage/index.ts';
-import { buildPlan, type ExecutionEvent, executePlan } from './index.ts';
+import { type MaterializationRecord, openStore } from '../storage/index.ts';
+import { buildPlan, type ExecutionEvent, executePlan, launchRun } from './index.ts';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'fairway-multi-'));
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -213,6 +213,24 @@ describe('multi-asset steps', () => {
     expect(result.outcomes.get('gold.from_rejects')!.reason).toContain('silver.facts#checks');
   });
 
+  it('--stale-only on one output knows the staleness of the others: nothing to do once all are fresh', async () => {
+    const { calls, outputs } = job();
+    const defs = defineAssets({ assets: [source, ...outputs] });
+    const store = openStore(':memory:');
+    const ctx = { stateDir, store, defs, graph: buildGraph(defs), log: pino({ level: 'silent' }) };
+    try {
+      // static partitions: all three are known; the first run writes them, the second finds nothing stale
+      const first = await launchRun(ctx, { selection: 'silver.facts' });
+      expect(first.summary.status).toBe('SUCCESS');
+      expect(calls).toHaveLength(1);
+      const again = await launchRun(ctx, { selection: 'silver.facts', staleOnly: true });
+      expect(again.summary.steps).toEqual([]);
+      expect(calls).toHaveLength(1);
+    } finally {
+      store.close();
+    }
+  });
+
   describe('a subsettable multi-asset with outputs that depend on each other (dbt models)', () => {
     const x = asset({ key: 'silver.x', codeVersion: 'cv', materialize: () => ({ dataVersion: 'x1' }) });
     const y = asset({ key: 'silver.y', codeVersion: 'cv', materialize: () => ({ dataVersion: 'y1' }) });
@@ -279,6 +297,23 @@ describe('multi-asset steps', () => {
       expect(calls).toEqual([['gold.a', 'gold.b', 'gold.c']]);
       expect(status).toMatchObject({ 'gold.a': 'SUCCESS', 'gold.b': 'FAILURE', 'gold.c': 'SUCCESS' });
       expect(materializations.get('gold.c')!.get('')!.input_versions).toMatchObject({ 'gold.a': 'gold.a-v' });
+    });
+
+    it('a materializer that throws fails every output, also those reading another output (not skipped)', async () => {
+      const broken = multiAsset({
+        name: 'dbt_models',
+        canSubset: true,
+        outputs: [
+          { key: 'gold.a', deps: [x], codeVersion: 'a' },
+          { key: 'gold.c', deps: ['gold.a'], codeVersion: 'c' },
+        ],
+        materialize: () => {
+          throw new Error('dbt is not installed');
+        },
+      });
+      const { status, result } = await execute([x, y, ...broken]);
+      expect(status).toMatchObject({ 'gold.a': 'FAILURE', 'gold.c': 'FAILURE' });
+      expect(result.outcomes.get('gold.c')!.reason).toContain('dbt is not installed');
     });
   });
 });
