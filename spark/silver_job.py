@@ -205,14 +205,21 @@ class _BatchRun:
         try:
             stats = self._file_stats(ranked, files)  # the first action: decodes and caches
             self.step("parse_dedup")
-            redelivered = redelivery.plan(self.spark, self.args.namespace, ranked, self.parts, self._alive(stats))
-            self.step("redelivery")
-            rows = transform.with_superseded(ranked, redelivered.superseded)
-            facts = self._counts(rows, files, stats, redelivered)
-            written = self._alive(facts)
-            if not written:
+            # Reconciled first (superseding only moves rows between buckets), so the rule decides among the
+            # partitions that are written: a failed partition never supersedes another.
+            rows = transform.with_superseded(ranked, set())
+            facts = self._counts(rows, files, stats)
+            if not self._alive(facts):
                 return self._result({}, {}, None)
-            commits, retained, schema = self._write(rows, written, facts, centres, redelivered.removals(written))
+            redelivered = redelivery.plan(self.spark, self.args.namespace, ranked, self.parts, self._alive(facts))
+            self.step("redelivery")
+            if redelivered.superseded:
+                rows = transform.with_superseded(ranked, redelivered.superseded)
+                facts = self._counts(rows, files, stats)
+            written = self._alive(facts)
+            for i in written:
+                facts[i].update(redelivered.replaced_counts(i))
+            commits, retained, schema = self._write(rows, written, facts, centres, redelivered)
         finally:
             ranked.unpersist()
         self._check_commits(commits, [facts[i] for i in written], retained)
@@ -300,25 +307,19 @@ class _BatchRun:
             self.log("warn", "unknown source columns kept in extra_fields", unknown_columns=s["unknown_columns"],
                      partition_key=key)
 
-    def _counts(self, rows, files: dict[int, list], stats: dict[int, dict], redelivered) -> dict[int, dict]:
+    def _counts(self, rows, files: dict[int, list], stats: dict[int, dict]) -> dict[int, dict]:
         """Each partition's counts (one grouped pass for all), reconciled before anything is written: a
-        partition whose real rows are not kept + quarantined + duplicates + superseded fails. So does the whole
-        run when such a partition holds the newest copy of rounds that other partitions of the run then lack."""
+        partition whose real rows are not kept + quarantined + duplicates + superseded fails."""
         from silver import transform
 
         counts = transform.partition_counts(rows)
         facts = {}
         for i in self._alive(stats):
             f = _partition_facts(files[i], stats[i], *counts.get(i, transform.empty_counts()))
-            f.update(redelivered.replaced_counts(i))
             if f["real_rows"] == sum(f[k] for k in _RECONCILED):
                 facts[i] = f
             else:
                 self._fail_reconciliation(i, f)
-        lost = sorted(self.parts[i].key for i in redelivered.winners if i in self.failed)
-        if lost:
-            raise JobError(f"partitions holding the newest delivery of rounds in other partitions of the run failed: "
-                           f"{', '.join(lost)}; nothing was written (re-run once they are fixed)", code="reconciliation_failed")
         return facts
 
     def _fail_reconciliation(self, i: int, f: dict) -> None:
@@ -332,10 +333,11 @@ class _BatchRun:
                                     metadata={k: md_int(v) for k, v in details.items()}, partition_key=self.parts[i].key)
         self._fail(i, message, "reconciliation_failed", details)
 
-    def _write(self, rows, written: list[int], facts: dict[int, dict], centres: list, removals: list) -> tuple[dict, dict, list[dict]]:
+    def _write(self, rows, written: list[int], facts: dict[int, dict], centres: list, redelivered) -> tuple[dict, dict, list[dict]]:
         """The kept and quarantined rows of the partitions ``written`` → the three tables, one commit each, with
-        the older copies of re-delivered rounds (``removals``) taken out of their partitions in the same
-        commit. Returns the commits, the rows of older partitions written again per table, and the schema."""
+        the older copies of re-delivered rounds taken out of their partitions in the same commit, validated
+        against the snapshot the rule was decided on. Returns the commits, the rows of older partitions written
+        again per table, and the schema."""
         from pyspark.sql import functions as F
 
         from silver import redelivery, tables, transform
@@ -357,17 +359,19 @@ class _BatchRun:
         quarantine = transform.derive(rejected, bands, zones, with_h3=False).withColumn("run_id", F.lit(self.run_id))
         slices = [(self.parts[i].course_id, self.parts[i].ingest_date) for i in written]
         commits, retained = {}, {}
+        removals, ns = redelivered.removals(written), self.args.namespace
         # every table is written from the ranked rows as they are: clustered by Bronze partition and event date
         for table, df in zip(tables.TABLE_NAMES, (main, main, quarantine)):
-            name = tables.ensure_table(self.spark, self.args.namespace, table)
+            name = tables.ensure_table(self.spark, ns, table)
             condition, df = tables.slices_condition(slices), tables.conform(df, table)
-            old = redelivery.retained_rows(self.spark, name, table, removals)
+            old = redelivery.retained_rows(self.spark, ns, redelivered.snapshots, table, removals)
             if old is not None:  # partitions holding older copies of re-delivered rounds: rewritten without them
                 old = old.persist()
                 retained[table] = old.count()
                 condition, df = condition | redelivery.old_partitions_condition(table, removals), df.unionByName(old)
             try:
-                commits[table] = tables.overwrite_partitions(df, name, condition, self.run_id)
+                commits[table] = tables.overwrite_partitions(df, name, condition, self.run_id,
+                                                             validate_from=redelivered.snapshots.get(table))
             finally:
                 if old is not None:
                     old.unpersist()

@@ -14,9 +14,12 @@ rule (docs/learning/lakehouse_layers.md, "A round delivered twice"):
 - the partition whose delivery replaced older copies reports them as ``replaced_rows`` (fact rows) and
   ``replaced_quarantined_rows``; the table then holds ``sum(rows_written) - sum(replaced_rows)`` rows.
 
-Finding the older copies costs the size of the run, not of the history: a round's rows carry its fixes'
-event dates wherever it was delivered, so the lookup reads only the (course_id, event_date) partitions the run
-writes (plus the rows without a timestamp of its courses), never the whole table.
+Finding the older copies costs the size of the run, not of the history: a round's fixes carry their event
+dates wherever it was delivered, so one read of the (course_id, event_date) partitions the run writes finds the
+older deliveries of its rounds (by their dated fixes; a round without any timestamp is not found), and a second
+read of those older Bronze partitions finds every row of them. The decision is read from one snapshot per table,
+and each commit is validated against it (serializable isolation): a concurrent writer makes the commit fail
+instead of being overwritten.
 """
 
 from __future__ import annotations
@@ -31,9 +34,6 @@ from pyspark.sql import functions as F
 from silver import tables
 
 FACT, DEVICE_HEALTH, QUARANTINE = tables.TABLE_NAMES
-# the tables searched for older copies; fact_device_health holds one row per fact row, so its old partitions
-# follow from the fact table's
-SEARCHED = (FACT, QUARANTINE)
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,13 @@ class OldCopy:
 
 @dataclass
 class Redelivery:
-    """What the rule decides for one run: the batch's copies it does not write, and the older copies the
-    newest batch copies replace (by the part_idx that replaces them)."""
+    """What the rule decides for one run: the batch's copies it does not write, the older copies the newest
+    batch copies replace (by the part_idx that replaces them), and the snapshot of each table the decision was
+    read from (the commits validate against it)."""
 
     superseded: set[tuple[int, str]] = field(default_factory=set)  # (part_idx, round_id)
     replaces: dict[int, list[OldCopy]] = field(default_factory=lambda: defaultdict(list))
-    winners: set[int] = field(default_factory=set)  # part_idx whose copies supersede others of the batch
+    snapshots: dict[str, int] = field(default_factory=dict)  # table → snapshot id read
 
     def replaced_counts(self, i: int) -> dict:
         copies = self.replaces.get(i, [])
@@ -70,97 +71,132 @@ class Redelivery:
 
 
 def plan(spark: SparkSession, namespace: str, ranked: DataFrame, parts, alive: list[int]) -> Redelivery:
-    """Applies the rule to the rounds of the ``alive`` partitions (part_idx) of ``ranked``: one grouped pass
-    over the run's (cached) rows, one pruned read of each searched table."""
-    rows = ranked.where(F.col("is_location") & F.col("part_idx").isin(alive))
+    """Applies the rule to the rounds of the ``alive`` partitions (part_idx; reconciled, about to be written) of
+    ``ranked``. Finds the older deliveries in two reads of each table, both in proportion to the run: the
+    partitions of the event dates the run writes (which deliveries hold its rounds), then the older Bronze
+    partitions found (every row of those rounds there)."""
+    result = Redelivery(snapshots=_snapshots(spark, namespace))
+    rows = ranked.where(F.col("is_location") & F.col("part_idx").isin(alive) & F.col("round_id").isNotNull())
     copies = rows.select("part_idx", "course_id", "round_id").distinct()
     deliveries: dict[tuple[str, str], dict[str, int | None]] = defaultdict(dict)  # ingest date → part_idx or None
     in_batch = copies.groupBy("course_id", "round_id").agg(F.collect_set("part_idx").alias("parts"))
     for r in in_batch.where(F.size("parts") > 1).collect():
         for i in r.parts:
             deliveries[(r.course_id, r.round_id)][parts[i].ingest_date] = i
-    old_by_round = defaultdict(set)
     slices = [(parts[i].course_id, parts[i].ingest_date) for i in alive]
-    for copy, i in _old_copies(spark, namespace, rows, copies, slices):
-        deliveries[(copy.course_id, copy.round_id)][parts[i].ingest_date] = i
-        deliveries[(copy.course_id, copy.round_id)].setdefault(copy.ingest_date, None)
-        old_by_round[(copy.course_id, copy.round_id)].add(copy)
-    result = Redelivery()
+    for course_id, round_id, ingest_date, i in _older_deliveries(spark, namespace, result.snapshots, rows, copies, slices):
+        deliveries[(course_id, round_id)][parts[i].ingest_date] = i
+        deliveries[(course_id, round_id)].setdefault(ingest_date, None)
+    replaced: dict[tuple[str, str, str], int] = {}  # (course_id, round_id, older ingest date) → winner part_idx
     for (course_id, round_id), by_day in deliveries.items():
         newest = max(by_day)
         winner = by_day[newest]
         for day, i in by_day.items():
-            if day != newest and i is not None:
+            if day == newest:
+                continue
+            if i is not None:
                 result.superseded.add((i, round_id))
-                if winner is not None:
-                    result.winners.add(winner)
-        if winner is not None:  # the newest copy is the run's: it replaces the older ones in the tables
-            result.replaces[winner].extend(sorted((c for c in old_by_round[(course_id, round_id)]),
-                                                  key=lambda c: (c.table, c.ingest_date, str(c.event_date))))
+            elif winner is not None:  # the newest copy is the run's: it replaces the older one in the tables
+                replaced[(course_id, round_id, day)] = winner
+    for copy in _rows_of(spark, namespace, result.snapshots, list(replaced)):
+        result.replaces[replaced[(copy.course_id, copy.round_id, copy.ingest_date)]].append(copy)
     return result
 
 
-def _old_copies(spark: SparkSession, namespace: str, rows: DataFrame, copies: DataFrame,
-                slices: list[tuple[str, str]]) -> list[tuple[OldCopy, int]]:
-    """Rows of the run's rounds already in the searched tables, outside the partitions the run replaces,
-    grouped by round, ingest date and event date; each with a part_idx of the run holding the round."""
-    course_dates = [(r.course_id, r.event_date) for r in rows.select("course_id", "event_date").distinct().collect()]
-    if not course_dates:
-        return []
-    where = _course_dates_condition(course_dates) & ~tables.slices_condition(slices)
-    found = []
-    for table in SEARCHED:
+def _snapshots(spark: SparkSession, namespace: str) -> dict[str, int]:
+    """The current snapshot of each existing Silver table."""
+    out = {}
+    for table in tables.TABLE_NAMES:
         name = tables.qualified(spark, namespace, table)
-        if not spark.catalog.tableExists(name):
-            continue
-        grouped = (
-            spark.table(name).where(where)
-            .groupBy("course_id", "round_id", "ingest_date", "event_date").count()
+        if spark.catalog.tableExists(name):
+            row = spark.sql(f"SELECT snapshot_id FROM {name}.refs WHERE name = 'main'").first()
+            if row is not None:
+                out[table] = int(row.snapshot_id)
+    return out
+
+
+def _at(spark: SparkSession, namespace: str, snapshots: dict[str, int], table: str) -> DataFrame:
+    return spark.sql(f"SELECT * FROM {tables.qualified(spark, namespace, table)} VERSION AS OF {snapshots[table]}")
+
+
+def _older_deliveries(spark: SparkSession, namespace: str, snapshots: dict[str, int], rows: DataFrame,
+                      copies: DataFrame, slices: list[tuple[str, str]]) -> set[tuple[str, str, str, int]]:
+    """(course_id, round_id, ingest date, part_idx of the run holding it) of the run's rounds already in a
+    table, outside the partitions the run replaces. Every table is searched: a run that died between two
+    commits leaves a copy in some tables only. Only the run's dated (course_id, event_date) partitions are
+    read; a round is found by its dated fixes."""
+    course_dates = [(r.course_id, r.event_date) for r in
+                    rows.where(F.col("event_date").isNotNull()).select("course_id", "event_date").distinct().collect()]
+    if not course_dates or not snapshots:
+        return set()
+    where = _course_dates_condition(course_dates) & ~tables.slices_condition(slices)
+    found = set()
+    for table in snapshots:
+        hits = (
+            _at(spark, namespace, snapshots, table).where(where)
+            .select("course_id", "round_id", "ingest_date").distinct()
             .join(F.broadcast(copies), ["course_id", "round_id"])
         )
-        found += [(OldCopy(table, r.course_id, r.round_id, r.ingest_date.isoformat(),
-                           r.event_date.isoformat() if r.event_date else None, r["count"]), r.part_idx)
-                  for r in grouped.collect()]
+        found |= {(r.course_id, r.round_id, r.ingest_date.isoformat(), r.part_idx) for r in hits.collect()}
     return found
 
 
-def _course_dates_condition(course_dates: list[tuple[str, dt.date | None]]) -> F.Column:
-    """Rows of the given (course_id, event_date) pairs; rows without a timestamp (NULL event date) of the
-    courses always, as a copy's timestamp-less fixes are found nowhere else."""
+def _rows_of(spark: SparkSession, namespace: str, snapshots: dict[str, int],
+             replaced: list[tuple[str, str, str]]) -> list[OldCopy]:
+    """Every row of the replaced older copies ((course_id, round_id, ingest date)) in each table, counted by
+    event date: read from their Bronze partitions only."""
+    if not replaced:
+        return []
+    where = tables.slices_condition(sorted({(c, day) for c, _, day in replaced})) & _copy_key().isin(
+        sorted(_key(*k) for k in replaced))
+    out = []
+    for table in snapshots:
+        grouped = _at(spark, namespace, snapshots, table).where(where).groupBy(
+            "course_id", "round_id", "ingest_date", "event_date").count()
+        out += [OldCopy(table, r.course_id, r.round_id, r.ingest_date.isoformat(),
+                        r.event_date.isoformat() if r.event_date else None, r["count"]) for r in grouped.collect()]
+    return sorted(out, key=lambda c: (c.table, c.course_id, c.ingest_date, str(c.event_date), c.round_id))
+
+
+def _key(course_id: str, round_id: str, ingest_date: str) -> str:
+    return f"{course_id}\x1f{round_id}\x1f{ingest_date}"
+
+
+def _copy_key() -> F.Column:
+    return F.concat_ws("\x1f", "course_id", "round_id", F.col("ingest_date").cast("string"))
+
+
+def _course_dates_condition(course_dates: list[tuple[str, dt.date]]) -> F.Column:
+    """Rows of the given (course_id, event_date) pairs."""
     by_course = defaultdict(set)
     for course_id, day in course_dates:
         by_course[course_id].add(day)
-    terms = []
-    for course_id, days in sorted(by_course.items()):
-        dated = sorted(d for d in days if d is not None)
-        on_day = F.col("event_date").isin([F.lit(d) for d in dated]) if dated else F.lit(False)
-        terms.append((F.col("course_id") == F.lit(course_id)) & (on_day | F.col("event_date").isNull()))
-    return tables.any_of(terms)
+    return tables.any_of([(F.col("course_id") == F.lit(c)) & F.col("event_date").isin([F.lit(d) for d in sorted(days)])
+                          for c, days in sorted(by_course.items())])
 
 
 # ---- rewriting the older partitions ---------------------------------------------------------------------
 
 
-def _month(day: str) -> tuple[dt.date, dt.date]:
-    first = dt.date.fromisoformat(day).replace(day=1)
-    return first, (first + dt.timedelta(days=32)).replace(day=1)
-
-
 def old_partitions_condition(table: str, copies: list[OldCopy]) -> F.Column | None:
-    """The table partitions holding the older ``copies`` (all of their rows), in ``table``'s partitioning
+    """The partitions of ``table`` holding its older ``copies`` (all of their rows), in the table's partitioning
     (tables.TABLES): exact partitions, so an Iceberg overwrite by this condition deletes whole files."""
-    source = QUARANTINE if table == QUARANTINE else FACT
     by_slice = defaultdict(set)
     for c in copies:
-        if c.table == source:
+        if c.table == table:
             by_slice[(c.course_id, c.ingest_date)].add(c.event_date)
     terms = []
     for (course_id, ingest_date), days in sorted(by_slice.items()):
         term = (F.col("course_id") == F.lit(course_id)) & (F.col("ingest_date") == F.to_date(F.lit(ingest_date)))
-        if table != QUARANTINE:
+        if table != QUARANTINE:  # partitioned by ingest date only: the whole slice
             term = term & tables.any_of([_event_date_term(table, d) for d in sorted(days, key=str)])
         terms.append(term)
     return tables.any_of(terms) if terms else None
+
+
+def _month(day: str) -> tuple[dt.date, dt.date]:
+    first = dt.date.fromisoformat(day).replace(day=1)
+    return first, (first + dt.timedelta(days=32)).replace(day=1)
 
 
 def _event_date_term(table: str, day: str | None) -> F.Column:
@@ -172,15 +208,16 @@ def _event_date_term(table: str, day: str | None) -> F.Column:
     return F.col("event_date") == F.lit(dt.date.fromisoformat(day))
 
 
-def retained_rows(spark: SparkSession, name: str, table: str, copies: list[OldCopy]) -> DataFrame | None:
-    """The rows of the older partitions that stay (every round but the replaced ones), to be written again
-    in the commit that deletes those partitions; None when the table has no such partition."""
+def retained_rows(spark: SparkSession, namespace: str, snapshots: dict[str, int], table: str,
+                  copies: list[OldCopy]) -> DataFrame | None:
+    """The rows of the older partitions that stay (every round but the replaced ones), read from the snapshot the
+    decision was made on, to be written again in the commit that deletes those partitions; None when the table
+    has no such partition."""
     condition = old_partitions_condition(table, copies)
     if condition is None:
         return None
-    removed = sorted({f"{c.course_id}\x1f{c.round_id}\x1f{c.ingest_date}" for c in copies})
-    key = F.concat_ws("\x1f", "course_id", "round_id", F.col("ingest_date").cast("string"))
+    removed = sorted({_key(c.course_id, c.round_id, c.ingest_date) for c in copies})
     columns = [c for c, _ in tables.TABLES[table][0]]
     # clustered by table partition in each task, as the writer wants (tables.overwrite_partitions)
-    return (spark.table(name).where(condition & ~key.isin(removed)).select(*columns)
+    return (_at(spark, namespace, snapshots, table).where(condition & ~_copy_key().isin(removed)).select(*columns)
             .sortWithinPartitions("course_id", "ingest_date", "event_date"))

@@ -156,7 +156,8 @@ def _ingest_date_in(days: list[str]) -> F.Column:
     return F.col("ingest_date") == dates[0] if len(dates) == 1 else F.col("ingest_date").isin(dates)
 
 
-def overwrite_partitions(df: DataFrame, name: str, condition: F.Column, run_id: str) -> dict:
+def overwrite_partitions(df: DataFrame, name: str, condition: F.Column, run_id: str,
+                         validate_from: int | None = None) -> dict:
     """Replaces every row matching ``condition`` (whole table partitions: ``slices_condition`` of the run's Bronze
     partitions, and the partitions of re-delivered rounds' older copies) with `df` in ONE Iceberg commit.
 
@@ -167,19 +168,23 @@ def overwrite_partitions(df: DataFrame, name: str, condition: F.Column, run_id: 
     found afterwards (two jobs of one run may commit at once).
     `df` must already be clustered by table partition in each task (``transform.ranked_for_dedup``): it is
     written as it is, without Iceberg's shuffle and sort, and Iceberg's writer fails on rows that are not.
+    ``validate_from``: the snapshot `df` was derived from; the commit fails (serializable isolation) if another
+    commit since then added or deleted files matching ``condition``, instead of overwriting that commit's rows.
     """
     commit_id = uuid.uuid4().hex
     # fanout off: a task keeps ONE data file open at a time, so its rows must arrive clustered by partition.
     # With fanout a task keeps a Parquet writer open per event_date it meets; a Bronze partition spanning
     # ~1,000 days ran a 2g driver out of heap. Same rows, same partitions.
-    (
+    writer = (
         df.writeTo(name)
         .option("snapshot-property.fairway.run_id", run_id)
         .option("snapshot-property.fairway.commit_id", commit_id)
         .option("fanout-enabled", "false")
         .option("use-table-distribution-and-ordering", "false")
-        .overwrite(condition)
     )
+    if validate_from is not None:
+        writer = writer.option("isolation-level", "serializable").option("validate-from-snapshot-id", str(validate_from))
+    writer.overwrite(condition)
     spark = df.sparkSession
     row = spark.sql(
         f"SELECT snapshot_id, summary FROM {name}.snapshots WHERE summary['fairway.commit_id'] = '{commit_id}'"

@@ -217,6 +217,26 @@ def test_the_overwrite_replaces_exactly_its_slices_for_one_two_and_fifty_of_them
     assert counts == {"v4": 100, "v5": 100}
 
 
+def test_an_overwrite_validated_from_a_snapshot_fails_when_another_commit_wrote_its_slices_since(spark):
+    import pytest
+
+    from silver import tables
+
+    name = tables.ensure_table(spark, "validated", "fact_telemetry_event")
+    mine, other = [("a", "2025-06-01")], [("b", "2025-06-01")]
+    tables.overwrite_partitions(slice_frame(spark, mine + other, "v1"), name, tables.slices_condition(mine + other), "r1")
+    read = int(spark.sql(f"SELECT snapshot_id FROM {name}.refs WHERE name = 'main'").first().snapshot_id)
+    # another writer commits to a different slice: no conflict
+    tables.overwrite_partitions(slice_frame(spark, other, "v2"), name, tables.slices_condition(other), "r2")
+    tables.overwrite_partitions(slice_frame(spark, mine, "v3"), name, tables.slices_condition(mine), "r3", validate_from=read)
+    # ... and then to mine: a write decided on the older snapshot must not overwrite it
+    tables.overwrite_partitions(slice_frame(spark, mine, "v4"), name, tables.slices_condition(mine), "r4")
+    with pytest.raises(Exception, match="(?i)conflict"):
+        tables.overwrite_partitions(slice_frame(spark, mine, "v5"), name, tables.slices_condition(mine), "r5",
+                                    validate_from=read)
+    assert {r.round_id.split("-")[0] for r in spark.table(name).where("course_id = 'a'").collect()} == {"v4"}
+
+
 def test_the_batch_plan_has_one_shuffle_of_the_wide_rows(spark, tmp_path):
     from silver import transform
     from silver_job import _configure

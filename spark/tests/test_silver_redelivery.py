@@ -91,3 +91,35 @@ def test_both_deliveries_in_one_batch_give_the_tables_of_running_them_one_after_
     for t in TABLES:
         for d in (DAY1, DAY2):
             assert content(spark, ns_batch, t, EH, d) == content(spark, ns_seq, t, EH, d), (t, d)
+
+
+def test_a_run_that_died_between_its_commits_is_repaired_by_the_next(spark, tmp_path, monkeypatch):
+    import pytest
+
+    from silver import tables
+
+    ns = "redelivered_crash"
+    day1 = bronze_dir(tmp_path, "day1", [CSV1, CSV2])
+    day2 = bronze_dir(tmp_path, "day2", [JSON1])
+    run_job(spark, tmp_path, day1, EH, DAY1, namespace=ns)
+    real = tables.overwrite_partitions
+
+    def dies_after_the_fact_commit(df, name, *args, **kwargs):
+        if name.endswith("fact_device_health"):
+            raise RuntimeError("killed between commits")
+        return real(df, name, *args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(tables, "overwrite_partitions", dies_after_the_fact_commit)
+        with pytest.raises(RuntimeError, match="killed between commits"):
+            run_argv(spark, tmp_path, ["--bronze-path", str(day2), "--course-id", EH, "--ingest-date", DAY2,
+                                       "--namespace", ns])
+    # half written: the fact table lost the day-1 copy, device health still has it
+    assert rounds_by_ingest_date(spark, ns, "fact_device_health")[DAY1] & rounds_by_ingest_date(spark, ns)[DAY2]
+
+    again, _ = run_job(spark, tmp_path, day2, EH, DAY2, namespace=ns)
+    assert reconciles(again)
+    health = rounds_by_ingest_date(spark, ns, "fact_device_health")
+    assert not health[DAY1] & health[DAY2]
+    assert table_rows(spark, ns, "fact_device_health") == table_rows(spark, ns, "fact_telemetry_event")
+    assert duplicate_fixes(spark, ns) == 0

@@ -182,7 +182,10 @@ describe.skipIf(!existsSync(SAMPLE) || javaProblem !== undefined)('local profile
     expect(summary.steps.map((s) => `${s.asset_key} ${s.partition_key} ${s.status}`).sort()).toEqual(
       COURSES.flatMap((c) => [
         `bronze.round_exports ${partitionOf(c)} SUCCESS`,
+        // one Silver job writes its three tables
+        `silver.fact_device_health ${partitionOf(c)} SUCCESS`,
         `silver.fact_telemetry_event ${partitionOf(c)} SUCCESS`,
+        `silver.quarantine_telemetry_event ${partitionOf(c)} SUCCESS`,
       ]).sort(),
     );
     const counts = await silverCounts();
@@ -346,8 +349,14 @@ describe.skipIf(!existsSync(SAMPLE) || javaProblem !== undefined)('local profile
       '--json',
     ]);
     expect(failed.exitCode).toBe(1);
-    const step = (JSON.parse(String(failed.stdout)) as Summary).steps[0]!;
-    expect(step).toMatchObject({ asset_key: 'silver.fact_telemetry_event', status: 'FAILURE' });
+    const steps = (JSON.parse(String(failed.stdout)) as Summary).steps;
+    // one Silver job writes the three tables: each fails, with the same reason
+    expect(steps.map((s) => [s.asset_key, s.status]).sort()).toEqual([
+      ['silver.fact_device_health', 'FAILURE'],
+      ['silver.fact_telemetry_event', 'FAILURE'],
+      ['silver.quarantine_telemetry_event', 'FAILURE'],
+    ]);
+    const step = steps.find((s) => s.asset_key === 'silver.fact_telemetry_event')!;
     expect(step.reason).toContain('S3 server');
     expect(step.reason).toContain('fairway stack status');
 
