@@ -7,6 +7,7 @@ import {
   dailyPartitions,
   defineAssets,
   md,
+  multiAsset,
   multiPartitions,
   staticPartitions,
 } from '../framework/definitions/index.ts';
@@ -362,6 +363,44 @@ describe('pages and security headers', () => {
     }
     expect((await get('/static/../app.ts')).status).toBe(404);
     expect((await get('/static/app.ts')).status).toBe(404);
+  });
+});
+
+describe('multi-asset outputs', () => {
+  it('says on the page of a multi-asset output which step writes it and with which assets', async () => {
+    const defs = defineAssets({
+      assets: multiAsset({
+        name: 'clean_job',
+        codeVersion: 'v1',
+        outputs: [{ key: 'silver.facts' }, { key: 'silver.rejects' }],
+        materialize: () => ({ outputs: {} }),
+      }),
+    });
+    const stateDir = join(dir, 'multi');
+    const store = openStore(defaultStorePath(stateDir));
+    const multi: Project = {
+      root: dir,
+      stateDir,
+      definitionsFile: 'inline',
+      defs,
+      graph: buildGraph(defs),
+      store,
+      log: project.log,
+      close: () => store.close(),
+    };
+    try {
+      const multiUi = createApp(multi, { token: 'c'.repeat(64) });
+      const html = await (await multiUi.app.request('/assets/silver.rejects')).text();
+      expect(html).toMatch(
+        /<th>written by<\/th>\s*<td>step clean_job, together with <a href="\/assets\/silver.facts">silver.facts<\/a>/,
+      );
+      const api = (await (await multiUi.app.request('/api/assets/silver.facts')).json()) as Record<string, unknown>;
+      expect(api.written_by).toEqual({ step: 'clean_job', assets: ['silver.facts', 'silver.rejects'] });
+      const plain = await (await ui.app.request('/assets/bronze.raw_orders')).text();
+      expect(plain).not.toContain('written by');
+    } finally {
+      store.close();
+    }
   });
 });
 
