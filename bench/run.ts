@@ -24,7 +24,7 @@ const USAGE = `usage: npm run bench -- core [--sizes 1000,10000] [--skip-dagster
                             [--clients 50] [--requests 300] [--dagster-requests 100] [--out bench/results/ui-<date>.json]
        npm run bench -- silver [--scale-mb 100] [--format csv|both] [--repeats 1] [--skip-duckdb]
                                 [--spark-dir spark] [--out bench/results/silver-<date>.json]
-       npm run bench -- increment [--sizes 5,50,200] [--repo DIR] [--label after] [--out FILE]
+       npm run bench -- increment [--sizes 5,50,200] [--repo DIR] [--label after] [--keep] [--out FILE]
        npm run bench -- table <results.json> [<results.json> …]`;
 
 const numbers = (s: string) => s.split(',').filter(Boolean).map(Number);
@@ -36,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       sizes: { type: 'string' },
       'skip-dagster': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
       'dagster-full-sizes': { type: 'string', default: '1000' },
       'dagster-timeout': { type: 'string', default: '600' },
       repeats: { type: 'string', default: '3' },
@@ -117,6 +118,7 @@ async function main(argv: string[]): Promise<number> {
       sizes,
       repo: values.repo ?? '.',
       label: values.label ?? (values.repo ? values.repo : 'this checkout'),
+      keep: values.keep,
       ...(values.out ? { out: values.out } : {}),
     });
     process.stdout.write(`${formatIncrementTable([results])}\n`);

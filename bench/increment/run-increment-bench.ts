@@ -27,6 +27,8 @@ export interface IncrementBenchOptions {
   repo: string;
   /** A name for the code measured, e.g. `after` or `before (4c45a61)`. */
   label: string;
+  /** Keep each size's state dir (run summaries, compute logs) for a look afterwards. */
+  keep?: boolean;
   out?: string;
 }
 
@@ -180,7 +182,8 @@ export async function runIncrementBench(opts: IncrementBenchOptions): Promise<In
         plus_one: plusOne,
       });
     } finally {
-      rmSync(home, { recursive: true, force: true });
+      if (opts.keep) log(`  state dir kept: ${home}`);
+      else rmSync(home, { recursive: true, force: true });
     }
   }
   (results.machine as Record<string, unknown>).load_average_at_end = loadAverage();

@@ -125,9 +125,11 @@ def _older_deliveries(spark: SparkSession, namespace: str, snapshots: dict[str, 
     table, outside the partitions the run replaces. Every table is searched: a run that died between two
     commits leaves a copy in some tables only. Only the run's dated (course_id, event_date) partitions are
     read; a round is found by its dated fixes."""
+    if not snapshots:  # no table yet: nothing delivered before
+        return set()
     course_dates = [(r.course_id, r.event_date) for r in
                     rows.where(F.col("event_date").isNotNull()).select("course_id", "event_date").distinct().collect()]
-    if not course_dates or not snapshots:
+    if not course_dates:
         return set()
     where = _course_dates_condition(course_dates) & ~tables.slices_condition(slices)
     found = set()
