@@ -16,9 +16,10 @@ import { buildGraph } from '../framework/graph/index.ts';
 import { loadProject, type Project } from '../framework/project/index.ts';
 import { defaultStorePath, openStore } from '../framework/storage/index.ts';
 import { sharedRecent } from './api.ts';
-import { CONTENT_SECURITY_POLICY, createApp, type FairwayApp } from './app.ts';
+import { CONTENT_SECURITY_POLICY, createApp, type FairwayApp, MAX_BODY_BYTES } from './app.ts';
 import { ensureToken } from './auth.ts';
 import { orderMetrics, TrackPreview } from './pages/asset-page.tsx';
+import { allowedHostsFor } from './server.ts';
 
 let dir: string;
 let project: Project;
@@ -232,6 +233,52 @@ describe('read API', () => {
   });
 });
 
+describe('hostile requests', () => {
+  it('answers only to the host names it serves (DNS rebinding)', async () => {
+    for (const host of ['evil.example', 'evil.example:3000', '127.0.0.1.evil.example']) {
+      const res = await get('/api/assets', { headers: { host } });
+      expect(res.status, host).toBe(421);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('HOST_NOT_ALLOWED');
+      expect(body.error.message).toContain('FAIRWAY_UI_ALLOWED_HOSTS');
+    }
+    expect((await get('/', { headers: { host: 'evil.example' } })).status).toBe(421);
+    for (const host of ['127.0.0.1:3000', 'localhost:3000', '[::1]:3000', 'LOCALHOST']) {
+      expect((await get('/api/assets', { headers: { host } })).status, host).toBe(200);
+    }
+    const named = createApp(project, { token: 'd'.repeat(64), allowedHosts: ['fairway.lan'] });
+    expect((await named.app.request('/api/assets', { headers: { host: 'fairway.lan:8080' } })).status).toBe(200);
+    expect((await named.app.request('/api/assets', { headers: { host: 'localhost' } })).status).toBe(421);
+    expect(allowedHostsFor('127.0.0.1', { FAIRWAY_UI_ALLOWED_HOSTS: 'a.lan, b.lan' })).toEqual([
+      'localhost',
+      '127.0.0.1',
+      '::1',
+      'a.lan',
+      'b.lan',
+    ]);
+  });
+
+  it('answers malformed JSON with 400 and a body over the limit with 413, launching nothing', async () => {
+    const runs = project.store.listRuns({ limit: 100 }).items.length;
+    const malformed = await get('/api/runs', { ...authed({}), body: '{"selection": ' });
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { error: { message: string } }).error.message).toMatch(/JSON/i);
+    const huge = await get('/api/runs', authed({ selection: '*', padding: 'x'.repeat(MAX_BODY_BYTES) }));
+    expect(huge.status).toBe(413);
+    expect(((await huge.json()) as { error: { code: string } }).error.code).toBe('BODY_TOO_LARGE');
+    expect(project.store.listRuns({ limit: 100 }).items.length).toBe(runs);
+  });
+
+  it('compresses responses for clients that accept it, and may not be framed', async () => {
+    const res = await get('/api/graph', { headers: { 'accept-encoding': 'gzip' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-encoding')).toBe('gzip');
+    const plain = await get('/api/graph');
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+  });
+});
+
 describe('launch and cancel', () => {
   it('refuses launching without a token or with a wrong one', async () => {
     const none = await get('/api/runs', {
@@ -282,7 +329,8 @@ describe('launch and cancel', () => {
       });
     expect((await post({})).status).toBe(403);
     expect((await post({ 'X-CSRF-Token': 'nope' })).status).toBe(403);
-    expect((await post({ 'X-CSRF-Token': csrf_token }, 'http://evil.example:3000')).status).toBe(403);
+    // another host name for this server (DNS rebinding) is refused before any credential is looked at
+    expect((await post({ 'X-CSRF-Token': csrf_token }, 'http://evil.example:3000')).status).toBe(421);
     const ok = await post({ 'X-CSRF-Token': csrf_token });
     expect(ok.status).toBe(202);
     await waitForRun(((await ok.json()) as { run_id: string }).run_id);

@@ -3,17 +3,33 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { compress } from 'hono/compress';
 import type { Logger } from 'pino';
 import type { Project } from '../framework/project/index.ts';
 import { apiRoutes } from './api.ts';
 import { ensureToken, Sessions } from './auth.ts';
-import { errorHandler, NotFoundError } from './errors.ts';
+import { errorHandler, NotFoundError, RequestRefusedError } from './errors.ts';
 import { computeLayout, type GraphLayout } from './layout.ts';
 import { pageRoutes } from './pages/routes.tsx';
 import { RunRegistry } from './run-registry.ts';
 
 export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'";
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+
+/** Largest request body accepted (a launch request is a few hundred bytes). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Host names a local UI answers to by default. */
+export const LOCAL_HOSTS = ['localhost', '127.0.0.1', '::1'];
+
+/** The host name of a `Host` header (`example.com:3000` → `example.com`, `[::1]:3000` → `::1`), lowercased. */
+export function hostName(header: string): string {
+  const h = header.trim().toLowerCase();
+  if (h.startsWith('[')) return h.slice(1, h.indexOf(']'));
+  const colon = h.lastIndexOf(':');
+  return colon > 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h;
+}
 
 export interface AppOptions {
   /** Token for launch/cancel; default: read or create `<stateDir>/ui-token`. */
@@ -21,6 +37,11 @@ export interface AppOptions {
   log?: Logger;
   /** SSE store poll interval (default 500 ms). */
   pollMs?: number;
+  /**
+   * Host names requests may name (the `Host` header; DNS rebinding protection). Default `LOCAL_HOSTS`;
+   * `fairway ui` adds the bound host and `FAIRWAY_UI_ALLOWED_HOSTS`.
+   */
+  allowedHosts?: readonly string[];
 }
 
 export interface FairwayApp {
@@ -73,13 +94,33 @@ export function createApp(project: Project, opts: AppOptions = {}): FairwayApp {
   const onError = errorHandler(log);
   app.onError(onError);
   app.notFound((c) => onError(new NotFoundError(`No route ${c.req.method} ${c.req.path}.`), c));
+  const allowed = new Set((opts.allowedHosts ?? LOCAL_HOSTS).map((h) => hostName(h)));
   app.use('*', async (c, next) => {
+    // A page of another site that resolves its own name to this machine (DNS rebinding) must get nothing.
+    const host = hostName(c.req.header('host') ?? new URL(c.req.url).host);
+    if (!allowed.has(host)) {
+      throw new RequestRefusedError(
+        421,
+        'HOST_NOT_ALLOWED',
+        `This Fairway UI does not answer to host '${host}'. Open it as ${[...allowed].join(' or ')}, or add the name to FAIRWAY_UI_ALLOWED_HOSTS.`,
+      );
+    }
     await next();
     c.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('X-Frame-Options', 'DENY');
     c.header('Referrer-Policy', 'same-origin');
   });
+  app.use('*', compress());
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new RequestRefusedError(413, 'BODY_TOO_LARGE', `The request body is over ${MAX_BODY_BYTES} bytes.`);
+      },
+    }),
+  );
 
   const files = staticFiles();
   for (const [route, f] of files) {

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import { FrameworkError, SelectionError, ServiceUnavailableError, UsageError } from '../framework/errors/index.ts';
@@ -29,9 +30,22 @@ export class AuthError extends FrameworkError {
   }
 }
 
+/** A request the server refuses as a whole: a foreign Host (421), a body too large (413). */
+export class RequestRefusedError extends FrameworkError {
+  readonly status: 413 | 421;
+  constructor(status: 413 | 421, code: string, message: string) {
+    super(code, message);
+    this.name = 'RequestRefusedError';
+    this.status = status;
+  }
+}
+
 /** HTTP status for an error; anything not a FrameworkError is a bug (500). */
 export function statusOf(e: unknown): ContentfulStatusCode {
   if (e instanceof NotFoundError) return 404;
+  if (e instanceof RequestRefusedError) return e.status;
+  // Hono's own refusals (e.g. "Malformed JSON in request body" from the validator) keep their 4xx status.
+  if (e instanceof HTTPException && e.status < 500) return e.status as ContentfulStatusCode;
   if (e instanceof ConflictError) return 409;
   if (e instanceof AuthError) return e.status;
   if (e instanceof SelectionError || e instanceof UsageError) return 400;
@@ -49,8 +63,8 @@ export function statusOf(e: unknown): ContentfulStatusCode {
 export function errorHandler(log: Logger) {
   return (e: Error, c: Context) => {
     const status = statusOf(e);
-    const code = e instanceof FrameworkError ? e.code : 'INTERNAL';
-    const message = status === 500 ? 'Internal error; the server log has the details.' : (e as FrameworkError).message;
+    const code = e instanceof FrameworkError ? e.code : e instanceof HTTPException ? 'BAD_REQUEST' : 'INTERNAL';
+    const message = status === 500 ? 'Internal error; the server log has the details.' : e.message;
     if (status === 500) log.error({ err: e, path: c.req.path }, 'request failed');
     else log.debug({ code, path: c.req.path, status }, 'request refused');
     if (c.req.path.startsWith('/api/')) return c.json({ error: { code, message } }, status);

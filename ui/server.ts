@@ -1,8 +1,9 @@
 import type { AddressInfo } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import { serve } from '@hono/node-server';
 import { UsageError } from '../framework/errors/index.ts';
 import type { Project } from '../framework/project/index.ts';
-import { createApp } from './app.ts';
+import { createApp, LOCAL_HOSTS } from './app.ts';
 import { isLoopbackHost } from './auth.ts';
 
 export interface ServeOptions {
@@ -18,11 +19,32 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * The host names the UI answers to: the local names, the bound host, and `FAIRWAY_UI_ALLOWED_HOSTS`
+ * (comma-separated); bound to every interface (0.0.0.0, ::), also this machine's name and addresses.
+ */
+export function allowedHostsFor(host: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const extra = (env.FAIRWAY_UI_ALLOWED_HOSTS ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
+  const wildcard = host === '0.0.0.0' || host === '::';
+  const machine = wildcard
+    ? [
+        hostname(),
+        ...Object.values(networkInterfaces())
+          .flat()
+          .flatMap((i) => (i ? [i.address] : [])),
+      ]
+    : [host];
+  return [...new Set([...LOCAL_HOSTS, ...machine, ...extra])];
+}
+
 /** Serves the UI with @hono/node-server; resolves once it listens. */
 export async function startServer(project: Project, opts: ServeOptions = {}): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1';
   const write = opts.write ?? ((t: string) => process.stderr.write(t));
-  const { app, token, runs } = createApp(project);
+  const { app, token, runs } = createApp(project, { allowedHosts: allowedHostsFor(host) });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: opts.port ?? 3000, hostname: host }, () => resolve(s));
     s.once('error', (e: NodeJS.ErrnoException) =>
