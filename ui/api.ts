@@ -9,7 +9,7 @@ import { isLoopbackAddress, isLoopbackHost, requireToken, type Sessions } from '
 import { ConflictError, NotFoundError } from './errors.ts';
 import type { GraphLayout } from './layout.ts';
 import { openApiDocument } from './openapi.ts';
-import { assetDetail, assetSummaries, numericMetadata, resolveLogPath, runDetail } from './queries.ts';
+import { assetDetail, assetSummaries, listRuns, numericMetadata, resolveLogPath, runDetail } from './queries.ts';
 import type { RunRegistry } from './run-registry.ts';
 import { tableReader } from './table-reader.ts';
 import {
@@ -147,7 +147,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
   api.get('/runs', validate('query', RunsQuery), (c) => {
     const q = c.req.valid('query');
     return c.json(
-      store.listRuns({
+      listRuns(project, {
         limit: q.limit,
         ...(q.status ? { status: q.status } : {}),
         ...(q.before ? { before: q.before } : {}),

@@ -1,6 +1,7 @@
 import { resolve, sep } from 'node:path';
 import type { Metadata } from '../framework/definitions/index.ts';
 import { UsageError } from '../framework/errors/index.ts';
+import { reapDeadRuns } from '../framework/execution/index.ts';
 import { loadStatus, type Project, type ProjectStatus } from '../framework/project/index.ts';
 import {
   describeCause,
@@ -190,7 +191,14 @@ export function numericMetadata(metadata: Metadata): Record<string, number> {
   return out;
 }
 
+/** A page of runs, dead ones reaped first (FAILURE, not STARTED). */
+export function listRuns(project: Project, query: Parameters<Project['store']['listRuns']>[0]) {
+  reapDeadRuns(project.store);
+  return project.store.listRuns(query);
+}
+
 export function runDetail(project: Project, runId: string) {
+  reapDeadRuns(project.store); // a run whose process died shows FAILURE, not STARTED
   const run = project.store.getRun(runId);
   if (!run) throw new NotFoundError(`No run '${runId}'.`, { run_id: runId });
   const logs = project.store.computeLogs(runId);

@@ -3,7 +3,7 @@ import { join, resolve, sep } from 'node:path';
 import pc from 'picocolors';
 import type { AssetKey } from '../definitions/index.ts';
 import { UsageError } from '../errors/index.ts';
-import { launchRun, matchesPartitionFilter, parsePartitionFilter } from '../execution/index.ts';
+import { launchRun, matchesPartitionFilter, parsePartitionFilter, reapDeadRuns } from '../execution/index.ts';
 import { loadStatus, type Project } from '../project/index.ts';
 import { worstFreshness } from '../scheduling/index.ts';
 import { resolveSelection } from '../selection/index.ts';
@@ -285,6 +285,7 @@ export function runsCommand(project: Project, flags: { status?: string; limit?: 
   const limit = Number(flags.limit ?? 20);
   if (!Number.isInteger(limit) || limit < 1)
     throw new UsageError(`--limit must be a positive integer; got '${flags.limit}'.`);
+  reapDeadRuns(project.store); // a run whose process died is FAILURE here, not STARTED until another command looks
   const page = project.store.listRuns({ limit, ...(status ? { status: status as RunStatus } : {}) });
   if (flags.json) printJson(page);
   else {
@@ -307,6 +308,7 @@ export function runsCommand(project: Project, flags: { status?: string; limit?: 
 
 /** `fairway logs <run-id>`: the run's events, and with --step the compute log of that step. */
 export function logsCommand(project: Project, runId: string, flags: { step?: string; json?: boolean }): number {
+  reapDeadRuns(project.store);
   const run = project.store.getRun(runId);
   if (!run) throw new UsageError(`No run '${runId}'. Run 'fairway runs' to list runs.`);
   if (flags.step) {

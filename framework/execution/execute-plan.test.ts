@@ -243,6 +243,14 @@ describe('executePlan', () => {
     expect(r.result).toMatchObject({ status: 'FAILURE', reason: '1 step(s) failed: bronze.a' });
   });
 
+  it('names five failed steps in the run reason and counts the rest', async () => {
+    const boom = () => {
+      throw new Error('boom');
+    };
+    const r = await run(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((x) => def(`bronze.${x}`, { materialize: boom })));
+    expect(r.result.reason).toBe('7 step(s) failed: bronze.a, bronze.b, bronze.c, bronze.d, bronze.e and 2 more');
+  });
+
   it('skips downstream of a failed blocking error check, not of a failed warn check', async () => {
     const ran: string[] = [];
     const r = await run([

@@ -290,7 +290,9 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
     const failed = [...outcomes.entries()].filter(([, o]) => o.status === 'FAILURE').map(([id]) => id);
     const gated = [...blocked.entries()].filter(([id]) => outcomes.get(id)?.status === 'SUCCESS');
     reason = [
-      failed.length > 0 ? `${failed.length} step(s) failed: ${failed.slice(0, 5).join(', ')}` : '',
+      failed.length > 0
+        ? `${failed.length} step(s) failed: ${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ` and ${failed.length - 5} more` : ''}`
+        : '',
       gated.length > 0 ? `blocking check failed: ${gated.map(([, r]) => r).join('; ')}` : '',
     ]
       .filter(Boolean)

@@ -74,7 +74,13 @@ class History {
     return this;
   }
 
-  attempt(key: string, ts: number, status: StepAttemptRecord['status'], reason: string | null = 'boom'): this {
+  attempt(
+    key: string,
+    ts: number,
+    status: StepAttemptRecord['status'],
+    reason: string | null = 'boom',
+    attempts = 1,
+  ): this {
     const byPartition = this.attempts.get(key) ?? new Map();
     byPartition.set('', {
       asset_key: key,
@@ -84,7 +90,7 @@ class History {
       started_at: T(ts - 1),
       finished_at: T(ts),
       duration_ms: 60_000,
-      attempts: 1,
+      attempts,
       reason,
     });
     this.attempts.set(key, byPartition);
@@ -238,6 +244,16 @@ describe('computeStaleness', () => {
       status: 'FAILED',
       causes: [{ kind: 'last_attempt_failed', run_id: 'run-5', reason: null }, { kind: 'never_materialized' }],
     });
+  });
+
+  it('a step canceled before it started (no attempt) fails nothing: the partition keeps its state', () => {
+    const never = new History(project()).attempt('bronze.raw', 5, 'CANCELED', 'canceled before it started', 0);
+    expect(statusOf(computeStaleness(never.input()), 'bronze.raw')).toMatchObject({
+      status: 'MISSING',
+      causes: [{ kind: 'never_materialized' }],
+    });
+    const fresh = new History(project()).all().attempt('silver.clean', 20, 'CANCELED', 'canceled before it started', 0);
+    expect(statusOf(computeStaleness(fresh.input()), 'silver.clean')?.status).toBe('FRESH');
   });
 
   it('is not FAILED when a later materialization succeeded', () => {

@@ -130,9 +130,11 @@ function statusOf(
   const base = { dataVersion: latest?.data_version ?? null, materializedAt: latest?.ts ?? null };
   if (input.running?.has(`${asset.key}|${partition}`)) return { status: 'RUNNING', causes: [], ...base };
   const attempt = input.attempts.get(asset.key)?.get(partition);
+  // A step canceled before it started (no attempt made) changed nothing: it is not a failure.
+  const canceledUnstarted = attempt?.status === 'CANCELED' && attempt.attempts === 0;
   const failed =
     attempt !== undefined &&
-    (attempt.status === 'FAILURE' || attempt.status === 'CANCELED') &&
+    (attempt.status === 'FAILURE' || (attempt.status === 'CANCELED' && !canceledUnstarted)) &&
     (latest === undefined || (attempt.finished_at ?? '') > latest.ts);
   const causes: StaleCause[] = [];
   if (failed) causes.push({ kind: 'last_attempt_failed', run_id: attempt.run_id, reason: attempt.reason });

@@ -157,15 +157,16 @@ describe('fairway CLI on the example graph', () => {
     }
     child.kill('SIGKILL');
     await child;
-    const rows = await status();
-    const south = statusOf(rows, 'bronze.raw_orders').partitions.find((p) => p.partition === 'store=south')!;
-    expect(south.status).toBe('FAILED');
-    expect(south.causes[0]!.text).toContain('died');
+    // `runs` reaps by itself: the dead run is FAILURE before any other command looked at it
     const runs = JSON.parse(String((await run(['runs', '--json', '--limit', '1'])).stdout)) as {
       items: { status: string; reason: string }[];
     };
     expect(runs.items[0]!.status).toBe('FAILURE');
     expect(runs.items[0]!.reason).toMatch(/pid \d+\) died/);
+    const rows = await status();
+    const south = statusOf(rows, 'bronze.raw_orders').partitions.find((p) => p.partition === 'store=south')!;
+    expect(south.status).toBe('FAILED');
+    expect(south.causes[0]!.text).toContain('died');
   });
 
   it('two concurrent materializations of the same asset never run it at the same time', async () => {

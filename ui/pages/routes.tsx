@@ -6,7 +6,7 @@ import type { Project } from '../../framework/project/index.ts';
 import type { MaterializationRecord } from '../../framework/storage/index.ts';
 import { NotFoundError } from '../errors.ts';
 import type { GraphLayout } from '../layout.ts';
-import { assetDetail, assetSummaries, runDetail } from '../queries.ts';
+import { assetDetail, assetSummaries, listRuns, runDetail } from '../queries.ts';
 import type { RunRegistry } from '../run-registry.ts';
 import { tableRefOf } from '../table-reader.ts';
 import { AssetParams, LogQuery, RunParams, RunsQuery, validate } from '../validate.ts';
@@ -46,7 +46,7 @@ export function pageRoutes(deps: { project: Project; runs: RunRegistry; layout: 
 
   pages.get('/runs', validate('query', RunsQuery), (c) => {
     const q = c.req.valid('query');
-    const page = project.store.listRuns({
+    const page = listRuns(project, {
       limit: q.limit,
       ...(q.status ? { status: q.status } : {}),
       ...(q.before ? { before: q.before } : {}),
