@@ -88,7 +88,14 @@ describe('loadConfig', () => {
 
   it('names file, key and expected form for a bad number; env-sourced values say so', () => {
     const root = scratchRoot();
-    writeFileSync(join(root, 'config/embedded.env'), '\nFAIRWAY_SPARK_SHUFFLE_PARTITIONS=four\n', { flag: 'a' });
+    const file = join(root, 'config/embedded.env');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(
+        /^FAIRWAY_SPARK_SHUFFLE_PARTITIONS=.*$/m,
+        'FAIRWAY_SPARK_SHUFFLE_PARTITIONS=four',
+      ),
+    );
     const e = errorOf(() => loadConfig({ projectRoot: root, env: {} }));
     expect(e.code).toBe('CONFIG_INVALID');
     expect(e.message).toBe(
@@ -121,6 +128,18 @@ describe('loadConfig', () => {
     const e = errorOf(() => loadConfig({ projectRoot: repoRoot, profile: 'prod', env: {} }));
     expect(e.code).toBe('CONFIG_INVALID');
     expect(e.message).toContain("Unknown config profile 'prod'. Available profiles: aws, embedded, local");
+    expect(e.message).toContain('Choose one with FAIRWAY_PROFILE=<profile>.');
+    expect(e.message).not.toContain('--profile');
+  });
+
+  it('refuses a key set twice in a profile file, naming both lines', () => {
+    const root = scratchRoot();
+    writeFileSync(join(root, 'config/twice.env'), 'FAIRWAY_STORAGE_KIND=local\n# a comment\nFAIRWAY_STORAGE_KIND=s3\n');
+    const e = errorOf(() => loadConfig({ projectRoot: root, profile: 'twice', env: {} }));
+    expect(e.code).toBe('CONFIG_INVALID');
+    expect(e.message).toBe(
+      "config/twice.env: key 'FAIRWAY_STORAGE_KIND' is set on lines 1 and 3. Keep one: which one wins would be a silent guess.",
+    );
   });
 });
 

@@ -159,6 +159,16 @@ export function listProfiles(projectRoot: string): string[] {
     .sort();
 }
 
+/** Keys assigned more than once in a dotenv text, each with its line numbers. */
+export function duplicateKeys(text: string): [string, number[]][] {
+  const lines = new Map<string, number[]>();
+  for (const [i, line] of text.split(/\r?\n/).entries()) {
+    const key = /^\s*(?:export\s+)?([\w.-]+)\s*=/.exec(line)?.[1];
+    if (key) lines.set(key, [...(lines.get(key) ?? []), i + 1]);
+  }
+  return [...lines].filter(([, at]) => at.length > 1);
+}
+
 /**
  * Loads `config/<profile>.env`, applies `FAIRWAY_*` environment overrides and validates the result.
  * Profile: `opts.profile` ?? `env.FAIRWAY_PROFILE` ?? `embedded`.
@@ -172,13 +182,21 @@ export function loadConfig(opts: { projectRoot: string; profile?: string; env?: 
   if (!/^[A-Za-z0-9_-]+$/.test(profile) || !available.includes(profile)) {
     throw new ConfigError(
       `Unknown config profile '${profile}'. Available profiles: ${available.join(', ') || '(none found)'} ` +
-        `(files config/<profile>.env under ${projectRoot}). Set FAIRWAY_PROFILE or pass --profile.`,
+        `(files config/<profile>.env under ${projectRoot}). Choose one with FAIRWAY_PROFILE=<profile>.`,
       { profile },
     );
   }
   const relFile = `config/${profile}.env`;
   const file = join(projectRoot, relFile);
-  const fromFile = parseDotenv(readFileSync(file));
+  const text = readFileSync(file, 'utf8');
+  const twice = duplicateKeys(text);
+  if (twice.length > 0) {
+    throw new ConfigError(
+      `${relFile}: ${twice.map(([k, lines]) => `key '${k}' is set on lines ${lines.join(' and ')}`).join('; ')}. Keep one: which one wins would be a silent guess.`,
+      { file: relFile, key: twice[0]![0], profile },
+    );
+  }
+  const fromFile = parseDotenv(text);
 
   for (const key of Object.keys(fromFile)) {
     if (!key.startsWith('FAIRWAY_')) {

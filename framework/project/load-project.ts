@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import type { Definitions } from '../definitions/index.ts';
-import { DefinitionError } from '../errors/index.ts';
+import { DefinitionError, UsageError } from '../errors/index.ts';
 import { type AssetGraph, buildGraph } from '../graph/index.ts';
 import { rootLogger } from '../logging/index.ts';
 import { defaultStorePath, openStore, type Store } from '../storage/index.ts';
@@ -39,6 +39,23 @@ export function stateDirOf(root: string, explicit?: string): string {
   return isAbsolute(p) ? p : resolve(root, p);
 }
 
+/** Creates the state directory if needed; a path that is a file, or cannot be created, is a clear usage error. */
+function ensureStateDir(dir: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new UsageError(
+      `The state directory ${dir} is a file, not a directory. Pass --state-dir (or FAIRWAY_HOME) a directory; it is created if missing.`,
+    );
+  }
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new UsageError(
+      `Cannot create the state directory ${dir} (${err.code ?? err.message}). Pass --state-dir (or FAIRWAY_HOME) a directory you can write to.`,
+    );
+  }
+}
+
 function isDefinitions(v: unknown): v is Definitions<unknown> {
   return typeof v === 'object' && v !== null && (v as { assets?: unknown }).assets instanceof Map;
 }
@@ -64,6 +81,7 @@ export async function loadProject(opts: LoadProjectOptions = {}): Promise<Projec
   }
   const graph = buildGraph(defs);
   const stateDir = stateDirOf(root, opts.stateDir);
+  ensureStateDir(stateDir);
   const store = openStore(defaultStorePath(stateDir));
   const log = opts.log ?? rootLogger();
   return { root, stateDir, definitionsFile: file, defs, graph, store, log, close: () => store.close() };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SelectionError } from '../errors/index.ts';
 import { parseSelection } from './index.ts';
+import { MAX_SELECTION_DEPTH } from './parse-selection.ts';
 
 /** The AST with spans dropped, for readable shape assertions. */
 function shape(text: string): unknown {
@@ -20,6 +21,15 @@ function selectionError(text: string): SelectionError {
 const key = (pattern: string) => ({ type: 'key', pattern });
 
 describe('parseSelection', () => {
+  it('refuses a selection nested deeper than MAX_SELECTION_DEPTH with a clear error, not a stack overflow', () => {
+    const deep = (n: number, open: string, close: string) => `${open.repeat(n)}bronze.a${close.repeat(n)}`;
+    expect(() => parseSelection(deep(MAX_SELECTION_DEPTH, '(', ')'))).not.toThrow();
+    for (const text of [deep(2000, '(', ')'), deep(2000, 'not ', ''), deep(2000, 'roots(', ')')]) {
+      expect(() => parseSelection(text)).toThrow(SelectionError);
+      expect(() => parseSelection(text)).toThrow(`nests deeper than ${MAX_SELECTION_DEPTH} levels`);
+    }
+  });
+
   it('parses keys, globs and attributes', () => {
     expect(shape('silver.dim_course')).toEqual(key('silver.dim_course'));
     expect(shape('*')).toEqual(key('*'));

@@ -43,10 +43,29 @@ export function parseSelection(text: string): SelectionAst {
 const quoteToken = (t: Token) => (t.type === 'eof' ? 'end of selection' : `'${t.text}'`);
 const span = (first: Span, last: Span): Span => ({ start: first.start, end: last.end });
 
+/** Deepest nesting of parentheses, calls and `not` a selection may have (a deeper one is refused, not a crash). */
+export const MAX_SELECTION_DEPTH = 64;
+
 class Parser {
   readonly #text: string;
   readonly #tokens: Token[];
   #at = 0;
+  #depth = 0;
+
+  /** Runs `parse` one level deeper, refusing past MAX_SELECTION_DEPTH. */
+  #nested<T>(t: Token, parse: () => T): T {
+    if (++this.#depth > MAX_SELECTION_DEPTH) {
+      throw this.#error(
+        `The selection nests deeper than ${MAX_SELECTION_DEPTH} levels (parentheses, functions, 'not'). Write it flatter.`,
+        t.start,
+      );
+    }
+    try {
+      return parse();
+    } finally {
+      this.#depth--;
+    }
+  }
 
   constructor(text: string) {
     this.#text = text;
@@ -100,7 +119,7 @@ class Parser {
     const t = this.#peek();
     if (t.type !== 'not') return this.#parseTraversal();
     this.#next();
-    const operand = this.#parseNot();
+    const operand = this.#nested(t, () => this.#parseNot());
     return { type: 'not', operand, ...span(t, operand) };
   }
 
@@ -164,7 +183,7 @@ class Parser {
       case 'word': {
         const open = this.#peek();
         const isCall = open.type === '(' && (!open.spaceBefore || isFunction(t.text));
-        if (isCall) return this.#parseCall(t);
+        if (isCall) return this.#nested(t, () => this.#parseCall(t));
         return { type: 'key', pattern: t.text.toLowerCase(), start: t.start, end: t.end };
       }
       case 'attr': {
@@ -180,7 +199,7 @@ class Parser {
         return { type: 'attribute', name, value, start: t.start, end: t.end };
       }
       case '(': {
-        const inner = this.#parseOr();
+        const inner = this.#nested(t, () => this.#parseOr());
         this.#expectClose(t);
         return { ...inner, ...span(t, this.#previous()) };
       }

@@ -199,6 +199,20 @@ describe('fairway CLI on the example graph', () => {
     expect(String(p.stderr)).toContain('store');
     const unknown = await run(['frobnicate']);
     expect(unknown.exitCode).toBe(2);
+    const deep = await run(['list', `${'('.repeat(2000)}bronze.raw_orders${')'.repeat(2000)}`]);
+    expect(deep.exitCode).toBe(2);
+    expect(String(deep.stderr)).toContain('nests deeper than 64 levels');
+    expect(String(deep.stderr)).not.toContain('bug in Fairway');
+    const fileAsState = await fairway(
+      ['--definitions', project.definitions, '--state-dir', project.definitions, 'status'],
+      {
+        cwd: project.dir,
+        env,
+      },
+    );
+    expect(fileAsState.exitCode).toBe(2);
+    expect(String(fileAsState.stderr)).toContain('is a file, not a directory');
+    expect(String(fileAsState.stderr)).not.toContain('bug in Fairway');
   });
 
   it('refuses invalid definitions naming the keys and files', async () => {
