@@ -4,7 +4,7 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineAssets } from '../framework/definitions/index.ts';
+import { defineAssets, type QueryOptions } from '../framework/definitions/index.ts';
 import { rootLogger } from '../framework/logging/index.ts';
 import { stateDirOf } from '../framework/project/index.ts';
 import { stackCommand } from '../stack/index.ts';
@@ -32,12 +32,13 @@ export default async function lakehouse() {
     onProgress: (m) => rootLogger().info({ step: 'dbt' }, m),
   });
   const silver = silverAssets(lake, bronze[0]!, projectRoot, gold.silverGate);
-  const query = async (statements: string[]) => {
-    if (cfg.query.engine !== 'trino') return querySpark(lake, projectRoot, statements);
+  const query = async (statements: string[], opts: QueryOptions = {}) => {
+    if (cfg.query.engine !== 'trino') return querySpark(lake, projectRoot, statements, opts);
     // Checked first: with S3 down, Trino's own retries take minutes before it reports an error.
     const down = await stackServicesDown(cfg, stateDir, ['s3', 'rest', 'trino'], 'The query needs');
     if (down) throw down;
     return queryTrino(cfg, statements, {
+      ...opts,
       diagnose: (failure) =>
         stackServicesDown(cfg, stateDir, ['s3', 'rest'], 'Trino failed the query; it needs', failure),
     });

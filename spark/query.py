@@ -1,8 +1,9 @@
 """Runs SQL statements on the profile's Spark session (Iceberg + Sedona) and prints JSON results.
 
 Used by `fairway query` and by tests to read tables. One JSON object per statement on stdout:
-``{"statement": <index>, "columns": [...], "rows": [[...], ...]}``. A failing statement prints
-``{"statement": <index>, "error": "..."}`` and the job exits 1.
+``{"statement": <index>, "columns": [...], "rows": [[...], ...]}``, plus ``"total_rows"`` when the result had
+more than ``FAIRWAY_QUERY_MAX_ROWS`` rows (default 10,000; 0 = no limit) and only that many were returned. A
+failing statement prints ``{"statement": <index>, "error": "..."}`` and the job exits 1.
 
     python spark/query.py "SELECT count(*) FROM silver.fact_telemetry_event" [more statements...]
 """
@@ -16,7 +17,7 @@ import sys
 
 from session import ConfigError, build_session
 
-MAX_ROWS = 10_000
+DEFAULT_MAX_ROWS = 10_000
 # JSON readers in JavaScript parse numbers as doubles: larger integers (H3 cell ids, snapshot ids)
 # are written as strings so they arrive exact.
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -36,6 +37,26 @@ def _jsonable(value):
     return value
 
 
+def max_rows(env=None) -> int | None:
+    """``FAIRWAY_QUERY_MAX_ROWS`` (default 10,000); None for 0 (every row)."""
+    import os
+
+    raw = (env if env is not None else os.environ).get("FAIRWAY_QUERY_MAX_ROWS", str(DEFAULT_MAX_ROWS))
+    n = int(raw)
+    return None if n == 0 else n
+
+
+def collect(df, limit: int | None) -> dict:
+    """The statement's columns and rows (at most ``limit``), and ``total_rows`` when rows were cut."""
+    rows = df.collect() if limit is None else df.limit(limit + 1).collect()
+    out = {"columns": df.columns}
+    if limit is not None and len(rows) > limit:
+        out["total_rows"] = df.count()
+        rows = rows[:limit]
+    out["rows"] = [[_jsonable(v) for v in row] for row in rows]
+    return out
+
+
 def main(statements: list[str]) -> int:
     if not statements:
         print("usage: query.py <sql> [<sql> ...]", file=sys.stderr)
@@ -46,11 +67,10 @@ def main(statements: list[str]) -> int:
         print(f"query: {e}", file=sys.stderr)
         return 2
     status = 0
+    limit = max_rows()
     for i, sql in enumerate(statements):
         try:
-            df = spark.sql(sql)
-            rows = [[_jsonable(v) for v in row] for row in df.limit(MAX_ROWS).collect()]
-            print(json.dumps({"statement": i, "columns": df.columns, "rows": rows}), flush=True)
+            print(json.dumps({"statement": i, **collect(spark.sql(sql), limit)}), flush=True)
         except Exception as e:  # noqa: BLE001 - report any SQL error as data, keep going
             message = str(e).split("\n")[0]
             print(json.dumps({"statement": i, "error": message}), flush=True)

@@ -2,13 +2,18 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { BasicAuth, Trino } from 'trino-client';
 import { z } from 'zod';
-import type { QueryResult } from '../../framework/definitions/index.ts';
+import type { QueryOptions, QueryResult } from '../../framework/definitions/index.ts';
 import { FrameworkError, ServiceUnavailableError } from '../../framework/errors/index.ts';
 import { type LakehouseConfig, sparkEnv, sparkJars } from './config.ts';
 import type { Lakehouse } from './lakehouse.ts';
 
 const LineSchema = z.union([
-  z.object({ statement: z.number(), columns: z.array(z.string()), rows: z.array(z.array(z.unknown())) }),
+  z.object({
+    statement: z.number(),
+    columns: z.array(z.string()),
+    rows: z.array(z.array(z.unknown())),
+    total_rows: z.number().int().optional(),
+  }),
   z.object({ statement: z.number(), error: z.string() }),
 ]);
 
@@ -20,7 +25,15 @@ const tableNotFound = (engine: string, statement: string, message: string) =>
  * Runs SQL on the profile's engine. Embedded: one local Spark session (spark/query.py) for all the
  * statements, so the start-up cost is paid once.
  */
-export async function querySpark(lake: Lakehouse, projectRoot: string, statements: string[]): Promise<QueryResult[]> {
+/** Rows per statement when the caller does not say (`QueryOptions.maxRows`). */
+export const DEFAULT_MAX_ROWS = 10_000;
+
+export async function querySpark(
+  lake: Lakehouse,
+  projectRoot: string,
+  statements: string[],
+  opts: QueryOptions = {},
+): Promise<QueryResult[]> {
   const runtime = await lake.sparkRuntime();
   const result = await execa(runtime.python, [join(projectRoot, 'spark', 'query.py'), ...statements], {
     cwd: projectRoot,
@@ -31,6 +44,7 @@ export async function querySpark(lake: Lakehouse, projectRoot: string, statement
       FAIRWAY_SPARK_JARS: sparkJars(lake.config, runtime.jars).join(','),
       JAVA_HOME: runtime.javaHome,
       PYSPARK_PYTHON: runtime.python,
+      FAIRWAY_QUERY_MAX_ROWS: String(opts.maxRows ?? DEFAULT_MAX_ROWS),
     },
   });
   const out: QueryResult[] = [];
@@ -44,7 +58,11 @@ export async function querySpark(lake: Lakehouse, projectRoot: string, statement
         details: { statement: statements[parsed.statement] },
       });
     }
-    out.push({ columns: parsed.columns, rows: parsed.rows });
+    out.push({
+      columns: parsed.columns,
+      rows: parsed.rows,
+      ...(parsed.total_rows !== undefined ? { total_rows: parsed.total_rows } : {}),
+    });
   }
   if (result.exitCode !== 0 || out.length !== statements.length) {
     const tail = result.stderr.split('\n').filter(Boolean).slice(-5).join('\n');
@@ -66,7 +84,7 @@ const TrinoPageSchema = z.object({
     .optional(),
 });
 
-export interface TrinoQueryOptions {
+export interface TrinoQueryOptions extends QueryOptions {
   /**
    * Called when Trino reports an engine-side failure (not a user error such as bad SQL): returns the
    * error to throw instead when a server behind Trino (object store, catalog) is down.
@@ -98,10 +116,12 @@ export async function queryTrino(
     schema: config.catalog.namespaces.silver,
     auth: new BasicAuth('fairway'),
   });
+  const limit = opts.maxRows === 0 ? Number.POSITIVE_INFINITY : (opts.maxRows ?? DEFAULT_MAX_ROWS);
   const out: QueryResult[] = [];
   for (const [i, sql] of statements.entries()) {
     let columns: string[] = [];
     const rows: unknown[][] = [];
+    let total = 0; // rows past the limit are counted, not kept
     let failure: { message: string; errorName?: string | undefined; errorType?: string | undefined } | undefined;
     try {
       for await (const raw of await trino.query(sql)) {
@@ -111,7 +131,7 @@ export async function queryTrino(
           break;
         }
         if (page.columns) columns = page.columns.map((c) => c.name);
-        if (page.data) rows.push(...page.data);
+        for (const row of page.data ?? []) if (total++ < limit) rows.push(row);
       }
     } catch (e) {
       if (e instanceof z.ZodError) throw e;
@@ -132,7 +152,7 @@ export async function queryTrino(
       // Bad SQL is the user's; anything else may be S3 or the catalog gone from under Trino.
       throw (failure.errorType !== 'USER_ERROR' ? await opts.diagnose?.(error) : undefined) ?? error;
     }
-    out.push({ columns, rows });
+    out.push({ columns, rows, ...(total > rows.length ? { total_rows: total } : {}) });
   }
   return out;
 }

@@ -166,11 +166,22 @@ export async function main(argv: string[]): Promise<number> {
     .command('query')
     .description("Run SQL on the profile's query engine (embedded: Spark; local: Trino)")
     .argument('<sql...>', 'one or more SQL statements')
+    .option('--max-rows <n>', 'at most n rows per statement (default 10000; 0 returns all)')
     .option('--json', 'machine-readable output')
-    .action((statements: string[], flags: { json?: boolean }) =>
+    .action((statements: string[], flags: { json?: boolean; maxRows?: string }) =>
       withProject(async (p) => {
         if (!p.defs.hooks.query) throw new UsageError('These definitions have no query engine (no `query` hook).');
-        const results = await p.defs.hooks.query(statements);
+        const maxRows = Number(flags.maxRows ?? 10_000);
+        if (!Number.isInteger(maxRows) || maxRows < 0)
+          throw new UsageError(`--max-rows must be a whole number ≥ 0 (0 returns all); got '${flags.maxRows}'.`);
+        const results = await p.defs.hooks.query(statements, { maxRows });
+        // never cut silently: say what was left out and how to get it
+        for (const [i, r] of results.entries()) {
+          if (r.total_rows === undefined) continue;
+          process.stderr.write(
+            `statement ${i + 1}: ${r.rows.length} of ${r.total_rows} rows returned; ${r.total_rows - r.rows.length} cut at --max-rows ${maxRows} (--max-rows 0 returns all)\n`,
+          );
+        }
         if (flags.json) printJson(results);
         else {
           for (const r of results) {

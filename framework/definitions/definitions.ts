@@ -37,6 +37,13 @@ export interface RunSummary {
 export interface QueryResult {
   columns: string[];
   rows: unknown[][];
+  /** Set when the result had more rows than asked for (`maxRows`): how many it had; `rows` holds the first ones. */
+  total_rows?: number;
+}
+
+export interface QueryOptions {
+  /** At most this many rows per statement (default 10,000); 0 returns every row. */
+  maxRows?: number;
 }
 
 /** The table an asset writes, as the profile's query engine names it (see `DefinitionHooks.tableOf`). */
@@ -75,7 +82,7 @@ export interface DefinitionHooks {
   /** Resolved configuration with secrets masked, for `fairway config`. */
   describeConfig?: () => unknown;
   /** Runs SQL on the profile's query engine, for `fairway query`, table previews and tests. */
-  query?: (statements: string[]) => Promise<QueryResult[]>;
+  query?: (statements: string[], opts?: QueryOptions) => Promise<QueryResult[]>;
   /**
    * The table behind an asset (an Iceberg table, a dbt model), or undefined when it has none (files).
    * Lets the UI show table metadata and previews without knowing the lakehouse's tables.

@@ -33,6 +33,7 @@ export {
   didYouMean,
   type ExtensionCommand,
   partitionMappingOf,
+  type QueryOptions,
   type QueryResult,
   type RunSummary,
   type ScheduleDefinition,

@@ -289,11 +289,15 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
     status = 'FAILURE';
     const failed = [...outcomes.entries()].filter(([, o]) => o.status === 'FAILURE').map(([id]) => id);
     const gated = [...blocked.entries()].filter(([id]) => outcomes.get(id)?.status === 'SUCCESS');
+    // skipped without a failure of this run: held by something outside it (an earlier run's failed gate)
+    const held =
+      failed.length === 0 && gated.length === 0 ? [...outcomes.values()].filter((o) => o.status === 'SKIPPED') : [];
     reason = [
       failed.length > 0
         ? `${failed.length} step(s) failed: ${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ` and ${failed.length - 5} more` : ''}`
         : '',
       gated.length > 0 ? `blocking check failed: ${gated.map(([, r]) => r).join('; ')}` : '',
+      held.length > 0 ? `${held.length} step(s) skipped: ${held[0]!.reason}` : '',
     ]
       .filter(Boolean)
       .join('; ');

@@ -67,6 +67,36 @@ function deadPid(): number {
 }
 
 describe('launchRun', () => {
+  it("a run held back by an earlier run's failed gate fails naming it, not with an empty reason", async () => {
+    const gated = [
+      asset({ key: 'bronze.a', codeVersion: 'v1', materialize: () => ({ dataVersion: 'a1' }) }),
+      asset({
+        key: 'silver.b',
+        deps: ['bronze.a'],
+        codeVersion: 'v1',
+        checks: [
+          {
+            name: 'no_nulls',
+            scope: 'asset',
+            blocking: true,
+            severity: 'error',
+            evaluate: () => ({ passed: false, failures: 2 }),
+          },
+        ],
+        materialize: () => ({}),
+      }),
+      asset({ key: 'gold.c', deps: ['silver.b'], codeVersion: 'v1', materialize: () => ({}) }),
+    ];
+    const ctx = project(gated);
+    const first = await launchRun(ctx, { selection: '*' });
+    expect(first.summary.status).toBe('FAILURE');
+    const second = await launchRun(ctx, { selection: 'gold.c' });
+    expect(second.run.status).toBe('FAILURE');
+    expect(second.run.reason).toMatch(
+      /^1 step\(s\) skipped: upstream silver.b: its blocking check 'no_nulls' failed in run/,
+    );
+  });
+
   it('records materializations, attempts and events, writes summary.json and calls onRunComplete', async () => {
     const summaries: RunSummary[] = [];
     const ctx = project(chain(), (s) => void summaries.push(s));

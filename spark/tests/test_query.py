@@ -1,10 +1,10 @@
-"""spark/query.py: values as JSON, without Spark."""
+"""spark/query.py: values as JSON, and rows cut at the limit."""
 
 import datetime
 import decimal
 import json
 
-from query import MAX_SAFE_INTEGER, _jsonable
+from query import MAX_SAFE_INTEGER, _jsonable, collect, max_rows
 
 
 def test_integers_beyond_doubles_become_exact_text():
@@ -22,3 +22,18 @@ def test_times_decimals_bytes_and_nan():
     assert _jsonable(decimal.Decimal("1.5")) == 1.5
     assert _jsonable(b"\x01\xff") == "01ff"
     assert _jsonable(float("nan")) is None
+
+
+def test_max_rows_from_the_environment():
+    assert max_rows({}) == 10_000
+    assert max_rows({"FAIRWAY_QUERY_MAX_ROWS": "5"}) == 5
+    assert max_rows({"FAIRWAY_QUERY_MAX_ROWS": "0"}) is None
+
+
+def test_a_result_over_the_limit_says_how_many_rows_it_had(spark):
+    df = spark.range(25).toDF("n")
+    cut = collect(df, 10)
+    assert cut["rows"] == [[i] for i in range(10)] and cut["total_rows"] == 25 and cut["columns"] == ["n"]
+    whole = collect(df, 25)
+    assert len(whole["rows"]) == 25 and "total_rows" not in whole
+    assert len(collect(df, None)["rows"]) == 25
