@@ -119,6 +119,20 @@ export function normalizePartitionKey(def: PartitionsDefinition, key: string, as
         `'${value}' is not a valid value for '${dim.name}' of '${assetKey}': use letters, digits, '.', '_' or '-' (no slashes).`,
       );
     }
+    // declared keys: a value outside them would create a partition nothing can ever make fresh
+    if (dim.kind === 'static' && Array.isArray(dim.keys) && !dim.keys.includes(value)) {
+      const keys = dim.keys as readonly string[];
+      throw new DefinitionError(
+        'PARTITION_INVALID',
+        `'${value}' is not a '${dim.name}' of '${assetKey}': its keys are ${keys.slice(0, 20).join(', ')}${keys.length > 20 ? ', …' : ''}.`,
+      );
+    }
+    if (dim.kind === 'daily' && value < dim.start) {
+      throw new DefinitionError(
+        'PARTITION_INVALID',
+        `'${value}' is before the first day of '${dim.name}' of '${assetKey}' (${dim.start}).`,
+      );
+    }
   }
   return formatPartitionKey(def, values);
 }

@@ -150,11 +150,22 @@ describe('buildPlan', () => {
     ['an unknown value of one dimension of two', ['bronze.multi'], 'course_id=augusta'],
     ['an impossible day', ['bronze.multi', 'bronze.days'], 'd=2026-02-30'],
     ['a path traversal', ['bronze.multi', 'bronze.days'], 'd=../etc'],
+    ['a value that is not a declared static key', ['bronze.multi'], 'course_id=north..south,d=2026-01-01'],
+    ['a day before the first one', ['bronze.days'], 'd=2025-12-31'],
     ['a dimension no selected asset has', ['bronze.multi', 'bronze.days'], 'cours_id=pebble'],
     ['a misspelt dimension next to a real one', ['bronze.multi'], 'course_id=pebble,dat=2026-01-01'],
   ])('rejects %s', (_name, selected, filter) => {
     const e = usageError(() => plan({ selected, partitionFilter: filter }));
     expect(e.message).toContain(`'${filter}'`);
+  });
+
+  it('says why a partition that is not known yet is not valid either', () => {
+    const e = usageError(() =>
+      plan({ selected: ['bronze.multi'], partitionFilter: 'course_id=north..south,d=2026-01-01' }),
+    );
+    expect(e.message).toContain(
+      "'north..south' is not a 'course_id' of 'bronze.multi': its keys are erinhills, pebble.",
+    );
   });
 
   it('rejects a partition filter when nothing selected is partitioned', () => {

@@ -155,6 +155,8 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
   const inPlan = new Set<string>();
   let skippedFresh = 0;
   let filterMatchedSomething = filter === undefined;
+  /** Why the filter, read as one new partition, is not a valid partition (told when nothing matched). */
+  let invalid: string | undefined;
   /** Dimensions of the selected partitioned assets, to reject a filter naming none of them (a typo). */
   const selectedDims = new Set<string>();
   /** Partitions planned per asset, which may include valid ones not known yet (e.g. a new day). */
@@ -174,7 +176,8 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
           try {
             const normalized = normalizePartitionKey(asset.partitions, input.partitionFilter!, key);
             partitions = [normalized];
-          } catch {
+          } catch (e) {
+            invalid ??= (e as Error).message;
             partitions = [];
           }
         }
@@ -273,7 +276,7 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
   }
   if (!filterMatchedSomething) {
     throw new UsageError(
-      `No partition of the selected assets matches '${input.partitionFilter}'. Run 'fairway status' to list known partitions.`,
+      `No partition of the selected assets matches '${input.partitionFilter}'.${invalid ? ` ${invalid}` : ''} Run 'fairway status --partitions' to list known partitions.`,
     );
   }
   return { steps, skippedFresh, ...(alsoWritten.size > 0 ? { alsoWritten: [...alsoWritten].sort() } : {}) };
