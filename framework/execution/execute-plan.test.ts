@@ -209,6 +209,20 @@ describe('executePlan', () => {
     expect(r.events.find((e) => e.type === 'STEP_FINISHED')).toMatchObject({ status: 'FAILURE', attempts: 3 });
   });
 
+  it('fails a step whose materializer returns something that is not a result, naming what is wrong', async () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const r = await run([
+      def('bronze.number', { materialize: () => 42 as never }),
+      def('bronze.version', { materialize: () => ({ dataVersion: 12345 as never }) }),
+      def('bronze.cycle', { materialize: () => ({ metadata: { loop: { type: 'json', value: circular } } }) }),
+    ]);
+    expect(r.status).toEqual({ 'bronze.number': 'FAILURE', 'bronze.version': 'FAILURE', 'bronze.cycle': 'FAILURE' });
+    expect(r.reason('bronze.number')).toMatch(/^the materializer returned number 42; return nothing/);
+    expect(r.reason('bronze.version')).toMatch(/^dataVersion must be a string, got number 12345/);
+    expect(r.reason('bronze.cycle')).toMatch(/^metadata cannot be stored as JSON \(.*circular/i);
+  });
+
   it('fails a step that exceeds timeoutMs, even if it ignores its signal', async () => {
     const started = Date.now();
     const r = await run([def('bronze.slow', { timeoutMs: 50, materialize: () => new Promise(() => {}) })]);

@@ -287,7 +287,10 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
     reason = 'canceled by the user (Ctrl-C / SIGTERM / cancel request)';
   } else if (statuses.some((s) => s.status !== 'SUCCESS') || blocked.size > 0) {
     status = 'FAILURE';
-    const failed = [...outcomes.entries()].filter(([, o]) => o.status === 'FAILURE').map(([id]) => id);
+    const failed = [...outcomes.entries()]
+      .filter(([, o]) => o.status === 'FAILURE')
+      .map(([id]) => id)
+      .sort();
     const gated = [...blocked.entries()].filter(([id]) => outcomes.get(id)?.status === 'SUCCESS');
     // skipped without a failure of this run: held by something outside it (an earlier run's failed gate)
     const held =

@@ -307,8 +307,13 @@ function perPartition(
   partitions: readonly StepPartition[],
   sourceVersions: ReadonlyMap<string, string>,
 ): Map<string, OutputResult> {
-  const batch = 'partitions' in returned && typeof returned.partitions === 'object' ? returned.partitions : undefined;
   const out = new Map<string, OutputResult>();
+  if (typeof returned !== 'object' || returned === null || Array.isArray(returned)) {
+    const error = `the materializer returned ${describeValue(returned)}; return nothing, { dataVersion, metadata, checks } or { partitions: { <key>: … } }`;
+    for (const p of partitions) out.set(p.key, { error });
+    return out;
+  }
+  const batch = 'partitions' in returned && typeof returned.partitions === 'object' ? returned.partitions : undefined;
   for (const p of partitions) {
     const r = batch ? batch[p.key] : (returned as MaterializeResult);
     if (r === undefined) {
@@ -317,6 +322,11 @@ function perPartition(
     }
     if (isPartitionFailure(r)) {
       out.set(p.key, r);
+      continue;
+    }
+    const shape = resultError(r);
+    if (shape) {
+      out.set(p.key, { error: shape });
       continue;
     }
     const source = sourceVersions.get(p.key);
@@ -332,6 +342,29 @@ function perPartition(
     out.set(p.key, { ...r, metadata: parsed.data });
   }
   return out;
+}
+
+/** A value as an error message shows it: `42`, `'text'`, `an array`. */
+function describeValue(v: unknown): string {
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string '${v.slice(0, 40)}'`;
+  return `${typeof v} ${String(v).slice(0, 40)}`;
+}
+
+/** What is wrong with one partition's result before it is recorded, or null. */
+function resultError(r: MaterializeResult): string | null {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+    return `the result for this partition is ${describeValue(r)}, not { dataVersion, metadata, checks }`;
+  }
+  if (r.dataVersion !== undefined && typeof r.dataVersion !== 'string') {
+    return `dataVersion must be a string, got ${describeValue(r.dataVersion)}: pass ids as text (Iceberg snapshot ids are 64-bit and lose digits as numbers)`;
+  }
+  try {
+    JSON.stringify(r.metadata ?? {});
+  } catch (e) {
+    return `metadata cannot be stored as JSON (${(e as Error).message.split('\n')[0]}): report plain values, no cycles`;
+  }
+  return null;
 }
 
 /** Records one partition's materialization (in memory and as an event), then its checks; returns a gate. */

@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import type { Definitions } from '../definitions/index.ts';
-import { DefinitionError, UsageError } from '../errors/index.ts';
+import { DefinitionError, FrameworkError, UsageError } from '../errors/index.ts';
 import { type AssetGraph, buildGraph } from '../graph/index.ts';
 import { rootLogger } from '../logging/index.ts';
 import { defaultStorePath, openStore, type Store } from '../storage/index.ts';
@@ -70,9 +70,19 @@ export async function loadProject(opts: LoadProjectOptions = {}): Promise<Projec
       `No definitions module at ${file}. Create it (default export: defineAssets({...})) or pass --definitions <file>.`,
     );
   }
-  const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
-  let defs = mod.default;
-  if (typeof defs === 'function') defs = await (defs as () => unknown)();
+  let defs: unknown;
+  try {
+    const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    defs = mod.default;
+    if (typeof defs === 'function') defs = await (defs as () => unknown)();
+  } catch (e) {
+    if (e instanceof FrameworkError) throw e; // already says what and where (a bad asset, config…)
+    const err = e as Error;
+    throw new DefinitionError(
+      'DEFINITIONS_FAILED',
+      `Loading the definitions ${file} failed: ${err?.name ?? 'Error'}: ${String(err?.message ?? e).split('\n')[0]}. Fix the module (run it with node to see the stack).`,
+    );
+  }
   if (!isDefinitions(defs)) {
     throw new DefinitionError(
       'DEFINITIONS_INVALID',

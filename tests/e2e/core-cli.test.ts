@@ -232,6 +232,12 @@ describe('fairway CLI on the example graph', () => {
     expect(c.exitCode).toBe(2);
     expect(String(c.stderr)).toMatch(/cycle/i);
     expect(String(c.stderr)).toContain('silver.clean_orders');
+    writeFileSync(project.definitions, `${text}\nthrow new Error('the warehouse is not configured');\n`);
+    const thrown = await run(['list']);
+    expect(thrown.exitCode).toBe(2);
+    expect(String(thrown.stderr)).toContain(`Loading the definitions ${project.definitions} failed`);
+    expect(String(thrown.stderr)).toContain('the warehouse is not configured');
+    expect(String(thrown.stderr)).not.toContain('bug in Fairway');
     writeFileSync(project.definitions, text);
   });
 });
