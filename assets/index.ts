@@ -13,6 +13,7 @@ import { loadGoldAssets } from './gold.ts';
 import { maskSecrets } from './lib/config.ts';
 import { openLakehouse } from './lib/lakehouse.ts';
 import { querySpark, queryTrino } from './lib/query.ts';
+import { sampleCommand } from './lib/sample-data/index.ts';
 import { guardLocalStack, stackConfigOf, stackServicesDown } from './lib/stack.ts';
 import { lakehouseTableOf, readLakehouseTable } from './lib/tables.ts';
 import { silverAssets } from './silver.ts';
@@ -67,7 +68,8 @@ export default async function lakehouse() {
         gold.project,
       ),
       readTable: (table, { limit }) => readLakehouseTable(cfg.query.engine, query, table, limit),
-      commands: { stack: stackCommand((dir) => stackConfigOf(cfg, dir)) },
+      commands: { stack: stackCommand((dir) => stackConfigOf(cfg, dir)), sample: sampleCommand(cfg) },
+      noDataHint: `Put round exports in ${cfg.inboxDir}/<course_id>/<YYYY-MM-DD>/, or load the sample with 'fairway sample'.`,
       bootstrap: async (onProgress) => {
         const runtime = await lake.sparkRuntime(onProgress);
         onProgress(`python: ${runtime.python}`);

@@ -77,6 +77,11 @@ export interface ExtensionCommand {
 }
 
 export interface DefinitionHooks {
+  /**
+   * Said after "upstream X has no partitions yet: no data to build from" when a run skips assets for want of
+   * data (e.g. "Put exports in the inbox or load the sample with `fairway sample`").
+   */
+  noDataHint?: string;
   /** Called once per finished run with its summary. */
   onRunComplete?: (summary: RunSummary) => Promise<void> | void;
   /** Resolved configuration with secrets masked, for `fairway config`. */

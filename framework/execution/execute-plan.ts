@@ -115,12 +115,24 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
     });
   };
 
+  /** Members skipped only because there is no data yet (and their downstream): not a failure of the run. */
+  const noData = new Set<string>();
+
   const skip = (member: Member, blocker: string) => {
     const root = blocked.get(blocker)!;
     const why = root.startsWith('upstream ') ? root : `upstream ${root}`;
     blocked.set(member.id, why);
+    if (noData.has(blocker)) noData.add(member.id);
     finish(member, 'SKIPPED', why);
   };
+
+  /** A dep of `asset` that is partitioned but has no partition at all: nothing to build from yet. */
+  const emptyUpstream = (key: AssetKey): AssetKey | undefined =>
+    opts.graph
+      .definition(key)
+      .deps.find(
+        (d) => opts.graph.definition(d).partitions !== undefined && (opts.partitions.get(d)?.length ?? 0) === 0,
+      );
 
   const runChecks = async (step: PlannedStep) => {
     const started = new Date();
@@ -226,6 +238,18 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
 
   /** Starts a step if it can run now; returns false when it must wait. Skips what cannot run at all. */
   const tryStart = (step: PlannedStep): boolean => {
+    if (step.kind === 'materialize') {
+      for (const m of membersOf(step)) {
+        const empty = outcomes.has(m.id) ? undefined : emptyUpstream(m.asset_key);
+        if (!empty) continue;
+        const hint = opts.defs.hooks.noDataHint ? ` ${opts.defs.hooks.noDataHint}` : '';
+        const why = `upstream ${empty} has no partitions yet: no data to build from.${hint}`;
+        blocked.set(m.id, why);
+        noData.add(m.id);
+        finish(m, 'SKIPPED', why);
+      }
+      if (membersOf(step).every((m) => outcomes.has(m.id))) return true;
+    }
     if (step.kind === 'materialize' && opts.upstreamGates?.size) {
       // members reading an asset outside the run whose blocking check failed are skipped at once
       for (const m of membersOf(step)) {
@@ -279,22 +303,24 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
     }
   }
 
-  const statuses = [...outcomes.values()];
+  // skips for want of data are told, not failed: an empty lakehouse is not broken
+  for (const id of noData) blocked.delete(id);
+  const statuses = [...outcomes.entries()].filter(([id]) => !noData.has(id)).map(([, o]) => o);
   let status: ExecuteResult['status'] = 'SUCCESS';
-  let reason: string | null = null;
+  let reason: string | null =
+    noData.size > 0 ? `${noData.size} step(s) skipped: ${outcomes.get(noData.values().next().value!)!.reason}` : null;
   if (opts.signal.aborted || statuses.some((s) => s.status === 'CANCELED')) {
     status = 'CANCELED';
     reason = 'canceled by the user (Ctrl-C / SIGTERM / cancel request)';
   } else if (statuses.some((s) => s.status !== 'SUCCESS') || blocked.size > 0) {
     status = 'FAILURE';
     const failed = [...outcomes.entries()]
-      .filter(([, o]) => o.status === 'FAILURE')
+      .filter(([id, o]) => o.status === 'FAILURE' && !noData.has(id))
       .map(([id]) => id)
       .sort();
     const gated = [...blocked.entries()].filter(([id]) => outcomes.get(id)?.status === 'SUCCESS');
     // skipped without a failure of this run: held by something outside it (an earlier run's failed gate)
-    const held =
-      failed.length === 0 && gated.length === 0 ? [...outcomes.values()].filter((o) => o.status === 'SKIPPED') : [];
+    const held = failed.length === 0 && gated.length === 0 ? statuses.filter((o) => o.status === 'SKIPPED') : [];
     reason = [
       failed.length > 0
         ? `${failed.length} step(s) failed: ${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ` and ${failed.length - 5} more` : ''}`

@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type AssetDefinition, asset, defineAssets, type RunSummary } from '../definitions/index.ts';
+import { type AssetDefinition, asset, defineAssets, type RunSummary, staticPartitions } from '../definitions/index.ts';
 import { buildGraph } from '../graph/index.ts';
 import { openStore, type RunRecord, type Store } from '../storage/index.ts';
 import { launchRun, PartitionBusyError, type RunContext, reapDeadRuns } from './index.ts';
@@ -67,6 +67,28 @@ function deadPid(): number {
 }
 
 describe('launchRun', () => {
+  it('with no data yet, skips what has nothing to build from and says so, without failing the run', async () => {
+    const none = staticPartitions('store', async () => []);
+    const defs = defineAssets({
+      assets: [
+        asset({ key: 'bronze.files', codeVersion: 'v1', partitions: none, materialize: () => ({}) }),
+        asset({ key: 'gold.report', deps: ['bronze.files'], codeVersion: 'v1', materialize: () => ({}) }),
+        asset({ key: 'gold.after', deps: ['gold.report'], codeVersion: 'v1', materialize: () => ({}) }),
+      ],
+      hooks: { noDataHint: 'Put files in the inbox.' },
+    });
+    const ctx: RunContext = { stateDir, store, defs, graph: buildGraph(defs), log: pino({ level: 'silent' }) };
+    const { run, summary } = await launchRun(ctx, { selection: '*' });
+    expect(run.status).toBe('SUCCESS');
+    expect(run.reason).toBe(
+      '2 step(s) skipped: upstream bronze.files has no partitions yet: no data to build from. Put files in the inbox.',
+    );
+    expect(summary.steps.map((s) => [s.asset_key, s.status])).toEqual([
+      ['gold.report', 'SKIPPED'],
+      ['gold.after', 'SKIPPED'],
+    ]);
+  });
+
   it("a run held back by an earlier run's failed gate fails naming it, not with an empty reason", async () => {
     const gated = [
       asset({ key: 'bronze.a', codeVersion: 'v1', materialize: () => ({ dataVersion: 'a1' }) }),

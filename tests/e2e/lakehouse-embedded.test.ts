@@ -64,6 +64,28 @@ async function dailyExport(course: string, day: string): Promise<string> {
   return join(out, course, day);
 }
 
+describe('a fresh lakehouse with an empty inbox', () => {
+  it("skips Gold in one line instead of failing, and 'fairway sample' fills the inbox", async () => {
+    const home = mkdtempSync(join(tmpdir(), 'fairway-empty-'));
+    const env = { FAIRWAY_HOME: home, FAIRWAY_LOG_LEVEL: 'warn' };
+    const r = await fairway(['materialize', '*', '--json'], { cwd: repoRoot, env });
+    expect(r.exitCode, String(r.stderr).slice(-2000)).toBe(0);
+    const summary = JSON.parse(String(r.stdout)) as Summary & { reason: string | null };
+    expect(summary.steps.every((s) => s.asset_key.startsWith('gold.') && s.status === 'SKIPPED')).toBe(true);
+    expect(summary.steps[0]!.reason).toContain('has no partitions yet: no data to build from');
+    expect(summary.steps[0]!.reason).toContain("load the sample with 'fairway sample'");
+    expect(String(r.stderr)).not.toContain('TABLE_OR_VIEW_NOT_FOUND');
+
+    const loaded = await fairway(['sample', '--day', '2025-06-09'], { cwd: repoRoot, env });
+    expect(loaded.exitCode, String(loaded.stderr)).toBe(0);
+    expect(String(loaded.stderr)).toContain("next: fairway materialize '*'");
+    const courses = readdirSync(join(home, 'inbox')).sort();
+    expect(courses.length).toBeGreaterThanOrEqual(5);
+    expect(readdirSync(join(home, 'inbox', courses[0]!, '2025-06-09')).length).toBeGreaterThan(0);
+    rmSync(home, { recursive: true, force: true });
+  });
+});
+
 describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared sample)', () => {
   const home = mkdtempSync(join(tmpdir(), 'fairway-lakehouse-'));
   const inbox = join(home, 'inbox');

@@ -16,5 +16,6 @@ export {
   type Manifest,
   type ManifestFile,
 } from './generate.ts';
+export { type LoadedSample, loadSample, sampleCommand } from './load-sample.ts';
 export { mulberry32, type Rng, rngFor } from './prng.ts';
 export { type SyntheticCourse, syntheticCourseId, syntheticCourses } from './synthetic.ts';
