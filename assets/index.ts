@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineAssets, type QueryOptions } from '../framework/definitions/index.ts';
 import { rootLogger } from '../framework/logging/index.ts';
-import { stateDirOf } from '../framework/project/index.ts';
+import { type DefinitionsContext, stateDirOf } from '../framework/project/index.ts';
 import { stackCommand } from '../stack/index.ts';
 import { bronzeAssets } from './bronze.ts';
 import { loadGoldAssets } from './gold.ts';
@@ -20,8 +20,9 @@ import { silverAssets } from './silver.ts';
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-export default async function lakehouse() {
-  const stateDir = stateDirOf(process.cwd());
+export default async function lakehouse(ctx?: DefinitionsContext) {
+  // the CLI's state dir (--state-dir, FAIRWAY_HOME): inbox, storage, warehouse and dbt state all live there
+  const stateDir = ctx?.stateDir ?? stateDirOf(process.cwd());
   const lake = openLakehouse(projectRoot, stateDir);
   const cfg = lake.config;
   const bronze = bronzeAssets(lake);

@@ -1,4 +1,5 @@
 export {
+  type DefinitionsContext,
   definitionsPath,
   type LoadProjectOptions,
   loadProject,

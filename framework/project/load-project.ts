@@ -33,6 +33,14 @@ export function definitionsPath(root: string, explicit?: string): string {
   return isAbsolute(p) ? p : resolve(root, p);
 }
 
+/** What a definitions module that default-exports a function is called with. */
+export interface DefinitionsContext {
+  /** The project root (the working directory of the CLI). */
+  root: string;
+  /** The state directory of this process (`--state-dir`, `FAIRWAY_HOME` or `<root>/.fairway`). */
+  stateDir: string;
+}
+
 /** The state directory: option, `FAIRWAY_HOME`, then `<root>/.fairway`. */
 export function stateDirOf(root: string, explicit?: string): string {
   const p = explicit ?? process.env.FAIRWAY_HOME ?? '.fairway';
@@ -70,11 +78,13 @@ export async function loadProject(opts: LoadProjectOptions = {}): Promise<Projec
       `No definitions module at ${file}. Create it (default export: defineAssets({...})) or pass --definitions <file>.`,
     );
   }
+  const stateDir = stateDirOf(root, opts.stateDir);
   let defs: unknown;
   try {
     const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
     defs = mod.default;
-    if (typeof defs === 'function') defs = await (defs as () => unknown)();
+    // a definitions function gets where state lives: --state-dir holds for everything it creates
+    if (typeof defs === 'function') defs = await (defs as (ctx: DefinitionsContext) => unknown)({ root, stateDir });
   } catch (e) {
     if (e instanceof FrameworkError) throw e; // already says what and where (a bad asset, config…)
     const err = e as Error;
@@ -90,7 +100,6 @@ export async function loadProject(opts: LoadProjectOptions = {}): Promise<Projec
     );
   }
   const graph = buildGraph(defs);
-  const stateDir = stateDirOf(root, opts.stateDir);
   ensureStateDir(stateDir);
   const store = openStore(defaultStorePath(stateDir));
   const log = opts.log ?? rootLogger();

@@ -66,9 +66,10 @@ async function dailyExport(course: string, day: string): Promise<string> {
 
 describe('a fresh lakehouse with an empty inbox', () => {
   it("skips Gold in one line instead of failing, and 'fairway sample' fills the inbox", async () => {
+    // --state-dir (not FAIRWAY_HOME) holds for everything: inbox, dbt state, store
     const home = mkdtempSync(join(tmpdir(), 'fairway-empty-'));
-    const env = { FAIRWAY_HOME: home, FAIRWAY_LOG_LEVEL: 'warn' };
-    const r = await fairway(['materialize', '*', '--json'], { cwd: repoRoot, env });
+    const env = { FAIRWAY_LOG_LEVEL: 'warn' };
+    const r = await fairway(['--state-dir', home, 'materialize', '*', '--json'], { cwd: repoRoot, env });
     expect(r.exitCode, String(r.stderr).slice(-2000)).toBe(0);
     const summary = JSON.parse(String(r.stdout)) as Summary & { reason: string | null };
     expect(summary.steps.every((s) => s.asset_key.startsWith('gold.') && s.status === 'SKIPPED')).toBe(true);
@@ -76,12 +77,14 @@ describe('a fresh lakehouse with an empty inbox', () => {
     expect(summary.steps[0]!.reason).toContain("load the sample with 'fairway sample'");
     expect(String(r.stderr)).not.toContain('TABLE_OR_VIEW_NOT_FOUND');
 
-    const loaded = await fairway(['sample', '--day', '2025-06-09'], { cwd: repoRoot, env });
+    const loaded = await fairway(['--state-dir', home, 'sample', '--day', '2025-06-09'], { cwd: repoRoot, env });
     expect(loaded.exitCode, String(loaded.stderr)).toBe(0);
     expect(String(loaded.stderr)).toContain("next: fairway materialize '*'");
     const courses = readdirSync(join(home, 'inbox')).sort();
     expect(courses.length).toBeGreaterThanOrEqual(5);
     expect(readdirSync(join(home, 'inbox', courses[0]!, '2025-06-09')).length).toBeGreaterThan(0);
+    expect(existsSync(join(home, 'dbt'))).toBe(true);
+    expect(existsSync(join(home, 'fairway.db'))).toBe(true);
     rmSync(home, { recursive: true, force: true });
   });
 });
