@@ -137,6 +137,28 @@ describe('multi-asset steps', () => {
     expect(all.steps.filter((s) => s.outputs.includes('silver.rejects'))).toHaveLength(1);
   });
 
+  it('refuses to plan a multi-asset whose output feeds, through another asset, another of its outputs', () => {
+    const outputs = multiAsset({
+      name: 'loop_job',
+      codeVersion: 'v1',
+      outputs: [
+        { key: 'silver.first', deps: [source] },
+        { key: 'silver.second', deps: ['silver.between'] },
+      ],
+      materialize: () => ({ outputs: {} }),
+    });
+    const between = asset({
+      key: 'silver.between',
+      deps: ['silver.first'],
+      codeVersion: 'v1',
+      materialize: () => ({}),
+    });
+    const graph = buildGraph(defineAssets({ assets: [source, ...outputs, between] }));
+    expect(() => buildPlan({ graph, selected: graph.keys(), partitions: new Map([['bronze.files', keys]]) })).toThrow(
+      /cannot be ordered: .*loop_job.*asset:silver.between|cannot be ordered: .*asset:silver.between.*loop_job/,
+    );
+  });
+
   it('runs the materializer once for all outputs and records each output with its own version and metadata', async () => {
     const { calls, outputs } = job();
     const { status, materializations, events } = await execute([source, ...outputs, downstream('silver.rejects')]);

@@ -114,30 +114,45 @@ function planningUnits(graph: PlanGraph, ordered: readonly AssetKey[]): AssetKey
   const units = new Map<string, AssetKey[]>();
   for (const k of ordered) units.set(unitOf(k), [...(units.get(unitOf(k)) ?? []), k]);
   if (units.size === ordered.length) return ordered.map((k) => [k]);
-  // Kahn over units, taking them in order of their first output: plain graphs keep their order.
+  // Kahn over units, always taking the ready unit whose first output comes first: plain graphs keep their
+  // order, and the cost stays O(units log units + edges) for big graphs.
+  const names = [...units.keys()];
+  const rank = new Map(names.map((u, i) => [u, i]));
   const inPlan = new Set(ordered);
-  const waitsFor = new Map<string, Set<string>>();
+  const waiting = new Map<string, number>(names.map((u) => [u, 0]));
+  const dependents = new Map<string, string[]>();
   for (const [u, keys] of units) {
-    const deps = keys.flatMap((k) =>
-      graph
-        .definition(k)
-        .deps.filter((d) => inPlan.has(d))
-        .map(unitOf),
+    const deps = new Set(
+      keys.flatMap((k) =>
+        graph
+          .definition(k)
+          .deps.filter((d) => inPlan.has(d))
+          .map(unitOf),
+      ),
     );
-    waitsFor.set(u, new Set(deps.filter((d) => d !== u)));
+    deps.delete(u);
+    waiting.set(u, deps.size);
+    for (const d of deps) dependents.set(d, [...(dependents.get(d) ?? []), u]);
   }
+  const ready = names.filter((u) => waiting.get(u) === 0); // sorted by rank
   const out: AssetKey[][] = [];
-  const done = new Set<string>();
-  while (out.length < units.size) {
-    const next = [...units.keys()].find((u) => !done.has(u) && [...waitsFor.get(u)!].every((d) => done.has(d)));
-    if (next === undefined) {
-      const stuck = [...units.keys()].filter((u) => !done.has(u));
-      throw new UsageError(
-        `The selection cannot be ordered: ${stuck.join(', ')} depend on each other through assets outside a multi-asset; a multi-asset's outputs must not feed another asset that feeds the same multi-asset.`,
-      );
-    }
-    done.add(next);
+  while (ready.length > 0) {
+    const next = ready.shift()!;
     out.push(units.get(next)!);
+    for (const d of dependents.get(next) ?? []) {
+      const left = waiting.get(d)! - 1;
+      waiting.set(d, left);
+      if (left === 0) {
+        const at = ready.findIndex((r) => rank.get(r)! > rank.get(d)!);
+        ready.splice(at === -1 ? ready.length : at, 0, d);
+      }
+    }
+  }
+  if (out.length < units.size) {
+    const stuck = names.filter((u) => waiting.get(u)! > 0);
+    throw new UsageError(
+      `The selection cannot be ordered: ${stuck.join(', ')} depend on each other through assets outside a multi-asset; a multi-asset's outputs must not feed another asset that feeds the same multi-asset.`,
+    );
   }
   return out;
 }
