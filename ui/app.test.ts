@@ -12,9 +12,7 @@ import {
   staticPartitions,
 } from '../framework/definitions/index.ts';
 import { launchRun } from '../framework/execution/index.ts';
-import { buildGraph } from '../framework/graph/index.ts';
-import { loadProject, type Project } from '../framework/project/index.ts';
-import { defaultStorePath, openStore } from '../framework/storage/index.ts';
+import { loadProject, openProject, type Project } from '../framework/project/index.ts';
 import { sharedRecent } from './api.ts';
 import { CONTENT_SECURITY_POLICY, createApp, type FairwayApp, MAX_BODY_BYTES } from './app.ts';
 import { ensureToken } from './auth.ts';
@@ -424,18 +422,7 @@ describe('multi-asset outputs', () => {
         materialize: () => ({ outputs: {} }),
       }),
     });
-    const stateDir = join(dir, 'multi');
-    const store = openStore(defaultStorePath(stateDir));
-    const multi: Project = {
-      root: dir,
-      stateDir,
-      definitionsFile: 'inline',
-      defs,
-      graph: buildGraph(defs),
-      store,
-      log: project.log,
-      close: () => store.close(),
-    };
+    const multi = openProject(defs, { root: dir, stateDir: join(dir, 'multi'), log: project.log });
     try {
       const multiUi = createApp(multi, { token: 'c'.repeat(64) });
       const html = await (await multiUi.app.request('/assets/silver.rejects')).text();
@@ -447,7 +434,7 @@ describe('multi-asset outputs', () => {
       const plain = await (await ui.app.request('/assets/bronze.raw_orders')).text();
       expect(plain).not.toContain('written by');
     } finally {
-      store.close();
+      multi.close();
     }
   });
 });
@@ -467,24 +454,13 @@ describe('two-dimensional partitions', () => {
         }),
       ],
     });
-    const stateDir = join(dir, 'grid');
-    const store = openStore(defaultStorePath(stateDir));
-    const grid: Project = {
-      root: dir,
-      stateDir,
-      definitionsFile: 'inline',
-      defs,
-      graph: buildGraph(defs),
-      store,
-      log: project.log,
-      close: () => store.close(),
-    };
+    const grid = openProject(defs, { root: dir, stateDir: join(dir, 'grid'), log: project.log });
     const ts = '2026-11-25T10:00:00.000Z';
     for (const partition_key of [
       'course_id=erinhills,ingest_date=2026-11-24',
       'course_id=pinehurst4,ingest_date=2026-11-23',
     ]) {
-      store.recordMaterialization({
+      grid.store.recordMaterialization({
         asset_key: 'silver.events',
         partition_key,
         run_id: 'r1',
@@ -496,7 +472,7 @@ describe('two-dimensional partitions', () => {
         metadata: { row_count: md.rowCount(10) },
       });
     }
-    store.recordStepAttempt({
+    grid.store.recordStepAttempt({
       asset_key: 'silver.events',
       partition_key: 'course_id=pinehurst4,ingest_date=2026-11-25',
       run_id: 'r1',
@@ -575,20 +551,9 @@ describe('freshness in the API and the pages', () => {
         }),
       ],
     });
-    const stateDir = join(dir, 'freshness');
-    const store = openStore(defaultStorePath(stateDir));
-    fresh = {
-      root: dir,
-      stateDir,
-      definitionsFile: 'inline',
-      defs,
-      graph: buildGraph(defs),
-      store,
-      log: project.log,
-      close: () => store.close(),
-    };
+    fresh = openProject(defs, { root: dir, stateDir: join(dir, 'freshness'), log: project.log });
     const land = (asset_key: string, partition_key: string, ts: string) =>
-      store.recordMaterialization({
+      fresh.store.recordMaterialization({
         asset_key,
         partition_key,
         run_id: 'r1',

@@ -8,9 +8,7 @@ import { queryTrino } from '../assets/lib/query.ts';
 import { readLakehouseTable } from '../assets/lib/tables.ts';
 import { asset, defineAssets } from '../framework/definitions/index.ts';
 import { launchRun } from '../framework/execution/index.ts';
-import { buildGraph } from '../framework/graph/index.ts';
-import { loadProject, type Project } from '../framework/project/index.ts';
-import { defaultStorePath, openStore } from '../framework/storage/index.ts';
+import { loadProject, openProject, type Project } from '../framework/project/index.ts';
 import { createApp, type FairwayApp } from './app.ts';
 import { tableReader } from './table-reader.ts';
 
@@ -143,18 +141,7 @@ describe('table reads with the query engine down', () => {
         readTable: (ref, { limit }) => readLakehouseTable('trino', (s) => queryTrino(cfg, s), ref, limit),
       },
     });
-    const stateDir = join(dir, 'down');
-    const store = openStore(defaultStorePath(stateDir));
-    const down: Project = {
-      root: dir,
-      stateDir,
-      definitionsFile: 'inline',
-      defs,
-      graph: buildGraph(defs),
-      store,
-      log: project.log,
-      close: () => store.close(),
-    };
+    const down = openProject(defs, { root: dir, stateDir: join(dir, 'down'), log: project.log });
     const app = createApp(down, { token: 'c'.repeat(64) });
     try {
       const r = await getJson('/api/assets/silver.fact_telemetry_event/table', app);

@@ -3,6 +3,8 @@ export {
   definitionsPath,
   type LoadProjectOptions,
   loadProject,
+  type OpenProjectOptions,
+  openProject,
   type Project,
   runDir,
   stateDirOf,

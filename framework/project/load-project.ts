@@ -99,11 +99,41 @@ export async function loadProject(opts: LoadProjectOptions = {}): Promise<Projec
       `${file} must default-export the result of defineAssets({...}) (or a function returning it).`,
     );
   }
+  return openProject(defs, { root, stateDir, definitionsFile: file, ...(opts.log ? { log: opts.log } : {}) });
+}
+
+export interface OpenProjectOptions {
+  root: string;
+  stateDir: string;
+  /** Where the definitions came from, for messages (default `inline`). */
+  definitionsFile?: string;
+  log?: Logger;
+  /** An open store to use (e.g. `openStore(':memory:')`); default the state dir's `fairway.db`. */
+  store?: Store;
+}
+
+/**
+ * A project of definitions already in hand (`loadProject` imports them from a module): validates the graph
+ * (cycles) and opens the store, creating the state directory if needed.
+ */
+export function openProject(defs: Definitions<unknown>, opts: OpenProjectOptions): Project {
   const graph = buildGraph(defs);
+  const store = opts.store ?? openStateStore(opts.stateDir);
+  return {
+    root: opts.root,
+    stateDir: opts.stateDir,
+    definitionsFile: opts.definitionsFile ?? 'inline',
+    defs,
+    graph,
+    store,
+    log: opts.log ?? rootLogger(),
+    close: () => store.close(),
+  };
+}
+
+function openStateStore(stateDir: string): Store {
   ensureStateDir(stateDir);
-  const store = openStore(defaultStorePath(stateDir));
-  const log = opts.log ?? rootLogger();
-  return { root, stateDir, definitionsFile: file, defs, graph, store, log, close: () => store.close() };
+  return openStore(defaultStorePath(stateDir));
 }
 
 export const runDir = (stateDir: string, runId: string) => join(stateDir, 'runs', runId);

@@ -1,10 +1,9 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { asset, defineAssets, staticPartitions } from '../definitions/index.ts';
-import { buildGraph } from '../graph/index.ts';
 import { loadFreshness } from '../scheduling/index.ts';
 import { openStore } from '../storage/index.ts';
-import { loadStatus, type Project } from './index.ts';
+import { loadStatus, openProject } from './index.ts';
 
 describe('loadStatus with freshness', () => {
   it('observes each source partition once and evaluates freshness as the daemon does', async () => {
@@ -29,17 +28,12 @@ describe('loadStatus with freshness', () => {
       materialize: () => ({}),
     });
     const defs = defineAssets({ assets: [files, clean] });
-    const store = openStore(':memory:');
-    const project: Project = {
+    const project = openProject(defs, {
       root: '.',
       stateDir: '.',
-      definitionsFile: 'inline',
-      defs,
-      graph: buildGraph(defs),
-      store,
+      store: openStore(':memory:'),
       log: pino({ level: 'silent' }),
-      close: () => store.close(),
-    };
+    });
     try {
       const now = new Date('2026-11-24T10:00:00.000Z');
       const status = await loadStatus(project, ['silver.clean'], { freshnessAt: now });
