@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type AssetDefinition,
@@ -14,7 +13,8 @@ import {
   staticPartitions,
 } from '../definitions/index.ts';
 import { buildGraph } from '../graph/index.ts';
-import { buildPlan, type ExecutionEvent, executePlan } from './index.ts';
+import { buildPlan } from './index.ts';
+import { runPlanForTest } from './run-plan-for-test.ts';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'fairway-batch-'));
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -22,7 +22,6 @@ afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 const DAYS = ['d1', 'd2', 'd3', 'd4', 'd5'];
 const parts = staticPartitions('day', DAYS);
 const keys = DAYS.map((d) => `day=${d}`);
-let runs = 0;
 
 const def = (key: string, spec: Partial<AssetSpec> = {}) =>
   asset({ key, codeVersion: `cv-${key}`, partitions: parts, materialize: () => ({}), ...spec });
@@ -45,28 +44,14 @@ function batchedRecorder(fail: (key: string, attempt: number) => string | undefi
   return { calls, materialize };
 }
 
-async function execute(assets: AssetDefinition[], pools?: Record<string, number>, concurrency = 2) {
-  const defs = defineAssets({ assets, ...(pools ? { pools } : {}) });
-  const graph = buildGraph(defs);
+function execute(assets: AssetDefinition[], pools?: Record<string, number>, concurrency = 2) {
   const partitions = new Map(assets.map((a) => [a.key, keys]));
-  const plan = buildPlan({ graph, selected: graph.keys(), partitions });
-  const events: ExecutionEvent[] = [];
-  const result = await executePlan({
-    runId: `batch-${++runs}`,
-    plan,
-    graph,
-    defs,
-    materializations: new Map(),
+  return runPlanForTest(assets, stateDir, {
     partitions,
-    stateDir,
-    emit: (e) => events.push(e),
-    log: pino({ level: 'silent' }),
-    signal: new AbortController().signal,
     concurrency,
     sleep: async () => undefined,
+    ...(pools ? { pools } : {}),
   });
-  const status = Object.fromEntries([...result.outcomes].map(([id, o]) => [id, o.status]));
-  return { plan, result, events, status };
 }
 
 describe('batched partition steps', () => {

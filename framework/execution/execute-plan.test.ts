@@ -1,66 +1,26 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type AssetDefinition,
   type AssetSpec,
   asset,
-  defineAssets,
   hashText,
   type MaterializeContext,
   md,
   staticPartitions,
 } from '../definitions/index.ts';
-import { buildGraph } from '../graph/index.ts';
-import type { MaterializationRecord } from '../storage/index.ts';
-import { buildPlan, type ExecuteOptions, type ExecutionEvent, executePlan } from './index.ts';
+import type { ExecutionEvent } from './index.ts';
+import { runPlanForTest, type TestRun, type TestRunOptions } from './run-plan-for-test.ts';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'fairway-exec-'));
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const noop = () => undefined;
-let runCounter = 0;
-
-interface Run {
-  result: Awaited<ReturnType<typeof executePlan>>;
-  events: ExecutionEvent[];
-  materializations: Map<string, Map<string, MaterializationRecord>>;
-  runId: string;
-  /** Outcome status per step id. */
-  status: Record<string, string>;
-  reason: (id: string) => string | null;
-}
-
-async function run(
-  assets: AssetDefinition[],
-  opts: Partial<Pick<ExecuteOptions, 'concurrency' | 'sleep' | 'signal' | 'partitions' | 'materializations'>> = {},
-): Promise<Run> {
-  const defs = defineAssets({ assets });
-  const graph = buildGraph(defs);
-  const partitions = opts.partitions ?? new Map();
-  const plan = buildPlan({ graph, selected: graph.keys(), partitions });
-  const events: ExecutionEvent[] = [];
-  const materializations = opts.materializations ?? new Map();
-  const runId = `run-${++runCounter}`;
-  const result = await executePlan({
-    runId,
-    plan,
-    graph,
-    defs,
-    materializations,
-    partitions,
-    stateDir,
-    emit: (e) => events.push(e),
-    log: pino({ level: 'silent' }),
-    signal: opts.signal ?? new AbortController().signal,
-    ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
-    ...(opts.sleep ? { sleep: opts.sleep } : {}),
-  });
-  const status = Object.fromEntries([...result.outcomes].map(([id, o]) => [id, o.status]));
-  return { result, events, materializations, runId, status, reason: (id) => result.outcomes.get(id)?.reason ?? null };
+function run(assets: AssetDefinition[], opts: TestRunOptions = {}) {
+  return runPlanForTest(assets, stateDir, opts);
 }
 
 const def = (key: string, spec: Partial<AssetSpec> = {}) =>
@@ -354,7 +314,7 @@ describe('executePlan', () => {
       def('silver.b', { deps: ['bronze.a'] }),
       def('bronze.c', {}),
     ];
-    const version = (r: Run, key: string) => r.materializations.get(key)!.get('')!.data_version;
+    const version = (r: TestRun, key: string) => r.materializations.get(key)!.get('')!.data_version;
     const first = await run(assets('u1'));
     const again = await run(assets('u1'));
     const changed = await run(assets('u2'));

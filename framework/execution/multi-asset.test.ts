@@ -14,8 +14,9 @@ import {
   staticPartitions,
 } from '../definitions/index.ts';
 import { buildGraph } from '../graph/index.ts';
-import { type MaterializationRecord, openStore } from '../storage/index.ts';
-import { buildPlan, type ExecutionEvent, executePlan, launchRun } from './index.ts';
+import { openStore } from '../storage/index.ts';
+import { buildPlan, launchRun } from './index.ts';
+import { runPlanForTest } from './run-plan-for-test.ts';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'fairway-multi-'));
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -23,7 +24,6 @@ afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 const DAYS = ['d1', 'd2', 'd3'];
 const parts = staticPartitions('day', DAYS);
 const keys = DAYS.map((d) => `day=${d}`);
-let runs = 0;
 
 const source = asset({ key: 'bronze.files', codeVersion: 'cv', partitions: parts, materialize: () => ({}) });
 
@@ -67,28 +67,13 @@ function job(opts: { fail?: (key: string, call: number) => string | undefined; l
 const downstream = (dep: string) =>
   asset({ key: `gold.from_${dep.split('.')[1]}`, deps: [dep], codeVersion: 'cv', materialize: () => ({}) });
 
-async function execute(assets: AssetDefinition[], selected?: string[]) {
-  const defs = defineAssets({ assets });
-  const graph = buildGraph(defs);
+function execute(assets: AssetDefinition[], selected?: string[]) {
   const partitions = new Map(assets.filter((a) => a.partitions).map((a) => [a.key, keys]));
-  const plan = buildPlan({ graph, selected: selected ?? graph.keys(), partitions });
-  const events: ExecutionEvent[] = [];
-  const materializations = new Map<string, Map<string, MaterializationRecord>>();
-  const result = await executePlan({
-    runId: `multi-${++runs}`,
-    plan,
-    graph,
-    defs,
-    materializations,
+  return runPlanForTest(assets, stateDir, {
     partitions,
-    stateDir,
-    emit: (e) => events.push(e),
-    log: pino({ level: 'silent' }),
-    signal: new AbortController().signal,
     sleep: async () => undefined,
+    ...(selected ? { selected } : {}),
   });
-  const status = Object.fromEntries([...result.outcomes].map(([id, o]) => [id, o.status]));
-  return { plan, result, events, status, materializations };
 }
 
 describe('multi-asset steps', () => {
