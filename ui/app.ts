@@ -8,7 +8,7 @@ import { compress } from 'hono/compress';
 import type { Logger } from 'pino';
 import type { Project } from '../framework/project/index.ts';
 import { apiRoutes } from './api.ts';
-import { ensureToken, Sessions } from './auth.ts';
+import { ensureToken, hostName, LOOPBACK_HOSTS, Sessions } from './auth.ts';
 import { errorHandler, NotFoundError, RequestRefusedError } from './errors.ts';
 import { computeLayout, type GraphLayout } from './layout.ts';
 import { pageRoutes } from './pages/routes.tsx';
@@ -20,17 +20,6 @@ export const CONTENT_SECURITY_POLICY =
 /** Largest request body accepted (a launch request is a few hundred bytes). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/** Host names a local UI answers to by default. */
-export const LOCAL_HOSTS = ['localhost', '127.0.0.1', '::1'];
-
-/** The host name of a `Host` header (`example.com:3000` → `example.com`, `[::1]:3000` → `::1`), lowercased. */
-export function hostName(header: string): string {
-  const h = header.trim().toLowerCase();
-  if (h.startsWith('[')) return h.slice(1, h.indexOf(']'));
-  const colon = h.lastIndexOf(':');
-  return colon > 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h;
-}
-
 export interface AppOptions {
   /** Token for launch/cancel; default: read or create `<stateDir>/ui-token`. */
   token?: string;
@@ -38,7 +27,7 @@ export interface AppOptions {
   /** SSE store poll interval (default 500 ms). */
   pollMs?: number;
   /**
-   * Host names requests may name (the `Host` header; DNS rebinding protection). Default `LOCAL_HOSTS`;
+   * Host names requests may name (the `Host` header; DNS rebinding protection). Default `LOOPBACK_HOSTS`;
    * `fairway ui` adds the bound host and `FAIRWAY_UI_ALLOWED_HOSTS`.
    */
   allowedHosts?: readonly string[];
@@ -94,7 +83,7 @@ export function createApp(project: Project, opts: AppOptions = {}): FairwayApp {
   const onError = errorHandler(log);
   app.onError(onError);
   app.notFound((c) => onError(new NotFoundError(`No route ${c.req.method} ${c.req.path}.`), c));
-  const allowed = new Set((opts.allowedHosts ?? LOCAL_HOSTS).map((h) => hostName(h)));
+  const allowed = new Set((opts.allowedHosts ?? LOOPBACK_HOSTS).map((h) => hostName(h)));
   app.use('*', async (c, next) => {
     // A page of another site that resolves its own name to this machine (DNS rebinding) must get nothing.
     const host = hostName(c.req.header('host') ?? new URL(c.req.url).host);

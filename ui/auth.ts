@@ -26,7 +26,16 @@ export function ensureToken(stateDir: string): string {
 }
 
 const LOOPBACK_ADDRESSES = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+/** Host names of this machine's loopback interface: a local UI answers to these by default. */
+export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '::1'];
+
+/** The host name of a `Host` header (`example.com:3000` → `example.com`, `[::1]:3000` → `::1`), lowercased. */
+export function hostName(header: string): string {
+  const h = header.trim().toLowerCase();
+  if (h.startsWith('[')) return h.slice(1, h.indexOf(']'));
+  const colon = h.lastIndexOf(':');
+  return colon > 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h;
+}
 
 export const isLoopbackAddress = (address: string | undefined) =>
   address !== undefined && (LOOPBACK_ADDRESSES.has(address) || address.startsWith('127.'));
@@ -36,9 +45,7 @@ export const isLoopbackAddress = (address: string | undefined) =>
  * on another origin that rebinds its DNS name to 127.0.0.1 cannot obtain one.
  */
 export function isLoopbackHost(host: string | undefined): boolean {
-  if (!host) return false;
-  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
-  return LOOPBACK_HOSTS.has(name.toLowerCase());
+  return host !== undefined && host !== '' && LOOPBACK_HOSTS.includes(hostName(host));
 }
 
 const safeEqual = (a: string, b: string) => {

@@ -3,8 +3,8 @@ import { hostname, networkInterfaces } from 'node:os';
 import { serve } from '@hono/node-server';
 import { UsageError } from '../framework/errors/index.ts';
 import type { Project } from '../framework/project/index.ts';
-import { createApp, LOCAL_HOSTS } from './app.ts';
-import { isLoopbackHost } from './auth.ts';
+import { createApp } from './app.ts';
+import { isLoopbackHost, LOOPBACK_HOSTS } from './auth.ts';
 
 export interface ServeOptions {
   port?: number;
@@ -37,7 +37,7 @@ export function allowedHostsFor(host: string, env: NodeJS.ProcessEnv = process.e
           .flatMap((i) => (i ? [i.address] : [])),
       ]
     : [host];
-  return [...new Set([...LOCAL_HOSTS, ...machine, ...extra])];
+  return [...new Set([...LOOPBACK_HOSTS, ...machine, ...extra])];
 }
 
 /** Serves the UI with @hono/node-server; resolves once it listens. */
