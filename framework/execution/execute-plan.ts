@@ -127,12 +127,31 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
   };
 
   /** A dep of `asset` that is partitioned but has no partition at all: nothing to build from yet. */
-  const emptyUpstream = (key: AssetKey): AssetKey | undefined =>
-    opts.graph
-      .definition(key)
-      .deps.find(
+  /**
+   * Why an asset's members cannot run at all in this run, per asset and computed once (the run loop asks again
+   * for every pending step each time a step ends): an upstream with no partition yet (nothing to build from,
+   * not a failure), or an upstream outside the run whose blocking check failed.
+   */
+  const heldBackOf = new Map<AssetKey, { reason: string; noData: boolean } | null>();
+  const heldBack = (key: AssetKey) => {
+    if (!heldBackOf.has(key)) {
+      const deps = opts.graph.definition(key).deps;
+      const empty = deps.find(
         (d) => opts.graph.definition(d).partitions !== undefined && (opts.partitions.get(d)?.length ?? 0) === 0,
       );
+      const gated = deps.find((d) => opts.upstreamGates?.has(d));
+      const hint = opts.defs.hooks.noDataHint ? ` ${opts.defs.hooks.noDataHint}` : '';
+      heldBackOf.set(
+        key,
+        empty
+          ? { reason: `upstream ${empty} has no partitions yet: no data to build from.${hint}`, noData: true }
+          : gated
+            ? { reason: `upstream ${gated}: ${opts.upstreamGates!.get(gated)}`, noData: false }
+            : null,
+      );
+    }
+    return heldBackOf.get(key)!;
+  };
 
   const runChecks = async (step: PlannedStep) => {
     const started = new Date();
@@ -239,27 +258,15 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
   /** Starts a step if it can run now; returns false when it must wait. Skips what cannot run at all. */
   const tryStart = (step: PlannedStep): boolean => {
     if (step.kind === 'materialize') {
-      for (const m of membersOf(step)) {
-        const empty = outcomes.has(m.id) ? undefined : emptyUpstream(m.asset_key);
-        if (!empty) continue;
-        const hint = opts.defs.hooks.noDataHint ? ` ${opts.defs.hooks.noDataHint}` : '';
-        const why = `upstream ${empty} has no partitions yet: no data to build from.${hint}`;
-        blocked.set(m.id, why);
-        noData.add(m.id);
-        finish(m, 'SKIPPED', why);
+      const members = membersOf(step);
+      for (const m of members) {
+        const held = outcomes.has(m.id) ? null : heldBack(m.asset_key);
+        if (!held) continue;
+        blocked.set(m.id, held.reason);
+        if (held.noData) noData.add(m.id);
+        finish(m, 'SKIPPED', held.reason);
       }
-      if (membersOf(step).every((m) => outcomes.has(m.id))) return true;
-    }
-    if (step.kind === 'materialize' && opts.upstreamGates?.size) {
-      // members reading an asset outside the run whose blocking check failed are skipped at once
-      for (const m of membersOf(step)) {
-        const gated = opts.graph.definition(m.asset_key).deps.find((d) => opts.upstreamGates!.has(d));
-        if (!gated || outcomes.has(m.id)) continue;
-        const why = `upstream ${gated}: ${opts.upstreamGates!.get(gated)}`;
-        blocked.set(m.id, why);
-        finish(m, 'SKIPPED', why);
-      }
-      if (membersOf(step).every((m) => outcomes.has(m.id))) return true;
+      if (members.every((m) => outcomes.has(m.id))) return true;
     }
     const ready = readiness(step);
     if (ready === null) return false;
