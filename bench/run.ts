@@ -5,13 +5,17 @@
  *   silver the Spark Silver job on a ~100 MB course export (MB/s, rounds/min, rows/s), vs a DuckDB pass
  *   increment  N course-day partitions Bronze → Gold from a fresh state dir, then one more partition
  *          (wall, CPU, peak RSS of the whole process tree); `--repo DIR` measures another checkout
+ *   partitions  one asset with 1k … 1M course × day partitions: status, a new partition, a daemon tick, the
+ *          asset page (whole process; `--repo DIR` measures another checkout)
  *   table  re-print the table of a results file: `npm run bench -- table bench/results/core-<date>.json`
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type CoreResults, formatTable } from './core/format-table.ts';
 import { runCoreBench } from './core/run-core-bench.ts';
 import { formatIncrementTable, type IncrementResults, runIncrementBench } from './increment/run-increment-bench.ts';
+import { formatPartitionTable, type PartitionResults, runPartitionBench } from './partitions/run-partition-bench.ts';
 import { formatSilverTable, type SilverResults } from './silver/format-silver-table.ts';
 import { runSilverBench } from './silver/run-silver-bench.ts';
 import { formatUiTable, type UiResults } from './ui/format-ui-table.ts';
@@ -25,6 +29,8 @@ const USAGE = `usage: npm run bench -- core [--sizes 1000,10000] [--skip-dagster
        npm run bench -- silver [--scale-mb 100] [--format csv|both] [--repeats 1] [--skip-duckdb]
                                 [--spark-dir spark] [--out bench/results/silver-<date>.json]
        npm run bench -- increment [--sizes 5,50,200] [--repo DIR] [--label after] [--keep] [--out FILE]
+       npm run bench -- partitions [--sizes 1000,10000,100000,1000000] [--chain] [--repo DIR] [--label after]
+                                    [--repeats 3] [--timeout 900] [--out FILE]
        npm run bench -- table <results.json> [<results.json> …]`;
 
 const numbers = (s: string) => s.split(',').filter(Boolean).map(Number);
@@ -52,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
       out: { type: 'string' },
       repo: { type: 'string' },
       label: { type: 'string' },
+      chain: { type: 'boolean', default: false },
+      timeout: { type: 'string', default: '900' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -62,6 +70,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (suite === 'table' && file) {
     const all = positionals.slice(1).map((f) => JSON.parse(readFileSync(f, 'utf8')) as { suite?: string });
+    if (all.every((r) => r.suite === 'partitions')) {
+      process.stdout.write(`${formatPartitionTable(all as PartitionResults[])}\n`);
+      return 0;
+    }
     if (all.every((r) => r.suite === 'increment')) {
       process.stdout.write(`${formatIncrementTable(all as IncrementResults[])}\n`);
       return 0;
@@ -122,6 +134,24 @@ async function main(argv: string[]): Promise<number> {
       ...(values.out ? { out: values.out } : {}),
     });
     process.stdout.write(`${formatIncrementTable([results])}\n`);
+    return 0;
+  }
+  if (suite === 'partitions') {
+    const sizes = numbers(values.sizes ?? '1000,10000,100000,1000000');
+    if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1)) {
+      process.stderr.write(`--sizes must be positive integers, got '${values.sizes}'\n`);
+      return 2;
+    }
+    const results = await runPartitionBench({
+      sizes,
+      repo: resolve(values.repo ?? '.'),
+      label: values.label ?? 'this-checkout',
+      chain: values.chain,
+      repeats: Number(values.repeats),
+      timeoutS: Number(values.timeout),
+      ...(values.out ? { out: values.out } : {}),
+    });
+    process.stdout.write(`${formatPartitionTable([results])}\n`);
     return 0;
   }
   if (suite !== 'core') {

@@ -195,6 +195,28 @@ export async function main(argv: string[]): Promise<number> {
     );
 
   program
+    .command('store')
+    .description('Maintain the state database (runs, events and per-partition state in fairway.db)')
+    .command('rebuild')
+    .description(
+      'Rebuild the per-partition state (latest materialization, attempt, checks) from the event history; safe any time',
+    )
+    .option('--json', 'machine-readable output')
+    .action((flags: { json?: boolean }) =>
+      withProject((p) => {
+        const started = performance.now();
+        const counts = p.store.rebuildPartitionState();
+        const seconds = Math.round(performance.now() - started) / 1000;
+        if (flags.json) printJson({ ...counts, seconds });
+        else
+          process.stdout.write(
+            `Rebuilt the state of ${counts.partitions} asset partitions and ${counts.checks} check results from the history in ${seconds} s.\n`,
+          );
+        return 0;
+      }),
+    );
+
+  program
     .command('bootstrap')
     .description('Install what the materializers need (Python venv, Java jars); idempotent')
     .option('--quiet', 'print nothing on success')

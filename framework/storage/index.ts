@@ -12,6 +12,7 @@ export type {
   MaterializationRecord,
   Page,
   PartitionLock,
+  PartitionScope,
   RunRecord,
   RunStatus,
   SchedulerDecisionRecord,

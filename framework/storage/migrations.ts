@@ -8,6 +8,71 @@ export interface Migration {
   sql: string;
 }
 
+/** Upserts the head of materialization row `r` unless a newer one is already the partition's latest. */
+function upsertHeadSql(r: string): string {
+  return `INSERT INTO asset_partitions (asset_key, partition_key, materialization_id, run_id, ts, data_version,
+            code_version, input_versions, deps, source_version)
+          SELECT ${r}.asset_key, ${r}.partition_key, ${r}.id, ${r}.run_id, ${r}.ts, ${r}.data_version, ${r}.code_version,
+            ${r}.input_versions, ${r}.deps, json_extract(${r}.metadata, '$.source_version') WHERE true
+          ON CONFLICT (asset_key, partition_key) DO UPDATE SET
+            materialization_id = excluded.materialization_id, run_id = excluded.run_id, ts = excluded.ts,
+            data_version = excluded.data_version, code_version = excluded.code_version,
+            input_versions = excluded.input_versions, deps = excluded.deps, source_version = excluded.source_version
+          WHERE excluded.materialization_id > coalesce(asset_partitions.materialization_id, 0);`;
+}
+
+/** Upserts step attempt row `r` when it is the partition's latest (the newest row; updated in place). */
+function upsertAttemptSql(r: string): string {
+  return `INSERT INTO asset_partitions (asset_key, partition_key, attempt_id, attempt_run_id, attempt_status,
+            attempt_started_at, attempt_finished_at, attempt_duration_ms, attempt_attempts, attempt_reason)
+          SELECT ${r}.asset_key, ${r}.partition_key, ${r}.id, ${r}.run_id, ${r}.status, ${r}.started_at,
+            ${r}.finished_at, ${r}.duration_ms, ${r}.attempts, ${r}.reason WHERE true
+          ON CONFLICT (asset_key, partition_key) DO UPDATE SET
+            attempt_id = excluded.attempt_id, attempt_run_id = excluded.attempt_run_id,
+            attempt_status = excluded.attempt_status, attempt_started_at = excluded.attempt_started_at,
+            attempt_finished_at = excluded.attempt_finished_at, attempt_duration_ms = excluded.attempt_duration_ms,
+            attempt_attempts = excluded.attempt_attempts, attempt_reason = excluded.attempt_reason
+          WHERE excluded.attempt_id >= coalesce(asset_partitions.attempt_id, 0);`;
+}
+
+function upsertCheckSql(r: string): string {
+  return `INSERT INTO latest_check_evaluations (asset_key, partition_key, check_name, evaluation_id)
+          SELECT ${r}.asset_key, ${r}.partition_key, ${r}.check_name, ${r}.id WHERE true
+          ON CONFLICT (asset_key, partition_key, check_name) DO UPDATE SET evaluation_id = excluded.evaluation_id
+          WHERE excluded.evaluation_id > latest_check_evaluations.evaluation_id;`;
+}
+
+/**
+ * Rebuilds the partition state from the event tables (the source of truth): the latest row per
+ * partition (and check) of each, as the triggers would have kept it. Run by migration 4 and by
+ * `fairway store rebuild`.
+ */
+export const REBUILD_PARTITION_STATE = `
+  DELETE FROM asset_partitions;
+  DELETE FROM latest_check_evaluations;
+  INSERT INTO asset_partitions (asset_key, partition_key, materialization_id, run_id, ts, data_version, code_version,
+      input_versions, deps, source_version)
+    SELECT m.asset_key, m.partition_key, m.id, m.run_id, m.ts, m.data_version, m.code_version, m.input_versions,
+      m.deps, json_extract(m.metadata, '$.source_version')
+    FROM materializations m
+    JOIN (SELECT max(id) AS id FROM materializations GROUP BY asset_key, partition_key) latest ON latest.id = m.id;
+  INSERT INTO asset_partitions (asset_key, partition_key, attempt_id, attempt_run_id, attempt_status,
+      attempt_started_at, attempt_finished_at, attempt_duration_ms, attempt_attempts, attempt_reason)
+    SELECT s.asset_key, s.partition_key, s.id, s.run_id, s.status, s.started_at, s.finished_at, s.duration_ms,
+      s.attempts, s.reason
+    FROM step_attempts s
+    JOIN (SELECT max(id) AS id FROM step_attempts GROUP BY asset_key, partition_key) latest ON latest.id = s.id
+    WHERE true
+    ON CONFLICT (asset_key, partition_key) DO UPDATE SET
+      attempt_id = excluded.attempt_id, attempt_run_id = excluded.attempt_run_id,
+      attempt_status = excluded.attempt_status, attempt_started_at = excluded.attempt_started_at,
+      attempt_finished_at = excluded.attempt_finished_at, attempt_duration_ms = excluded.attempt_duration_ms,
+      attempt_attempts = excluded.attempt_attempts, attempt_reason = excluded.attempt_reason;
+  INSERT INTO latest_check_evaluations (asset_key, partition_key, check_name, evaluation_id)
+    SELECT asset_key, partition_key, check_name, max(id) FROM check_evaluations
+    GROUP BY asset_key, partition_key, check_name;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -163,6 +228,59 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'materializations by run',
     // A run's summary reads its own materializations, not every partition's latest.
     sql: 'CREATE INDEX idx_materializations_run ON materializations (run_id, id);',
+  },
+  {
+    version: 4,
+    name: 'partition state',
+    // The latest materialization (its head: what staleness reads), latest step attempt and latest check
+    // evaluations of every asset partition, kept by triggers in the transaction that records the event.
+    // Status, planning, the daemon and the UI read these instead of grouping the whole history.
+    sql: `
+      CREATE TABLE asset_partitions (
+        asset_key           TEXT NOT NULL,
+        partition_key       TEXT NOT NULL,
+        materialization_id  INTEGER,
+        run_id              TEXT,
+        ts                  TEXT,
+        data_version        TEXT,
+        code_version        TEXT,
+        input_versions      TEXT,
+        deps                TEXT,
+        source_version      TEXT,
+        attempt_id          INTEGER,
+        attempt_run_id      TEXT,
+        attempt_status      TEXT,
+        attempt_started_at  TEXT,
+        attempt_finished_at TEXT,
+        attempt_duration_ms INTEGER,
+        attempt_attempts    INTEGER,
+        attempt_reason      TEXT,
+        PRIMARY KEY (asset_key, partition_key)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE latest_check_evaluations (
+        asset_key     TEXT NOT NULL,
+        partition_key TEXT NOT NULL,
+        check_name    TEXT NOT NULL,
+        evaluation_id INTEGER NOT NULL,
+        PRIMARY KEY (asset_key, partition_key, check_name)
+      ) WITHOUT ROWID;
+
+      CREATE TRIGGER asset_partitions_materialized AFTER INSERT ON materializations BEGIN
+        ${upsertHeadSql('NEW')}
+      END;
+      CREATE TRIGGER asset_partitions_attempt_inserted AFTER INSERT ON step_attempts BEGIN
+        ${upsertAttemptSql('NEW')}
+      END;
+      CREATE TRIGGER asset_partitions_attempt_updated AFTER UPDATE ON step_attempts BEGIN
+        ${upsertAttemptSql('NEW')}
+      END;
+      CREATE TRIGGER latest_check_evaluations_recorded AFTER INSERT ON check_evaluations BEGIN
+        ${upsertCheckSql('NEW')}
+      END;
+
+      ${REBUILD_PARTITION_STATE}
+    `,
   },
 ];
 

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { SOURCE_VERSION_KEY } from '../definitions/index.ts';
 import { withBusyRetry } from './busy-retry.ts';
-import { applyMigrations } from './migrations.ts';
+import { applyMigrations, REBUILD_PARTITION_STATE } from './migrations.ts';
 import {
   bit,
   byKeyAndPartition,
@@ -26,6 +26,7 @@ import type {
   MaterializationRecord,
   Page,
   PartitionLock,
+  PartitionScope,
   RunRecord,
   RunStatus,
   SchedulerDecisionRecord,
@@ -243,34 +244,42 @@ export class SqliteStore implements Store {
     return Number(info.lastInsertRowid);
   }
 
-  latestMaterializations(keys: string[]): Map<string, Map<string, MaterializationRecord>> {
-    return this.#latestMaterializations(keys, 'm.*');
+  latestMaterializations(keys: string[], opts: PartitionScope = {}): Map<string, Map<string, MaterializationRecord>> {
+    return this.#latestMaterializations(keys, opts, 'm.*', 'JOIN materializations m ON m.id = p.materialization_id');
   }
 
-  latestMaterializationHeads(keys: string[]): Map<string, Map<string, MaterializationRecord>> {
-    // The metadata JSON is cut down in SQLite to the one entry staleness reads: decoding a Silver
-    // partition's ~4-6 KB of metadata per row dominated status at 100k partitions (bench/README.md).
+  latestMaterializationHeads(
+    keys: string[],
+    opts: PartitionScope = {},
+  ): Map<string, Map<string, MaterializationRecord>> {
+    // The partition state holds each latest record's head: the metadata entry staleness reads is kept
+    // apart, so no metadata JSON is read (decoding a Silver partition's ~4-6 KB per row dominated status).
     return this.#latestMaterializations(
       keys,
-      `m.id, m.asset_key, m.partition_key, m.run_id, m.ts, m.data_version, m.code_version, m.input_versions, m.deps,
-       CASE WHEN json_type(m.metadata, '$.${SOURCE_VERSION_KEY}') IS NULL THEN '{}'
-            ELSE json_object('${SOURCE_VERSION_KEY}', json_extract(m.metadata, '$.${SOURCE_VERSION_KEY}'))
-       END AS metadata`,
+      opts,
+      `p.materialization_id AS id, p.asset_key, p.partition_key, p.run_id, p.ts, p.data_version, p.code_version,
+       p.input_versions, p.deps,
+       CASE WHEN p.source_version IS NULL THEN '{}'
+            ELSE json_object('${SOURCE_VERSION_KEY}', json(p.source_version)) END AS metadata`,
+      '',
     );
   }
 
-  #latestMaterializations(keys: string[], columns: string): Map<string, Map<string, MaterializationRecord>> {
+  #latestMaterializations(
+    keys: string[],
+    opts: PartitionScope,
+    columns: string,
+    join: string,
+  ): Map<string, Map<string, MaterializationRecord>> {
     if (keys.length === 0) return new Map();
-    // One query for any number of keys: the key list travels as one JSON parameter and the
-    // (asset_key, partition_key, id) index answers max(id) per group.
+    // One query for any number of keys: the key list travels as one JSON parameter.
     const rows = withBusyRetry(() =>
       this.#all(
-        `SELECT ${columns} FROM materializations m
-         JOIN (SELECT max(id) AS id FROM materializations
-               WHERE asset_key IN (SELECT value FROM json_each(?))
-               GROUP BY asset_key, partition_key) latest ON latest.id = m.id
-         ORDER BY m.asset_key, m.partition_key`,
-        json(keys),
+        `SELECT ${columns} FROM asset_partitions p ${join}
+         WHERE p.asset_key IN (SELECT value FROM json_each(?)) AND p.materialization_id IS NOT NULL
+           ${opts.partitions ? 'AND p.partition_key IN (SELECT value FROM json_each(?))' : ''}
+         ORDER BY p.asset_key, p.partition_key`,
+        ...scopeParams(keys, opts),
       ),
     );
     return byKeyAndPartition(decodeMaterializations(rows));
@@ -326,16 +335,18 @@ export class SqliteStore implements Store {
     );
   }
 
-  latestStepAttempts(keys: string[]): Map<string, Map<string, StepAttemptRecord>> {
+  latestStepAttempts(keys: string[], opts: PartitionScope = {}): Map<string, Map<string, StepAttemptRecord>> {
     if (keys.length === 0) return new Map();
     const rows = withBusyRetry(() =>
       this.#all(
-        `SELECT s.* FROM step_attempts s
-         JOIN (SELECT max(id) AS id FROM step_attempts
-               WHERE asset_key IN (SELECT value FROM json_each(?))
-               GROUP BY asset_key, partition_key) latest ON latest.id = s.id
-         ORDER BY s.asset_key, s.partition_key`,
-        json(keys),
+        `SELECT asset_key, partition_key, attempt_id AS id, attempt_run_id AS run_id, attempt_status AS status,
+           attempt_started_at AS started_at, attempt_finished_at AS finished_at, attempt_duration_ms AS duration_ms,
+           attempt_attempts AS attempts, attempt_reason AS reason
+         FROM asset_partitions
+         WHERE asset_key IN (SELECT value FROM json_each(?)) AND attempt_id IS NOT NULL
+           ${opts.partitions ? 'AND partition_key IN (SELECT value FROM json_each(?))' : ''}
+         ORDER BY asset_key, partition_key`,
+        ...scopeParams(keys, opts),
       ),
     );
     return byKeyAndPartition(decodeStepAttempts(rows));
@@ -398,19 +409,27 @@ export class SqliteStore implements Store {
     });
   }
 
-  latestCheckEvaluations(keys: string[]): CheckEvaluationRecord[] {
+  latestCheckEvaluations(keys: string[], opts: PartitionScope = {}): CheckEvaluationRecord[] {
     if (keys.length === 0) return [];
     const rows = withBusyRetry(() =>
       this.#all(
-        `SELECT c.* FROM check_evaluations c
-         JOIN (SELECT max(id) AS id FROM check_evaluations
-               WHERE asset_key IN (SELECT value FROM json_each(?))
-               GROUP BY asset_key, partition_key, check_name) latest ON latest.id = c.id
-         ORDER BY c.asset_key, c.partition_key, c.check_name`,
-        json(keys),
+        `SELECT c.* FROM latest_check_evaluations l JOIN check_evaluations c ON c.id = l.evaluation_id
+         WHERE l.asset_key IN (SELECT value FROM json_each(?))
+           ${opts.partitions ? 'AND l.partition_key IN (SELECT value FROM json_each(?))' : ''}
+         ORDER BY l.asset_key, l.partition_key, l.check_name`,
+        ...scopeParams(keys, opts),
       ),
     );
     return decodeCheckEvaluations(rows);
+  }
+
+  rebuildPartitionState(): { partitions: number; checks: number } {
+    return this.#write(() => {
+      this.#db.exec(REBUILD_PARTITION_STATE);
+      const count = (table: string) =>
+        (this.#db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+      return { partitions: count('asset_partitions'), checks: count('latest_check_evaluations') };
+    });
   }
 
   checkEvaluationsOfRun(runId: string): CheckEvaluationRecord[] {
@@ -605,4 +624,9 @@ export class SqliteStore implements Store {
     );
     return decodeSchedulerDecisions(rows);
   }
+}
+
+/** Parameters of a read scoped to some assets and, optionally, some of their partitions. */
+function scopeParams(keys: string[], opts: PartitionScope): string[] {
+  return opts.partitions ? [json(keys), json(opts.partitions)] : [json(keys)];
 }

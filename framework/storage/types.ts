@@ -128,6 +128,11 @@ export interface SchedulerDecisionRecord {
   created_at: string;
 }
 
+/** Restricts a latest-state read to these partitions (all partitions of the assets when absent). */
+export interface PartitionScope {
+  partitions?: readonly string[];
+}
+
 export interface Page<T> {
   items: T[];
   /** Pass as `before` to get the next page; null when there is none. */
@@ -157,12 +162,12 @@ export interface Store {
 
   recordMaterialization(m: MaterializationRecord): number;
   /** Latest materialization per (asset, partition) for the given assets. */
-  latestMaterializations(keys: string[]): Map<string, Map<string, MaterializationRecord>>;
+  latestMaterializations(keys: string[], opts?: PartitionScope): Map<string, Map<string, MaterializationRecord>>;
   /**
    * The same records with only the metadata staleness needs (`source_version`): what status, planning and
    * the daemon read. Full metadata is for the few records shown (the asset page, history).
    */
-  latestMaterializationHeads(keys: string[]): Map<string, Map<string, MaterializationRecord>>;
+  latestMaterializationHeads(keys: string[], opts?: PartitionScope): Map<string, Map<string, MaterializationRecord>>;
   /** The materializations recorded by one run, in order (its summary: cost in proportion to the run). */
   materializationsOfRun(runId: string): MaterializationRecord[];
   /** Newest first. `before` is a materialization id. */
@@ -173,14 +178,19 @@ export interface Store {
 
   recordStepAttempt(a: StepAttemptRecord): void;
   /** Latest attempt per (asset, partition). */
-  latestStepAttempts(keys: string[]): Map<string, Map<string, StepAttemptRecord>>;
+  latestStepAttempts(keys: string[], opts?: PartitionScope): Map<string, Map<string, StepAttemptRecord>>;
   stepAttemptsOfRun(runId: string): StepAttemptRecord[];
   /** Durations of recent successful attempts, newest first, for scheduling estimates. */
   recentDurations(keys: string[], limitPerKey: number): Map<string, number[]>;
 
   recordCheckEvaluations(evals: CheckEvaluationRecord[]): void;
   /** Latest evaluation per (asset, partition, check). */
-  latestCheckEvaluations(keys: string[]): CheckEvaluationRecord[];
+  latestCheckEvaluations(keys: string[], opts?: PartitionScope): CheckEvaluationRecord[];
+  /**
+   * Rebuilds the per-partition state (latest materialization, attempt and check evaluations, kept in the
+   * same transaction as each record) from the history tables, and returns how many rows it holds.
+   */
+  rebuildPartitionState(): { partitions: number; checks: number };
   checkEvaluationsOfRun(runId: string): CheckEvaluationRecord[];
 
   recordComputeLog(log: ComputeLogRecord): void;

@@ -167,6 +167,11 @@ describe('fairway CLI on the example graph', () => {
     const south = statusOf(rows, 'bronze.raw_orders').partitions.find((p) => p.partition === 'store=south')!;
     expect(south.status).toBe('FAILED');
     expect(south.causes[0]!.text).toContain('died');
+    // the per-partition state rebuilt from the event history gives the same answers
+    const rebuilt = await run(['store', 'rebuild', '--json']);
+    expect(rebuilt.exitCode, String(rebuilt.stderr)).toBe(0);
+    expect((JSON.parse(String(rebuilt.stdout)) as { partitions: number }).partitions).toBeGreaterThan(3);
+    expect(await status()).toEqual(rows);
   });
 
   it('two concurrent materializations of the same asset never run it at the same time', async () => {

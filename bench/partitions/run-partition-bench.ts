@@ -1,0 +1,250 @@
+/**
+ * Partition scale ([partition-scale]): one Silver-like asset with N `course_id × ingest_date` partitions,
+ * seeded through the store's own write path with Silver-size metadata, then whole-process timings of what
+ * an operator runs every day: `status`, `status --json`, a new partition by name and by `--stale-only`,
+ * one daemon tick, and the asset page over HTTP.
+ *
+ * `--repo DIR` measures another checkout (e.g. the code before a change, from `git worktree add`).
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hostMachine, loadAverage } from '../machine.ts';
+import { type PartitionBenchSpec, partitionKey, renderDefinitions } from './spec.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const COURSES = 650;
+
+export interface PartitionBenchOptions {
+  /** Approximate partition counts; each is rounded to whole days of 650 courses. */
+  sizes: number[];
+  repo: string;
+  label: string;
+  chain: boolean;
+  repeats: number;
+  /** Seconds before one command is recorded as timed out. */
+  timeoutS: number;
+  out?: string;
+}
+
+interface Sample {
+  wall_s: number;
+  cpu_s: number;
+  peak_rss_mb: number;
+}
+
+interface Measured {
+  median_wall_s: number | null;
+  median_cpu_s: number | null;
+  max_peak_rss_mb: number | null;
+  samples: Sample[];
+  error?: string;
+}
+
+export interface PartitionCase {
+  partitions: number;
+  chain: boolean;
+  seed_s: number;
+  db_mb: number;
+  ops: Record<string, Measured>;
+}
+
+export interface PartitionResults {
+  suite: 'partitions';
+  date: string;
+  label: string;
+  machine: Record<string, unknown>;
+  load_average_at_end?: number[];
+  cases: PartitionCase[];
+}
+
+const log = (msg: string) => process.stderr.write(`[partition-bench] ${msg}\n`);
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** One whole process under /usr/bin/time: wall, user + sys CPU and peak RSS. */
+function timeOnce(argv: string[], timeoutS: number): Sample {
+  const timeFile = join(tmpdir(), `fairway-partition-bench-${process.pid}`);
+  const start = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, ...argv], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: timeoutS * 1000,
+    maxBuffer: 1 << 28,
+  });
+  const wall = (performance.now() - start) / 1000;
+  if (r.error || r.status !== 0) {
+    throw new Error(r.error ? `timed out after ${timeoutS} s` : `exit ${r.status}: ${String(r.stderr).slice(-800)}`);
+  }
+  const [user, sys, rssKb] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)!.split(/\s+/).map(Number);
+  return { wall_s: round(wall), cpu_s: round(user! + sys!), peak_rss_mb: Math.round(rssKb! / 1024) };
+}
+
+function measure(name: string, runs: number, argv: (i: number) => string[], timeoutS: number): Measured {
+  const samples: Sample[] = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const s = timeOnce(argv(i), timeoutS);
+      log(`${name}: ${s.wall_s} s wall, ${s.cpu_s} s CPU, ${s.peak_rss_mb} MB`);
+      samples.push(s);
+    }
+  } catch (e) {
+    log(`${name}: ${(e as Error).message}`);
+    return { ...summarize(samples), error: (e as Error).message };
+  }
+  return summarize(samples);
+}
+
+function summarize(samples: Sample[]): Measured {
+  if (samples.length === 0) return { median_wall_s: null, median_cpu_s: null, max_peak_rss_mb: null, samples };
+  return {
+    median_wall_s: round(median(samples.map((s) => s.wall_s))),
+    median_cpu_s: round(median(samples.map((s) => s.cpu_s))),
+    max_peak_rss_mb: Math.max(...samples.map((s) => s.peak_rss_mb)),
+    samples,
+  };
+}
+
+async function waitForUrl(child: ChildProcess): Promise<string> {
+  return new Promise((resolveUrl, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`the UI did not start: ${out}`)), 900_000);
+    // the UI announces its address on stderr
+    child.stderr!.on('data', (c: Buffer) => {
+      out += String(c);
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1]!);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`the UI exited ${code}: ${out}`)));
+  });
+}
+
+/** The asset page and its API over HTTP from a running `fairway ui` (the first request warms it up). */
+async function measureAssetPage(cli: string[], runs: number): Promise<Record<string, Measured>> {
+  const child = spawn(cli[0]!, [...cli.slice(1), 'ui', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const url = await waitForUrl(child);
+    const out: Record<string, Measured> = {};
+    for (const [name, path] of [
+      ['asset_page_html', '/assets/silver.t'],
+      ['asset_api', '/api/assets/silver.t'],
+    ] as const) {
+      const samples: Sample[] = [];
+      for (let i = 0; i <= runs; i++) {
+        const t = performance.now();
+        const res = await fetch(`${url}${path}`);
+        await res.text();
+        const wall = (performance.now() - t) / 1000;
+        if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+        if (i > 0) samples.push({ wall_s: round(wall, 3), cpu_s: 0, peak_rss_mb: 0 });
+        log(`${name}: ${wall.toFixed(3)} s${i === 0 ? ' (warm-up)' : ''}`);
+      }
+      out[name] = summarize(samples);
+    }
+    return out;
+  } catch (e) {
+    return { asset_page_html: { ...summarize([]), error: (e as Error).message } };
+  } finally {
+    child.kill('SIGINT');
+  }
+}
+
+async function runCase(opts: PartitionBenchOptions, size: number): Promise<PartitionCase> {
+  const days = Math.max(2, Math.round(size / COURSES));
+  const spec: PartitionBenchSpec = { courses: COURSES, days, start: '2020-01-01', missing: 4, chain: opts.chain };
+  const dir = mkdtempSync(join(tmpdir(), `fairway-partitions-${size}-`));
+  const stateDir = join(dir, 'state');
+  mkdirSync(stateDir);
+  const defs = join(dir, 'defs.ts');
+  const specFile = join(dir, 'spec.json');
+  writeFileSync(defs, renderDefinitions(spec, opts.repo));
+  writeFileSync(specFile, JSON.stringify(spec));
+  log(`seeding ${COURSES} courses × ${days} days into ${stateDir}`);
+  const t0 = performance.now();
+  const seed = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'bench', 'partitions', 'seed-partitions.ts'), opts.repo, stateDir, specFile],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' },
+  );
+  if (seed.status !== 0) throw new Error(`seeding failed (exit ${seed.status})`);
+  const seedS = round((performance.now() - t0) / 1000, 1);
+  const partitions = (JSON.parse(seed.stdout) as { partitions: number }).partitions;
+  const dbMb = Math.round(
+    Number(spawnSync('du', ['-sk', stateDir], { encoding: 'utf8' }).stdout.split(/\s/)[0]) / 1024,
+  );
+  log(`seeded ${partitions} partitions in ${seedS} s (${dbMb} MB)`);
+  const cli = [process.execPath, join(opts.repo, 'bin', 'fairway.js'), '--definitions', defs, '--state-dir', stateDir];
+  const ops: Record<string, Measured> = {};
+  const t = opts.timeoutS;
+  ops.warmup = measure('warm-up status', 1, () => [...cli, 'status'], t);
+  ops.status = measure('status', opts.repeats, () => [...cli, 'status'], t);
+  ops.status_json = measure('status --json', opts.repeats, () => [...cli, 'status', '--json'], t);
+  // The last day's last `missing` courses are new partitions: three are taken by name, one by --stale-only.
+  const newKey = (i: number) => partitionKey(spec, COURSES - 1 - i, days - 1);
+  ops.new_partition_by_name = measure(
+    'materialize silver.t --partition <new>',
+    Math.min(opts.repeats, spec.missing - 1),
+    (i) => [...cli, 'materialize', 'silver.t', '--partition', newKey(i)],
+    t,
+  );
+  const staleOnly = opts.chain ? ['materialize', '*', '--stale-only'] : ['materialize', 'silver.t', '--stale-only'];
+  ops.new_partition_stale_only = measure('materialize --stale-only (one new)', 1, () => [...cli, ...staleOnly], t);
+  ops.daemon_tick = measure('daemon --once', opts.repeats, () => [...cli, 'daemon', '--once'], t);
+  Object.assign(ops, await measureAssetPage(cli, opts.repeats));
+  rmSync(dir, { recursive: true, force: true });
+  return { partitions, chain: opts.chain, seed_s: seedS, db_mb: dbMb, ops };
+}
+
+export async function runPartitionBench(opts: PartitionBenchOptions): Promise<PartitionResults> {
+  const results: PartitionResults = {
+    suite: 'partitions',
+    date: new Date().toISOString(),
+    label: opts.label,
+    machine: hostMachine(opts.repo),
+    cases: [],
+  };
+  const out =
+    opts.out ?? join(repoRoot, 'bench', 'results', `partitions-${results.date.slice(0, 10)}-${opts.label}.json`);
+  for (const size of opts.sizes) {
+    results.cases.push(await runCase(opts, size));
+    results.load_average_at_end = loadAverage();
+    writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  }
+  log(`results in ${out}`);
+  return results;
+}
+
+const OPS = [
+  'status',
+  'status_json',
+  'new_partition_by_name',
+  'new_partition_stale_only',
+  'daemon_tick',
+  'asset_page_html',
+  'asset_api',
+];
+
+export function formatPartitionTable(all: PartitionResults[]): string {
+  const rows = ['| code | partitions | operation | wall s | CPU s | peak RSS MB |', '|---|---:|---|---:|---:|---:|'];
+  for (const r of all) {
+    for (const c of r.cases) {
+      for (const op of OPS) {
+        const m = c.ops[op];
+        if (!m) continue;
+        const cell = (v: number | null) => (m.error && v === null ? m.error.slice(0, 40) : (v ?? '–'));
+        rows.push(
+          `| ${r.label} | ${c.partitions.toLocaleString('en')}${c.chain ? ' ×2' : ''} | ${op} | ${cell(m.median_wall_s)} | ${m.median_cpu_s ?? '–'} | ${m.max_peak_rss_mb ?? '–'} |`,
+        );
+      }
+    }
+  }
+  return rows.join('\n');
+}

@@ -1,0 +1,257 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStore } from './index.ts';
+import { applyMigrations, MIGRATIONS } from './migrations.ts';
+import type { StepStatus, Store } from './types.ts';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fairway-partition-state-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const ASSETS = ['a', 'b', 'c'];
+const PARTITIONS = ['', 'p=1', 'p=2', 'p=3'];
+const RUNS = ['r1', 'r2', 'r3'];
+const STATUSES: StepStatus[] = ['RUNNING', 'SUCCESS', 'FAILURE', 'CANCELED', 'SKIPPED'];
+
+/** The latest rows per partition computed straight from the history tables, as Fairway did before state. */
+function fromHistory(path: string) {
+  const db = new Database(path, { readonly: true });
+  const latest = (table: string, group: string) =>
+    db
+      .prepare(
+        `SELECT t.* FROM ${table} t JOIN (SELECT max(id) AS id FROM ${table} GROUP BY ${group}) l ON l.id = t.id
+         ORDER BY ${group}`,
+      )
+      .all() as Record<string, unknown>[];
+  const out = {
+    materializations: latest('materializations', 'asset_key, partition_key').map((r) => [
+      r.asset_key,
+      r.partition_key,
+      r.id,
+      r.data_version,
+      r.ts,
+    ]),
+    attempts: latest('step_attempts', 'asset_key, partition_key').map((r) => [
+      r.asset_key,
+      r.partition_key,
+      r.run_id,
+      r.status,
+      r.attempts,
+      r.reason,
+    ]),
+    checks: latest('check_evaluations', 'asset_key, partition_key, check_name').map((r) => [
+      r.asset_key,
+      r.partition_key,
+      r.check_name,
+      r.id,
+    ]),
+  };
+  db.close();
+  return out;
+}
+
+/** The same, read through the store (from the partition state). */
+function fromState(store: Store) {
+  const flat = <T>(m: Map<string, Map<string, T>>) =>
+    [...m.values()].flatMap((byPartition) => [...byPartition.values()]);
+  return {
+    materializations: flat(store.latestMaterializationHeads(ASSETS)).map((m) => [
+      m.asset_key,
+      m.partition_key,
+      m.id,
+      m.data_version,
+      m.ts,
+    ]),
+    attempts: flat(store.latestStepAttempts(ASSETS)).map((a) => [
+      a.asset_key,
+      a.partition_key,
+      a.run_id,
+      a.status,
+      a.attempts,
+      a.reason,
+    ]),
+    checks: store.latestCheckEvaluations(ASSETS).map((c) => [c.asset_key, c.partition_key, c.check_name, c.id]),
+  };
+}
+
+type Op =
+  | { kind: 'materialize'; asset: string; partition: string; run: string; version: string }
+  | { kind: 'attempt'; asset: string; partition: string; run: string; status: StepStatus; attempts: number }
+  | { kind: 'check'; asset: string; partition: string; run: string; name: string; passed: boolean }
+  | { kind: 'crash'; asset: string; partition: string; run: string };
+
+const target = {
+  asset: fc.constantFrom(...ASSETS),
+  partition: fc.constantFrom(...PARTITIONS),
+  run: fc.constantFrom(...RUNS),
+};
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('materialize' as const), ...target, version: fc.constantFrom('v1', 'v2', 'v3') }),
+  fc.record({
+    kind: fc.constant('attempt' as const),
+    ...target,
+    status: fc.constantFrom(...STATUSES),
+    attempts: fc.integer({ min: 0, max: 3 }),
+  }),
+  fc.record({
+    kind: fc.constant('check' as const),
+    ...target,
+    name: fc.constantFrom('rows', 'nulls'),
+    passed: fc.boolean(),
+  }),
+  fc.record({ kind: fc.constant('crash' as const), ...target }),
+);
+
+function apply(store: Store, path: string, o: Op, i: number): void {
+  const ts = new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
+  if (o.kind === 'materialize') {
+    store.recordMaterialization({
+      asset_key: o.asset,
+      partition_key: o.partition,
+      run_id: o.run,
+      ts,
+      data_version: o.version,
+      code_version: 'c',
+      input_versions: {},
+      deps: [],
+      metadata: { source_version: { type: 'text', value: o.version }, rows: { type: 'int', value: i } },
+    });
+  } else if (o.kind === 'attempt') {
+    store.recordStepAttempt({
+      asset_key: o.asset,
+      partition_key: o.partition,
+      run_id: o.run,
+      status: o.status,
+      started_at: ts,
+      finished_at: o.status === 'RUNNING' ? null : ts,
+      duration_ms: o.status === 'RUNNING' ? null : 5,
+      attempts: o.attempts,
+      reason: o.status === 'FAILURE' ? `failed at ${i}` : null,
+    });
+  } else if (o.kind === 'check') {
+    store.recordCheckEvaluations([
+      {
+        asset_key: o.asset,
+        partition_key: o.partition,
+        check_name: o.name,
+        run_id: o.run,
+        ts,
+        passed: o.passed,
+        severity: 'error',
+        blocking: true,
+        failures: o.passed ? 0 : 1,
+        description: null,
+        metadata: {},
+      },
+    ]);
+  } else {
+    // A process that dies inside its transaction: the event and the state change are lost together.
+    const db = new Database(path);
+    db.exec('BEGIN IMMEDIATE');
+    db.prepare(
+      `INSERT INTO materializations (asset_key, partition_key, run_id, ts, data_version, code_version, input_versions,
+         deps, metadata) VALUES (?, ?, ?, ?, 'lost', 'c', '{}', '[]', '{}')`,
+    ).run(o.asset, o.partition, o.run, ts);
+    db.exec('ROLLBACK');
+    db.close();
+  }
+}
+
+describe('partition state', () => {
+  it('equals the latest records of the history, and a rebuild of it, after any sequence of events', () => {
+    let n = 0;
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 40 }), (ops) => {
+        const path = join(dir, `fairway-${n++}.db`);
+        const store = openStore(path);
+        try {
+          for (const [i, o] of ops.entries()) apply(store, path, o, i);
+          const expected = fromHistory(path);
+          expect(fromState(store)).toEqual(expected);
+          store.rebuildPartitionState();
+          expect(fromState(store)).toEqual(expected);
+        } finally {
+          store.close();
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('keeps the source version of the latest materialization and full metadata on request', () => {
+    const path = join(dir, 'fairway.db');
+    const store = openStore(path);
+    apply(store, path, { kind: 'materialize', asset: 'a', partition: 'p=1', run: 'r1', version: 'v1' }, 1);
+    apply(store, path, { kind: 'materialize', asset: 'a', partition: 'p=1', run: 'r2', version: 'v2' }, 2);
+    const head = store.latestMaterializationHeads(['a']).get('a')?.get('p=1');
+    expect(head?.metadata).toEqual({ source_version: { type: 'text', value: 'v2' } });
+    const full = store.latestMaterializations(['a']).get('a')?.get('p=1');
+    expect(full?.metadata).toEqual({ source_version: { type: 'text', value: 'v2' }, rows: { type: 'int', value: 2 } });
+    store.close();
+  });
+
+  it('reads only the partitions asked for', () => {
+    const path = join(dir, 'fairway.db');
+    const store = openStore(path);
+    PARTITIONS.forEach((p, i) => {
+      apply(store, path, { kind: 'materialize', asset: 'a', partition: p, run: 'r1', version: 'v1' }, i);
+      apply(store, path, { kind: 'attempt', asset: 'a', partition: p, run: 'r1', status: 'SUCCESS', attempts: 1 }, i);
+      apply(store, path, { kind: 'check', asset: 'a', partition: p, run: 'r1', name: 'rows', passed: true }, i);
+    });
+    const scope = { partitions: ['p=2', 'p=9'] };
+    expect([...(store.latestMaterializationHeads(['a'], scope).get('a')?.keys() ?? [])]).toEqual(['p=2']);
+    expect([...(store.latestStepAttempts(['a'], scope).get('a')?.keys() ?? [])]).toEqual(['p=2']);
+    expect(store.latestCheckEvaluations(['a'], scope).map((c) => c.partition_key)).toEqual(['p=2']);
+    expect(store.latestMaterializationHeads(['a']).get('a')?.size).toBe(PARTITIONS.length);
+    store.close();
+  });
+
+  it('is built when a database written before it (schema 3) is opened', () => {
+    const path = join(dir, 'fairway.db');
+    const old = new Database(path);
+    applyMigrations(old, path, MIGRATIONS.slice(0, 3));
+    const mat = old.prepare(
+      `INSERT INTO materializations (asset_key, partition_key, run_id, ts, data_version, code_version, input_versions,
+         deps, metadata) VALUES (?, ?, ?, ?, ?, 'c', '{}', '[]', ?)`,
+    );
+    const attempt = old.prepare(
+      `INSERT INTO step_attempts (asset_key, partition_key, run_id, status, started_at, finished_at, duration_ms,
+         attempts, reason) VALUES (?, ?, ?, ?, 't', 't', 1, 1, ?)`,
+    );
+    const check = old.prepare(
+      `INSERT INTO check_evaluations (asset_key, partition_key, check_name, run_id, ts, passed, severity, blocking,
+         failures, description, metadata) VALUES (?, ?, 'rows', ?, 't', ?, 'error', 1, 0, NULL, '{}')`,
+    );
+    for (const run of RUNS) {
+      for (const p of PARTITIONS) {
+        mat.run(
+          'a',
+          p,
+          run,
+          `2026-01-0${RUNS.indexOf(run) + 1}`,
+          `${run}-${p}`,
+          '{"source_version":{"type":"text","value":"s"}}',
+        );
+        attempt.run('a', p, run, p === 'p=3' && run === 'r3' ? 'FAILURE' : 'SUCCESS', p === 'p=3' ? 'boom' : null);
+        check.run('a', p, run, run === 'r2' ? 0 : 1);
+      }
+    }
+    old.close();
+    const expected = fromHistory(path);
+    expect(expected.materializations).toHaveLength(PARTITIONS.length);
+
+    const store = openStore(path);
+    expect(fromState(store)).toEqual(expected);
+    expect(store.latestStepAttempts(['a']).get('a')?.get('p=3')).toMatchObject({ status: 'FAILURE', reason: 'boom' });
+    expect(store.latestMaterializationHeads(['a']).get('a')?.get('p=1')?.metadata).toEqual({
+      source_version: { type: 'text', value: 's' },
+    });
+    store.close();
+  });
+});
