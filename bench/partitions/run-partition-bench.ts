@@ -117,7 +117,7 @@ async function waitForUrl(child: ChildProcess): Promise<string> {
     // the UI announces its address on stderr
     child.stderr!.on('data', (c: Buffer) => {
       out += String(c);
-      const m = /listening on (http:\/\/\S+)/.exec(out);
+      const m = /listening on (http:\/\/\S+)\n/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolveUrl(m[1]!);
