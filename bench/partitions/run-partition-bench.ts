@@ -141,9 +141,10 @@ async function measureAssetPage(cli: string[], runs: number): Promise<Record<str
       for (let i = 0; i <= runs; i++) {
         const t = performance.now();
         const res = await fetch(`${url}${path}`);
-        await res.text();
+        const body = res.ok ? await res.text() : '';
         const wall = (performance.now() - t) / 1000;
-        if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+        if (!res.ok) throw new Error(`${path}: HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
+        if (body.length === 0) throw new Error(`${path}: empty answer`);
         if (i > 0) samples.push({ wall_s: round(wall, 3), cpu_s: 0, peak_rss_mb: 0 });
         log(`${name}: ${wall.toFixed(3)} s${i === 0 ? ' (warm-up)' : ''}`);
       }

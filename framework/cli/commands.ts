@@ -174,7 +174,10 @@ export async function statusCommand(
   const filter = flags.partition ? parsePartitionFilter(flags.partition) : undefined;
   const limit = parseLimit(flags.limit);
   const listing = Boolean(flags.partitions || filter || states);
-  const { staleness, freshness } = await loadStatus(project, keys, { freshnessAt: new Date() });
+  const { staleness, freshness } = await loadStatus(project, keys, {
+    freshnessAt: new Date(),
+    ...(flags.partition ? { partition: flags.partition } : {}),
+  });
   const hasPolicies = keys.some((k) => project.graph.definition(k).freshness);
   let cut = 0;
   const rows = keys.map((key) => {

@@ -8,10 +8,11 @@ import { FrameworkError, UsageError } from '../errors/index.ts';
 import type { AssetGraph } from '../graph/index.ts';
 import { resolveSelection } from '../selection/index.ts';
 import { computeStaleness, type StalenessResult, upstreamPartitionsOf } from '../staleness/index.ts';
-import type { MaterializationRecord, PartitionLock, RunRecord, Store } from '../storage/index.ts';
+import type { PartitionLock, RunRecord, Store } from '../storage/index.ts';
 import type { EventSink } from './events.ts';
 import { type ExecuteResult, executePlan } from './execute-plan.ts';
 import { knownPartitions, observeSources } from './known-partitions.ts';
+import { readLatestState, scopeToFilter } from './partition-scope.ts';
 import { buildPlan, type ExecutionPlan, plannedTargets, writtenTogether } from './plan.ts';
 import { reapDeadRuns } from './reap-dead-runs.ts';
 import { recordEventsTo } from './record-events.ts';
@@ -80,14 +81,15 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   for (const k of selected) for (const u of graph.upstream(k)) relevant.add(u);
   // the outputs written with a relevant asset: the planner plans them too, and needs their staleness
   for (const k of [...relevant]) for (const o of writtenTogether(graph.definition(k))) relevant.add(o);
-  const partitions = await knownPartitions(defs, relevant);
   const keys = [...relevant];
-  const materializations = store.latestMaterializationHeads(keys) as Map<AssetKey, Map<string, MaterializationRecord>>;
+  const scope = scopeToFilter(graph, selected, keys, await knownPartitions(defs, relevant), opts.partition);
+  const { partitions } = scope;
+  const { materializations, attempts } = readLatestState(store, keys, scope);
   const staleness = computeStaleness({
     graph,
     partitions,
     materializations,
-    attempts: store.latestStepAttempts(keys),
+    attempts,
     observations: opts.staleOnly ? await observeSources(defs, partitions, keys) : new Map(),
   });
   const planInput = {

@@ -1,5 +1,5 @@
 import type { AssetKey } from '../definitions/index.ts';
-import { knownPartitions, observeSources, reapDeadRuns } from '../execution/index.ts';
+import { knownPartitions, observeSources, readLatestState, reapDeadRuns, scopeToFilter } from '../execution/index.ts';
 import { type FreshnessResult, freshnessFrom } from '../scheduling/index.ts';
 import { computeStaleness, type StalenessResult } from '../staleness/index.ts';
 import type { MaterializationRecord } from '../storage/index.ts';
@@ -16,6 +16,8 @@ export interface ProjectStatus {
 export interface LoadStatusOptions {
   /** Also evaluate freshness policies at this time, from the same records and source observations. */
   freshnessAt?: Date;
+  /** A `--partition` filter: only the matching partitions (and their upstream partitions) are read and judged. */
+  partition?: string;
 }
 
 /**
@@ -32,9 +34,9 @@ export async function loadStatus(
   const relevant = new Set<AssetKey>(wanted);
   if (keys) for (const k of keys) for (const u of project.graph.upstream(k)) relevant.add(u);
   const all = [...relevant];
-  const partitions = await knownPartitions(project.defs, all);
-  const materializations = project.store.latestMaterializationHeads(all);
-  const attempts = project.store.latestStepAttempts(all);
+  const scope = scopeToFilter(project.graph, wanted, all, await knownPartitions(project.defs, all), opts.partition);
+  const { partitions } = scope;
+  const { materializations, attempts } = readLatestState(project.store, all, scope);
   const running = new Set<string>();
   for (const [key, byPartition] of attempts) {
     for (const [p, a] of byPartition) if (a.status === 'RUNNING') running.add(`${key}|${p}`);

@@ -1,0 +1,84 @@
+import type { AssetKey } from '../definitions/index.ts';
+import { normalizePartitionKey, partitionMappingOf } from '../definitions/index.ts';
+import type { AssetGraph } from '../graph/index.ts';
+import type { MaterializationRecord, StepAttemptRecord, Store } from '../storage/index.ts';
+import { matchesPartitionFilter, parsePartitionFilter } from './partition-filter.ts';
+
+/**
+ * Which partitions a command must look at. With a `--partition` filter only the matching partitions of
+ * the selected assets matter, and of their upstreams the same partitions (identity mapping): reading and
+ * judging just those keeps a new partition's run as cheap at a million partitions as at a hundred. An
+ * upstream read through an `all` mapping (and everything above it) is needed whole.
+ */
+export interface PartitionScopeResult {
+  /** Known partitions per asset, cut to the scope for scoped assets. */
+  partitions: Map<AssetKey, string[]>;
+  /** Assets read only for `scopeKeys`. */
+  scoped: Set<AssetKey>;
+  /** The partition keys the scoped assets are read for. */
+  scopeKeys: string[];
+}
+
+export function scopeToFilter(
+  graph: AssetGraph,
+  selected: Iterable<AssetKey>,
+  relevant: Iterable<AssetKey>,
+  partitions: ReadonlyMap<AssetKey, string[]>,
+  filterText: string | undefined,
+): PartitionScopeResult {
+  const all = new Map(partitions);
+  if (!filterText) return { partitions: all, scoped: new Set(), scopeKeys: [] };
+  const filter = parsePartitionFilter(filterText);
+  const keys = [...relevant];
+  const wanted = new Set(keys);
+  const scoped = new Set<AssetKey>([...selected].filter((k) => graph.definition(k).partitions));
+  // downstream first: an upstream is scoped when every relevant asset reading it is scoped and reads it 1:1
+  for (const key of graph.topologicalOrder(keys).reverse()) {
+    if (scoped.has(key) || !graph.definition(key).partitions) continue;
+    const readers = graph.children(key).filter((c) => wanted.has(c));
+    const oneToOne = readers.every(
+      (c) => scoped.has(c) && partitionMappingOf(graph.definition(c), graph.definition(key)) === 'identity',
+    );
+    if (readers.length > 0 && oneToOne) scoped.add(key);
+  }
+  const scopeKeys = new Set<string>();
+  for (const key of scoped) {
+    const def = graph.definition(key).partitions!;
+    const matched = (all.get(key) ?? []).filter((p) => matchesPartitionFilter(p, filter));
+    all.set(key, matched);
+    for (const p of matched) scopeKeys.add(p);
+    // a partition named in full is read even when discovery does not list it (any more, or yet)
+    if (filter.exact) {
+      try {
+        scopeKeys.add(normalizePartitionKey(def, filterText, key));
+      } catch {
+        // not a whole partition of this asset: the matched ones are the scope
+      }
+    }
+  }
+  return { partitions: all, scoped, scopeKeys: [...scopeKeys].sort() };
+}
+
+/** Latest heads and attempts of `keys`, the scoped assets read for their scope only. */
+export function readLatestState(
+  store: Store,
+  keys: AssetKey[],
+  scope: PartitionScopeResult,
+): {
+  materializations: Map<AssetKey, Map<string, MaterializationRecord>>;
+  attempts: Map<AssetKey, Map<string, StepAttemptRecord>>;
+} {
+  const whole = keys.filter((k) => !scope.scoped.has(k));
+  const part = keys.filter((k) => scope.scoped.has(k));
+  const opts = { partitions: scope.scopeKeys };
+  return {
+    materializations: new Map([
+      ...store.latestMaterializationHeads(whole),
+      ...store.latestMaterializationHeads(part, opts),
+    ]) as Map<AssetKey, Map<string, MaterializationRecord>>,
+    attempts: new Map([...store.latestStepAttempts(whole), ...store.latestStepAttempts(part, opts)]) as Map<
+      AssetKey,
+      Map<string, StepAttemptRecord>
+    >,
+  };
+}
