@@ -513,6 +513,91 @@ describe('two-dimensional partitions', () => {
   });
 });
 
+describe('many partitions', () => {
+  it('sums them up as a health bar per month, the courses not fresh first and the first partitions not fresh', async () => {
+    const courses = Array.from({ length: 30 }, (_, i) => `c${String(i).padStart(2, '0')}`);
+    const defs = defineAssets({
+      assets: [
+        asset({
+          key: 'silver.events',
+          partitions: multiPartitions(
+            staticPartitions('course_id', courses),
+            dailyPartitions('ingest_date', '2025-01-01', '2026-05-15'),
+          ),
+          codeVersion: 'v1',
+          materialize: () => ({}),
+        }),
+      ],
+    });
+    const many = openProject(defs, { root: dir, stateDir: join(dir, 'many'), log: project.log });
+    const ts = '2026-11-25T10:00:00.000Z';
+    // every partition of 2025 materialized except course c07's; 2026 missing; one failure
+    for (const course of courses) {
+      if (course === 'c07') continue;
+      for (let d = 0; d < 365; d++) {
+        const day = new Date(Date.UTC(2025, 0, 1 + d)).toISOString().slice(0, 10);
+        many.store.recordMaterialization({
+          asset_key: 'silver.events',
+          partition_key: `course_id=${course},ingest_date=${day}`,
+          run_id: 'r1',
+          ts,
+          data_version: 'd1',
+          code_version: 'v1',
+          input_versions: {},
+          deps: [],
+          metadata: {},
+        });
+      }
+    }
+    many.store.recordStepAttempt({
+      asset_key: 'silver.events',
+      partition_key: 'course_id=c03,ingest_date=2026-01-02',
+      run_id: 'r1',
+      status: 'FAILURE',
+      started_at: ts,
+      finished_at: ts,
+      duration_ms: 5,
+      attempts: 1,
+      reason: 'boom',
+    });
+    const manyUi = createApp(many, { token: 'a'.repeat(64) });
+    try {
+      const detail = (await (await manyUi.app.request('/api/assets/silver.events')).json()) as {
+        partitions_total: number;
+        partitions: { partition_key: string; status: string }[];
+        partition_health: {
+          counts: Record<string, number>;
+          columns: { unit: string; buckets: { label: string; counts: Record<string, number> }[] };
+          groups: { total: number; rows: { value: string; not_fresh: number }[] };
+        };
+      };
+      const total = 30 * 500;
+      expect(detail.partitions_total).toBe(total);
+      expect(detail.partition_health.counts).toEqual({ FRESH: 29 * 365, MISSING: total - 29 * 365 - 1, FAILED: 1 });
+      expect(detail.partition_health.columns.unit).toBe('month');
+      expect(detail.partition_health.columns.buckets.map((b) => b.label).slice(0, 2)).toEqual(['2025-01', '2025-02']);
+      expect(detail.partition_health.columns.buckets[0]!.counts).toEqual({ FRESH: 29 * 31, MISSING: 31 });
+      expect(detail.partition_health.groups.total).toBe(30);
+      expect(detail.partition_health.groups.rows[0]).toMatchObject({ value: 'c07', not_fresh: 500 });
+      // only partitions not fresh are listed, capped
+      expect(detail.partitions.length).toBe(200);
+      expect(detail.partitions.every((p) => p.status !== 'FRESH')).toBe(true);
+
+      const html = await (await manyUi.app.request('/assets/silver.events')).text();
+      expect(html).not.toContain('<table class="pgrid"');
+      expect(html).toContain('<svg class="health-bar"');
+      expect([...html.matchAll(/<g data-bucket="([^"]+)"/g)]).toHaveLength(17);
+      expect(html).toContain('<title>ingest_date 2025-01: 31 missing, 899 fresh</title>');
+      expect(html).toContain('<tr data-group="c07">');
+      expect(html).toContain(`${total} partitions: `);
+      expect(html.length).toBeLessThan(200_000);
+    } finally {
+      await manyUi.runs.shutdown();
+      many.close();
+    }
+  });
+});
+
 describe('freshness in the API and the pages', () => {
   const now = Date.now();
   const ago = (minutes: number) => new Date(now - minutes * 60_000).toISOString();

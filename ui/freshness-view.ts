@@ -63,7 +63,9 @@ export function freshnessSummary(
   };
 }
 
-/** The asset page's freshness: the summary plus every partition's state ("" when unpartitioned). */
+const PENDING_LISTED = 500;
+
+/** The asset page's freshness: the summary plus the partitions with something pending ("" when unpartitioned). */
 export interface FreshnessDetail extends FreshnessSummary {
   partitions: PartitionFreshnessView[];
 }
@@ -74,5 +76,11 @@ export function freshnessDetail(
 ): FreshnessDetail | null {
   const summary = freshnessSummary(def, byPartition);
   if (!summary) return null;
-  return { ...summary, partitions: [...(byPartition ?? [])].map(([p, f]) => partitionFreshnessView(p, f)) };
+  // Partitions with something pending (a warn or due time), most urgent first; the rest are only counted,
+  // so a page over a million fresh partitions stays small.
+  const pending = [...(byPartition ?? [])]
+    .filter(([, f]) => f.dueAt !== null)
+    .sort(([, a], [, b]) => ((a.dueAt ?? '') < (b.dueAt ?? '') ? -1 : 1))
+    .slice(0, PENDING_LISTED);
+  return { ...summary, partitions: pending.map(([p, f]) => partitionFreshnessView(p, f)) };
 }

@@ -13,6 +13,7 @@ import {
 import type { CheckEvaluationRecord, ComputeLogRecord, MaterializationRecord } from '../framework/storage/index.ts';
 import { NotFoundError } from './errors.ts';
 import { type FreshnessDetail, type FreshnessSummary, freshnessDetail, freshnessSummary } from './freshness-view.ts';
+import { type PartitionHealth, partitionHealth } from './partition-health.ts';
 
 const SEVERITY: StatusKind[] = ['FAILED', 'RUNNING', 'STALE', 'MISSING', 'FRESH'];
 
@@ -118,6 +119,10 @@ export interface AssetDetail {
   status: StatusKind;
   first_cause: string | null;
   latest: MaterializationRecord | null;
+  /**
+   * Every partition when there are at most `GRID_LIMIT` (the page draws one cell each); beyond that the
+   * first `NOT_FRESH_LISTED` partitions that are not fresh, and `partition_health` sums up the rest.
+   */
   partitions: {
     partition_key: string;
     status: StatusKind;
@@ -125,10 +130,27 @@ export interface AssetDetail {
     materialized_at: string | null;
     cause: string | null;
   }[];
+  partitions_total: number;
+  partition_health: PartitionHealth | null;
   why: { partition_key: string; lines: WhyLine[] };
   checks: CheckEvaluationRecord[];
   /** Null when the asset has no freshness policy; `partitions` has one entry per partition ("" unpartitioned). */
   freshness: FreshnessDetail | null;
+}
+
+/** Up to this many partitions the asset page shows one cell each. */
+export const GRID_LIMIT = 2_000;
+const NOT_FRESH_LISTED = 200;
+
+function listedPartitions(parts: ReadonlyMap<string, PartitionStatus>): [string, PartitionStatus][] {
+  if (parts.size <= GRID_LIMIT) return [...parts.entries()];
+  const out: [string, PartitionStatus][] = [];
+  for (const entry of parts) {
+    if (entry[1].status === 'FRESH') continue;
+    out.push(entry);
+    if (out.length === NOT_FRESH_LISTED) break;
+  }
+  return out;
 }
 
 /** Everything the asset page and `GET /api/assets/:key` show. */
@@ -169,13 +191,18 @@ export async function assetDetail(project: Project, key: string, partition?: str
     first_cause: summary.first_cause,
     // The one record shown in full: its metadata is read here, not for every partition (loadStatus).
     latest: project.store.materializationHistory(key, { limit: 1 }).items[0] ?? null,
-    partitions: [...parts.entries()].map(([p, s]) => ({
+    partitions: listedPartitions(parts).map(([p, s]) => ({
       partition_key: p,
       status: s.status,
       data_version: s.dataVersion,
       materialized_at: s.materializedAt,
       cause: s.causes[0] ? describeCause(s.causes[0]) : null,
     })),
+    partitions_total: pdef ? parts.size : 0,
+    partition_health:
+      pdef && parts.size > GRID_LIMIT
+        ? partitionHealth(parts, pdef.kind === 'multi' ? pdef.dimensions.map((d) => d.name) : [pdef.name])
+        : null,
     why: { partition_key: whyPartition, lines: parts.size > 0 ? explainStatus(st.staleness, key, whyPartition) : [] },
     checks: project.store.latestCheckEvaluations([key]),
     freshness: freshnessDetail(def, st.freshness?.get(key)),

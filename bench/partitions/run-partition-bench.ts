@@ -46,6 +46,7 @@ interface Measured {
 export interface PartitionCase {
   partitions: number;
   chain: boolean;
+  metadata: PartitionBenchSpec['metadata'];
   seed_s: number;
   db_mb: number;
   ops: Record<string, Measured>;
@@ -160,7 +161,17 @@ async function measureAssetPage(cli: string[], runs: number): Promise<Record<str
 
 async function runCase(opts: PartitionBenchOptions, size: number): Promise<PartitionCase> {
   const days = Math.max(2, Math.round(size / COURSES));
-  const spec: PartitionBenchSpec = { courses: COURSES, days, start: '2020-01-01', missing: 4, chain: opts.chain };
+  // Silver-size metadata up to 200k partitions; beyond, seeding it one write at a time takes most of an hour
+  // (the state read no longer depends on metadata size: it is kept apart from the history).
+  const metadata = size > 200_000 ? 'small' : 'silver';
+  const spec: PartitionBenchSpec = {
+    courses: COURSES,
+    days,
+    start: '2020-01-01',
+    missing: 4,
+    chain: opts.chain,
+    metadata,
+  };
   const dir = mkdtempSync(join(tmpdir(), `fairway-partitions-${size}-`));
   const stateDir = join(dir, 'state');
   mkdirSync(stateDir);
@@ -201,7 +212,7 @@ async function runCase(opts: PartitionBenchOptions, size: number): Promise<Parti
   ops.daemon_tick = measure('daemon --once', opts.repeats, () => [...cli, 'daemon', '--once'], t);
   Object.assign(ops, await measureAssetPage(cli, opts.repeats));
   rmSync(dir, { recursive: true, force: true });
-  return { partitions, chain: opts.chain, seed_s: seedS, db_mb: dbMb, ops };
+  return { partitions, chain: opts.chain, metadata, seed_s: seedS, db_mb: dbMb, ops };
 }
 
 export async function runPartitionBench(opts: PartitionBenchOptions): Promise<PartitionResults> {

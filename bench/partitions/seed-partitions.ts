@@ -1,7 +1,7 @@
 /**
  * Seeds a state directory with N partitions of `silver.t` (and optionally `gold.t`) through the store's
  * own write path, as runs record them: one run per day, a step attempt and a materialization per
- * partition carrying the metadata a real Silver materialization has (26 entries, ~6 KB).
+ * partition carrying the metadata a real Silver materialization has (26 entries, ~6 KB), or a small set.
  *
  * Usage: node --import tsx bench/partitions/seed-partitions.ts <repo> <state-dir> <spec.json>
  * `repo` is the checkout whose store writes (so code before a change seeds its own schema).
@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type PartitionBenchSpec, partitionKey, silverMetadata } from './spec.ts';
+import { type PartitionBenchSpec, partitionKey, benchMetadata } from './spec.ts';
 
 const [repo, stateDir, specFile] = process.argv.slice(2);
 if (!repo || !stateDir || !specFile) throw new Error('usage: seed-partitions.ts <repo> <state-dir> <spec.json>');
@@ -25,7 +25,7 @@ const storage = (await import(pathToFileURL(join(repo, 'framework', 'storage', '
 };
 
 const store = storage.openStore(storage.defaultStorePath(stateDir));
-const metadata = silverMetadata();
+const metadata = benchMetadata(spec.metadata ?? 'silver');
 const day0 = Date.parse(`${spec.start}T00:00:00Z`);
 const assets = spec.chain ? ['silver.t', 'gold.t'] : ['silver.t'];
 let written = 0;

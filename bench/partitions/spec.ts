@@ -8,6 +8,8 @@ export interface PartitionBenchSpec {
   missing: number;
   /** Also a downstream `gold.t` with an identity dependency on `silver.t`. */
   chain: boolean;
+  /** `silver`: 26 entries, ~6 KB, as a real Silver materialization; `small`: 12 entries, ~650 bytes. */
+  metadata: 'silver' | 'small';
 }
 
 export const courseName = (c: number) => `c${String(c).padStart(3, '0')}`;
@@ -18,9 +20,13 @@ export const dayOf = (spec: PartitionBenchSpec, d: number) =>
 export const partitionKey = (spec: PartitionBenchSpec, c: number, d: number) =>
   `course_id=${courseName(c)},ingest_date=${dayOf(spec, d)}`;
 
-/** Metadata of the size a real Silver materialization records: 26 entries, about 6 KB of JSON. */
-export function silverMetadata(): Record<string, unknown> {
+/** Metadata of the size a real Silver materialization records (26 entries, about 6 KB of JSON), or small. */
+export function benchMetadata(kind: PartitionBenchSpec['metadata']): Record<string, unknown> {
   const md: Record<string, unknown> = { source_version: { type: 'text', value: 'abc123' } };
+  if (kind === 'small') {
+    for (let i = 0; i < 11; i++) md[`rows_${i}`] = { type: 'int', value: i * 1013 };
+    return md;
+  }
   for (let i = 0; i < 25; i++) {
     md[`entry_${i}`] = {
       type: 'json',
