@@ -7,3 +7,6 @@ const { main } = await import('../framework/cli/index.ts');
 const code = await main(process.argv.slice(2));
 // Let pending stdout writes drain before exiting.
 process.exitCode = code;
+// The command is done and recorded. A materializer may have left a timer or a socket behind (a canceled
+// step's sleep, an unclosed client): do not wait for it. Unref'd, so a clean exit is not delayed.
+setTimeout(() => process.exit(code), 1000).unref();

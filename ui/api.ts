@@ -227,11 +227,9 @@ export function apiRoutes(deps: ApiDeps): Hono {
     const run = store.getRun(id);
     if (!run) throw new NotFoundError(`No run '${id}'.`, { run_id: id });
     if (!ACTIVE.has(run.status)) throw new ConflictError(`Run ${id} already finished (${run.status}).`, { run_id: id });
-    if (!runs.cancel(id)) {
-      throw new ConflictError(
-        `Run ${id} was launched by another process (pid ${run.pid ?? '?'} on ${run.hostname ?? '?'}); cancel it there.`,
-        { run_id: id },
-      );
+    // a run of this server stops at once; one launched elsewhere (CLI, daemon) stops when its process polls
+    if (!runs.cancel(id) && !store.requestCancel(id, 'canceled from the UI', new Date().toISOString())) {
+      throw new ConflictError(`Run ${id} already finished.`, { run_id: id });
     }
     return c.json({ run_id: id, status: 'CANCELING' }, 202);
   });

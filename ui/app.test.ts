@@ -350,6 +350,33 @@ describe('launch and cancel', () => {
     expect((await get('/api/runs/NOPE/cancel', authed({}))).status).toBe(404);
     expect((await get(`/api/runs/${firstRunId}/cancel`, { method: 'POST' })).status).toBe(401);
   });
+
+  it('cancels a run launched outside the server (CLI, daemon) through a request its process polls', async () => {
+    process.env.HELLO_SLOW_MS = '20000';
+    let launched: ReturnType<typeof launchRun> | undefined;
+    try {
+      let runId: string | undefined;
+      launched = launchRun(project, {
+        selection: 'bronze.raw_orders',
+        partition: 'store=north',
+        onPlan: (_plan, run) => {
+          runId = run.run_id;
+        },
+      });
+      while (!runId || project.store.getRun(runId)?.status !== 'STARTED') await new Promise((r) => setTimeout(r, 20));
+      const started = Date.now();
+      const cancel = await get(`/api/runs/${runId}/cancel`, authed({}));
+      expect(cancel.status).toBe(202);
+      const result = await launched;
+      expect(result.run.status).toBe('CANCELED');
+      expect(result.run.reason).toContain('canceled from the UI');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      delete process.env.HELLO_SLOW_MS;
+      await launched?.catch(() => undefined);
+    }
+    expect((await get(`/api/runs/${firstRunId}/cancel`, { method: 'POST' })).status).toBe(401);
+  });
 });
 
 describe('pages and security headers', () => {

@@ -224,7 +224,7 @@ export function openApiDocument() {
             '202': json('{ run_id, status }'),
             '401': { description: 'No token' },
             '404': errors['404'],
-            '409': { description: 'Run finished, or launched by another process' },
+            '409': { description: 'Run already finished' },
           },
         },
       },

@@ -87,7 +87,7 @@ export class RunRegistry {
   /** Cancels every live run and waits for them to wind down (server shutdown). */
   async shutdown(): Promise<void> {
     const all = [...this.#runs.values()];
-    for (const r of all) r.controller.abort(new Error('the UI server is shutting down'));
+    for (const r of all) r.controller.abort(new Error('canceled: the UI server is shutting down'));
     await Promise.allSettled(all.map((r) => r.done));
   }
 

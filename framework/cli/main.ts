@@ -110,6 +110,16 @@ export async function main(argv: string[]): Promise<number> {
     .action((flags) => withProject((p) => runsCommand(p, flags)));
 
   program
+    .command('cancel')
+    .description('Cancel a queued or running run, whichever process runs it (CLI, daemon or UI)')
+    .argument('<run-id>', 'run id (see fairway runs)')
+    .option('--wait <s>', 'seconds to wait for the run to stop (default 60; 0 only asks)')
+    .option('--json', 'machine-readable output')
+    .action((runId: string, flags: { wait?: string; json?: boolean }) =>
+      withProject(async (p) => (await import('./cancel-command.ts')).cancelCommand(p, runId, flags)),
+    );
+
+  program
     .command('logs')
     .description("Show a run's event log, or a step's compute log with --step")
     .argument('<run-id>', 'run id (see fairway runs)')

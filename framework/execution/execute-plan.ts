@@ -318,7 +318,9 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> 
     noData.size > 0 ? `${noData.size} step(s) skipped: ${outcomes.get(noData.values().next().value!)!.reason}` : null;
   if (opts.signal.aborted || statuses.some((s) => s.status === 'CANCELED')) {
     status = 'CANCELED';
-    reason = 'canceled by the user (Ctrl-C / SIGTERM / cancel request)';
+    // who canceled, when the signal says (SIGINT, `fairway cancel`, the UI, a daemon shutting down)
+    const why = opts.signal.reason instanceof Error ? opts.signal.reason.message : undefined;
+    reason = why?.startsWith('canceled') ? why : 'canceled by the user (Ctrl-C / SIGTERM / cancel request)';
   } else if (statuses.some((s) => s.status !== 'SUCCESS') || blocked.size > 0) {
     status = 'FAILURE';
     const failed = [...outcomes.entries()]

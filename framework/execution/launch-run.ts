@@ -69,6 +69,9 @@ export class PartitionBusyError extends FrameworkError {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** How often a running run beats its heartbeat and looks for a cancel request. */
+const CANCEL_POLL_MS = 1_000;
+
 /** Plans the selection (optionally stale-only), runs it with locks and heartbeats, and records everything. */
 export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<LaunchResult> {
   const { store, defs, graph } = ctx;
@@ -130,7 +133,13 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   const log = ctx.log.child({ run_id: runId });
   opts.onPlan?.(plan, run);
 
-  const heartbeat = setInterval(() => store.heartbeat(runId, new Date().toISOString()), 2_000);
+  const controller = new AbortController();
+  // The heartbeat also picks up a cancel asked for by another process (`fairway cancel`, the UI).
+  const heartbeat = setInterval(() => {
+    store.heartbeat(runId, new Date().toISOString());
+    const request = controller.signal.aborted ? undefined : store.cancelRequest(runId);
+    if (request) controller.abort(new Error(request.reason));
+  }, CANCEL_POLL_MS);
   heartbeat.unref();
   try {
     await claimWithWait(store, runId, run.plan, opts.lockWaitMs ?? 10_000);
@@ -144,7 +153,6 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   store.updateRun(runId, { status: 'STARTED', started_at: startedAt });
   run.status = 'STARTED';
   run.started_at = startedAt;
-  const controller = new AbortController();
   const onAbort = () => controller.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   let result: ExecuteResult;

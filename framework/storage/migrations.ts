@@ -282,6 +282,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ${REBUILD_PARTITION_STATE}
     `,
   },
+  {
+    version: 5,
+    name: 'cancel requests',
+    // `fairway cancel` and the UI ask a run launched by another process to stop; that process polls.
+    sql: `
+      CREATE TABLE run_cancel_requests (
+        run_id       TEXT PRIMARY KEY,
+        requested_at TEXT NOT NULL,
+        reason       TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

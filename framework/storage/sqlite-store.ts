@@ -193,6 +193,28 @@ export class SqliteStore implements Store {
 
   // ---- events ---------------------------------------------------------------------------------
 
+  requestCancel(runId: string, reason: string, now: string): boolean {
+    const active = this.#stmt("SELECT 1 FROM runs WHERE run_id = ? AND status IN ('QUEUED', 'STARTED')");
+    const insert = this.#stmt(
+      `INSERT INTO run_cancel_requests (run_id, requested_at, reason) VALUES (?, ?, ?)
+       ON CONFLICT (run_id) DO NOTHING`,
+    );
+    return this.#write(() => {
+      if (!active.get(runId)) return false;
+      insert.run(runId, now, reason);
+      return true;
+    });
+  }
+
+  cancelRequest(runId: string): { requested_at: string; reason: string } | undefined {
+    return withBusyRetry(
+      () =>
+        this.#stmt('SELECT requested_at, reason FROM run_cancel_requests WHERE run_id = ?').get(runId) as
+          | { requested_at: string; reason: string }
+          | undefined,
+    );
+  }
+
   appendEvents(events: EventRecord[]): number[] {
     if (events.length === 0) return [];
     const insert = this.#stmt(

@@ -155,6 +155,12 @@ export interface Store {
   /** Runs in QUEUED or STARTED state. */
   activeRuns(): RunRecord[];
   heartbeat(runId: string, ts: string): void;
+  /**
+   * Asks the process running `runId` to cancel it (it polls `cancelRequest`). Returns false when the run is
+   * not QUEUED or STARTED. A second request keeps the first.
+   */
+  requestCancel(runId: string, reason: string, now: string): boolean;
+  cancelRequest(runId: string): { requested_at: string; reason: string } | undefined;
 
   appendEvents(events: EventRecord[]): number[];
   /** Events of a run after `afterId`, oldest first. */

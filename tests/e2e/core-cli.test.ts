@@ -174,6 +174,41 @@ describe('fairway CLI on the example graph', () => {
     expect(await status()).toEqual(rows);
   });
 
+  it('fairway cancel stops a run launched by another process, and refuses unknown or finished runs', async () => {
+    const child = execa(
+      'node',
+      [fairwayBin, ...base, 'materialize', 'bronze.raw_orders', '--partition', 'store=north'],
+      {
+        cwd: project.dir,
+        env: { ...env, HELLO_SLOW_MS: '30000', FAIRWAY_LOG_LEVEL: 'warn', NO_COLOR: '1' },
+        reject: false,
+      },
+    );
+    let runId: string | undefined;
+    for (let i = 0; i < 100 && !runId; i++) {
+      const runs = JSON.parse(String((await run(['runs', '--json', '--status', 'STARTED'])).stdout)) as {
+        items: { run_id: string }[];
+      };
+      runId = runs.items[0]?.run_id;
+      if (!runId) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(runId).toBeDefined();
+    const started = Date.now();
+    const canceled = await run(['cancel', runId!, '--json']);
+    expect(canceled.exitCode, String(canceled.stderr)).toBe(0);
+    expect(JSON.parse(String(canceled.stdout))).toMatchObject({ run_id: runId, status: 'CANCELED' });
+    const launcher = await child;
+    expect(launcher.exitCode).toBe(1);
+    // neither waits for the 30 s the step would have slept (its timer is left behind, not waited for)
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const again = await run(['cancel', runId!]);
+    expect(again.exitCode).toBe(1);
+    expect(String(again.stderr)).toContain('already finished (CANCELED)');
+    const unknown = await run(['cancel', 'NO_SUCH_RUN']);
+    expect(unknown.exitCode).toBe(2);
+    expect(String(unknown.stderr)).toContain("No run 'NO_SUCH_RUN'");
+  });
+
   it('two concurrent materializations of the same asset never run it at the same time', async () => {
     const traceFile = join(project.dir, 'trace.jsonl');
     writeFileSync(traceFile, '');
