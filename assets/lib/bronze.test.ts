@@ -11,7 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bronzeKey, discoverInbox, ingestBronzePartition, validateExport } from './bronze.ts';
+import { bronzeKey, discoverInbox, inboxFilesVersion, ingestBronzePartition, validateExport } from './bronze.ts';
 import { loadCourses } from './courses.ts';
 import { LocalObjectStore } from './object-store.ts';
 import { generateSampleData, type Manifest } from './sample-data/index.ts';
@@ -76,6 +76,30 @@ describe('validateExport', () => {
       ok: false,
       reason: 'missing_required_column:_id',
     });
+  });
+});
+
+describe('inboxFilesVersion', () => {
+  it('changes when a file is added, grows or is touched, and not when nothing changed; reads no contents', async () => {
+    const inbox = tmp('observe');
+    mkdirSync(join(inbox, 'erinhills'), { recursive: true });
+    const a = join(inbox, 'erinhills', 'a.csv');
+    writeFileSync(a, 'x');
+    const version = async () => inboxFilesVersion((await discoverInbox(inbox)).partitions[0]!.files);
+    const first = await version();
+    expect(await version()).toBe(first);
+    writeFileSync(join(inbox, 'erinhills', 'b.csv'), 'y');
+    const added = await version();
+    expect(added).not.toBe(first);
+    writeFileSync(a, 'xx');
+    utimesSync(a, new Date(2026, 0, 1), new Date(2026, 0, 1));
+    const grown = await version();
+    expect(grown).not.toBe(added);
+    utimesSync(a, new Date(2026, 0, 2), new Date(2026, 0, 2));
+    expect(await version()).not.toBe(grown);
+    // the same names, sizes and times give the same version whatever the bytes: nothing is read
+    const files = (await discoverInbox(inbox)).partitions[0]!.files;
+    expect(inboxFilesVersion(files.map((f) => ({ ...f, path: '/nonexistent' })))).toBe(inboxFilesVersion(files));
   });
 });
 

@@ -40,6 +40,11 @@ export interface InvalidInboxEntry {
 const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
+/** Version of a partition's inbox files from their names, sizes and modification times (no reads). */
+export function inboxFilesVersion(files: readonly InboxFile[]): string {
+  return hashText(...[...files].sort(byName).flatMap((f) => [f.name, String(f.size), String(f.mtimeMs)]));
+}
+
 /**
  * Finds `<inbox>/<course_id>/<YYYY-MM-DD>/<file>` (explicit ingest date) and `<inbox>/<course_id>/<file>`
  * (ingest date = the file's mtime as a UTC day). Anything else is reported in `invalid`, never skipped silently.
