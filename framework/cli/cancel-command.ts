@@ -33,7 +33,8 @@ export async function cancelCommand(
   if (!store.requestCancel(runId, reason, new Date().toISOString())) {
     return report(before, `Run ${runId} already finished (${before.status}); nothing to cancel.`, 1);
   }
-  if (waitS === 0) return report(before, `Cancel requested for run ${runId}; its process stops it within a second or two.`, 0);
+  if (waitS === 0)
+    return report(before, `Cancel requested for run ${runId}; its process stops it within a second or two.`, 0);
   if (!flags.json) process.stderr.write(`Cancel requested for run ${runId}; waiting for its steps to stop…\n`);
   const deadline = Date.now() + waitS * 1000;
   for (;;) {

@@ -6,6 +6,7 @@ import { DefinitionError } from '../errors/index.ts';
 import {
   type AssetDefinition,
   asset,
+  type DimensionFilter,
   dailyPartitions,
   defineAssets,
   listPartitionKeys,
@@ -294,6 +295,36 @@ describe('listPartitionKeys', () => {
     expect(await listPartitionKeys(dailyPartitions('d', '2026-11-23'), '2026-11-24')).toEqual([
       'd=2026-11-23',
       'd=2026-11-24',
+    ]);
+  });
+
+  it('lists only what a filter lets through, the same keys as filtering the whole list', async () => {
+    const courses = Array.from({ length: 650 }, (_, i) => `c${String(i).padStart(3, '0')}`);
+    const def = multiPartitions(staticPartitions('course_id', courses), dailyPartitions('d', '2020-01-01'));
+    const today = '2026-12-03';
+    const all = await listPartitionKeys(def, today);
+    expect(all).toHaveLength(650 * 2529);
+    const cases: Record<string, DimensionFilter>[] = [
+      { d: { value: '2026-12-03' }, course_id: { value: 'c007' } },
+      { d: { from: '2019-06-01', to: '2020-01-03' } },
+      { d: { value: '2026-12-04' } }, // after today: not a partition yet
+      { d: { value: '2026-02-30' } },
+      { course_id: { value: 'nope' } },
+    ];
+    for (const filter of cases) {
+      const expected = all.filter((k) => {
+        const [c, d] = k.split(',').map((kv) => kv.split('=')[1]!);
+        const ok = (v: string, f?: DimensionFilter) => !f || ('value' in f ? v === f.value : v >= f.from && v <= f.to);
+        return ok(c!, filter.course_id) && ok(d!, filter.d);
+      });
+      expect(await listPartitionKeys(def, today, filter)).toEqual(expected);
+    }
+    const discovered = multiPartitions(staticPartitions('course_id', []), dailyPartitions('d', '2020-01-01'), () => [
+      'course_id=b,d=2020-01-02',
+      'course_id=a,d=2020-01-01',
+    ]);
+    expect(await listPartitionKeys(discovered, today, { course_id: { value: 'a' } })).toEqual([
+      'course_id=a,d=2020-01-01',
     ]);
   });
 

@@ -51,6 +51,7 @@ export {
 export { type MultiAssetOutput, type MultiAssetSpec, multiAsset } from './multi-asset.ts';
 export {
   type DailyPartitions,
+  type DimensionFilter,
   type DimensionPartitions,
   dailyPartitions,
   dimensionNames,

@@ -151,20 +151,47 @@ function daysBetween(start: string, end: string): string[] {
   return out;
 }
 
-async function dimensionKeys(dim: DimensionPartitions, today: string): Promise<string[]> {
-  if (dim.kind === 'daily') return daysBetween(dim.start, dim.end ?? today);
+/** A condition on one dimension's value: equal to a value, or a day within an inclusive range. */
+export type DimensionFilter = { value: string } | { from: string; to: string };
+
+const matchesDimension = (value: string, f: DimensionFilter | undefined) =>
+  f === undefined || ('value' in f ? value === f.value : value >= f.from && value <= f.to);
+
+async function dimensionKeys(dim: DimensionPartitions, today: string, f?: DimensionFilter): Promise<string[]> {
+  if (dim.kind === 'daily') {
+    const end = dim.end ?? today;
+    // a filter narrows the range before it is listed: one day of seven years costs one key, not 2,557
+    if (f && 'value' in f) return isIsoDay(f.value) && f.value >= dim.start && f.value <= end ? [f.value] : [];
+    return daysBetween(f && f.from > dim.start ? f.from : dim.start, f && f.to < end ? f.to : end);
+  }
   const keys = typeof dim.keys === 'function' ? await dim.keys() : dim.keys;
-  return [...keys];
+  return keys.filter((k) => matchesDimension(k, f));
 }
 
-/** Lists every partition key of a definition (discovering at run time where the definition says so). */
-export async function listPartitionKeys(def: PartitionsDefinition, today = new Date().toISOString().slice(0, 10)) {
+/**
+ * Lists the partition keys of a definition (discovering at run time where the definition says so); with
+ * `filter` only those whose dimension values pass it, listed without enumerating the others where the
+ * definition allows (fixed keys and day ranges).
+ */
+export async function listPartitionKeys(
+  def: PartitionsDefinition,
+  today = new Date().toISOString().slice(0, 10),
+  filter: Readonly<Record<string, DimensionFilter>> = {},
+) {
   if (def.kind !== 'multi') {
-    return (await dimensionKeys(def, today)).map((v) => formatPartitionKey(def, { [def.name]: v }));
+    return (await dimensionKeys(def, today, filter[def.name])).map((v) => formatPartitionKey(def, { [def.name]: v }));
   }
-  if (def.discover) return [...(await def.discover())].sort();
+  if (def.discover) {
+    const names = dimensionNames(def);
+    const keys = [...(await def.discover())].sort();
+    if (!names.some((n) => filter[n])) return keys;
+    return keys.filter((k) => {
+      const values = parsePartitionKey(k);
+      return names.every((n) => matchesDimension(values[n] ?? '', filter[n]));
+    });
+  }
   const [a, b] = def.dimensions;
-  const [ak, bk] = [await dimensionKeys(a, today), await dimensionKeys(b, today)];
+  const [ak, bk] = [await dimensionKeys(a, today, filter[a.name]), await dimensionKeys(b, today, filter[b.name])];
   return ak.flatMap((x) => bk.map((y) => formatPartitionKey(def, { [a.name]: x, [b.name]: y })));
 }
 

@@ -1,24 +1,28 @@
-import type { AssetKey, Definitions, PartitionsDefinition } from '../definitions/index.ts';
+import type { AssetKey, Definitions, DimensionFilter, PartitionsDefinition } from '../definitions/index.ts';
 import { listPartitionKeys } from '../definitions/index.ts';
 import { FrameworkError } from '../errors/index.ts';
 
 /**
  * Lists the partitions of every partitioned asset, running each discovery function once even when
- * several assets share one partitions definition.
+ * several assets share one partitions definition. `narrow` lists only the partitions passing a filter
+ * for the assets it names (without enumerating the rest where the definition allows).
  */
 export async function knownPartitions(
   defs: Definitions<unknown>,
   keys?: Iterable<AssetKey>,
+  narrow?: { filter: Readonly<Record<string, DimensionFilter>>; assets: ReadonlySet<AssetKey> },
 ): Promise<Map<AssetKey, string[]>> {
-  const cache = new Map<PartitionsDefinition, Promise<string[]>>();
+  const caches = { whole: new Map<PartitionsDefinition, Promise<string[]>>(), narrowed: new Map() };
   const out = new Map<AssetKey, string[]>();
   const wanted = keys ? [...keys] : [...defs.assets.keys()];
   for (const key of wanted) {
     const def = defs.assets.get(key)?.partitions;
     if (!def) continue;
+    const filter = narrow?.assets.has(key) ? narrow.filter : undefined;
+    const cache = filter ? caches.narrowed : caches.whole;
     let p = cache.get(def);
     if (!p) {
-      p = listPartitionKeys(def).catch((e: unknown) => {
+      p = listPartitionKeys(def, undefined, filter).catch((e: unknown) => {
         throw new FrameworkError(
           'PARTITIONS_DISCOVERY_FAILED',
           `Could not list the partitions of '${key}': ${(e as Error).message}`,

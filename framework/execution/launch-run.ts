@@ -11,8 +11,8 @@ import { computeStaleness, type StalenessResult, upstreamPartitionsOf } from '..
 import type { PartitionLock, RunRecord, Store } from '../storage/index.ts';
 import type { EventSink } from './events.ts';
 import { type ExecuteResult, executePlan } from './execute-plan.ts';
-import { knownPartitions, observeSources } from './known-partitions.ts';
-import { readLatestState, scopeToFilter } from './partition-scope.ts';
+import { observeSources } from './known-partitions.ts';
+import { loadPartitionScope, readLatestState } from './partition-scope.ts';
 import { buildPlan, type ExecutionPlan, plannedTargets, writtenTogether } from './plan.ts';
 import { reapDeadRuns } from './reap-dead-runs.ts';
 import { recordEventsTo } from './record-events.ts';
@@ -85,7 +85,7 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   // the outputs written with a relevant asset: the planner plans them too, and needs their staleness
   for (const k of [...relevant]) for (const o of writtenTogether(graph.definition(k))) relevant.add(o);
   const keys = [...relevant];
-  const scope = scopeToFilter(graph, selected, keys, await knownPartitions(defs, relevant), opts.partition);
+  const scope = await loadPartitionScope(defs, graph, selected, keys, opts.partition);
   const { partitions } = scope;
   const { materializations, attempts } = readLatestState(store, keys, scope);
   const staleness = computeStaleness({

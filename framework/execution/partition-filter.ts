@@ -1,8 +1,7 @@
-import { isIsoDay, parsePartitionKey } from '../definitions/index.ts';
+import { type DimensionFilter, isIsoDay, parsePartitionKey } from '../definitions/index.ts';
 import { UsageError } from '../errors/index.ts';
 
-/** One dimension of a `--partition` filter: a value, or an inclusive range of days (`2025-01-01...2025-03-31`). */
-export type DimensionFilter = { value: string } | { from: string; to: string };
+export type { DimensionFilter };
 
 /** A parsed `--partition` filter: `dim=value` or `dim=first...last` pairs, any subset of the dimensions. */
 export interface PartitionFilter {

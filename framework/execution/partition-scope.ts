@@ -1,7 +1,8 @@
-import type { AssetKey } from '../definitions/index.ts';
+import type { AssetKey, Definitions } from '../definitions/index.ts';
 import { normalizePartitionKey, partitionMappingOf } from '../definitions/index.ts';
 import type { AssetGraph } from '../graph/index.ts';
 import type { MaterializationRecord, StepAttemptRecord, Store } from '../storage/index.ts';
+import { knownPartitions } from './known-partitions.ts';
 import { matchesPartitionFilter, parsePartitionFilter } from './partition-filter.ts';
 
 /**
@@ -19,21 +20,15 @@ export interface PartitionScopeResult {
   scopeKeys: string[];
 }
 
-export function scopeToFilter(
-  graph: AssetGraph,
-  selected: Iterable<AssetKey>,
-  relevant: Iterable<AssetKey>,
-  partitions: ReadonlyMap<AssetKey, string[]>,
-  filterText: string | undefined,
-): PartitionScopeResult {
-  const all = new Map(partitions);
-  if (!filterText) return { partitions: all, scoped: new Set(), scopeKeys: [] };
-  const filter = parsePartitionFilter(filterText);
-  const keys = [...relevant];
-  const wanted = new Set(keys);
+/**
+ * The assets a filter scopes: the selected partitioned ones, and upstream of them every partitioned asset
+ * that all its relevant readers read 1:1 (identity mapping) and that are scoped themselves.
+ */
+function scopedAssets(graph: AssetGraph, selected: Iterable<AssetKey>, relevant: AssetKey[]): Set<AssetKey> {
+  const wanted = new Set(relevant);
   const scoped = new Set<AssetKey>([...selected].filter((k) => graph.definition(k).partitions));
-  // downstream first: an upstream is scoped when every relevant asset reading it is scoped and reads it 1:1
-  for (const key of graph.topologicalOrder(keys).reverse()) {
+  // downstream first, so an asset's readers are decided before it
+  for (const key of graph.topologicalOrder(relevant).reverse()) {
     if (scoped.has(key) || !graph.definition(key).partitions) continue;
     const readers = graph.children(key).filter((c) => wanted.has(c));
     const oneToOne = readers.every(
@@ -41,22 +36,37 @@ export function scopeToFilter(
     );
     if (readers.length > 0 && oneToOne) scoped.add(key);
   }
+  return scoped;
+}
+
+/** Known partitions of `relevant` and, with a filter, the scope of the reads (see `PartitionScopeResult`). */
+export async function loadPartitionScope(
+  defs: Definitions<unknown>,
+  graph: AssetGraph,
+  selected: Iterable<AssetKey>,
+  relevant: AssetKey[],
+  filterText: string | undefined,
+): Promise<PartitionScopeResult> {
+  if (!filterText) return { partitions: await knownPartitions(defs, relevant), scoped: new Set(), scopeKeys: [] };
+  const filter = parsePartitionFilter(filterText);
+  const scoped = scopedAssets(graph, selected, relevant);
+  // scoped assets are listed through the filter: a day of seven years of days costs that day only
+  const partitions = await knownPartitions(defs, relevant, { filter: filter.dims, assets: scoped });
   const scopeKeys = new Set<string>();
   for (const key of scoped) {
-    const def = graph.definition(key).partitions!;
-    const matched = (all.get(key) ?? []).filter((p) => matchesPartitionFilter(p, filter));
-    all.set(key, matched);
+    const matched = (partitions.get(key) ?? []).filter((p) => matchesPartitionFilter(p, filter));
+    partitions.set(key, matched);
     for (const p of matched) scopeKeys.add(p);
     // a partition named in full is read even when discovery does not list it (any more, or yet)
     if (filter.exact) {
       try {
-        scopeKeys.add(normalizePartitionKey(def, filterText, key));
+        scopeKeys.add(normalizePartitionKey(graph.definition(key).partitions!, filterText, key));
       } catch {
         // not a whole partition of this asset: the matched ones are the scope
       }
     }
   }
-  return { partitions: all, scoped, scopeKeys: [...scopeKeys].sort() };
+  return { partitions, scoped, scopeKeys: [...scopeKeys].sort() };
 }
 
 /** Latest heads and attempts of `keys`, the scoped assets read for their scope only. */

@@ -184,7 +184,8 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
       for (const name of dimensionNames(asset.partitions)) selectedDims.add(name);
       partitions = [...new Set(unit.flatMap((o) => input.partitions.get(o) ?? []))].sort();
       if (filter) {
-        const exact = filter.exact && partitions.length > 0 && Object.keys(filter.dims).length > 0;
+        // (partitions here may be only those a --partition filter let through: see partition-scope.ts)
+        const exact = filter.exact && Object.keys(filter.dims).length > 0;
         partitions = partitions.filter((p) => matchesPartitionFilter(p, filter));
         if (partitions.length === 0 && exact) {
           // A fully specified partition not yet known (e.g. a new day): accept it if it is valid.

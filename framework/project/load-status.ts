@@ -1,5 +1,5 @@
 import type { AssetKey } from '../definitions/index.ts';
-import { knownPartitions, observeSources, readLatestState, reapDeadRuns, scopeToFilter } from '../execution/index.ts';
+import { loadPartitionScope, observeSources, readLatestState, reapDeadRuns } from '../execution/index.ts';
 import { type FreshnessResult, freshnessFrom } from '../scheduling/index.ts';
 import { computeStaleness, type StalenessResult } from '../staleness/index.ts';
 import type { MaterializationRecord } from '../storage/index.ts';
@@ -34,7 +34,7 @@ export async function loadStatus(
   const relevant = new Set<AssetKey>(wanted);
   if (keys) for (const k of keys) for (const u of project.graph.upstream(k)) relevant.add(u);
   const all = [...relevant];
-  const scope = scopeToFilter(project.graph, wanted, all, await knownPartitions(project.defs, all), opts.partition);
+  const scope = await loadPartitionScope(project.defs, project.graph, wanted, all, opts.partition);
   const { partitions } = scope;
   const { materializations, attempts } = readLatestState(project.store, all, scope);
   const running = new Set<string>();

@@ -209,6 +209,30 @@ describe('fairway CLI on the example graph', () => {
     expect(String(unknown.stderr)).toContain("No run 'NO_SUCH_RUN'");
   });
 
+  it('serves the UI pages when started from a directory outside the Fairway checkout', async () => {
+    // the project's own tsconfig (here none) must not decide how Fairway's JSX pages compile
+    const ui = execa('node', [fairwayBin, ...base, 'ui', '--port', '0'], { cwd: project.dir, env, reject: false });
+    try {
+      const url = await new Promise<string>((ok, fail) => {
+        let out = '';
+        ui.stderr!.on('data', (c: Buffer) => {
+          out += String(c);
+          const m = /listening on (http:\/\/\S+)\n/.exec(out);
+          if (m) ok(m[1]!);
+        });
+        void ui.then(() => fail(new Error(`the UI exited: ${out}`)));
+      });
+      for (const page of ['/', '/assets/silver.clean_orders', '/runs']) {
+        const res = await fetch(`${url}${page}`);
+        expect(res.status, page).toBe(200);
+        expect(await res.text()).toContain('<!doctype html>');
+      }
+    } finally {
+      ui.kill('SIGINT');
+      await ui;
+    }
+  });
+
   it('two concurrent materializations of the same asset never run it at the same time', async () => {
     const traceFile = join(project.dir, 'trace.jsonl');
     writeFileSync(traceFile, '');

@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import { z } from 'zod';
 import type { MetadataValue, TableRef } from '../../framework/definitions/index.ts';
 import { parsePartitionKey } from '../../framework/definitions/index.ts';

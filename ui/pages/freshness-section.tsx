@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { FreshnessDetail } from '../freshness-view.ts';
 import { formatTs } from './layout.tsx';
 

@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { GraphLayout } from '../layout.ts';
 import type { AssetSummary } from '../queries.ts';
 import { Page } from './layout.tsx';

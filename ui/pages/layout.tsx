@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { Child } from 'hono/jsx';
 
 /** Shared page chrome: stylesheet, navigation and the page's own scripts (no inline script: CSP). */

@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { RunSummary } from '../../framework/definitions/index.ts';
 import type { EventRecord, RunRecord, StepAttemptRecord } from '../../framework/storage/index.ts';
 import { formatDuration, formatTs, Page, partitionLabel, StatusPill } from './layout.tsx';

@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { RunRecord } from '../../framework/storage/index.ts';
 import { formatDuration, formatTs, Page, StatusPill } from './layout.tsx';
 

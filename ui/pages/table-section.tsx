@@ -1,3 +1,4 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { TableRef } from '../../framework/definitions/index.ts';
 
 const LIMITS = [10, 20, 50, 100];
