@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostMachine, loadAverage } from '../machine.ts';
-import { type PartitionBenchSpec, partitionKey, renderDefinitions } from './spec.ts';
+import { dayOf, type PartitionBenchSpec, partitionKey, renderDefinitions } from './spec.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const COURSES = 650;
@@ -70,10 +70,11 @@ const median = (xs: number[]) => {
 };
 
 /** One whole process under /usr/bin/time: wall, user + sys CPU and peak RSS. */
-function timeOnce(argv: string[], timeoutS: number): Sample {
+function timeOnce(argv: string[], timeoutS: number, cwd: string): Sample {
   const timeFile = join(tmpdir(), `fairway-partition-bench-${process.pid}`);
   const start = performance.now();
   const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, ...argv], {
+    cwd, // each checkout compiles with its own tsconfig
     stdio: ['ignore', 'ignore', 'pipe'],
     timeout: timeoutS * 1000,
     maxBuffer: 1 << 28,
@@ -86,11 +87,16 @@ function timeOnce(argv: string[], timeoutS: number): Sample {
   return { wall_s: round(wall), cpu_s: round(user! + sys!), peak_rss_mb: Math.round(rssKb! / 1024) };
 }
 
-function measure(name: string, runs: number, argv: (i: number) => string[], timeoutS: number): Measured {
+function measure(
+  name: string,
+  runs: number,
+  argv: (i: number) => string[],
+  opts: { timeoutS: number; cwd: string },
+): Measured {
   const samples: Sample[] = [];
   try {
     for (let i = 0; i < runs; i++) {
-      const s = timeOnce(argv(i), timeoutS);
+      const s = timeOnce(argv(i), opts.timeoutS, opts.cwd);
       log(`${name}: ${s.wall_s} s wall, ${s.cpu_s} s CPU, ${s.peak_rss_mb} MB`);
       samples.push(s);
     }
@@ -129,8 +135,8 @@ async function waitForUrl(child: ChildProcess): Promise<string> {
 }
 
 /** The asset page and its API over HTTP from a running `fairway ui` (the first request warms it up). */
-async function measureAssetPage(cli: string[], runs: number): Promise<Record<string, Measured>> {
-  const child = spawn(cli[0]!, [...cli.slice(1), 'ui', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function measureAssetPage(cli: string[], runs: number, cwd: string): Promise<Record<string, Measured>> {
+  const child = spawn(cli[0]!, [...cli.slice(1), 'ui', '--port', '0'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     const url = await waitForUrl(child);
     const out: Record<string, Measured> = {};
@@ -195,22 +201,41 @@ async function runCase(opts: PartitionBenchOptions, size: number): Promise<Parti
   log(`seeded ${partitions} partitions in ${seedS} s (${dbMb} MB)`);
   const cli = [process.execPath, join(opts.repo, 'bin', 'fairway.js'), '--definitions', defs, '--state-dir', stateDir];
   const ops: Record<string, Measured> = {};
-  const t = opts.timeoutS;
-  ops.warmup = measure('warm-up status', 1, () => [...cli, 'status'], t);
-  ops.status = measure('status', opts.repeats, () => [...cli, 'status'], t);
-  ops.status_json = measure('status --json', opts.repeats, () => [...cli, 'status', '--json'], t);
-  // The last day's last `missing` courses are new partitions: three are taken by name, one by --stale-only.
+  const run = { timeoutS: opts.timeoutS, cwd: opts.repo };
+  const lastDay = dayOf(spec, days - 1);
+  ops.warmup = measure('warm-up status', 1, () => [...cli, 'status'], run);
+  ops.status = measure('status', opts.repeats, () => [...cli, 'status'], run);
+  ops.status_json = measure('status --json', opts.repeats, () => [...cli, 'status', '--json'], run);
+  ops.status_day = measure(
+    'status --partition ingest_date=<last day>',
+    opts.repeats,
+    () => [...cli, 'status', '--partition', `ingest_date=${lastDay}`],
+    run,
+  );
+  // The last day's last `missing` courses are new partitions: three are taken by name, one by a day's
+  // --stale-only; the whole --stale-only then finds nothing left (what planning costs).
   const newKey = (i: number) => partitionKey(spec, COURSES - 1 - i, days - 1);
   ops.new_partition_by_name = measure(
     'materialize silver.t --partition <new>',
     Math.min(opts.repeats, spec.missing - 1),
     (i) => [...cli, 'materialize', 'silver.t', '--partition', newKey(i)],
-    t,
+    run,
   );
-  const staleOnly = opts.chain ? ['materialize', '*', '--stale-only'] : ['materialize', 'silver.t', '--stale-only'];
-  ops.new_partition_stale_only = measure('materialize --stale-only (one new)', 1, () => [...cli, ...staleOnly], t);
-  ops.daemon_tick = measure('daemon --once', opts.repeats, () => [...cli, 'daemon', '--once'], t);
-  Object.assign(ops, await measureAssetPage(cli, opts.repeats));
+  const selection = opts.chain ? '*' : 'silver.t';
+  ops.stale_only_day = measure(
+    'materialize --stale-only --partition ingest_date=<last day> (one new)',
+    1,
+    () => [...cli, 'materialize', selection, '--stale-only', '--partition', `ingest_date=${lastDay}`],
+    run,
+  );
+  ops.stale_only_all = measure(
+    'materialize --stale-only (nothing left)',
+    1,
+    () => [...cli, 'materialize', selection, '--stale-only'],
+    run,
+  );
+  ops.daemon_tick = measure('daemon --once', opts.repeats, () => [...cli, 'daemon', '--once'], run);
+  Object.assign(ops, await measureAssetPage(cli, opts.repeats, opts.repo));
   rmSync(dir, { recursive: true, force: true });
   return { partitions, chain: opts.chain, metadata, seed_s: seedS, db_mb: dbMb, ops };
 }
@@ -237,8 +262,10 @@ export async function runPartitionBench(opts: PartitionBenchOptions): Promise<Pa
 const OPS = [
   'status',
   'status_json',
+  'status_day',
   'new_partition_by_name',
-  'new_partition_stale_only',
+  'stale_only_day',
+  'stale_only_all',
   'daemon_tick',
   'asset_page_html',
   'asset_api',

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type PartitionBenchSpec, partitionKey, benchMetadata } from './spec.ts';
+import { benchMetadata, type PartitionBenchSpec, partitionKey } from './spec.ts';
 
 const [repo, stateDir, specFile] = process.argv.slice(2);
 if (!repo || !stateDir || !specFile) throw new Error('usage: seed-partitions.ts <repo> <state-dir> <spec.json>');
