@@ -64,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--partitions', 'list partitions (at most --limit per asset)')
     .option(
       '--partition <filter>',
-      "list only matching partitions: 'course_id=erinhills', 'ingest_date=2025-01-01...2025-01-31'",
+      "only matching partitions, counted and listed (and only they are read): 'course_id=erinhills', 'ingest_date=2025-01-01...2025-01-31'",
     )
     .option(
       '--state <states>',

@@ -4,7 +4,14 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type AssetDefinition, asset, defineAssets, type RunSummary, staticPartitions } from '../definitions/index.ts';
+import {
+  type AssetDefinition,
+  asset,
+  dailyPartitions,
+  defineAssets,
+  type RunSummary,
+  staticPartitions,
+} from '../definitions/index.ts';
 import { buildGraph } from '../graph/index.ts';
 import { openStore, type RunRecord, type Store } from '../storage/index.ts';
 import { launchRun, PartitionBusyError, type RunContext, reapDeadRuns } from './index.ts';
@@ -65,6 +72,63 @@ function deadPid(): number {
   expect(child.status).toBe(0);
   return child.pid!;
 }
+
+describe('launchRun with a --partition filter', () => {
+  const days = dailyPartitions('d', '2026-01-01', '2026-01-20');
+  let builds: Record<string, number>;
+  let delivery = 1;
+  const counted =
+    (key: string, dataVersion: (p: string) => string = (p) => `${key}:${p}`) =>
+    (ctx: { partitionKey: string }) => {
+      builds[key] = (builds[key] ?? 0) + 1;
+      return { dataVersion: dataVersion(ctx.partitionKey) };
+    };
+  const lake = () =>
+    project([
+      asset({
+        key: 'bronze.d',
+        codeVersion: 'v1',
+        partitions: days,
+        materialize: counted('bronze.d', (p) => `${p}#${delivery}`),
+      }),
+      asset({
+        key: 'silver.d',
+        deps: ['bronze.d'],
+        codeVersion: 'v1',
+        partitions: days,
+        materialize: counted('silver.d'),
+      }),
+      asset({ key: 'gold.all', deps: ['silver.d'], codeVersion: 'v1', materialize: counted('gold.all', () => 'g') }),
+    ]);
+  beforeEach(() => {
+    builds = {};
+  });
+
+  it('judges a day of 1:1 assets from that day alone, and an asset read whole from all its partitions', async () => {
+    const ctx = lake();
+    await launchRun(ctx, { selection: '*' });
+    expect(builds).toEqual({ 'bronze.d': 20, 'silver.d': 20, 'gold.all': 1 });
+    builds = {};
+    // nothing changed: a day's stale-only run finds nothing to do, Gold included (it is read over all days)
+    const quiet = await launchRun(ctx, { selection: '*', staleOnly: true, partition: 'd=2026-01-05' });
+    expect(quiet.plan.steps).toEqual([]);
+    expect(builds).toEqual({});
+    // that day's Bronze changes: its Silver is stale, no other day is touched
+    delivery = 2;
+    await launchRun(ctx, { selection: 'bronze.d', partition: 'd=2026-01-05' });
+    builds = {};
+    const day = await launchRun(ctx, { selection: 'silver.d', staleOnly: true, partition: 'd=2026-01-05' });
+    expect(day.plan.steps.map((s) => s.id)).toEqual(['silver.d[d=2026-01-05]']);
+    expect(builds).toEqual({ 'silver.d': 1 });
+  });
+
+  it('plans a whole partition nothing lists yet, a day after the last listed one', async () => {
+    const ctx = lake();
+    const r = await launchRun(ctx, { selection: 'bronze.d', partition: 'd=2026-01-21' });
+    expect(r.plan.steps.map((s) => s.id)).toEqual(['bronze.d[d=2026-01-21]']);
+    expect(r.run.status).toBe('SUCCESS');
+  });
+});
 
 describe('launchRun', () => {
   it('with no data yet, skips what has nothing to build from and says so, without failing the run', async () => {

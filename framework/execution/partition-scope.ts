@@ -21,20 +21,22 @@ export interface PartitionScopeResult {
 }
 
 /**
- * The assets a filter scopes: the selected partitioned ones, and upstream of them every partitioned asset
- * that all its relevant readers read 1:1 (identity mapping) and that are scoped themselves.
+ * The assets a filter scopes: the partitioned ones whose every relevant reader reads them 1:1 (identity
+ * mapping) and is scoped itself; a selected asset nothing relevant reads is scoped. An asset read whole
+ * (an `all` mapping, e.g. Gold over every Silver partition) is not: its reader's staleness needs it all.
  */
 function scopedAssets(graph: AssetGraph, selected: Iterable<AssetKey>, relevant: AssetKey[]): Set<AssetKey> {
   const wanted = new Set(relevant);
-  const scoped = new Set<AssetKey>([...selected].filter((k) => graph.definition(k).partitions));
+  const chosen = new Set(selected);
+  const scoped = new Set<AssetKey>();
   // downstream first, so an asset's readers are decided before it
   for (const key of graph.topologicalOrder(relevant).reverse()) {
-    if (scoped.has(key) || !graph.definition(key).partitions) continue;
+    if (!graph.definition(key).partitions) continue;
     const readers = graph.children(key).filter((c) => wanted.has(c));
     const oneToOne = readers.every(
       (c) => scoped.has(c) && partitionMappingOf(graph.definition(c), graph.definition(key)) === 'identity',
     );
-    if (readers.length > 0 && oneToOne) scoped.add(key);
+    if (oneToOne && (readers.length > 0 || chosen.has(key))) scoped.add(key);
   }
   return scoped;
 }
