@@ -87,7 +87,21 @@ export async function loadProject(opts: LoadProjectOptions = {}): Promise<Projec
     if (typeof defs === 'function') defs = await (defs as (ctx: DefinitionsContext) => unknown)({ root, stateDir });
   } catch (e) {
     if (e instanceof FrameworkError) throw e; // already says what and where (a bad asset, config…)
-    const err = e as Error;
+    const err = e as Error & { code?: string };
+    const message = String(err?.message);
+    if (
+      err?.code === 'ERR_REQUIRE_CYCLE_MODULE' ||
+      /Cannot require\(\) ES Module|await is only valid in async functions and the top level bodies of modules/.test(
+        message,
+      )
+    ) {
+      throw new DefinitionError(
+        'DEFINITIONS_NOT_ESM',
+        `The definitions ${file} are loaded as CommonJS (the nearest package.json says "type": "commonjs", or a ` +
+          '.cts/.cjs file) but use ES module syntax such as top-level await. Set "type": "module" in that ' +
+          'package.json, or rename the file to .mts.',
+      );
+    }
     throw new DefinitionError(
       'DEFINITIONS_FAILED',
       `Loading the definitions ${file} failed: ${err?.name ?? 'Error'}: ${String(err?.message ?? e).split('\n')[0]}. Fix the module (run it with node to see the stack).`,

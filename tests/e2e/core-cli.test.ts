@@ -302,6 +302,16 @@ describe('fairway CLI on the example graph', () => {
     expect(String(thrown.stderr)).toContain(`Loading the definitions ${project.definitions} failed`);
     expect(String(thrown.stderr)).toContain('the warehouse is not configured');
     expect(String(thrown.stderr)).not.toContain('bug in Fairway');
+    // ES module syntax in a CommonJS package: say which setting to change, not "a cycle"
+    const pkg = join(project.dir, 'package.json');
+    const pkgText = readFileSync(pkg, 'utf8');
+    writeFileSync(pkg, '{ "type": "commonjs" }\n');
+    writeFileSync(project.definitions, `await Promise.resolve();\n${text}`);
+    const cjs = await run(['list']);
+    writeFileSync(pkg, pkgText);
+    expect(cjs.exitCode).toBe(2);
+    expect(String(cjs.stderr)).toContain('are loaded as CommonJS');
+    expect(String(cjs.stderr)).toContain('"type": "module"');
     writeFileSync(project.definitions, text);
   });
 });
