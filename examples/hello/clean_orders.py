@@ -1,12 +1,15 @@
 """Cleans one store's orders and reports through Fairway's pipes protocol (example)."""
 import csv
+import os
 import sys
+import time
 
 from pipes import open_pipes, md_int, md_row_count
 
 
 def main(src: str, dst: str) -> None:
     with open_pipes() as pipes:
+        time.sleep(float(os.environ.get("HELLO_PY_SLOW_S", "0")))  # tests: a step still running
         with open(src, newline="") as f:
             rows = list(csv.DictReader(f))
         bad = [r for r in rows if float(r["amount"]) <= 0]

@@ -1,3 +1,4 @@
+export { signalGroup, tieGroupToThisProcess } from './child-group.ts';
 export { type ParsedLine, type PipesMessage, PipesMessageSchema, parsePipesLine, reportedChecks } from './messages.ts';
 export {
   openComputeLog,

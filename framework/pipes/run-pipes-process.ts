@@ -4,6 +4,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { execa } from 'execa';
 import type { Logger } from 'pino';
 import { FrameworkError } from '../errors/index.ts';
+import { tieGroupToThisProcess } from './child-group.ts';
 import { type ParsedLine, type PipesMessage, parsePipesLine } from './messages.ts';
 
 export interface PipesContext {
@@ -113,7 +114,9 @@ export async function runPipesProcess(opts: PipesProcessOptions): Promise<PipesP
     cancelSignal: opts.signal,
     forceKillAfterDelay: 5_000,
     killSignal: 'SIGTERM',
+    detached: true, // its own process group, stopped as a whole (see tieGroupToThisProcess)
   });
+  const untie = tieGroupToThisProcess(child.pid, opts.signal);
   const follow = (readable: NodeJS.ReadableStream | null, stream: 'stdout' | 'stderr') => {
     let rest = '';
     // A multi-byte character may be split across chunks: decode with state.
@@ -149,6 +152,7 @@ export async function runPipesProcess(opts: PipesProcessOptions): Promise<PipesP
     };
   } finally {
     clearInterval(timer);
+    untie();
   }
 }
 

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -172,6 +172,37 @@ describe('fairway CLI on the example graph', () => {
     expect(rebuilt.exitCode, String(rebuilt.stderr)).toBe(0);
     expect((JSON.parse(String(rebuilt.stdout)) as { partitions: number }).partitions).toBeGreaterThan(3);
     expect(await status()).toEqual(rows);
+  });
+
+  it('a subprocess step dies with the CLI that started it, even on kill -9', async () => {
+    const child = execa(
+      'node',
+      [fairwayBin, ...base, 'materialize', 'silver.clean_orders', '--partition', 'store=north'],
+      { cwd: project.dir, env: { ...env, HELLO_PY_SLOW_S: '60', FAIRWAY_LOG_LEVEL: 'warn' }, reject: false },
+    );
+    const pythonOfThisRun = () =>
+      readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .filter((pid) => {
+          try {
+            const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+            return cmd.includes('clean_orders.py') && cmd.includes(project.dir);
+          } catch {
+            return false;
+          }
+        });
+    let pids: string[] = [];
+    for (let i = 0; i < 150 && pids.length === 0; i++) {
+      pids = pythonOfThisRun();
+      if (pids.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(pids.length).toBeGreaterThan(0);
+    child.kill('SIGKILL');
+    await child;
+    const killedAt = Date.now();
+    while (pythonOfThisRun().length > 0 && Date.now() - killedAt < 15_000) await new Promise((r) => setTimeout(r, 200));
+    expect(pythonOfThisRun()).toEqual([]); // gone well before its 60 s sleep would end
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
   });
 
   it('fairway cancel stops a run launched by another process, and refuses unknown or finished runs', async () => {

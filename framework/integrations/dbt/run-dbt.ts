@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { FrameworkError } from '../../errors/index.ts';
+import { tieGroupToThisProcess } from '../../pipes/index.ts';
 import { type DbtRunResults, parseRunResults } from './run-results.ts';
 
 /** How to start dbt: the executable (e.g. `<venv>/bin/dbt`), its environment and profiles dir. */
@@ -119,7 +120,9 @@ export async function runDbt(opts: RunDbtOptions): Promise<RunDbtResult> {
     buffer: false,
     cancelSignal: opts.signal,
     forceKillAfterDelay: 5_000,
+    detached: true, // its own process group (dbt and its Spark JVM), stopped as a whole
   });
+  const untie = tieGroupToThisProcess(child.pid, opts.signal);
   const follow = (readable: NodeJS.ReadableStream | null) => {
     let rest = '';
     readable?.on('data', (chunk: Buffer) => {
@@ -134,7 +137,7 @@ export async function runDbt(opts: RunDbtOptions): Promise<RunDbtResult> {
   };
   follow(child.stdout);
   follow(child.stderr);
-  const result = await child;
+  const result = await child.finally(untie);
   if (result.failed && result.exitCode === undefined && !result.isCanceled) {
     throw new FrameworkError(
       'DBT_START_FAILED',
