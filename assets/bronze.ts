@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { relative } from 'node:path';
 import {
   type AssetDefinition,
   asset,
@@ -9,7 +10,6 @@ import {
   staticPartitions,
 } from '../framework/definitions/index.ts';
 import { FrameworkError } from '../framework/errors/index.ts';
-import { rootLogger } from '../framework/logging/index.ts';
 import { discoverInbox, type InboxPartition, inboxFilesVersion, ingestBronzePartition } from './lib/bronze.ts';
 import type { Lakehouse } from './lib/lakehouse.ts';
 
@@ -22,15 +22,8 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
   let inbox: ReturnType<typeof discoverInbox> | undefined;
   const scan = () => {
     mkdirSync(cfg.inboxDir, { recursive: true });
-    inbox ??= discoverInbox(cfg.inboxDir).then((found) => {
-      for (const bad of found.invalid) {
-        rootLogger().warn(
-          { path: bad.path, reason: bad.reason },
-          'inbox entry ignored: not <course_id>/[<YYYY-MM-DD>/]<file>',
-        );
-      }
-      return found;
-    });
+    // entries that fit no partition are not skipped: `rejectedInputs` reports them and fails the run
+    inbox ??= discoverInbox(cfg.inboxDir);
     return inbox;
   };
   let index: Promise<Map<string, InboxPartition>> | undefined;
@@ -76,6 +69,27 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
     observe: async ({ partition }) => {
       const found = (await scanIndex()).get(`${partition.course_id}|${partition.ingest_date}`);
       return found ? inboxFilesVersion(found.files) : undefined;
+    },
+    rejectedInputs: async ({ runId }) => {
+      const { invalid } = await scan();
+      if (invalid.length === 0) return [];
+      const prefix = `${cfg.prefixes.quarantine ? cfg.prefixes.quarantine.replace(/\/?$/, '/') : ''}bronze/rejected/`;
+      await lake.store.ensureBucket(cfg.buckets.quarantine);
+      return Promise.all(
+        invalid.map(async (bad) => {
+          const path = relative(cfg.inboxDir, bad.path) || bad.path;
+          const report = { path, reason: bad.reason, run_id: runId, ts: new Date().toISOString() };
+          const key = `${prefix}${path.replace(/[^A-Za-z0-9._-]+/g, '_')}.${runId}.json`;
+          await lake.store.put(cfg.buckets.quarantine, key, `${JSON.stringify(report)}\n`, {
+            contentType: 'application/json',
+          });
+          return {
+            path: `${cfg.inboxDir}/${path}`,
+            reason: bad.reason,
+            report: lake.store.uri(cfg.buckets.quarantine, prefix),
+          };
+        }),
+      );
     },
     materialize: async (ctx) => {
       inbox = undefined; // rescan: files may have arrived since definitions were loaded

@@ -41,6 +41,7 @@ function render(partitions: number, failed: number[] = []) {
     run_id: 'R1',
     selection: '*',
     status: 'SUCCESS',
+    reason: null,
     started_at: T0,
     finished_at: at(60),
     duration_ms: 60_000,

@@ -245,6 +245,19 @@ export interface AssetSpec<K extends AssetKey = AssetKey, R = unknown> {
    * changed"), so `--stale-only` and the scheduler pick up changed files.
    */
   observe?: (ctx: ObserveContext) => Promise<string | undefined> | string | undefined;
+  /**
+   * Inputs the asset refuses before any of its steps (e.g. inbox entries with unsafe names, which belong to
+   * no partition). A run that plans the asset lists them and ends FAILURE naming them after everything
+   * else has run, so a bad entry is never skipped silently. `report` says where a report was written.
+   */
+  rejectedInputs?: (ctx: { runId: string }) => Promise<readonly RejectedInput[]>;
+}
+
+/** An input an asset refused before any step: where it is and why, and where its report went. */
+export interface RejectedInput {
+  path: string;
+  reason: string;
+  report?: string;
 }
 
 export interface AssetDefinition<K extends AssetKey = AssetKey, R = unknown>

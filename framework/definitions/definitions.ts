@@ -8,6 +8,8 @@ export interface RunSummary {
   run_id: string;
   selection: string;
   status: string;
+  /** Why the run failed or was canceled, in plain words (null on success). */
+  reason: string | null;
   started_at: string;
   finished_at: string;
   duration_ms: number;

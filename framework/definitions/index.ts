@@ -20,6 +20,7 @@ export {
   type MultiMaterializeResult,
   type ObserveContext,
   type PartitionFailure,
+  type RejectedInput,
   type RetryPolicy,
   SOURCE_VERSION_KEY,
   type StepPartition,

@@ -130,6 +130,39 @@ describe('launchRun with a --partition filter', () => {
   });
 });
 
+describe('launchRun and rejected inputs', () => {
+  it('runs everything, then fails naming what an asset refused; a run without that asset is untouched', async () => {
+    let asked = 0;
+    const ctx = project([
+      asset({
+        key: 'bronze.files',
+        codeVersion: 'v1',
+        materialize: () => ({ dataVersion: 'f1' }),
+        rejectedInputs: async ({ runId }) => {
+          asked++;
+          return [
+            { path: 'inbox/erin hills', reason: 'course_id must be a safe name', report: `rejected/${runId}` },
+            { path: 'inbox/x/2025-02-30', reason: 'not a real day' },
+          ];
+        },
+      }),
+      asset({ key: 'gold.other', codeVersion: 'v1', materialize: () => ({}) }),
+    ]);
+    const r = await launchRun(ctx, { selection: '*' });
+    expect(r.run.status).toBe('FAILURE');
+    expect(r.run.reason).toBe(
+      `2 input(s) rejected before any step: inbox/erin hills (course_id must be a safe name) and 1 more; reports in rejected/${r.run.run_id}. Fix or remove them and run again`,
+    );
+    expect(r.summary.steps.map((s) => [s.asset_key, s.status])).toEqual([
+      ['bronze.files', 'SUCCESS'],
+      ['gold.other', 'SUCCESS'],
+    ]);
+    const other = await launchRun(ctx, { selection: 'gold.other' });
+    expect(other.run.status).toBe('SUCCESS');
+    expect(asked).toBe(1);
+  });
+});
+
 describe('launchRun', () => {
   it('with no data yet, skips what has nothing to build from and says so, without failing the run', async () => {
     const none = staticPartitions('store', async () => []);

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
-import type { AssetKey, Definitions, RunSummary } from '../definitions/index.ts';
+import type { AssetKey, Definitions, RejectedInput, RunSummary } from '../definitions/index.ts';
 import { FrameworkError, UsageError } from '../errors/index.ts';
 import type { AssetGraph } from '../graph/index.ts';
 import { resolveSelection } from '../selection/index.ts';
@@ -176,6 +176,15 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
     opts.signal?.removeEventListener('abort', onAbort);
     store.releasePartitions(runId);
   }
+  const rejected = await rejectedInputsOf(defs, plan, runId, log);
+  if (rejected.length > 0) {
+    // everything else ran; the run still fails so the bad inputs are seen
+    const first = rejected[0]!;
+    const more = rejected.length > 1 ? ` and ${rejected.length - 1} more` : '';
+    const text = `${rejected.length} input(s) rejected before any step: ${first.path} (${first.reason})${more}${first.report ? `; reports in ${first.report}` : ''}. Fix or remove them and run again`;
+    result = { ...result, status: result.status === 'CANCELED' ? 'CANCELED' : 'FAILURE' };
+    result.reason = result.reason ? `${result.reason}; ${text}` : text;
+  }
   const finishedAt = new Date().toISOString();
   store.updateRun(runId, { status: result.status, reason: result.reason, finished_at: finishedAt });
   const finished = store.getRun(runId)!;
@@ -194,6 +203,29 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
     }
   }
   return { run: finished, plan, result, summary, summaryPath };
+}
+
+/** What the planned assets refused before any step (`rejectedInputs`), each logged; a failing hook is one too. */
+async function rejectedInputsOf(
+  defs: Definitions<unknown>,
+  plan: ExecutionPlan,
+  runId: string,
+  log: Logger,
+): Promise<RejectedInput[]> {
+  const out: RejectedInput[] = [];
+  for (const key of new Set(plan.steps.map((s) => s.asset_key))) {
+    const hook = defs.assets.get(key)?.rejectedInputs;
+    if (!hook) continue;
+    try {
+      for (const r of await hook({ runId })) {
+        log.warn({ asset_key: key, path: r.path, reason: r.reason, report: r.report }, 'input rejected');
+        out.push(r);
+      }
+    } catch (e) {
+      out.push({ path: key, reason: `checking its inputs failed: ${(e as Error).message}` });
+    }
+  }
+  return out;
 }
 
 function byAsset(targets: readonly { asset_key: AssetKey; partition_key: string }[]): Map<AssetKey, Set<string>> {

@@ -15,6 +15,7 @@ export function buildRunSummary(store: Store, run: RunRecord): RunSummary {
     run_id: run.run_id,
     selection: run.selection,
     status: run.status,
+    reason: run.reason,
     started_at: started,
     finished_at: finished,
     duration_ms: Date.parse(finished) - Date.parse(started),

@@ -219,11 +219,19 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
   it('a bad file is quarantined with a report, the rest of its partition still lands, and the step fails', async () => {
     const course = COURSES[0]!;
     writeFileSync(join(inbox, course, DAY, 'broken.csv'), '');
+    // and an entry that fits no partition: reported with the run, not skipped in silence
+    mkdirSync(join(inbox, 'erin hills'));
+    writeFileSync(join(inbox, 'erin hills', 'x.csv'), 'a');
     const r = await cli(['materialize', 'bronze.round_exports', '--partition', partitionOf(course), '--json']);
+    rmSync(join(inbox, 'erin hills'), { recursive: true });
     expect(r.exitCode).toBe(1);
-    const step = (JSON.parse(String(r.stdout)) as Summary).steps[0]!;
+    const run = JSON.parse(String(r.stdout)) as Summary & { run_id: string; reason: string };
+    const step = run.steps[0]!;
     expect(step.status).toBe('FAILURE');
     expect(step.reason).toContain('broken.csv (empty_file');
+    expect(run.reason).toContain(`1 input(s) rejected before any step: ${inbox}/erin hills (course_id must match`);
+    const rejected = join(home, 'storage', 'fairway-quarantine', 'bronze', 'rejected');
+    expect(readdirSync(rejected)).toContain(`erin_hills.${run.run_id}.json`);
     const reportDir = join(
       home,
       'storage',
