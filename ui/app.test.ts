@@ -364,6 +364,8 @@ describe('launch and cancel', () => {
         },
       });
       while (!runId || project.store.getRun(runId)?.status !== 'STARTED') await new Promise((r) => setTimeout(r, 20));
+      // its page offers the cancel button although this server did not launch it
+      expect(await (await get(`/runs/${runId}`)).text()).toContain('id="cancel"');
       const started = Date.now();
       const cancel = await get(`/api/runs/${runId}/cancel`, authed({}));
       expect(cancel.status).toBe(202);

@@ -48,7 +48,7 @@ function render(partitions: number, failed: number[] = []) {
     steps: [],
     asset_checks: [],
   };
-  return String(RunPage({ run, events: [], attempts, summary, logs: [], isLive: false }));
+  return String(RunPage({ run, events: [], attempts, summary, logs: [] }));
 }
 
 describe('run page timeline', () => {

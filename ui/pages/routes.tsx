@@ -69,7 +69,6 @@ export function pageRoutes(deps: { project: Project; runs: RunRegistry; layout: 
         attempts={d.step_attempts}
         summary={buildRunSummary(project.store, d.run)}
         logs={d.compute_logs}
-        isLive={deps.runs.isLive(id)}
       />,
     );
   });

@@ -9,7 +9,6 @@ export interface RunPageData {
   attempts: StepAttemptRecord[];
   summary: RunSummary;
   logs: { asset_key: string; partition_key: string; bytes: number; url: string }[];
-  isLive: boolean;
 }
 
 const stepLabel = (s: { asset_key: string; partition_key: string }) =>
@@ -132,7 +131,8 @@ export function RunPage(props: RunPageData) {
         <span id="run-status" data-status={run.status}>
           <StatusPill status={run.status} />
         </span>
-        {active && props.isLive ? (
+        {/* any active run: one of another process (CLI, daemon) stops when that process polls */}
+        {active ? (
           <button type="button" id="cancel" class="danger" data-run-id={run.run_id}>
             Cancel run
           </button>
