@@ -10,6 +10,7 @@ import {
   type StaleCause,
   type StalenessInput,
   type StalenessResult,
+  unionPartitions,
 } from './index.ts';
 
 const noop = () => undefined;
@@ -442,5 +443,21 @@ describe('computeStaleness at scale', () => {
     expect(new Set(stale)).toEqual(expected);
     const fresh = [...result].filter(([, m]) => m.get('')!.status === 'FRESH');
     expect(fresh).toHaveLength(graph.size - expected.size);
+  });
+});
+
+describe('unionPartitions', () => {
+  it('equals the sorted set of both lists, sorted or not', () => {
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 300; round++) {
+      const pick = () => Array.from({ length: rand(8) }, () => `p=${rand(12)}`);
+      const known = round % 3 === 0 ? pick() : [...new Set(pick())].sort();
+      const records = new Map((round % 2 === 0 ? [...new Set(pick())].sort() : pick()).map((p) => [p, 1]));
+      expect(unionPartitions(known, records)).toEqual([...new Set([...known, ...records.keys()])].sort());
+    }
   });
 });

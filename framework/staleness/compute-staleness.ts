@@ -114,10 +114,27 @@ function closureUpstream(graph: StalenessGraph, keys: Set<string>): Set<string> 
   return seen;
 }
 
-function unionPartitions(known: readonly string[] | undefined, records: ReadonlyMap<string, unknown>): string[] {
-  const all = new Set(known ?? []);
-  for (const p of records.keys()) all.add(p);
-  return [...all].sort();
+/**
+ * Known partitions and those with records, once each, sorted. Both usually arrive sorted (days in order,
+ * the store's records by key): then a merge, not a set and a sort of a million keys.
+ */
+export function unionPartitions(known: readonly string[] | undefined, records: ReadonlyMap<string, unknown>): string[] {
+  const a = known ?? [];
+  const b = [...records.keys()];
+  if (!isSorted(a) || !isSorted(b)) return [...new Set([...a, ...b])].sort();
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const next = j >= b.length || (i < a.length && a[i]! <= b[j]!) ? a[i++]! : b[j++]!;
+    if (out.length === 0 || out[out.length - 1] !== next) out.push(next);
+  }
+  return out;
+}
+
+function isSorted(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
+  return true;
 }
 
 function statusOf(

@@ -7,6 +7,7 @@ export {
   type StalenessGraph,
   type StalenessInput,
   type StalenessResult,
+  unionPartitions,
   upstreamPartitionsOf,
 } from './compute-staleness.ts';
 export { explainStatus, type WhyLine } from './explain.ts';

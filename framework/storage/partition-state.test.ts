@@ -196,6 +196,24 @@ describe('partition state', () => {
     store.close();
   });
 
+  it('names a corrupted state row and the command that rebuilds it', () => {
+    const path = join(dir, 'fairway.db');
+    const store = openStore(path);
+    apply(store, path, { kind: 'materialize', asset: 'a', partition: 'p=1', run: 'r1', version: 'v1' }, 1);
+    apply(store, path, { kind: 'attempt', asset: 'a', partition: 'p=1', run: 'r1', status: 'SUCCESS', attempts: 1 }, 1);
+    const raw = new Database(path);
+    raw.prepare("UPDATE asset_partitions SET deps = 'not json', attempt_status = 'WEIRD'").run();
+    raw.close();
+    expect(() => store.latestMaterializationHeads(['a'])).toThrow(
+      expect.objectContaining({ code: 'STORE_ROW_INVALID', message: expect.stringMatching(/'deps'.*store rebuild/) }),
+    );
+    expect(() => store.latestStepAttempts(['a'])).toThrow(/unknown status 'WEIRD'/);
+    store.rebuildPartitionState();
+    expect(store.latestMaterializationHeads(['a']).get('a')?.get('p=1')?.deps).toEqual([]);
+    expect(store.latestStepAttempts(['a']).get('a')?.get('p=1')?.status).toBe('SUCCESS');
+    store.close();
+  });
+
   it('reads only the partitions asked for', () => {
     const path = join(dir, 'fairway.db');
     const store = openStore(path);

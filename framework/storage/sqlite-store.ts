@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import { SOURCE_VERSION_KEY } from '../definitions/index.ts';
 import { withBusyRetry } from './busy-retry.ts';
 import { applyMigrations, REBUILD_PARTITION_STATE } from './migrations.ts';
+import { ATTEMPT_COLUMNS, decodeAttempts, decodeHeads, HEAD_COLUMNS } from './partition-state-rows.ts';
 import {
   bit,
   byKeyAndPartition,
@@ -98,6 +98,17 @@ export class SqliteStore implements Store {
       for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i];
       return row;
     });
+  }
+
+  /** All rows of a read as arrays, in the order of the selected columns (for the lean decoders). */
+  #raw(sql: string, ...params: unknown[]): unknown[][] {
+    let query = this.#queries.get(sql);
+    if (!query) {
+      const stmt = this.#db.prepare(sql).raw(true);
+      query = { stmt, columns: stmt.columns().map((c) => c.name) };
+      this.#queries.set(sql, query);
+    }
+    return query.stmt.all(...params) as unknown[][];
   }
 
   /** Runs `fn` in a BEGIN IMMEDIATE transaction, retried as a whole on SQLITE_BUSY. */
@@ -267,7 +278,16 @@ export class SqliteStore implements Store {
   }
 
   latestMaterializations(keys: string[], opts: PartitionScope = {}): Map<string, Map<string, MaterializationRecord>> {
-    return this.#latestMaterializations(keys, opts, 'm.*', 'JOIN materializations m ON m.id = p.materialization_id');
+    if (keys.length === 0) return new Map();
+    const rows = withBusyRetry(() =>
+      this.#all(
+        `SELECT m.* FROM asset_partitions p JOIN materializations m ON m.id = p.materialization_id
+         WHERE p.asset_key IN (SELECT value FROM json_each(?)) ${scopeFilter(opts, 'p.')}
+         ORDER BY p.asset_key, p.partition_key`,
+        ...scopeParams(keys, opts),
+      ),
+    );
+    return byKeyAndPartition(decodeMaterializations(rows));
   }
 
   latestMaterializationHeads(
@@ -276,35 +296,16 @@ export class SqliteStore implements Store {
   ): Map<string, Map<string, MaterializationRecord>> {
     // The partition state holds each latest record's head: the metadata entry staleness reads is kept
     // apart, so no metadata JSON is read (decoding a Silver partition's ~4-6 KB per row dominated status).
-    return this.#latestMaterializations(
-      keys,
-      opts,
-      `p.materialization_id AS id, p.asset_key, p.partition_key, p.run_id, p.ts, p.data_version, p.code_version,
-       p.input_versions, p.deps,
-       CASE WHEN p.source_version IS NULL THEN '{}'
-            ELSE json_object('${SOURCE_VERSION_KEY}', json(p.source_version)) END AS metadata`,
-      '',
-    );
-  }
-
-  #latestMaterializations(
-    keys: string[],
-    opts: PartitionScope,
-    columns: string,
-    join: string,
-  ): Map<string, Map<string, MaterializationRecord>> {
     if (keys.length === 0) return new Map();
-    // One query for any number of keys: the key list travels as one JSON parameter.
     const rows = withBusyRetry(() =>
-      this.#all(
-        `SELECT ${columns} FROM asset_partitions p ${join}
-         WHERE p.asset_key IN (SELECT value FROM json_each(?)) AND p.materialization_id IS NOT NULL
-           ${opts.partitions ? 'AND p.partition_key IN (SELECT value FROM json_each(?))' : ''}
-         ORDER BY p.asset_key, p.partition_key`,
+      this.#raw(
+        `SELECT ${HEAD_COLUMNS} FROM asset_partitions
+         WHERE asset_key IN (SELECT value FROM json_each(?)) AND materialization_id IS NOT NULL ${scopeFilter(opts, '')}
+         ORDER BY asset_key, partition_key`,
         ...scopeParams(keys, opts),
       ),
     );
-    return byKeyAndPartition(decodeMaterializations(rows));
+    return decodeHeads(rows);
   }
 
   materializationsOfRun(runId: string): MaterializationRecord[] {
@@ -360,18 +361,14 @@ export class SqliteStore implements Store {
   latestStepAttempts(keys: string[], opts: PartitionScope = {}): Map<string, Map<string, StepAttemptRecord>> {
     if (keys.length === 0) return new Map();
     const rows = withBusyRetry(() =>
-      this.#all(
-        `SELECT asset_key, partition_key, attempt_id AS id, attempt_run_id AS run_id, attempt_status AS status,
-           attempt_started_at AS started_at, attempt_finished_at AS finished_at, attempt_duration_ms AS duration_ms,
-           attempt_attempts AS attempts, attempt_reason AS reason
-         FROM asset_partitions
-         WHERE asset_key IN (SELECT value FROM json_each(?)) AND attempt_id IS NOT NULL
-           ${opts.partitions ? 'AND partition_key IN (SELECT value FROM json_each(?))' : ''}
+      this.#raw(
+        `SELECT ${ATTEMPT_COLUMNS} FROM asset_partitions
+         WHERE asset_key IN (SELECT value FROM json_each(?)) AND attempt_id IS NOT NULL ${scopeFilter(opts, '')}
          ORDER BY asset_key, partition_key`,
         ...scopeParams(keys, opts),
       ),
     );
-    return byKeyAndPartition(decodeStepAttempts(rows));
+    return decodeAttempts(rows);
   }
 
   stepAttemptsOfRun(runId: string): StepAttemptRecord[] {
@@ -436,8 +433,7 @@ export class SqliteStore implements Store {
     const rows = withBusyRetry(() =>
       this.#all(
         `SELECT c.* FROM latest_check_evaluations l JOIN check_evaluations c ON c.id = l.evaluation_id
-         WHERE l.asset_key IN (SELECT value FROM json_each(?))
-           ${opts.partitions ? 'AND l.partition_key IN (SELECT value FROM json_each(?))' : ''}
+         WHERE l.asset_key IN (SELECT value FROM json_each(?)) ${scopeFilter(opts, 'l.')}
          ORDER BY l.asset_key, l.partition_key, l.check_name`,
         ...scopeParams(keys, opts),
       ),
@@ -646,6 +642,11 @@ export class SqliteStore implements Store {
     );
     return decodeSchedulerDecisions(rows);
   }
+}
+
+/** The partition condition of a scoped read (`prefix` is the table alias with its dot). */
+function scopeFilter(opts: PartitionScope, prefix: string): string {
+  return opts.partitions ? `AND ${prefix}partition_key IN (SELECT value FROM json_each(?))` : '';
 }
 
 /** Parameters of a read scoped to some assets and, optionally, some of their partitions. */
