@@ -87,6 +87,13 @@ export function computeStaleness(input: StalenessInput): StalenessResult {
   const order = graph.topologicalOrder();
   const needed = wanted ? closureUpstream(graph, wanted) : undefined;
   const result: StalenessResult = new Map();
+  // made once, not per partition: at a million partitions the closures alone cost seconds
+  const lookup: Lookup = {
+    definition: (k) => graph.definition(k),
+    partitions: input.partitions,
+    materializations: input.materializations,
+    depsChanges: new WeakMap(),
+  };
   for (const key of order) {
     if (needed && !needed.has(key)) continue;
     const asset = graph.definition(key);
@@ -94,7 +101,7 @@ export function computeStaleness(input: StalenessInput): StalenessResult {
     const partitions = asset.partitions ? unionPartitions(input.partitions.get(key), records) : [''];
     const statuses = new Map<string, PartitionStatus>();
     for (const partition of partitions) {
-      statuses.set(partition, statusOf(asset, partition, records.get(partition), input, result));
+      statuses.set(partition, statusOf(asset, partition, records.get(partition), input, result, lookup));
     }
     result.set(key, statuses);
   }
@@ -137,12 +144,38 @@ function isSorted(keys: readonly string[]): boolean {
   return true;
 }
 
+interface Lookup {
+  definition(key: string): AssetDefinition<AssetKey, unknown>;
+  partitions: ReadonlyMap<AssetKey, readonly string[]>;
+  materializations: ReadonlyMap<AssetKey, ReadonlyMap<string, MaterializationRecord>>;
+  /** Deps added and removed since a recorded deps list, per list (records share equal lists). */
+  depsChanges: WeakMap<readonly string[], Map<AssetKey, { added: string[]; removed: string[] }>>;
+}
+
+function depsChanged(asset: AssetDefinition<AssetKey, unknown>, recorded: readonly string[], lookup: Lookup) {
+  let byAsset = lookup.depsChanges.get(recorded);
+  if (!byAsset) {
+    byAsset = new Map();
+    lookup.depsChanges.set(recorded, byAsset);
+  }
+  let change = byAsset.get(asset.key);
+  if (!change) {
+    change = {
+      added: asset.deps.filter((d) => !recorded.includes(d)),
+      removed: recorded.filter((d) => !asset.deps.includes(d)),
+    };
+    byAsset.set(asset.key, change);
+  }
+  return change;
+}
+
 function statusOf(
   asset: AssetDefinition<AssetKey, unknown>,
   partition: string,
   latest: MaterializationRecord | undefined,
   input: StalenessInput,
   done: StalenessResult,
+  lookup: Lookup,
 ): PartitionStatus {
   const base = { dataVersion: latest?.data_version ?? null, materializedAt: latest?.ts ?? null };
   if (input.running?.has(`${asset.key}|${partition}`)) return { status: 'RUNNING', causes: [], ...base };
@@ -168,14 +201,10 @@ function statusOf(
     const recorded = md?.type === 'text' ? md.value : null;
     if (recorded !== observed) causes.push({ kind: 'source_changed', recorded, observed });
   }
-  const added = asset.deps.filter((d) => !latest.deps.includes(d));
-  const removed = latest.deps.filter((d) => !asset.deps.includes(d));
-  if (added.length > 0 || removed.length > 0) causes.push({ kind: 'deps_changed', added, removed });
-  const inputs = resolveInputs(asset, partition, {
-    definition: (k) => input.graph.definition(k),
-    partitions: input.partitions,
-    materializations: input.materializations,
-  });
+  const { added, removed } = depsChanged(asset, latest.deps, lookup);
+  if (added.length > 0 || removed.length > 0)
+    causes.push({ kind: 'deps_changed', added: [...added], removed: [...removed] });
+  const inputs = asset.deps.length === 0 ? [] : resolveInputs(asset, partition, lookup);
   for (const inp of inputs) {
     const consumed = latest.input_versions[inp.key] ?? null;
     if (consumed !== inp.dataVersion) {
