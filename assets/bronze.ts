@@ -79,7 +79,8 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
         invalid.map(async (bad) => {
           const path = relative(cfg.inboxDir, bad.path) || bad.path;
           const report = { path, reason: bad.reason, run_id: runId, ts: new Date().toISOString() };
-          const key = `${prefix}${path.replace(/[^A-Za-z0-9._-]+/g, '_')}.${runId}.json`;
+          // one report per entry, rewritten by later runs (not a new one each run)
+          const key = `${prefix}${path.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`;
           await lake.store.put(cfg.buckets.quarantine, key, `${JSON.stringify(report)}\n`, {
             contentType: 'application/json',
           });

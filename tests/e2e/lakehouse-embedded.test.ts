@@ -231,7 +231,8 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
     expect(step.reason).toContain('broken.csv (empty_file');
     expect(run.reason).toContain(`1 input(s) rejected before any step: ${inbox}/erin hills (course_id must match`);
     const rejected = join(home, 'storage', 'fairway-quarantine', 'bronze', 'rejected');
-    expect(readdirSync(rejected)).toContain(`erin_hills.${run.run_id}.json`);
+    const entry = JSON.parse(readFileSync(join(rejected, 'erin_hills.json'), 'utf8')) as Record<string, unknown>;
+    expect(entry).toMatchObject({ path: 'erin hills', run_id: run.run_id });
     const reportDir = join(
       home,
       'storage',
