@@ -140,7 +140,9 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
     const request = controller.signal.aborted ? undefined : store.cancelRequest(runId);
     if (request) controller.abort(new Error(request.reason));
   }, CANCEL_POLL_MS);
-  heartbeat.unref();
+  // Kept referenced on purpose: it holds the process open while the run lasts. A materializer whose promise
+  // never settles then runs into its timeout (or waits for a cancel) instead of Node exiting with code 13.
+
   try {
     await claimWithWait(store, runId, run.plan, opts.lockWaitMs ?? 10_000);
   } catch (e) {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fairway, fairwayBin, tempExampleProject } from './helpers.ts';
+import { fairway, fairwayBin, repoRoot, tempExampleProject } from './helpers.ts';
 
 interface Summary {
   run_id: string;
@@ -203,6 +203,24 @@ describe('fairway CLI on the example graph', () => {
     while (pythonOfThisRun().length > 0 && Date.now() - killedAt < 15_000) await new Promise((r) => setTimeout(r, 200));
     expect(pythonOfThisRun()).toEqual([]); // gone well before its 60 s sleep would end
     expect(Date.now() - killedAt).toBeLessThan(10_000);
+  });
+
+  it('a materializer that never settles runs into its timeout: exit 1 with the reason, not Node exit 13', async () => {
+    const defs = join(project.dir, 'hang.ts');
+    writeFileSync(
+      defs,
+      `import { asset, defineAssets } from '${repoRoot}/framework/definitions/index.ts';\n` +
+        'export default defineAssets({ assets: [asset({ key: "a.hang", codeVersion: "v1", timeoutMs: 1500, ' +
+        'materialize: () => new Promise(() => {}) })] });\n',
+    );
+    const r = await fairway(
+      ['--definitions', defs, '--state-dir', join(project.dir, 'hang-state'), 'materialize', 'a.hang'],
+      {
+        cwd: project.dir,
+      },
+    );
+    expect(r.exitCode).toBe(1);
+    expect(String(r.stdout) + String(r.stderr)).toContain('timed out after 1500 ms');
   });
 
   it('fairway cancel stops a run launched by another process, and refuses unknown or finished runs', async () => {
