@@ -4,6 +4,7 @@ import type { AssetGraph } from '../graph/index.ts';
 import type { MaterializationRecord, StepAttemptRecord, Store } from '../storage/index.ts';
 import { knownPartitions } from './known-partitions.ts';
 import { matchesPartitionFilter, parsePartitionFilter } from './partition-filter.ts';
+import { writtenTogether } from './plan.ts';
 
 /**
  * Which partitions a command must look at. With a `--partition` filter only the matching partitions of
@@ -22,12 +23,13 @@ export interface PartitionScopeResult {
 
 /**
  * The assets a filter scopes: the partitioned ones whose every relevant reader reads them 1:1 (identity
- * mapping) and is scoped itself; a selected asset nothing relevant reads is scoped. An asset read whole
+ * mapping) and is scoped itself; a selected asset (or one written with it) nothing relevant reads is scoped. An asset read whole
  * (an `all` mapping, e.g. Gold over every Silver partition) is not: its reader's staleness needs it all.
  */
 function scopedAssets(graph: AssetGraph, selected: Iterable<AssetKey>, relevant: AssetKey[]): Set<AssetKey> {
   const wanted = new Set(relevant);
-  const chosen = new Set(selected);
+  // the outputs written with a selected asset are planned through the same filter
+  const chosen = new Set([...selected].flatMap((k) => [k, ...writtenTogether(graph.definition(k))]));
   const scoped = new Set<AssetKey>();
   // downstream first, so an asset's readers are decided before it
   for (const key of graph.topologicalOrder(relevant).reverse()) {
