@@ -87,7 +87,7 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
           return {
             path: `${cfg.inboxDir}/${path}`,
             reason: bad.reason,
-            report: lake.store.uri(cfg.buckets.quarantine, prefix),
+            report: lake.store.uri(cfg.buckets.quarantine, prefix.replace(/\/$/, '')),
           };
         }),
       );
