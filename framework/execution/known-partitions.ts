@@ -12,7 +12,10 @@ export async function knownPartitions(
   keys?: Iterable<AssetKey>,
   narrow?: { filter: Readonly<Record<string, DimensionFilter>>; assets: ReadonlySet<AssetKey> },
 ): Promise<Map<AssetKey, string[]>> {
-  const caches = { whole: new Map<PartitionsDefinition, Promise<string[]>>(), narrowed: new Map() };
+  const caches = {
+    whole: new Map<PartitionsDefinition, Promise<string[]>>(),
+    narrowed: new Map<PartitionsDefinition, Promise<string[]>>(),
+  };
   const out = new Map<AssetKey, string[]>();
   const wanted = keys ? [...keys] : [...defs.assets.keys()];
   for (const key of wanted) {

@@ -86,14 +86,8 @@ export class SqliteStore implements Store {
    * half the time of better-sqlite3's own row objects on 10k-row reads.
    */
   #all(sql: string, ...params: unknown[]): Record<string, unknown>[] {
-    let query = this.#queries.get(sql);
-    if (!query) {
-      const stmt = this.#db.prepare(sql).raw(true);
-      query = { stmt, columns: stmt.columns().map((c) => c.name) };
-      this.#queries.set(sql, query);
-    }
-    const { columns } = query;
-    return (query.stmt.all(...params) as unknown[][]).map((values) => {
+    const columns = this.#rawQuery(sql).columns;
+    return this.#raw(sql, ...params).map((values) => {
       const row: Record<string, unknown> = {};
       for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i];
       return row;
@@ -102,13 +96,18 @@ export class SqliteStore implements Store {
 
   /** All rows of a read as arrays, in the order of the selected columns (for the lean decoders). */
   #raw(sql: string, ...params: unknown[]): unknown[][] {
+    return this.#rawQuery(sql).stmt.all(...params) as unknown[][];
+  }
+
+  /** A raw-mode statement and its column names, prepared once per SQL text. */
+  #rawQuery(sql: string): { stmt: Database.Statement; columns: string[] } {
     let query = this.#queries.get(sql);
     if (!query) {
       const stmt = this.#db.prepare(sql).raw(true);
       query = { stmt, columns: stmt.columns().map((c) => c.name) };
       this.#queries.set(sql, query);
     }
-    return query.stmt.all(...params) as unknown[][];
+    return query;
   }
 
   /** Runs `fn` in a BEGIN IMMEDIATE transaction, retried as a whole on SQLITE_BUSY. */
@@ -296,16 +295,7 @@ export class SqliteStore implements Store {
   ): Map<string, Map<string, MaterializationRecord>> {
     // The partition state holds each latest record's head: the metadata entry staleness reads is kept
     // apart, so no metadata JSON is read (decoding a Silver partition's ~4-6 KB per row dominated status).
-    if (keys.length === 0) return new Map();
-    const rows = withBusyRetry(() =>
-      this.#raw(
-        `SELECT ${HEAD_COLUMNS} FROM asset_partitions
-         WHERE asset_key IN (SELECT value FROM json_each(?)) AND materialization_id IS NOT NULL ${scopeFilter(opts, '')}
-         ORDER BY asset_key, partition_key`,
-        ...scopeParams(keys, opts),
-      ),
-    );
-    return decodeHeads(rows);
+    return decodeHeads(this.#partitionState(HEAD_COLUMNS, 'materialization_id', keys, opts));
   }
 
   materializationsOfRun(runId: string): MaterializationRecord[] {
@@ -359,16 +349,25 @@ export class SqliteStore implements Store {
   }
 
   latestStepAttempts(keys: string[], opts: PartitionScope = {}): Map<string, Map<string, StepAttemptRecord>> {
-    if (keys.length === 0) return new Map();
-    const rows = withBusyRetry(() =>
+    return decodeAttempts(this.#partitionState(ATTEMPT_COLUMNS, 'attempt_id', keys, opts));
+  }
+
+  /** Rows of the partition state of `keys` that have a `present` record (a materialization or an attempt). */
+  #partitionState(
+    columns: string,
+    present: 'materialization_id' | 'attempt_id',
+    keys: string[],
+    opts: PartitionScope,
+  ): unknown[][] {
+    if (keys.length === 0) return [];
+    return withBusyRetry(() =>
       this.#raw(
-        `SELECT ${ATTEMPT_COLUMNS} FROM asset_partitions
-         WHERE asset_key IN (SELECT value FROM json_each(?)) AND attempt_id IS NOT NULL ${scopeFilter(opts, '')}
+        `SELECT ${columns} FROM asset_partitions
+         WHERE asset_key IN (SELECT value FROM json_each(?)) AND ${present} IS NOT NULL ${scopeFilter(opts, '')}
          ORDER BY asset_key, partition_key`,
         ...scopeParams(keys, opts),
       ),
     );
-    return decodeAttempts(rows);
   }
 
   stepAttemptsOfRun(runId: string): StepAttemptRecord[] {
