@@ -11,6 +11,9 @@ import {
 } from '../framework/definitions/index.ts';
 import { FrameworkError } from '../framework/errors/index.ts';
 import { discoverInbox, type InboxPartition, inboxFilesVersion, ingestBronzePartition } from './lib/bronze.ts';
+
+type Inbox = Awaited<ReturnType<typeof discoverInbox>> & { byKey: Map<string, InboxPartition> };
+
 import type { Lakehouse } from './lib/lakehouse.ts';
 
 /**
@@ -19,19 +22,18 @@ import type { Lakehouse } from './lib/lakehouse.ts';
  */
 export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[] {
   const cfg = lake.config;
-  let inbox: ReturnType<typeof discoverInbox> | undefined;
+  /** The inbox as last scanned, with its partitions by `course_id|ingest_date`. */
+  let inbox: Promise<Inbox> | undefined;
   const scan = () => {
     mkdirSync(cfg.inboxDir, { recursive: true });
     // entries that fit no partition are not skipped: `rejectedInputs` reports them and fails the run
-    inbox ??= discoverInbox(cfg.inboxDir);
+    inbox ??= discoverInbox(cfg.inboxDir).then((found) => ({
+      ...found,
+      byKey: new Map(found.partitions.map((p) => [`${p.course_id}|${p.ingest_date}`, p])),
+    }));
     return inbox;
   };
-  let index: Promise<Map<string, InboxPartition>> | undefined;
-  const scanIndex = () => {
-    const current = scan();
-    index ??= current.then((found) => new Map(found.partitions.map((p) => [`${p.course_id}|${p.ingest_date}`, p])));
-    return index;
-  };
+  const quarantinePrefix = cfg.prefixes.quarantine ? cfg.prefixes.quarantine.replace(/\/?$/, '/') : '';
   const partitions = multiPartitions(
     staticPartitions('course_id', async () => [...new Set((await scan()).partitions.map((p) => p.course_id))]),
     dailyPartitions('ingest_date', '2020-01-01'),
@@ -67,37 +69,36 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
     // partition, and reading every export again on each would grow with the inbox (a year of a 650-course
     // operator is ~240k files). A file touched but unchanged re-runs Bronze, which lands nothing new.
     observe: async ({ partition }) => {
-      const found = (await scanIndex()).get(`${partition.course_id}|${partition.ingest_date}`);
+      const found = (await scan()).byKey.get(`${partition.course_id}|${partition.ingest_date}`);
       return found ? inboxFilesVersion(found.files) : undefined;
     },
     rejectedInputs: async ({ runId }) => {
       const { invalid } = await scan();
       if (invalid.length === 0) return [];
-      const prefix = `${cfg.prefixes.quarantine ? cfg.prefixes.quarantine.replace(/\/?$/, '/') : ''}bronze/rejected/`;
+      const reports = `${quarantinePrefix}bronze/rejected`;
       await lake.store.ensureBucket(cfg.buckets.quarantine);
       return Promise.all(
         invalid.map(async (bad) => {
           const path = relative(cfg.inboxDir, bad.path) || bad.path;
           const report = { path, reason: bad.reason, run_id: runId, ts: new Date().toISOString() };
           // one report per entry, rewritten by later runs (not a new one each run)
-          const key = `${prefix}${path.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`;
+          const key = `${reports}/${path.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`;
           await lake.store.put(cfg.buckets.quarantine, key, `${JSON.stringify(report)}\n`, {
             contentType: 'application/json',
           });
           return {
             path: `${cfg.inboxDir}/${path}`,
             reason: bad.reason,
-            report: lake.store.uri(cfg.buckets.quarantine, prefix.replace(/\/$/, '')),
+            report: lake.store.uri(cfg.buckets.quarantine, reports),
           };
         }),
       );
     },
     materialize: async (ctx) => {
       inbox = undefined; // rescan: files may have arrived since definitions were loaded
-      index = undefined;
       const courseId = ctx.partition.course_id!;
       const ingestDate = ctx.partition.ingest_date!;
-      const found = (await scan()).partitions.find((p) => p.course_id === courseId && p.ingest_date === ingestDate);
+      const found = (await scan()).byKey.get(`${courseId}|${ingestDate}`);
       const result = await ingestBronzePartition({
         store: lake.store,
         bucket: cfg.buckets.landing,
@@ -107,7 +108,7 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
         runId: ctx.runId,
         quarantineBucket: cfg.buckets.quarantine,
         landingPrefix: lake.landingPrefix,
-        quarantinePrefix: cfg.prefixes.quarantine ? `${cfg.prefixes.quarantine.replace(/\/?$/, '/')}` : '',
+        quarantinePrefix,
         courses: lake.courses,
         log: ctx.log,
       });

@@ -134,15 +134,14 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   opts.onPlan?.(plan, run);
 
   const controller = new AbortController();
-  // The heartbeat also picks up a cancel asked for by another process (`fairway cancel`, the UI).
+  // The heartbeat also picks up a cancel asked for by another process (`fairway cancel`, the UI). It stays
+  // referenced on purpose: it holds the process open while the run lasts, so a materializer whose promise
+  // never settles runs into its timeout (or waits for a cancel) instead of Node exiting with code 13.
   const heartbeat = setInterval(() => {
     store.heartbeat(runId, new Date().toISOString());
     const request = controller.signal.aborted ? undefined : store.cancelRequest(runId);
     if (request) controller.abort(new Error(request.reason));
   }, CANCEL_POLL_MS);
-  // Kept referenced on purpose: it holds the process open while the run lasts. A materializer whose promise
-  // never settles then runs into its timeout (or waits for a cancel) instead of Node exiting with code 13.
-
   try {
     await claimWithWait(store, runId, run.plan, opts.lockWaitMs ?? 10_000);
   } catch (e) {
