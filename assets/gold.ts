@@ -128,7 +128,8 @@ async function dbtEnvironment(
   const tmp = join(dbtDir, `profiles.yml.${process.pid}.tmp`);
   writeFileSync(tmp, `${JSON.stringify(profiles, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, join(dbtDir, 'profiles.yml'));
-  return { command: join(rt.venvDir, 'bin', 'dbt'), env, profilesDir: dbtDir };
+  // One dbt process per run: the gate, freshness and the Gold build share one Spark session (JVM).
+  return { command: join(rt.venvDir, 'bin', 'dbt'), python: rt.python, env, profilesDir: dbtDir };
 }
 
 /** profiles.yml targets: spark (embedded, in-process session), trino (local stack), athena (aws). */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { FrameworkError } from '../../errors/index.ts';
 import { tieGroupToThisProcess } from '../../pipes/index.ts';
+import { runInDbtWorker } from './dbt-worker.ts';
 import { type DbtRunResults, parseRunResults } from './run-results.ts';
 
 /** How to start dbt: the executable (e.g. `<venv>/bin/dbt`), its environment and profiles dir. */
@@ -13,6 +14,12 @@ export interface DbtEnvironment {
   env: Record<string, string>;
   /** Directory holding the generated `profiles.yml`. */
   profilesDir: string;
+  /**
+   * A Python that imports dbt (the venv's): when given, commands run one after another in one long-lived
+   * dbt process (`dbt_worker.py`, working directory `<profilesDir>/worker`) instead of a process each, so
+   * an adapter's session (dbt-spark's Spark JVM) starts once for a run's gate, freshness and build.
+   */
+  python?: string;
 }
 
 export interface RunDbtOptions {
@@ -74,8 +81,7 @@ export async function runDbt(opts: RunDbtOptions): Promise<RunDbtResult> {
       if (existsSync(from)) copyFileSync(from, join(targetDir, f));
     }
   }
-  const args = [
-    ...(opts.dbt.prefixArgs ?? []),
+  const dbtArgs = [
     ...opts.args,
     '--project-dir',
     opts.projectDir,
@@ -111,10 +117,18 @@ export async function runDbt(opts: RunDbtOptions): Promise<RunDbtResult> {
     opts.onLine?.(line);
   };
   const started = Date.now();
-  const child = execa(opts.dbt.command, args, {
+  const env = { ...opts.dbt.env, ...DBT_QUIET_ENV };
+  if (opts.dbt.python) {
+    const exit = await runInDbtWorker(
+      { python: opts.dbt.python, env: { ...env, PYTHONUNBUFFERED: '1' }, cwd: join(opts.dbt.profilesDir, 'worker') },
+      { args: dbtArgs, onLine, ...(opts.signal ? { signal: opts.signal } : {}) },
+    );
+    return dbtResult(targetDir, exit.canceled ? 130 : exit.exitCode, rowCounts, started, tail);
+  }
+  const child = execa(opts.dbt.command, [...(opts.dbt.prefixArgs ?? []), ...dbtArgs], {
     // Spark (session mode) drops spark-warehouse/ and metastore files into its working directory.
     cwd: opts.workDir,
-    env: { ...opts.dbt.env, ...DBT_QUIET_ENV },
+    env,
     reject: false,
     stdin: 'ignore',
     buffer: false,
@@ -145,12 +159,22 @@ export async function runDbt(opts: RunDbtOptions): Promise<RunDbtResult> {
       { details: { command: opts.dbt.command } },
     );
   }
+  return dbtResult(targetDir, result.isCanceled ? 130 : (result.exitCode ?? 2), rowCounts, started, tail);
+}
+
+function dbtResult(
+  targetDir: string,
+  exitCode: number,
+  rowCounts: Map<string, number>,
+  started: number,
+  tail: string[],
+): RunDbtResult {
   const resultsFile = join(targetDir, 'run_results.json');
   const runResults = existsSync(resultsFile)
     ? parseRunResults(JSON.parse(readFileSync(resultsFile, 'utf8')), resultsFile)
     : undefined;
   return {
-    exitCode: result.isCanceled ? 130 : (result.exitCode ?? 2),
+    exitCode,
     targetDir,
     ...(runResults ? { runResults } : {}),
     rowCounts,
