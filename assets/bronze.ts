@@ -24,6 +24,8 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
   const cfg = lake.config;
   /** The inbox as last scanned, with its partitions by `course_id|ingest_date`. */
   let inbox: Promise<Inbox> | undefined;
+  /** The run the inbox was last scanned for: a run scans it once, not once per partition (650 a day). */
+  let scannedForRun: string | undefined;
   const scan = () => {
     mkdirSync(cfg.inboxDir, { recursive: true });
     // entries that fit no partition are not skipped: `rejectedInputs` reports them and fails the run
@@ -57,7 +59,8 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
     description:
       'Round exports (wide CSV with locations[N].* columns, or MongoDB JSON) as delivered, one object per file. ' +
       'Cheap validation only; invalid files are quarantined with a JSON report and fail the step while valid ' +
-      'files still land. Idempotent by content: the same bytes again are a no-op.',
+      'files still land. A file still being written (changed within FAIRWAY_BRONZE_SETTLE_SECONDS) is left for ' +
+      'a later run with a warning. Idempotent by content: the same bytes again are a no-op.',
     group: 'bronze',
     kinds: ['file', cfg.storage.kind === 's3' ? 's3' : 'local'],
     owners: ['data-eng'],
@@ -95,7 +98,10 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
       );
     },
     materialize: async (ctx) => {
-      inbox = undefined; // rescan: files may have arrived since definitions were loaded
+      if (scannedForRun !== ctx.runId) {
+        inbox = undefined; // rescan: files may have arrived since definitions were loaded
+        scannedForRun = ctx.runId;
+      }
       const courseId = ctx.partition.course_id!;
       const ingestDate = ctx.partition.ingest_date!;
       const found = (await scan()).byKey.get(`${courseId}|${ingestDate}`);
@@ -110,6 +116,7 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
         landingPrefix: lake.landingPrefix,
         quarantinePrefix,
         courses: lake.courses,
+        settleSeconds: cfg.bronzeSettleSeconds,
         log: ctx.log,
       });
       for (const l of result.landed)
@@ -122,6 +129,14 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
           'BRONZE_FILES_QUARANTINED',
           `${result.quarantined.length} file(s) of course_id=${courseId}, ingest_date=${ingestDate} were quarantined: ${list}. ` +
             `${result.landed.length} valid file(s) landed. Fix or remove the bad files in ${cfg.inboxDir} and materialize again.`,
+        );
+      }
+      const unsettled = result.warnings.filter((w) => w.kind === 'unsettled');
+      if (landed.files === 0 && unsettled.length > 0) {
+        throw new FrameworkError(
+          'BRONZE_FILES_UNSETTLED',
+          `Nothing landed for course_id=${courseId}, ingest_date=${ingestDate}: ${unsettled.map((w) => w.details).join('; ')}. ` +
+            'Materialize again once the files are complete.',
         );
       }
       if (landed.files === 0) {
@@ -140,7 +155,8 @@ export function bronzeAssets(lake: Lakehouse): AssetDefinition<string, unknown>[
           files_unchanged: md.int(count('unchanged')),
           rounds: md.int(result.landed.reduce((n, l) => n + l.rounds, 0)),
           bytes: md.int(result.landed.reduce((n, l) => n + l.bytes, 0)),
-          course_mismatch_warnings: md.int(result.warnings.length),
+          course_mismatch_warnings: md.int(result.warnings.length - unsettled.length),
+          files_unsettled: md.int(unsettled.length),
           path: md.path(
             lake.store.uri(cfg.buckets.landing, lake.bronzePrefix(courseId, ingestDate).replace(/\/$/, '')),
           ),

@@ -6,8 +6,11 @@ import type { Logger } from 'pino';
 import { hashText } from '../../framework/definitions/index.ts';
 import { FrameworkError } from '../../framework/errors/index.ts';
 import { type Courses, findCourse } from './courses.ts';
+import { describeFsError, errnoOf } from './describe-fs-error.ts';
 import type { ObjectStore } from './object-store.ts';
 import { csvRecords } from './sample-data/count.ts';
+import { settleFiles } from './settle-files.ts';
+import { unsupportedEncoding } from './unsupported-encoding.ts';
 
 /** Course ids, date directories and file names: no separators, no traversal, no surprises on S3. */
 export const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
@@ -61,8 +64,23 @@ export async function discoverInbox(
     g.files.push(file);
   };
   const entries = async (dir: string) => (await readdir(dir, { withFileTypes: true })).sort(byName);
+  /** A directory's entries, or none when it cannot be read: one unreadable directory must not hide the others. */
+  const entriesOrReport = async (dir: string) => {
+    try {
+      return await entries(dir);
+    } catch (e) {
+      invalid.push({ path: dir, reason: describeFsError(dir, errnoOf(e), 'directory') });
+      return [];
+    }
+  };
   const fileOf = async (path: string, name: string): Promise<InboxFile | undefined> => {
-    const s = await lstat(path);
+    let s: import('node:fs').Stats;
+    try {
+      s = await lstat(path);
+    } catch (e) {
+      invalid.push({ path, reason: describeFsError(path, errnoOf(e)) });
+      return undefined;
+    }
     if (s.isSymbolicLink()) invalid.push({ path, reason: 'symbolic links are not ingested; copy the file in' });
     else if (!s.isFile()) invalid.push({ path, reason: 'not a regular file' });
     else if (!isSafeName(name))
@@ -94,14 +112,14 @@ export async function discoverInbox(
       invalid.push({ path: coursePath, reason: `course_id must match ${SAFE_NAME} and not start with '.'` });
       continue;
     }
-    for (const e of await entries(coursePath)) {
+    for (const e of await entriesOrReport(coursePath)) {
       const p = join(coursePath, e.name);
       if (e.isDirectory()) {
         if (!isIsoDay(e.name)) {
           invalid.push({ path: p, reason: 'a directory inside a course directory must be an ingest date YYYY-MM-DD' });
           continue;
         }
-        for (const f of await entries(p)) {
+        for (const f of await entriesOrReport(p)) {
           const fp = join(p, f.name);
           if (f.isDirectory())
             invalid.push({ path: fp, reason: 'nested directories below an ingest date are not allowed' });
@@ -123,13 +141,21 @@ export async function discoverInbox(
   return { partitions, invalid };
 }
 
+/**
+ * Why a whole file is quarantined. Keep in step with docs/learning/lakehouse_layers.md (Bronze) and the
+ * sample manifest's `bronze_reject_reason`.
+ */
 export type RejectReason =
   | 'empty_file'
   | 'no_records'
   | 'missing_required_column:_id'
   | 'missing_required_column:course'
   | 'unreadable'
-  | 'malformed_json';
+  | 'malformed_json'
+  | 'unsupported_encoding'
+  | 'duplicate_column'
+  | 'header_too_long'
+  | 'file_system_error';
 
 export type ExportValidation =
   | {
@@ -144,35 +170,78 @@ export type ExportValidation =
   | { ok: false; reason: RejectReason; details: string };
 
 const REQUIRED = ['_id', 'course'] as const;
-const HEADER_SCAN_BYTES = 4 * 1024 * 1024;
+/** The most bytes read to find a CSV header: a longer first line is not a round export's header. */
+export const HEADER_SCAN_BYTES = 4 * 1024 * 1024;
 
 /**
- * Cheap whole-file checks before bytes land in Bronze: not empty, readable, `_id` and `course`
- * present, at least one record. Reasons match the sample manifest's `bronze_reject_reason`.
+ * Cheap whole-file checks before bytes land in Bronze: not empty, UTF-8, readable, a CSV header within
+ * `headerScanBytes` and without repeated columns, `_id` and `course` present, at least one record.
+ * Reasons match the sample manifest's `bronze_reject_reason`.
  */
-export function validateExport(bytes: Buffer, fileName: string): ExportValidation {
+export function validateExport(bytes: Buffer, fileName: string, headerScanBytes = HEADER_SCAN_BYTES): ExportValidation {
   if (bytes.length === 0) return { ok: false, reason: 'empty_file', details: `${fileName} is 0 bytes` };
+  const encoding = unsupportedEncoding(bytes);
+  if (encoding) {
+    return {
+      ok: false,
+      reason: 'unsupported_encoding',
+      details:
+        `${fileName} is ${encoding.encoding} (${encoding.evidence}); Bronze takes UTF-8 only: ` +
+        're-export the file as UTF-8 (a UTF-8 byte order mark is fine)',
+    };
+  }
   const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
   if (text.trim() === '') return { ok: false, reason: 'no_records', details: `${fileName} holds only whitespace` };
   const ext = extname(fileName).toLowerCase();
   const format = ext === '.json' ? 'json' : ext === '.csv' ? 'csv' : /^\s*[[{]/.test(text) ? 'json' : 'csv';
-  return format === 'json' ? validateJson(text, fileName) : validateCsv(bytes, text, fileName);
+  return format === 'json' ? validateJson(text, fileName) : validateCsv(bytes, text, fileName, headerScanBytes);
 }
 
-function validateCsv(bytes: Buffer, text: string, fileName: string): ExportValidation {
+function validateCsv(bytes: Buffer, text: string, fileName: string, scanBytes: number): ExportValidation {
+  const scanned = bytes.subarray(0, scanBytes);
+  const isCut = bytes.length > scanned.length;
+  // Cut at the scan limit, a longer header would parse as a shorter one and be blamed on a missing column.
+  const tooLong = {
+    ok: false,
+    reason: 'header_too_long',
+    details:
+      `${fileName}: the CSV header (first line) is longer than ${scanBytes} bytes, the most Bronze reads ` +
+      'to find it; check that the export has one line per round (line breaks, not another separator)',
+  } as const;
+  // no line break at all: known without parsing megabytes of one cell (seconds with csv-parse)
+  if (isCut && !scanned.includes(0x0a) && !scanned.includes(0x0d)) return tooLong;
   let header: string[];
   try {
-    const rows = parse(bytes.subarray(0, HEADER_SCAN_BYTES), {
-      bom: true,
-      to_line: 1,
-      relax_quotes: false,
-    }) as string[][];
-    header = (rows[0] ?? []).map((h) => h.trim());
+    const rows = parse(scanned, { bom: true, to: 1, relax_quotes: false, info: true }) as unknown as {
+      record: string[];
+      info: { bytes: number };
+    }[];
+    const first = rows[0];
+    const last = scanned.at(-1);
+    const endsInScan = !first || first.info.bytes < scanned.length || last === 0x0a || last === 0x0d;
+    if (isCut && !endsInScan) return tooLong;
+    header = (first?.record ?? []).map((h) => h.trim());
   } catch (e) {
+    if (isCut) return tooLong; // e.g. a quote the cut left open
     return {
       ok: false,
       reason: 'unreadable',
       details: `${fileName}: CSV header does not parse: ${(e as Error).message}`,
+    };
+  }
+  // Silver reads a column by name, so of two columns named alike it silently reads one. Blank names
+  // (trailing commas) name no column Silver reads.
+  const at = new Map<string, number[]>();
+  header.forEach((h, i) => {
+    if (h !== '') at.set(h, [...(at.get(h) ?? []), i + 1]);
+  });
+  const repeated = [...at].filter(([, cols]) => cols.length > 1);
+  if (repeated.length > 0) {
+    const list = repeated.map(([h, cols]) => `'${h}' (columns ${cols.join(', ')})`).join(', ');
+    return {
+      ok: false,
+      reason: 'duplicate_column',
+      details: `${fileName}: CSV header repeats ${list}; re-export with each column named once`,
     };
   }
   for (const col of REQUIRED) {
@@ -260,7 +329,8 @@ export interface QuarantinedFile {
 
 export interface BronzeWarning {
   name: string;
-  kind: 'course_mismatch';
+  /** `unsettled`: the file was still being written; it was left out of this run and lands on a later one. */
+  kind: 'course_mismatch' | 'unsettled';
   details: string;
 }
 
@@ -285,6 +355,11 @@ export interface BronzeIngestOptions {
   quarantinePrefix?: string;
   /** Course reference for the (warning-only) course-mismatch check. */
   courses?: Courses;
+  /**
+   * `FAIRWAY_BRONZE_SETTLE_SECONDS`: a file modified more recently may still be being written, so it lands
+   * only once it has stayed unchanged that long (0: at once).
+   */
+  settleSeconds: number;
   log?: Logger;
 }
 
@@ -308,7 +383,8 @@ function checkInputs(o: BronzeIngestOptions): void {
 
 /**
  * Lands one (course_id, ingest_date) partition: valid files are copied byte for byte, idempotently by
- * content; invalid ones get a JSON quarantine report while the valid files still land.
+ * content; invalid or unreadable ones get a JSON quarantine report while the valid files still land.
+ * Files still being written (see `settleSeconds`) are left out with an `unsettled` warning.
  */
 export async function ingestBronzePartition(o: BronzeIngestOptions): Promise<BronzeIngestResult> {
   checkInputs(o);
@@ -317,29 +393,69 @@ export async function ingestBronzePartition(o: BronzeIngestOptions): Promise<Bro
   const quarantined: QuarantinedFile[] = [];
   const warnings: BronzeWarning[] = [];
   await o.store.ensureBucket(o.bucket);
-  for (const f of [...o.files].sort(byName)) {
-    const bytes = await readFile(f.path);
+  const quarantine = async (
+    name: string,
+    reason: RejectReason,
+    details: string,
+    read: { sha256: string; bytes: number } | { error_code: string },
+  ) => {
+    const reportKey = `${o.quarantinePrefix ?? ''}bronze/course_id=${o.course_id}/ingest_date=${o.ingest_date}/${name}.${o.runId}.json`;
+    const report = {
+      file: name,
+      course_id: o.course_id,
+      ingest_date: o.ingest_date,
+      reason,
+      details,
+      run_id: o.runId,
+      ...read,
+      ts: new Date().toISOString(),
+    };
+    await o.store.ensureBucket(o.quarantineBucket);
+    await o.store.put(o.quarantineBucket, reportKey, `${JSON.stringify(report)}\n`, {
+      contentType: 'application/json',
+    });
+    quarantined.push({ name, reason, details, reportKey });
+    log?.warn({ file: name, reason, ...read, report_key: reportKey }, 'bronze file quarantined');
+  };
+  const setting = `FAIRWAY_BRONZE_SETTLE_SECONDS=${o.settleSeconds}`;
+  const unsettled = (name: string, path: string, how: string) => {
+    const details = `${path} is still being written (${how}); left out of this run, it lands on a later run once complete`;
+    warnings.push({ name, kind: 'unsettled', details });
+    log?.warn({ file: name, settle_seconds: o.settleSeconds, how }, 'bronze file still being written');
+  };
+  const files = [...o.files].sort(byName);
+  // every file's wait at once: a partition of fresh files costs one window, not one per file
+  const settled =
+    o.settleSeconds > 0
+      ? await settleFiles(
+          files.map((f) => f.path),
+          o.settleSeconds * 1000,
+        )
+      : undefined;
+  for (const [i, f] of files.entries()) {
+    const s = settled?.[i];
+    if (s?.state === 'changing') {
+      unsettled(f.name, f.path, `it changed within each of ${s.waits} settle windows, ${setting}`);
+      continue;
+    }
+    let bytes: Buffer;
+    try {
+      if (s?.state === 'error') throw s.error;
+      bytes = await readFile(f.path);
+    } catch (e) {
+      const error = errnoOf(e);
+      await quarantine(f.name, 'file_system_error', describeFsError(f.path, error), { error_code: error.code });
+      continue;
+    }
+    if (s?.state === 'settled' && bytes.length !== s.size) {
+      const how = `its size went from ${s.size} to ${bytes.length} bytes after it was still for ${setting}`;
+      unsettled(f.name, f.path, how);
+      continue;
+    }
     const sha256 = sha256Hex(bytes);
     const v = validateExport(bytes, f.name);
     if (!v.ok) {
-      const reportKey = `${o.quarantinePrefix ?? ''}bronze/course_id=${o.course_id}/ingest_date=${o.ingest_date}/${f.name}.${o.runId}.json`;
-      const report = {
-        file: f.name,
-        course_id: o.course_id,
-        ingest_date: o.ingest_date,
-        reason: v.reason,
-        details: v.details,
-        run_id: o.runId,
-        sha256,
-        bytes: bytes.length,
-        ts: new Date().toISOString(),
-      };
-      await o.store.ensureBucket(o.quarantineBucket);
-      await o.store.put(o.quarantineBucket, reportKey, `${JSON.stringify(report)}\n`, {
-        contentType: 'application/json',
-      });
-      quarantined.push({ name: f.name, reason: v.reason, details: v.details, reportKey });
-      log?.warn({ file: f.name, reason: v.reason, sha256, report_key: reportKey }, 'bronze file quarantined');
+      await quarantine(f.name, v.reason, v.details, { sha256, bytes: bytes.length });
       continue;
     }
     if (o.courses && v.firstCourse !== undefined) {

@@ -141,6 +141,25 @@ describe('loadConfig', () => {
       "config/twice.env: key 'FAIRWAY_STORAGE_KIND' is set on lines 1 and 3. Keep one: which one wins would be a silent guess.",
     );
   });
+
+  it('reads FAIRWAY_BRONZE_SETTLE_SECONDS: 2 by default, 0 disables, anything else but 0-300 seconds names key and form', () => {
+    const root = scratchRoot();
+    const file = join(root, 'config/embedded.env');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^FAIRWAY_BRONZE_SETTLE_SECONDS=.*$/m, ''));
+    expect(loadConfig({ projectRoot: root, env: {} }).bronzeSettleSeconds).toBe(2);
+    expect(loadConfig({ projectRoot: repoRoot, env: {} }).bronzeSettleSeconds).toBe(2);
+    const set = (v: string) => loadConfig({ projectRoot: repoRoot, env: { FAIRWAY_BRONZE_SETTLE_SECONDS: v } });
+    expect(set('0').bronzeSettleSeconds).toBe(0);
+    expect(set(' 0.5 ').bronzeSettleSeconds).toBe(0.5);
+    for (const bad of ['-1', 'soon', '2s', '301']) {
+      const e = errorOf(() => set(bad));
+      expect(e.code).toBe('CONFIG_INVALID');
+      expect(e.message).toBe(
+        `environment variable FAIRWAY_BRONZE_SETTLE_SECONDS (overriding config/embedded.env) has invalid value '${bad}': ` +
+          'expected a number of seconds from 0 to 300 (0 disables).',
+      );
+    }
+  });
 });
 
 describe('maskSecrets and sparkEnv', () => {

@@ -30,6 +30,15 @@ const ident = z
   .regex(/^[a-z_][a-z0-9_]*$/, 'a lowercase SQL identifier (a-z 0-9 _)');
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 const posInt = z.string().trim().regex(/^\d+$/, 'a positive integer').transform(Number).pipe(z.number().int().min(1));
+const seconds = (max: number) => {
+  const expected = `a number of seconds from 0 to ${max} (0 disables)`;
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, expected)
+    .transform(Number)
+    .pipe(z.number().max(max, expected));
+};
 const coord = (min: number, max: number) =>
   z
     .string()
@@ -84,6 +93,8 @@ const RawSchema = z.strictObject({
   FAIRWAY_COORD_MIN_LAT: coord(-90, 90),
   FAIRWAY_COORD_MAX_LAT: coord(-90, 90),
   FAIRWAY_INBOX_DIR: str,
+  /** Bronze lands an inbox file only once it has not changed for this long: it may still be being written. */
+  FAIRWAY_BRONZE_SETTLE_SECONDS: seconds(300).default(2),
   FAIRWAY_COURSES_FILE: str,
   FAIRWAY_QUERY_ENGINE: z.enum(['spark', 'trino', 'athena']),
   FAIRWAY_TRINO_URL: url.optional(),
@@ -143,6 +154,8 @@ export interface LakehouseConfig {
   silverBatchPartitions: number;
   coordinateBounds: { minLon: number; maxLon: number; minLat: number; maxLat: number };
   inboxDir: string;
+  /** Seconds an inbox file must stay unchanged before Bronze lands it (0: at once). */
+  bronzeSettleSeconds: number;
   coursesFile: string;
   query: { engine: 'spark' | 'trino' | 'athena'; trinoUrl?: string; athenaWorkgroup?: string };
 }
@@ -353,6 +366,7 @@ function toConfig(
       maxLat: c.FAIRWAY_COORD_MAX_LAT,
     },
     inboxDir: abs(c.FAIRWAY_INBOX_DIR),
+    bronzeSettleSeconds: c.FAIRWAY_BRONZE_SETTLE_SECONDS,
     coursesFile: abs(c.FAIRWAY_COURSES_FILE),
     query: {
       engine: c.FAIRWAY_QUERY_ENGINE,

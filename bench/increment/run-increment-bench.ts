@@ -162,6 +162,9 @@ export async function runIncrementBench(opts: IncrementBenchOptions): Promise<In
         FAIRWAY_HOME: home,
         FAIRWAY_COURSES_FILE: coursesFile,
         FAIRWAY_LOG_LEVEL: 'warn',
+        // The files were generated a moment ago; a user's arrive hours before the daily run. Without this,
+        // Bronze would wait out its settle window (2 s) for the newest files: arrival, not processing.
+        FAIRWAY_BRONZE_SETTLE_SECONDS: '0',
         NO_COLOR: '1',
       };
       log(`${opts.label}: ${n} partitions (${rounds} rounds), materialize '*' --stale-only on a fresh state dir`);
