@@ -5,6 +5,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineAssets, type QueryOptions } from '../framework/definitions/index.ts';
+import { UsageError } from '../framework/errors/index.ts';
 import { rootLogger } from '../framework/logging/index.ts';
 import { type DefinitionsContext, stateDirOf } from '../framework/project/index.ts';
 import { stackCommand } from '../stack/index.ts';
@@ -12,7 +13,7 @@ import { bronzeAssets } from './bronze.ts';
 import { loadGoldAssets } from './gold.ts';
 import { maskSecrets } from './lib/config.ts';
 import { openLakehouse } from './lib/lakehouse.ts';
-import { querySpark, queryTrino } from './lib/query.ts';
+import { queryEmbedded, queryTrino, readsWithoutSpark } from './lib/query.ts';
 import { sampleCommand } from './lib/sample-data/index.ts';
 import { guardLocalStack, stackConfigOf, stackServicesDown } from './lib/stack.ts';
 import { lakehouseTableOf, readLakehouseTable } from './lib/tables.ts';
@@ -35,7 +36,9 @@ export default async function lakehouse(ctx?: DefinitionsContext) {
   });
   const silver = silverAssets(lake, bronze[0]!, projectRoot, gold.silverGate);
   const query = async (statements: string[], opts: QueryOptions = {}) => {
-    if (cfg.query.engine !== 'trino') return querySpark(lake, projectRoot, statements, opts);
+    if (cfg.query.engine !== 'trino') return queryEmbedded(lake, projectRoot, statements, opts);
+    if (opts.engine !== undefined && opts.engine !== 'trino')
+      throw new UsageError(`--engine ${opts.engine}: this profile (${cfg.file}) queries Trino only.`);
     // Checked first: with S3 down, Trino's own retries take minutes before it reports an error.
     const down = await stackServicesDown(cfg, stateDir, ['s3', 'rest', 'trino'], 'The query needs');
     if (down) throw down;
@@ -68,7 +71,16 @@ export default async function lakehouse(ctx?: DefinitionsContext) {
         silver.map((a) => a.key),
         gold.project,
       ),
-      readTable: (table, { limit }) => readLakehouseTable(cfg.query.engine, query, table, limit),
+      readTable: async (table, { limit }) => {
+        // embedded: DuckDB answers the table-read statements; a statement it hands to Spark makes the read Spark's
+        let engine: string = cfg.query.engine === 'spark' && readsWithoutSpark(cfg) ? 'duckdb' : cfg.query.engine;
+        const onNotice = (message: string) => {
+          engine = 'spark';
+          rootLogger().warn({ table: table.table }, message);
+        };
+        const read = await readLakehouseTable(cfg.query.engine, (sql) => query(sql, { onNotice }), table, limit);
+        return { ...read, engine };
+      },
       commands: { stack: stackCommand((dir) => stackConfigOf(cfg, dir)), sample: sampleCommand(cfg) },
       noDataHint: `Put round exports in ${cfg.inboxDir}/<course_id>/<YYYY-MM-DD>/, or load the sample with 'fairway sample'.`,
       bootstrap: async (onProgress) => {

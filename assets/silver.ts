@@ -253,6 +253,7 @@ export function silverAssets(
         signal: ctx.signal,
         log,
         onOutput: (line) => ctx.computeLog(line),
+        onChildProcess: ctx.onChildProcess,
         onMessage: (m) => {
           if (m.type === 'log') log[m.level]({ ...m.fields }, m.message);
         },

@@ -49,7 +49,9 @@ _COUNT_STAR = re.compile(r"count\s*\(\s*\*\s*\)", re.I)
 _SIMPLE_LIMIT = re.compile(
     rf"^\s*select\s+(?:\*|{_IDENT}(?:\s*,\s*{_IDENT})*)\s+from\s+{_CHAIN.pattern}\s+limit\s+(\d+)\s*;?\s*$", re.I
 )
-_NOT_FOUND = re.compile(r"^Catalog Error: (?:Table|Schema|Catalog) with name \S+ does not exist")
+# DuckDB also calls SHOW, DESCRIBE and SUMMARIZE queries SELECTs, but prints them its own way: Spark's.
+_READ_START = re.compile(r"^[\s(]*(select|with|values)\b", re.I)
+_NOT_FOUND = re.compile(r'^Catalog Error: (?:Table|Schema|Catalog) with name "?([^"\s!]+)"? does not exist')
 
 
 class Unsupported(Exception):
@@ -61,8 +63,9 @@ class TableNotFound(Exception):
 
 
 def _unquote(part: str) -> str:
+    """Lowercased: Spark and DuckDB match names case-insensitively, quoted or not."""
     if part[0] in '"`':
-        return part[1:-1].replace(part[0] * 2, part[0])
+        part = part[1:-1].replace(part[0] * 2, part[0])
     return part.lower()
 
 
@@ -166,7 +169,12 @@ class DuckDbReader:
             env.get("FAIRWAY_CATALOG_NAME") or "lakehouse", env.get("FAIRWAY_CATALOG_URI") or "", _file_io_properties(env)
         )
         self.con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
-        for setting in ("SET python_enable_replacements = false", "SET TimeZone = 'UTC'"):
+        settings = (
+            "SET python_enable_replacements = false",  # never scan a Python variable named like a table
+            "SET TimeZone = 'UTC'",  # spark.sql.session.timeZone (session.py)
+            "SET default_null_order = 'nulls_first_on_asc_last_on_desc'",  # Spark's NULL order
+        )
+        for setting in settings:
             try:
                 self.con.execute(setting)
             except duckdb.Error:
@@ -180,6 +188,7 @@ class DuckDbReader:
             self.con.execute(macro)
         self._arrow: dict[tuple, object] = {}
         self._registered: set[str] = set()
+        self._attached: set[str] = set()  # namespace databases of this statement's metadata tables
 
     def _scan(self, key: tuple[str, str], columns: tuple[str, ...] | None, limit: int | None):
         """The table's current snapshot as an Arrow table, only ``columns`` (None: all), at most ``limit`` rows."""
@@ -197,12 +206,13 @@ class DuckDbReader:
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_sql}")
         self.con.execute(f"CREATE OR REPLACE VIEW {schema_sql}.{_quote(view)} AS SELECT * FROM temp.main.{_quote(name)}")
 
-    def prepare(self, sql: str) -> None:
-        """Registers the catalog tables the statement names, with only the columns it can use."""
+    def prepare(self, sql: str) -> list[tuple[str, ...]]:
+        """Registers the catalog tables the statement names, with only the columns it can use; returns the
+        statement's dotted names."""
         chains, words, star = scan_sql(sql)
         cat = self.catalog.name.lower()
         simple = _SIMPLE_LIMIT.match(sql)
-        for chain in chains:
+        for chain in dict.fromkeys(chains):
             prefixed = len(chain) > 2 and chain[0] == cat  # lakehouse.silver.t resolves as silver.t does
             parts = chain[1:] if prefixed else chain
             if len(parts) < 2:
@@ -222,20 +232,29 @@ class DuckDbReader:
             # `SELECT * FROM t LIMIT n` (a table preview) reads n rows, not the whole table
             limit = int(simple.group(1)) if simple else None
             self._register(key[1], f"{_quote(self.catalog.name)}.{_quote(key[0])}", self._scan(key, columns, limit))
+        return chains
 
     def _register_metadata(self, key: tuple[str, str], meta: str) -> None:
         inspect = self.catalog.load(key).inspect
         arrow = getattr(inspect, meta)()
-        # `silver.fact_rounds.refs`: a database named after the namespace, with a schema per table
-        db = _quote(key[0])
-        if key[0] not in {r[0] for r in self.con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}:
-            self.con.execute(f"ATTACH ':memory:' AS {db}")
-        self._register(meta, f"{db}.{_quote(key[1])}", arrow)
+        # `silver.fact_rounds.refs`: a database named after the namespace, with a schema per table. It makes
+        # `silver.t` ambiguous (schema or database?) for DuckDB, so it lives only for this statement (run()).
+        if key[0] not in self._attached:
+            self.con.execute(f"ATTACH ':memory:' AS {_quote(key[0])}")
+            self._attached.add(key[0])
+        self._register(meta, f"{_quote(key[0])}.{_quote(key[1])}", arrow)
 
     def run(self, sql: str, limit: int | None) -> dict:
         """Columns, rows (at most ``limit``) and ``total_rows`` when cut, as spark/query.py's ``collect``."""
         self._check_read_only(sql)
-        self.prepare(sql)
+        try:
+            return self._run(sql, limit, self.prepare(sql))
+        finally:
+            for db in self._attached:
+                self.con.execute(f"DETACH {_quote(db)}")
+            self._attached.clear()
+
+    def _run(self, sql: str, limit: int | None, chains: list[tuple[str, ...]]) -> dict:
         duckdb = self.duckdb
         try:
             rel = self.con.sql(sql)
@@ -244,11 +263,14 @@ class DuckDbReader:
             rows = rel.fetchall() if limit is None else rel.limit(limit + 1).fetchall()
             out: dict = {"columns": [COLUMN_NAMES.get(c, c) for c in rel.columns]}
             if limit is not None and len(rows) > limit:
-                out["total_rows"] = rel.aggregate("count(*)").fetchone()[0]
+                out["total_rows"] = rel.aggregate("count(*)").fetchall()[0][0]
                 rows = rows[:limit]
         except duckdb.Error as e:
             message = str(e).split("\n")[0]
-            if isinstance(e, duckdb.CatalogException) and _NOT_FOUND.match(message):
+            missing = _NOT_FOUND.match(message) if isinstance(e, duckdb.CatalogException) else None
+            # only a qualified name (silver.t): an unqualified one may be Spark's to resolve (a `USE` before it)
+            name = missing.group(1).lower().rsplit(".", 1)[-1] if missing else None  # "nowhere.nope" → nope
+            if name and any(len(c) >= 2 and name in c for c in chains):
                 raise TableNotFound(f"[TABLE_OR_VIEW_NOT_FOUND] {message}") from e
             raise Unsupported(message) from e
         out["rows"] = [[_jsonable(_local_naive(v)) for v in row] for row in rows]
@@ -264,8 +286,9 @@ class DuckDbReader:
         if len(statements) != 1:
             raise Unsupported(f"it holds {len(statements)} statements")
         kind = statements[0].type
-        if kind != duckdb.StatementType.SELECT:
-            raise Unsupported(f"it is a {str(kind).split('.')[-1]} statement; only SELECT is read without Spark")
+        if kind != duckdb.StatementType.SELECT or not _READ_START.match(_SKIP.sub(" ", sql)):
+            name = str(kind).split(".")[-1] if kind != duckdb.StatementType.SELECT else sql.split(None, 1)[0].upper()
+            raise Unsupported(f"it is a {name} statement; only SELECT is read without Spark")
 
 
 def main(statements: list[str]) -> int:

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { ensureSparkRuntime, type SparkRuntime } from '../../framework/integrations/spark/index.ts';
+import { ensureSparkRuntime, ensureSparkVenv, type SparkRuntime } from '../../framework/integrations/spark/index.ts';
 import { type LakehouseConfig, loadConfig } from './config.ts';
 import { type Courses, loadCourses } from './courses.ts';
 import { createObjectStore, type ObjectStore } from './object-store.ts';
@@ -11,6 +11,8 @@ export interface Lakehouse {
   store: ObjectStore;
   /** Venv + jars, installed on first use (idempotent and fast afterwards). */
   sparkRuntime(onProgress?: (message: string) => void): Promise<SparkRuntime>;
+  /** The same venv's interpreter alone (no Java, no jars), for Python that starts no JVM. */
+  python(): Promise<string>;
   /** Key prefix of everything in the landing bucket ('' or ending in '/'). */
   landingPrefix: string;
   /** Key prefix of a Bronze partition in the landing bucket. */
@@ -30,6 +32,10 @@ export function openLakehouse(projectRoot: string, stateDir: string, env: NodeJS
   const courses = loadCourses(config.coursesFile);
   const store = createObjectStore(config);
   let runtime: Promise<SparkRuntime> | undefined;
+  const runtimeFiles = {
+    requirementsFile: join(projectRoot, 'spark', 'requirements.txt'),
+    pomFile: join(projectRoot, 'spark', 'jars', 'pom.xml'),
+  };
   const bronzePrefix = (courseId: string, ingestDate: string) =>
     `${withSlash(config.prefixes.landing)}course_id=${courseId}/ingest_date=${ingestDate}/`;
   return {
@@ -37,16 +43,13 @@ export function openLakehouse(projectRoot: string, stateDir: string, env: NodeJS
     courses,
     store,
     sparkRuntime: (onProgress) => {
-      runtime ??= ensureSparkRuntime({
-        requirementsFile: join(projectRoot, 'spark', 'requirements.txt'),
-        pomFile: join(projectRoot, 'spark', 'jars', 'pom.xml'),
-        ...(onProgress ? { onProgress } : {}),
-      }).catch((e: unknown) => {
+      runtime ??= ensureSparkRuntime({ ...runtimeFiles, ...(onProgress ? { onProgress } : {}) }).catch((e: unknown) => {
         runtime = undefined;
         throw e;
       });
       return runtime;
     },
+    python: async () => (runtime ? (await runtime).python : (await ensureSparkVenv(runtimeFiles)).python),
     landingPrefix: withSlash(config.prefixes.landing),
     bronzePrefix,
     bronzeSparkPath: (courseId, ingestDate) =>

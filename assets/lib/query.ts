@@ -3,31 +3,130 @@ import { execa } from 'execa';
 import { BasicAuth, Trino } from 'trino-client';
 import { z } from 'zod';
 import type { QueryOptions, QueryResult } from '../../framework/definitions/index.ts';
-import { FrameworkError, ServiceUnavailableError } from '../../framework/errors/index.ts';
+import { FrameworkError, ServiceUnavailableError, UsageError } from '../../framework/errors/index.ts';
 import { type LakehouseConfig, sparkEnv, sparkJars } from './config.ts';
 import type { Lakehouse } from './lakehouse.ts';
 
-const LineSchema = z.union([
-  z.object({
-    statement: z.number(),
-    columns: z.array(z.string()),
-    rows: z.array(z.array(z.unknown())),
-    total_rows: z.number().int().optional(),
-  }),
-  z.object({ statement: z.number(), error: z.string() }),
+const ResultLineSchema = z.object({
+  statement: z.number().int().min(0),
+  columns: z.array(z.string()),
+  rows: z.array(z.array(z.unknown())),
+  total_rows: z.number().int().optional(),
+});
+const LineSchema = z.union([ResultLineSchema, z.object({ statement: z.number().int().min(0), error: z.string() })]);
+/** spark/query_duckdb.py's lines: a result, an error (`code` TABLE_NOT_FOUND: a table the catalog lacks), or a fallback. */
+const DuckDbLineSchema = z.union([
+  ResultLineSchema,
+  z.object({ statement: z.number().int().min(0), error: z.string(), code: z.literal('TABLE_NOT_FOUND') }),
+  z.object({ statement: z.number().int().min(0), fallback: z.string() }),
 ]);
 
 /** A statement that names a table the catalog does not have: code `TABLE_NOT_FOUND`, so callers can say "materialize it first". */
 const tableNotFound = (engine: string, statement: string, message: string) =>
   new FrameworkError('TABLE_NOT_FOUND', `${engine}: ${message}`, { details: { statement } });
 
-/**
- * Runs SQL on the profile's engine. Embedded: one local Spark session (spark/query.py) for all the
- * statements, so the start-up cost is paid once.
- */
 /** Rows per statement when the caller does not say (`QueryOptions.maxRows`). */
 export const DEFAULT_MAX_ROWS = 10_000;
 
+/** `fairway query --engine` on the embedded profile; unset: DuckDB, and Spark for what DuckDB cannot run. */
+const EmbeddedEngineSchema = z.enum(['duckdb', 'spark']);
+
+const toResult = (line: z.infer<typeof ResultLineSchema>): QueryResult => ({
+  columns: line.columns,
+  rows: line.rows,
+  ...(line.total_rows !== undefined ? { total_rows: line.total_rows } : {}),
+});
+
+/** Whether the profile's catalog can be read without Spark: Iceberg's JDBC catalog on a SQLite file. */
+export function readsWithoutSpark(config: LakehouseConfig): boolean {
+  const env = sparkEnv(config);
+  return env.FAIRWAY_CATALOG_TYPE === 'jdbc' && (env.FAIRWAY_CATALOG_URI ?? '').startsWith('jdbc:sqlite:');
+}
+
+/**
+ * Runs SQL on the embedded profile. A SELECT is answered in ~1 s without a JVM (spark/query_duckdb.py: pyiceberg
+ * reads the tables it names, DuckDB runs it); what DuckDB cannot run (writes, DDL, Spark-only syntax or
+ * functions such as Sedona's ST_*) goes to one Spark session, said in one `onNotice` line per statement.
+ * `opts.engine` forces one engine: `spark`, or `duckdb` (then a statement DuckDB cannot run is an error).
+ */
+export async function queryEmbedded(
+  lake: Lakehouse,
+  projectRoot: string,
+  statements: string[],
+  opts: QueryOptions = {},
+): Promise<QueryResult[]> {
+  const parsed = EmbeddedEngineSchema.optional().safeParse(opts.engine);
+  if (!parsed.success)
+    throw new UsageError(`--engine must be duckdb or spark on this profile; got '${opts.engine}'.`, {
+      engine: opts.engine,
+    });
+  const engine = parsed.data;
+  if (engine === 'spark') return querySpark(lake, projectRoot, statements, opts);
+  if (!readsWithoutSpark(lake.config)) {
+    if (engine === 'duckdb')
+      throw new UsageError(
+        `--engine duckdb reads only a SQLite JDBC catalog; ${lake.config.file} sets FAIRWAY_CATALOG_TYPE=${lake.config.catalog.type}.`,
+      );
+    return querySpark(lake, projectRoot, statements, opts);
+  }
+  const answers = await queryDuckDb(lake, projectRoot, statements, opts);
+  const fallbacks = answers.flatMap((a, i) => ('fallback' in a ? [{ i, reason: a.fallback }] : []));
+  if (fallbacks.length === 0) return answers as QueryResult[];
+  const which = (i: number) => (statements.length === 1 ? 'this statement' : `statement ${i + 1}`);
+  if (engine === 'duckdb') {
+    const { i, reason } = fallbacks[0]!;
+    throw new FrameworkError(
+      'QUERY_FAILED',
+      `DuckDB could not run ${which(i)} (${reason}). Without --engine, Fairway runs such a statement on Spark.`,
+      { details: { statement: statements[i] } },
+    );
+  }
+  for (const { i, reason } of fallbacks) {
+    opts.onNotice?.(`query: DuckDB could not run ${which(i)} (${reason}); running it on Spark`);
+  }
+  const onSpark = await querySpark(
+    lake,
+    projectRoot,
+    fallbacks.map(({ i }) => statements[i]!),
+    opts,
+  );
+  const out = [...answers] as (QueryResult | { fallback: string })[];
+  for (const [k, { i }] of fallbacks.entries()) out[i] = onSpark[k]!;
+  return out as QueryResult[];
+}
+
+/**
+ * One run of spark/query_duckdb.py over all the statements: a result or a fallback reason per statement, in
+ * order. A missing table throws `TABLE_NOT_FOUND` at once, as Spark would.
+ */
+async function queryDuckDb(
+  lake: Lakehouse,
+  projectRoot: string,
+  statements: string[],
+  opts: QueryOptions,
+): Promise<(QueryResult | { fallback: string })[]> {
+  const python = await lake.python();
+  const result = await execa(python, [join(projectRoot, 'spark', 'query_duckdb.py'), ...statements], {
+    cwd: projectRoot,
+    reject: false,
+    env: { ...process.env, ...sparkEnv(lake.config), FAIRWAY_QUERY_MAX_ROWS: String(opts.maxRows ?? DEFAULT_MAX_ROWS) },
+  });
+  const out: (QueryResult | { fallback: string })[] = [];
+  for (const line of result.stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const parsed = DuckDbLineSchema.parse(JSON.parse(line));
+    if ('error' in parsed) throw tableNotFound('DuckDB', statements[parsed.statement] ?? '', parsed.error);
+    out[parsed.statement] = 'fallback' in parsed ? { fallback: parsed.fallback } : toResult(parsed);
+  }
+  if (result.exitCode !== 0 || out.filter(Boolean).length !== statements.length) {
+    // the reader itself failed (e.g. a broken venv): Spark may still answer, and says so if not
+    const tail = result.stderr.split('\n').filter(Boolean).slice(-1).join('') || `exit ${result.exitCode}`;
+    return statements.map((_, i) => out[i] ?? { fallback: `the DuckDB reader failed: ${tail}` });
+  }
+  return out;
+}
+
+/** Runs SQL on one local Spark session (spark/query.py) for all the statements, so the start-up cost is paid once. */
 export async function querySpark(
   lake: Lakehouse,
   projectRoot: string,
@@ -58,11 +157,7 @@ export async function querySpark(
         details: { statement: statements[parsed.statement] },
       });
     }
-    out.push({
-      columns: parsed.columns,
-      rows: parsed.rows,
-      ...(parsed.total_rows !== undefined ? { total_rows: parsed.total_rows } : {}),
-    });
+    out.push(toResult(parsed));
   }
   if (result.exitCode !== 0 || out.length !== statements.length) {
     const tail = result.stderr.split('\n').filter(Boolean).slice(-5).join('\n');

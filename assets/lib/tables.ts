@@ -94,8 +94,9 @@ async function trinoPreviewSql(query: Query, table: string, limit: number): Prom
 }
 
 /**
- * Reads one table on the profile's engine: Spark runs the three statements in one session (it takes
- * ~20 s to start); Trino first describes the table to keep 64-bit values exact in the preview.
+ * Reads one table on the profile's engine: the embedded profile runs the three Spark SQL statements in one
+ * process (DuckDB, which has Spark's `unix_micros` and `<table>.refs`; Spark, ~20 s to start, for anything
+ * DuckDB cannot run); Trino first describes the table to keep 64-bit values exact in the preview.
  */
 export async function readLakehouseTable(
   engine: 'spark' | 'trino' | 'athena',

@@ -1,13 +1,26 @@
 """Cleans one store's orders and reports through Fairway's pipes protocol (example)."""
 import csv
 import os
+import signal
 import sys
 import time
 
 from pipes import open_pipes, md_int, md_row_count
 
 
+def linger_on_sigterm(seconds: float) -> None:
+    """Tests: outlive a SIGTERM for a while, as a Spark JVM does while it shuts down."""
+
+    def linger(_signum, _frame):
+        time.sleep(seconds)
+        sys.exit(143)
+
+    signal.signal(signal.SIGTERM, linger)
+
+
 def main(src: str, dst: str) -> None:
+    if os.environ.get("HELLO_PY_TERM_GRACE_S"):
+        linger_on_sigterm(float(os.environ["HELLO_PY_TERM_GRACE_S"]))
     with open_pipes() as pipes:
         time.sleep(float(os.environ.get("HELLO_PY_SLOW_S", "0")))  # tests: a step still running
         with open(src, newline="") as f:

@@ -87,6 +87,7 @@ export const cleanOrders = asset({
       signal: ctx.signal,
       log: ctx.log,
       onOutput: (line) => ctx.computeLog(line),
+      onChildProcess: ctx.onChildProcess,
     });
     if (result.exitCode !== 0) {
       const err = result.messages.find((m) => m.type === 'error');

@@ -16,6 +16,7 @@ export interface MaterializeFlags {
   partition?: string;
   staleOnly?: boolean;
   concurrency?: string;
+  lockWait?: string;
   json?: boolean;
 }
 
@@ -28,6 +29,10 @@ export async function materializeCommand(
   const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
     throw new UsageError(`--concurrency must be a positive integer, got '${flags.concurrency}'.`);
+  }
+  const lockWait = flags.lockWait === undefined ? undefined : Number(flags.lockWait);
+  if (lockWait !== undefined && (flags.lockWait!.trim() === '' || !Number.isFinite(lockWait) || lockWait < 0)) {
+    throw new UsageError(`--lock-wait must be a number of seconds ≥ 0, got '${flags.lockWait}'.`);
   }
   const progress = new RunProgress(Boolean(process.stderr.isTTY) && !flags.json);
   const controller = new AbortController();
@@ -46,6 +51,7 @@ export async function materializeCommand(
       ...(flags.partition ? { partition: flags.partition } : {}),
       staleOnly: flags.staleOnly ?? false,
       ...(concurrency ? { concurrency } : {}),
+      ...(lockWait !== undefined ? { lockWaitMs: lockWait * 1000 } : {}),
       signal: controller.signal,
       onPlan: (p, run) => progress.start(p, run.run_id),
       onEvent: progress.onEvent,

@@ -53,6 +53,10 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option('--stale-only', 'skip asset partitions that are already FRESH')
     .option('-c, --concurrency <n>', 'steps to run at once (default 2)')
+    .option(
+      '--lock-wait <s>',
+      'seconds to wait for another run holding the same partitions (default 10; 0 fails at once)',
+    )
     .option('--json', 'print the run summary as JSON on stdout')
     .addHelpText('after', '\nExit codes: 0 success, 1 run failed or canceled, 2 usage or definition error.')
     .action((selection: string, flags) => withProject((p) => materializeCommand(p, selection, flags)));
@@ -174,17 +178,24 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('query')
-    .description("Run SQL on the profile's query engine (embedded: Spark; local: Trino)")
+    .description(
+      "Run SQL on the profile's query engine (embedded: DuckDB over the Iceberg tables, Spark for what it cannot run; local: Trino)",
+    )
     .argument('<sql...>', 'one or more SQL statements')
     .option('--max-rows <n>', 'at most n rows per statement (default 10000; 0 returns all)')
+    .option('--engine <name>', 'force an engine where the profile offers a choice (embedded: duckdb or spark)')
     .option('--json', 'machine-readable output')
-    .action((statements: string[], flags: { json?: boolean; maxRows?: string }) =>
+    .action((statements: string[], flags: { json?: boolean; maxRows?: string; engine?: string }) =>
       withProject(async (p) => {
         if (!p.defs.hooks.query) throw new UsageError('These definitions have no query engine (no `query` hook).');
         const maxRows = Number(flags.maxRows ?? 10_000);
         if (!Number.isInteger(maxRows) || maxRows < 0)
           throw new UsageError(`--max-rows must be a whole number ≥ 0 (0 returns all); got '${flags.maxRows}'.`);
-        const results = await p.defs.hooks.query(statements, { maxRows });
+        const results = await p.defs.hooks.query(statements, {
+          maxRows,
+          ...(flags.engine ? { engine: flags.engine } : {}),
+          onNotice: (message) => process.stderr.write(`${message}\n`),
+        });
         // never cut silently: say what was left out and how to get it
         for (const [i, r] of results.entries()) {
           if (r.total_rows === undefined) continue;

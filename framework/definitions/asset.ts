@@ -57,6 +57,8 @@ export interface AssetChecksContext {
   signal: AbortSignal;
   stepDir: string;
   computeLog: (line: string) => void;
+  /** Records a child process group while it runs: see `MaterializeContext.onChildProcess`. */
+  onChildProcess?: (pgid: number) => () => void;
 }
 
 /**
@@ -170,6 +172,14 @@ export interface MaterializeContext<R = unknown> {
   stepDir: string;
   /** Appends a line to the step's compute log. */
   computeLog: (line: string) => void;
+  /**
+   * Call with the pid of a child started in its own process group (`detached: true`: a Spark job, dbt) as
+   * soon as it runs; call the returned function once it has exited. While recorded, a run whose process
+   * dies keeps its partitions locked until that group is gone too, so no re-run writes beside it.
+   * `runPipesProcess` and `runDbt` take it as their `onChildProcess` option. Set by the executor (absent
+   * when a test calls the function directly).
+   */
+  onChildProcess?: (pgid: number) => () => void;
   /** The assets this step writes: `[assetKey]`, or every output of a multi-asset (`multiAsset`). */
   outputs: readonly AssetKey[];
 }

@@ -46,6 +46,13 @@ export interface QueryResult {
 export interface QueryOptions {
   /** At most this many rows per statement (default 10,000); 0 returns every row. */
   maxRows?: number;
+  /**
+   * The engine to run on, when the definitions offer a choice (`fairway query --engine`); unset lets them
+   * choose. The definitions reject a name they do not know.
+   */
+  engine?: string;
+  /** Told when the definitions change engine for a statement, in one line (the CLI writes it to stderr). */
+  onNotice?: (message: string) => void;
 }
 
 /** The table an asset writes, as the profile's query engine names it (see `DefinitionHooks.tableOf`). */

@@ -13,6 +13,7 @@ import { MetadataSchema } from '../definitions/index.ts';
 import { openComputeLog } from '../pipes/index.ts';
 import type { CheckEvaluationRecord } from '../storage/index.ts';
 import type { ExecuteOptions } from './execute-plan.ts';
+import { trackChildProcess } from './track-child-process.ts';
 
 /** What a check result is recorded against: an asset partition, named by its step id in gate messages. */
 export interface CheckTarget {
@@ -91,6 +92,7 @@ export async function evaluateAssetChecks(
             signal: opts.signal,
             stepDir,
             computeLog: computeLog.write,
+            onChildProcess: trackChildProcess(opts.emit, opts.runId, target.asset_key, ''),
           })),
         );
       } catch (e) {

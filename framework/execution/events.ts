@@ -45,6 +45,16 @@ export type ExecutionEvent =
       message: string;
       data?: Record<string, unknown>;
     }
-  | { type: 'COMPUTE_LOG'; run_id: string; asset_key: string; partition_key: string; path: string; bytes: number };
+  | { type: 'COMPUTE_LOG'; run_id: string; asset_key: string; partition_key: string; path: string; bytes: number }
+  /** A step started a child in its own process group (`ctx.onChildProcess`): recorded until it exits. */
+  | {
+      type: 'CHILD_PROCESS_STARTED';
+      run_id: string;
+      asset_key: string;
+      partition_key: string;
+      pgid: number;
+      started_at: string;
+    }
+  | { type: 'CHILD_PROCESS_EXITED'; run_id: string; asset_key: string; partition_key: string; pgid: number };
 
 export type EventSink = (event: ExecutionEvent) => void;

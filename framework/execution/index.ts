@@ -15,6 +15,13 @@ export {
   plannedTargets,
   stepId,
 } from './plan.ts';
-export { HEARTBEAT_STALE_MS, isProcessAlive, reapDeadRuns } from './reap-dead-runs.ts';
+export {
+  CHILD_GROUP_GRACE_MS,
+  HEARTBEAT_STALE_MS,
+  isGroupAlive,
+  isProcessAlive,
+  liveChildGroups,
+  reapDeadRuns,
+} from './reap-dead-runs.ts';
 export { recordEventsTo } from './record-events.ts';
 export { buildRunSummary } from './run-summary.ts';

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,16 @@ import {
 } from '../definitions/index.ts';
 import { buildGraph } from '../graph/index.ts';
 import { openStore, type RunRecord, type Store } from '../storage/index.ts';
-import { launchRun, PartitionBusyError, type RunContext, reapDeadRuns } from './index.ts';
+import {
+  CHILD_GROUP_GRACE_MS,
+  isGroupAlive,
+  isProcessAlive,
+  launchRun,
+  liveChildGroups,
+  PartitionBusyError,
+  type RunContext,
+  reapDeadRuns,
+} from './index.ts';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'fairway-launch-'));
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -341,6 +351,143 @@ describe('reapDeadRuns', () => {
     } finally {
       sleeper.kill();
     }
+  });
+
+  describe('with the process groups its steps started', () => {
+    const target = [{ asset_key: 'bronze.a', partition_key: '' }];
+    const ctx = () => project(chain());
+    /** A real process group that outlives the test's "dead run": `sleep` in a group of its own. */
+    const liveGroup = () => {
+      const child = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+      const exited = once(child, 'exit');
+      const stop = () => {
+        child.kill('SIGKILL');
+        return exited;
+      };
+      return { pgid: child.pid!, stop };
+    };
+    const record = (runId: string, pgid: number) =>
+      store.recordChildProcess({
+        run_id: runId,
+        pgid,
+        asset_key: 'bronze.a',
+        partition_key: '',
+        started_at: new Date().toISOString(),
+      });
+
+    it('keeps the locks of a dead run while a group lives, refuses a re-run naming it, releases once it is gone', async () => {
+      const group = liveGroup();
+      try {
+        fakeRun('01DEAD', { pid: deadPid() });
+        expect(store.claimPartitions('01DEAD', target)).toEqual([]);
+        record('01DEAD', group.pgid);
+
+        expect(reapDeadRuns(store).map((r) => r.run_id)).toEqual(['01DEAD']);
+        expect(store.getRun('01DEAD')!.status).toBe('FAILURE');
+        expect(store.claimPartitions('01OTHER', target)).toEqual([{ ...target[0], run_id: '01DEAD' }]);
+        expect(store.getEvents('01DEAD').at(-1)!.message).toContain(
+          `process group(s) its steps started are gone: ${group.pgid}`,
+        );
+
+        const error = await launchRun(ctx(), { selection: 'bronze.a', lockWaitMs: 0, runId: '01RERUN' }).catch(
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(PartitionBusyError);
+        expect((error as Error).message).toContain('Asset bronze.a is still locked by run 01DEAD');
+        expect((error as Error).message).toContain(`process group ${group.pgid} (bronze.a, started`);
+        expect((error as Error).message).toContain(`wait a few seconds for it to stop, or kill -- -${group.pgid}`);
+        expect(reapDeadRuns(store)).toEqual([]); // later reaps keep holding while it lives
+        expect(store.claimPartitions('01OTHER', target)).toHaveLength(1);
+
+        await group.stop();
+        expect(isProcessAlive(-group.pgid)).toBe(false);
+        const rerun = await launchRun(ctx(), { selection: 'bronze.a', lockWaitMs: 0, runId: '01RERUN2' });
+        expect(rerun.run.status).toBe('SUCCESS');
+        expect(store.childProcesses()).toEqual([]);
+      } finally {
+        await group.stop();
+      }
+    });
+
+    it('records the groups a step reports through ctx.onChildProcess until it says they exited', async () => {
+      const during: unknown[] = [];
+      const reporting = asset({
+        key: 'bronze.a',
+        codeVersion: 'v1',
+        materialize: (c) => {
+          const forget = c.onChildProcess!(4242);
+          during.push(...store.childProcesses());
+          forget();
+          forget();
+          return {};
+        },
+      });
+      const { run } = await launchRun(project([reporting]), { selection: '*', runId: '01REPORTS' });
+      expect(run.status).toBe('SUCCESS');
+      expect(during).toEqual([
+        { run_id: '01REPORTS', pgid: 4242, asset_key: 'bronze.a', partition_key: '', started_at: expect.any(String) },
+      ]);
+      expect(store.childProcesses()).toEqual([]);
+      expect(store.getEvents('01REPORTS').filter((e) => e.message.startsWith('process group 4242'))).toHaveLength(2);
+    });
+
+    it('counts a group of zombies as gone (an orphan waits as one until init reaps it, maybe never)', async () => {
+      // the child leads a group of its own and exits; its parent never waits for it
+      const script = [
+        'import os, sys, time',
+        'pid = os.fork()',
+        'if pid == 0:',
+        '    os.setpgid(0, 0)',
+        '    os._exit(0)',
+        'print(pid, flush=True)',
+        'time.sleep(30)',
+      ].join('\n');
+      const parent = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+      try {
+        const [line] = (await once(parent.stdout!, 'data')) as [Buffer];
+        const pgid = Number(line.toString().trim());
+        let zombie = false;
+        for (let i = 0; i < 50 && !zombie; i++) {
+          zombie = readFileSync(`/proc/${pgid}/stat`, 'utf8').includes(') Z ');
+          if (!zombie) await new Promise((r) => setTimeout(r, 20));
+        }
+        expect(zombie).toBe(true);
+        expect(isProcessAlive(-pgid)).toBe(true); // signal 0 still finds it
+        expect(isGroupAlive(pgid)).toBe(false);
+      } finally {
+        parent.kill('SIGKILL');
+      }
+    });
+
+    it('releases at once when the recorded group is already gone', () => {
+      fakeRun('01DEAD', { pid: deadPid() });
+      expect(store.claimPartitions('01DEAD', target)).toEqual([]);
+      record('01DEAD', deadPid());
+      reapDeadRuns(store);
+      expect(store.claimPartitions('01OTHER', target)).toEqual([]);
+      expect(store.childProcesses()).toEqual([]);
+    });
+
+    it('leaves the groups of a live run alone, and trusts no group past the grace (its id may be reused)', async () => {
+      const group = liveGroup();
+      try {
+        fakeRun('01MINE');
+        record('01MINE', group.pgid);
+        expect(reapDeadRuns(store)).toEqual([]);
+        expect(store.childProcesses(['01MINE'])).toHaveLength(1);
+
+        const lastBeat = new Date(Date.now() - CHILD_GROUP_GRACE_MS - 1_000).toISOString();
+        fakeRun('01OLD', { pid: deadPid(), heartbeat_at: lastBeat });
+        expect(store.claimPartitions('01OLD', target)).toEqual([]);
+        record('01OLD', group.pgid);
+        expect(liveChildGroups(store.getRun('01OLD')!, store.childProcesses(['01OLD']))).toEqual([]);
+        reapDeadRuns(store);
+        expect(store.claimPartitions('01OTHER', target)).toEqual([]);
+        expect(store.childProcesses().map((c) => c.run_id)).toEqual(['01MINE']);
+      } finally {
+        await group.stop();
+      }
+    });
   });
 
   it('fails a run on another host whose heartbeat is stale', () => {

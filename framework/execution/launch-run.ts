@@ -8,13 +8,13 @@ import { FrameworkError, UsageError } from '../errors/index.ts';
 import type { AssetGraph } from '../graph/index.ts';
 import { resolveSelection } from '../selection/index.ts';
 import { computeStaleness, type StalenessResult, upstreamPartitionsOf } from '../staleness/index.ts';
-import type { PartitionLock, RunRecord, Store } from '../storage/index.ts';
+import type { ChildProcessRecord, PartitionLock, RunRecord, Store } from '../storage/index.ts';
 import type { EventSink } from './events.ts';
 import { type ExecuteResult, executePlan } from './execute-plan.ts';
 import { observeSources } from './known-partitions.ts';
 import { loadPartitionScope, readLatestState } from './partition-scope.ts';
 import { buildPlan, type ExecutionPlan, plannedTargets, writtenTogether } from './plan.ts';
-import { reapDeadRuns } from './reap-dead-runs.ts';
+import { describeGroup, liveChildGroups, reapDeadRuns } from './reap-dead-runs.ts';
 import { recordEventsTo } from './record-events.ts';
 import { buildRunSummary } from './run-summary.ts';
 
@@ -52,17 +52,26 @@ export interface LaunchResult {
   summaryPath: string;
 }
 
-/** Thrown when another live run holds an asset partition this run needs. */
+/**
+ * Thrown when another run holds an asset partition this run needs: a live run, or a dead one whose steps'
+ * process groups (`orphans`) are still running and may still be writing.
+ */
 export class PartitionBusyError extends FrameworkError {
-  constructor(locks: PartitionLock[]) {
+  constructor(locks: PartitionLock[], orphans: ChildProcessRecord[] = []) {
     const first = locks[0]!;
-    super(
-      'PARTITION_BUSY',
-      `Asset ${first.asset_key}${first.partition_key ? ` [${first.partition_key}]` : ''} is being materialized by run ${first.run_id}` +
-        `${locks.length > 1 ? ` (and ${locks.length - 1} more partition(s) are held)` : ''}. ` +
-        `Wait for it to finish ('fairway runs') or cancel it, then try again.`,
-      { details: { locks } },
-    );
+    const what = `Asset ${first.asset_key}${first.partition_key ? ` [${first.partition_key}]` : ''}`;
+    const more = locks.length > 1 ? ` (and ${locks.length - 1} more partition(s) are held)` : '';
+    const message =
+      orphans.length === 0
+        ? `${what} is being materialized by run ${first.run_id}${more}. ` +
+          `Wait for it to finish ('fairway runs') or cancel it, then try again.`
+        : `${what} is still locked by run ${first.run_id}${more}: its process died, but the process group ` +
+          `${orphans.map(describeGroup).join(', ')} that its step started is still running and may still be ` +
+          `writing. It is stopped within seconds of its run's death: wait a few seconds for it to stop, or ` +
+          `${orphans.map((o) => `kill -- -${o.pgid}`).join('; ')}, then try again.`;
+    super('PARTITION_BUSY', message, {
+      details: { locks, ...(orphans.length ? { pgids: orphans.map((o) => o.pgid) } : {}) },
+    });
     this.name = 'PartitionBusyError';
   }
 }
@@ -299,7 +308,14 @@ async function claimWithWait(
     const conflicts = store.claimPartitions(runId, targets);
     if (conflicts.length === 0) return;
     reapDeadRuns(store);
-    if (Date.now() >= deadline) throw new PartitionBusyError(conflicts);
+    if (Date.now() >= deadline) throw new PartitionBusyError(conflicts, orphansHolding(store, conflicts));
     await sleep(250);
   }
+}
+
+/** The live process groups of a dead run holding the first conflicting lock (it waits for them: `reapDeadRuns`). */
+function orphansHolding(store: Store, conflicts: readonly PartitionLock[]): ChildProcessRecord[] {
+  const holder = store.getRun(conflicts[0]!.run_id);
+  if (!holder || holder.status === 'QUEUED' || holder.status === 'STARTED') return [];
+  return liveChildGroups(holder, store.childProcesses([holder.run_id]));
 }

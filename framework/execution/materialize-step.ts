@@ -22,6 +22,7 @@ import type { MaterializationRecord } from '../storage/index.ts';
 import { errorText, evaluatePartitionChecks } from './evaluate-checks.ts';
 import type { ExecuteOptions } from './execute-plan.ts';
 import { type PlannedStep, stepId } from './plan.ts';
+import { trackChildProcess } from './track-child-process.ts';
 
 /** How one partition of a step ended. A success carries the gate reason of a failed blocking check. */
 export type PartitionOutcome =
@@ -139,6 +140,7 @@ export async function materializeStep(
               stepDir,
               computeLog: computeLog.write,
               outputs,
+              onChildProcess: trackChildProcess(emit, runId, step.asset_key, first.key),
             }),
             abortPromise(signal),
           ])) ?? {};

@@ -80,6 +80,16 @@ function toEventRecord(e: ExecutionEvent): EventRecord {
         message: `compute log ${e.path}`,
         data: { path: e.path, bytes: e.bytes },
       };
+    case 'CHILD_PROCESS_STARTED':
+    case 'CHILD_PROCESS_EXITED':
+      return {
+        ...base,
+        level: 'debug',
+        asset_key: e.asset_key,
+        partition_key: e.partition_key,
+        message: `process group ${e.pgid} ${e.type === 'CHILD_PROCESS_STARTED' ? 'started' : 'exited'}`,
+        data: { pgid: e.pgid },
+      };
   }
 }
 
@@ -131,6 +141,18 @@ export function recordEventsTo(store: Store, forward?: EventSink): EventSink {
           stream: 'combined',
           bytes: e.bytes,
         });
+        break;
+      case 'CHILD_PROCESS_STARTED':
+        store.recordChildProcess({
+          run_id: e.run_id,
+          pgid: e.pgid,
+          asset_key: e.asset_key,
+          partition_key: e.partition_key,
+          started_at: e.started_at,
+        });
+        break;
+      case 'CHILD_PROCESS_EXITED':
+        store.forgetChildProcesses(e.run_id, e.pgid);
         break;
       default:
         break;

@@ -124,6 +124,24 @@ describe('runPipesProcess', () => {
     expect(result.messages).toEqual([{ type: 'log', level: 'info', message: 'sleeping' }]);
   });
 
+  it("reports the child's process group while it runs, and its end once it has exited", async () => {
+    const seen: string[] = [];
+    let group = 0;
+    const result = await runPipesProcess(
+      options('python3', ['-c', 'import os; print(os.getpgrp() == os.getpid())'], {
+        onChildProcess: (pgid) => {
+          group = pgid;
+          seen.push('started');
+          return () => seen.push('exited');
+        },
+        onOutput: (line) => seen.push(line),
+      }),
+    );
+    expect(result.exitCode).toBe(0);
+    expect(seen).toEqual(['started', 'True', 'exited']); // the child leads its own group
+    expect(group).toBeGreaterThan(0);
+  });
+
   it('throws a FrameworkError (not an exit code) for a command that does not exist', async () => {
     const error = await runPipesProcess(options('fairway-no-such-command', [])).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FrameworkError);

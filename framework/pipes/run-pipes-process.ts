@@ -29,6 +29,11 @@ export interface PipesProcessOptions {
   onOutput?: (line: string, stream: 'stdout' | 'stderr') => void;
   /** Called for every well-formed message as it arrives. */
   onMessage?: (message: PipesMessage) => void;
+  /**
+   * Called with the child's process group id once it runs; the returned function once it has exited. Pass
+   * the step's `ctx.onChildProcess`: a run that dies then keeps its partitions locked until the group is gone.
+   */
+  onChildProcess?: (pgid: number) => () => void;
 }
 
 export interface PipesProcessResult {
@@ -117,6 +122,7 @@ export async function runPipesProcess(opts: PipesProcessOptions): Promise<PipesP
     detached: true, // its own process group, stopped as a whole (see tieGroupToThisProcess)
   });
   const untie = tieGroupToThisProcess(child.pid, opts.signal);
+  const forget = child.pid && opts.onChildProcess ? opts.onChildProcess(child.pid) : () => {};
   const follow = (readable: NodeJS.ReadableStream | null, stream: 'stdout' | 'stderr') => {
     let rest = '';
     // A multi-byte character may be split across chunks: decode with state.
@@ -153,6 +159,7 @@ export async function runPipesProcess(opts: PipesProcessOptions): Promise<PipesP
   } finally {
     clearInterval(timer);
     untie();
+    forget();
   }
 }
 

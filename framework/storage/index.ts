@@ -7,6 +7,7 @@ export { SqliteStore } from './sqlite-store.ts';
 export { StoreError } from './store-error.ts';
 export type {
   CheckEvaluationRecord,
+  ChildProcessRecord,
   ComputeLogRecord,
   EventRecord,
   MaterializationRecord,

@@ -294,6 +294,23 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'run child processes',
+    // The process group of each child a step started (a Spark job, dbt), while it runs. When a run's process
+    // dies, its children may outlive it for a few seconds (their watchdog stops them): the reaper keeps the
+    // run's partition locks until these groups are gone, so a re-run never writes a table beside them.
+    sql: `
+      CREATE TABLE run_child_processes (
+        run_id        TEXT NOT NULL,
+        pgid          INTEGER NOT NULL,
+        asset_key     TEXT NOT NULL,
+        partition_key TEXT NOT NULL,
+        started_at    TEXT NOT NULL,
+        PRIMARY KEY (run_id, pgid)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

@@ -3,6 +3,7 @@ import { MetadataSchema } from '../definitions/index.ts';
 import { StoreError } from './store-error.ts';
 import type {
   CheckEvaluationRecord,
+  ChildProcessRecord,
   ComputeLogRecord,
   EventRecord,
   MaterializationRecord,
@@ -179,6 +180,19 @@ const decodePartitionLockRows = codec(
   {},
 );
 
+const decodeChildProcessRows = codec(
+  'run_child_processes',
+  'pgid',
+  {
+    run_id: z.string(),
+    pgid: z.number().int(),
+    asset_key: z.string(),
+    partition_key: z.string(),
+    started_at: z.string(),
+  },
+  {},
+);
+
 // The annotations check that each table decodes to exactly its record type.
 const decodeSchedulerTickRows = codec(
   'scheduler_ticks',
@@ -223,6 +237,7 @@ export const decodeStepAttempts: (rows: unknown[]) => StepAttemptRecord[] = deco
 export const decodeCheckEvaluations: (rows: unknown[]) => CheckEvaluationRecord[] = decodeCheckEvaluationRows;
 export const decodeComputeLogs: (rows: unknown[]) => ComputeLogRecord[] = decodeComputeLogRows;
 export const decodePartitionLocks: (rows: unknown[]) => PartitionLock[] = decodePartitionLockRows;
+export const decodeChildProcesses: (rows: unknown[]) => ChildProcessRecord[] = decodeChildProcessRows;
 
 /** Encodes a value for a JSON TEXT column. */
 export const json = (value: unknown): string => JSON.stringify(value);

@@ -300,6 +300,30 @@ describe('partition locks', () => {
   });
 });
 
+describe('child processes of steps', () => {
+  const child = (run_id: string, pgid: number, partition_key = '') => ({
+    run_id,
+    pgid,
+    asset_key: 'silver.a',
+    partition_key,
+    started_at: '2026-01-01T00:00:00.000Z',
+  });
+
+  it('records groups per run, reads them for some runs or all, and forgets one or all of a run', () => {
+    store.recordChildProcess(child('r2', 30));
+    store.recordChildProcess(child('r1', 20));
+    store.recordChildProcess(child('r1', 10));
+    store.recordChildProcess(child('r1', 10, 'p2')); // the same group again replaces it
+    expect(store.childProcesses()).toEqual([child('r1', 10, 'p2'), child('r1', 20), child('r2', 30)]);
+    expect(store.childProcesses(['r2', 'nope'])).toEqual([child('r2', 30)]);
+    expect(store.childProcesses([])).toEqual([]);
+    store.forgetChildProcesses('r1', 20);
+    expect(store.childProcesses(['r1'])).toEqual([child('r1', 10, 'p2')]);
+    store.forgetChildProcesses('r1');
+    expect(store.childProcesses()).toEqual([child('r2', 30)]);
+  });
+});
+
 describe('leases', () => {
   it('is exclusive until it expires, then can be taken over', () => {
     const t0 = new Date('2024-05-01T00:00:00Z');

@@ -6,6 +6,7 @@ import {
   bit,
   byKeyAndPartition,
   decodeCheckEvaluations,
+  decodeChildProcesses,
   decodeComputeLogs,
   decodeEvents,
   decodeMaterializations,
@@ -21,6 +22,7 @@ import {
 import { StoreError } from './store-error.ts';
 import type {
   CheckEvaluationRecord,
+  ChildProcessRecord,
   ComputeLogRecord,
   EventRecord,
   MaterializationRecord,
@@ -498,6 +500,41 @@ export class SqliteStore implements Store {
 
   releasePartitions(runId: string): void {
     withBusyRetry(() => this.#stmt('DELETE FROM partition_locks WHERE run_id = ?').run(runId));
+  }
+
+  // ---- child processes of steps --------------------------------------------------------------
+
+  recordChildProcess(child: ChildProcessRecord): void {
+    withBusyRetry(() =>
+      this.#stmt(
+        `INSERT INTO run_child_processes (run_id, pgid, asset_key, partition_key, started_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, pgid) DO UPDATE SET
+           asset_key = excluded.asset_key, partition_key = excluded.partition_key, started_at = excluded.started_at`,
+      ).run(child.run_id, child.pgid, child.asset_key, child.partition_key, child.started_at),
+    );
+  }
+
+  forgetChildProcesses(runId: string, pgid?: number): void {
+    withBusyRetry(() =>
+      this.#stmt('DELETE FROM run_child_processes WHERE run_id = ? AND (? IS NULL OR pgid = ?)').run(
+        runId,
+        pgid ?? null,
+        pgid ?? null,
+      ),
+    );
+  }
+
+  childProcesses(runIds?: readonly string[]): ChildProcessRecord[] {
+    const rows = withBusyRetry(() =>
+      this.#all(
+        `SELECT * FROM run_child_processes
+         WHERE ? IS NULL OR run_id IN (SELECT value FROM json_each(?))
+         ORDER BY run_id, pgid`,
+        runIds ? json(runIds) : null,
+        runIds ? json(runIds) : null,
+      ),
+    );
+    return decodeChildProcesses(rows);
   }
 
   // ---- leases and cursors ---------------------------------------------------------------------

@@ -96,6 +96,19 @@ export interface PartitionLock {
   run_id: string;
 }
 
+/**
+ * A process group a step started (a child spawned with `detached: true`: a Spark job, dbt), recorded while
+ * it runs. `pgid` is the child's pid, which is its group's id.
+ */
+export interface ChildProcessRecord {
+  run_id: string;
+  pgid: number;
+  asset_key: string;
+  partition_key: string;
+  /** ISO timestamp, taken just after the child was spawned. */
+  started_at: string;
+}
+
 /** One daemon tick. `tick_id` is the tick's start in epoch ms, floored to the daemon interval. */
 export interface SchedulerTickRecord {
   tick_id: number;
@@ -208,6 +221,13 @@ export interface Store {
    */
   claimPartitions(runId: string, targets: { asset_key: string; partition_key: string }[]): PartitionLock[];
   releasePartitions(runId: string): void;
+
+  /** Records a step's child process group while it runs (a second record of the same group replaces it). */
+  recordChildProcess(child: ChildProcessRecord): void;
+  /** Forgets one child group of a run (it exited), or all of the run's when `pgid` is absent. */
+  forgetChildProcesses(runId: string, pgid?: number): void;
+  /** Recorded child groups of these runs (of every run when absent), by run then pgid. */
+  childProcesses(runIds?: readonly string[]): ChildProcessRecord[];
 
   /**
    * Lease for singletons such as the daemon. True when `holder` holds it afterwards. `replacing` takes

@@ -174,12 +174,15 @@ describe('fairway CLI on the example graph', () => {
     expect(await status()).toEqual(rows);
   });
 
-  it('a subprocess step dies with the CLI that started it, even on kill -9', async () => {
-    const child = execa(
-      'node',
-      [fairwayBin, ...base, 'materialize', 'silver.clean_orders', '--partition', 'store=north'],
-      { cwd: project.dir, env: { ...env, HELLO_PY_SLOW_S: '60', FAIRWAY_LOG_LEVEL: 'warn' }, reject: false },
-    );
+  it('a subprocess step dies with the CLI that started it, even on kill -9, and holds its partition until then', async () => {
+    const target = ['materialize', 'silver.clean_orders', '--partition', 'store=north'];
+    // HELLO_PY_TERM_GRACE_S: the child outlives its SIGTERM, as a Spark JVM shutting down does, until the
+    // watchdog's SIGKILL 5 s later
+    const child = execa('node', [fairwayBin, ...base, ...target], {
+      cwd: project.dir,
+      env: { ...env, HELLO_PY_SLOW_S: '60', HELLO_PY_TERM_GRACE_S: '60', FAIRWAY_LOG_LEVEL: 'warn' },
+      reject: false,
+    });
     const pythonOfThisRun = () =>
       readdirSync('/proc')
         .filter((d) => /^\d+$/.test(d))
@@ -200,9 +203,26 @@ describe('fairway CLI on the example graph', () => {
     child.kill('SIGKILL');
     await child;
     const killedAt = Date.now();
+    // The run is dead, but its child may still be writing: a re-run now is refused, naming both
+    const refused = await run([...target, '--lock-wait', '0']);
+    const stillRunning = pythonOfThisRun();
+    expect(refused.exitCode, String(refused.stdout)).toBe(2);
+    const message = String(refused.stderr).replace(/\s+/g, ' ');
+    expect(message).toMatch(/Asset silver\.clean_orders \[store=north\] is still locked by run \w+: its process died/);
+    const pgid = /the process group (\d+) \(silver\.clean_orders \[store=north\], started /.exec(message)?.[1];
+    expect(pids).toContain(pgid); // the Python child leads its own group
+    expect(message).toContain(`wait a few seconds for it to stop, or kill -- -${pgid}, then try again`);
+    expect(stillRunning, 'the refused re-run came too late to test the lock').toEqual(pids);
+
     while (pythonOfThisRun().length > 0 && Date.now() - killedAt < 15_000) await new Promise((r) => setTimeout(r, 200));
     expect(pythonOfThisRun()).toEqual([]); // gone well before its 60 s sleep would end
     expect(Date.now() - killedAt).toBeLessThan(10_000);
+    // Once the group is gone, the next command's reap releases the partition
+    const rerun = await run([...target, '--lock-wait', '0', '--json']);
+    expect(rerun.exitCode, String(rerun.stderr)).toBe(0);
+    expect((JSON.parse(String(rerun.stdout)) as Summary).steps.map((x) => [x.partition_key, x.status])).toEqual([
+      ['store=north', 'SUCCESS'],
+    ]);
   });
 
   it('a materializer that never settles runs into its timeout: exit 1 with the reason, not Node exit 13', async () => {

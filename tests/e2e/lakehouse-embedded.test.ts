@@ -190,6 +190,34 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
     expect(await silverCounts()).toEqual(before);
   });
 
+  it('DuckDB answers without a JVM as Spark does; what it cannot run goes to Spark, said on stderr', async () => {
+    const statements = [
+      'SELECT course_id, count(*) AS n, max(pace) AS max_pace, min(fix_timestamp) AS first_fix FROM silver.fact_telemetry_event GROUP BY course_id ORDER BY course_id',
+      'SELECT count(*) FROM silver.fact_telemetry_event WHERE is_timestamp_missing',
+      'SELECT round_id, round_date, round_start_ts, duration_sec, avg_pace FROM gold.fact_rounds ORDER BY round_id LIMIT 5',
+      'SELECT round_id, location_index, h3_cell_id, geometry FROM silver.fact_telemetry_event ORDER BY round_id, location_index LIMIT 3',
+    ];
+    const started = Date.now();
+    const duck = await cli(['query', '--json', '--engine', 'duckdb', ...statements]);
+    const duckMs = Date.now() - started;
+    expect(duck.exitCode, String(duck.stderr)).toBe(0);
+    // The same statements through a Spark-only function (always true), which DuckDB does not have: one Spark
+    // session answers them all.
+    const sparkOnly = statements.map((s) =>
+      s.replace(/\b((silver|gold)\.\w+)/g, '(SELECT * FROM $1 WHERE spark_partition_id() >= 0)'),
+    );
+    const auto = await cli(['query', '--json', ...sparkOnly]);
+    expect(auto.exitCode, String(auto.stderr)).toBe(0);
+    expect(JSON.parse(String(duck.stdout))).toEqual(JSON.parse(String(auto.stdout)));
+    expect(String(auto.stderr)).toMatch(/^query: DuckDB could not run statement 1 \(.+\); running it on Spark$/m);
+    expect(duckMs).toBeLessThan(20_000); // no JVM: a few seconds, where Spark takes ~40
+    // a missing table is TABLE_NOT_FOUND on DuckDB too, without starting Spark
+    const missing = await cli(['query', 'SELECT * FROM silver.no_such_table']);
+    expect(missing.exitCode).toBe(2);
+    expect(String(missing.stderr)).toContain('[TABLE_NOT_FOUND]');
+    expect(String(missing.stderr)).not.toContain('running it on Spark');
+  });
+
   it('a changed Bronze file makes only its partition stale, and --stale-only reruns only that', async () => {
     const course = COURSES[COURSES.length - 1]!;
     const dir = join(inbox, course, DAY);

@@ -261,13 +261,13 @@ describe.skipIf(!existsSync(SAMPLE) || javaProblem !== undefined)('local profile
     expect(onTrino.fact_rounds!['count(*)']).toBeGreaterThan(0);
     expect(onTrino).toEqual(onSpark);
 
-    // The embedded profile's table read: a Spark session behind the same UI API.
+    // The embedded profile's table read: DuckDB over the Iceberg tables (no JVM) behind the same UI API.
     const embUi = await startUi(embEnv);
     try {
       const t = await embUi.get('/api/assets/gold.fact_rounds/table');
       expect(t.status, JSON.stringify(t.body)).toBe(200);
       expect(t.body).toMatchObject({
-        engine: 'spark',
+        engine: 'duckdb',
         table: 'gold.fact_rounds',
         time_column: 'round_start_ts',
         row_count: onSpark.fact_rounds!['count(*)'],

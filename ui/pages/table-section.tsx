@@ -28,7 +28,7 @@ export function TableSection(props: { assetKey: string; table: TableRef }) {
           </>
         ) : null}
         {
-          ". Read on the profile's query engine when you ask: Trino answers in a second or two; the embedded profile starts Spark, about 20 s (more on a busy machine). A read is reused for a minute."
+          ". Read on the profile's query engine when you ask: Trino answers in a second or two, and so does the embedded profile (DuckDB over the Iceberg tables; Spark, about 20 s more, only for what DuckDB cannot read). A read is reused for a minute."
         }
       </p>
       <div class="table-controls">

@@ -105,6 +105,7 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
       workDir: join(project.options.stateDir, 'runs', ctx.runId, invocation),
       parseCacheDir: project.manifestDir,
       signal: ctx.signal,
+      onChildProcess: ctx.onChildProcess,
       onLine: ctx.computeLog,
     });
     await persist(ctx.runId, invocation, result.targetDir, ctx.log);
@@ -184,6 +185,7 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
       workDir: join(project.options.stateDir, 'runs', ctx.runId, invocation),
       parseCacheDir: project.manifestDir,
       signal: ctx.signal,
+      onChildProcess: ctx.onChildProcess,
       onLine: ctx.computeLog,
     });
     await persist(ctx.runId, invocation, result.targetDir, ctx.log);
@@ -216,6 +218,7 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
       workDir: join(project.options.stateDir, 'runs', ctx.runId, invocation),
       parseCacheDir: project.manifestDir,
       signal: ctx.signal,
+      onChildProcess: ctx.onChildProcess,
       onLine: (line) => {
         lines.push(line);
         ctx.computeLog(line);

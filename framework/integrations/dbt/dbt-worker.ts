@@ -22,6 +22,8 @@ export interface DbtWorkerCommand {
   args: readonly string[];
   onLine: (line: string) => void;
   signal?: AbortSignal;
+  /** The step's `ctx.onChildProcess`: the worker's process group is recorded while it runs this command. */
+  onChildProcess?: (pgid: number) => () => void;
 }
 
 /** The exit code as the dbt CLI's (0, 1, 2), 130 when canceled, or the worker's own when it died. */
@@ -68,6 +70,8 @@ class DbtWorker {
   #current: { command: DbtWorkerCommand; done: (exit: DbtWorkerExit) => void } | undefined;
   #idle: NodeJS.Timeout | undefined;
   #exited = false;
+  /** Called once the worker has exited (the record of a canceled command's group, kept while it stops). */
+  readonly #atExit: (() => void)[] = [];
   busy = false;
 
   constructor(spec: DbtWorkerSpec, onGone: () => void) {
@@ -88,6 +92,7 @@ class DbtWorker {
       this.#exited = true;
       clearTimeout(this.#idle);
       this.#untie();
+      for (const f of this.#atExit.splice(0)) f();
       onGone();
       this.#finish({ exitCode: code ?? 2, canceled: false });
     };
@@ -116,7 +121,15 @@ class DbtWorker {
         resolve({ exitCode: 130, canceled: true });
         return;
       }
+      // Recorded while it runs a command (an idle worker writes nothing), and until it has exited when the
+      // command is canceled (it is stopped then, which takes up to KILL_AFTER_MS).
+      const pgid = this.#child.pid;
+      const forget = pgid && command.onChildProcess ? command.onChildProcess(pgid) : () => {};
+      let stopping = false;
       const onAbort = () => {
+        stopping = true;
+        if (this.#exited) forget();
+        else this.#atExit.push(forget);
         // dbt cannot be interrupted in the middle of a command: the worker goes, the next command starts one.
         this.#finish({ exitCode: 130, canceled: true });
         this.#stop();
@@ -126,6 +139,7 @@ class DbtWorker {
         command,
         done: (exit) => {
           command.signal?.removeEventListener('abort', onAbort);
+          if (!stopping) forget();
           resolve(exit);
         },
       };

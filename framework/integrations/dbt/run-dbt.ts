@@ -36,6 +36,8 @@ export interface RunDbtOptions {
   signal?: AbortSignal;
   /** Every line dbt prints (stdout and stderr), as it arrives. */
   onLine?: (line: string) => void;
+  /** The step's `ctx.onChildProcess`: dbt's process group is recorded while it runs this command. */
+  onChildProcess?: (pgid: number) => () => void;
 }
 
 export interface RunDbtResult {
@@ -121,7 +123,12 @@ export async function runDbt(opts: RunDbtOptions): Promise<RunDbtResult> {
   if (opts.dbt.python) {
     const exit = await runInDbtWorker(
       { python: opts.dbt.python, env: { ...env, PYTHONUNBUFFERED: '1' }, cwd: join(opts.dbt.profilesDir, 'worker') },
-      { args: dbtArgs, onLine, ...(opts.signal ? { signal: opts.signal } : {}) },
+      {
+        args: dbtArgs,
+        onLine,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onChildProcess ? { onChildProcess: opts.onChildProcess } : {}),
+      },
     );
     return dbtResult(targetDir, exit.canceled ? 130 : exit.exitCode, rowCounts, started, tail);
   }
@@ -137,6 +144,7 @@ export async function runDbt(opts: RunDbtOptions): Promise<RunDbtResult> {
     detached: true, // its own process group (dbt and its Spark JVM), stopped as a whole
   });
   const untie = tieGroupToThisProcess(child.pid, opts.signal);
+  const forget = child.pid && opts.onChildProcess ? opts.onChildProcess(child.pid) : () => {};
   const follow = (readable: NodeJS.ReadableStream | null) => {
     let rest = '';
     readable?.on('data', (chunk: Buffer) => {
@@ -151,7 +159,10 @@ export async function runDbt(opts: RunDbtOptions): Promise<RunDbtResult> {
   };
   follow(child.stdout);
   follow(child.stderr);
-  const result = await child.finally(untie);
+  const result = await child.finally(() => {
+    untie();
+    forget();
+  });
   if (result.failed && result.exitCode === undefined && !result.isCanceled) {
     throw new FrameworkError(
       'DBT_START_FAILED',

@@ -89,21 +89,10 @@ export function sparkRuntimePaths(
 export async function ensureSparkRuntime(opts: SparkRuntimeOptions): Promise<SparkRuntime> {
   const env = opts.env ?? process.env;
   const progress = opts.onProgress ?? (() => {});
-  const { cacheDir, venvDir, jarsDir } = sparkRuntimePaths(opts);
-  mkdirSync(cacheDir, { recursive: true });
+  const { jarsDir } = sparkRuntimePaths(opts);
 
   const javaHome = await findJavaHome(env, opts.signal);
-
-  if (!existsSync(join(venvDir, MARKER))) {
-    await withLock(
-      `${venvDir}.lock`,
-      async () => {
-        if (existsSync(join(venvDir, MARKER))) return; // another process finished it while we waited
-        await buildVenv(venvDir, resolve(opts.requirementsFile), env, progress, opts.signal);
-      },
-      opts.signal,
-    );
-  }
+  const { python, venvDir } = await ensureSparkVenv(opts);
 
   if (!existsSync(join(jarsDir, MARKER))) {
     await buildJars(jarsDir, resolve(opts.pomFile), env, progress, opts.signal);
@@ -113,13 +102,33 @@ export async function ensureSparkRuntime(opts: SparkRuntimeOptions): Promise<Spa
     .filter((f) => f.endsWith('.jar'))
     .sort()
     .map((f) => join(jarsDir, f));
-  const python = join(venvDir, 'bin', 'python');
   // The script that writes the driver's class archive sits beside the requirements (spark/); test runtimes have none.
   const script = join(dirname(resolve(opts.requirementsFile)), 'class_archive.py');
   if (existsSync(script)) {
     await ensureClassArchive({ script, python, venvDir, jarsDir, jars, javaHome, env, progress, signal: opts.signal });
   }
   return { python, jars, venvDir, javaHome };
+}
+
+/**
+ * The venv part of {@link ensureSparkRuntime} alone (no Java, no jars): for Python jobs that start no JVM,
+ * such as the DuckDB query reader. The same venv, built on first use.
+ */
+export async function ensureSparkVenv(opts: SparkRuntimeOptions): Promise<Pick<SparkRuntime, 'python' | 'venvDir'>> {
+  const env = opts.env ?? process.env;
+  const { cacheDir, venvDir } = sparkRuntimePaths(opts);
+  mkdirSync(cacheDir, { recursive: true });
+  if (!existsSync(join(venvDir, MARKER))) {
+    await withLock(
+      `${venvDir}.lock`,
+      async () => {
+        if (existsSync(join(venvDir, MARKER))) return; // another process finished it while we waited
+        await buildVenv(venvDir, resolve(opts.requirementsFile), env, opts.onProgress ?? (() => {}), opts.signal);
+      },
+      opts.signal,
+    );
+  }
+  return { python: join(venvDir, 'bin', 'python'), venvDir };
 }
 
 /** JAVA_HOME if it holds a java, else the java on PATH; Spark 3.5 needs Java 17 (11 works too). */

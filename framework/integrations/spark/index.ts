@@ -1,6 +1,7 @@
 export {
   defaultCacheDir,
   ensureSparkRuntime,
+  ensureSparkVenv,
   type SparkRuntime,
   type SparkRuntimeOptions,
   sparkRuntimePaths,
