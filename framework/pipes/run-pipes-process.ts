@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import type { Logger } from 'pino';
 import { FrameworkError } from '../errors/index.ts';
 import { tieGroupToThisProcess } from './child-group.ts';
+import { followLines } from './follow-lines.ts';
 import { type ParsedLine, type PipesMessage, parsePipesLine } from './messages.ts';
 
 export interface PipesContext {
@@ -123,24 +124,8 @@ export async function runPipesProcess(opts: PipesProcessOptions): Promise<PipesP
   });
   const untie = tieGroupToThisProcess(child.pid, opts.signal);
   const forget = child.pid && opts.onChildProcess ? opts.onChildProcess(child.pid) : () => {};
-  const follow = (readable: NodeJS.ReadableStream | null, stream: 'stdout' | 'stderr') => {
-    let rest = '';
-    // A multi-byte character may be split across chunks: decode with state.
-    const decoder = new StringDecoder('utf8');
-    readable?.on('data', (chunk: Buffer) => {
-      const lines = (rest + decoder.write(chunk)).split('\n');
-      rest = lines.pop() ?? '';
-      for (const l of lines) opts.onOutput?.(l, stream);
-    });
-    // The last line may lack a trailing newline (e.g. a crash message); keep it.
-    readable?.on('end', () => {
-      rest += decoder.end();
-      if (rest !== '') opts.onOutput?.(rest, stream);
-      rest = '';
-    });
-  };
-  follow(child.stdout, 'stdout');
-  follow(child.stderr, 'stderr');
+  followLines(child.stdout, (line) => opts.onOutput?.(line, 'stdout'));
+  followLines(child.stderr, (line) => opts.onOutput?.(line, 'stderr'));
   const timer = setInterval(() => handle(follower.read()), 200);
   try {
     const result = await child;

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { signalGroup, tieGroupToThisProcess } from '../../pipes/index.ts';
+import { followLines, signalGroup, tieGroupToThisProcess } from '../../pipes/index.ts';
 
 const SCRIPT = fileURLToPath(new URL('./dbt_worker.py', import.meta.url));
 const DONE = 'FAIRWAY_DBT_DONE ';
@@ -83,8 +83,8 @@ class DbtWorker {
       detached: true, // its own process group (Python and its Spark JVM), stopped as a whole
     });
     this.#untie = tieGroupToThisProcess(this.#child.pid);
-    this.#follow(this.#child.stdout);
-    this.#follow(this.#child.stderr);
+    followLines(this.#child.stdout, (line) => this.#line(line));
+    followLines(this.#child.stderr, (line) => this.#line(line));
     // A failed write (the worker died) is reported by 'exit'.
     this.#child.stdin?.on('error', () => {});
     const gone = (code: number | null) => {
@@ -183,19 +183,6 @@ class DbtWorker {
     if (busy) this.#child.ref();
     else this.#child.unref();
     for (const s of streams) (busy ? s?.ref : s?.unref)?.call(s);
-  }
-
-  #follow(readable: Readable | null): void {
-    let rest = '';
-    readable?.on('data', (chunk: Buffer) => {
-      const lines = (rest + chunk.toString('utf8')).split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) this.#line(line);
-    });
-    readable?.on('end', () => {
-      if (rest !== '') this.#line(rest);
-      rest = '';
-    });
   }
 
   #line(line: string): void {

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { FrameworkError } from '../../errors/index.ts';
-import { tieGroupToThisProcess } from '../../pipes/index.ts';
+import { followLines, tieGroupToThisProcess } from '../../pipes/index.ts';
 import { runInDbtWorker } from './dbt-worker.ts';
 import { type DbtRunResults, parseRunResults } from './run-results.ts';
 
@@ -145,20 +145,8 @@ export async function runDbt(opts: RunDbtOptions): Promise<RunDbtResult> {
   });
   const untie = tieGroupToThisProcess(child.pid, opts.signal);
   const forget = child.pid && opts.onChildProcess ? opts.onChildProcess(child.pid) : () => {};
-  const follow = (readable: NodeJS.ReadableStream | null) => {
-    let rest = '';
-    readable?.on('data', (chunk: Buffer) => {
-      const lines = (rest + chunk.toString('utf8')).split('\n');
-      rest = lines.pop() ?? '';
-      for (const l of lines) onLine(l);
-    });
-    readable?.on('end', () => {
-      if (rest !== '') onLine(rest);
-      rest = '';
-    });
-  };
-  follow(child.stdout);
-  follow(child.stderr);
+  followLines(child.stdout, onLine);
+  followLines(child.stderr, onLine);
   const result = await child.finally(() => {
     untie();
     forget();
