@@ -6,6 +6,7 @@ import {
   type PartitionFreshness,
   worstFreshness,
 } from '../framework/scheduling/index.ts';
+import { exceptionsOf } from '../framework/staleness/index.ts';
 
 /** One partition's freshness as the API returns it ("" when unpartitioned). */
 export interface PartitionFreshnessView {
@@ -50,7 +51,13 @@ export function freshnessSummary(
 ): FreshnessSummary | null {
   if (!def.freshness) return null;
   const counts: Record<FreshnessState, number> = { FRESH: 0, WARN: 0, OVERDUE: 0 };
-  for (const f of byPartition?.values() ?? []) counts[f.state]++;
+  // partitions with nothing pending (all but a few, at scale) are FRESH: counted, not walked
+  let walked = 0;
+  for (const [, f] of exceptionsOf(byPartition, (x) => x.state === 'FRESH')) {
+    counts[f.state]++;
+    walked++;
+  }
+  counts.FRESH = (byPartition?.size ?? 0) - walked;
   const worst = worstFreshness(byPartition);
   return {
     policy: describePolicy(def.freshness, def.freshness.deadline ? dayDimension(def.partitions) : null),
@@ -78,8 +85,7 @@ export function freshnessDetail(
   if (!summary) return null;
   // Partitions with something pending (a warn or due time), most urgent first; the rest are only counted,
   // so a page over a million fresh partitions stays small.
-  const pending = [...(byPartition ?? [])]
-    .filter(([, f]) => f.dueAt !== null)
+  const pending = [...exceptionsOf(byPartition, (f) => f.dueAt === null)]
     .sort(([, a], [, b]) => ((a.dueAt ?? '') < (b.dueAt ?? '') ? -1 : 1))
     .slice(0, PENDING_LISTED);
   return { ...summary, partitions: pending.map(([p, f]) => partitionFreshnessView(p, f)) };

@@ -1,5 +1,4 @@
-import { parsePartitionKey } from '../framework/definitions/index.ts';
-import type { PartitionStatus } from '../framework/staleness/index.ts';
+import { type PartitionStatus, SparseMap } from '../framework/staleness/index.ts';
 
 type Counts = Partial<Record<PartitionStatus['status'], number>>;
 
@@ -21,6 +20,19 @@ const MAX_COLUMNS = 400;
 const MAX_GROUP_ROWS = 50;
 const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
 
+/** The value of dimension `dim` in a partition key (`a=1,b=2`), without parsing the whole key. */
+function dimensionValue(key: string, dim: string): string | undefined {
+  const prefix = `${dim}=`;
+  let start = prefix.length;
+  if (!key.startsWith(prefix)) {
+    const at = key.indexOf(`,${prefix}`);
+    if (at < 0) return undefined;
+    start = at + 1 + prefix.length;
+  }
+  const end = key.indexOf(',', start);
+  return (end < 0 ? key.slice(start) : key.slice(start, end)).trim();
+}
+
 const add = (m: Map<string, Counts>, key: string, status: PartitionStatus['status']) => {
   const c = m.get(key) ?? {};
   c[status] = (c[status] ?? 0) + 1;
@@ -33,11 +45,16 @@ export function partitionHealth(parts: ReadonlyMap<string, PartitionStatus>, dim
   const byGroup = new Map<string, Counts>();
   const columnDim = dimensions.at(-1) ?? '';
   const groupDim = dimensions.length > 1 ? dimensions[0]! : undefined;
-  for (const [key, s] of parts) {
-    counts[s.status] = (counts[s.status] ?? 0) + 1;
-    const values = parsePartitionKey(key);
-    add(byColumn, values[columnDim] ?? key, s.status);
-    if (groupDim) add(byGroup, values[groupDim] ?? '', s.status);
+  // a sparse map's partitions are FRESH unless excepted: walk its keys, not a status object per partition
+  const statusOf =
+    parts instanceof SparseMap
+      ? (key: string) => (parts.exceptions.get(key) as PartitionStatus | undefined)?.status ?? 'FRESH'
+      : (key: string) => parts.get(key)!.status;
+  for (const key of parts.keys()) {
+    const status = statusOf(key);
+    counts[status] = (counts[status] ?? 0) + 1;
+    add(byColumn, dimensionValue(key, columnDim) ?? key, status);
+    if (groupDim) add(byGroup, dimensionValue(key, groupDim) ?? '', status);
   }
   let labels = [...byColumn.keys()].sort();
   let unit: 'value' | 'month' = 'value';

@@ -5,9 +5,12 @@ import { reapDeadRuns } from '../framework/execution/index.ts';
 import { loadStatus, type Project, type ProjectStatus } from '../framework/project/index.ts';
 import {
   describeCause,
+  exceptionsOf,
   explainStatus,
   type PartitionStatus,
   type StatusKind,
+  StoredRecords,
+  statusCounts,
   type WhyLine,
 } from '../framework/staleness/index.ts';
 import type { CheckEvaluationRecord, ComputeLogRecord, MaterializationRecord } from '../framework/storage/index.ts';
@@ -33,18 +36,22 @@ export interface AssetSummary {
 }
 
 /** The worst status across an asset's partitions, with counts and the first cause in words. */
-export function summarizeStatus(parts: Map<string, PartitionStatus> | undefined) {
-  const counts: Partial<Record<StatusKind, number>> = {};
-  let firstCause: string | null = null;
-  for (const s of parts?.values() ?? []) {
-    counts[s.status] = (counts[s.status] ?? 0) + 1;
-    if (firstCause === null && s.causes[0]) firstCause = describeCause(s.causes[0]);
-  }
+export function summarizeStatus(parts: ReadonlyMap<string, PartitionStatus> | undefined) {
+  const { counts, firstWithCause } = statusCounts(parts);
+  const cause = firstWithCause?.[1].causes[0];
   const status = SEVERITY.find((s) => counts[s]) ?? 'MISSING';
-  return { status, counts, first_cause: firstCause };
+  return { status, counts, first_cause: cause ? describeCause(cause) : null };
 }
 
-export function latestOf(byPartition: Map<string, MaterializationRecord> | undefined): MaterializationRecord | null {
+/** The newest of an asset's latest materializations (read from the store when they are not all loaded). */
+function latestOf(
+  store: Project['store'],
+  key: string,
+  byPartition: ReadonlyMap<string, MaterializationRecord> | undefined,
+): MaterializationRecord | null {
+  if (byPartition instanceof StoredRecords) {
+    return byPartition.size === 0 ? null : (store.materializationHistory(key, { limit: 1 }).items[0] ?? null);
+  }
   let best: MaterializationRecord | null = null;
   for (const m of byPartition?.values() ?? []) if (!best || m.ts > best.ts) best = m;
   return best;
@@ -81,7 +88,7 @@ export async function assetSummaries(project: Project, status?: ProjectStatus): 
   const checks = groupBy(project.store.latestCheckEvaluations(keys), (e) => e.asset_key);
   return keys.map((key) => {
     const def = project.graph.definition(key);
-    const latest = latestOf(st.materializations.get(key));
+    const latest = latestOf(project.store, key, st.materializations.get(key));
     return {
       key,
       group: def.group ?? 'default',
@@ -145,8 +152,7 @@ const NOT_FRESH_LISTED = 200;
 function listedPartitions(parts: ReadonlyMap<string, PartitionStatus>): [string, PartitionStatus][] {
   if (parts.size <= GRID_LIMIT) return [...parts.entries()];
   const out: [string, PartitionStatus][] = [];
-  for (const entry of parts) {
-    if (entry[1].status === 'FRESH') continue;
+  for (const entry of exceptionsOf(parts, (s) => s.status === 'FRESH')) {
     out.push(entry);
     if (out.length === NOT_FRESH_LISTED) break;
   }
@@ -162,8 +168,8 @@ export async function assetDetail(project: Project, key: string, partition?: str
   const summary = summarizeStatus(parts);
   const whyPartition =
     (partition !== undefined && parts.has(partition) ? partition : undefined) ??
-    [...parts.entries()].find(([, s]) => s.status !== 'FRESH')?.[0] ??
-    [...parts.keys()][0] ??
+    statusCounts(parts).firstNotFresh?.[0] ??
+    parts.keys().next().value ??
     '';
   const pdef = def.partitions;
   return {

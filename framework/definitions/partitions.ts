@@ -192,7 +192,14 @@ export async function listPartitionKeys(
   }
   const [a, b] = def.dimensions;
   const [ak, bk] = [await dimensionKeys(a, today, filter[a.name]), await dimensionKeys(b, today, filter[b.name])];
-  return ak.flatMap((x) => bk.map((y) => formatPartitionKey(def, { [a.name]: x, [b.name]: y })));
+  // formatPartitionKey's text, built directly: a million keys through a record each cost a second
+  const out: string[] = new Array(ak.length * bk.length);
+  let i = 0;
+  for (const x of ak) {
+    const prefix = `${a.name}=${x},${b.name}=`;
+    for (const y of bk) out[i++] = prefix + y;
+  }
+  return out;
 }
 
 /** Checks a definition itself (names, dates) at load time. */

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { AssetKey, Definitions } from '../definitions/index.ts';
-import type { MaterializationRecord } from '../storage/index.ts';
+import type { RecordMap } from '../staleness/index.ts';
 import { evaluateAssetChecks } from './evaluate-checks.ts';
+import type { EventLoopWatchdog } from './event-loop-watchdog.ts';
 import type { EventSink } from './events.ts';
 import { materializeStep } from './materialize-step.ts';
 import { type ExecutionPlan, outputsOf, type PlanGraph, type PlannedStep, stepId } from './plan.ts';
@@ -14,7 +15,7 @@ export interface ExecuteOptions {
   graph: PlanGraph;
   defs: Definitions<unknown>;
   /** Latest materializations before the run; updated in memory as steps finish. */
-  materializations: Map<AssetKey, Map<string, MaterializationRecord>>;
+  materializations: Map<AssetKey, RecordMap>;
   partitions: ReadonlyMap<AssetKey, readonly string[]>;
   stateDir: string;
   emit: EventSink;
@@ -28,6 +29,8 @@ export interface ExecuteOptions {
   upstreamGates?: ReadonlyMap<AssetKey, string>;
   /** Injectable for tests. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Stops the process when a step with a timeout blocks the event loop past it (`launchRun` passes one). */
+  watchdog?: EventLoopWatchdog;
 }
 
 export type StepOutcome = 'SUCCESS' | 'FAILURE' | 'SKIPPED' | 'CANCELED';

@@ -3,7 +3,7 @@ export { type ExecuteOptions, type ExecuteResult, executePlan, type StepOutcome,
 export { knownPartitions, observeSources } from './known-partitions.ts';
 export { type LaunchOptions, type LaunchResult, launchRun, PartitionBusyError, type RunContext } from './launch-run.ts';
 export { matchesPartitionFilter, type PartitionFilter, parsePartitionFilter } from './partition-filter.ts';
-export { loadPartitionScope, type PartitionScopeResult, readLatestState } from './partition-scope.ts';
+export { judgeState, loadPartitionScope, type PartitionScopeResult, readLatestState } from './partition-scope.ts';
 export {
   buildPlan,
   type ExecutionPlan,

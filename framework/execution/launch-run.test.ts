@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -25,6 +25,7 @@ import {
   type RunContext,
   reapDeadRuns,
 } from './index.ts';
+import { runRecordForTest } from './run-plan-for-test.ts';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'fairway-launch-'));
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -54,24 +55,7 @@ const chain = (fail = false) => [
 ];
 
 function fakeRun(runId: string, patch: Partial<RunRecord> = {}): RunRecord {
-  const now = new Date().toISOString();
-  const run: RunRecord = {
-    run_id: runId,
-    selection: '*',
-    partition: null,
-    stale_only: false,
-    status: 'STARTED',
-    reason: null,
-    pid: process.pid,
-    hostname: hostname(),
-    created_at: now,
-    started_at: now,
-    finished_at: null,
-    heartbeat_at: now,
-    plan: [{ asset_key: 'bronze.a', partition_key: '' }],
-    tags: {},
-    ...patch,
-  };
+  const run = runRecordForTest(runId, patch);
   store.createRun(run);
   return run;
 }

@@ -7,12 +7,13 @@ import type { AssetKey, Definitions, RejectedInput, RunSummary } from '../defini
 import { FrameworkError, UsageError } from '../errors/index.ts';
 import type { AssetGraph } from '../graph/index.ts';
 import { resolveSelection } from '../selection/index.ts';
-import { computeStaleness, type StalenessResult, upstreamPartitionsOf } from '../staleness/index.ts';
+import { type StalenessResult, upstreamPartitionsOf } from '../staleness/index.ts';
 import type { ChildProcessRecord, PartitionLock, RunRecord, Store } from '../storage/index.ts';
+import { EventLoopWatchdog } from './event-loop-watchdog.ts';
 import type { EventSink } from './events.ts';
 import { type ExecuteResult, executePlan } from './execute-plan.ts';
 import { observeSources } from './known-partitions.ts';
-import { loadPartitionScope, readLatestState } from './partition-scope.ts';
+import { judgeState, loadPartitionScope } from './partition-scope.ts';
 import { buildPlan, type ExecutionPlan, plannedTargets, writtenTogether } from './plan.ts';
 import { describeGroup, liveChildGroups, reapDeadRuns } from './reap-dead-runs.ts';
 import { recordEventsTo } from './record-events.ts';
@@ -96,14 +97,9 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   const keys = [...relevant];
   const scope = await loadPartitionScope(defs, graph, selected, keys, opts.partition);
   const { partitions } = scope;
-  const { materializations, attempts } = readLatestState(store, keys, scope);
-  const staleness = computeStaleness({
-    graph,
-    partitions,
-    materializations,
-    attempts,
-    observations: opts.staleOnly ? await observeSources(defs, partitions, keys) : new Map(),
-  });
+  const observations = opts.staleOnly ? await observeSources(defs, partitions, keys) : new Map();
+  // without RUNNING: another run's partitions are judged on their records (the locks keep runs apart)
+  const { materializations, settled: staleness } = judgeState(store, graph, keys, scope, observations);
   const planInput = {
     graph,
     partitions,
@@ -165,6 +161,8 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   run.started_at = startedAt;
   const onAbort = () => controller.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
+  // started only when a step with a timeout runs
+  const watchdog = new EventLoopWatchdog({ runId, store, log });
   let result: ExecuteResult;
   try {
     result = await executePlan({
@@ -179,9 +177,11 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
       log,
       signal: controller.signal,
       upstreamGates,
+      watchdog,
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
     });
   } finally {
+    await watchdog.stop();
     clearInterval(heartbeat);
     opts.signal?.removeEventListener('abort', onAbort);
     store.releasePartitions(runId);

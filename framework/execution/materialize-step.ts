@@ -116,12 +116,23 @@ export async function materializeStep(
       }
       log.info({ attempt, partitions: remaining.length }, 'step started');
       const signals = [opts.signal];
-      if (asset.timeoutMs) signals.push(AbortSignal.timeout(asset.timeoutMs));
+      const { timeoutMs } = asset;
+      if (timeoutMs) signals.push(AbortSignal.timeout(timeoutMs));
       const signal = AbortSignal.any(signals);
       const partitions = remaining.map((k) => stepPartitions.get(k)!);
       let results: Map<string, Map<AssetKey, OutputResult>>;
       /** The materializer threw or timed out: every member failed alike, none because of another. */
       let stepWide = false;
+      const started = performance.now();
+      /** Past its timeout, although its timer may not have run: synchronous code blocked the event loop. */
+      const late = () => timeoutMs !== undefined && timeoutMs > 0 && performance.now() - started > timeoutMs;
+      const ended = timeoutMs
+        ? opts.watchdog?.watch({
+            label: `${named.asset_key}${describeKeys(remaining)}`,
+            timeoutMs,
+            members: remaining.flatMap((k) => outputs.map((o) => ({ asset_key: o, partition_key: k }))),
+          })
+        : undefined;
       try {
         const sourceVersions = await observeSources(asset, step.asset_key, partitions);
         const first = partitions[0]!;
@@ -144,14 +155,21 @@ export async function materializeStep(
             }),
             abortPromise(signal),
           ])) ?? {};
+        ended?.();
+        if (late()) throw new ReturnedLate(performance.now() - started);
         results = perOutput(returned, asset, outputs, partitions, sourceVersions);
       } catch (e) {
+        ended?.();
         if (opts.signal.aborted) {
           for (const k of remaining) setAll(k, { kind: 'canceled', attempts: attempt });
           break;
         }
-        const timedOut = signal.aborted && !opts.signal.aborted;
-        const error = timedOut ? `timed out after ${asset.timeoutMs} ms` : errorText(e);
+        const error =
+          e instanceof ReturnedLate
+            ? `timed out after ${timeoutMs} ms: it returned after ${Math.round(e.afterMs)} ms, having blocked the event loop (synchronous code) past its timeout; make it async or move the work to a subprocess`
+            : signal.aborted || late()
+              ? `timed out after ${timeoutMs} ms`
+              : errorText(e);
         results = new Map(remaining.map((k) => [k, new Map(outputs.map((o) => [o, { error }]))]));
         stepWide = true;
       }
@@ -402,6 +420,19 @@ async function recordMaterialization(
   );
   const target = { id: stepId(assetKey, partitionKey), asset_key: assetKey, partition_key: partitionKey };
   return evaluatePartitionChecks(target, asset, result, metadata, opts);
+}
+
+/** A materializer that returned past its timeout, before its timer could fire. */
+class ReturnedLate extends Error {
+  constructor(readonly afterMs: number) {
+    super('returned after its timeout');
+  }
+}
+
+/** How a step names its partitions in a message: ``, ` [k]`, ` [k and 3 more]`. */
+function describeKeys(keys: readonly string[]): string {
+  if (keys.length === 0 || (keys.length === 1 && keys[0] === '')) return '';
+  return ` [${keys[0]}${keys.length > 1 ? ` and ${keys.length - 1} more` : ''}]`;
 }
 
 function abortPromise(signal: AbortSignal): Promise<never> {

@@ -1,6 +1,7 @@
 import type { AssetKey, Definitions } from '../definitions/index.ts';
 import { normalizePartitionKey, partitionMappingOf } from '../definitions/index.ts';
 import type { AssetGraph } from '../graph/index.ts';
+import { computeStaleness, judgeStored, type StoredStaleness } from '../staleness/index.ts';
 import type { MaterializationRecord, StepAttemptRecord, Store } from '../storage/index.ts';
 import { knownPartitions } from './known-partitions.ts';
 import { matchesPartitionFilter, parsePartitionFilter } from './partition-filter.ts';
@@ -94,5 +95,32 @@ export function readLatestState(
       AssetKey,
       Map<string, StepAttemptRecord>
     >,
+  };
+}
+
+/**
+ * Staleness of `keys` (closed under upstream) with the records it was judged from. Unfiltered, it is
+ * judged from the store (`judgeStored`: cost in proportion to what is not fresh); with a `--partition`
+ * filter the scoped state is small, read whole and judged by `computeStaleness`.
+ */
+export function judgeState(
+  store: Store,
+  graph: AssetGraph,
+  keys: AssetKey[],
+  scope: PartitionScopeResult,
+  observations: ReadonlyMap<AssetKey, ReadonlyMap<string, string>>,
+): StoredStaleness {
+  if (scope.scoped.size === 0) return judgeStored({ store, graph, keys, partitions: scope.partitions, observations });
+  const { materializations, attempts } = readLatestState(store, keys, scope);
+  const running = new Set<string>();
+  for (const [key, byPartition] of attempts) {
+    for (const [p, a] of byPartition) if (a.status === 'RUNNING') running.add(`${key}|${p}`);
+  }
+  const input = { graph, partitions: scope.partitions, observations, materializations, attempts };
+  return {
+    materializations,
+    attempts,
+    staleness: computeStaleness({ ...input, running }),
+    settled: computeStaleness(input),
   };
 }

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { ChildProcessRecord, RunRecord, Store } from '../storage/index.ts';
+import type { ChildProcessRecord, RunRecord, StepAttemptRecord, Store } from '../storage/index.ts';
 
 /** A run whose heartbeat is older than this is considered dead even if its pid is reused. */
 export const HEARTBEAT_STALE_MS = 60_000;
@@ -108,29 +108,7 @@ export function reapDeadRuns(store: Store, now = new Date()): RunRecord[] {
     const reason = deathReason(run, now);
     if (!reason) continue;
     stillActive.delete(run.run_id);
-    const ts = now.toISOString();
-    for (const a of store.stepAttemptsOfRun(run.run_id)) {
-      if (a.status !== 'RUNNING') continue;
-      store.recordStepAttempt({
-        ...a,
-        status: 'FAILURE',
-        finished_at: ts,
-        reason: `the run's process died: ${reason}`,
-      });
-    }
-    store.updateRun(run.run_id, { status: 'FAILURE', reason, finished_at: ts });
-    store.appendEvents([
-      {
-        run_id: run.run_id,
-        ts,
-        type: 'RUN_FINISHED',
-        asset_key: null,
-        partition_key: null,
-        level: 'error',
-        message: `run marked FAILURE: ${reason}`,
-        data: { status: 'FAILURE', reason },
-      },
-    ]);
+    failRun(store, run, reason, now);
     reaped.push({ ...run, status: 'FAILURE', reason });
   }
   releaseWhenChildrenGone(store, reaped, stillActive, now);
@@ -138,11 +116,43 @@ export function reapDeadRuns(store: Store, now = new Date()): RunRecord[] {
 }
 
 /**
+ * Closes a run whose process is gone (or about to be stopped): the run FAILURE with `reason`, each of its
+ * RUNNING step attempts FAILURE with `stepReason(attempt)`, and a RUN_FINISHED event. Locks are left to
+ * `releaseWhenChildrenGone`.
+ */
+export function failRun(
+  store: Store,
+  run: RunRecord,
+  reason: string,
+  now: Date,
+  stepReason: (attempt: StepAttemptRecord) => string = () => `the run's process died: ${reason}`,
+): void {
+  const ts = now.toISOString();
+  for (const a of store.stepAttemptsOfRun(run.run_id)) {
+    if (a.status !== 'RUNNING') continue;
+    store.recordStepAttempt({ ...a, status: 'FAILURE', finished_at: ts, reason: stepReason(a) });
+  }
+  store.updateRun(run.run_id, { status: 'FAILURE', reason, finished_at: ts });
+  store.appendEvents([
+    {
+      run_id: run.run_id,
+      ts,
+      type: 'RUN_FINISHED',
+      asset_key: null,
+      partition_key: null,
+      level: 'error',
+      message: `run marked FAILURE: ${reason}`,
+      data: { status: 'FAILURE', reason },
+    },
+  ]);
+}
+
+/**
  * Releases the locks of the runs just reaped and of runs reaped earlier whose child groups were alive
  * then, unless some of their recorded groups are still alive (a run still active keeps its records: its
  * process forgets each group as it exits).
  */
-function releaseWhenChildrenGone(
+export function releaseWhenChildrenGone(
   store: Store,
   reaped: readonly RunRecord[],
   stillActive: ReadonlySet<string>,

@@ -1,7 +1,8 @@
+import { hostname } from 'node:os';
 import { pino } from 'pino';
 import { type AssetDefinition, type AssetKey, defineAssets } from '../definitions/index.ts';
 import { buildGraph } from '../graph/index.ts';
-import type { MaterializationRecord } from '../storage/index.ts';
+import type { MaterializationRecord, RunRecord } from '../storage/index.ts';
 import type { ExecutionEvent } from './events.ts';
 import { type ExecuteOptions, executePlan } from './execute-plan.ts';
 import { buildPlan, type ExecutionPlan } from './plan.ts';
@@ -60,4 +61,26 @@ export async function runPlanForTest(
   const status = Object.fromEntries([...result.outcomes].map(([id, o]) => [id, o.status]));
   const reason = (id: string) => result.outcomes.get(id)?.reason ?? null;
   return { plan, result, events, materializations, runId, status, reason };
+}
+
+/** A run as this process launches it (STARTED, this pid and host, now), for tests that write runs themselves. */
+export function runRecordForTest(runId: string, patch: Partial<RunRecord> = {}): RunRecord {
+  const now = new Date().toISOString();
+  return {
+    run_id: runId,
+    selection: '*',
+    partition: null,
+    stale_only: false,
+    status: 'STARTED',
+    reason: null,
+    pid: process.pid,
+    hostname: hostname(),
+    created_at: now,
+    started_at: now,
+    finished_at: null,
+    heartbeat_at: now,
+    plan: [{ asset_key: 'bronze.a', partition_key: '' }],
+    tags: {},
+    ...patch,
+  };
 }

@@ -1,13 +1,13 @@
 import type { AssetKey } from '../definitions/index.ts';
-import { loadPartitionScope, observeSources, readLatestState, reapDeadRuns } from '../execution/index.ts';
+import { judgeState, loadPartitionScope, observeSources, reapDeadRuns } from '../execution/index.ts';
 import { type FreshnessResult, freshnessFrom } from '../scheduling/index.ts';
-import { computeStaleness, type StalenessResult } from '../staleness/index.ts';
+import type { StalenessResult } from '../staleness/index.ts';
 import type { MaterializationRecord } from '../storage/index.ts';
 import type { Project } from './load-project.ts';
 
 export interface ProjectStatus {
   staleness: StalenessResult;
-  materializations: Map<AssetKey, Map<string, MaterializationRecord>>;
+  materializations: Map<AssetKey, ReadonlyMap<string, MaterializationRecord>>;
   partitions: Map<AssetKey, string[]>;
   /** FRESH / WARN / OVERDUE of the assets with a freshness policy, when asked for (`freshnessAt`). */
   freshness?: FreshnessResult;
@@ -36,26 +36,22 @@ export async function loadStatus(
   const all = [...relevant];
   const scope = await loadPartitionScope(project.defs, project.graph, wanted, all, opts.partition);
   const { partitions } = scope;
-  const { materializations, attempts } = readLatestState(project.store, all, scope);
-  const running = new Set<string>();
-  for (const [key, byPartition] of attempts) {
-    for (const [p, a] of byPartition) if (a.status === 'RUNNING') running.add(`${key}|${p}`);
-  }
   const observations = await observeSources(project.defs, partitions, all);
-  const staleness = computeStaleness({
-    graph: project.graph,
-    partitions,
-    observations,
-    materializations,
-    attempts,
-    running,
-    ...(keys ? { keys } : {}),
-  });
+  const judged = judgeState(project.store, project.graph, all, scope, observations);
+  const { materializations, attempts } = judged;
+  const staleness = keys ? onlyKeys(judged.staleness, keys) : judged.staleness;
   const hasPolicy = wanted.some((k) => project.graph.definition(k).freshness);
   const freshness =
     opts.freshnessAt && hasPolicy
-      ? freshnessFrom(project, { keys: all, partitions, materializations, attempts, observations }, opts.freshnessAt)
-          .freshness
+      ? freshnessFrom(
+          project,
+          { keys: all, partitions, materializations, attempts, observations, settled: judged.settled },
+          opts.freshnessAt,
+        ).freshness
       : undefined;
   return { staleness, materializations, partitions, ...(freshness ? { freshness } : {}) };
+}
+
+function onlyKeys(result: StalenessResult, keys: AssetKey[]): StalenessResult {
+  return new Map(keys.flatMap((k) => (result.has(k) ? [[k, result.get(k)!] as const] : [])));
 }

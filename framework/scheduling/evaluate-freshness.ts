@@ -1,5 +1,5 @@
 import type { AssetKey } from '../definitions/index.ts';
-import { type StalenessGraph, type StalenessResult, upstreamPartitionsOf } from '../staleness/index.ts';
+import { SparseMap, type StalenessGraph, type StalenessResult, upstreamPartitionsOf } from '../staleness/index.ts';
 import type { MaterializationRecord } from '../storage/index.ts';
 import { dayDimension, describePolicy, partitionDay, policyWindows } from './freshness-policy.ts';
 
@@ -25,7 +25,7 @@ export interface PartitionFreshness {
 }
 
 /** Asset → partition ("" when unpartitioned) → freshness, for assets with a policy only. */
-export type FreshnessResult = Map<AssetKey, Map<string, PartitionFreshness>>;
+export type FreshnessResult = Map<AssetKey, ReadonlyMap<string, PartitionFreshness>>;
 
 export interface FreshnessInput {
   graph: StalenessGraph;
@@ -128,17 +128,13 @@ export function evaluateFreshness(input: FreshnessInput): FreshnessResult {
     const byPartition = new Map<string, PartitionFreshness>();
     const dimension = policy.deadline ? dayDimension(asset.partitions) : null;
     const described = describePolicy(policy, dimension);
-    for (const partition of input.staleness.get(key)?.keys() ?? []) {
+    // of a sparse status map only the partitions not FRESH can have pending data; the rest are FRESH here too
+    const statuses = input.staleness.get(key);
+    const sparse = statuses instanceof SparseMap ? statuses : undefined;
+    for (const partition of sparse ? sparse.exceptions.keys() : (statuses?.keys() ?? [])) {
       const p = pending(key, partition);
       if (!p) {
-        byPartition.set(partition, {
-          state: 'FRESH',
-          pending: null,
-          warnAt: null,
-          dueAt: null,
-          day: null,
-          text: 'reflects all data that has arrived upstream',
-        });
+        if (!sparse) byPartition.set(partition, NOTHING_PENDING);
         continue;
       }
       const w = policyWindows(policy, new Date(p.since), dimension ? partitionDay(partition, dimension) : null);
@@ -159,10 +155,20 @@ export function evaluateFreshness(input: FreshnessInput): FreshnessResult {
         text: `${when} (${described}): ${dayWords}${p.what}`,
       });
     }
-    result.set(key, byPartition);
+    result.set(key, sparse ? sparse.withExceptions(byPartition, () => NOTHING_PENDING) : byPartition);
   }
   return result;
 }
+
+/** A partition with nothing pending (shared: never mutated). */
+const NOTHING_PENDING: PartitionFreshness = Object.freeze({
+  state: 'FRESH',
+  pending: null,
+  warnAt: null,
+  dueAt: null,
+  day: null,
+  text: 'reflects all data that has arrived upstream',
+});
 
 /** The worst state of an asset's partitions, with the partition it comes from (earliest due first). */
 export function worstFreshness(byPartition: ReadonlyMap<string, PartitionFreshness> | undefined): {
@@ -171,7 +177,12 @@ export function worstFreshness(byPartition: ReadonlyMap<string, PartitionFreshne
 } | null {
   const rank: Record<FreshnessState, number> = { OVERDUE: 2, WARN: 1, FRESH: 0 };
   let best: { partition: string; freshness: PartitionFreshness } | null = null;
-  for (const [partition, f] of byPartition ?? []) {
+  // a sparse map's default partitions are FRESH with nothing due: only its exceptions can be worse than the first
+  const candidates: Iterable<[string, PartitionFreshness]> =
+    byPartition instanceof SparseMap
+      ? (byPartition.exceptions as ReadonlyMap<string, PartitionFreshness>)
+      : (byPartition ?? []);
+  for (const [partition, f] of candidates) {
     if (
       !best ||
       rank[f.state] > rank[best.freshness.state] ||
@@ -179,6 +190,13 @@ export function worstFreshness(byPartition: ReadonlyMap<string, PartitionFreshne
     ) {
       best = { partition, freshness: f };
     }
+  }
+  if (
+    byPartition instanceof SparseMap &&
+    (!best || (best.freshness.state === 'FRESH' && best.freshness.dueAt === null))
+  ) {
+    const first = byPartition.entries().next();
+    return first.done ? null : { partition: first.value[0], freshness: first.value[1] };
   }
   return best;
 }

@@ -1,6 +1,6 @@
 import type { AssetKey } from '../definitions/index.ts';
 import { knownPartitions, observeSources, type RunContext, reapDeadRuns } from '../execution/index.ts';
-import { computeStaleness, type StalenessResult } from '../staleness/index.ts';
+import { computeStaleness, exceptionsOf, judgeStored, type StalenessResult } from '../staleness/index.ts';
 import type { MaterializationRecord, StepAttemptRecord } from '../storage/index.ts';
 import { evaluateFreshness, type FreshnessResult, type PendingData } from './evaluate-freshness.ts';
 import {
@@ -15,8 +15,8 @@ import {
 
 export interface SchedulingState {
   partitions: Map<AssetKey, string[]>;
-  materializations: Map<AssetKey, Map<string, MaterializationRecord>>;
-  attempts: Map<AssetKey, Map<string, StepAttemptRecord>>;
+  materializations: Map<AssetKey, ReadonlyMap<string, MaterializationRecord>>;
+  attempts: Map<AssetKey, ReadonlyMap<string, StepAttemptRecord>>;
   /** Without `running`: what each partition is behind on, even while a run catches it up. */
   staleness: StalenessResult;
   /** Source arrivals updated with this evaluation's observations (the daemon persists them). */
@@ -33,9 +33,11 @@ export interface SchedulingState {
 export interface FreshnessSources {
   keys: AssetKey[];
   partitions: Map<AssetKey, string[]>;
-  materializations: Map<AssetKey, Map<string, MaterializationRecord>>;
-  attempts: Map<AssetKey, Map<string, StepAttemptRecord>>;
+  materializations: Map<AssetKey, ReadonlyMap<string, MaterializationRecord>>;
+  attempts: Map<AssetKey, ReadonlyMap<string, StepAttemptRecord>>;
   observations: Map<AssetKey, Map<string, string>>;
+  /** Staleness of `keys` without RUNNING, when already judged (else judged here from the records). */
+  settled?: StalenessResult;
 }
 
 /**
@@ -47,14 +49,10 @@ export async function loadFreshness(ctx: RunContext, now: Date): Promise<Schedul
   reapDeadRuns(store);
   const keys = graph.keys();
   const partitions = await knownPartitions(defs, keys);
-  const sources: FreshnessSources = {
-    keys,
-    partitions,
-    materializations: store.latestMaterializationHeads(keys),
-    attempts: store.latestStepAttempts(keys),
-    observations: await observeSources(defs, partitions, keys),
-  };
-  return freshnessFrom(ctx, sources, now);
+  const observations = await observeSources(defs, partitions, keys);
+  const judged = judgeStored({ store, graph, keys, partitions, observations });
+  const { materializations, attempts, settled } = judged;
+  return freshnessFrom(ctx, { keys, partitions, materializations, attempts, observations, settled }, now);
 }
 
 /**
@@ -69,7 +67,8 @@ export function freshnessFrom(
 ): SchedulingState {
   const { store, graph } = ctx;
   const { keys, partitions, materializations, attempts, observations } = sources;
-  const staleness = computeStaleness({ graph, partitions, materializations, attempts, observations, keys });
+  const staleness =
+    sources.settled ?? computeStaleness({ graph, partitions, materializations, attempts, observations, keys });
   const arrivals = trackSourceArrivals(
     parseSourceArrivals(store.getCursor(SOURCE_ARRIVALS_CURSOR)),
     observations,
@@ -90,6 +89,6 @@ export function freshnessFrom(
   });
   const pending: Record<string, PendingData> = {};
   for (const [key, byPartition] of freshness)
-    for (const [p, f] of byPartition) if (f.pending) pending[`${key}|${p}`] = f.pending;
+    for (const [p, f] of exceptionsOf(byPartition, (x) => !x.pending)) pending[`${key}|${p}`] = f.pending!;
   return { partitions, materializations, attempts, staleness, arrivals, pending, freshness };
 }

@@ -1,5 +1,5 @@
 import type { AssetKey } from '../definitions/index.ts';
-import { type StalenessGraph, type StalenessResult, upstreamPartitionsOf } from '../staleness/index.ts';
+import { exceptionsOf, type StalenessGraph, type StalenessResult, upstreamPartitionsOf } from '../staleness/index.ts';
 import type { FreshnessResult, PartitionFreshness } from './evaluate-freshness.ts';
 
 export interface SchedulerOptions {
@@ -123,7 +123,7 @@ export function planTick(input: TickPlanInput): TickPlan {
 
   const targets: { key: AssetKey; partition: string; f: PartitionFreshness }[] = [];
   for (const [key, byPartition] of input.freshness) {
-    for (const [partition, f] of byPartition) if (f.dueAt) targets.push({ key, partition, f });
+    for (const [partition, f] of exceptionsOf(byPartition, (x) => !x.dueAt)) targets.push({ key, partition, f });
   }
   targets.sort((a, b) =>
     a.f.dueAt! < b.f.dueAt!

@@ -2,6 +2,7 @@ import type { AssetDefinition, AssetKey } from '../definitions/index.ts';
 import { hashText, partitionMappingOf, SOURCE_VERSION_KEY } from '../definitions/index.ts';
 import type { MaterializationRecord, StepAttemptRecord } from '../storage/index.ts';
 import type { PartitionStatus, StaleCause } from './causes.ts';
+import { StoredRecords } from './stored-records.ts';
 
 /** The slice of the asset graph staleness needs. */
 export interface StalenessGraph {
@@ -24,7 +25,7 @@ export interface StalenessInput {
   keys?: Iterable<AssetKey>;
 }
 
-export type StalenessResult = Map<AssetKey, Map<string, PartitionStatus>>;
+export type StalenessResult = Map<AssetKey, ReadonlyMap<string, PartitionStatus>>;
 
 export interface ResolvedInput {
   key: AssetKey;
@@ -50,11 +51,16 @@ export function combinedVersion(
   records: ReadonlyMap<string, MaterializationRecord>,
   partitions: string[],
 ): string | null {
-  if (partitions.length === 1) return records.get(partitions[0]!)?.data_version ?? null;
+  // records read from the store on demand give their versions without whole records
+  const versionOf =
+    records instanceof StoredRecords
+      ? (p: string) => records.dataVersionOf(p)
+      : (p: string) => records.get(p)?.data_version;
+  if (partitions.length === 1) return versionOf(partitions[0]!) ?? null;
   const pairs = partitions
     .filter((p) => records.has(p))
     .sort()
-    .map((p) => `${p}=${records.get(p)!.data_version}`);
+    .map((p) => `${p}=${versionOf(p)}`);
   return pairs.length === 0 ? null : `all:${hashText(...pairs)}`;
 }
 
@@ -87,13 +93,7 @@ export function computeStaleness(input: StalenessInput): StalenessResult {
   const order = graph.topologicalOrder();
   const needed = wanted ? closureUpstream(graph, wanted) : undefined;
   const result: StalenessResult = new Map();
-  // made once, not per partition: at a million partitions the closures alone cost seconds
-  const lookup: Lookup = {
-    definition: (k) => graph.definition(k),
-    partitions: input.partitions,
-    materializations: input.materializations,
-    depsChanges: new WeakMap(),
-  };
+  const lookup = stalenessLookup(input);
   for (const key of order) {
     if (needed && !needed.has(key)) continue;
     const asset = graph.definition(key);
@@ -144,12 +144,23 @@ function isSorted(keys: readonly string[]): boolean {
   return true;
 }
 
-interface Lookup {
+/** What `statusOf` reads besides the partition's own records; made once, not per partition. */
+export interface Lookup {
   definition(key: string): AssetDefinition<AssetKey, unknown>;
   partitions: ReadonlyMap<AssetKey, readonly string[]>;
   materializations: ReadonlyMap<AssetKey, ReadonlyMap<string, MaterializationRecord>>;
   /** Deps added and removed since a recorded deps list, per list (records share equal lists). */
   depsChanges: WeakMap<readonly string[], Map<AssetKey, { added: string[]; removed: string[] }>>;
+}
+
+/** Made once per evaluation: at a million partitions per-partition closures alone cost seconds. */
+export function stalenessLookup(input: Pick<StalenessInput, 'graph' | 'partitions' | 'materializations'>): Lookup {
+  return {
+    definition: (k) => input.graph.definition(k),
+    partitions: input.partitions,
+    materializations: input.materializations,
+    depsChanges: new WeakMap(),
+  };
 }
 
 function depsChanged(asset: AssetDefinition<AssetKey, unknown>, recorded: readonly string[], lookup: Lookup) {
@@ -169,7 +180,8 @@ function depsChanged(asset: AssetDefinition<AssetKey, unknown>, recorded: readon
   return change;
 }
 
-function statusOf(
+/** The status of one partition from its latest record, attempt and upstream statuses (`done`). */
+export function statusOf(
   asset: AssetDefinition<AssetKey, unknown>,
   partition: string,
   latest: MaterializationRecord | undefined,

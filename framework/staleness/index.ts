@@ -11,3 +11,7 @@ export {
   upstreamPartitionsOf,
 } from './compute-staleness.ts';
 export { explainStatus, type WhyLine } from './explain.ts';
+export { judgeStored, type StoredStaleness } from './judge-stored.ts';
+export { exceptionsOf, SparseMap } from './sparse-map.ts';
+export { type StatusCounts, statusCounts } from './status-counts.ts';
+export { type RecordMap, StoredRecords } from './stored-records.ts';

@@ -18,6 +18,7 @@ export type {
   RunStatus,
   SchedulerDecisionRecord,
   SchedulerTickRecord,
+  StalenessCandidateSpec,
   StepAttemptRecord,
   StepStatus,
   Store,

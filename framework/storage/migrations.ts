@@ -311,6 +311,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 7,
+    name: 'latest materializations of an asset',
+    // The asset page and the UI's summaries read an asset's newest materializations; without this index
+    // SQLite sorted every materialization of the asset (a million at scale) to find them.
+    sql: 'CREATE INDEX idx_materializations_asset ON materializations (asset_key, id);',
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

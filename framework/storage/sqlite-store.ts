@@ -33,6 +33,7 @@ import type {
   RunStatus,
   SchedulerDecisionRecord,
   SchedulerTickRecord,
+  StalenessCandidateSpec,
   StepAttemptRecord,
   Store,
 } from './types.ts';
@@ -47,6 +48,7 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
   readonly #queries = new Map<string, { stmt: Database.Statement; columns: string[] }>();
+  readonly #plucked = new Map<string, Database.Statement>();
 
   constructor(path: string, opts: { busyTimeoutMs?: number } = {}) {
     this.path = path;
@@ -99,6 +101,16 @@ export class SqliteStore implements Store {
   /** All rows of a read as arrays, in the order of the selected columns (for the lean decoders). */
   #raw(sql: string, ...params: unknown[]): unknown[][] {
     return this.#rawQuery(sql).stmt.all(...params) as unknown[][];
+  }
+
+  /** A statement returning its first column only, prepared once per SQL text. */
+  #pluck(sql: string): Database.Statement {
+    let stmt = this.#plucked.get(sql);
+    if (!stmt) {
+      stmt = this.#db.prepare(sql).pluck(true);
+      this.#plucked.set(sql, stmt);
+    }
+    return stmt;
   }
 
   /** A raw-mode statement and its column names, prepared once per SQL text. */
@@ -312,11 +324,17 @@ export class SqliteStore implements Store {
     const limit = Math.max(0, Math.floor(opts.limit));
     const rows = withBusyRetry(() =>
       this.#all(
+        // one statement per shape, so each walks an index backwards instead of sorting the asset's history
         `SELECT * FROM materializations
-         WHERE asset_key = @key AND (@partition IS NULL OR partition_key = @partition)
-           AND (@before IS NULL OR id < @before)
+         WHERE asset_key = @key ${opts.partition === undefined ? '' : 'AND partition_key = @partition'}
+           ${opts.before === undefined ? '' : 'AND id < @before'}
          ORDER BY id DESC LIMIT @limit`,
-        { key, partition: opts.partition ?? null, before: opts.before ?? null, limit: limit + 1 },
+        {
+          key,
+          limit: limit + 1,
+          ...(opts.partition === undefined ? {} : { partition: opts.partition }),
+          ...(opts.before === undefined ? {} : { before: opts.before }),
+        },
       ),
     );
     const items = decodeMaterializations(rows.slice(0, limit));
@@ -348,6 +366,46 @@ export class SqliteStore implements Store {
         a.reason,
       ),
     );
+  }
+
+  materializedPartitionKeys(key: string): string[] {
+    const sql = `SELECT partition_key FROM asset_partitions
+                 WHERE asset_key = ? AND materialization_id IS NOT NULL ORDER BY partition_key`;
+    return withBusyRetry(() => this.#pluck(sql).all(key) as string[]);
+  }
+
+  materializedVersions(key: string): Map<string, string> {
+    const sql = `SELECT partition_key, data_version FROM asset_partitions
+                 WHERE asset_key = ? AND materialization_id IS NOT NULL ORDER BY partition_key`;
+    return new Map(withBusyRetry(() => this.#raw(sql, key)) as [string, string][]);
+  }
+
+  stalenessCandidates(key: string, spec: StalenessCandidateSpec): string[] {
+    // One scan of the asset's rows (its primary-key range) joined 1:1 to each identity upstream's row.
+    const joins = spec.identityDeps.map(
+      (_, i) => `LEFT JOIN asset_partitions u${i} ON u${i}.asset_key = ? AND u${i}.partition_key = a.partition_key`,
+    );
+    const conditions = [
+      "a.attempt_status = 'RUNNING'",
+      "(a.attempt_status IN ('FAILURE', 'CANCELED') AND coalesce(a.attempt_finished_at, '') > a.ts)",
+      'a.code_version IS NOT ?',
+      'a.deps IS NOT ?',
+      ...spec.identityDeps.map((_, i) => `json_extract(a.input_versions, ?) IS NOT u${i}.data_version`),
+      ...spec.fixedDeps.map(() => 'json_extract(a.input_versions, ?) IS NOT ?'),
+    ];
+    const sql = `SELECT a.partition_key FROM asset_partitions a ${joins.join(' ')}
+                 WHERE a.asset_key = ? AND a.materialization_id IS NOT NULL AND (${conditions.join(' OR ')})
+                 ORDER BY a.partition_key`;
+    const path = (dep: string) => `$.${JSON.stringify(dep)}`;
+    const params = [
+      ...spec.identityDeps,
+      key,
+      spec.codeVersion,
+      spec.depsJson,
+      ...spec.identityDeps.map(path),
+      ...spec.fixedDeps.flatMap((d) => [path(d.key), d.dataVersion]),
+    ];
+    return withBusyRetry(() => this.#pluck(sql).all(...params) as string[]);
   }
 
   latestStepAttempts(keys: string[], opts: PartitionScope = {}): Map<string, Map<string, StepAttemptRecord>> {

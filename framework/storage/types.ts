@@ -146,6 +146,17 @@ export interface PartitionScope {
   partitions?: readonly string[];
 }
 
+/** What a partition's latest materialization must match to be certainly FRESH (else it is a candidate). */
+export interface StalenessCandidateSpec {
+  codeVersion: string;
+  /** The asset's deps as recorded (`JSON.stringify` of the list). */
+  depsJson: string;
+  /** Partitioned upstreams read 1:1 (identity): the input version must equal that partition's data version. */
+  identityDeps: readonly string[];
+  /** Unpartitioned upstreams and their current data version (null when never materialized). */
+  fixedDeps: readonly { key: string; dataVersion: string | null }[];
+}
+
 export interface Page<T> {
   items: T[];
   /** Pass as `before` to get the next page; null when there is none. */
@@ -194,6 +205,17 @@ export interface Store {
     key: string,
     opts: { partition?: string; limit: number; before?: number },
   ): Page<MaterializationRecord>;
+
+  /** The partitions of `key` that have a materialization, sorted (keys only: cheap at a million). */
+  materializedPartitionKeys(key: string): string[];
+  /** Partition → data version of every materialized partition of `key` (no other column: cheap at a million). */
+  materializedVersions(key: string): Map<string, string>;
+  /**
+   * The materialized partitions of one asset that may not be FRESH, judged in SQLite (see
+   * `StalenessCandidateSpec`): a superset of the stale, failed and running ones among them. Status at a
+   * million partitions judges only these in JavaScript.
+   */
+  stalenessCandidates(key: string, spec: StalenessCandidateSpec): string[];
 
   recordStepAttempt(a: StepAttemptRecord): void;
   /** Latest attempt per (asset, partition). */

@@ -33,6 +33,12 @@ describe('fairway CLI on the example graph', () => {
     return JSON.parse(String(r.stdout)) as StatusRow[];
   };
   const statusOf = (rows: StatusRow[], key: string) => rows.find((r) => r.key === key)!;
+  /** Writes a definitions module into the project, after an import of Fairway's `asset` and `defineAssets`. */
+  const definitionsFile = (name: string, body: string) => {
+    const path = join(project.dir, name);
+    writeFileSync(path, `import { asset, defineAssets } from '${repoRoot}/framework/definitions/index.ts';\n${body}`);
+    return path;
+  };
 
   beforeAll(async () => {
     const r = await run(['materialize', '*', '--json']);
@@ -226,11 +232,9 @@ describe('fairway CLI on the example graph', () => {
   });
 
   it('a materializer that never settles runs into its timeout: exit 1 with the reason, not Node exit 13', async () => {
-    const defs = join(project.dir, 'hang.ts');
-    writeFileSync(
-      defs,
-      `import { asset, defineAssets } from '${repoRoot}/framework/definitions/index.ts';\n` +
-        'export default defineAssets({ assets: [asset({ key: "a.hang", codeVersion: "v1", timeoutMs: 1500, ' +
+    const defs = definitionsFile(
+      'hang.ts',
+      'export default defineAssets({ assets: [asset({ key: "a.hang", codeVersion: "v1", timeoutMs: 1500, ' +
         'materialize: () => new Promise(() => {}) })] });\n',
     );
     const r = await fairway(
@@ -241,6 +245,59 @@ describe('fairway CLI on the example graph', () => {
     );
     expect(r.exitCode).toBe(1);
     expect(String(r.stdout) + String(r.stderr)).toContain('timed out after 1500 ms');
+  });
+
+  it('a materializer that blocks the event loop past its timeout: the process is stopped with exit code 137, the run is FAILURE with the cause, its locks are free', async () => {
+    const defs = definitionsFile(
+      'busy.ts',
+      'const busyMs = Number(process.env.BUSY_MS);\n' +
+        'export default defineAssets({ assets: [asset({ key: "a.busy", codeVersion: "v1", ' +
+        'timeoutMs: Number(process.env.TIMEOUT_MS), materialize: () => { ' +
+        'const end = Date.now() + busyMs; while (Date.now() < end) {} return {}; } })] });\n',
+    );
+    const args = ['--definitions', defs, '--state-dir', join(project.dir, 'busy-state')];
+    const envOf = (busyMs: number, timeoutMs: number) => ({
+      BUSY_MS: String(busyMs),
+      TIMEOUT_MS: String(timeoutMs),
+      FAIRWAY_LOG_LEVEL: 'warn',
+      NO_COLOR: '1',
+    });
+    // through a shell, which reports the exit code a user sees
+    const started = Date.now();
+    const stopped = await execa(
+      'sh',
+      ['-c', 'node "$@"; exit $?', 'sh', fairwayBin, ...args, 'materialize', 'a.busy'],
+      {
+        cwd: project.dir,
+        env: envOf(60_000, 500),
+        reject: false,
+      },
+    );
+    expect(stopped.exitCode, String(stopped.stderr)).toBe(137);
+    expect(Date.now() - started).toBeLessThan(20_000); // not the minute the loop would last
+    const cause =
+      'timed out after 500 ms; its materializer blocked the event loop (synchronous code), so Fairway stopped the process; make it async or move the work to a subprocess';
+    expect(String(stopped.stderr)).toContain(`error: a.busy ${cause}.`);
+    const read = (...more: string[]) => fairway([...args, ...more], { cwd: project.dir, env: envOf(0, 500) });
+    const runs = JSON.parse(String((await read('runs', '--json')).stdout)) as {
+      items: { status: string; reason: string }[];
+    };
+    expect(runs.items[0]).toMatchObject({ status: 'FAILURE', reason: `a.busy ${cause}` });
+    const rows = JSON.parse(String((await read('status', '--json', '--partitions')).stdout)) as StatusRow[];
+    expect(rows[0]!.status).toBe('FAILED');
+    expect(rows[0]!.partitions[0]!.causes[0]!.text).toContain(cause);
+
+    // the run's locks are free: a fixed materializer runs at once
+    const fixed = await fairway([...args, 'materialize', 'a.busy', '--lock-wait', '0'], {
+      cwd: project.dir,
+      env: envOf(0, 500),
+    });
+    expect(fixed.exitCode, String(fixed.stderr)).toBe(0);
+
+    // a loop that ends past its timeout but before the watchdog acts is a timeout all the same
+    const late = await fairway([...args, 'materialize', 'a.busy'], { cwd: project.dir, env: envOf(900, 300) });
+    expect(late.exitCode, String(late.stderr)).toBe(1);
+    expect(String(late.stdout)).toMatch(/a\.busy +FAILURE .* timed out after 300 ms: it returned after \d+ ms/);
   });
 
   it('fairway cancel stops a run launched by another process, and refuses unknown or finished runs', async () => {
