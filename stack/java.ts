@@ -1,6 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { FrameworkError } from '../framework/errors/index.ts';
 import { TRINO } from './pins.ts';
 
@@ -11,6 +10,7 @@ const PREFERRED = join(JVM_DIR, 'temurin-25-jdk-amd64');
 async function majorOf(home: string): Promise<number | undefined> {
   const java = join(home, 'bin', 'java');
   if (!existsSync(java)) return undefined;
+  const { execa } = await import('execa'); // loaded on use, not when the stack module loads
   const r = await execa(java, ['-XshowSettings:properties', '-version'], { reject: false });
   const m = /^\s*java\.specification\.version = (\d+)/m.exec(r.stderr);
   return m ? Number(m[1]) : undefined;

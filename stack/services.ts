@@ -1,6 +1,5 @@
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { FrameworkError } from '../framework/errors/index.ts';
 import type { StackInstall } from './install.ts';
 import { ICEBERG_REST, SEAWEEDFS, TRINO } from './pins.ts';
@@ -82,6 +81,8 @@ const why = (e: unknown) => {
 
 export function s3Health(cfg: StackConfig): () => Promise<Health> {
   return async () => {
+    // the S3 SDK loads when a probe runs, not with the stack module (loaded by every command)
+    const { ListBucketsCommand, S3Client } = await import('@aws-sdk/client-s3');
     const client = new S3Client({
       region: cfg.s3.region,
       endpoint: cfg.s3.endpoint,

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { FrameworkError } from '../framework/errors/index.ts';
 import { ensureStackInstalled, type StackInstall } from './install.ts';
 import { findStackJava } from './java.ts';
@@ -137,6 +136,7 @@ async function ensureRunning(spec: ServiceSpec, launch: () => Launch, progress: 
 }
 
 async function createBuckets(cfg: StackConfig, progress: Progress) {
+  const { CreateBucketCommand, HeadBucketCommand, S3Client } = await import('@aws-sdk/client-s3');
   const client = new S3Client({
     region: cfg.s3.region,
     endpoint: cfg.s3.endpoint,

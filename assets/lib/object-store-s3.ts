@@ -1,16 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import {
-  CreateBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { ObjectHead, ObjectStore, PutOptions } from './object-key.ts';
 import { notFound, validateBucket, validateKey } from './object-key.ts';
 import { sha256File } from './object-store-local.ts';
@@ -32,18 +22,35 @@ const isMissing = (e: unknown) => {
   return err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata?.httpStatusCode === 404;
 };
 
-/** S3 (or an S3-compatible server such as MinIO) behind the ObjectStore interface. */
+type S3Sdk = typeof import('@aws-sdk/client-s3');
+
+/**
+ * S3 (or an S3-compatible server such as MinIO) behind the ObjectStore interface. The AWS SDK is loaded
+ * on the first call, not when the store is created: the definitions create it, and most commands
+ * (`list`, `status`, `--help`) never touch an object.
+ */
 export class S3ObjectStore implements ObjectStore {
   readonly kind = 's3' as const;
-  readonly client: S3Client;
+  readonly #opts: S3StoreOptions;
+  #connected: Promise<{ sdk: S3Sdk; client: S3Client }> | undefined;
+  #client: S3Client | undefined;
 
   constructor(opts: S3StoreOptions) {
-    this.client = new S3Client({
-      region: opts.region,
-      forcePathStyle: opts.pathStyle,
-      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-      ...(opts.credentials ? { credentials: opts.credentials } : {}),
+    this.#opts = opts;
+  }
+
+  #connect(): Promise<{ sdk: S3Sdk; client: S3Client }> {
+    this.#connected ??= import('@aws-sdk/client-s3').then((sdk) => {
+      const { region, pathStyle, endpoint, credentials } = this.#opts;
+      this.#client = new sdk.S3Client({
+        region,
+        forcePathStyle: pathStyle,
+        ...(endpoint ? { endpoint } : {}),
+        ...(credentials ? { credentials } : {}),
+      });
+      return { sdk, client: this.#client };
     });
+    return this.#connected;
   }
 
   private check(bucket: string, key: string): void {
@@ -53,8 +60,9 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(bucket: string, key: string, body: Buffer | string, opts: PutOptions = {}): Promise<void> {
     this.check(bucket, key);
-    await this.client.send(
-      new PutObjectCommand({
+    const { sdk, client } = await this.#connect();
+    await client.send(
+      new sdk.PutObjectCommand({
         Bucket: bucket,
         Key: key,
         Body: body,
@@ -76,18 +84,21 @@ export class S3ObjectStore implements ObjectStore {
       Metadata: { [SHA_META]: sha256 },
       ...(opts.contentType ? { ContentType: opts.contentType } : {}),
     };
+    const { sdk, client } = await this.#connect();
     if (size < MULTIPART_THRESHOLD) {
-      await this.client.send(new PutObjectCommand(params));
+      await client.send(new sdk.PutObjectCommand(params));
       return;
     }
     const { ContentLength: _omit, ...multipart } = params;
-    await new Upload({ client: this.client, params: multipart, partSize: 8 * 1024 * 1024, queueSize: 2 }).done();
+    const { Upload } = await import('@aws-sdk/lib-storage');
+    await new Upload({ client, params: multipart, partSize: 8 * 1024 * 1024, queueSize: 2 }).done();
   }
 
   async get(bucket: string, key: string): Promise<Buffer> {
     this.check(bucket, key);
+    const { sdk, client } = await this.#connect();
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const res = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
       return Buffer.from(await res.Body!.transformToByteArray());
     } catch (e) {
       if (isMissing(e)) throw notFound(bucket, key, e);
@@ -97,8 +108,9 @@ export class S3ObjectStore implements ObjectStore {
 
   async head(bucket: string, key: string): Promise<ObjectHead | undefined> {
     this.check(bucket, key);
+    const { sdk, client } = await this.#connect();
     try {
-      const res = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const res = await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }));
       const sha256 = res.Metadata?.[SHA_META];
       return {
         size: res.ContentLength ?? 0,
@@ -115,10 +127,15 @@ export class S3ObjectStore implements ObjectStore {
     validateBucket(bucket);
     validateKey(bucket, prefix, { allowEmpty: true });
     const out: { key: string; size: number }[] = [];
+    const { sdk, client } = await this.#connect();
     let token: string | undefined;
     do {
-      const res = await this.client.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+      const res = await client.send(
+        new sdk.ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
       );
       for (const o of res.Contents ?? []) if (o.Key) out.push({ key: o.Key, size: o.Size ?? 0 });
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
@@ -128,17 +145,19 @@ export class S3ObjectStore implements ObjectStore {
 
   async delete(bucket: string, key: string): Promise<void> {
     this.check(bucket, key);
-    await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    const { sdk, client } = await this.#connect();
+    await client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: key }));
   }
 
   async ensureBucket(bucket: string): Promise<void> {
     validateBucket(bucket);
+    const { sdk, client } = await this.#connect();
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+      await client.send(new sdk.HeadBucketCommand({ Bucket: bucket }));
     } catch (e) {
       if (!isMissing(e)) throw e;
       try {
-        await this.client.send(new CreateBucketCommand({ Bucket: bucket }));
+        await client.send(new sdk.CreateBucketCommand({ Bucket: bucket }));
       } catch (err) {
         // Another process created it between the head and the create.
         const name = (err as { name?: string }).name;
@@ -153,6 +172,6 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   destroy(): void {
-    this.client.destroy();
+    this.#client?.destroy();
   }
 }

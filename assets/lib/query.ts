@@ -1,6 +1,4 @@
 import { join } from 'node:path';
-import { execa } from 'execa';
-import { BasicAuth, Trino } from 'trino-client';
 import { z } from 'zod';
 import type { QueryOptions, QueryResult } from '../../framework/definitions/index.ts';
 import { FrameworkError, ServiceUnavailableError, UsageError } from '../../framework/errors/index.ts';
@@ -106,6 +104,8 @@ async function queryDuckDb(
   opts: QueryOptions,
 ): Promise<(QueryResult | { fallback: string })[]> {
   const python = await lake.python();
+  // execa and trino-client are loaded by the query that uses them, not when the definitions load
+  const { execa } = await import('execa');
   const result = await execa(python, [join(projectRoot, 'spark', 'query_duckdb.py'), ...statements], {
     cwd: projectRoot,
     reject: false,
@@ -134,6 +134,7 @@ export async function querySpark(
   opts: QueryOptions = {},
 ): Promise<QueryResult[]> {
   const runtime = await lake.sparkRuntime();
+  const { execa } = await import('execa');
   const result = await execa(runtime.python, [join(projectRoot, 'spark', 'query.py'), ...statements], {
     cwd: projectRoot,
     reject: false,
@@ -204,6 +205,7 @@ export async function queryTrino(
       `${config.file}: FAIRWAY_TRINO_URL is required for FAIRWAY_QUERY_ENGINE=trino.`,
     );
   }
+  const { BasicAuth, Trino } = await import('trino-client');
   const trino = Trino.create({
     server,
     source: 'fairway',

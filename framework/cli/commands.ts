@@ -3,92 +3,13 @@ import { join, resolve, sep } from 'node:path';
 import pc from 'picocolors';
 import type { AssetKey } from '../definitions/index.ts';
 import { UsageError } from '../errors/index.ts';
-import { launchRun, matchesPartitionFilter, parsePartitionFilter, reapDeadRuns } from '../execution/index.ts';
+import { matchesPartitionFilter, parsePartitionFilter, reapDeadRuns } from '../execution/index.ts';
 import { loadStatus, type Project } from '../project/index.ts';
 import { worstFreshness } from '../scheduling/index.ts';
 import { resolveSelection } from '../selection/index.ts';
-import { describeCause, explainStatus, type PartitionStatus } from '../staleness/index.ts';
+import { describeCause, exceptionsOf, explainStatus, type PartitionStatus, statusCounts } from '../staleness/index.ts';
 import type { RunStatus } from '../storage/index.ts';
-import { colorStatus, formatDuration, printJson, table } from './output.ts';
-import { RunProgress } from './progress.ts';
-
-export interface MaterializeFlags {
-  partition?: string;
-  staleOnly?: boolean;
-  concurrency?: string;
-  lockWait?: string;
-  json?: boolean;
-}
-
-/** `fairway materialize`: returns the exit code (0 ok, 1 run failed or canceled). */
-export async function materializeCommand(
-  project: Project,
-  selection: string,
-  flags: MaterializeFlags,
-): Promise<number> {
-  const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
-  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
-    throw new UsageError(`--concurrency must be a positive integer, got '${flags.concurrency}'.`);
-  }
-  const lockWait = flags.lockWait === undefined ? undefined : Number(flags.lockWait);
-  if (lockWait !== undefined && (flags.lockWait!.trim() === '' || !Number.isFinite(lockWait) || lockWait < 0)) {
-    throw new UsageError(`--lock-wait must be a number of seconds ≥ 0, got '${flags.lockWait}'.`);
-  }
-  const progress = new RunProgress(Boolean(process.stderr.isTTY) && !flags.json);
-  const controller = new AbortController();
-  const cancel = (signal: string) => {
-    if (controller.signal.aborted) return;
-    process.stderr.write(`\n${signal}: canceling the run (running steps are stopped)…\n`);
-    controller.abort(new Error(`canceled by ${signal}`));
-  };
-  const onInt = () => cancel('SIGINT');
-  const onTerm = () => cancel('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
-  try {
-    const { result, summary, plan, summaryPath } = await launchRun(project, {
-      selection,
-      ...(flags.partition ? { partition: flags.partition } : {}),
-      staleOnly: flags.staleOnly ?? false,
-      ...(concurrency ? { concurrency } : {}),
-      ...(lockWait !== undefined ? { lockWaitMs: lockWait * 1000 } : {}),
-      signal: controller.signal,
-      onPlan: (p, run) => progress.start(p, run.run_id),
-      onEvent: progress.onEvent,
-    });
-    progress.stop();
-    if (flags.json) printJson(summary);
-    else {
-      if (plan.steps.length === 0) process.stdout.write('Nothing to do: every selected asset is fresh.\n');
-      else {
-        process.stdout.write(
-          `${table([
-            ['STEP', 'STATUS', 'DURATION', 'ROWS', 'NOTE'],
-            ...summary.steps.map((s) => [
-              s.partition_key ? `${s.asset_key} [${s.partition_key}]` : s.asset_key,
-              colorStatus(s.status),
-              formatDuration(s.duration_ms),
-              s.row_count === null ? '-' : String(s.row_count),
-              s.reason ??
-                s.checks
-                  .filter((c) => !c.passed)
-                  .map((c) => `check ${c.name} failed`)
-                  .join(', '),
-            ]),
-          ])}\n`,
-        );
-      }
-      process.stdout.write(
-        `\nrun ${summary.run_id} ${colorStatus(result.status)}${result.reason ? `: ${result.reason}` : ''}\nsummary: ${summaryPath}\n`,
-      );
-    }
-    return result.status === 'SUCCESS' ? 0 : 1;
-  } finally {
-    progress.stop();
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
-  }
-}
+import { colorStatus, printJson, table } from './output.ts';
 
 function selectKeys(project: Project, selection: string | undefined): AssetKey[] {
   if (!selection) return project.graph.topologicalOrder();
@@ -187,22 +108,22 @@ export async function statusCommand(
   const hasPolicies = keys.some((k) => project.graph.definition(k).freshness);
   let cut = 0;
   const rows = keys.map((key) => {
-    const parts = [...(staleness.get(key) ?? new Map<string, PartitionStatus>()).entries()];
-    const counts: Record<string, number> = {};
-    for (const [, s] of parts) counts[s.status] = (counts[s.status] ?? 0) + 1;
-    const worst = ['FAILED', 'RUNNING', 'STALE', 'MISSING', 'FRESH'].find((s) => counts[s]) ?? 'MISSING';
-    const firstNotFresh = parts.find(([, s]) => s.status !== 'FRESH');
+    const statuses = staleness.get(key) ?? new Map<string, PartitionStatus>();
+    const { counts, firstNotFresh } = statusCounts(statuses);
+    const worst = (['FAILED', 'RUNNING', 'STALE', 'MISSING', 'FRESH'] as const).find((s) => counts[s]) ?? 'MISSING';
     const firstCause = firstNotFresh?.[1].causes[0];
     const row = {
       key,
-      status: parts.length === 0 ? 'MISSING' : worst,
+      status: statuses.size === 0 ? 'MISSING' : worst,
       partitioned: Boolean(project.graph.definition(key).partitions),
       counts,
       freshness: freshness?.has(key) ? (worstFreshness(freshness.get(key))?.freshness.state ?? 'FRESH') : null,
       first_cause: firstCause ? { partition: firstNotFresh![0], ...firstCause, text: describeCause(firstCause) } : null,
     };
     if (!listing) return row;
-    const matched = parts.filter(
+    // without FRESH in --state, only the partitions not fresh are walked (all of them, at a million, are not)
+    const walked = states && !states.has('FRESH') ? exceptionsOf(statuses, (s) => s.status === 'FRESH') : statuses;
+    const matched = [...walked].filter(
       ([p, s]) => (!states || states.has(s.status)) && (!filter || p === '' || matchesPartitionFilter(p, filter)),
     );
     if (matched.length > limit) cut += matched.length - limit;
@@ -259,8 +180,7 @@ export async function whyCommand(
   const parts = staleness.get(key) ?? new Map<string, PartitionStatus>();
   let partition = flags.partition ?? '';
   if (project.graph.definition(key).partitions && !flags.partition) {
-    const notFresh = [...parts.entries()].find(([, s]) => s.status !== 'FRESH');
-    partition = notFresh?.[0] ?? [...parts.keys()][0] ?? '';
+    partition = statusCounts(parts).firstNotFresh?.[0] ?? parts.keys().next().value ?? '';
     if (partition === '')
       throw new UsageError(`'${key}' is partitioned and has no known partition yet; pass --partition.`);
   }

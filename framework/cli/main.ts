@@ -1,11 +1,13 @@
 import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
-import { didYouMean } from '../definitions/index.ts';
 import { isFrameworkError, UsageError } from '../errors/index.ts';
-import { createRootLogger, setRootLogger } from '../logging/index.ts';
-import { loadProject, type Project } from '../project/index.ts';
-import { listCommand, logsCommand, materializeCommand, runsCommand, statusCommand, whyCommand } from './commands.ts';
+import type { Project } from '../project/index.ts';
 import { printJson, table } from './output.ts';
+
+// Every command's code is imported by its action, not here: `--help` loads none of it, and `list` or
+// `status` none of what `materialize`, `query`, `ui` or `stack` need (execa, the S3 SDK, trino-client,
+// hono, elkjs). tests/e2e/cli-imports.test.ts keeps it so.
+const commands = () => import('./commands.ts');
 
 interface GlobalFlags {
   definitions?: string;
@@ -28,6 +30,10 @@ export async function main(argv: string[]): Promise<number> {
   const withProject = async (fn: (p: Project) => Promise<number> | number) => {
     const g = program.opts<GlobalFlags>();
     const tty = Boolean(process.stderr.isTTY);
+    const [{ createRootLogger, setRootLogger }, { loadProject }] = await Promise.all([
+      import('../logging/index.ts'),
+      import('../project/index.ts'),
+    ]);
     setRootLogger(createRootLogger({ level: process.env.FAIRWAY_LOG_LEVEL ?? (g.verbose || !tty ? 'info' : 'warn') }));
     const project = await loadProject({
       ...(g.definitions ? { definitions: g.definitions } : {}),
@@ -58,8 +64,13 @@ export async function main(argv: string[]): Promise<number> {
       'seconds to wait for another run holding the same partitions (default 10; 0 fails at once)',
     )
     .option('--json', 'print the run summary as JSON on stdout')
-    .addHelpText('after', '\nExit codes: 0 success, 1 run failed or canceled, 2 usage or definition error.')
-    .action((selection: string, flags) => withProject((p) => materializeCommand(p, selection, flags)));
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 success, 1 run failed or canceled, 2 usage or definition error, 137 stopped: a step blocked the process with synchronous code past its timeoutMs (the run is recorded as FAILURE).',
+    )
+    .action((selection: string, flags) =>
+      withProject(async (p) => (await import('./materialize-command.ts')).materializeCommand(p, selection, flags)),
+    );
 
   program
     .command('status')
@@ -80,7 +91,9 @@ export async function main(argv: string[]): Promise<number> {
       'after',
       '\nWithout --partitions, --partition or --state each partitioned asset shows counts by state, so status stays short with many partitions.',
     )
-    .action((selection: string | undefined, flags) => withProject((p) => statusCommand(p, selection, flags)));
+    .action((selection: string | undefined, flags) =>
+      withProject(async (p) => (await commands()).statusCommand(p, selection, flags)),
+    );
 
   program
     .command('why')
@@ -88,14 +101,16 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<key>', 'asset key')
     .option('-p, --partition <partition>', 'partition to explain (default: the first one that is not fresh)')
     .option('--json', 'machine-readable output')
-    .action((key: string, flags) => withProject((p) => whyCommand(p, key, flags)));
+    .action((key: string, flags) => withProject(async (p) => (await commands()).whyCommand(p, key, flags)));
 
   program
     .command('list')
     .description('List assets with group, kinds, deps and partitions')
     .argument('[selection]', 'asset selection (default: all)')
     .option('--json', 'machine-readable output')
-    .action((selection: string | undefined, flags) => withProject((p) => listCommand(p, selection, flags)));
+    .action((selection: string | undefined, flags) =>
+      withProject(async (p) => (await commands()).listCommand(p, selection, flags)),
+    );
 
   program
     .command('runs')
@@ -111,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option('--limit <n>', 'how many (default 20)')
     .option('--json', 'machine-readable output')
-    .action((flags) => withProject((p) => runsCommand(p, flags)));
+    .action((flags) => withProject(async (p) => (await commands()).runsCommand(p, flags)));
 
   program
     .command('cancel')
@@ -129,7 +144,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<run-id>', 'run id (see fairway runs)')
     .option('--step <asset>', 'asset key (or key[partition]) whose compute log to print')
     .option('--json', 'machine-readable output')
-    .action((runId: string, flags) => withProject((p) => logsCommand(p, runId, flags)));
+    .action((runId: string, flags) => withProject(async (p) => (await commands()).logsCommand(p, runId, flags)));
 
   program
     .command('config')
@@ -274,6 +289,7 @@ export async function main(argv: string[]): Promise<number> {
         const commands = p.defs.hooks.commands ?? {};
         const command = commands[first];
         if (!command) {
+          const { didYouMean } = await import('../definitions/index.ts');
           const known = [...builtins, ...Object.keys(commands)].sort();
           throw new UsageError(`Unknown command '${first}'.${didYouMean(first, known)} Commands: ${known.join(', ')}.`);
         }

@@ -1,3 +1,5 @@
+import { writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
 
 export type { Logger } from 'pino';
@@ -9,12 +11,7 @@ export type { Logger } from 'pino';
 export function createRootLogger(opts: { level?: string; pretty?: boolean; destination?: number } = {}): Logger {
   const level = opts.level ?? process.env.FAIRWAY_LOG_LEVEL ?? (process.env.VITEST ? 'warn' : 'info');
   const pretty = opts.pretty ?? (process.stderr.isTTY && !process.env.CI);
-  if (pretty) {
-    return pino({
-      level,
-      transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, ignore: 'pid,hostname' } },
-    });
-  }
+  if (pretty) return pino({ level }, prettyStderr());
   return pino({ level, base: { app: 'fairway' } }, pino.destination({ dest: opts.destination ?? 2, sync: true }));
 }
 
@@ -28,4 +25,22 @@ export function rootLogger(): Logger {
 
 export function setRootLogger(logger: Logger): void {
   root = logger;
+}
+
+/**
+ * Pretty lines on stderr, written synchronously in this process. pino-pretty is required on the first
+ * line, not before: most commands log nothing on a TTY, and a pino transport would start a worker
+ * thread that loads it every time.
+ */
+function prettyStderr(): { write: (line: string) => void } {
+  let format: ((line: string) => string) | undefined;
+  return {
+    write(line) {
+      format ??= (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')).prettyFactory({
+        colorize: true,
+        ignore: 'pid,hostname',
+      });
+      writeSync(2, format(line));
+    },
+  };
 }

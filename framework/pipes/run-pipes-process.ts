@@ -1,7 +1,6 @@
 import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { execa } from 'execa';
 import type { Logger } from 'pino';
 import { FrameworkError } from '../errors/index.ts';
 import { tieGroupToThisProcess } from './child-group.ts';
@@ -106,6 +105,8 @@ export async function runPipesProcess(opts: PipesProcessOptions): Promise<PipesP
       }
     }
   };
+  // loaded here, not at the top: commands that start no process never pay for execa
+  const { execa } = await import('execa');
   const started = Date.now();
   const child = execa(opts.command, opts.args, {
     cwd: opts.cwd,

@@ -1,6 +1,5 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { FrameworkError } from '../../errors/index.ts';
 import { followLines, tieGroupToThisProcess } from '../../pipes/index.ts';
 import { runInDbtWorker } from './dbt-worker.ts';
@@ -132,6 +131,7 @@ export async function runDbt(opts: RunDbtOptions): Promise<RunDbtResult> {
     );
     return dbtResult(targetDir, exit.canceled ? 130 : exit.exitCode, rowCounts, started, tail);
   }
+  const { execa } = await import('execa'); // loaded on use: most commands run no dbt
   const child = execa(opts.dbt.command, [...(opts.dbt.prefixArgs ?? []), ...dbtArgs], {
     // Spark (session mode) drops spark-warehouse/ and metastore files into its working directory.
     cwd: opts.workDir,

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { execa } from 'execa';
 import { withLock } from '../../lock/index.ts';
 
 export interface ClassArchiveInputs {
@@ -49,6 +48,7 @@ export async function ensureClassArchive(i: ClassArchiveInputs): Promise<void> {
 async function writeArchive(i: ClassArchiveInputs, archive: string, failed: string): Promise<void> {
   if (existsSync(archive) || existsSync(failed)) return; // another process wrote it while we waited
   i.progress('writing the Spark driver class archive (once, ~1 min; every later Spark start is faster)');
+  const { execa } = await import('execa');
   const r = await execa(i.python, [i.script, archive], {
     env: { ...i.env, JAVA_HOME: i.javaHome, FAIRWAY_SPARK_JARS: i.jars.join(','), PYSPARK_PYTHON: i.python },
     extendEnv: false,

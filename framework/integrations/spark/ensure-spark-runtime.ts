@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { execa } from 'execa';
 import { FrameworkError } from '../../errors/index.ts';
 import { withLock } from '../../lock/index.ts';
 import { ensureClassArchive } from './class-archive.ts';
@@ -135,6 +134,7 @@ export async function ensureSparkVenv(opts: SparkRuntimeOptions): Promise<Pick<S
 async function findJavaHome(env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<string> {
   const candidates = env.JAVA_HOME ? [join(env.JAVA_HOME, 'bin', 'java')] : [];
   candidates.push('java');
+  const { execa } = await import('execa'); // loaded on use: most commands start no process
   for (const java of candidates) {
     const r = await execa(java, ['-XshowSettings:properties', '-version'], {
       env,
@@ -169,6 +169,7 @@ async function buildVenv(
   signal?: AbortSignal,
 ): Promise<void> {
   rmSync(venvDir, { recursive: true, force: true }); // leftovers of an interrupted build
+  const { execa } = await import('execa');
   progress(`creating Python venv ${venvDir}`);
   const created = await execa('python3', ['-m', 'venv', venvDir], {
     env,
@@ -223,6 +224,7 @@ async function buildJars(
 ): Promise<void> {
   const tmp = `${jarsDir}.tmp-${process.pid}-${Date.now()}`;
   const buildDir = join(tmp, 'build');
+  const { execa } = await import('execa');
   progress(`resolving jars with Maven from ${pomFile} (first run downloads ~500 MB)`);
   const r = await execa(
     'mvn',

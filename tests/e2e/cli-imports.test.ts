@@ -1,0 +1,113 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fairway, repoRoot, tempExampleProject } from './helpers.ts';
+
+/**
+ * Packages that only some commands need: each costs 100–300 ms to import, so `--help`, `list` and
+ * `status` must not load them (they are imported where a process is started, an object read, a Trino
+ * query sent or the UI served).
+ */
+const HEAVY = [
+  'execa',
+  '@aws-sdk/client-s3',
+  '@aws-sdk/lib-storage',
+  'trino-client',
+  'hono',
+  '@hono/node-server',
+  '@hono/zod-validator',
+  'elkjs',
+  'pino-pretty',
+  'log-update',
+];
+
+/**
+ * Preloaded into the CLI (NODE_OPTIONS=--import): records every module Node resolves for an `import`
+ * (a resolve hook, which sees tsx's imports too) and, at exit, every CommonJS module in require.cache
+ * (a `require` does not pass through the resolve hook on Node 20).
+ */
+const RECORDER = `
+import { appendFileSync } from 'node:fs';
+import { createRequire, register } from 'node:module';
+import { pathToFileURL } from 'node:url';
+const file = process.env.FAIRWAY_IMPORT_LOG;
+register('data:text/javascript,' + encodeURIComponent(\`
+  import { appendFileSync } from 'node:fs';
+  let file;
+  export function initialize(data) { file = data.file; }
+  export async function resolve(specifier, context, next) {
+    const resolved = await next(specifier, context);
+    appendFileSync(file, resolved.url + '\\\\n');
+    return resolved;
+  }
+\`), { data: { file } });
+process.on('exit', () => {
+  const cached = Object.keys(createRequire(import.meta.url).cache);
+  appendFileSync(file, cached.map((p) => pathToFileURL(p).href + '\\n').join(''));
+});
+`;
+
+const dir = mkdtempSync(join(tmpdir(), 'fairway-imports-'));
+const recorder = join(dir, 'record-imports.mjs');
+writeFileSync(recorder, RECORDER);
+
+/** Runs the CLI with the recorder; returns the packages (and repo folders) it loaded. */
+async function importsOf(args: string[], cwd: string, env: Record<string, string> = {}) {
+  const log = join(dir, `imports-${Math.random().toString(36).slice(2)}.log`);
+  writeFileSync(log, '');
+  const r = await fairway(args, {
+    cwd,
+    env: { ...env, NODE_OPTIONS: `--import=${pathToFileURL(recorder).href}`, FAIRWAY_IMPORT_LOG: log },
+  });
+  expect(r.exitCode, String(r.stderr)).toBe(0);
+  const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  const packages = new Set(
+    urls.flatMap((u) => [...u.matchAll(/\/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)].map((m) => m[1]!)),
+  );
+  const ui = urls.filter((u) => u.startsWith(`${pathToFileURL(join(repoRoot, 'ui')).href}/`));
+  return { packages, ui, heavy: HEAVY.filter((p) => packages.has(p)) };
+}
+
+describe('--help, list and status import none of the heavy modules', () => {
+  it('fairway --help loads no definitions and no storage either', async () => {
+    const { packages, heavy } = await importsOf(['--help'], repoRoot);
+    expect(packages.has('commander')).toBe(true); // the recorder works
+    expect(heavy).toEqual([]);
+    expect([...packages].filter((p) => ['better-sqlite3', 'pino', 'zod', 'graphology'].includes(p))).toEqual([]);
+  });
+
+  describe('on the example project', () => {
+    const project = tempExampleProject();
+    const base = ['--definitions', project.definitions, '--state-dir', project.stateDir];
+    const env = { HELLO_DATA_DIR: join(project.dir, 'data') };
+
+    it.each([['list'], ['status']])('%s', async (command) => {
+      const { packages, ui, heavy } = await importsOf([...base, command], project.dir, env);
+      expect(packages.has('better-sqlite3')).toBe(true); // the recorder works
+      expect(heavy).toEqual([]);
+      expect(ui).toEqual([]);
+    });
+  });
+
+  // local: S3 + Trino, so the definitions create an S3 object store (whose SDK must wait for its first call)
+  describe.each([['embedded'], ['local']])('on the lakehouse definitions, profile %s', (profile) => {
+    const stateDir = join(dir, `lakehouse-${profile}`);
+    const base = ['--state-dir', stateDir];
+    const env = { FAIRWAY_PROFILE: profile };
+
+    beforeAll(async () => {
+      // The first load of a state dir runs `dbt parse` (a process: execa) and caches the manifest there.
+      const r = await fairway([...base, 'list'], { cwd: repoRoot, env });
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+    });
+
+    it.each([['list'], ['status']])('%s', async (command) => {
+      const { packages, ui, heavy } = await importsOf([...base, command], repoRoot, env);
+      expect(packages.has('better-sqlite3')).toBe(true);
+      expect(heavy).toEqual([]);
+      expect(ui).toEqual([]);
+    });
+  });
+});
