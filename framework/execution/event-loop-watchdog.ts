@@ -8,9 +8,11 @@ const WORKER = new URL('./event-loop-watchdog-worker.mjs', import.meta.url);
 
 /**
  * How long past a step's deadline the watchdog waits for the step to end before it stops the process. A
- * main thread that is not blocked ends the step at its deadline (the step's timeout signal), well within it.
+ * main thread that is not blocked ends the step at its deadline (the step's timeout signal), well within it;
+ * generous, because the loop may also be busy for a moment with legitimate work (another step's synchronous
+ * bookkeeping, a long garbage collection), and stopping a healthy run would be worse than a late stop.
  */
-const BLOCKED_GRACE_MS = 1_000;
+const BLOCKED_GRACE_MS = 5_000;
 
 /**
  * Enforces step timeouts that the step's own timer cannot: a materializer running synchronous code (a busy
