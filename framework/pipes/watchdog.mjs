@@ -1,6 +1,11 @@
 // Stops a child process group when the Fairway process that started it is gone (kill -9 included).
 // Usage: node watchdog.mjs <parent-pid> <child-pgid>. Plain JavaScript: it starts in ~40 ms without tsx.
+// FAIRWAY_CHILD_STOP_GRACE_S: how long the group has between SIGTERM and SIGKILL (default 5 s; a Spark JVM
+// flushing its shutdown hooks may want more; at most 50 s, below the 60 s after which a recorded group no longer
+// holds its run's locks). Inherited from the Fairway process that started the child.
 const [parent, group] = process.argv.slice(2).map(Number);
+const graceS = Number(process.env.FAIRWAY_CHILD_STOP_GRACE_S ?? 5);
+const graceMs = Number.isFinite(graceS) && graceS >= 0 && graceS <= 50 ? graceS * 1000 : 5000;
 const alive = (pid) => {
   try {
     process.kill(pid, 0);
@@ -24,5 +29,5 @@ const tick = setInterval(() => {
   setTimeout(() => {
     signal('SIGKILL');
     process.exit(0);
-  }, 5000);
+  }, graceMs);
 }, 500);
