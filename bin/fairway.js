@@ -3,7 +3,8 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../framework/cli/index.ts');
+const { installFatalHandlers, main } = await import('../framework/cli/index.ts');
+installFatalHandlers();
 const code = await main(process.argv.slice(2));
 // Let pending stdout writes drain before exiting.
 process.exitCode = code;

@@ -1,1 +1,2 @@
+export { installFatalHandlers } from './fatal-handlers.ts';
 export { main } from './main.ts';

@@ -33,7 +33,7 @@ export class EventLoopWatchdog {
 
   constructor(opts: { runId: string; store: Store; log: Logger }) {
     this.#runId = opts.runId;
-    this.#storePath = fileOf(opts.store);
+    this.#storePath = fileOfStore(opts.store);
     this.#log = opts.log;
   }
 
@@ -87,7 +87,7 @@ export class EventLoopWatchdog {
 }
 
 /** The store's database file, which the worker opens too; null for an in-memory store (nothing to record). */
-function fileOf(store: Store): string | null {
+export function fileOfStore(store: Store): string | null {
   if (!(store instanceof SqliteStore) || store.path === '' || store.path === ':memory:') return null;
   return resolve(store.path);
 }

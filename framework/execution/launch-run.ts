@@ -9,15 +9,17 @@ import type { AssetGraph } from '../graph/index.ts';
 import { resolveSelection } from '../selection/index.ts';
 import { type StalenessResult, upstreamPartitionsOf } from '../staleness/index.ts';
 import type { ChildProcessRecord, PartitionLock, RunRecord, Store } from '../storage/index.ts';
-import { EventLoopWatchdog } from './event-loop-watchdog.ts';
+import { EventLoopWatchdog, fileOfStore } from './event-loop-watchdog.ts';
 import type { EventSink } from './events.ts';
 import { type ExecuteResult, executePlan } from './execute-plan.ts';
+import { onFatalStop } from './fatal-stop.ts';
 import { observeSources } from './known-partitions.ts';
 import { judgeState, loadPartitionScope } from './partition-scope.ts';
 import { buildPlan, type ExecutionPlan, plannedTargets, writtenTogether } from './plan.ts';
 import { describeGroup, liveChildGroups, reapDeadRuns } from './reap-dead-runs.ts';
 import { recordEventsTo } from './record-events.ts';
 import { buildRunSummary } from './run-summary.ts';
+import { stopBlockedRun } from './stop-blocked-run.ts';
 
 /** What a run needs from the loaded project. */
 export interface RunContext {
@@ -161,6 +163,14 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   run.started_at = startedAt;
   const onAbort = () => controller.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
+  // if the process must stop at once (an uncaught error), the run is recorded FAILURE, not left STARTED
+  const storePath = fileOfStore(store);
+  const unregisterFatalStop = onFatalStop(runId, (reason) => {
+    if (storePath)
+      stopBlockedRun(storePath, runId, [
+        { members: [], stepReason: reason, alsoLateReason: reason, runReason: reason },
+      ]);
+  });
   // started only when a step with a timeout runs
   const watchdog = new EventLoopWatchdog({ runId, store, log });
   let result: ExecuteResult;
@@ -197,6 +207,7 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   }
   const finishedAt = new Date().toISOString();
   store.updateRun(runId, { status: result.status, reason: result.reason, finished_at: finishedAt });
+  unregisterFatalStop();
   const finished = store.getRun(runId)!;
   const summary = buildRunSummary(store, finished);
   const summaryPath = join(ctx.stateDir, 'runs', runId, 'summary.json');

@@ -268,6 +268,36 @@ describe('fairway CLI on the example graph', () => {
     expect(String(r.stdout) + String(r.stderr)).toContain('timed out after 1500 ms');
   });
 
+  it('an error thrown by a timer or promise a materializer left behind: one line, exit 1, the run FAILURE with it', async () => {
+    for (const [name, stray] of [
+      ['throw', 'setTimeout(() => { throw new Error("late boom"); }, 200)'],
+      ['reject', 'setTimeout(() => void Promise.reject(new Error("late boom")), 200)'],
+    ]) {
+      const defs = definitionsFile(
+        `stray-${name}.ts`,
+        'export default defineAssets({ assets: [' +
+          `asset({ key: "a.stray", codeVersion: "v1", materialize: () => { ${stray}; return {}; } }), ` +
+          'asset({ key: "a.slow", deps: ["a.stray"], codeVersion: "v1", ' +
+          'materialize: () => new Promise((r) => setTimeout(() => r({}), 4000)) })] });\n',
+      );
+      const cli = ['--definitions', defs, '--state-dir', join(project.dir, `stray-${name}-state`)];
+      const r = await fairway([...cli, 'materialize', '*'], { cwd: project.dir });
+      const stderr = String(r.stderr);
+      expect(r.exitCode, stderr).toBe(1);
+      expect(stderr).toMatch(/error: an uncaught error stopped Fairway: late boom .*Run \w+ is recorded as FAILURE\./);
+      expect(stderr).not.toMatch(/^\s+at /m); // no stack trace without FAIRWAY_DEBUG
+      const runs = JSON.parse(String((await fairway([...cli, 'runs', '--json'], { cwd: project.dir })).stdout)) as {
+        items: { status: string; reason: string }[];
+      };
+      expect(runs.items[0]).toMatchObject({ status: 'FAILURE', reason: expect.stringContaining('late boom') });
+      const status = JSON.parse(String((await fairway([...cli, 'status', '--json'], { cwd: project.dir })).stdout)) as {
+        key: string;
+        status: string;
+      }[];
+      expect(status.find((s) => s.key === 'a.slow')?.status).toBe('FAILED');
+    }
+  });
+
   it('a materializer that blocks the event loop past its timeout: the process is stopped with exit code 137, the run is FAILURE with the cause, its locks are free', async () => {
     const defs = definitionsFile(
       'busy.ts',
