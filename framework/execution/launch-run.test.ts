@@ -472,6 +472,35 @@ describe('reapDeadRuns', () => {
         await group.stop();
       }
     });
+
+    it('a step that ended while its child still runs: the run stops the group before it frees the locks', async () => {
+      // a child that ignores SIGTERM, reported by a step that returns (times out) without waiting for it
+      let pgid = 0;
+      const stubborn = asset({
+        key: 'bronze.a',
+        codeVersion: 'v1',
+        timeoutMs: 300,
+        materialize: (c) => {
+          const child = spawn('sh', ['-c', 'trap "" TERM; sleep 30'], { detached: true, stdio: 'ignore' });
+          child.unref();
+          pgid = child.pid!;
+          c.onChildProcess?.(pgid);
+          return new Promise(() => {}); // runs into its timeout; the child lives on
+        },
+      });
+      process.env.FAIRWAY_CHILD_STOP_GRACE_S = '1';
+      try {
+        const started = Date.now();
+        const { run } = await launchRun(project([stubborn]), { selection: 'bronze.a', runId: '01STUBBORN' });
+        expect(run.status).toBe('FAILURE');
+        expect(isGroupAlive(pgid)).toBe(false); // stopped (SIGKILL after the 1 s grace) before the run returned
+        expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+        expect(store.claimPartitions('01OTHER', target)).toEqual([]); // and only then were the locks free
+      } finally {
+        delete process.env.FAIRWAY_CHILD_STOP_GRACE_S;
+        if (pgid && isGroupAlive(pgid)) process.kill(-pgid, 'SIGKILL');
+      }
+    });
   });
 
   it('fails a run on another host whose heartbeat is stale', () => {

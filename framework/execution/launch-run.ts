@@ -20,6 +20,7 @@ import { describeGroup, liveChildGroups, reapDeadRuns } from './reap-dead-runs.t
 import { recordEventsTo } from './record-events.ts';
 import { buildRunSummary } from './run-summary.ts';
 import { stopBlockedRun } from './stop-blocked-run.ts';
+import { followChildGroups, stopLeftoverGroups } from './track-child-process.ts';
 
 /** What a run needs from the loaded project. */
 export interface RunContext {
@@ -173,6 +174,7 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   });
   // started only when a step with a timeout runs
   const watchdog = new EventLoopWatchdog({ runId, store, log });
+  const groups = followChildGroups(recordEventsTo(store, opts.onEvent));
   let result: ExecuteResult;
   try {
     result = await executePlan({
@@ -183,7 +185,7 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
       materializations,
       partitions,
       stateDir: ctx.stateDir,
-      emit: recordEventsTo(store, opts.onEvent),
+      emit: groups.emit,
       log,
       signal: controller.signal,
       upstreamGates,
@@ -192,6 +194,10 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
     });
   } finally {
     await watchdog.stop();
+    // a canceled or timed-out step's child may still be stopping: the locks wait for it
+    const stopped = await stopLeftoverGroups(groups.live());
+    if (stopped.length > 0)
+      log.warn({ pgids: stopped }, 'stopped child process groups still running at the end of the run');
     clearInterval(heartbeat);
     opts.signal?.removeEventListener('abort', onAbort);
     store.releasePartitions(runId);

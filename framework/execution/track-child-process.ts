@@ -1,4 +1,6 @@
+import { signalGroup } from '../pipes/index.ts';
 import type { EventSink } from './events.ts';
+import { isGroupAlive } from './reap-dead-runs.ts';
 
 /**
  * The `onChildProcess` of a step's context: records the child's process group now (CHILD_PROCESS_STARTED,
@@ -22,4 +24,47 @@ export function trackChildProcess(
       emit({ type: 'CHILD_PROCESS_EXITED', ...where });
     };
   };
+}
+
+/**
+ * Follows the child process groups a run's steps report (started and not yet exited), for `stopLeftoverGroups`.
+ * Wraps the run's event sink.
+ */
+export function followChildGroups(emit: EventSink): { emit: EventSink; live: () => number[] } {
+  const live = new Set<number>();
+  return {
+    emit: (e) => {
+      if (e.type === 'CHILD_PROCESS_STARTED') live.add(e.pgid);
+      else if (e.type === 'CHILD_PROCESS_EXITED') live.delete(e.pgid);
+      emit(e);
+    },
+    live: () => [...live],
+  };
+}
+
+/** Seconds between SIGTERM and SIGKILL for a child group (FAIRWAY_CHILD_STOP_GRACE_S, as the pipes watchdog). */
+export function childStopGraceMs(env: NodeJS.ProcessEnv = process.env): number {
+  const s = Number(env.FAIRWAY_CHILD_STOP_GRACE_S ?? 5);
+  return Number.isFinite(s) && s >= 0 && s <= 50 ? s * 1000 : 5000;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Stops the groups still running when a run ends (a canceled or timed-out step's child that has not exited
+ * yet): SIGTERM, up to `graceMs`, then SIGKILL and up to 2 s more. The run keeps its partition locks until
+ * then, so a re-run never writes beside a child of this one. Returns the groups that had to be stopped.
+ */
+export async function stopLeftoverGroups(pgids: readonly number[], graceMs = childStopGraceMs()): Promise<number[]> {
+  const leftover = pgids.filter(isGroupAlive);
+  if (leftover.length === 0) return [];
+  for (const g of leftover) signalGroup(g, 'SIGTERM');
+  const waitUntilGone = async (ms: number) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end && leftover.some(isGroupAlive)) await sleep(100);
+  };
+  await waitUntilGone(graceMs);
+  for (const g of leftover.filter(isGroupAlive)) signalGroup(g, 'SIGKILL');
+  await waitUntilGone(2_000);
+  return leftover;
 }
