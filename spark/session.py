@@ -10,6 +10,10 @@ Iceberg catalog in both.
 | FAIRWAY_SPARK_DRIVER_MEMORY | 2g | driver heap |
 | FAIRWAY_SPARK_SHUFFLE_PARTITIONS | 4 | spark.sql.shuffle.partitions |
 | FAIRWAY_SPARK_JARS | (none) | comma-separated absolute jar paths (Iceberg, Sedona, sqlite-jdbc, hadoop-aws, fairway-localfs) |
+| FAIRWAY_SPARK_EXECUTOR_MEMORY / _CORES | 1g / (Spark's) | each executor's heap and cores (cluster masters) |
+| FAIRWAY_SPARK_DYNAMIC_ALLOCATION | false | executors added and removed with the load (shuffle tracking, no shuffle service) |
+| FAIRWAY_SPARK_JARS_ON_WORKERS | false | the workers have the jars at these paths on their classpath: the driver ships none |
+| FAIRWAY_SPARK_DRIVER_HOST | 127.0.0.1 | the address executors reach the driver at |
 | FAIRWAY_CATALOG_NAME | lakehouse | Iceberg catalog name, also the default catalog |
 | FAIRWAY_CATALOG_TYPE | jdbc | jdbc (embedded: SQLite file) / rest / glue |
 | FAIRWAY_CATALOG_URI | (none) | jdbc:sqlite:file:/abs/catalog.db or http://127.0.0.1:8181 |
@@ -67,10 +71,21 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def is_local_master(master: str) -> bool:
+    """``local``, ``local[N]``, ``local[*]``: driver and executors in one JVM on this machine."""
+    return master.startswith("local")
+
+
 def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """Spark settings (without the master) for Fairway's Iceberg + Sedona session; dbt-spark's
-    ``server_side_parameters`` can take this dict as it is."""
+    ``server_side_parameters`` can take this dict as it is.
+
+    In local mode the driver loads the jars itself, with the local-file-system shortcut and the class-data
+    archive (both need the executors in the driver's JVM). On a cluster master (``spark://…``) neither
+    applies: the executors are other JVMs, which get the jars from the driver (``spark.jars``) or, with
+    ``FAIRWAY_SPARK_JARS_ON_WORKERS``, have them on their classpath already (the native stack's worker)."""
     env = os.environ if env is None else env
+    local = is_local_master(spark_master(env))
     cat = _env(env, "FAIRWAY_CATALOG_NAME", "lakehouse")
     cat_type = _env(env, "FAIRWAY_CATALOG_TYPE", "jdbc")
     uri = _env(env, "FAIRWAY_CATALOG_URI")
@@ -95,8 +110,8 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
         # fast, quiet local start-up
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
-        "spark.driver.host": "127.0.0.1",
-        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.driver.host": _env(env, "FAIRWAY_SPARK_DRIVER_HOST", "127.0.0.1"),
+        "spark.driver.bindAddress": "127.0.0.1" if _env(env, "FAIRWAY_SPARK_DRIVER_HOST", "127.0.0.1") == "127.0.0.1" else "0.0.0.0",
         "spark.sql.adaptive.enabled": "true",
         # cached DataFrames stay uncompressed: compressing the Silver job's wide cache cost ~20 CPU-s of
         # 235 on the 100 MB benchmark (bench/README.md), and the cache lives only for one job
@@ -121,10 +136,12 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
         if missing:
             raise ConfigError(f"FAIRWAY_SPARK_JARS lists jars that do not exist (absolute paths needed): {missing[:3]}")
         others = [p for p in paths if os.path.basename(p) != LOCALFS_JAR]
-        if others:
+        if others and not local and _bool(env, "FAIRWAY_SPARK_JARS_ON_WORKERS", False):
+            conf["spark.driver.extraClassPath"] = ":".join(others)  # the executors have them (SPARK_DIST_CLASSPATH)
+        elif others:
             conf["spark.jars"] = ",".join(others)
         localfs = [p for p in paths if os.path.basename(p) == LOCALFS_JAR]
-        if localfs:
+        if localfs and local:
             # file:// without a chmod process per created file (spark/jars/src/.../NioLocalFileSystem.java).
             # Hadoop resolves fs.file.impl before Spark loads spark.jars, so it goes on the driver's classpath.
             conf["spark.driver.extraClassPath"] = localfs[0]
@@ -132,6 +149,9 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
             conf["spark.driver.extraJavaOptions"] += _class_archive_option(
                 env, class_archive(os.path.dirname(localfs[0]), _env(env, "JAVA_HOME"))
             )
+
+    if not local:
+        conf.update(executor_conf(env))
 
     prefix = f"spark.sql.catalog.{cat}"
     if cat_type == "jdbc":
@@ -185,6 +205,26 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
     return conf
 
 
+def executor_conf(env: Mapping[str, str]) -> dict[str, str]:
+    """Executor resources on a cluster master, from the profile (assets/lib/config.ts)."""
+    memory = _env(env, "FAIRWAY_SPARK_EXECUTOR_MEMORY", "1g")
+    cores = _env(env, "FAIRWAY_SPARK_EXECUTOR_CORES")
+    if cores is not None and (not cores.isdigit() or int(cores) < 1):
+        raise ConfigError(f"FAIRWAY_SPARK_EXECUTOR_CORES must be a positive integer, got {cores!r}")
+    dynamic = _bool(env, "FAIRWAY_SPARK_DYNAMIC_ALLOCATION", False)
+    conf = {
+        "spark.executor.memory": memory,
+        "spark.dynamicAllocation.enabled": str(dynamic).lower(),
+        "spark.executorEnv.TZ": "UTC",
+    }
+    if cores:
+        conf["spark.executor.cores"] = cores
+    if dynamic:
+        # no external shuffle service on the workers: executors holding shuffle data are kept while it is needed
+        conf["spark.dynamicAllocation.shuffleTracking.enabled"] = "true"
+    return conf
+
+
 def class_archive(jars_dir: str, java_home: str | None) -> str | None:
     """The driver JVM's class-data-sharing archive: in the jars directory, named after this venv and the JVM's
     build (a hash of ``$JAVA_HOME/release``), so that a new venv or JDK gets a new one. None without JAVA_HOME.
@@ -227,6 +267,78 @@ def spark_master(env: Mapping[str, str] | None = None) -> str:
     return _env(os.environ if env is None else env, "FAIRWAY_SPARK_MASTER", "local[2]")
 
 
+class ExecutorWatch:
+    """On a cluster master: when the application has had no executor for ``wait_s`` seconds (its workers died,
+    or are taken by other applications), cancels its Spark jobs, and keeps cancelling new ones, so the job ends
+    with ``reason`` instead of waiting for resources forever. Polls from a daemon thread."""
+
+    def __init__(self, spark, wait_s: float, poll_s: float = 1.0):
+        import threading
+
+        self._sc, self.wait_s, self.poll_s = spark.sparkContext, wait_s, poll_s
+        self.reason: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="fairway-executor-watch", daemon=True)
+        self._thread.start()
+
+    def executors(self) -> int:
+        """Executors registered now (the driver's own block manager is not one)."""
+        return max(0, self._sc._jsc.sc().getExecutorMemoryStatus().size() - 1)
+
+    def _watch(self) -> None:
+        last_seen = time.monotonic()
+        while not self._stop.wait(self.poll_s):
+            try:
+                if self.executors() > 0:
+                    last_seen = time.monotonic()
+                    continue
+                if time.monotonic() - last_seen < self.wait_s:
+                    continue
+                self.reason = (
+                    f"no Spark executor for {self.wait_s:g} s on {self._sc.master}: its workers are down, or busy "
+                    "with other applications. On the local stack `fairway stack status` shows them and `fairway "
+                    "stack up` starts a worker that died; elsewhere see the master's web UI. "
+                    "FAIRWAY_SPARK_EXECUTOR_WAIT_SECONDS sets how long a job waits."
+                )
+                self._sc.cancelAllJobs()
+            except Exception:  # the context is stopping: nothing left to watch
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def watch_executors(spark, env: Mapping[str, str] | None = None) -> ExecutorWatch | None:
+    """An :class:`ExecutorWatch` for a cluster master (``FAIRWAY_SPARK_EXECUTOR_WAIT_SECONDS``, default 120; 0
+    waits forever), None in local mode."""
+    env = os.environ if env is None else env
+    if is_local_master(spark_master(env)):
+        return None
+    raw = _env(env, "FAIRWAY_SPARK_EXECUTOR_WAIT_SECONDS", "120")
+    try:
+        wait_s = float(raw)
+    except ValueError:
+        raise ConfigError(f"FAIRWAY_SPARK_EXECUTOR_WAIT_SECONDS must be a number of seconds, got {raw!r}") from None
+    return ExecutorWatch(spark, wait_s) if wait_s > 0 else None
+
+
+def job_modules_zip() -> str:
+    """The ``silver`` package as a zip (Spark ships it to every executor), in the temporary directory under
+    its content's hash: written once per version of the code, never left behind per run."""
+    import zipfile
+
+    files = sorted((_HERE / "silver").glob("*.py"))
+    digest = hashlib.sha256(b"".join(p.name.encode() + p.read_bytes() for p in files)).hexdigest()[:16]
+    target = os.path.join(tempfile.gettempdir(), f"fairway-silver-{digest}.zip")
+    if not os.path.exists(target):
+        partial = f"{target}.{os.getpid()}.tmp"
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as z:
+            for path in files:
+                z.write(path, f"silver/{path.name}")
+        os.replace(partial, target)
+    return target
+
+
 def build_session(app_name: str = "fairway", env: Mapping[str, str] | None = None):
     """Starts (or returns the running) SparkSession with Iceberg and Sedona (through their SQL extensions).
 
@@ -252,6 +364,9 @@ def build_session(app_name: str = "fairway", env: Mapping[str, str] | None = Non
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    if not is_local_master(spark_master(env)):
+        # executors on other machines import the job's modules (silver.parse runs in their tasks) from here
+        spark.sparkContext.addPyFile(job_modules_zip())
     # SedonaSqlExtensions (spark.sql.extensions) registers Sedona's functions when the session builds its
     # analyzer: this statement (analyzed, not run) does that now, so start-up includes it. An explicit
     # SedonaContext.create(spark) would register them twice and run a job: ~1 s more.

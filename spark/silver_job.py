@@ -398,6 +398,8 @@ class _BatchRun:
         shared = {
             "run_id": self.run_id,
             "batch_size": len(self.parts),
+            "spark_master": self.spark.sparkContext.master,
+            "spark_application_id": self.spark.sparkContext.applicationId,
             "commits": commits,
             "snapshot_id": commits["fact_telemetry_event"]["snapshot_id"] if commits else None,
             "table_rows_total": commits["fact_telemetry_event"]["total_records"] if commits else None,
@@ -492,6 +494,8 @@ def _report(pipes: Pipes, r: dict, schema: list[dict], spark_startup_ms: int | N
         "nine_band_starts": md_json(r["nine_band_starts"]),
         "run_id": md_text(r["run_id"]),
         "batch_size": md_int(r["batch_size"]),
+        "spark_master": md_text(r["spark_master"]),
+        "spark_application_id": md_text(r["spark_application_id"]),
     }
     if r["replaced_ingest_dates"]:
         metadata["replaced_ingest_dates"] = md_json(r["replaced_ingest_dates"])
@@ -528,16 +532,26 @@ def main(argv: list[str] | None = None) -> int:
     pipes = open_pipes()
     try:
         args = parse_args(argv)
-        from session import ConfigError, build_session, spark_master
+        from session import ConfigError, build_session, spark_master, watch_executors
 
         # Local partitions are decoded while the JVM starts (silver/local_decode.py).
         with local_decode.decoding(args.partitions, spark_master()) as decode:
             try:
                 spark, startup_ms = build_session("fairway-silver")
+                watch = watch_executors(spark)
             except ConfigError as e:
                 raise JobError(str(e), code="bad_configuration", exit_code=2) from None
-            pipes.log("info", "spark session started", spark_startup_ms=startup_ms)
-            result = run(args, spark, pipes, startup_ms, decode)
+            pipes.log("info", "spark session started", spark_startup_ms=startup_ms, spark_master=spark.sparkContext.master,
+                      spark_application_id=spark.sparkContext.applicationId)
+            try:
+                result = run(args, spark, pipes, startup_ms, decode)
+            except Exception:
+                if watch is not None and watch.reason:  # its cancel is what failed the job
+                    raise JobError(watch.reason, code="no_executors") from None
+                raise
+            finally:
+                if watch is not None:
+                    watch.stop()
         return 0 if result["partitions"] else 1
     except JobError as e:
         pipes.report_error(str(e), code=e.code, details=e.details or None)

@@ -51,3 +51,9 @@ export const ICEBERG_REST = {
 
 /** Maven Central, as Maven itself uses it; `FAIRWAY_MAVEN_REPO_URL` points elsewhere (a mirror). */
 export const MAVEN_CENTRAL = 'https://repo.maven.apache.org/maven2';
+
+/**
+ * The Spark version of the stack's standalone cluster: the venv's PySpark (spark/requirements.txt pins
+ * `pyspark==` this; a unit test checks they agree), whose package carries the whole distribution's jars.
+ */
+export const SPARK_VERSION = '3.5.9';

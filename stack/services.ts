@@ -2,7 +2,7 @@ import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { FrameworkError } from '../framework/errors/index.ts';
 import type { StackInstall } from './install.ts';
-import { ICEBERG_REST, SEAWEEDFS, TRINO } from './pins.ts';
+import { ICEBERG_REST, SEAWEEDFS, SPARK_VERSION, TRINO } from './pins.ts';
 
 /** What the native stack serves, derived from the `local` profile's config. */
 export interface StackConfig {
@@ -19,10 +19,39 @@ export interface StackConfig {
     namespaces: { name: string; location: string }[];
   };
   trinoUrl: string;
+  /** The Spark standalone cluster (a master and one worker); started only when `services` has `spark`. */
+  spark: SparkClusterConfig;
+  /** What `stack up` starts (`FAIRWAY_STACK_SERVICES`, `stack up --only`). `spark` is the master and the worker. */
+  services: StackGroup[];
 }
 
-export type ServiceName = 's3' | 'rest' | 'trino';
-export const SERVICE_NAMES: readonly ServiceName[] = ['s3', 'rest', 'trino'];
+export interface SparkClusterConfig {
+  /** `spark://127.0.0.1:7077`: what the profile's `FAIRWAY_SPARK_MASTER` names to run on this cluster. */
+  masterUrl: string;
+  /** The master's web UI (and JSON status at `/json/`); the worker's is on the next port. */
+  masterUiUrl: string;
+  workerUiUrl: string;
+  workerCores: number;
+  /** What the worker offers its executors, e.g. `4g`. */
+  workerMemory: string;
+  /** The Spark distribution, a Java 17 home and the jars every executor loads: installed on first use. */
+  runtime: () => Promise<SparkClusterRuntime>;
+}
+
+export interface SparkClusterRuntime {
+  /** A Spark distribution with `jars/` (the venv's PySpark, the same version as the driver's). */
+  sparkHome: string;
+  javaHome: string;
+  /** Put on every executor's classpath (`SPARK_DIST_CLASSPATH`): Iceberg, Sedona, hadoop-aws… */
+  jars: string[];
+}
+
+export type ServiceName = 's3' | 'rest' | 'trino' | 'spark-master' | 'spark-worker';
+export const SERVICE_NAMES: readonly ServiceName[] = ['s3', 'rest', 'trino', 'spark-master', 'spark-worker'];
+/** What users switch on and off: `spark` is the master with its worker. */
+export type StackGroup = 's3' | 'rest' | 'trino' | 'spark';
+export const STACK_GROUPS: readonly StackGroup[] = ['s3', 'rest', 'trino', 'spark'];
+export const groupOf = (name: ServiceName): StackGroup => (name.startsWith('spark-') ? 'spark' : (name as StackGroup));
 
 export interface Health {
   healthy: boolean;
@@ -35,6 +64,8 @@ export interface ServiceSpec {
   label: string;
   url: string;
   port: number;
+  /** Other ports it listens on (checked free before a start). */
+  extraPorts: number[];
   pidFile: string;
   logFile: string;
   /** Start-up budget before `up` gives up. */
@@ -46,6 +77,8 @@ export const SERVICE_LABELS: Record<ServiceName, string> = {
   s3: `S3 server (SeaweedFS ${SEAWEEDFS.version})`,
   rest: `Iceberg REST catalog (Iceberg ${ICEBERG_REST.icebergVersion})`,
   trino: `Trino ${TRINO.version}`,
+  'spark-master': `Spark ${SPARK_VERSION} standalone master`,
+  'spark-worker': `Spark ${SPARK_VERSION} worker`,
 };
 
 /** Port of an http(s) URL (80/443 when it has none). */
@@ -57,11 +90,12 @@ function portOf(raw: string): number {
 /** A service the native stack starts must listen on 127.0.0.1 over http; anything else is a config error. */
 export function assertLoopback(spec: ServiceSpec, key: string): void {
   const url = new URL(spec.url);
-  if (url.protocol !== 'http:' || !['127.0.0.1', 'localhost'].includes(url.hostname)) {
+  const scheme = spec.name === 'spark-master' ? 'spark:' : 'http:';
+  if (url.protocol !== scheme || !['127.0.0.1', 'localhost'].includes(url.hostname)) {
     throw new FrameworkError(
       'STACK_CONFIG_INVALID',
-      `${spec.label}: ${key}=${spec.url} is not an http URL on 127.0.0.1; the native stack serves only 127.0.0.1. ` +
-        'Use http://127.0.0.1:<port> in config/local.env (or the environment).',
+      `${spec.label}: ${key}=${spec.url} is not a ${scheme.slice(0, -1)} URL on 127.0.0.1; the native stack serves only 127.0.0.1. ` +
+        `Use ${scheme}//127.0.0.1:<port> in config/local.env (or the environment).`,
       { details: { service: spec.name, key } },
     );
   }
@@ -71,6 +105,8 @@ export const SERVICE_KEYS: Record<ServiceName, string> = {
   s3: 'FAIRWAY_S3_ENDPOINT',
   rest: 'FAIRWAY_CATALOG_URI',
   trino: 'FAIRWAY_TRINO_URL',
+  'spark-master': 'FAIRWAY_STACK_SPARK_MASTER',
+  'spark-worker': 'FAIRWAY_STACK_SPARK_UI_PORT',
 };
 
 const timeout = (ms: number) => AbortSignal.timeout(ms);
@@ -131,13 +167,73 @@ export function trinoHealth(cfg: StackConfig): () => Promise<Health> {
   };
 }
 
-/** The three services with their URLs, files and health probes (no installs, no processes). */
+interface MasterStatus {
+  status?: string;
+  workers?: { id: string; state: string; cores: number; coresused: number; memory: number }[];
+  activeapps?: { id: string; name: string; cores: number; state: string }[];
+}
+
+/** The master's `/json/` status (its web UI). */
+export async function masterStatus(cfg: StackConfig): Promise<MasterStatus> {
+  const res = await fetch(new URL('/json/', cfg.spark.masterUiUrl), { signal: timeout(3000) });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return (await res.json()) as MasterStatus;
+}
+
+export function sparkMasterHealth(cfg: StackConfig): () => Promise<Health> {
+  return async () => {
+    try {
+      const s = await masterStatus(cfg);
+      if (s.status !== 'ALIVE') return { healthy: false, detail: `master status ${s.status ?? '?'}` };
+      const alive = (s.workers ?? []).filter((w) => w.state === 'ALIVE');
+      return {
+        healthy: true,
+        detail: `${alive.length} alive worker${alive.length === 1 ? '' : 's'}, ${(s.activeapps ?? []).length} running application(s); UI ${cfg.spark.masterUiUrl}`,
+      };
+    } catch (e) {
+      return { healthy: false, detail: `GET /json/ failed: ${why(e)}` };
+    }
+  };
+}
+
+/** Healthy once the worker answers and the master lists it ALIVE (registered, taking executors). */
+export function sparkWorkerHealth(cfg: StackConfig): () => Promise<Health> {
+  return async () => {
+    let id: string;
+    let cores: number;
+    try {
+      const res = await fetch(new URL('/json/', cfg.spark.workerUiUrl), { signal: timeout(3000) });
+      if (!res.ok) return { healthy: false, detail: `GET /json/: HTTP ${res.status}` };
+      ({ id, cores } = (await res.json()) as { id: string; cores: number });
+    } catch (e) {
+      return { healthy: false, detail: `GET /json/ failed: ${why(e)}` };
+    }
+    try {
+      const w = (await masterStatus(cfg)).workers?.find((x) => x.id === id);
+      return w?.state === 'ALIVE'
+        ? { healthy: true, detail: `${id}: ${w.coresused}/${cores} cores in use; UI ${cfg.spark.workerUiUrl}` }
+        : { healthy: false, detail: `${id} not registered with the master (${w?.state ?? 'unknown to it'})` };
+    } catch (e) {
+      return { healthy: false, detail: `${id} answers, the master does not (${why(e)})` };
+    }
+  };
+}
+
+/** The services with their URLs, files and health probes (no installs, no processes). */
 export function serviceSpecs(cfg: StackConfig): Record<ServiceName, ServiceSpec> {
-  const spec = (name: ServiceName, url: string, startTimeoutMs: number, health: () => Promise<Health>) => ({
+  const spec = (
+    name: ServiceName,
+    url: string,
+    startTimeoutMs: number,
+    health: () => Promise<Health>,
+    port = portOf(url),
+    extraPorts: number[] = [],
+  ) => ({
     name,
     label: SERVICE_LABELS[name],
     url,
-    port: portOf(url),
+    port,
+    extraPorts,
     pidFile: join(cfg.dir, `${name}.pid`),
     logFile: join(cfg.dir, 'logs', `${name}.log`),
     startTimeoutMs,
@@ -147,6 +243,10 @@ export function serviceSpecs(cfg: StackConfig): Record<ServiceName, ServiceSpec>
     s3: spec('s3', cfg.s3.endpoint, 60_000, s3Health(cfg)),
     rest: spec('rest', cfg.catalog.uri, 120_000, restHealth(cfg)),
     trino: spec('trino', cfg.trinoUrl, 420_000, trinoHealth(cfg)),
+    'spark-master': spec('spark-master', cfg.spark.masterUrl, 120_000, sparkMasterHealth(cfg), undefined, [
+      portOf(cfg.spark.masterUiUrl),
+    ]),
+    'spark-worker': spec('spark-worker', cfg.spark.workerUiUrl, 120_000, sparkWorkerHealth(cfg)),
   };
 }
 
@@ -306,4 +406,88 @@ export function trinoLaunch(cfg: StackConfig, install: StackInstall, javaHome: s
     cwd: dir,
     marker: `-Dconfig=${join(etc, 'config.properties')}`,
   };
+}
+
+/** A Spark daemon (master or worker) as `bin/spark-class` would start it, without the shell scripts. */
+function sparkDaemon(
+  rt: SparkClusterRuntime,
+  mainClass: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  dir: string,
+  jvm: string[] = [],
+): Launch {
+  return {
+    command: join(rt.javaHome, 'bin', 'java'),
+    args: ['-Xmx512m', ...jvm, `-Dfairway.stack=${dir}`, '-cp', `${join(rt.sparkHome, 'jars')}/*`, mainClass, ...args],
+    env: {
+      ...baseEnv(),
+      ...env,
+      JAVA_HOME: rt.javaHome,
+      SPARK_HOME: rt.sparkHome,
+      // what spark-class's load-spark-env.sh sets: the worker's executor command builder needs it
+      SPARK_SCALA_VERSION: '2.12',
+      SPARK_LOCAL_IP: '127.0.0.1',
+    },
+    cwd: dir,
+    marker: `-Dfairway.stack=${dir}`,
+  };
+}
+
+/** The standalone master on 127.0.0.1: RPC on the `spark://` URL's port, web UI (and `/json/`) on its own. */
+export function sparkMasterLaunch(cfg: StackConfig, rt: SparkClusterRuntime): Launch {
+  const dir = join(cfg.dir, 'spark-master');
+  mkdirSync(dir, { recursive: true });
+  return sparkDaemon(
+    rt,
+    'org.apache.spark.deploy.master.Master',
+    [
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(portOf(cfg.spark.masterUrl)),
+      '--webui-port',
+      String(portOf(cfg.spark.masterUiUrl)),
+    ],
+    {},
+    dir,
+  );
+}
+
+/**
+ * One worker offering `workerCores` and `workerMemory` to executors. Executors are its child processes
+ * (in its process group: `stack down` stops them with it); their logs are under `<stack>/spark-worker/work/
+ * <application id>/<executor id>/`. Fairway's jars are on every executor's classpath
+ * (`SPARK_DIST_CLASSPATH`), as in a cluster image that has them in `$SPARK_HOME/jars`: the driver ships
+ * none (they are ~500 MB).
+ */
+export function sparkWorkerLaunch(cfg: StackConfig, rt: SparkClusterRuntime): Launch {
+  const dir = join(cfg.dir, 'spark-worker');
+  const work = join(dir, 'work');
+  mkdirSync(work, { recursive: true });
+  mkdirSync(join(dir, 'tmp'), { recursive: true });
+  return sparkDaemon(
+    rt,
+    'org.apache.spark.deploy.worker.Worker',
+    [
+      cfg.spark.masterUrl,
+      '--host',
+      '127.0.0.1',
+      '--cores',
+      String(cfg.spark.workerCores),
+      '--memory',
+      cfg.spark.workerMemory,
+      '--webui-port',
+      String(portOf(cfg.spark.workerUiUrl)),
+      '--work-dir',
+      work,
+    ],
+    {
+      SPARK_DIST_CLASSPATH: rt.jars.join(':'),
+      SPARK_LOCAL_DIRS: join(dir, 'tmp'),
+    },
+    dir,
+    // finished applications' directories (executor logs, fetched files) go after a week, checked hourly
+    ['-Dspark.worker.cleanup.enabled=true', '-Dspark.worker.cleanup.appDataTtl=604800'],
+  );
 }

@@ -8,15 +8,19 @@ import { findStackJava } from './java.ts';
 import { isAlive, type PidRecord, readPid, removePid, spawnService, stopProcess, tail } from './process.ts';
 import {
   assertLoopback,
+  groupOf,
   type Launch,
   restLaunch,
   SERVICE_KEYS,
   SERVICE_NAMES,
   type ServiceName,
   type ServiceSpec,
+  type SparkClusterRuntime,
   type StackConfig,
   s3Launch,
   serviceSpecs,
+  sparkMasterLaunch,
+  sparkWorkerLaunch,
   trinoLaunch,
 } from './services.ts';
 
@@ -26,6 +30,8 @@ export interface ServiceStatus {
   url: string;
   port: number;
   pid: number | null;
+  /** Part of this stack (`FAIRWAY_STACK_SERVICES`, `stack up --only`); one that is not is left alone. */
+  enabled: boolean;
   /** The pid file's process is alive. */
   running: boolean;
   healthy: boolean;
@@ -56,11 +62,11 @@ async function portInUse(port: number): Promise<boolean> {
   });
 }
 
-async function statusOf(spec: ServiceSpec): Promise<ServiceStatus> {
+async function statusOf(spec: ServiceSpec, enabled: boolean): Promise<ServiceStatus> {
   const rec = readPid(spec.pidFile);
   const running = rec !== undefined && isAlive(rec);
   const health = await spec.health();
-  let detail = health.detail;
+  let detail = enabled ? health.detail : `not part of this stack (FAIRWAY_STACK_SERVICES); ${health.detail}`;
   if (!running && health.healthy) detail += ' (answering, but not started by this stack’s state dir)';
   if (!running && !health.healthy)
     detail = rec ? `not running (stale pid ${rec.pid}); ${detail}` : `not running; ${detail}`;
@@ -70,6 +76,7 @@ async function statusOf(spec: ServiceSpec): Promise<ServiceStatus> {
     url: spec.url,
     port: spec.port,
     pid: running ? rec.pid : null,
+    enabled,
     running,
     healthy: health.healthy,
     detail,
@@ -77,11 +84,16 @@ async function statusOf(spec: ServiceSpec): Promise<ServiceStatus> {
   };
 }
 
-/** Each service's pid, port and health. */
+export const isEnabled = (cfg: StackConfig, name: ServiceName) => cfg.services.includes(groupOf(name));
+
+/** Each service's pid, port and health (those not part of this stack too, marked so). */
 export async function stackStatus(cfg: StackConfig): Promise<ServiceStatus[]> {
   const specs = serviceSpecs(cfg);
-  return Promise.all(SERVICE_NAMES.map((n) => statusOf(specs[n])));
+  return Promise.all(SERVICE_NAMES.map((n) => statusOf(specs[n], isEnabled(cfg, n))));
 }
+
+/** Whether every service of this stack is healthy (what `stack up` and `stack status` exit with). */
+export const stackHealthy = (rows: ServiceStatus[]) => rows.every((r) => r.healthy || !r.enabled);
 
 /** Polls health until healthy; fails early if the process dies, with the log's last lines. */
 async function waitHealthy(spec: ServiceSpec, rec: PidRecord, since: number): Promise<void> {
@@ -116,13 +128,14 @@ async function ensureRunning(spec: ServiceSpec, launch: () => Launch, progress: 
     return null;
   }
   if (rec) removePid(spec.pidFile);
-  if (await portInUse(spec.port)) {
+  for (const port of [spec.port, ...spec.extraPorts]) {
+    if (!(await portInUse(port))) continue;
     throw new StackServiceError(
       spec.name,
-      `Port ${spec.port} for the ${spec.label} is already in use by a process this stack did not start ` +
-        `(no live pid file ${spec.pidFile}). Stop that process (\`ss -ltnp | grep :${spec.port}\` shows it; ` +
+      `Port ${port} for the ${spec.label} is already in use by a process this stack did not start ` +
+        `(no live pid file ${spec.pidFile}). Stop that process (\`ss -ltnp | grep :${port}\` shows it; ` +
         'if it is a stack of another state dir, run `fairway --state-dir <dir> stack down`), or move this service to another port in config/local.env.',
-      { port: spec.port },
+      { port },
     );
   }
   const l = launch();
@@ -177,36 +190,46 @@ async function createNamespaces(cfg: StackConfig, progress: Progress) {
 }
 
 /**
- * Installs what is missing, then starts S3 → (REST catalog ∥ Trino), creating buckets and
- * namespaces. Services already running from this state dir are left as they are.
+ * Installs what is missing, then starts S3 → (REST catalog ∥ Trino ∥ Spark master → worker), creating
+ * buckets and namespaces: the services of `cfg.services` only. Services already running from this state
+ * dir are left as they are.
  */
 export async function stackUp(cfg: StackConfig, opts: { onProgress?: Progress } = {}): Promise<ServiceStatus[]> {
   const progress = opts.onProgress ?? (() => {});
   const specs = serviceSpecs(cfg);
-  for (const name of SERVICE_NAMES) assertLoopback(specs[name], SERVICE_KEYS[name]);
+  const on = (name: ServiceName) => isEnabled(cfg, name);
+  for (const name of SERVICE_NAMES) if (on(name)) assertLoopback(specs[name], SERVICE_KEYS[name]);
   mkdirSync(join(cfg.dir, 'logs'), { recursive: true });
-  const javaHome = await findStackJava();
+  const needsStackInstall = on('s3') || on('rest') || on('trino');
+  const javaHome = needsStackInstall ? await findStackJava() : '';
   const installStarted = Date.now();
-  const install: StackInstall = await ensureStackInstalled({ javaHome, onProgress: progress });
+  const [install, spark] = await Promise.all([
+    needsStackInstall ? ensureStackInstalled({ javaHome, onProgress: progress }) : undefined,
+    on('spark-master') ? cfg.spark.runtime() : undefined,
+  ]);
   progress(`installs verified in ${((Date.now() - installStarted) / 1000).toFixed(1)} s`);
 
   const startup: Partial<Record<ServiceName, number | null>> = {};
-  startup.s3 = await ensureRunning(specs.s3, () => s3Launch(cfg, install, specs.s3.port), progress);
-  await createBuckets(cfg, progress);
+  const start = async (name: ServiceName, launch: () => Launch) => {
+    if (on(name)) startup[name] = await ensureRunning(specs[name], launch, progress);
+  };
+  const stack = install as StackInstall;
+  await start('s3', () => s3Launch(cfg, stack, specs.s3.port));
+  if (on('s3')) await createBuckets(cfg, progress);
   await Promise.all([
-    ensureRunning(specs.rest, () => restLaunch(cfg, install, javaHome, specs.rest.port), progress).then(async (ms) => {
-      startup.rest = ms;
-      await createNamespaces(cfg, progress);
+    start('rest', () => restLaunch(cfg, stack, javaHome, specs.rest.port)).then(async () => {
+      if (on('rest')) await createNamespaces(cfg, progress);
     }),
-    ensureRunning(specs.trino, () => trinoLaunch(cfg, install, javaHome, specs.trino.port), progress).then((ms) => {
-      startup.trino = ms;
-    }),
+    start('trino', () => trinoLaunch(cfg, stack, javaHome, specs.trino.port)),
+    start('spark-master', () => sparkMasterLaunch(cfg, spark as SparkClusterRuntime)).then(() =>
+      start('spark-worker', () => sparkWorkerLaunch(cfg, spark as SparkClusterRuntime)),
+    ),
   ]);
   const status = await stackStatus(cfg);
   return status.map((s) => ({ ...s, startup_ms: startup[s.service] ?? null }));
 }
 
-/** Stops Trino, the REST catalog, then S3: SIGTERM, SIGKILL after `timeoutMs`. */
+/** Stops the Spark worker and master, Trino, the REST catalog, then S3: SIGTERM, SIGKILL after `timeoutMs`. */
 export async function stackDown(
   cfg: StackConfig,
   opts: { onProgress?: Progress; timeoutMs?: number; only?: ServiceName[] } = {},

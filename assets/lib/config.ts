@@ -46,6 +46,10 @@ const coord = (min: number, max: number) =>
     .regex(/^-?\d+(\.\d+)?$/, `a decimal number in [${min}, ${max}]`)
     .transform(Number)
     .pipe(z.number().min(min).max(max));
+const memory = z
+  .string()
+  .trim()
+  .regex(/^\d+[kmgt]$/i, 'a JVM memory size such as 2g or 512m');
 const url = z.url({ protocol: /^https?$/, error: 'an http(s) URL such as http://127.0.0.1:9000' });
 
 /**
@@ -82,7 +86,17 @@ const RawSchema = z.strictObject({
     /^(local(\[(\d+|\*)\])?|spark:\/\/.+|yarn|k8s:\/\/.+)$/,
     'local[N], spark://host:port, yarn or k8s://…',
   ),
-  FAIRWAY_SPARK_DRIVER_MEMORY: str.regex(/^\d+[kmgt]$/i, 'a JVM memory size such as 2g or 512m'),
+  FAIRWAY_SPARK_DRIVER_MEMORY: memory,
+  /** Executors (on a cluster master; local mode has none): cores and heap of each, dynamic allocation. */
+  FAIRWAY_SPARK_EXECUTOR_CORES: posInt.optional(),
+  FAIRWAY_SPARK_EXECUTOR_MEMORY: memory.default('1g'),
+  FAIRWAY_SPARK_DYNAMIC_ALLOCATION: bool.default(false),
+  /** Workers have Fairway's jars at the driver's paths (default: true on the stack's own cluster). */
+  FAIRWAY_SPARK_JARS_ON_WORKERS: bool.optional(),
+  /** The address executors reach the driver at (a container name under docker compose). */
+  FAIRWAY_SPARK_DRIVER_HOST: str.default('127.0.0.1'),
+  /** A cluster job with no executor for this long fails, naming the master (workers down or full). */
+  FAIRWAY_SPARK_EXECUTOR_WAIT_SECONDS: seconds(3600).default(120),
   FAIRWAY_SPARK_SHUFFLE_PARTITIONS: posInt,
   /** Spark applications Fairway runs at once (the `spark` pool): 1 on a small machine. */
   FAIRWAY_SPARK_SLOTS: posInt.default(1),
@@ -97,6 +111,22 @@ const RawSchema = z.strictObject({
   FAIRWAY_BRONZE_SETTLE_SECONDS: seconds(300).default(2),
   FAIRWAY_COURSES_FILE: str,
   FAIRWAY_QUERY_ENGINE: z.enum(['spark', 'trino', 'athena']),
+  /** What `fairway stack up` starts: s3, rest, trino, spark (a standalone master and one worker). */
+  FAIRWAY_STACK_SERVICES: z
+    .string()
+    .trim()
+    .regex(/^(s3|rest|trino|spark)(,(s3|rest|trino|spark))*$/, 'a comma-separated list of s3, rest, trino, spark')
+    .default('s3,rest,trino,spark')
+    .transform((v) => [...new Set(v.split(','))] as ('s3' | 'rest' | 'trino' | 'spark')[]),
+  FAIRWAY_STACK_SPARK_MASTER: z
+    .string()
+    .trim()
+    .regex(/^spark:\/\/[\w.-]+:\d+$/, 'a spark://host:port URL such as spark://127.0.0.1:7077')
+    .default('spark://127.0.0.1:7077'),
+  /** The stack master's web UI port; its worker's UI is on the next one. */
+  FAIRWAY_STACK_SPARK_UI_PORT: posInt.pipe(z.number().max(65_534)).default(8090),
+  FAIRWAY_STACK_SPARK_WORKER_CORES: posInt.default(2),
+  FAIRWAY_STACK_SPARK_WORKER_MEMORY: memory.default('4g'),
   FAIRWAY_TRINO_URL: url.optional(),
   FAIRWAY_ATHENA_WORKGROUP: optionalStr,
 });
@@ -149,7 +179,17 @@ export interface LakehouseConfig {
     namespaces: { silver: string; gold: string };
     tables: { telemetryEvent: string; facilityTopology: string };
   };
-  spark: { master: string; driverMemory: string; shufflePartitions: number; slots: number };
+  spark: {
+    master: string;
+    driverMemory: string;
+    shufflePartitions: number;
+    slots: number;
+    /** Executors on a cluster master (ignored in local mode). */
+    executor: { cores?: number; memory: string; dynamicAllocation: boolean; waitSeconds: number };
+    /** Executors find Fairway's jars at the driver's paths: the driver ships none. */
+    jarsOnWorkers: boolean;
+    driverHost: string;
+  };
   /** Bronze partitions per Silver Spark application. */
   silverBatchPartitions: number;
   coordinateBounds: { minLon: number; maxLon: number; minLat: number; maxLat: number };
@@ -158,6 +198,11 @@ export interface LakehouseConfig {
   bronzeSettleSeconds: number;
   coursesFile: string;
   query: { engine: 'spark' | 'trino' | 'athena'; trinoUrl?: string; athenaWorkgroup?: string };
+  /** The native local stack (`fairway stack`): which services, and its Spark cluster. */
+  stack: {
+    services: ('s3' | 'rest' | 'trino' | 'spark')[];
+    spark: { masterUrl: string; uiPort: number; workerCores: number; workerMemory: string };
+  };
 }
 
 export const MINIO_DEV_CREDENTIALS = { accessKeyId: 'minioadmin', secretAccessKey: 'minioadmin' } as const;
@@ -357,6 +402,17 @@ function toConfig(
       driverMemory: c.FAIRWAY_SPARK_DRIVER_MEMORY,
       shufflePartitions: c.FAIRWAY_SPARK_SHUFFLE_PARTITIONS,
       slots: c.FAIRWAY_SPARK_SLOTS,
+      executor: {
+        ...(c.FAIRWAY_SPARK_EXECUTOR_CORES ? { cores: c.FAIRWAY_SPARK_EXECUTOR_CORES } : {}),
+        memory: c.FAIRWAY_SPARK_EXECUTOR_MEMORY,
+        dynamicAllocation: c.FAIRWAY_SPARK_DYNAMIC_ALLOCATION,
+        waitSeconds: c.FAIRWAY_SPARK_EXECUTOR_WAIT_SECONDS,
+      },
+      // the stack's own workers have the jars on their classpath (stack/services.ts)
+      jarsOnWorkers:
+        c.FAIRWAY_SPARK_JARS_ON_WORKERS ??
+        (c.FAIRWAY_SPARK_MASTER === c.FAIRWAY_STACK_SPARK_MASTER && c.FAIRWAY_STACK_SERVICES.includes('spark')),
+      driverHost: c.FAIRWAY_SPARK_DRIVER_HOST,
     },
     silverBatchPartitions: c.FAIRWAY_SILVER_BATCH_PARTITIONS,
     coordinateBounds: {
@@ -372,6 +428,15 @@ function toConfig(
       engine: c.FAIRWAY_QUERY_ENGINE,
       ...(c.FAIRWAY_TRINO_URL ? { trinoUrl: c.FAIRWAY_TRINO_URL } : {}),
       ...(c.FAIRWAY_ATHENA_WORKGROUP ? { athenaWorkgroup: c.FAIRWAY_ATHENA_WORKGROUP } : {}),
+    },
+    stack: {
+      services: c.FAIRWAY_STACK_SERVICES,
+      spark: {
+        masterUrl: c.FAIRWAY_STACK_SPARK_MASTER,
+        uiPort: c.FAIRWAY_STACK_SPARK_UI_PORT,
+        workerCores: c.FAIRWAY_STACK_SPARK_WORKER_CORES,
+        workerMemory: c.FAIRWAY_STACK_SPARK_WORKER_MEMORY,
+      },
     },
   };
 }
@@ -429,6 +494,12 @@ export function sparkEnv(config: LakehouseConfig, stateDir: string = config.stat
     FAIRWAY_SPARK_MASTER: config.spark.master,
     FAIRWAY_SPARK_DRIVER_MEMORY: config.spark.driverMemory,
     FAIRWAY_SPARK_SHUFFLE_PARTITIONS: String(config.spark.shufflePartitions),
+    FAIRWAY_SPARK_EXECUTOR_MEMORY: config.spark.executor.memory,
+    FAIRWAY_SPARK_EXECUTOR_CORES: config.spark.executor.cores === undefined ? '' : String(config.spark.executor.cores),
+    FAIRWAY_SPARK_DYNAMIC_ALLOCATION: String(config.spark.executor.dynamicAllocation),
+    FAIRWAY_SPARK_EXECUTOR_WAIT_SECONDS: String(config.spark.executor.waitSeconds),
+    FAIRWAY_SPARK_JARS_ON_WORKERS: String(config.spark.jarsOnWorkers),
+    FAIRWAY_SPARK_DRIVER_HOST: config.spark.driverHost,
     FAIRWAY_CATALOG_NAME: config.catalog.name,
     FAIRWAY_CATALOG_TYPE: config.catalog.type,
     FAIRWAY_CATALOG_URI: uri,

@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { asset, type MaterializeContext } from '../../framework/definitions/index.ts';
-import { stackStatus } from '../../stack/index.ts';
+import { SPARK_VERSION, stackHealthy, stackStatus } from '../../stack/index.ts';
 import { isAlive, readPid, spawnService, stopProcess } from '../../stack/process.ts';
 import { loadConfig } from './config.ts';
 import { guardLocalStack, stackConfigOf, stackServicesDown, usesLocalStack } from './stack.ts';
@@ -27,8 +27,14 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-async function localConfigOnClosedPorts() {
-  const [s3, rest, trino] = [await closedPort(), await closedPort(), await closedPort()];
+async function localConfigOnClosedPorts(env: Record<string, string> = {}) {
+  const [s3, rest, trino, master, ui] = [
+    await closedPort(),
+    await closedPort(),
+    await closedPort(),
+    await closedPort(),
+    await closedPort(),
+  ];
   return loadConfig({
     projectRoot,
     profile: 'local',
@@ -36,6 +42,10 @@ async function localConfigOnClosedPorts() {
       FAIRWAY_S3_ENDPOINT: `http://127.0.0.1:${s3}`,
       FAIRWAY_CATALOG_URI: `http://127.0.0.1:${rest}`,
       FAIRWAY_TRINO_URL: `http://127.0.0.1:${trino}`,
+      FAIRWAY_STACK_SPARK_MASTER: `spark://127.0.0.1:${master}`,
+      FAIRWAY_SPARK_MASTER: `spark://127.0.0.1:${master}`,
+      FAIRWAY_STACK_SPARK_UI_PORT: String(ui),
+      ...env,
     },
   });
 }
@@ -68,6 +78,31 @@ describe('stackConfigOf', () => {
       accessKeyId: 'minioadmin',
       secretAccessKey: 'minioadmin',
     });
+    expect(cfg.services).toEqual(['s3', 'rest', 'trino', 'spark']);
+    expect(cfg.spark).toMatchObject({
+      masterUrl: 'spark://127.0.0.1:7077',
+      masterUiUrl: 'http://127.0.0.1:8090',
+      workerUiUrl: 'http://127.0.0.1:8091',
+      workerCores: 2,
+      workerMemory: '3g',
+    });
+    // the profile runs Spark on the stack's cluster, whose worker has the jars: the driver ships none
+    expect(config.spark.master).toBe(cfg.spark.masterUrl);
+    expect(config.spark.jarsOnWorkers).toBe(true);
+    expect(config.spark.executor).toEqual({ cores: 2, memory: '2g', dynamicAllocation: false, waitSeconds: 120 });
+  });
+
+  it('ships the jars when Spark runs elsewhere or the stack has no cluster', () => {
+    const other = loadConfig({ projectRoot, profile: 'local', env: { FAIRWAY_SPARK_MASTER: 'spark://10.0.0.5:7077' } });
+    expect(other.spark.jarsOnWorkers).toBe(false);
+    const noCluster = loadConfig({ projectRoot, profile: 'local', env: { FAIRWAY_STACK_SERVICES: 's3,rest,trino' } });
+    expect(noCluster.spark.jarsOnWorkers).toBe(false);
+    const told = loadConfig({
+      projectRoot,
+      profile: 'local',
+      env: { FAIRWAY_SPARK_MASTER: 'spark://spark-master:7077', FAIRWAY_SPARK_JARS_ON_WORKERS: 'true' },
+    });
+    expect(told.spark.jarsOnWorkers).toBe(true);
   });
 
   it('falls back to the local profile when the current one has no stack (embedded)', () => {
@@ -92,10 +127,20 @@ describe('guardLocalStack', () => {
     expect(guarded!.codeVersion).toBe(silver.codeVersion);
     const error = await Promise.resolve(guarded!.materialize({} as MaterializeContext<unknown>)).catch((e) => e);
     expect(called).toBe(false);
-    expect(error).toMatchObject({ code: 'STACK_SERVICE_FAILED', details: { services: ['s3', 'rest'] } });
+    // Silver runs on the stack's Spark cluster here: its master and worker are needed too
+    expect(error).toMatchObject({
+      code: 'STACK_SERVICE_FAILED',
+      details: { services: ['s3', 'rest', 'spark-master', 'spark-worker'] },
+    });
     expect(error.message).toContain('S3 server (SeaweedFS');
     expect(error.message).toContain('Iceberg REST catalog');
+    expect(error.message).toContain('Spark 3.5.9 standalone master');
     expect(error.message).toContain('fairway stack status');
+
+    const localMode = await localConfigOnClosedPorts({ FAIRWAY_SPARK_MASTER: 'local[2]' });
+    const [plain] = guardLocalStack(localMode, dir, [silver]);
+    const error2 = await Promise.resolve(plain!.materialize({} as MaterializeContext<unknown>)).catch((e) => e);
+    expect(error2.details.services).toEqual(['s3', 'rest']);
   });
 
   it('leaves the assets alone on a profile without the local stack', () => {
@@ -127,8 +172,23 @@ describe('stack processes', () => {
       ['s3', null, false, false],
       ['rest', null, false, false],
       ['trino', null, false, false],
+      ['spark-master', null, false, false],
+      ['spark-worker', null, false, false],
     ]);
     expect(rows[0]!.detail).toContain('ECONNREFUSED');
+    expect(stackHealthy(rows)).toBe(false);
+    // services left out of the stack are reported, marked so, and do not make it unhealthy
+    const partial = await stackStatus({ ...cfg, services: ['spark'] });
+    expect(partial.map((r) => [r.service, r.enabled])).toEqual([
+      ['s3', false],
+      ['rest', false],
+      ['trino', false],
+      ['spark-master', true],
+      ['spark-worker', true],
+    ]);
+    expect(partial[0]!.detail).toContain('not part of this stack');
+    expect(stackHealthy(partial.map((r) => ({ ...r, healthy: r.enabled })))).toBe(true);
+    expect(stackHealthy(partial)).toBe(false);
   });
 
   it('spawns detached with a pid file and stops with SIGTERM', async () => {
@@ -150,5 +210,12 @@ describe('stack processes', () => {
     expect(await stopProcess(rec, 5_000)).toBe('stopped');
     expect(isAlive(rec)).toBe(false);
     expect(await stopProcess(rec, 5_000)).toBe('not-running');
+  });
+});
+
+describe('the stack cluster', () => {
+  it('runs the Spark version the venv pins (the driver and the cluster must agree)', () => {
+    const requirements = readFileSync(join(projectRoot, 'spark', 'requirements.txt'), 'utf8');
+    expect(/^pyspark==(\S+)$/m.exec(requirements)?.[1]).toBe(SPARK_VERSION);
   });
 });

@@ -1,7 +1,15 @@
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { AssetDefinition } from '../../framework/definitions/index.ts';
 import { FrameworkError, ServiceUnavailableError } from '../../framework/errors/index.ts';
-import { type ServiceName, type StackConfig, StackServiceError, serviceSpecs } from '../../stack/index.ts';
+import { ensureSparkRuntime } from '../../framework/integrations/spark/index.ts';
+import {
+  type ServiceName,
+  type SparkClusterRuntime,
+  type StackConfig,
+  StackServiceError,
+  serviceSpecs,
+} from '../../stack/index.ts';
 import { type LakehouseConfig, loadConfig } from './config.ts';
 
 /** True when the profile's servers are the native/compose local stack (S3 endpoint + REST catalog + Trino). */
@@ -46,15 +54,53 @@ export function stackConfigOf(config: LakehouseConfig, stateDir: string): StackC
       ],
     },
     trinoUrl: cfg.query.trinoUrl!,
+    services: cfg.stack.services,
+    spark: {
+      masterUrl: cfg.stack.spark.masterUrl,
+      masterUiUrl: `http://127.0.0.1:${cfg.stack.spark.uiPort}`,
+      workerUiUrl: `http://127.0.0.1:${cfg.stack.spark.uiPort + 1}`,
+      workerCores: cfg.stack.spark.workerCores,
+      workerMemory: cfg.stack.spark.workerMemory,
+      runtime: () => sparkClusterRuntime(cfg.projectRoot),
+    },
   };
 }
 
-/** Which servers a layer's steps talk to. */
-function servicesFor(assetKey: string): ServiceName[] {
+/**
+ * The cluster runs the driver's own Spark: the venv's PySpark (its package holds the distribution's jars),
+ * Java 17 and the runtime's jars (without fairway-localfs, which only local mode uses).
+ */
+async function sparkClusterRuntime(projectRoot: string): Promise<SparkClusterRuntime> {
+  const rt = await ensureSparkRuntime({
+    requirementsFile: join(projectRoot, 'spark', 'requirements.txt'),
+    pomFile: join(projectRoot, 'spark', 'jars', 'pom.xml'),
+  });
+  const lib = join(rt.venvDir, 'lib');
+  const sparkHome = readdirSync(lib)
+    .filter((d) => d.startsWith('python'))
+    .map((d) => join(lib, d, 'site-packages', 'pyspark'))
+    .find((d) => existsSync(join(d, 'jars')));
+  if (!sparkHome) {
+    throw new FrameworkError(
+      'STACK_INSTALL_FAILED',
+      `No PySpark distribution (pyspark/jars) in the venv ${rt.venvDir}; run \`fairway bootstrap\` to rebuild it.`,
+    );
+  }
+  return { sparkHome, javaHome: rt.javaHome, jars: rt.jars.filter((j) => basename(j) !== 'fairway-localfs.jar') };
+}
+
+/** Which servers a layer's steps talk to (Silver: the Spark cluster too, when the profile runs on the stack's). */
+function servicesFor(assetKey: string, config: LakehouseConfig): ServiceName[] {
   if (assetKey.startsWith('bronze.')) return ['s3'];
-  if (assetKey.startsWith('silver.')) return ['s3', 'rest'];
+  if (assetKey.startsWith('silver.')) return ['s3', 'rest', ...(runsOnStackCluster(config) ? sparkServices : [])];
   return ['s3', 'rest', 'trino'];
 }
+
+const sparkServices: ServiceName[] = ['spark-master', 'spark-worker'];
+
+/** The profile's Spark master is the stack's own standalone cluster. */
+export const runsOnStackCluster = (config: LakehouseConfig) =>
+  config.spark.master === config.stack.spark.masterUrl && config.stack.services.includes('spark');
 
 async function downServices(cfg: StackConfig, names: ServiceName[]) {
   const specs = serviceSpecs(cfg);
@@ -122,7 +168,7 @@ export function guardLocalStack<R>(
   return assets.map((a) => ({
     ...a,
     materialize: async (ctx) => {
-      const needs = servicesFor(a.key);
+      const needs = servicesFor(a.key, config);
       const before = await downServices(cfg, needs);
       if (before.length > 0) throw serviceDownError(a.key, before, 'before');
       try {

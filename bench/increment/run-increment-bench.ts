@@ -6,6 +6,11 @@
  *
  * `--repo DIR` runs another checkout's CLI on the same input (e.g. the code before a change, from
  * `git worktree add`), so before and after are measured side by side on one machine.
+ *
+ * The profile is the environment's, as for every command: with `FAIRWAY_PROFILE=local` each size gets its
+ * own native stack (S3, REST catalog, Trino, Spark cluster) in its fresh state dir, started before and
+ * stopped after the measured runs (not measured); `FAIRWAY_SPARK_MASTER=local[2]` then keeps Spark in the
+ * driver, for the cluster's cost side by side.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,6 +76,16 @@ function stepCounts(stdout: string): Record<string, number> {
   } catch {
     return { unparsable_summary: 1 };
   }
+}
+
+/** `fairway stack up|down` for a local-profile case (not measured). */
+function stack(repo: string, env: NodeJS.ProcessEnv, sub: 'up' | 'down'): void {
+  const r = spawnSync(process.execPath, [join(repo, 'bin', 'fairway.js'), 'stack', sub], {
+    cwd: repo,
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  if (r.status !== 0) throw new Error(`fairway stack ${sub} failed (exit ${r.status})`);
 }
 
 async function materialize(repo: string, env: NodeJS.ProcessEnv): Promise<RunTiming> {
@@ -146,11 +161,16 @@ export async function runIncrementBench(opts: IncrementBenchOptions): Promise<In
     stdio: 'inherit',
   });
   if (warm.status !== 0) throw new Error(`bootstrap of ${repo} failed`);
+  const localProfile = process.env.FAIRWAY_PROFILE === 'local';
   const results: IncrementResults = {
     suite: 'increment',
     date: new Date().toISOString(),
     label: opts.label,
-    machine: hostMachine(repo),
+    machine: {
+      ...hostMachine(repo),
+      profile: process.env.FAIRWAY_PROFILE ?? 'embedded',
+      spark_master: process.env.FAIRWAY_SPARK_MASTER ?? '(profile default)',
+    },
     cases: [],
   };
   for (const n of opts.sizes) {
@@ -167,6 +187,7 @@ export async function runIncrementBench(opts: IncrementBenchOptions): Promise<In
         FAIRWAY_BRONZE_SETTLE_SECONDS: '0',
         NO_COLOR: '1',
       };
+      if (localProfile) stack(repo, env, 'up');
       log(`${opts.label}: ${n} partitions (${rounds} rounds), materialize '*' --stale-only on a fresh state dir`);
       const first = await materialize(repo, env);
       log(`  ${first.wall_s} s wall, ${first.cpu_s} CPU-s, ${first.peak_rss_mb} MB peak`);
@@ -185,6 +206,7 @@ export async function runIncrementBench(opts: IncrementBenchOptions): Promise<In
         plus_one: plusOne,
       });
     } finally {
+      if (localProfile) stack(repo, { ...process.env, FAIRWAY_HOME: home }, 'down');
       if (opts.keep) log(`  state dir kept: ${home}`);
       else rmSync(home, { recursive: true, force: true });
     }

@@ -76,3 +76,62 @@ def test_the_running_driver_mapped_its_classes_from_the_archive(spark):
     hotspot = spark._jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
         spark._jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean"))
     assert hotspot.getVMOption("UseSharedSpaces").getValue() == "true"
+
+
+def _jars(tmp_path):
+    paths = []
+    for name in ("fairway-localfs.jar", "iceberg-spark-runtime.jar", "sedona.jar"):
+        (tmp_path / name).write_bytes(b"")
+        paths.append(str(tmp_path / name))
+    return ",".join(paths)
+
+
+def test_on_a_cluster_master_the_local_mode_shortcuts_are_off_and_executors_get_their_resources(tmp_path):
+    from session import session_conf
+
+    base = {"FAIRWAY_SPARK_JARS": _jars(tmp_path), "FAIRWAY_CATALOG_URI": "jdbc:sqlite:file:/tmp/c.db"}
+    local = session_conf({**base, "FAIRWAY_SPARK_MASTER": "local[2]"})
+    assert local["spark.hadoop.fs.file.impl"] == "dev.fairway.hadoop.NioLocalFileSystem"
+    assert "spark.executor.memory" not in local
+
+    cluster = {**base, "FAIRWAY_SPARK_MASTER": "spark://127.0.0.1:7077", "FAIRWAY_SPARK_EXECUTOR_MEMORY": "2g",
+               "FAIRWAY_SPARK_EXECUTOR_CORES": "2"}
+    shipped = session_conf(cluster)
+    # the executors are other JVMs: no local file system class, no driver class archive; jars shipped to them
+    assert "spark.hadoop.fs.file.impl" not in shipped and "fairway-localfs" not in shipped.get("spark.driver.extraClassPath", "")
+    assert "SharedArchiveFile" not in shipped["spark.driver.extraJavaOptions"]
+    assert shipped["spark.jars"].split(",") == [str(tmp_path / "iceberg-spark-runtime.jar"), str(tmp_path / "sedona.jar")]
+    assert shipped["spark.executor.memory"] == "2g" and shipped["spark.executor.cores"] == "2"
+    assert shipped["spark.dynamicAllocation.enabled"] == "false"
+
+    on_workers = session_conf({**cluster, "FAIRWAY_SPARK_JARS_ON_WORKERS": "true", "FAIRWAY_SPARK_DYNAMIC_ALLOCATION": "true"})
+    assert "spark.jars" not in on_workers  # the workers have them on their classpath: nothing to ship
+    assert on_workers["spark.driver.extraClassPath"] == f"{tmp_path}/iceberg-spark-runtime.jar:{tmp_path}/sedona.jar"
+    assert on_workers["spark.dynamicAllocation.enabled"] == "true"
+    assert on_workers["spark.dynamicAllocation.shuffleTracking.enabled"] == "true"
+
+    remote_driver = session_conf({**cluster, "FAIRWAY_SPARK_DRIVER_HOST": "fairway"})
+    assert (remote_driver["spark.driver.host"], remote_driver["spark.driver.bindAddress"]) == ("fairway", "0.0.0.0")
+
+
+def test_bad_executor_settings_name_the_variable(tmp_path):
+    import pytest
+    from session import ConfigError, session_conf, watch_executors
+
+    env = {"FAIRWAY_SPARK_MASTER": "spark://127.0.0.1:7077", "FAIRWAY_CATALOG_URI": "jdbc:sqlite:file:/tmp/c.db"}
+    with pytest.raises(ConfigError, match="FAIRWAY_SPARK_EXECUTOR_CORES"):
+        session_conf({**env, "FAIRWAY_SPARK_EXECUTOR_CORES": "two"})
+    with pytest.raises(ConfigError, match="FAIRWAY_SPARK_EXECUTOR_WAIT_SECONDS"):
+        watch_executors(object(), {**env, "FAIRWAY_SPARK_EXECUTOR_WAIT_SECONDS": "soon"})
+    assert watch_executors(object(), {**env, "FAIRWAY_SPARK_MASTER": "local[2]"}) is None  # local mode: nothing to watch
+
+
+def test_the_job_modules_zip_holds_the_silver_package_once_per_version():
+    import zipfile
+
+    from session import job_modules_zip
+
+    path = job_modules_zip()
+    assert job_modules_zip() == path
+    names = zipfile.ZipFile(path).namelist()
+    assert "silver/parse.py" in names and "silver/transform.py" in names

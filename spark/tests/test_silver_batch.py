@@ -9,7 +9,7 @@ from test_silver_job import CENTRE, file_entry, rows, run_argv, run_job, write_e
 TABLES = ("fact_telemetry_event", "fact_device_health", "quarantine_telemetry_event")
 DAY = "2025-06-02"
 # facts of a run, not of a partition: they differ between a batch and a run alone
-SHARED = {"run_id", "batch_size", "commits", "snapshot_id", "table_rows_total", "duration_ms", "data_version"}
+SHARED = {"run_id", "batch_size", "spark_master", "spark_application_id", "commits", "snapshot_id", "table_rows_total", "duration_ms", "data_version"}
 
 
 def key(course, day):

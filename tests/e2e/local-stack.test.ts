@@ -1,23 +1,25 @@
 /**
- * The `local` profile on the natively launched stack (SeaweedFS S3, Iceberg REST catalog, Trino),
- * through the real CLI: `fairway stack up` (installing into ~/.cache/fairway/stack on first use),
- * Bronze → Silver on two sample courses, Silver counts checked on Trino against the manifest
+ * The `local` profile on the natively launched stack (SeaweedFS S3, Iceberg REST catalog, Trino, a Spark
+ * standalone master and worker), through the real CLI: `fairway stack up` (installing into
+ * ~/.cache/fairway/stack on first use), Bronze → Silver on two sample courses in one Spark application
+ * whose tasks run on the worker's executors, Silver counts checked on Trino against the manifest
  * (the embedded profile's numbers), the dbt gate and Gold on dbt-trino with Gold aggregates equal to
  * the embedded profile's on the same course (Spark + dbt-spark, run here too), table metadata and
  * previews served by the UI through Trino (and once through Spark), a stopped S3 server failing the
- * Silver step and table reads with messages that name it, recovery after `stack up`, and
- * `stack down` at the end.
+ * Silver step and table reads with messages that name it, recovery after `stack up`, a worker killed
+ * mid-job (the step fails naming it; restarted at once, Spark finishes the job on it), and `stack down`
+ * at the end.
  *
  * A stack already answering on the profile's ports (started from another state dir) is reused and
  * left running; the stop-the-S3-server part then is skipped, since that server is not ours to stop.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCacheDir } from '../../framework/integrations/spark/index.ts';
-import { findStackJava } from '../../stack/index.ts';
+import { findStackJava, SEAWEEDFS, SPARK_VERSION } from '../../stack/index.ts';
 import { expectedSilverCounts, fairway, readSampleManifest, repoRoot, SAMPLE_DIR as SAMPLE } from './helpers.ts';
 
 const COURSES = (process.env.FAIRWAY_E2E_LOCAL_COURSES ?? 'americanfalls,bradshawfarmgc').split(',');
@@ -40,6 +42,7 @@ interface QueryAnswer {
 interface ServiceStatus {
   service: string;
   pid: number | null;
+  enabled: boolean;
   running: boolean;
   healthy: boolean;
   detail: string;
@@ -109,6 +112,46 @@ describe.skipIf(!existsSync(SAMPLE) || javaProblem !== undefined)('local profile
   let ui: Awaited<ReturnType<typeof startUi>> | undefined;
 
   const expected = (course: string) => expectedSilverCounts(manifest.files, course);
+  const workDir = join(home, 'stack', 'spark-worker', 'work');
+  /** Lines of the executors' logs of one application on the stack's worker that say a task finished. */
+  const tasksOnWorker = (appId: string) => {
+    const dir = join(workDir, appId);
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir).flatMap((executor) => {
+      const log = join(dir, executor, 'stderr');
+      return existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .split('\n')
+            .filter((l) => l.includes('Finished task'))
+        : [];
+    });
+  };
+  /** The worker's applications (newest last). */
+  const workerApps = () =>
+    existsSync(workDir)
+      ? readdirSync(workDir)
+          .filter((d) => d.startsWith('app-'))
+          .sort()
+      : [];
+  /** Waits until an application not in `before` has a task running on the worker; returns its id. */
+  const newAppRunningTasks = async (before: string[]) => {
+    for (let i = 0; i < 600; i++) {
+      for (const app of workerApps().filter((a) => !before.includes(a))) {
+        const running = readdirSync(join(workDir, app)).some((e) => {
+          const log = join(workDir, app, e, 'stderr');
+          return existsSync(log) && readFileSync(log, 'utf8').includes('Running task');
+        });
+        if (running) return app;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error('no new Spark application ran a task on the worker within 150 s');
+  };
+  /** SIGKILL to the worker's process group (the worker and its executors), as when its machine dies. */
+  const killWorker = () => {
+    const { pid } = JSON.parse(readFileSync(join(home, 'stack', 'spark-worker.pid'), 'utf8')) as { pid: number };
+    process.kill(-pid, 'SIGKILL');
+  };
 
   const status = async () => {
     const r = await cli(['stack', 'status', '--json']);
@@ -147,10 +190,10 @@ describe.skipIf(!existsSync(SAMPLE) || javaProblem !== undefined)('local profile
     if (reused) return;
     const r = await cli(['stack', 'down']);
     expect(r.exitCode, String(r.stderr)).toBe(0);
-    expect((await status()).map((s) => s.running)).toEqual([false, false, false]);
+    expect((await status()).map((s) => s.running)).toEqual([false, false, false, false, false]);
   });
 
-  it('stack up starts (installing on first use) S3, the REST catalog and Trino; a second up is a no-op', async () => {
+  it('stack up starts (installing on first use) S3, the REST catalog, Trino and the Spark cluster; a second up is a no-op', async () => {
     if (reused) return;
     const started = Date.now();
     const up = await cli(['stack', 'up', '--json']);
@@ -165,7 +208,10 @@ describe.skipIf(!existsSync(SAMPLE) || javaProblem !== undefined)('local profile
       ['s3', true, true],
       ['rest', true, true],
       ['trino', true, true],
+      ['spark-master', true, true],
+      ['spark-worker', true, true],
     ]);
+    expect(rows.find((r) => r.service === 'spark-master')!.detail).toContain('1 alive worker');
 
     const again = await cli(['stack', 'up', '--json']);
     expect(again.exitCode, String(again.stderr)).toBe(0);
@@ -175,7 +221,8 @@ describe.skipIf(!existsSync(SAMPLE) || javaProblem !== undefined)('local profile
     expect(String(again.stderr)).toContain('already running');
   });
 
-  it('materializes Bronze (to S3) and Silver (Iceberg via the REST catalog) with the embedded profile’s counts', async () => {
+  it('materializes Bronze (to S3) and Silver (Iceberg via the REST catalog, tasks on the cluster’s worker) with the embedded profile’s counts', async () => {
+    const appsBefore = workerApps();
     const r = await cli(['materialize', 'silver.fact_telemetry_event', '--json']);
     expect(r.exitCode, String(r.stderr).slice(-3000)).toBe(0);
     const summary = JSON.parse(String(r.stdout)) as Summary;
@@ -190,6 +237,19 @@ describe.skipIf(!existsSync(SAMPLE) || javaProblem !== undefined)('local profile
     );
     const counts = await silverCounts();
     for (const course of COURSES) expect({ course, ...counts[course] }).toEqual({ course, ...expected(course) });
+    // One application on the standalone master for the whole batch; its tasks ran in the worker's executors.
+    if (!reused) {
+      const apps = workerApps().filter((a) => !appsBefore.includes(a));
+      expect(apps).toHaveLength(1);
+      expect(tasksOnWorker(apps[0]!).length).toBeGreaterThan(0);
+      const master = (await (await fetch('http://127.0.0.1:8090/json/')).json()) as {
+        completedapps: { id: string; name: string; state: string }[];
+      };
+      expect(master.completedapps.find((a) => a.id === apps[0])).toMatchObject({
+        name: 'fairway-silver',
+        state: 'FINISHED',
+      });
+    }
     // Snapshot ids are 64-bit: read as text through Trino, they match what the step recorded.
     const [snapshots] = await query(
       'SELECT CAST(snapshot_id AS varchar) FROM silver."fact_telemetry_event$snapshots" ORDER BY committed_at DESC LIMIT 1',
@@ -373,6 +433,46 @@ describe.skipIf(!existsSync(SAMPLE) || javaProblem !== undefined)('local profile
     expect(rerun.exitCode, String(rerun.stderr).slice(-3000)).toBe(0);
     expect(await silverCounts()).toEqual(before);
   });
+
+  it('a worker killed mid-job fails the step naming it; restarted at once, Spark finishes the job on it; counts unchanged', async () => {
+    if (reused) return;
+    const course = COURSES[1]!;
+    const before = await silverCounts();
+    const silverRun = (extraEnv: Record<string, string> = {}) =>
+      fairway(['materialize', 'silver.fact_telemetry_event', '--partition', partitionOf(course), '--json'], {
+        cwd: repoRoot,
+        env: { ...env, ...extraEnv },
+      });
+
+    // Killed and left dead: no executor for 10 s, the job gives up, the step names the worker.
+    let apps = workerApps();
+    const failing = silverRun({ FAIRWAY_SPARK_EXECUTOR_WAIT_SECONDS: '10' });
+    await newAppRunningTasks(apps);
+    killWorker();
+    const failed = await failing;
+    expect(failed.exitCode).toBe(1);
+    const step = (JSON.parse(String(failed.stdout)) as Summary).steps.find(
+      (s) => s.asset_key === 'silver.fact_telemetry_event',
+    )!;
+    expect(step.status).toBe('FAILURE');
+    expect(step.reason).toContain('Spark 3.5.9 worker');
+    expect(step.reason).toContain('fairway stack up');
+    expect((await status()).find((s) => s.service === 'spark-worker')).toMatchObject({ healthy: false });
+
+    // Killed and restarted by `stack up` while the job waits: Spark re-runs the lost tasks there.
+    expect((await cli(['stack', 'up'])).exitCode).toBe(0);
+    apps = workerApps();
+    const recovering = silverRun();
+    const appId = await newAppRunningTasks(apps);
+    killWorker();
+    const up = await cli(['stack', 'up']);
+    expect(up.exitCode, String(up.stderr)).toBe(0);
+    const done = await recovering;
+    expect(done.exitCode, String(done.stderr).slice(-3000)).toBe(0);
+    expect(await silverCounts()).toEqual(before);
+    // the application's tasks finished on the new worker's executor (a new directory of the same application)
+    expect(tasksOnWorker(appId).length).toBeGreaterThan(0);
+  });
 });
 
 /**
@@ -418,9 +518,15 @@ describe('docker-compose.yml', () => {
     const text = String(rendered.stdout);
     // 1.29.2 renders each port as `- <host ip>:<host port>:<container port>/tcp`.
     const ports = [...text.matchAll(/^\s*- ([\d.]+:)?\d+:\d+\/tcp$/gm)].map((m) => m[0].trim());
-    expect(ports.length).toBe(5);
+    expect(ports.length).toBe(6);
     for (const p of ports) expect(p).toMatch(/^- 127\.0\.0\.1:/);
-    for (const [, image] of text.matchAll(/image: (\S+)/g)) expect(image).toMatch(/^[\w./-]+:[\w.-]*\d[\w.-]*$/);
+    const images = [...text.matchAll(/image: (\S+)/g)].map((m) => m[1]!);
+    for (const image of images) expect(image).toMatch(/^[\w./-]+:[\w.-]*\d[\w.-]*$/);
+    // maintained images only: MinIO's are no longer published; no Node past its end of life
+    expect(images.filter((i) => /minio|node:(1\d|20)\b/.test(i))).toEqual([]);
+    // the cluster runs the driver's Spark version, and the S3 server the native stack's version
+    expect(images).toContain(`apache/spark:${SPARK_VERSION}-java17`);
+    expect(images).toContain(`chrislusf/seaweedfs:${SEAWEEDFS.version}`);
     expect(text).toContain('/etc/trino/catalog/lakehouse.properties');
   });
 });
