@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { reapDeadRuns } from '../framework/execution/index.ts';
+import { ComputeLogTail, reapDeadRuns } from '../framework/execution/index.ts';
 import type { Project } from '../framework/project/index.ts';
 import { resolveSelection } from '../framework/selection/index.ts';
 import { isLoopbackAddress, isLoopbackHost, requireToken, type Sessions } from './auth.ts';
@@ -180,6 +180,37 @@ export function apiRoutes(deps: ApiDeps): Hono {
         if (tick % 20 === 19 && !runs.isLive(id)) reapDeadRuns(store);
         const run = store.getRun(id)!;
         if (!ACTIVE.has(run.status)) {
+          await stream.writeSSE({ event: 'end', data: JSON.stringify({ status: run.status, reason: run.reason }) });
+          return;
+        }
+        if (Date.now() - lastWrite > 15_000) {
+          await stream.write(': keep-alive\n\n');
+          lastWrite = Date.now();
+        }
+        await runs.waitForEvent(id, deps.pollMs, aborted.signal);
+      }
+    });
+  });
+
+  // The steps' compute logs as they are written (a Spark job's output while it runs), over SSE: `output`
+  // events `{ step, lines }` from the start of each log, then `end` once the run has finished.
+  api.get('/runs/:id/output', validate('param', RunParams), (c) => {
+    const { id } = c.req.valid('param');
+    if (!store.getRun(id)) throw new NotFoundError(`No run '${id}'.`, { run_id: id });
+    const tail = new ComputeLogTail(project.stateDir, id);
+    return streamSSE(c, async (stream) => {
+      const aborted = new AbortController();
+      stream.onAbort(() => aborted.abort());
+      let lastWrite = Date.now();
+      for (let tick = 0; !aborted.signal.aborted; tick++) {
+        if (tick % 20 === 19 && !runs.isLive(id)) reapDeadRuns(store);
+        const run = store.getRun(id)!;
+        const finished = !ACTIVE.has(run.status);
+        for (const chunk of tail.read(finished)) {
+          await stream.writeSSE({ event: 'output', data: JSON.stringify(chunk) });
+          lastWrite = Date.now();
+        }
+        if (finished) {
           await stream.writeSSE({ event: 'end', data: JSON.stringify({ status: run.status, reason: run.reason }) });
           return;
         }

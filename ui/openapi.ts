@@ -208,6 +208,16 @@ export function openApiDocument() {
           responses: { '200': { description: 'text/event-stream of `run-event` and a final `end` event' }, ...errors },
         },
       },
+      '/api/runs/{id}/output': {
+        get: {
+          summary: "Server-sent events: the steps' compute logs as they are written, until the run ends",
+          parameters: [runId],
+          responses: {
+            '200': { description: 'text/event-stream of `output` events `{ step, lines }` and a final `end` event' },
+            ...errors,
+          },
+        },
+      },
       '/api/runs/{id}/logs/{asset}': {
         get: {
           summary: "A step's compute log as plain text",

@@ -236,10 +236,23 @@ export function runsCommand(project: Project, flags: { status?: string; limit?: 
 }
 
 /** `fairway logs <run-id>`: the run's events, and with --step the compute log of that step. */
-export function logsCommand(project: Project, runId: string, flags: { step?: string; json?: boolean }): number {
+export async function logsCommand(
+  project: Project,
+  runId: string,
+  flags: { step?: string; json?: boolean; follow?: boolean },
+): Promise<number> {
   reapDeadRuns(project.store);
   const run = project.store.getRun(runId);
   if (!run) throw new UsageError(`No run '${runId}'. Run 'fairway runs' to list runs.`);
+  if (flags.follow) {
+    if (flags.json)
+      throw new UsageError(
+        '--follow prints text as it is written; use `fairway logs <run-id> --json` once the run has finished.',
+      );
+    const { followRun } = await import('./follow-logs.ts');
+    await followRun(project, run, flags.step ? { step: flags.step } : {});
+    return 0;
+  }
   if (flags.step) {
     // a step's one log is recorded under its asset and first partition: match any partition of the asset,
     // and any output of a multi-asset (one step wrote them all)

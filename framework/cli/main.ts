@@ -143,6 +143,7 @@ export async function main(argv: string[]): Promise<number> {
     .description("Show a run's event log, or a step's compute log with --step")
     .argument('<run-id>', 'run id (see fairway runs)')
     .option('--step <asset>', 'asset key (or key[partition]) whose compute log to print')
+    .option('-f, --follow', 'print events and compute logs as they are written, until the run has finished')
     .option('--json', 'machine-readable output')
     .action((runId: string, flags) => withProject(async (p) => (await commands()).logsCommand(p, runId, flags)));
 

@@ -1,3 +1,4 @@
+export { type ComputeLogLines, ComputeLogTail } from './compute-log-tail.ts';
 export type { EventSink, ExecutionEvent } from './events.ts';
 export { type ExecuteOptions, type ExecuteResult, executePlan, type StepOutcome, stepDirName } from './execute-plan.ts';
 export { knownPartitions, observeSources } from './known-partitions.ts';

@@ -491,4 +491,49 @@ describe('fairway CLI on the example graph', () => {
     expect(String(cjs.stderr)).toContain('"type": "module"');
     writeFileSync(project.definitions, text);
   });
+
+  it('logs --follow prints a step’s compute log while it runs, then the run’s end', async () => {
+    const release = join(project.dir, 'follow-release');
+    const defs = definitionsFile(
+      'follow.ts',
+      'import { existsSync } from "node:fs";\n' +
+        'export default defineAssets({ assets: [asset({ key: "a.talky", codeVersion: "v1", materialize: async (ctx) => { ' +
+        'ctx.computeLog("first line from the step"); ' +
+        `while (!existsSync(${JSON.stringify(release)})) await new Promise((r) => setTimeout(r, 100)); ` +
+        'ctx.computeLog("second line from the step"); return {}; } })] });\n',
+    );
+    const cli = ['--definitions', defs, '--state-dir', join(project.dir, 'follow-state')];
+    const materializing = fairway([...cli, 'materialize', 'a.talky'], { cwd: project.dir });
+    let runId: string | undefined;
+    for (let i = 0; i < 100 && !runId; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const runs = await fairway([...cli, 'runs', '--json'], { cwd: project.dir });
+      runId = (JSON.parse(String(runs.stdout || '{"items":[]}')) as { items: { run_id: string }[] }).items[0]?.run_id;
+    }
+    expect(runId).toBeDefined();
+    const follow = fairway([...cli, 'logs', runId!, '--follow'], { cwd: project.dir });
+    let out = '';
+    follow.stdout?.on('data', (chunk: Buffer) => {
+      out += String(chunk);
+    });
+    for (let i = 0; i < 150 && !out.includes('first line from the step'); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    // the step is still running (it waits for the release file), and its line is already out
+    expect(out).toContain('first line from the step');
+    expect(materializing.exitCode).toBeNull(); // still running
+    expect(out).not.toContain('second line');
+    writeFileSync(release, '');
+    const [done, followed] = await Promise.all([materializing, follow]);
+    expect(done.exitCode, String(done.stderr)).toBe(0);
+    expect(followed.exitCode, String(followed.stderr)).toBe(0);
+    expect(out).toContain('second line from the step');
+    expect(out.trim().split('\n').at(-1)).toBe(`run ${runId} SUCCESS`);
+    // a finished run: --follow prints what there is and ends at once; --json does not stream
+    const again = await fairway([...cli, 'logs', runId!, '--follow', '--step', 'a.talky'], { cwd: project.dir });
+    expect(again.exitCode).toBe(0);
+    expect(String(again.stdout)).toMatch(/first line from the step\nsecond line from the step\n/);
+    const json = await fairway([...cli, 'logs', runId!, '--follow', '--json'], { cwd: project.dir });
+    expect(json.exitCode).toBe(2);
+    expect(String(json.stderr)).toContain('--follow prints text');
+  });
 });

@@ -218,6 +218,14 @@ export function RunPage(props: RunPageData) {
         </tbody>
       </table>
 
+      {active ? (
+        <>
+          <h2>Live output</h2>
+          <p class="muted">What the running steps print (a Spark job's log), as it is written.</p>
+          <pre class="live-output" id="live-output" data-run-id={run.run_id} />
+        </>
+      ) : null}
+
       <h2>Event log</h2>
       <table
         class="list events"

@@ -16,6 +16,19 @@
   }
   if (table?.dataset.active !== 'true') return;
 
+  // The running steps' compute logs, line by line (`output` events), until the run ends.
+  const output = document.getElementById('live-output');
+  if (output) {
+    const lines = new EventSource(`/api/runs/${encodeURIComponent(output.dataset.runId)}/output`);
+    lines.addEventListener('output', (msg) => {
+      const chunk = JSON.parse(msg.data);
+      const atBottom = output.scrollTop + output.clientHeight >= output.scrollHeight - 4;
+      output.append(chunk.lines.map((line) => `${chunk.step} | ${line}\n`).join(''));
+      if (atBottom) output.scrollTop = output.scrollHeight;
+    });
+    lines.addEventListener('end', () => lines.close());
+  }
+
   const body = table.querySelector('tbody');
   const status = document.getElementById('run-status');
   const runId = table.dataset.runId;

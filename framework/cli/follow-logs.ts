@@ -1,0 +1,73 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pc from 'picocolors';
+import { ComputeLogTail, reapDeadRuns } from '../execution/index.ts';
+import type { Project } from '../project/index.ts';
+import type { EventRecord, RunRecord } from '../storage/index.ts';
+import { colorStatus } from './output.ts';
+
+const DONE = new Set(['SUCCESS', 'FAILURE', 'CANCELED']);
+/** A dead run is found by the reaper (no heartbeat): look every few polls, not every one. */
+const REAP_EVERY = 10;
+
+export interface FollowOptions {
+  /** `asset` or `asset[partition]`: only that step's compute log (events are printed either way). */
+  step?: string;
+  pollMs?: number;
+  write?: (text: string) => void;
+}
+
+/** The step directories (`runs/<id>/steps/<dir>`) a `--step` value names: the asset's, or its multi-asset's. */
+export function stepDirMatcher(project: Project, step: string | undefined): (dir: string) => boolean {
+  if (!step) return () => true;
+  const m = /^([^[]+)(?:\[(.*)\])?$/.exec(step);
+  const asset = m?.[1] ?? step;
+  const partition = m?.[2]?.replace(/[^A-Za-z0-9._=-]/g, '_');
+  const multi = project.graph.has(asset) ? project.graph.definition(asset).multi?.name : undefined;
+  const names = [asset, ...(multi ? [multi] : [])];
+  return (dir) =>
+    names.some((n) => dir === n || dir.startsWith(`${n}__`)) &&
+    (partition === undefined || dir.includes(`__${partition}`));
+}
+
+const eventLine = (e: EventRecord) => {
+  const where = e.asset_key ? ` ${e.asset_key}${e.partition_key ? ` [${e.partition_key}]` : ''}` : '';
+  return `${e.ts} ${e.level.padEnd(5)}${where}: ${e.message}\n`;
+};
+
+/**
+ * `fairway logs <run-id> --follow`: the run's events and its steps' compute logs as they are written
+ * (a Spark job's output while it runs, not when the step ends), until the run has finished; then its
+ * status. Compute logs are read from `runs/<id>/steps/*\/compute.log`, each line prefixed with its step
+ * when several are followed. A run whose process died ends the follow once the reaper marks it.
+ */
+export async function followRun(project: Project, run: RunRecord, opts: FollowOptions = {}): Promise<RunRecord> {
+  const write = opts.write ?? ((text: string) => process.stdout.write(text));
+  const pollMs = opts.pollMs ?? 500;
+  const tail = new ComputeLogTail(project.stateDir, run.run_id, stepDirMatcher(project, opts.step));
+  let lastEvent = 0;
+  let current = run;
+  write(`run ${run.run_id} ${colorStatus(run.status)} (${run.selection}): following its events and compute logs\n`);
+
+  const drain = (final: boolean) => {
+    for (const e of project.store.getEvents(run.run_id, { afterId: lastEvent })) {
+      lastEvent = e.event_id ?? lastEvent;
+      if (e.level !== 'debug') write(eventLine(e));
+    }
+    const one = opts.step !== undefined && tail.steps().length === 1;
+    for (const { step, lines } of tail.read(final)) {
+      const prefix = one ? '' : pc.dim(`${step} | `);
+      for (const line of lines) write(`${prefix}${line}\n`);
+    }
+  };
+
+  for (let poll = 0; ; poll++) {
+    if (poll % REAP_EVERY === 0) reapDeadRuns(project.store);
+    current = project.store.getRun(run.run_id) ?? current;
+    const finished = DONE.has(current.status);
+    drain(finished);
+    if (finished) break;
+    await sleep(pollMs);
+  }
+  write(`run ${current.run_id} ${colorStatus(current.status)}${current.reason ? `: ${current.reason}` : ''}\n`);
+  return current;
+}
