@@ -30,7 +30,7 @@ const USAGE = `usage: npm run bench -- core [--sizes 1000,10000] [--skip-dagster
                                 [--spark-dir spark] [--out bench/results/silver-<date>.json]
        npm run bench -- increment [--sizes 5,50,200] [--repo DIR] [--label after] [--keep] [--out FILE]
        npm run bench -- partitions [--sizes 1000,10000,100000,1000000] [--chain] [--repo DIR] [--label after]
-                                    [--repeats 3] [--timeout 900] [--out FILE]
+                                    [--repeats 3] [--timeout 900] [--seed-cache DIR] [--out FILE]
        npm run bench -- table <results.json> [<results.json> …]`;
 
 const numbers = (s: string) => s.split(',').filter(Boolean).map(Number);
@@ -60,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
       label: { type: 'string' },
       chain: { type: 'boolean', default: false },
       timeout: { type: 'string', default: '900' },
+      'seed-cache': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -149,6 +150,7 @@ async function main(argv: string[]): Promise<number> {
       chain: values.chain,
       repeats: Number(values.repeats),
       timeoutS: Number(values.timeout),
+      ...(values['seed-cache'] ? { seedCache: resolve(values['seed-cache']) } : {}),
       ...(values.out ? { out: values.out } : {}),
     });
     process.stdout.write(`${formatPartitionTable([results])}\n`);

@@ -3,7 +3,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { ComputeLogTail, reapDeadRuns } from '../framework/execution/index.ts';
-import type { Project } from '../framework/project/index.ts';
+import type { Project, StatusCache } from '../framework/project/index.ts';
 import { resolveSelection } from '../framework/selection/index.ts';
 import { isLoopbackAddress, isLoopbackHost, requireToken, type Sessions } from './auth.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
@@ -33,6 +33,8 @@ export interface ApiDeps {
   sessions: Sessions;
   runs: RunRegistry;
   layout: () => Promise<GraphLayout>;
+  /** Judged staleness kept between requests (see `StatusCache`). */
+  statusCache: StatusCache;
   /** Poll interval of the SSE event stream (ms). */
   pollMs: number;
 }
@@ -81,7 +83,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
 
   api.get('/assets', validate('query', AssetsQuery), async (c) => {
     const { status, group } = c.req.valid('query');
-    const rows = (await assetSummaries(project)).filter(
+    const rows = (await assetSummaries(project, deps.statusCache)).filter(
       (r) => (!status || r.status === status) && (!group || r.group === group),
     );
     return c.json({ assets: rows });
@@ -89,7 +91,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
 
   // Serialized once per computation: at 10k assets the JSON is megabytes.
   const graphBody = sharedRecent(async () => {
-    const [layout, rows] = await Promise.all([deps.layout(), assetSummaries(project)]);
+    const [layout, rows] = await Promise.all([deps.layout(), assetSummaries(project, deps.statusCache)]);
     const byKey = new Map(rows.map((r) => [r.key, r]));
     return JSON.stringify({
       engine: layout.engine,
@@ -117,7 +119,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
   });
 
   api.get('/assets/:key', validate('param', AssetParams), async (c) =>
-    c.json(await assetDetail(project, c.req.valid('param').key)),
+    c.json(await assetDetail(project, c.req.valid('param').key, undefined, deps.statusCache)),
   );
 
   api.get('/assets/:key/history', validate('param', AssetParams), validate('query', HistoryQuery), (c) => {

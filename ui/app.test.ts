@@ -13,6 +13,7 @@ import {
 } from '../framework/definitions/index.ts';
 import { launchRun } from '../framework/execution/index.ts';
 import { loadProject, openProject, type Project } from '../framework/project/index.ts';
+import { defaultStorePath, openStore } from '../framework/storage/index.ts';
 import { sharedRecent } from './api.ts';
 import { CONTENT_SECURITY_POLICY, createApp, type FairwayApp, MAX_BODY_BYTES } from './app.ts';
 import { ensureToken } from './auth.ts';
@@ -623,6 +624,59 @@ describe('many partitions', () => {
     } finally {
       await manyUi.runs.shutdown();
       many.close();
+    }
+  });
+});
+
+describe('status kept between requests', () => {
+  it("shows a materialization committed by another process on the next request (the store's data_version)", async () => {
+    const defs = defineAssets({
+      assets: [
+        asset({
+          key: 'silver.days',
+          partitions: dailyPartitions('ingest_date', '2026-01-01', '2026-01-04'),
+          codeVersion: 'v1',
+          materialize: () => ({}),
+        }),
+      ],
+    });
+    const kept = openProject(defs, { root: dir, stateDir: join(dir, 'kept'), log: project.log });
+    const record = (store: Project['store'], day: string) =>
+      store.recordMaterialization({
+        asset_key: 'silver.days',
+        partition_key: `ingest_date=${day}`,
+        run_id: 'r1',
+        ts: '2026-11-25T10:00:00.000Z',
+        data_version: `d-${day}`,
+        code_version: 'v1',
+        input_versions: {},
+        deps: [],
+        metadata: {},
+      });
+    record(kept.store, '2026-01-01');
+    const keptUi = createApp(kept, { token: 'b'.repeat(64) });
+    const statuses = async () => {
+      const detail = (await (await keptUi.app.request('/api/assets/silver.days')).json()) as {
+        partitions: { partition_key: string; status: string }[];
+      };
+      return Object.fromEntries(detail.partitions.map((p) => [p.partition_key.slice(-2), p.status]));
+    };
+    try {
+      await keptUi.warmUp();
+      expect(await statuses()).toEqual({ '01': 'FRESH', '02': 'MISSING', '03': 'MISSING', '04': 'MISSING' });
+      // another process (a CLI run) commits through its own connection
+      const other = openStore(defaultStorePath(join(dir, 'kept')));
+      try {
+        record(other, '2026-01-03');
+      } finally {
+        other.close();
+      }
+      expect(await statuses()).toEqual({ '01': 'FRESH', '02': 'MISSING', '03': 'FRESH', '04': 'MISSING' });
+      const html = await (await keptUi.app.request('/assets/silver.days')).text();
+      expect(html).toContain('2 fresh');
+    } finally {
+      await keptUi.runs.shutdown();
+      kept.close();
     }
   });
 });

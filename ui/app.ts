@@ -6,12 +6,13 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
 import type { Logger } from 'pino';
-import type { Project } from '../framework/project/index.ts';
+import { type Project, StatusCache } from '../framework/project/index.ts';
 import { apiRoutes } from './api.ts';
 import { ensureToken, hostName, LOOPBACK_HOSTS, Sessions } from './auth.ts';
 import { errorHandler, NotFoundError, RequestRefusedError } from './errors.ts';
 import { computeLayout, type GraphLayout } from './layout.ts';
 import { pageRoutes } from './pages/routes.tsx';
+import { warmAssetPages } from './queries.ts';
 import { RunRegistry } from './run-registry.ts';
 
 export const CONTENT_SECURITY_POLICY =
@@ -37,6 +38,12 @@ export interface FairwayApp {
   app: Hono;
   token: string;
   runs: RunRegistry;
+  /**
+   * Judges every asset into the app's status cache (and sums up the large health bars), so the first page a
+   * user opens does not pay for it (`fairway ui` calls it once it listens; requests arriving meanwhile wait
+   * for the judgement and share it).
+   */
+  warmUp(): Promise<void>;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -69,6 +76,7 @@ export function createApp(project: Project, opts: AppOptions = {}): FairwayApp {
   const token = opts.token ?? ensureToken(project.stateDir);
   const runs = new RunRegistry(log);
   const sessions = new Sessions();
+  const statusCache = new StatusCache();
   // Computed once per definitions load: the graph does not change while the server runs.
   let layoutPromise: Promise<GraphLayout> | undefined;
   const layout = () => {
@@ -120,7 +128,7 @@ export function createApp(project: Project, opts: AppOptions = {}): FairwayApp {
     });
   }
   app.get('/favicon.ico', (c) => c.body(null, 204));
-  app.route('/api', apiRoutes({ project, token, sessions, runs, layout, pollMs: opts.pollMs ?? 500 }));
-  app.route('/', pageRoutes({ project, runs, layout }));
-  return { app, token, runs };
+  app.route('/api', apiRoutes({ project, token, sessions, runs, layout, statusCache, pollMs: opts.pollMs ?? 500 }));
+  app.route('/', pageRoutes({ project, runs, layout, statusCache }));
+  return { app, token, runs, warmUp: () => warmAssetPages(project, statusCache) };
 }

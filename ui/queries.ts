@@ -1,8 +1,8 @@
 import { resolve, sep } from 'node:path';
-import type { Metadata } from '../framework/definitions/index.ts';
+import type { Metadata, PartitionsDefinition } from '../framework/definitions/index.ts';
 import { UsageError } from '../framework/errors/index.ts';
 import { reapDeadRuns } from '../framework/execution/index.ts';
-import { loadStatus, type Project, type ProjectStatus } from '../framework/project/index.ts';
+import { loadStatus, type Project, type StatusCache } from '../framework/project/index.ts';
 import {
   describeCause,
   exceptionsOf,
@@ -81,9 +81,12 @@ function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
   return out;
 }
 
-/** One row per asset: status, freshness, first cause, latest materialization and checks; a few batch queries. */
-export async function assetSummaries(project: Project, status?: ProjectStatus): Promise<AssetSummary[]> {
-  const st = status ?? (await loadStatus(project, undefined, { freshnessAt: new Date() }));
+/**
+ * One row per asset: status, freshness, first cause, latest materialization and checks; a few batch queries.
+ * `cache` keeps the judged staleness between requests while the store and the partitions do not change.
+ */
+export async function assetSummaries(project: Project, cache?: StatusCache): Promise<AssetSummary[]> {
+  const st = await loadStatus(project, undefined, { freshnessAt: new Date(), ...(cache ? { cache } : {}) });
   const keys = project.graph.topologicalOrder();
   const checks = groupBy(project.store.latestCheckEvaluations(keys), (e) => e.asset_key);
   return keys.map((key) => {
@@ -159,11 +162,46 @@ function listedPartitions(parts: ReadonlyMap<string, PartitionStatus>): [string,
   return out;
 }
 
-/** Everything the asset page and `GET /api/assets/:key` show. */
-export async function assetDetail(project: Project, key: string, partition?: string): Promise<AssetDetail> {
+/** The health bar of a status map, made once per map (a cached judgement hands out the same map). */
+const healthOfMap = new WeakMap<ReadonlyMap<string, PartitionStatus>, PartitionHealth>();
+
+function healthOf(parts: ReadonlyMap<string, PartitionStatus>, dimensions: string[]): PartitionHealth {
+  let health = healthOfMap.get(parts);
+  if (!health) {
+    health = partitionHealth(parts, dimensions);
+    healthOfMap.set(parts, health);
+  }
+  return health;
+}
+
+const dimensionsOf = (pdef: PartitionsDefinition) =>
+  pdef.kind === 'multi' ? pdef.dimensions.map((d) => d.name) : [pdef.name];
+
+/**
+ * Judges every asset into `cache` and sums up the health bar of each asset with too many partitions for a
+ * grid, so the first pages opened are answered from them (`fairway ui` runs it once it listens).
+ */
+export async function warmAssetPages(project: Project, cache: StatusCache): Promise<void> {
+  const st = await loadStatus(project, undefined, { cache });
+  for (const key of project.graph.keys()) {
+    const pdef = project.graph.definition(key).partitions;
+    const parts = st.staleness.get(key);
+    if (!pdef || !parts || parts.size <= GRID_LIMIT) continue;
+    healthOf(parts, dimensionsOf(pdef));
+    await new Promise((resolve) => setImmediate(resolve)); // let requests in between assets
+  }
+}
+
+/** Everything the asset page and `GET /api/assets/:key` show (`cache`: as for `assetSummaries`). */
+export async function assetDetail(
+  project: Project,
+  key: string,
+  partition?: string,
+  cache?: StatusCache,
+): Promise<AssetDetail> {
   if (!project.graph.has(key)) throw new NotFoundError(`Asset '${key}' is not defined.`, { asset_key: key });
   const def = project.graph.definition(key);
-  const st = await loadStatus(project, [key], { freshnessAt: new Date() });
+  const st = await loadStatus(project, [key], { freshnessAt: new Date(), ...(cache ? { cache } : {}) });
   const parts = st.staleness.get(key) ?? new Map<string, PartitionStatus>();
   const summary = summarizeStatus(parts);
   const whyPartition =
@@ -205,10 +243,7 @@ export async function assetDetail(project: Project, key: string, partition?: str
       cause: s.causes[0] ? describeCause(s.causes[0]) : null,
     })),
     partitions_total: pdef ? parts.size : 0,
-    partition_health:
-      pdef && parts.size > GRID_LIMIT
-        ? partitionHealth(parts, pdef.kind === 'multi' ? pdef.dimensions.map((d) => d.name) : [pdef.name])
-        : null,
+    partition_health: pdef && parts.size > GRID_LIMIT ? healthOf(parts, dimensionsOf(pdef)) : null,
     why: { partition_key: whyPartition, lines: parts.size > 0 ? explainStatus(st.staleness, key, whyPartition) : [] },
     checks: project.store.latestCheckEvaluations([key]),
     freshness: freshnessDetail(def, st.freshness?.get(key)),

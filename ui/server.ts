@@ -44,7 +44,7 @@ export function allowedHostsFor(host: string, env: NodeJS.ProcessEnv = process.e
 export async function startServer(project: Project, opts: ServeOptions = {}): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1';
   const write = opts.write ?? ((t: string) => process.stderr.write(t));
-  const { app, token, runs } = createApp(project, { allowedHosts: allowedHostsFor(host) });
+  const { app, token, runs, warmUp } = createApp(project, { allowedHosts: allowedHostsFor(host) });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: opts.port ?? 3000, hostname: host }, () => resolve(s));
     s.once('error', (e: NodeJS.ErrnoException) =>
@@ -74,10 +74,13 @@ export async function startServer(project: Project, opts: ServeOptions = {}): Pr
     );
   }
   project.log.info({ url }, 'ui started');
+  // a request for a page is answered from what the warm-up judged (a failure is the page's to show)
+  const warming = warmUp().catch((e: unknown) => project.log.warn({ err: e }, 'ui status warm-up failed'));
   return {
     url,
     token,
     close: async () => {
+      await warming;
       await runs.shutdown();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -157,15 +157,56 @@ export type DimensionFilter = { value: string } | { from: string; to: string };
 const matchesDimension = (value: string, f: DimensionFilter | undefined) =>
   f === undefined || ('value' in f ? value === f.value : value >= f.from && value <= f.to);
 
-async function dimensionKeys(dim: DimensionPartitions, today: string, f?: DimensionFilter): Promise<string[]> {
-  if (dim.kind === 'daily') {
-    const end = dim.end ?? today;
-    // a filter narrows the range before it is listed: one day of seven years costs one key, not 2,557
-    if (f && 'value' in f) return isIsoDay(f.value) && f.value >= dim.start && f.value <= end ? [f.value] : [];
-    return daysBetween(f && f.from > dim.start ? f.from : dim.start, f && f.to < end ? f.to : end);
+/**
+ * What a definition's keys are listed from at one moment: each dimension's values as discovered now (an
+ * open day range ends today), or the combinations `discover` returns. Equal inputs list equal keys, so a
+ * long-lived process can keep a list while its inputs do not change (`samePartitionInputs`).
+ */
+export type PartitionInputs =
+  | { kind: 'dimensions'; dimensions: DimensionInputs[] }
+  | { kind: 'discovered'; keys: readonly string[] };
+
+/** One dimension's values: a day range (inclusive) or a list. */
+type DimensionInputs = { start: string; end: string } | { values: readonly string[] };
+
+/** Calls the definition's discovery functions (once each) and fixes an open day range to `today`. */
+export async function resolvePartitionInputs(
+  def: PartitionsDefinition,
+  today = new Date().toISOString().slice(0, 10),
+): Promise<PartitionInputs> {
+  if (def.kind === 'multi' && def.discover) return { kind: 'discovered', keys: [...(await def.discover())].sort() };
+  const dimensions: DimensionInputs[] = [];
+  for (const dim of def.kind === 'multi' ? def.dimensions : [def]) {
+    if (dim.kind === 'daily') dimensions.push({ start: dim.start, end: dim.end ?? today });
+    else dimensions.push({ values: typeof dim.keys === 'function' ? [...(await dim.keys())] : dim.keys });
   }
-  const keys = typeof dim.keys === 'function' ? await dim.keys() : dim.keys;
-  return keys.filter((k) => matchesDimension(k, f));
+  return { kind: 'dimensions', dimensions };
+}
+
+/** True when two resolutions of the same definition list the same keys. */
+export function samePartitionInputs(a: PartitionInputs, b: PartitionInputs): boolean {
+  const sameList = (x: readonly string[], y: readonly string[]) =>
+    x === y || (x.length === y.length && x.every((v, i) => v === y[i]));
+  if (a.kind === 'discovered' || b.kind === 'discovered') {
+    return a.kind === 'discovered' && b.kind === 'discovered' && sameList(a.keys, b.keys);
+  }
+  return (
+    a.dimensions.length === b.dimensions.length &&
+    a.dimensions.every((x, i) => {
+      const y = b.dimensions[i]!;
+      if ('values' in x) return 'values' in y && sameList(x.values, y.values);
+      return 'start' in y && x.start === y.start && x.end === y.end;
+    })
+  );
+}
+
+function dimensionKeys(dim: DimensionInputs, f?: DimensionFilter): readonly string[] {
+  if ('start' in dim) {
+    // a filter narrows the range before it is listed: one day of seven years costs one key, not 2,557
+    if (f && 'value' in f) return isIsoDay(f.value) && f.value >= dim.start && f.value <= dim.end ? [f.value] : [];
+    return daysBetween(f && f.from > dim.start ? f.from : dim.start, f && f.to < dim.end ? f.to : dim.end);
+  }
+  return f ? dim.values.filter((k) => matchesDimension(k, f)) : dim.values;
 }
 
 /**
@@ -178,20 +219,31 @@ export async function listPartitionKeys(
   today = new Date().toISOString().slice(0, 10),
   filter: Readonly<Record<string, DimensionFilter>> = {},
 ) {
-  if (def.kind !== 'multi') {
-    return (await dimensionKeys(def, today, filter[def.name])).map((v) => formatPartitionKey(def, { [def.name]: v }));
-  }
-  if (def.discover) {
-    const names = dimensionNames(def);
-    const keys = [...(await def.discover())].sort();
-    if (!names.some((n) => filter[n])) return keys;
-    return keys.filter((k) => {
+  return listResolvedKeys(def, await resolvePartitionInputs(def, today), filter);
+}
+
+/** `listPartitionKeys` from inputs resolved before (no discovery function is called). */
+export function listResolvedKeys(
+  def: PartitionsDefinition,
+  inputs: PartitionInputs,
+  filter: Readonly<Record<string, DimensionFilter>> = {},
+): string[] {
+  const names = dimensionNames(def);
+  if (inputs.kind === 'discovered') {
+    if (!names.some((n) => filter[n])) return [...inputs.keys];
+    return inputs.keys.filter((k) => {
       const values = parsePartitionKey(k);
       return names.every((n) => matchesDimension(values[n] ?? '', filter[n]));
     });
   }
+  if (def.kind !== 'multi') {
+    return dimensionKeys(inputs.dimensions[0]!, filter[def.name]).map((v) =>
+      formatPartitionKey(def, { [def.name]: v }),
+    );
+  }
   const [a, b] = def.dimensions;
-  const [ak, bk] = [await dimensionKeys(a, today, filter[a.name]), await dimensionKeys(b, today, filter[b.name])];
+  const ak = dimensionKeys(inputs.dimensions[0]!, filter[a.name]);
+  const bk = dimensionKeys(inputs.dimensions[1]!, filter[b.name]);
   // formatPartitionKey's text, built directly: a million keys through a record each cost a second
   const out: string[] = new Array(ak.length * bk.length);
   let i = 0;

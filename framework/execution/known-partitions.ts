@@ -1,6 +1,19 @@
-import type { AssetKey, Definitions, DimensionFilter, PartitionsDefinition } from '../definitions/index.ts';
-import { listPartitionKeys } from '../definitions/index.ts';
+import type {
+  AssetKey,
+  Definitions,
+  DimensionFilter,
+  PartitionInputs,
+  PartitionsDefinition,
+} from '../definitions/index.ts';
+import { listResolvedKeys, resolvePartitionInputs, samePartitionInputs } from '../definitions/index.ts';
 import { FrameworkError } from '../errors/index.ts';
+
+/**
+ * Whole lists kept between calls by a long-lived process (the UI), each with the inputs it was listed from:
+ * discovery still runs on every call, and a list is made again only when what it returned (or today, for
+ * an open day range) differs. The lists are shared: callers never change them.
+ */
+export type PartitionListMemo = Map<PartitionsDefinition, { inputs: PartitionInputs; keys: string[] }>;
 
 /**
  * Lists the partitions of every partitioned asset, running each discovery function once even when
@@ -11,6 +24,7 @@ export async function knownPartitions(
   defs: Definitions<unknown>,
   keys?: Iterable<AssetKey>,
   narrow?: { filter: Readonly<Record<string, DimensionFilter>>; assets: ReadonlySet<AssetKey> },
+  memo?: PartitionListMemo,
 ): Promise<Map<AssetKey, string[]>> {
   const caches = {
     whole: new Map<PartitionsDefinition, Promise<string[]>>(),
@@ -25,7 +39,7 @@ export async function knownPartitions(
     const cache = filter ? caches.narrowed : caches.whole;
     let p = cache.get(def);
     if (!p) {
-      p = listPartitionKeys(def, undefined, filter).catch((e: unknown) => {
+      p = listKeys(def, filter, memo).catch((e: unknown) => {
         throw new FrameworkError(
           'PARTITIONS_DISCOVERY_FAILED',
           `Could not list the partitions of '${key}': ${(e as Error).message}`,
@@ -39,6 +53,20 @@ export async function knownPartitions(
     out.set(key, await p);
   }
   return out;
+}
+
+async function listKeys(
+  def: PartitionsDefinition,
+  filter: Readonly<Record<string, DimensionFilter>> | undefined,
+  memo: PartitionListMemo | undefined,
+): Promise<string[]> {
+  const inputs = await resolvePartitionInputs(def);
+  if (filter || !memo) return listResolvedKeys(def, inputs, filter);
+  const kept = memo.get(def);
+  if (kept && samePartitionInputs(kept.inputs, inputs)) return kept.keys;
+  const listed = listResolvedKeys(def, inputs);
+  memo.set(def, { inputs, keys: listed });
+  return listed;
 }
 
 /** Calls `observe` of the given assets for each of their partitions ("" when unpartitioned), 8 at a time. */

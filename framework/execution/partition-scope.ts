@@ -3,7 +3,7 @@ import { normalizePartitionKey, partitionMappingOf } from '../definitions/index.
 import type { AssetGraph } from '../graph/index.ts';
 import { computeStaleness, judgeStored, type StoredStaleness } from '../staleness/index.ts';
 import type { MaterializationRecord, StepAttemptRecord, Store } from '../storage/index.ts';
-import { knownPartitions } from './known-partitions.ts';
+import { knownPartitions, type PartitionListMemo } from './known-partitions.ts';
 import { matchesPartitionFilter, parsePartitionFilter } from './partition-filter.ts';
 import { writtenTogether } from './plan.ts';
 
@@ -44,15 +44,21 @@ function scopedAssets(graph: AssetGraph, selected: Iterable<AssetKey>, relevant:
   return scoped;
 }
 
-/** Known partitions of `relevant` and, with a filter, the scope of the reads (see `PartitionScopeResult`). */
+/**
+ * Known partitions of `relevant` and, with a filter, the scope of the reads (see `PartitionScopeResult`).
+ * `memo` keeps whole lists between calls of a long-lived process.
+ */
 export async function loadPartitionScope(
   defs: Definitions<unknown>,
   graph: AssetGraph,
   selected: Iterable<AssetKey>,
   relevant: AssetKey[],
   filterText: string | undefined,
+  memo?: PartitionListMemo,
 ): Promise<PartitionScopeResult> {
-  if (!filterText) return { partitions: await knownPartitions(defs, relevant), scoped: new Set(), scopeKeys: [] };
+  if (!filterText) {
+    return { partitions: await knownPartitions(defs, relevant, undefined, memo), scoped: new Set(), scopeKeys: [] };
+  }
   const filter = parsePartitionFilter(filterText);
   const scoped = scopedAssets(graph, selected, relevant);
   // scoped assets are listed through the filter: a day of seven years of days costs that day only
@@ -100,8 +106,9 @@ export function readLatestState(
 
 /**
  * Staleness of `keys` (closed under upstream) with the records it was judged from. Unfiltered, it is
- * judged from the store (`judgeStored`: cost in proportion to what is not fresh); with a `--partition`
- * filter the scoped state is small, read whole and judged by `computeStaleness`.
+ * judged from the store (`judgeStored`: cost in proportion to what is not fresh; assets in `prior`, judged
+ * before from the same contents, are taken as they are); with a `--partition` filter the scoped state is
+ * small, read whole and judged by `computeStaleness`.
  */
 export function judgeState(
   store: Store,
@@ -109,8 +116,11 @@ export function judgeState(
   keys: AssetKey[],
   scope: PartitionScopeResult,
   observations: ReadonlyMap<AssetKey, ReadonlyMap<string, string>>,
+  prior?: StoredStaleness,
 ): StoredStaleness {
-  if (scope.scoped.size === 0) return judgeStored({ store, graph, keys, partitions: scope.partitions, observations });
+  if (scope.scoped.size === 0) {
+    return judgeStored({ store, graph, keys, partitions: scope.partitions, observations, ...(prior ? { prior } : {}) });
+  }
   const { materializations, attempts } = readLatestState(store, keys, scope);
   const running = new Set<string>();
   for (const [key, byPartition] of attempts) {

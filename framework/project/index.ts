@@ -9,4 +9,5 @@ export {
   runDir,
   stateDirOf,
 } from './load-project.ts';
-export { loadStatus, type ProjectStatus } from './load-status.ts';
+export { type LoadStatusOptions, loadStatus, type ProjectStatus } from './load-status.ts';
+export { StatusCache } from './status-cache.ts';

@@ -4,6 +4,7 @@ import { type FreshnessResult, freshnessFrom } from '../scheduling/index.ts';
 import type { StalenessResult } from '../staleness/index.ts';
 import type { MaterializationRecord } from '../storage/index.ts';
 import type { Project } from './load-project.ts';
+import type { StatusCache } from './status-cache.ts';
 
 export interface ProjectStatus {
   staleness: StalenessResult;
@@ -18,6 +19,8 @@ export interface LoadStatusOptions {
   freshnessAt?: Date;
   /** A `--partition` filter: only the matching partitions (and their upstream partitions) are read and judged. */
   partition?: string;
+  /** A long-lived process's cache (the UI): judgements are kept while what they were made from holds. */
+  cache?: StatusCache;
 }
 
 /**
@@ -29,15 +32,37 @@ export async function loadStatus(
   keys?: AssetKey[],
   opts: LoadStatusOptions = {},
 ): Promise<ProjectStatus> {
+  const { cache } = opts;
+  if (cache && opts.partition === undefined) return cache.serialize(() => load(project, keys, opts, cache));
+  return load(project, keys, opts, undefined);
+}
+
+async function load(
+  project: Project,
+  keys: AssetKey[] | undefined,
+  opts: LoadStatusOptions,
+  cache: StatusCache | undefined,
+): Promise<ProjectStatus> {
   reapDeadRuns(project.store);
+  // read before anything it stands for: a commit while judging moves it, and the next call judges again
+  const stamp = cache ? project.store.changeStamp() : '';
   const wanted = keys ?? project.graph.keys();
   const relevant = new Set<AssetKey>(wanted);
   if (keys) for (const k of keys) for (const u of project.graph.upstream(k)) relevant.add(u);
   const all = [...relevant];
-  const scope = await loadPartitionScope(project.defs, project.graph, wanted, all, opts.partition);
+  const scope = await loadPartitionScope(
+    project.defs,
+    project.graph,
+    wanted,
+    all,
+    opts.partition,
+    cache?.partitionLists,
+  );
   const { partitions } = scope;
   const observations = await observeSources(project.defs, partitions, all);
-  const judged = judgeState(project.store, project.graph, all, scope, observations);
+  const prior = cache?.prior(stamp, all, partitions, observations);
+  const judged = judgeState(project.store, project.graph, all, scope, observations, prior);
+  cache?.keep(stamp, all, partitions, observations, judged);
   const { materializations, attempts } = judged;
   const staleness = keys ? onlyKeys(judged.staleness, keys) : judged.staleness;
   const hasPolicy = wanted.some((k) => project.graph.definition(k).freshness);

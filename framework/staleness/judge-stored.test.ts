@@ -143,7 +143,8 @@ describe('judgeStored', () => {
         fc.constantFrom('b1', 'b2'),
         fc.constantFrom<string[]>(['x.b'], ['x.b', 'x.a']),
         fc.subarray([...PARTITIONS], { minLength: 0 }),
-        (actions, bCode, cDeps, known) => {
+        fc.nat(6),
+        (actions, bCode, cDeps, known, cut) => {
           const graph = graphOf({ bCode: 'b1', cDeps: ['x.b'] });
           const store = openStore(':memory:');
           try {
@@ -163,6 +164,11 @@ describe('judgeStored', () => {
               const eager = computeStaleness({ ...input, running }).get(k)!;
               expect(statusCounts(m)).toEqual(statusCounts(eager));
             }
+            // what a long-lived process kept from judging the first assets (closed under upstream) is reused
+            const prior = judgeStored({ store, graph: now, keys: now.topologicalOrder().slice(0, cut), partitions });
+            const again = judgeStored({ store, graph: now, keys, partitions, prior });
+            expect(flat(again.staleness)).toEqual(flat(judged.staleness));
+            expect(flat(again.settled)).toEqual(flat(judged.settled));
           } finally {
             store.close();
           }

@@ -21,6 +21,11 @@ export interface StoredStalenessInput {
   /** Known partition keys per partitioned asset. */
   partitions: ReadonlyMap<AssetKey, readonly string[]>;
   observations?: ReadonlyMap<AssetKey, ReadonlyMap<string, string>>;
+  /**
+   * Assets judged before from the same store contents, partitions and observations (a long-lived process's
+   * cache): taken as they are instead of judged again.
+   */
+  prior?: StoredStaleness;
 }
 
 export interface StoredStaleness {
@@ -56,8 +61,16 @@ export function judgeStored(input: StoredStalenessInput): StoredStaleness {
   const base = { graph, partitions: input.partitions, materializations: out.materializations };
   const lookup = stalenessLookup(base);
   const observations = input.observations ?? new Map();
+  const prior = input.prior;
   for (const key of graph.topologicalOrder()) {
     if (!wanted.has(key)) continue;
+    if (prior?.staleness.has(key)) {
+      out.staleness.set(key, prior.staleness.get(key)!);
+      out.settled.set(key, prior.settled.get(key)!);
+      out.materializations.set(key, prior.materializations.get(key)!);
+      out.attempts.set(key, prior.attempts.get(key)!);
+      continue;
+    }
     const asset = graph.definition(key);
     const known = input.partitions.get(key);
     const sparse = sparseCandidates(store, graph, asset, known, out);

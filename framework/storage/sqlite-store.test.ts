@@ -235,6 +235,12 @@ describe('step attempts', () => {
       ]),
     );
     expect(store.recentDurations(['silver.a'], 0)).toEqual(new Map());
+    expect(store.recentDurations(['silver.b', 'silver.a', 'silver.a'], 2)).toEqual(
+      new Map([
+        ['silver.a', [400, 300]],
+        ['silver.b', [50]],
+      ]),
+    );
   });
 });
 

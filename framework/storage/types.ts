@@ -170,6 +170,12 @@ export interface Page<T> {
 export interface Store {
   readonly path: string;
   close(): void;
+  /**
+   * A value that changes whenever what the store holds may have changed: a commit by another connection
+   * or process, or a write through this one. Equal stamps mean equal contents, so a long-lived reader
+   * (the UI) can keep what it derived from them.
+   */
+  changeStamp(): string;
 
   createRun(run: RunRecord): void;
   updateRun(runId: string, patch: Partial<Omit<RunRecord, 'run_id'>>): void;

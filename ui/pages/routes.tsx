@@ -3,7 +3,7 @@ import { type Context, Hono } from 'hono';
 import { html } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import { buildRunSummary } from '../../framework/execution/index.ts';
-import type { Project } from '../../framework/project/index.ts';
+import type { Project, StatusCache } from '../../framework/project/index.ts';
 import type { MaterializationRecord } from '../../framework/storage/index.ts';
 import { NotFoundError } from '../errors.ts';
 import type { GraphLayout } from '../layout.ts';
@@ -19,18 +19,23 @@ import { RunsPage } from './runs-page.tsx';
 const render = (c: Context, page: Child) => c.html(html`<!doctype html>${page}`);
 
 /** Server-rendered HTML pages. */
-export function pageRoutes(deps: { project: Project; runs: RunRegistry; layout: () => Promise<GraphLayout> }): Hono {
+export function pageRoutes(deps: {
+  project: Project;
+  runs: RunRegistry;
+  layout: () => Promise<GraphLayout>;
+  statusCache: StatusCache;
+}): Hono {
   const { project } = deps;
   const pages = new Hono();
 
   pages.get('/', async (c) => {
-    const [layout, assets] = await Promise.all([deps.layout(), assetSummaries(project)]);
+    const [layout, assets] = await Promise.all([deps.layout(), assetSummaries(project, deps.statusCache)]);
     return render(c, <GraphPage layout={layout} assets={assets} />);
   });
 
   pages.get('/assets/:key', validate('param', AssetParams), validate('query', LogQuery), async (c) => {
     const { key } = c.req.valid('param');
-    const detail = await assetDetail(project, key, c.req.valid('query').partition);
+    const detail = await assetDetail(project, key, c.req.valid('query').partition, deps.statusCache);
     const history = project.store.materializationHistory(key, { limit: 25 }).items;
     let schemaFrom: MaterializationRecord | null = null;
     for (const m of [detail.latest, ...history]) {
