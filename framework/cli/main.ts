@@ -148,6 +148,20 @@ export async function main(argv: string[]): Promise<number> {
     .action((runId: string, flags) => withProject(async (p) => (await commands()).logsCommand(p, runId, flags)));
 
   program
+    .command('gc')
+    .description(
+      'Forget the history of runs finished before a window (events, compute logs, run folders, replaced ' +
+        'records) and compact the database; the latest state of every asset partition stays',
+    )
+    .requiredOption('--older-than <duration>', 'window to keep, e.g. 30d, 12h (0s: all finished runs)')
+    .option('--dry-run', 'count what would go, change nothing')
+    .option('--no-vacuum', 'skip compacting the database file afterwards')
+    .option('--json', 'machine-readable output')
+    .action((flags: { olderThan: string; dryRun?: boolean; vacuum?: boolean; json?: boolean }) =>
+      withProject(async (p) => (await import('./gc-command.ts')).gcCommand(p, flags)),
+    );
+
+  program
     .command('config')
     .description('Print the resolved configuration of the definitions, with secrets masked')
     .option('--json', 'machine-readable output')

@@ -169,6 +169,17 @@ describe('judgeStored', () => {
             const again = judgeStored({ store, graph: now, keys, partitions, prior });
             expect(flat(again.staleness)).toEqual(flat(judged.staleness));
             expect(flat(again.settled)).toEqual(flat(judged.settled));
+            // garbage collection of the finished run's history keeps every answer (`fairway gc`)
+            store.updateRun('r', { status: 'SUCCESS', finished_at: '2026-01-02T00:00:00.000Z' });
+            const latest = store.latestMaterializations(keys);
+            const checks = store.latestCheckEvaluations(keys);
+            const gc = store.collectGarbage('2027-01-01T00:00:00.000Z');
+            expect(store.latestMaterializations(keys)).toEqual(latest); // with their metadata
+            expect(store.latestCheckEvaluations(keys)).toEqual(checks);
+            expect(gc.run_ids).toEqual(['r']);
+            const kept = judgeStored({ store, graph: now, keys, partitions });
+            expect(flat(kept.staleness)).toEqual(flat(judged.staleness));
+            expect(flat(kept.settled)).toEqual(flat(judged.settled));
           } finally {
             store.close();
           }

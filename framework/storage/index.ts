@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { SqliteStore } from './sqlite-store.ts';
 import type { Store } from './types.ts';
 
+export type { RetentionResult } from './retention.ts';
 export { SqliteStore } from './sqlite-store.ts';
 export { StoreError } from './store-error.ts';
 export type {

@@ -1,7 +1,9 @@
+import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { withBusyRetry } from './busy-retry.ts';
 import { applyMigrations, REBUILD_PARTITION_STATE } from './migrations.ts';
 import { ATTEMPT_COLUMNS, decodeAttempts, decodeHeads, HEAD_COLUMNS } from './partition-state-rows.ts';
+import { collectGarbage, type RetentionResult } from './retention.ts';
 import {
   bit,
   byKeyAndPartition,
@@ -507,6 +509,21 @@ export class SqliteStore implements Store {
       ),
     );
     return decodeCheckEvaluations(rows);
+  }
+
+  collectGarbage(before: string, opts: { dryRun?: boolean } = {}): RetentionResult {
+    return withBusyRetry(() => collectGarbage(this.#db, before, opts));
+  }
+
+  vacuum(): { before: number; after: number } {
+    // the main file's size once the write-ahead log is folded into it
+    const size = () => {
+      withBusyRetry(() => this.#db.pragma('wal_checkpoint(TRUNCATE)'));
+      return statSync(this.path).size;
+    };
+    const bytesBefore = size();
+    withBusyRetry(() => this.#db.exec('VACUUM'));
+    return { before: bytesBefore, after: size() };
   }
 
   rebuildPartitionState(): { partitions: number; checks: number } {

@@ -1,4 +1,5 @@
 import type { Metadata } from '../definitions/index.ts';
+import type { RetentionResult } from './retention.ts';
 
 export type RunStatus = 'QUEUED' | 'STARTED' | 'SUCCESS' | 'FAILURE' | 'CANCELED';
 export type StepStatus = 'PENDING' | 'RUNNING' | 'SUCCESS' | 'FAILURE' | 'SKIPPED' | 'CANCELED';
@@ -238,6 +239,13 @@ export interface Store {
    * same transaction as each record) from the history tables, and returns how many rows it holds.
    */
   rebuildPartitionState(): { partitions: number; checks: number };
+  /**
+   * Deletes the history of runs finished before `before` (ISO), keeping every record the partition state
+   * points at, so staleness and status answer the same (`retention.ts`). `dryRun` counts without deleting.
+   */
+  collectGarbage(before: string, opts?: { dryRun?: boolean }): RetentionResult;
+  /** Rewrites the database file without its free pages (`VACUUM`); returns the file's bytes before and after. */
+  vacuum(): { before: number; after: number };
   checkEvaluationsOfRun(runId: string): CheckEvaluationRecord[];
 
   recordComputeLog(log: ComputeLogRecord): void;

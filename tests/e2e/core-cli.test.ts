@@ -536,4 +536,57 @@ describe('fairway CLI on the example graph', () => {
     expect(json.exitCode).toBe(2);
     expect(String(json.stderr)).toContain('--follow prints text');
   });
+
+  it('gc forgets finished runs’ history and compacts the store; status answers the same', async () => {
+    const cli = ['--definitions', project.definitions, '--state-dir', join(project.dir, 'gc-state')];
+    const gcEnv = { HELLO_DATA_DIR: join(project.dir, 'gc-data') };
+    const go = (args: string[]) => fairway([...cli, ...args], { cwd: project.dir, env: gcEnv });
+    await go(['materialize', 'gold.orders_report']); // before anything upstream exists
+    for (let i = 0; i < 3; i++) expect((await go(['materialize', '*'])).exitCode).toBe(0);
+    expect((await go(['materialize', 'bronze.raw_orders', '--partition', 'store=north'])).exitCode).toBe(0);
+    const statusJson = async () => String((await go(['status', '--json', '--partitions', '--limit', '0'])).stdout);
+    const runIds = async () =>
+      (
+        JSON.parse(String((await go(['runs', '--json', '--limit', '100'])).stdout)) as { items: { run_id: string }[] }
+      ).items.map((r) => r.run_id);
+    const before = await statusJson();
+    expect(before).toContain('"FRESH"');
+    const runsBefore = await runIds();
+    expect(runsBefore).toHaveLength(5);
+
+    const dry = await go(['gc', '--older-than', '0s', '--dry-run', '--json']);
+    expect(dry.exitCode, String(dry.stderr)).toBe(0);
+    const planned = JSON.parse(String(dry.stdout)) as {
+      runs_collected: number;
+      events: number;
+      database_bytes: unknown;
+    };
+    expect(planned).toMatchObject({ runs_collected: 5, database_bytes: null });
+    expect(planned.events).toBeGreaterThan(0);
+    expect(await runIds()).toEqual(runsBefore); // a dry run changes nothing
+
+    const gc = await go(['gc', '--older-than', '0s', '--json']);
+    expect(gc.exitCode, String(gc.stderr)).toBe(0);
+    const report = JSON.parse(String(gc.stdout)) as {
+      runs_collected: number;
+      runs: number;
+      materializations: number;
+      database_bytes: { before: number; after: number };
+    };
+    expect(report.runs_collected).toBe(5);
+    expect(report.materializations).toBeGreaterThan(0); // the replaced ones of the first runs
+    expect(report.database_bytes.after).toBeLessThanOrEqual(report.database_bytes.before);
+    expect(await statusJson()).toBe(before);
+    // runs whose records are all replaced are gone (the first, failed one among them); their folders too
+    const runsAfter = await runIds();
+    expect(runsAfter.length).toBe(5 - report.runs);
+    expect(runsAfter).not.toContain(runsBefore.at(-1));
+    expect(readdirSync(join(project.dir, 'gc-state', 'runs'))).toEqual([]);
+    expect((await go(['logs', runsBefore.at(-1)!])).exitCode).toBe(2);
+    // what remains still plans, and finds nothing to do
+    const stale = await go(['materialize', '*', '--stale-only', '--json']);
+    expect(stale.exitCode, String(stale.stderr)).toBe(0);
+    expect(JSON.parse(await statusJson()).every((a: { status: string }) => a.status === 'FRESH')).toBe(true);
+    expect((await go(['gc', '--older-than', 'soon'])).exitCode).toBe(2);
+  });
 });

@@ -1,0 +1,101 @@
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../errors/index.ts';
+import { reapDeadRuns } from '../execution/index.ts';
+import type { Project } from '../project/index.ts';
+import type { RetentionResult } from '../storage/index.ts';
+import { printJson, table } from './output.ts';
+
+const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 } as const;
+
+/** `30d`, `12h`, `90m`, `0s` → milliseconds. */
+export function parseRetention(raw: string): number {
+  const m = /^(\d+)(d|h|m|s)$/.exec(raw.trim());
+  if (!m) {
+    throw new UsageError(
+      `--older-than takes a whole number and a unit (d, h, m or s), such as 30d or 12h; got '${raw}'.`,
+    );
+  }
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+}
+
+/** Bytes of a file tree (0 if it is gone). */
+function treeBytes(path: string): number {
+  if (!existsSync(path)) return 0;
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(path).reduce((n, name) => n + treeBytes(join(path, name)), 0);
+}
+
+export interface GcReport extends Omit<RetentionResult, 'run_ids'> {
+  dry_run: boolean;
+  older_than: string;
+  before: string;
+  /** Runs whose history went (their folders under `<state dir>/runs/` too). */
+  runs_collected: number;
+  run_folder_bytes: number;
+  database_bytes: { before: number; after: number } | null;
+}
+
+/**
+ * `fairway gc --older-than 30d`: forgets the history of runs that finished before the window (events,
+ * compute logs, run folders, replaced materializations, attempts and check results, scheduler ticks) and
+ * compacts the database. The latest materialization and check result of every asset partition stay, so
+ * `status` answers the same before and after.
+ */
+export function gcCommand(
+  project: Project,
+  flags: { olderThan: string; dryRun?: boolean; vacuum?: boolean; json?: boolean },
+): number {
+  const windowMs = parseRetention(flags.olderThan);
+  reapDeadRuns(project.store); // a dead run counts as finished (FAILURE), not as running forever
+  const before = new Date(Date.now() - windowMs).toISOString();
+  const dryRun = flags.dryRun === true;
+  const { run_ids, ...counts } = project.store.collectGarbage(before, { dryRun });
+  let folderBytes = 0;
+  for (const id of run_ids) {
+    const dir = join(project.stateDir, 'runs', id);
+    folderBytes += treeBytes(dir);
+    if (!dryRun) rmSync(dir, { recursive: true, force: true });
+  }
+  const vacuum = !dryRun && flags.vacuum !== false && run_ids.length + counts.scheduler_ticks > 0;
+  const report: GcReport = {
+    dry_run: dryRun,
+    older_than: flags.olderThan,
+    before,
+    runs_collected: run_ids.length,
+    ...counts,
+    run_folder_bytes: folderBytes,
+    database_bytes: vacuum ? project.store.vacuum() : null,
+  };
+  if (flags.json) printJson(report);
+  else printReport(report);
+  return 0;
+}
+
+const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
+
+function printReport(r: GcReport): void {
+  const verb = r.dry_run ? 'would remove' : 'removed';
+  process.stdout.write(
+    `${r.dry_run ? 'dry run: ' : ''}runs finished before ${r.before} (older than ${r.older_than}): ${r.runs_collected}\n`,
+  );
+  const rows = [
+    ['events', r.events],
+    ['compute log entries', r.compute_logs],
+    ['replaced materializations', r.materializations],
+    ['replaced step attempts', r.step_attempts],
+    ['replaced check results', r.check_evaluations],
+    ['run records', r.runs],
+    ['scheduler ticks', r.scheduler_ticks],
+    ['scheduler decisions', r.scheduler_decisions],
+  ].map(([what, n]) => [String(what), String(n)]);
+  process.stdout.write(`${table([['WHAT', verb.toUpperCase()], ...rows])}\n`);
+  process.stdout.write(`run folders: ${mb(r.run_folder_bytes)} ${r.dry_run ? 'to free' : 'freed'}\n`);
+  if (r.database_bytes) {
+    process.stdout.write(`database: ${mb(r.database_bytes.before)} → ${mb(r.database_bytes.after)} (VACUUM)\n`);
+  }
+  process.stdout.write(
+    'kept: the latest materialization and check result of every asset partition (status is unchanged)\n',
+  );
+}
