@@ -268,8 +268,8 @@ def spark_master(env: Mapping[str, str] | None = None) -> str:
 
 
 class ExecutorWatch:
-    """On a cluster master: when the application has had no executor for ``wait_s`` seconds (its workers died,
-    or are taken by other applications), cancels its Spark jobs, and keeps cancelling new ones, so the job ends
+    """On a cluster master: when a Spark job of the application has waited ``wait_s`` seconds with no executor
+    (its workers died, or are taken by other applications), cancels its Spark jobs, and keeps cancelling new ones, so the job ends
     with ``reason`` instead of waiting for resources forever. Polls from a daemon thread."""
 
     def __init__(self, spark, wait_s: float, poll_s: float = 1.0):
@@ -289,7 +289,8 @@ class ExecutorWatch:
         last_seen = time.monotonic()
         while not self._stop.wait(self.poll_s):
             try:
-                if self.executors() > 0:
+                # no job waiting (driver-only work, or dynamic allocation released idle executors): nothing is owed
+                if self.executors() > 0 or not self._sc.statusTracker().getActiveJobsIds():
                     last_seen = time.monotonic()
                     continue
                 if time.monotonic() - last_seen < self.wait_s:

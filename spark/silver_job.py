@@ -541,8 +541,11 @@ def main(argv: list[str] | None = None) -> int:
                 watch = watch_executors(spark)
             except ConfigError as e:
                 raise JobError(str(e), code="bad_configuration", exit_code=2) from None
-            pipes.log("info", "spark session started", spark_startup_ms=startup_ms, spark_master=spark.sparkContext.master,
-                      spark_application_id=spark.sparkContext.applicationId)
+            sc = spark.sparkContext
+            pipes.log("info", "spark session started", spark_startup_ms=startup_ms, spark_master=sc.master,
+                      spark_application_id=sc.applicationId)
+            # in the compute log: where to look for this application's executors (master UI, worker logs)
+            print(f"silver_job: Spark application {sc.applicationId} on {sc.master}", file=sys.stderr, flush=True)
             try:
                 result = run(args, spark, pipes, startup_ms, decode)
             except Exception:

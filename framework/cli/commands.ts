@@ -250,8 +250,8 @@ export async function logsCommand(
         '--follow prints text as it is written; use `fairway logs <run-id> --json` once the run has finished.',
       );
     const { followRun } = await import('./follow-logs.ts');
-    await followRun(project, run, flags.step ? { step: flags.step } : {});
-    return 0;
+    const ended = await followRun(project, run, flags.step ? { step: flags.step } : {});
+    return ended.status === 'SUCCESS' ? 0 : 1; // a script following a run learns how it ended
   }
   if (flags.step) {
     // a step's one log is recorded under its asset and first partition: match any partition of the asset,

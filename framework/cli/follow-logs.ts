@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pc from 'picocolors';
+import { UsageError } from '../errors/index.ts';
 import { ComputeLogTail, reapDeadRuns } from '../execution/index.ts';
 import type { Project } from '../project/index.ts';
 import type { EventRecord, RunRecord } from '../storage/index.ts';
@@ -16,17 +17,27 @@ export interface FollowOptions {
   write?: (text: string) => void;
 }
 
-/** The step directories (`runs/<id>/steps/<dir>`) a `--step` value names: the asset's, or its multi-asset's. */
+/**
+ * The step directories (`runs/<id>/steps/<dir>`) a `--step` value names: the asset's, or its multi-asset's
+ * (`<name>`, `<name>__<partition>`, a batch `<name>__<first partition>__and_<n>_more`, its checks' `<name>__checks`).
+ * With `[partition]`, the step whose (first) partition it is. An unknown asset is a usage error.
+ */
 export function stepDirMatcher(project: Project, step: string | undefined): (dir: string) => boolean {
   if (!step) return () => true;
   const m = /^([^[]+)(?:\[(.*)\])?$/.exec(step);
   const asset = m?.[1] ?? step;
+  if (!project.graph.has(asset)) {
+    throw new UsageError(`Unknown asset '${asset}' in --step. Run 'fairway list' to see the assets.`);
+  }
   const partition = m?.[2]?.replace(/[^A-Za-z0-9._=-]/g, '_');
-  const multi = project.graph.has(asset) ? project.graph.definition(asset).multi?.name : undefined;
+  const multi = project.graph.definition(asset).multi?.name;
   const names = [asset, ...(multi ? [multi] : [])];
   return (dir) =>
-    names.some((n) => dir === n || dir.startsWith(`${n}__`)) &&
-    (partition === undefined || dir.includes(`__${partition}`));
+    names.some((n) => {
+      if (partition === undefined) return dir === n || dir.startsWith(`${n}__`);
+      const exact = `${n}__${partition}`;
+      return dir === exact || dir.startsWith(`${exact}__and_`);
+    });
 }
 
 const eventLine = (e: EventRecord) => {

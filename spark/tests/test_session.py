@@ -135,3 +135,59 @@ def test_the_job_modules_zip_holds_the_silver_package_once_per_version():
     assert job_modules_zip() == path
     names = zipfile.ZipFile(path).namelist()
     assert "silver/parse.py" in names and "silver/transform.py" in names
+
+
+class _FakeContext:
+    """What ExecutorWatch reads of a SparkContext: registered executors (+1 for the driver), active jobs."""
+
+    master = "spark://127.0.0.1:7077"
+
+    def __init__(self):
+        self.executors, self.jobs, self.cancelled = 0, [], 0
+        outer = self
+
+        class _Status:
+            def size(self):
+                return outer.executors + 1
+
+        class _Sc:
+            def getExecutorMemoryStatus(self):
+                return _Status()
+
+        class _Jsc:
+            def sc(self):
+                return _Sc()
+
+        class _Tracker:
+            def getActiveJobsIds(self):
+                return outer.jobs
+
+        self._jsc, self._tracker = _Jsc(), _Tracker()
+
+    def statusTracker(self):
+        return self._tracker
+
+    def cancelAllJobs(self):
+        self.cancelled += 1
+
+
+def test_the_executor_watch_cancels_only_a_job_left_waiting_without_executors():
+    import time
+
+    from session import ExecutorWatch
+
+    sc = _FakeContext()
+    watch = ExecutorWatch(type("S", (), {"sparkContext": sc})(), wait_s=0.3, poll_s=0.05)
+    try:
+        time.sleep(0.6)  # no executor, but no job waits either (driver-only work, dynamic allocation idle)
+        assert (watch.reason, sc.cancelled) == (None, 0)
+        sc.executors, sc.jobs = 1, [7]
+        time.sleep(0.6)  # a job runs on an executor
+        assert (watch.reason, sc.cancelled) == (None, 0)
+        sc.executors = 0  # the worker died under the running job
+        time.sleep(0.8)
+        assert sc.cancelled >= 1
+        assert "no Spark executor for 0.3 s on spark://127.0.0.1:7077" in watch.reason
+        assert "fairway stack up" in watch.reason
+    finally:
+        watch.stop()

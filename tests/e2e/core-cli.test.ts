@@ -532,6 +532,9 @@ describe('fairway CLI on the example graph', () => {
     const again = await fairway([...cli, 'logs', runId!, '--follow', '--step', 'a.talky'], { cwd: project.dir });
     expect(again.exitCode).toBe(0);
     expect(String(again.stdout)).toMatch(/first line from the step\nsecond line from the step\n/);
+    const unknown = await fairway([...cli, 'logs', runId!, '--follow', '--step', 'a.nope'], { cwd: project.dir });
+    expect(unknown.exitCode).toBe(2);
+    expect(String(unknown.stderr)).toContain("Unknown asset 'a.nope'");
     const json = await fairway([...cli, 'logs', runId!, '--follow', '--json'], { cwd: project.dir });
     expect(json.exitCode).toBe(2);
     expect(String(json.stderr)).toContain('--follow prints text');

@@ -20,6 +20,12 @@
   const output = document.getElementById('live-output');
   if (output) {
     const lines = new EventSource(`/api/runs/${encodeURIComponent(output.dataset.runId)}/output`);
+    // a reconnect (network blip, server restart) streams the logs from their start again: start the box over
+    let opened = false;
+    lines.addEventListener('open', () => {
+      if (opened) output.replaceChildren();
+      opened = true;
+    });
     lines.addEventListener('output', (msg) => {
       const chunk = JSON.parse(msg.data);
       const atBottom = output.scrollTop + output.clientHeight >= output.scrollHeight - 4;
