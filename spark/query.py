@@ -15,7 +15,7 @@ import decimal
 import json
 import sys
 
-from session import ConfigError, build_session
+from session import ConfigError, build_session, watch_executors
 
 DEFAULT_MAX_ROWS = 10_000
 # JSON readers in JavaScript parse numbers as doubles: larger integers (H3 cell ids, snapshot ids)
@@ -63,6 +63,7 @@ def main(statements: list[str]) -> int:
         return 2
     try:
         spark, _ = build_session("fairway-query")
+        watch = watch_executors(spark)  # on a cluster: a query left waiting for an executor gives up, saying why
     except ConfigError as e:
         print(f"query: {e}", file=sys.stderr)
         return 2
@@ -72,9 +73,11 @@ def main(statements: list[str]) -> int:
         try:
             print(json.dumps({"statement": i, **collect(spark.sql(sql), limit)}), flush=True)
         except Exception as e:  # noqa: BLE001 - report any SQL error as data, keep going
-            message = str(e).split("\n")[0]
+            message = watch.reason if watch is not None and watch.reason else str(e).split("\n")[0]
             print(json.dumps({"statement": i, "error": message}), flush=True)
             status = 1
+    if watch is not None:
+        watch.stop()
     spark.stop()
     return status
 

@@ -162,6 +162,44 @@ describe('loadConfig', () => {
   });
 });
 
+describe('the stack cluster in the local profile', () => {
+  const local = (env: Record<string, string>) => loadConfig({ projectRoot: repoRoot, profile: 'local', env });
+  const problem = (env: Record<string, string>) => errorOf(() => local(env));
+
+  it('refuses executors the stack worker could never start, naming the key and the limit', () => {
+    expect(problem({ FAIRWAY_SPARK_EXECUTOR_CORES: '8' }).message).toContain(
+      "FAIRWAY_SPARK_EXECUTOR_CORES (overriding config/local.env) has invalid value '8': expected at most FAIRWAY_STACK_SPARK_WORKER_CORES (2)",
+    );
+    expect(problem({ FAIRWAY_SPARK_EXECUTOR_MEMORY: '8g' }).message).toContain(
+      'expected at most FAIRWAY_STACK_SPARK_WORKER_MEMORY (3g)',
+    );
+    // the same executor on a bigger worker, or on another cluster, is fine
+    expect(
+      local({ FAIRWAY_SPARK_EXECUTOR_CORES: '8', FAIRWAY_STACK_SPARK_WORKER_CORES: '8' }).spark.executor.cores,
+    ).toBe(8);
+    expect(
+      local({ FAIRWAY_SPARK_EXECUTOR_MEMORY: '8g', FAIRWAY_SPARK_MASTER: 'spark://10.0.0.5:7077' }).spark.executor
+        .memory,
+    ).toBe('8g');
+  });
+
+  it('refuses running on the stack cluster without starting it, and UI ports another service has', () => {
+    expect(problem({ FAIRWAY_STACK_SERVICES: 's3,rest,trino' }).message).toContain(
+      "FAIRWAY_STACK_SERVICES (overriding config/local.env) has invalid value 's3,rest,trino': expected a list with spark",
+    );
+    expect(local({ FAIRWAY_STACK_SERVICES: 's3,rest,trino', FAIRWAY_SPARK_MASTER: 'local[2]' }).stack.services).toEqual(
+      ['s3', 'rest', 'trino'],
+    );
+    expect(problem({ FAIRWAY_STACK_SPARK_UI_PORT: '8079' }).message).toContain('a port other than 8080');
+    expect(problem({ FAIRWAY_STACK_SPARK_UI_PORT: '7077' }).message).toContain('taken by the master');
+    expect(problem({ FAIRWAY_STACK_SPARK_MASTER: 'spark://127.0.0.1:99999' }).message).toContain(
+      'a port from 1 to 65535',
+    );
+    // localhost is the same master as 127.0.0.1: still the stack's cluster, jars still on its workers
+    expect(local({ FAIRWAY_SPARK_MASTER: 'spark://localhost:7077' }).spark.jarsOnWorkers).toBe(true);
+  });
+});
+
 describe('maskSecrets and sparkEnv', () => {
   it('masks credentials to **** plus the last 2 chars without touching the original', () => {
     const c = loadConfig({

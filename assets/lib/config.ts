@@ -124,7 +124,9 @@ const RawSchema = z.strictObject({
     .regex(/^spark:\/\/[\w.-]+:\d+$/, 'a spark://host:port URL such as spark://127.0.0.1:7077')
     .default('spark://127.0.0.1:7077'),
   /** The stack master's web UI port; its worker's UI is on the next one. */
-  FAIRWAY_STACK_SPARK_UI_PORT: posInt.pipe(z.number().max(65_534)).default(8090),
+  FAIRWAY_STACK_SPARK_UI_PORT: posInt
+    .pipe(z.number().max(65_534, 'a port from 1 to 65534 (the worker UI uses the next one)'))
+    .default(8090),
   FAIRWAY_STACK_SPARK_WORKER_CORES: posInt.default(2),
   FAIRWAY_STACK_SPARK_WORKER_MEMORY: memory.default('4g'),
   FAIRWAY_TRINO_URL: url.optional(),
@@ -152,7 +154,63 @@ const CheckedSchema = RawSchema.superRefine((c, ctx) => {
   if (c.FAIRWAY_COORD_MIN_LAT >= c.FAIRWAY_COORD_MAX_LAT) {
     ctx.addIssue({ code: 'custom', path: ['FAIRWAY_COORD_MIN_LAT'], message: 'must be below FAIRWAY_COORD_MAX_LAT' });
   }
+  checkStackCluster(c, (key, message) => ctx.addIssue({ code: 'custom', path: [key], message }));
 });
+
+/** A JVM memory size (`512m`, `2g`) in MiB. */
+const mebibytes = (size: string) => {
+  const n = Number(size.slice(0, -1));
+  return n * { k: 1 / 1024, m: 1, g: 1024, t: 1024 * 1024 }[size.slice(-1).toLowerCase() as 'k' | 'm' | 'g' | 't'];
+};
+
+/** `spark://localhost:7077` and `spark://127.0.0.1:7077` are the same master. */
+export const sameSparkMaster = (a: string, b: string) =>
+  a.replace('//localhost:', '//127.0.0.1:') === b.replace('//localhost:', '//127.0.0.1:');
+
+/**
+ * The stack's Spark cluster and the profile agree: a profile that runs Spark on it must start it, and ask for
+ * executors its worker can give (else a job waits for an executor that never comes); its ports are its own.
+ */
+function checkStackCluster(c: RawConfig, issue: (key: keyof RawConfig, message: string) => void): void {
+  const masterPort = Number(/:(\d+)$/.exec(c.FAIRWAY_STACK_SPARK_MASTER)?.[1]);
+  if (masterPort > 65_535) issue('FAIRWAY_STACK_SPARK_MASTER', 'a port from 1 to 65535');
+  const ui = c.FAIRWAY_STACK_SPARK_UI_PORT;
+  const taken = [
+    [masterPort, 'the master (FAIRWAY_STACK_SPARK_MASTER)'],
+    ...[c.FAIRWAY_S3_ENDPOINT, c.FAIRWAY_CATALOG_URI, c.FAIRWAY_TRINO_URL].flatMap((u) =>
+      u ? [[Number(new URL(u).port || 80), u] as const] : [],
+    ),
+  ] as const;
+  for (const [port, what] of taken) {
+    if (port === ui || port === ui + 1) {
+      issue(
+        'FAIRWAY_STACK_SPARK_UI_PORT',
+        `a port other than ${port} (taken by ${what}); the worker's UI uses the next one`,
+      );
+    }
+  }
+  if (!sameSparkMaster(c.FAIRWAY_SPARK_MASTER, c.FAIRWAY_STACK_SPARK_MASTER)) return;
+  if (!c.FAIRWAY_STACK_SERVICES.includes('spark')) {
+    issue(
+      'FAIRWAY_STACK_SERVICES',
+      `a list with spark: FAIRWAY_SPARK_MASTER=${c.FAIRWAY_SPARK_MASTER} is the stack's own cluster ` +
+        '(or set FAIRWAY_SPARK_MASTER=local[2] to run Spark in the driver)',
+    );
+  }
+  const cores = c.FAIRWAY_SPARK_EXECUTOR_CORES;
+  if (cores !== undefined && cores > c.FAIRWAY_STACK_SPARK_WORKER_CORES) {
+    issue(
+      'FAIRWAY_SPARK_EXECUTOR_CORES',
+      `at most FAIRWAY_STACK_SPARK_WORKER_CORES (${c.FAIRWAY_STACK_SPARK_WORKER_CORES}): the stack's worker could never start such an executor`,
+    );
+  }
+  if (mebibytes(c.FAIRWAY_SPARK_EXECUTOR_MEMORY) > mebibytes(c.FAIRWAY_STACK_SPARK_WORKER_MEMORY)) {
+    issue(
+      'FAIRWAY_SPARK_EXECUTOR_MEMORY',
+      `at most FAIRWAY_STACK_SPARK_WORKER_MEMORY (${c.FAIRWAY_STACK_SPARK_WORKER_MEMORY}): the stack's worker could never start such an executor`,
+    );
+  }
+}
 
 /** The validated, nested configuration of one profile. Paths are absolute. */
 export interface LakehouseConfig {
@@ -411,7 +469,8 @@ function toConfig(
       // the stack's own workers have the jars on their classpath (stack/services.ts)
       jarsOnWorkers:
         c.FAIRWAY_SPARK_JARS_ON_WORKERS ??
-        (c.FAIRWAY_SPARK_MASTER === c.FAIRWAY_STACK_SPARK_MASTER && c.FAIRWAY_STACK_SERVICES.includes('spark')),
+        (sameSparkMaster(c.FAIRWAY_SPARK_MASTER, c.FAIRWAY_STACK_SPARK_MASTER) &&
+          c.FAIRWAY_STACK_SERVICES.includes('spark')),
       driverHost: c.FAIRWAY_SPARK_DRIVER_HOST,
     },
     silverBatchPartitions: c.FAIRWAY_SILVER_BATCH_PARTITIONS,

@@ -126,7 +126,7 @@ async function queryDuckDb(
   return out;
 }
 
-/** Runs SQL on one local Spark session (spark/query.py) for all the statements, so the start-up cost is paid once. */
+/** Runs SQL on one Spark session (local mode, or the profile's cluster) (spark/query.py) for all the statements, so the start-up cost is paid once. */
 export async function querySpark(
   lake: Lakehouse,
   projectRoot: string,
@@ -164,7 +164,7 @@ export async function querySpark(
     const tail = result.stderr.split('\n').filter(Boolean).slice(-5).join('\n');
     throw new ServiceUnavailableError(
       'spark',
-      `The query engine (local Spark) exited with ${result.exitCode} before answering:\n${tail}\n` +
+      `The query engine (Spark) exited with ${result.exitCode} before answering:\n${tail}\n` +
         'Run `fairway bootstrap` to check the Python venv, jars and Java it needs.',
     );
   }

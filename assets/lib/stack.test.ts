@@ -95,7 +95,11 @@ describe('stackConfigOf', () => {
   it('ships the jars when Spark runs elsewhere or the stack has no cluster', () => {
     const other = loadConfig({ projectRoot, profile: 'local', env: { FAIRWAY_SPARK_MASTER: 'spark://10.0.0.5:7077' } });
     expect(other.spark.jarsOnWorkers).toBe(false);
-    const noCluster = loadConfig({ projectRoot, profile: 'local', env: { FAIRWAY_STACK_SERVICES: 's3,rest,trino' } });
+    const noCluster = loadConfig({
+      projectRoot,
+      profile: 'local',
+      env: { FAIRWAY_STACK_SERVICES: 's3,rest,trino', FAIRWAY_SPARK_MASTER: 'local[2]' },
+    });
     expect(noCluster.spark.jarsOnWorkers).toBe(false);
     const told = loadConfig({
       projectRoot,

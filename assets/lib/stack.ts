@@ -10,7 +10,7 @@ import {
   StackServiceError,
   serviceSpecs,
 } from '../../stack/index.ts';
-import { type LakehouseConfig, loadConfig } from './config.ts';
+import { type LakehouseConfig, loadConfig, sameSparkMaster } from './config.ts';
 
 /** True when the profile's servers are the native/compose local stack (S3 endpoint + REST catalog + Trino). */
 export function usesLocalStack(config: LakehouseConfig): boolean {
@@ -100,7 +100,7 @@ const sparkServices: ServiceName[] = ['spark-master', 'spark-worker'];
 
 /** The profile's Spark master is the stack's own standalone cluster. */
 export const runsOnStackCluster = (config: LakehouseConfig) =>
-  config.spark.master === config.stack.spark.masterUrl && config.stack.services.includes('spark');
+  sameSparkMaster(config.spark.master, config.stack.spark.masterUrl) && config.stack.services.includes('spark');
 
 async function downServices(cfg: StackConfig, names: ServiceName[]) {
   const specs = serviceSpecs(cfg);
