@@ -19,7 +19,8 @@ import { guardLocalStack, stackConfigOf, stackServicesDown } from './lib/stack.t
 import { lakehouseTableOf, readLakehouseTable } from './lib/tables.ts';
 import { silverAssets } from './silver.ts';
 
-const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+// <root>/assets/index.ts, or compiled by the checkout's build to <root>/dist/assets/index.js
+const projectRoot = join(dirname(fileURLToPath(import.meta.url)), import.meta.url.endsWith('.js') ? '../..' : '..');
 
 export default async function lakehouse(ctx?: DefinitionsContext) {
   // the CLI's state dir (--state-dir, FAIRWAY_HOME): inbox, storage, warehouse and dbt state all live there

@@ -7,6 +7,7 @@
  *          (wall, CPU, peak RSS of the whole process tree); `--repo DIR` measures another checkout
  *   partitions  one asset with 1k … 1M course × day partitions: status, a new partition, a daemon tick, the
  *          asset page (whole process; `--repo DIR` measures another checkout)
+ *   cli    start-up of --help, list and status (whole process, ratios to `node -e 0`), one or more checkouts
  *   table  re-print the table of a results file: `npm run bench -- table bench/results/core-<date>.json`
  */
 import { readFileSync } from 'node:fs';
@@ -31,11 +32,14 @@ const USAGE = `usage: npm run bench -- core [--sizes 1000,10000] [--skip-dagster
        npm run bench -- increment [--sizes 5,50,200] [--repo DIR] [--label after] [--keep] [--out FILE]
        npm run bench -- partitions [--sizes 1000,10000,100000,1000000] [--chain] [--repo DIR] [--label after]
                                     [--repeats 3] [--timeout 900] [--seed-cache DIR] [--out FILE]
+       npm run bench -- cli [--repo DIR --label NAME]… [--repeats 5] [--out FILE]
        npm run bench -- table <results.json> [<results.json> …]`;
 
 const numbers = (s: string) => s.split(',').filter(Boolean).map(Number);
 
 async function main(argv: string[]): Promise<number> {
+  // its own options (several --repo / --label)
+  if (argv[0] === 'cli') return (await import('./cli/run-cli-bench.ts')).runCliBench(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -19,7 +19,8 @@ import {
 import { FrameworkError } from '../../framework/errors/index.ts';
 import { reportedChecks, runPipesProcess } from '../../framework/pipes/index.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
+// this folder, also when the checkout's build runs the example compiled (dist/examples/hello/definitions.js)
+const here = dirname(fileURLToPath(import.meta.url.replace(/\/dist\/(examples\/hello\/definitions)\.js$/, '/$1.ts')));
 const dataDir = () => process.env.HELLO_DATA_DIR ?? join(process.cwd(), '.fairway', 'hello-data');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

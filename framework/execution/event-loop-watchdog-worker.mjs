@@ -6,7 +6,7 @@
 // Why SIGKILL: process.exit() in a worker ends only the worker, and the main thread's signal handlers
 // (SIGINT/SIGTERM) wait for the blocked event loop. A thread can end its whole process only with a signal
 // that needs no handler; the shell then reports 128 + 9 = 137, the exit code documented for this.
-import { writeSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const { runId, storePath, graceMs } = workerData;
@@ -35,6 +35,9 @@ function blockedSteps(id) {
 let loading;
 const loadStopBlockedRun = () => {
   loading ??= (async () => {
+    // compiled (dist/): its JavaScript twin is beside this file; from the sources, tsx loads the TypeScript
+    const compiled = new URL('./stop-blocked-run.js', import.meta.url);
+    if (existsSync(compiled)) return (await import(compiled.href)).stopBlockedRun;
     const { register } = await import('tsx/esm/api');
     register();
     return (await import('./stop-blocked-run.ts')).stopBlockedRun;

@@ -25,4 +25,5 @@ export {
   reapDeadRuns,
 } from './reap-dead-runs.ts';
 export { recordEventsTo } from './record-events.ts';
+export { runPlanForTest, type TestRun, type TestRunOptions } from './run-plan-for-test.ts';
 export { buildRunSummary } from './run-summary.ts';

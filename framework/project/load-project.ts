@@ -7,6 +7,7 @@ import { DefinitionError, FrameworkError, UsageError } from '../errors/index.ts'
 import { type AssetGraph, buildGraph } from '../graph/index.ts';
 import { rootLogger } from '../logging/index.ts';
 import { defaultStorePath, openStore, type Store } from '../storage/index.ts';
+import { compiledTwinOf, enableTypeScript, isTypeScriptFile } from './typescript-loader.ts';
 
 export interface Project {
   root: string;
@@ -81,7 +82,10 @@ export async function loadProject(opts: LoadProjectOptions = {}): Promise<Projec
   const stateDir = stateDirOf(root, opts.stateDir);
   let defs: unknown;
   try {
-    const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    // this repository's own definitions run compiled, like Fairway; others through tsx if TypeScript
+    const twin = compiledTwinOf(file);
+    if (!twin && isTypeScriptFile(file)) await enableTypeScript();
+    const mod = (await import(pathToFileURL(twin ?? file).href)) as { default?: unknown };
     defs = mod.default;
     // a definitions function gets where state lives: --state-dir holds for everything it creates
     if (typeof defs === 'function') defs = await (defs as (ctx: DefinitionsContext) => unknown)({ root, stateDir });

@@ -66,15 +66,20 @@ async function importsOf(args: string[], cwd: string, env: Record<string, string
   const packages = new Set(
     urls.flatMap((u) => [...u.matchAll(/\/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)].map((m) => m[1]!)),
   );
-  const ui = urls.filter((u) => u.startsWith(`${pathToFileURL(join(repoRoot, 'ui')).href}/`));
+  // the UI's modules, from the sources or compiled (dist/ui)
+  const uiDirs = [join(repoRoot, 'ui'), join(repoRoot, 'dist', 'ui')].map((d) => `${pathToFileURL(d).href}/`);
+  const ui = urls.filter((u) => uiDirs.some((d) => u.startsWith(d)));
   return { packages, ui, heavy: HEAVY.filter((p) => packages.has(p)) };
 }
 
 describe('--help, list and status import none of the heavy modules', () => {
-  it('fairway --help loads no definitions and no storage either', async () => {
+  it('fairway --help loads no definitions and no storage either, and no TypeScript loader', async () => {
+    await fairway(['--help'], { cwd: repoRoot }); // rebuilds dist/ (esbuild) first if a source changed
     const { packages, heavy } = await importsOf(['--help'], repoRoot);
     expect(packages.has('commander')).toBe(true); // the recorder works
     expect(heavy).toEqual([]);
+    // Fairway runs compiled (dist/); tsx is loaded only for a definitions file in TypeScript
+    expect([...packages].filter((p) => ['tsx', 'esbuild'].includes(p))).toEqual([]);
     expect([...packages].filter((p) => ['better-sqlite3', 'pino', 'zod', 'graphology'].includes(p))).toEqual([]);
   });
 
@@ -108,6 +113,8 @@ describe('--help, list and status import none of the heavy modules', () => {
       expect(packages.has('better-sqlite3')).toBe(true);
       expect(heavy).toEqual([]);
       expect(ui).toEqual([]);
+      // the lakehouse is compiled with Fairway (dist/assets): no TypeScript loader either
+      expect(packages.has('tsx')).toBe(false);
     });
   });
 });

@@ -5,6 +5,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { FrameworkError } from '../../errors/index.ts';
 import { withLock } from '../../lock/index.ts';
 import { ensureClassArchive } from './class-archive.ts';
+import { DownloadProgress } from './download-progress.ts';
 
 export interface SparkRuntimeOptions {
   requirementsFile: string;
@@ -193,9 +194,16 @@ async function buildVenv(
     ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'off', '-r', requirementsFile],
     { env, extendEnv: false, reject: false, cancelSignal: signal, all: true },
   );
-  for await (const line of pip.iterable({ from: 'all' })) {
-    const text = String(line).trim();
-    if (/^(Collecting|Building|Successfully|Installing|ERROR)/.test(text)) progress(text);
+  // a progress bar shows nothing in a non-interactive shell: lines with what, how much and how long instead
+  const downloads = new DownloadProgress('pip', 320, progress);
+  try {
+    for await (const line of pip.iterable({ from: 'all' })) {
+      const text = String(line).trim();
+      if (/^(Collecting|Building|Successfully|Installing|ERROR)/.test(text)) progress(text);
+      downloads.line(text);
+    }
+  } finally {
+    downloads.done();
   }
   const r = await pip;
   if (r.failed) {
@@ -226,10 +234,10 @@ async function buildJars(
   const buildDir = join(tmp, 'build');
   const { execa } = await import('execa');
   progress(`resolving jars with Maven from ${pomFile} (first run downloads ~500 MB)`);
-  const r = await execa(
+  // not -q: in batch mode Maven prints a line per file it downloads, which DownloadProgress sums up
+  const mvn = execa(
     'mvn',
     [
-      '-q',
       '-B',
       '-f',
       pomFile,
@@ -247,6 +255,15 @@ async function buildJars(
       all: true,
     },
   );
+  const downloads = new DownloadProgress('maven', 500, progress);
+  try {
+    for await (const line of mvn.iterable({ from: 'all' })) downloads.line(String(line));
+  } catch {
+    // the same failure is the result awaited below (r.failed: Maven missing or failed), reported there
+  } finally {
+    downloads.done();
+  }
+  const r = await mvn;
   if (r.failed) {
     rmSync(tmp, { recursive: true, force: true });
     const missing = r.exitCode === undefined;
