@@ -6,7 +6,13 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['framework/**/*.test.ts', 'assets/**/*.test.ts', 'ui/**/*.test.ts', 'scripts/**/*.test.ts'],
+          include: [
+            'framework/**/*.test.ts',
+            'assets/**/*.test.ts',
+            'ui/**/*.test.ts',
+            'stack/**/*.test.ts',
+            'scripts/**/*.test.ts',
+          ],
           testTimeout: 30_000,
         },
       },

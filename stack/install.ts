@@ -229,7 +229,11 @@ async function ensureTrino(cacheDir: string, env: NodeJS.ProcessEnv, progress: (
     if (!existsSync(archive) || (await sha256File(archive)) !== TRINO.sha256) {
       const url = `${(env.FAIRWAY_MAVEN_REPO_URL ?? MAVEN_CENTRAL).replace(/\/$/, '')}/${TRINO.path}`;
       progress(`trino: downloading ${url} (${Math.round(TRINO.bytes / 1e6)} MB)`);
-      await download('trino', url, archive, { sha1: TRINO.sha1, sha256: TRINO.sha256 });
+      await download('trino', url, archive, { sha1: TRINO.sha1, sha256: TRINO.sha256 }, (bytes) =>
+        progress(
+          `trino: ${Math.round(bytes / 1e6)} of ${Math.round(TRINO.bytes / 1e6)} MB downloaded, ${seconds(started)} elapsed`,
+        ),
+      );
       progress(`trino: downloaded in ${seconds(started)}`);
     }
     progress('trino: unpacking and pruning plugins');
@@ -272,10 +276,23 @@ async function manifest(root: string): Promise<string> {
 }
 
 /** Streams `url` to `dest`, hashing on the way; a mismatch deletes the file. */
-async function download(service: string, url: string, dest: string, want: { sha1: string; sha256: string }) {
+/**
+ * Downloads `url` to `dest` through a temporary file, checking both pinned digests; `onProgress` gets the
+ * bytes so far at most every `everyMs` (a line in a non-interactive shell, where nothing else moves).
+ */
+export async function download(
+  service: string,
+  url: string,
+  dest: string,
+  want: { sha1: string; sha256: string },
+  onProgress: (bytes: number) => void = () => {},
+  everyMs = 10_000,
+) {
   const part = `${dest}.part-${process.pid}`;
   const sha1 = createHash('sha1');
   const sha256 = createHash('sha256');
+  let bytes = 0;
+  let reportedAt = Date.now();
   try {
     const res = await fetch(url);
     if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
@@ -283,6 +300,11 @@ async function download(service: string, url: string, dest: string, want: { sha1
       transform(chunk: Buffer, _enc, cb) {
         sha1.update(chunk);
         sha256.update(chunk);
+        bytes += chunk.length;
+        if (Date.now() - reportedAt >= everyMs) {
+          reportedAt = Date.now();
+          onProgress(bytes);
+        }
         cb(null, chunk);
       },
     });
