@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
+import { alertConfigFrom, runAlerts, sendAlerts } from '../alerts/index.ts';
 import type { AssetKey, Definitions, RejectedInput, RunSummary } from '../definitions/index.ts';
 import { FrameworkError, UsageError } from '../errors/index.ts';
 import type { AssetGraph } from '../graph/index.ts';
@@ -88,6 +89,7 @@ const CANCEL_POLL_MS = 1_000;
 /** Plans the selection (optionally stale-only), runs it with locks and heartbeats, and records everything. */
 export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<LaunchResult> {
   const { store, defs, graph } = ctx;
+  const alerting = alertConfigFrom(); // a bad FAIRWAY_ALERT_* value stops the run before it starts
   reapDeadRuns(store);
   const selected = resolveSelection(graph, opts.selection);
   if (selected.length === 0) {
@@ -219,6 +221,7 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   const summaryPath = join(ctx.stateDir, 'runs', runId, 'summary.json');
   mkdirSync(join(ctx.stateDir, 'runs', runId), { recursive: true });
   writeFileSync(summaryPath, `${JSON.stringify(summary, null, 2)}\n`);
+  if (alerting) await sendAlerts(alerting, runAlerts(store, ctx.graph, alerting, summary), log);
   if (defs.hooks.onRunComplete) {
     try {
       await defs.hooks.onRunComplete(summary);
