@@ -32,7 +32,9 @@ export function alertConfigFrom(env: NodeJS.ProcessEnv = process.env): AlertConf
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = String(issue.path[0]);
-    throw new UsageError(`${key}='${env[key]}' is invalid: expected ${issue.message.replace(/^Invalid (input|option): (expected )?/, '')}.`);
+    throw new UsageError(
+      `${key}='${env[key]}' is invalid: expected ${issue.message.replace(/^Invalid (input|option): (expected )?/, '')}.`,
+    );
   }
   const c = parsed.data;
   return c.FAIRWAY_ALERT_WEBHOOK_URL
