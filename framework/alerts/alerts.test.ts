@@ -7,7 +7,7 @@ import { asset, defineAssets, staticPartitions } from '../definitions/index.ts';
 import { launchRun } from '../execution/index.ts';
 import { openProject } from '../project/index.ts';
 import { alertConfigFrom } from './alert-config.ts';
-import { runAlerts } from './run-alerts.ts';
+import { freshnessAlerts, runAlerts } from './run-alerts.ts';
 
 /** A local webhook receiver: the JSON bodies it got, in order. */
 const received: Record<string, unknown>[] = [];
@@ -154,5 +154,36 @@ describe('alerts', () => {
     process.env.FAIRWAY_ALERT_WEBHOOK_URL = 'nope';
     await expect(launchRun(project, { selection: '*' })).rejects.toThrow('FAIRWAY_ALERT_WEBHOOK_URL');
     process.env.FAIRWAY_ALERT_WEBHOOK_URL = url;
+  });
+
+  it('alerts when an asset goes overdue (once, with how many partitions) and when it is back in time', () => {
+    const config = { url, format: 'json' as const, groups: ['silver'] };
+    const f = (state: 'FRESH' | 'WARN' | 'OVERDUE') => ({
+      state,
+      pending: null,
+      warnAt: null,
+      dueAt: state === 'FRESH' ? null : '2026-12-04T06:00:00.000Z',
+      day: null,
+      text: '',
+    });
+    const result = (states: Record<string, 'FRESH' | 'WARN' | 'OVERDUE'>) =>
+      new Map([
+        ['silver.flaky', new Map(Object.entries(states).map(([p, st]) => [p, f(st)]))],
+        ['gold.other', new Map([['', f('OVERDUE')]])], // not an alerted group
+      ]);
+    const late = freshnessAlerts(
+      project.store,
+      project.graph,
+      config,
+      result({ 'store=north': 'OVERDUE', 'store=south': 'OVERDUE', 'store=east': 'WARN' }),
+    );
+    expect(late.map((a) => [a.kind, a.state, a.asset_key, a.partitions.count, a.run_id])).toEqual([
+      ['freshness_overdue', 'firing', 'silver.flaky', 2, null],
+    ]);
+    expect(late[0]!.message).toContain('was due by 2026-12-04T06:00:00.000Z');
+    expect(freshnessAlerts(project.store, project.graph, config, result({ 'store=north': 'OVERDUE' }))).toEqual([]);
+    expect(
+      freshnessAlerts(project.store, project.graph, config, result({ 'store=north': 'WARN' })).map((a) => a.state),
+    ).toEqual(['resolved']);
   });
 });

@@ -1,16 +1,19 @@
 import type { RunSummary } from '../definitions/index.ts';
 import type { AssetGraph } from '../graph/index.ts';
+import type { FreshnessResult } from '../scheduling/index.ts';
+import { exceptionsOf } from '../staleness/index.ts';
 import type { Store } from '../storage/index.ts';
 import type { AlertConfig } from './alert-config.ts';
 
 /** One state change worth telling someone about. */
 export interface Alert {
-  kind: 'run_failure' | 'check_failure';
+  kind: 'run_failure' | 'check_failure' | 'freshness_overdue';
   state: 'firing' | 'resolved';
   asset_key: string;
   /** The check, for `check_failure`. */
   check?: string;
-  run_id: string;
+  /** The run that showed it (run and check alerts), or null (freshness, seen by a daemon tick). */
+  run_id: string | null;
   /** Partitions (or checks' partitions) it concerns in this run: how many, and the first few. */
   partitions: { count: number; first: string[] };
   message: string;
@@ -20,6 +23,37 @@ const FIRST = 5;
 const cursorOf = (kind: Alert['kind'], asset: string, check?: string) =>
   `alert:${kind}:${asset}${check ? `:${check}` : ''}`;
 
+/** Records a state change of (kind, asset, check) in the store's cursors and returns its alert, if it changed. */
+function stateChange(
+  store: Store,
+  runId: string | null,
+  kind: Alert['kind'],
+  asset: string,
+  check: string | undefined,
+  failed: string[],
+  passed: boolean,
+  message: string,
+): Alert | undefined {
+  const cursor = cursorOf(kind, asset, check);
+  const was: Alert['state'] = store.getCursor(cursor) === 'firing' ? 'firing' : 'resolved';
+  const now = failed.length > 0 ? 'firing' : passed ? 'resolved' : was;
+  if (now === was) return undefined;
+  store.setCursor(cursor, now);
+  return {
+    kind,
+    state: now,
+    asset_key: asset,
+    ...(check ? { check } : {}),
+    run_id: runId,
+    partitions: { count: failed.length, first: failed.slice(0, FIRST) },
+    message,
+  };
+}
+
+/** Whether `config` alerts on the asset (its group is listed, or no group is). */
+const coveredBy = (graph: AssetGraph, config: AlertConfig) => (asset: string) =>
+  config.groups.length === 0 || (graph.has(asset) && config.groups.includes(graph.definition(asset).group ?? ''));
+
 /**
  * The alerts a finished run raises: per asset (of `config.groups`, or all), a step that failed where the last
  * alert said it was fine (`firing`), a step that succeeded where it said failing (`resolved`); the same for
@@ -28,31 +62,11 @@ const cursorOf = (kind: Alert['kind'], asset: string, check?: string) =>
  * holds across processes (CLI, daemon, UI). Marks the new state as it goes.
  */
 export function runAlerts(store: Store, graph: AssetGraph, config: AlertConfig, summary: RunSummary): Alert[] {
-  const covered = (asset: string) =>
-    config.groups.length === 0 || (graph.has(asset) && config.groups.includes(graph.definition(asset).group ?? ''));
+  const covered = coveredBy(graph, config);
   const alerts: Alert[] = [];
-  const change = (
-    kind: Alert['kind'],
-    asset: string,
-    check: string | undefined,
-    failed: string[],
-    passed: boolean,
-    message: string,
-  ) => {
-    const cursor = cursorOf(kind, asset, check);
-    const was: Alert['state'] = store.getCursor(cursor) === 'firing' ? 'firing' : 'resolved';
-    const now = failed.length > 0 ? 'firing' : passed ? 'resolved' : was;
-    if (now === was) return;
-    store.setCursor(cursor, now);
-    alerts.push({
-      kind,
-      state: now,
-      asset_key: asset,
-      ...(check ? { check } : {}),
-      run_id: summary.run_id,
-      partitions: { count: failed.length, first: failed.slice(0, FIRST) },
-      message,
-    });
+  const change = (...args: [Alert['kind'], string, string | undefined, string[], boolean, string]) => {
+    const alert = stateChange(store, summary.run_id, ...args);
+    if (alert) alerts.push(alert);
   };
 
   const steps = new Map<string, { failed: string[]; reason: string | null; ok: boolean }>();
@@ -102,6 +116,46 @@ export function runAlerts(store: Store, graph: AssetGraph, config: AlertConfig, 
         ? `blocking check ${c.check} on ${c.asset} failed in run ${summary.run_id}${c.text ? `: ${c.text}` : ''}; downstream steps were held back`
         : `blocking check ${c.check} on ${c.asset} passes again (run ${summary.run_id})`,
     );
+  }
+  return alerts;
+}
+
+/**
+ * The alerts a daemon tick raises from freshness: an asset (of `config.groups`) with partitions past their
+ * deadline (`firing`, once, with how many), and back within it (`resolved`). Partitions with nothing pending
+ * are not walked (a sparse result at scale).
+ */
+export function freshnessAlerts(
+  store: Store,
+  graph: AssetGraph,
+  config: AlertConfig,
+  freshness: FreshnessResult,
+): Alert[] {
+  const covered = coveredBy(graph, config);
+  const alerts: Alert[] = [];
+  for (const [asset, byPartition] of freshness) {
+    if (!covered(asset)) continue;
+    const overdue: string[] = [];
+    let dueAt: string | null = null;
+    for (const [p, f] of exceptionsOf(byPartition, (x) => x.state === 'FRESH')) {
+      if (f.state !== 'OVERDUE') continue;
+      overdue.push(p);
+      dueAt ??= f.dueAt;
+    }
+    const where = overdue.length > 1 ? ` (${overdue.length} partitions)` : overdue[0] ? ` [${overdue[0]}]` : '';
+    const alert = stateChange(
+      store,
+      null,
+      'freshness_overdue',
+      asset,
+      undefined,
+      overdue,
+      true,
+      overdue.length > 0
+        ? `${asset}${where} is overdue: its data was due by ${dueAt} and has not been materialized`
+        : `${asset} is within its freshness policy again`,
+    );
+    if (alert) alerts.push(alert);
   }
   return alerts;
 }

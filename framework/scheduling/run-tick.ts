@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
+import { alertConfigFrom, freshnessAlerts, sendAlerts } from '../alerts/index.ts';
 import { type EventSink, isProcessAlive, type LaunchResult, launchRun, type RunContext } from '../execution/index.ts';
 import { resolveSelection } from '../selection/index.ts';
 import { exceptionsOf } from '../staleness/index.ts';
@@ -86,6 +87,8 @@ export async function runTick(ctx: RunContext, opts: TickOptions): Promise<TickO
 
   try {
     const state = await loadFreshness(ctx, now);
+    const alerting = alertConfigFrom();
+    if (alerting) await sendAlerts(alerting, freshnessAlerts(store, ctx.graph, alerting, state.freshness), log);
     store.setCursor(SOURCE_ARRIVALS_CURSOR, JSON.stringify(state.arrivals));
     store.setCursor(PENDING_CURSOR, JSON.stringify(state.pending));
     const running = new Map(opts.inFlight ?? []);
