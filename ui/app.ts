@@ -128,6 +128,13 @@ export function createApp(project: Project, opts: AppOptions = {}): FairwayApp {
     });
   }
   app.get('/favicon.ico', (c) => c.body(null, 204));
+  // Prometheus scrapes this (text exposition format); loaded on the first scrape, not with the UI
+  app.get('/metrics', async (c) => {
+    const { renderMetrics } = await import('../framework/observability/metrics.ts');
+    const { contentType, text } = await renderMetrics(project, { cache: statusCache });
+    c.header('Content-Type', contentType);
+    return c.body(text);
+  });
   app.route('/api', apiRoutes({ project, token, sessions, runs, layout, statusCache, pollMs: opts.pollMs ?? 500 }));
   app.route('/', pageRoutes({ project, runs, layout, statusCache }));
   return { app, token, runs, warmUp: () => warmAssetPages(project, statusCache) };

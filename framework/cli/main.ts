@@ -148,6 +148,19 @@ export async function main(argv: string[]): Promise<number> {
     .action((runId: string, flags) => withProject(async (p) => (await commands()).logsCommand(p, runId, flags)));
 
   program
+    .command('metrics')
+    .description(
+      'Print the Prometheus metrics (runs, step durations, partitions and freshness by state, daemon, store)',
+    )
+    .action(() =>
+      withProject(async (p) => {
+        const { renderMetrics } = await import('../observability/metrics.ts');
+        process.stdout.write((await renderMetrics(p)).text);
+        return 0;
+      }),
+    );
+
+  program
     .command('gc')
     .description(
       'Forget the history of runs finished before a window (events, compute logs, run folders, replaced ' +

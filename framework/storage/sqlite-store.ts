@@ -511,6 +511,14 @@ export class SqliteStore implements Store {
     return decodeCheckEvaluations(rows);
   }
 
+  runCountsByStatus(): Partial<Record<RunStatus, number>> {
+    const rows = withBusyRetry(() => this.#stmt('SELECT status, count(*) AS n FROM runs GROUP BY status').all()) as {
+      status: RunStatus;
+      n: number;
+    }[];
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+
   collectGarbage(before: string, opts: { dryRun?: boolean } = {}): RetentionResult {
     return withBusyRetry(() => collectGarbage(this.#db, before, opts));
   }

@@ -181,6 +181,8 @@ export interface Store {
   createRun(run: RunRecord): void;
   updateRun(runId: string, patch: Partial<Omit<RunRecord, 'run_id'>>): void;
   getRun(runId: string): RunRecord | undefined;
+  /** How many runs are in each status (for metrics). */
+  runCountsByStatus(): Partial<Record<RunStatus, number>>;
   /** Newest first. */
   listRuns(opts: { status?: RunStatus; limit: number; before?: string }): Page<RunRecord>;
   /** Runs in QUEUED or STARTED state. */
