@@ -1,12 +1,14 @@
 import { UsageError } from '../errors/index.ts';
 import type { Project } from '../project/index.ts';
 import { Daemon, definitionsReloader, formatMs, type SchedulerOptions, type TickOutcome } from '../scheduling/index.ts';
+import { parseRetention } from './gc-command.ts';
 
 export interface DaemonFlags {
   interval?: string;
   once?: boolean;
   maxRuns?: string;
   settle?: string;
+  retain?: string;
 }
 
 function positive(value: string | undefined, flag: string): number | undefined {
@@ -44,6 +46,10 @@ function printTick(o: TickOutcome): void {
   }
 }
 
+/** `--retain 30d`: the run history the daemon keeps (it forgets older runs once a day). */
+const retention = (flags: DaemonFlags) =>
+  flags.retain === undefined ? {} : { retainMs: parseRetention(flags.retain, '--retain') };
+
 /** Starts a daemon for `project`; stops it on SIGINT/SIGTERM (the current tick finishes first). */
 export async function startDaemon(
   project: Project,
@@ -51,6 +57,7 @@ export async function startDaemon(
 ): Promise<{ daemon: Daemon; done: Promise<void> }> {
   const daemon = new Daemon(project, {
     ...schedulerFlags(flags),
+    ...retention(flags),
     refresh: definitionsReloader(project, project.definitionsFile),
     onTick: printTick,
   });
@@ -62,6 +69,7 @@ export async function daemonCommand(project: Project, flags: DaemonFlags): Promi
   if (flags.once) {
     const daemon = new Daemon(project, {
       ...schedulerFlags(flags),
+      ...retention(flags),
       refresh: definitionsReloader(project, project.definitionsFile),
       onTick: printTick,
     });

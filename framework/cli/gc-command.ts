@@ -1,7 +1,5 @@
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { UsageError } from '../errors/index.ts';
-import { reapDeadRuns } from '../execution/index.ts';
+import { forgetRunsBefore, reapDeadRuns } from '../execution/index.ts';
 import type { Project } from '../project/index.ts';
 import type { RetentionResult } from '../storage/index.ts';
 import { printJson, table } from './output.ts';
@@ -9,22 +7,12 @@ import { printJson, table } from './output.ts';
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 } as const;
 
 /** `30d`, `12h`, `90m`, `0s` → milliseconds. */
-export function parseRetention(raw: string): number {
+export function parseRetention(raw: string, flag = '--older-than'): number {
   const m = /^(\d+)(d|h|m|s)$/.exec(raw.trim());
   if (!m) {
-    throw new UsageError(
-      `--older-than takes a whole number and a unit (d, h, m or s), such as 30d or 12h; got '${raw}'.`,
-    );
+    throw new UsageError(`${flag} takes a whole number and a unit (d, h, m or s), such as 30d or 12h; got '${raw}'.`);
   }
   return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-}
-
-/** Bytes of a file tree (0 if it is gone). */
-function treeBytes(path: string): number {
-  if (!existsSync(path)) return 0;
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.size;
-  return readdirSync(path).reduce((n, name) => n + treeBytes(join(path, name)), 0);
 }
 
 export interface GcReport extends Omit<RetentionResult, 'run_ids'> {
@@ -51,13 +39,9 @@ export function gcCommand(
   reapDeadRuns(project.store); // a dead run counts as finished (FAILURE), not as running forever
   const before = new Date(Date.now() - windowMs).toISOString();
   const dryRun = flags.dryRun === true;
-  const { run_ids, ...counts } = project.store.collectGarbage(before, { dryRun });
-  let folderBytes = 0;
-  for (const id of run_ids) {
-    const dir = join(project.stateDir, 'runs', id);
-    folderBytes += treeBytes(dir);
-    if (!dryRun) rmSync(dir, { recursive: true, force: true });
-  }
+  const { run_ids, run_folder_bytes, ...counts } = forgetRunsBefore(project.store, project.stateDir, before, {
+    dryRun,
+  });
   const vacuum = !dryRun && flags.vacuum !== false && run_ids.length + counts.scheduler_ticks > 0;
   const report: GcReport = {
     dry_run: dryRun,
@@ -65,7 +49,7 @@ export function gcCommand(
     before,
     runs_collected: run_ids.length,
     ...counts,
-    run_folder_bytes: folderBytes,
+    run_folder_bytes,
     database_bytes: vacuum ? project.store.vacuum() : null,
   };
   if (flags.json) printJson(report);

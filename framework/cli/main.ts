@@ -204,7 +204,8 @@ export async function main(argv: string[]): Promise<number> {
     c
       .option('--interval <s>', 'seconds between ticks (default 30)')
       .option('--max-runs <n>', 'runs active at once, across all launchers (default 2)')
-      .option('--settle <s>', 'seconds a changed source must stay unchanged before it is materialized (default 60)');
+      .option('--settle <s>', 'seconds a changed source must stay unchanged before it is materialized (default 60)')
+      .option('--retain <duration>', 'run history to keep, e.g. 30d: older runs are forgotten once a day (fairway gc)');
 
   daemonOptions(
     program

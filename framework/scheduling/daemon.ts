@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { ulid } from 'ulid';
 import type { Definitions } from '../definitions/index.ts';
-import type { RunContext } from '../execution/index.ts';
+import { forgetRunsBefore, type RunContext } from '../execution/index.ts';
 import { buildGraph } from '../graph/index.ts';
 import { validateScheduling } from './freshness-policy.ts';
 import { DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from './plan-tick.ts';
@@ -14,7 +14,16 @@ export interface DaemonOptions extends Partial<SchedulerOptions> {
   /** Fresh definitions for each tick (e.g. partitions discovered from an inbox); default: the loaded ones. */
   refresh?: () => Promise<RunContext>;
   onTick?: (outcome: TickOutcome) => void;
+  /**
+   * Keep this much run history (ms): once a day, the leading daemon forgets runs that finished longer ago
+   * (`forgetRunsBefore`: every partition's latest state stays). `fairway gc` also compacts the file.
+   */
+  retainMs?: number;
 }
+
+/** The store cursor holding when the daemon last forgot old runs. */
+export const RETENTION_CURSOR = 'daemon:retention';
+const RETENTION_EVERY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The scheduling daemon: ticks every interval while it holds the daemon lease, and owns the runs it
@@ -35,7 +44,7 @@ export class Daemon {
   constructor(ctx: RunContext, opts: DaemonOptions = {}) {
     this.#ctx = ctx;
     this.#opts = opts;
-    const { clock: _c, refresh: _r, onTick: _o, ...overrides } = opts;
+    const { clock: _c, refresh: _r, onTick: _o, retainMs: _k, ...overrides } = opts;
     this.options = { ...DEFAULT_SCHEDULER_OPTIONS, ...overrides };
     validateScheduling(ctx.defs);
   }
@@ -69,8 +78,25 @@ export class Daemon {
         });
       this.#runs.add(done);
     }
+    if (outcome.status !== 'NOT_LEADER') this.#retain(ctx);
     this.#opts.onTick?.(outcome);
     return outcome;
+  }
+
+  /** The daily forgetting of old run history (`retainMs`), by the lease holder only. */
+  #retain(ctx: RunContext): void {
+    const keep = this.#opts.retainMs;
+    if (keep === undefined) return;
+    const now = (this.#opts.clock ?? (() => new Date()))();
+    const last = Date.parse(ctx.store.getCursor(RETENTION_CURSOR) ?? '');
+    if (now.getTime() - last < RETENTION_EVERY_MS) return;
+    const before = new Date(now.getTime() - keep).toISOString();
+    const gone = forgetRunsBefore(ctx.store, ctx.stateDir, before);
+    ctx.store.setCursor(RETENTION_CURSOR, now.toISOString());
+    ctx.log.info(
+      { before, runs: gone.run_ids.length, events: gone.events, run_folder_bytes: gone.run_folder_bytes },
+      'forgot run history older than the retention window',
+    );
   }
 
   /** Ticks every interval (aligned to the tick ids) until `stop()`. Tick errors are logged, not fatal. */
