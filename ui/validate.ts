@@ -43,6 +43,11 @@ export const RunsQuery = z.object({
 /** At most 100 rows (the UI's `PREVIEW_MAX_ROWS`); default 20. */
 export const PreviewQuery = z.object({ limit: limit(100, 20) });
 export const LogQuery = z.object({ partition: z.string().max(500).optional() });
+/** `/daemon`: ticks before a tick id (paging), those that decided something about one asset. */
+export const DaemonQuery = z.object({
+  before: z.coerce.number().int().min(0).optional(),
+  asset: AssetKeySchema.optional(),
+});
 export const EventsQuery = z.object({ after: z.coerce.number().int().min(0).optional() });
 export const SelectionQuery = z.object({ q: z.string().min(1, 'q is empty').max(2000) });
 export const LaunchBody = z.object({

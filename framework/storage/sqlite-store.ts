@@ -746,6 +746,12 @@ export class SqliteStore implements Store {
     });
   }
 
+  decisionsOfRun(runId: string): SchedulerDecisionRecord[] {
+    return decodeSchedulerDecisions(
+      withBusyRetry(() => this.#all('SELECT * FROM scheduler_decisions WHERE run_id = ? ORDER BY id', runId)),
+    );
+  }
+
   tickDecisions(tickIds: number[]): SchedulerDecisionRecord[] {
     if (tickIds.length === 0) return [];
     const rows = withBusyRetry(() =>

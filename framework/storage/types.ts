@@ -292,6 +292,8 @@ export interface Store {
   recordDecisions(decisions: SchedulerDecisionRecord[]): void;
   /** Decisions of these ticks, in insertion order. */
   tickDecisions(tickIds: number[]): SchedulerDecisionRecord[];
+  /** The decisions that launched this run (a daemon's launch; none for a run started by hand). */
+  decisionsOfRun(runId: string): SchedulerDecisionRecord[];
   /** `launch` decisions for these assets created after `since` (ISO), oldest first. */
   launchDecisionsSince(keys: string[], since: string): SchedulerDecisionRecord[];
 }

@@ -431,7 +431,9 @@ export function AssetPage(props: {
         </div>
       </section>
 
-      {d.freshness ? <FreshnessSection freshness={d.freshness} partitioned={d.partitions_def !== null} /> : null}
+      {d.freshness ? (
+        <FreshnessSection freshness={d.freshness} partitioned={d.partitions_def !== null} assetKey={d.key} />
+      ) : null}
 
       {d.partitions_def ? (
         <section>

@@ -5,7 +5,7 @@ import { formatTs } from './layout.tsx';
 const utc = (ts: string | null) => (ts ? `${formatTs(ts)} UTC` : '-');
 
 /** Freshness policy, state and when it will warn / be overdue; per partition when partitioned. */
-export function FreshnessSection(props: { freshness: FreshnessDetail; partitioned: boolean }) {
+export function FreshnessSection(props: { freshness: FreshnessDetail; partitioned: boolean; assetKey: string }) {
   const f = props.freshness;
   // Partitions that lag (or will): most urgent first; fresh partitions with nothing pending are counted only.
   const lagging = f.partitions.slice(0, 50);
@@ -14,7 +14,8 @@ export function FreshnessSection(props: { freshness: FreshnessDetail; partitione
       <h2>Freshness</h2>
       <p>
         <span class={`pill fr-${f.state}`}>{f.state}</span>
-        <span class="muted">{`policy: ${f.policy}`}</span>
+        <span class="muted">{`policy: ${f.policy}`}</span>{' '}
+        <a href={`/daemon?asset=${encodeURIComponent(props.assetKey)}`}>the daemon's decisions</a>
       </p>
       <p class="freshness-text">{`${f.partition_key ? `[${f.partition_key}] ` : ''}${f.text}`}</p>
       <table class="kv">

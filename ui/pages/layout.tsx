@@ -31,6 +31,7 @@ export function Page(props: {
           <nav>
             <a href="/">Lineage</a>
             <a href="/runs">Runs</a>
+            <a href="/daemon">Daemon</a>
             <a href="/api/openapi.json">API</a>
           </nav>
         </header>

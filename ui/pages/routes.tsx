@@ -10,8 +10,9 @@ import type { GraphLayout } from '../layout.ts';
 import { assetDetail, assetSummaries, listRuns, runDetail } from '../queries.ts';
 import type { RunRegistry } from '../run-registry.ts';
 import { tableRefOf } from '../table-reader.ts';
-import { AssetParams, LogQuery, RunParams, RunsQuery, validate } from '../validate.ts';
+import { AssetParams, DaemonQuery, LogQuery, RunParams, RunsQuery, validate } from '../validate.ts';
 import { AssetPage } from './asset-page.tsx';
+import { DaemonPage } from './daemon-page.tsx';
 import { GraphPage } from './graph-page.tsx';
 import { RunPage } from './run-page.tsx';
 import { RunsPage } from './runs-page.tsx';
@@ -63,6 +64,34 @@ export function pageRoutes(deps: {
     );
   });
 
+  pages.get('/daemon', validate('query', DaemonQuery), (c) => {
+    const q = c.req.valid('query');
+    const { store } = project;
+    // with an asset: older ticks are read until 20 that decided something about it are found (or 20 pages)
+    const ticks: {
+      tick: ReturnType<typeof store.listTicks>['items'][number];
+      decisions: ReturnType<typeof store.tickDecisions>;
+    }[] = [];
+    let before = q.before;
+    let next: number | null = null;
+    for (let page = 0; page < 20 && ticks.length < 20; page++) {
+      const listed = store.listTicks({ limit: 20, ...(before !== undefined ? { before } : {}) });
+      const decisions = store.tickDecisions(listed.items.map((t) => t.tick_id));
+      for (const tick of listed.items) {
+        const mine = decisions.filter((d) => d.tick_id === tick.tick_id && (!q.asset || d.asset_key === q.asset));
+        if (!q.asset || mine.some((d) => d.action !== 'defer')) ticks.push({ tick, decisions: mine });
+        if (ticks.length === 20 && tick !== listed.items.at(-1)) {
+          listed.next = tick.tick_id; // a full page before this page's end: go on from here
+          break;
+        }
+      }
+      next = listed.next === null ? null : Number(listed.next);
+      if (next === null || !q.asset) break;
+      before = next;
+    }
+    return render(c, <DaemonPage ticks={ticks} next={next} asset={q.asset} />);
+  });
+
   pages.get('/runs/:id', validate('param', RunParams), (c) => {
     const { id } = c.req.valid('param');
     const d = runDetail(project, id);
@@ -74,6 +103,7 @@ export function pageRoutes(deps: {
         attempts={d.step_attempts}
         summary={buildRunSummary(project.store, d.run)}
         logs={d.compute_logs}
+        launchedBy={project.store.decisionsOfRun(id)}
       />,
     );
   });

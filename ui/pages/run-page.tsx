@@ -1,6 +1,11 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { RunSummary } from '../../framework/definitions/index.ts';
-import type { EventRecord, RunRecord, StepAttemptRecord } from '../../framework/storage/index.ts';
+import type {
+  EventRecord,
+  RunRecord,
+  SchedulerDecisionRecord,
+  StepAttemptRecord,
+} from '../../framework/storage/index.ts';
 import { formatDuration, formatTs, Page, partitionLabel, StatusPill } from './layout.tsx';
 
 export interface RunPageData {
@@ -9,6 +14,8 @@ export interface RunPageData {
   attempts: StepAttemptRecord[];
   summary: RunSummary;
   logs: { asset_key: string; partition_key: string; bytes: number; url: string }[];
+  /** The daemon's decisions that launched this run (none when started by hand). */
+  launchedBy?: SchedulerDecisionRecord[];
 }
 
 const stepLabel = (s: { asset_key: string; partition_key: string }) =>
@@ -157,6 +164,18 @@ export function RunPage(props: RunPageData) {
             <th>duration</th>
             <td>{formatDuration(summary.duration_ms)}</td>
           </tr>
+          {props.launchedBy?.length ? (
+            <tr>
+              <th>launched by</th>
+              <td>
+                <a href={`/daemon#tick-${props.launchedBy[0]!.tick_id}`}>the daemon</a>
+                {`: ${props.launchedBy[0]!.reason}`}
+                {props.launchedBy.length > 1 ? (
+                  <span class="muted">{` (+${props.launchedBy.length - 1} more)`}</span>
+                ) : null}
+              </td>
+            </tr>
+          ) : null}
           <tr>
             <th>process</th>
             <td>{`pid ${run.pid ?? '?'} on ${run.hostname ?? '?'}`}</td>
