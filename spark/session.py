@@ -86,6 +86,7 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
     ``FAIRWAY_SPARK_JARS_ON_WORKERS``, have them on their classpath already (the native stack's worker)."""
     env = os.environ if env is None else env
     local = is_local_master(spark_master(env))
+    driver_host = _env(env, "FAIRWAY_SPARK_DRIVER_HOST", "127.0.0.1")
     cat = _env(env, "FAIRWAY_CATALOG_NAME", "lakehouse")
     cat_type = _env(env, "FAIRWAY_CATALOG_TYPE", "jdbc")
     uri = _env(env, "FAIRWAY_CATALOG_URI")
@@ -110,8 +111,8 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
         # fast, quiet local start-up
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
-        "spark.driver.host": _env(env, "FAIRWAY_SPARK_DRIVER_HOST", "127.0.0.1"),
-        "spark.driver.bindAddress": "127.0.0.1" if _env(env, "FAIRWAY_SPARK_DRIVER_HOST", "127.0.0.1") == "127.0.0.1" else "0.0.0.0",
+        "spark.driver.host": driver_host,
+        "spark.driver.bindAddress": "127.0.0.1" if driver_host == "127.0.0.1" else "0.0.0.0",
         "spark.sql.adaptive.enabled": "true",
         # cached DataFrames stay uncompressed: compressing the Silver job's wide cache cost ~20 CPU-s of
         # 235 on the 100 MB benchmark (bench/README.md), and the cache lives only for one job

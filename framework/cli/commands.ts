@@ -9,7 +9,7 @@ import { worstFreshness } from '../scheduling/index.ts';
 import { resolveSelection } from '../selection/index.ts';
 import { describeCause, exceptionsOf, explainStatus, type PartitionStatus, statusCounts } from '../staleness/index.ts';
 import type { RunStatus } from '../storage/index.ts';
-import { colorStatus, printJson, table } from './output.ts';
+import { colorStatus, eventLine, printJson, table } from './output.ts';
 
 function selectKeys(project: Project, selection: string | undefined): AssetKey[] {
   if (!selection) return project.graph.topologicalOrder();
@@ -283,8 +283,7 @@ export async function logsCommand(
     );
     for (const e of events) {
       if (e.level === 'debug') continue;
-      const where = e.asset_key ? ` ${e.asset_key}${e.partition_key ? ` [${e.partition_key}]` : ''}` : '';
-      process.stdout.write(`${e.ts} ${e.level.padEnd(5)}${where}: ${e.message}\n`);
+      process.stdout.write(eventLine(e));
     }
     const logs = project.store.computeLogs(runId);
     if (logs.length > 0) {

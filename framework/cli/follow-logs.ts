@@ -3,8 +3,8 @@ import pc from 'picocolors';
 import { UsageError } from '../errors/index.ts';
 import { ComputeLogTail, reapDeadRuns } from '../execution/index.ts';
 import type { Project } from '../project/index.ts';
-import type { EventRecord, RunRecord } from '../storage/index.ts';
-import { colorStatus } from './output.ts';
+import type { RunRecord } from '../storage/index.ts';
+import { colorStatus, eventLine } from './output.ts';
 
 const DONE = new Set(['SUCCESS', 'FAILURE', 'CANCELED']);
 /** A dead run is found by the reaper (no heartbeat): look every few polls, not every one. */
@@ -39,11 +39,6 @@ export function stepDirMatcher(project: Project, step: string | undefined): (dir
       return dir === exact || dir.startsWith(`${exact}__and_`);
     });
 }
-
-const eventLine = (e: EventRecord) => {
-  const where = e.asset_key ? ` ${e.asset_key}${e.partition_key ? ` [${e.partition_key}]` : ''}` : '';
-  return `${e.ts} ${e.level.padEnd(5)}${where}: ${e.message}\n`;
-};
 
 /**
  * `fairway logs <run-id> --follow`: the run's events and its steps' compute logs as they are written

@@ -51,3 +51,15 @@ export function formatDuration(ms: number | null): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.floor(ms / 60_000)} m ${Math.round((ms % 60_000) / 1000)} s`;
 }
+
+/** One event of a run's log, as `fairway logs` prints it (with `--follow` too). */
+export function eventLine(e: {
+  ts: string;
+  level: string;
+  asset_key: string | null;
+  partition_key: string | null;
+  message: string;
+}): string {
+  const where = e.asset_key ? ` ${e.asset_key}${e.partition_key ? ` [${e.partition_key}]` : ''}` : '';
+  return `${e.ts} ${e.level.padEnd(5)}${where}: ${e.message}\n`;
+}

@@ -32,6 +32,35 @@ export function fairway(args: string[], opts: Options & { cwd: string }) {
   });
 }
 
+/**
+ * `fairway <args> ui --port 0` as a user would start it, once it listens: its URL, `get` (JSON, with the
+ * status) and `stop` (SIGTERM, then waits for the exit).
+ */
+export async function startUi(args: string[], opts: Options & { cwd: string }) {
+  const sub = fairway([...args, 'ui', '--port', '0'], opts);
+  let stderr = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    sub.stderr?.on('data', (chunk: Buffer) => {
+      stderr += String(chunk);
+      const m = /listening on (http:\/\/\S+)/.exec(stderr);
+      if (m) resolve(m[1]!);
+    });
+    void sub.then((r) => reject(new Error(`fairway ui exited with ${r.exitCode}: ${stderr.slice(-2000)}`)));
+  });
+  return {
+    url,
+    get: async (path: string) => {
+      const res = await fetch(`${url}${path}`);
+      const body = (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } };
+      return { status: res.status, body };
+    },
+    stop: async () => {
+      sub.kill('SIGTERM');
+      await sub;
+    },
+  };
+}
+
 /** The shared sample set (`../shared/data/sample`): exports of five courses and their manifest. */
 export const SAMPLE_DIR = join(repoRoot, '..', 'shared', 'data', 'sample');
 

@@ -20,7 +20,14 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCacheDir } from '../../framework/integrations/spark/index.ts';
 import { findStackJava, SEAWEEDFS, SPARK_VERSION } from '../../stack/index.ts';
-import { expectedSilverCounts, fairway, readSampleManifest, repoRoot, SAMPLE_DIR as SAMPLE } from './helpers.ts';
+import {
+  expectedSilverCounts,
+  fairway,
+  readSampleManifest,
+  repoRoot,
+  SAMPLE_DIR as SAMPLE,
+  startUi as startUiIn,
+} from './helpers.ts';
 
 const COURSES = (process.env.FAIRWAY_E2E_LOCAL_COURSES ?? 'americanfalls,bradshawfarmgc').split(',');
 const DAY = '2025-06-02';
@@ -58,30 +65,8 @@ async function queryOn(env: Record<string, string>, sql: string[]): Promise<Quer
   return JSON.parse(String(r.stdout)) as QueryAnswer[];
 }
 
-/** `fairway ui --port 0` in a profile's environment, once it listens; `get` fetches JSON from it. */
-async function startUi(env: Record<string, string>) {
-  const sub = fairway(['ui', '--port', '0'], { cwd: repoRoot, env });
-  let stderr = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    sub.stderr?.on('data', (chunk: Buffer) => {
-      stderr += String(chunk);
-      const m = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (m) resolve(m[1]!);
-    });
-    void sub.then((r) => reject(new Error(`fairway ui exited with ${r.exitCode}: ${stderr.slice(-2000)}`)));
-  });
-  return {
-    get: async (path: string) => {
-      const res = await fetch(`${url}${path}`);
-      const body = (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } };
-      return { status: res.status, body };
-    },
-    stop: async () => {
-      sub.kill('SIGTERM');
-      await sub;
-    },
-  };
-}
+/** `fairway ui --port 0` in a profile's environment, once it listens. */
+const startUi = (env: Record<string, string>) => startUiIn([], { cwd: repoRoot, env });
 
 /**
  * Aggregates of one Gold table for one course, in SQL that Spark and Trino both run: count(*), the sum

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultCacheDir } from '../../framework/integrations/spark/index.ts';
-import { fairway, tempExampleProject } from './helpers.ts';
+import { fairway, startUi, tempExampleProject } from './helpers.ts';
 
 const venv = join(defaultCacheDir(), 'tools', 'prometheus-client-0.21.1');
 const python = join(venv, 'bin', 'python');
@@ -62,18 +62,9 @@ describe('Prometheus metrics', () => {
   });
 
   it('the UI serves the same at /metrics', async () => {
-    const sub = fairway([...base, 'ui', '--port', '0'], { cwd: project.dir, env });
-    let stderr = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      sub.stderr?.on('data', (chunk: Buffer) => {
-        stderr += String(chunk);
-        const found = /listening on (http:\/\/\S+)/.exec(stderr);
-        if (found) resolve(found[1]!);
-      });
-      void sub.then(() => reject(new Error(stderr)));
-    });
+    const ui = await startUi(base, { cwd: project.dir, env });
     try {
-      const res = await fetch(`${url}/metrics`);
+      const res = await fetch(`${ui.url}/metrics`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain('text/plain');
       const m = await parse(await res.text());
@@ -86,8 +77,7 @@ describe('Prometheus metrics', () => {
         ]),
       );
     } finally {
-      sub.kill('SIGTERM');
-      await sub;
+      await ui.stop();
     }
   });
 });
