@@ -18,6 +18,7 @@ import {
 import { type PipesProcessResult, reportedChecks, runPipesProcess } from '../framework/pipes/index.ts';
 import { sparkEnv, sparkJars } from './lib/config.ts';
 import type { Lakehouse } from './lib/lakehouse.ts';
+import { auditBranchOf, auditedChecks, publishAuditBranch } from './lib/wap.ts';
 
 export interface SilverChecks {
   checks: AssetCheckSpec[];
@@ -168,6 +169,8 @@ export function silverAssets(
     quarantine: `${ns}.quarantine_telemetry_event`,
   };
   const silver = { group: 'silver', tags: { layer: 'silver' }, owners: ['data-eng'] };
+  const gate = sourceChecks ? auditedChecks(sourceChecks, keys.telemetry) : undefined;
+  const tableOf = (key: string) => key.slice(ns.length + 1);
   return multiAsset({
     name: 'silver_job',
     outputs: [
@@ -180,7 +183,7 @@ export function silverAssets(
         kinds: ['spark', 'sedona', 'iceberg'],
         ...silver,
         freshness: { maxLag: { warnAfterMinutes: 20, failAfterMinutes: 30 } }, // reflects Bronze within 30 min of arrival
-        ...(sourceChecks ? { checks: sourceChecks.checks, evaluateAssetChecks: sourceChecks.evaluateAssetChecks } : {}),
+        ...(gate ? { checks: gate.checks, evaluateAssetChecks: gate.evaluateAssetChecks } : {}),
       },
       {
         key: keys.deviceHealth,
@@ -207,6 +210,17 @@ export function silverAssets(
     timeoutMs: 30 * 60_000,
     batch: { maxPartitions: cfg.silverBatchPartitions },
     pool: 'spark',
+    ...(gate
+      ? {
+          publish: (ctx) =>
+            publishAuditBranch(
+              lake,
+              projectRoot,
+              Object.fromEntries(Object.values(keys).map((k) => [k, tableOf(k)])),
+              ctx,
+            ),
+        }
+      : {}),
     materialize: async (ctx): Promise<MultiMaterializeResult> => {
       const runtime = await lake.sparkRuntime((m) => ctx.computeLog(`[bootstrap] ${m}`));
       const unknown = [...new Set(ctx.partitions.map((p) => p.values.course_id!))].filter((c) => !lake.courses[c]);
@@ -229,6 +243,8 @@ export function silverAssets(
         `--max-lon=${b.maxLon}`,
         `--min-lat=${b.minLat}`,
         `--max-lat=${b.maxLat}`,
+        // audited: the run's branch of each table, published by the gate (assets/lib/wap.ts)
+        ...(gate ? ['--branch', auditBranchOf(ctx.runId)] : []),
       ];
       const log = ctx.log.child({ output_table: keys.telemetry, partitions: ctx.partitions.length });
       const result = await runPipesProcess({

@@ -76,6 +76,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--course-centre", type=manifest.centre, help="lon,lat; default: median of the partition's fixes")
     p.add_argument("--course-timezone", type=manifest.timezone, help="IANA zone for local_date/local_hour; default UTC")
     p.add_argument("--namespace", default="silver", type=manifest.identifier)
+    p.add_argument("--branch", type=manifest.identifier,
+                   help="write to this Iceberg branch of every table (write-audit-publish), not to main")
     p.add_argument("--min-lon", type=float, default=-180.0)
     p.add_argument("--max-lon", type=float, default=180.0)
     p.add_argument("--min-lat", type=float, default=-90.0)
@@ -211,7 +213,9 @@ class _BatchRun:
             facts = self._counts(rows, files, stats)
             if not self._alive(facts):
                 return self._result({}, {}, None)
-            redelivered = redelivery.plan(self.spark, self.args.namespace, ranked, self.parts, self._alive(facts))
+            self._branch_tables()
+            redelivered = redelivery.plan(self.spark, self.args.namespace, ranked, self.parts, self._alive(facts),
+                                          ref=self.args.branch or "main")
             self.step("redelivery")
             if redelivered.superseded:
                 rows = transform.with_superseded(ranked, redelivered.superseded)
@@ -363,6 +367,8 @@ class _BatchRun:
         # every table is written from the ranked rows as they are: clustered by Bronze partition and event date
         for table, df in zip(tables.TABLE_NAMES, (main, main, quarantine)):
             name = tables.ensure_table(self.spark, ns, table)
+            if self.args.branch:
+                tables.ensure_branch(self.spark, name, self.args.branch)
             condition, df = tables.slices_condition(slices), tables.conform(df, table)
             old = redelivery.retained_rows(self.spark, ns, redelivered.snapshots, table, removals)
             if old is not None:  # partitions holding older copies of re-delivered rounds: rewritten without them
@@ -371,13 +377,26 @@ class _BatchRun:
                 condition, df = condition | redelivery.old_partitions_condition(table, removals), df.unionByName(old)
             try:
                 commits[table] = tables.overwrite_partitions(df, name, condition, self.run_id,
-                                                             validate_from=redelivered.snapshots.get(table))
+                                                             validate_from=redelivered.snapshots.get(table),
+                                                             branch=self.args.branch)
             finally:
                 if old is not None:
                     old.unpersist()
             self.step(f"write_{table}")
         schema = tables.table_schema(self.spark, tables.qualified(self.spark, self.args.namespace, tables.TABLE_NAMES[0]))
         return commits, retained, schema
+
+    def _branch_tables(self) -> None:
+        """The run's audit branch of every existing table, made from main before anything is read: the run
+        reads (older deliveries) and writes the branch only; main moves when the gate publishes it."""
+        from silver import tables
+
+        if not self.args.branch:
+            return
+        for table in tables.TABLE_NAMES:
+            name = tables.qualified(self.spark, self.args.namespace, table)
+            if self.spark.catalog.tableExists(name):
+                tables.ensure_branch(self.spark, name, self.args.branch)
 
     def _check_commits(self, commits: dict, written: list[dict], retained: dict[str, int]) -> None:
         """After the commits: what Iceberg says each table added must be what was counted for the partitions

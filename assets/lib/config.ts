@@ -102,6 +102,8 @@ const RawSchema = z.strictObject({
   FAIRWAY_SPARK_SLOTS: posInt.default(1),
   /** Bronze partitions one Silver Spark application takes. */
   FAIRWAY_SILVER_BATCH_PARTITIONS: posInt.default(500),
+  /** Days an unpublished audit branch (a run whose gate failed) is kept for inspection before it is dropped. */
+  FAIRWAY_AUDIT_BRANCH_RETENTION_DAYS: posInt.default(7),
   FAIRWAY_COORD_MIN_LON: coord(-180, 180),
   FAIRWAY_COORD_MAX_LON: coord(-180, 180),
   FAIRWAY_COORD_MIN_LAT: coord(-90, 90),
@@ -250,6 +252,8 @@ export interface LakehouseConfig {
   };
   /** Bronze partitions per Silver Spark application. */
   silverBatchPartitions: number;
+  /** Days an unpublished Silver audit branch is kept (write-audit-publish). */
+  auditBranchRetentionDays: number;
   coordinateBounds: { minLon: number; maxLon: number; minLat: number; maxLat: number };
   inboxDir: string;
   /** Seconds an inbox file must stay unchanged before Bronze lands it (0: at once). */
@@ -474,6 +478,7 @@ function toConfig(
       driverHost: c.FAIRWAY_SPARK_DRIVER_HOST,
     },
     silverBatchPartitions: c.FAIRWAY_SILVER_BATCH_PARTITIONS,
+    auditBranchRetentionDays: c.FAIRWAY_AUDIT_BRANCH_RETENTION_DAYS,
     coordinateBounds: {
       minLon: c.FAIRWAY_COORD_MIN_LON,
       maxLon: c.FAIRWAY_COORD_MAX_LON,

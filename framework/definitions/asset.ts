@@ -203,6 +203,33 @@ export interface MultiAssetInfo {
   canSubset: boolean;
 }
 
+/**
+ * What an asset's publisher (`publish`) gets once its asset-scoped checks passed: the run, and the
+ * materializations held back until now (write-audit-publish: written where readers do not see them yet).
+ */
+export interface PublishContext {
+  runId: string;
+  /** The asset whose checks gate the publication. */
+  assetKey: AssetKey;
+  /** Data version of each held-back materialization: asset → partition key ("" unpartitioned) → version. */
+  pending: Readonly<Record<AssetKey, Readonly<Record<string, string>>>>;
+  log: Logger;
+  signal: AbortSignal;
+  stepDir: string;
+  computeLog: (line: string) => void;
+  onChildProcess?: (pgid: number) => () => void;
+}
+
+/** What a publisher reports: data versions that changed on publishing (e.g. a rebased commit), and metadata. */
+export interface PublishResult {
+  /** asset → partition key → the data version readers see now, where it differs from the materialization's. */
+  dataVersions?: Record<AssetKey, Record<string, string>>;
+  /** Added to every published materialization's metadata. */
+  metadata?: Metadata;
+}
+
+export type Publisher = (ctx: PublishContext) => Promise<PublishResult | undefined>;
+
 export interface ObserveContext {
   assetKey: AssetKey;
   partitionKey: string;
@@ -261,6 +288,14 @@ export interface AssetSpec<K extends AssetKey = AssetKey, R = unknown> {
    * else has run, so a bad entry is never skipped silently. `report` says where a report was written.
    */
   rejectedInputs?: (ctx: { runId: string }) => Promise<readonly RejectedInput[]>;
+  /**
+   * Write-audit-publish: the materializer writes where readers do not see it (an Iceberg branch), the
+   * asset-scoped checks audit that, and `publish` then makes it visible (fast-forwards main). Until
+   * `publish` succeeds nothing is recorded as materialized: a failed gate, a failed publish or a run that
+   * dies in between leaves the partitions as they were (stale or missing), so the next run writes them again.
+   * Needs asset-scoped checks (`checks` with scope 'asset').
+   */
+  publish?: Publisher;
 }
 
 /** An input an asset refused before any step: where it is and why, and where its report went. */
@@ -278,6 +313,8 @@ export interface AssetDefinition<K extends AssetKey = AssetKey, R = unknown>
   sourceFile: string;
   /** Present when the asset is one output of a multi-asset. */
   multi?: MultiAssetInfo;
+  /** The asset whose checks step publishes this one's materializations (write-audit-publish), if any. */
+  publishedBy?: AssetKey;
 }
 
 /**
@@ -335,10 +372,17 @@ export function asset<const K extends AssetKey, R = unknown>(spec: AssetSpec<K, 
   const sourceFile = callerFile();
   const deps = (spec.deps ?? []).map((d) => (typeof d === 'string' ? d : d.key));
   const { deps: _ignored, ...rest } = spec;
+  if (spec.publish && !(spec.checks ?? []).some((c) => c.scope === 'asset')) {
+    throw new DefinitionError(
+      'PUBLISH_WITHOUT_CHECKS',
+      `Asset '${spec.key}' (in ${sourceFile}) has publish but no asset-scoped checks: publishing happens after them.`,
+    );
+  }
   return {
     ...rest,
     deps,
     codeVersion: spec.codeVersion ?? deriveCodeVersion(spec as AssetSpec<AssetKey, never>, sourceFile),
     sourceFile,
+    ...(spec.publish ? { publishedBy: spec.key } : {}),
   };
 }

@@ -6,6 +6,7 @@ import {
   asset,
   type MaterializeContext,
   type MultiMaterializeResult,
+  type Publisher,
 } from './asset.ts';
 
 /**
@@ -31,7 +32,7 @@ export type MultiAssetOutput<R = unknown> = Pick<
 export interface MultiAssetSpec<R = unknown>
   extends Omit<
     AssetSpec<AssetKey, R>,
-    Exclude<keyof MultiAssetOutput<R>, 'deps' | 'codeVersion'> | 'materialize' | 'observe'
+    Exclude<keyof MultiAssetOutput<R>, 'deps' | 'codeVersion'> | 'materialize' | 'observe' | 'publish'
   > {
   /** Names the step that writes the outputs (`silver_job`). */
   name: string;
@@ -44,6 +45,11 @@ export interface MultiAssetSpec<R = unknown>
   canSubset?: boolean;
   /** Writes every output (`ctx.outputs`) and reports a result per output. */
   materialize: (ctx: MaterializeContext<R>) => Promise<MultiMaterializeResult> | MultiMaterializeResult;
+  /**
+   * Write-audit-publish for all outputs at once (`AssetSpec.publish`): runs after the asset-scoped checks of
+   * the one output that has them, and every output's materializations are recorded only once it succeeded.
+   */
+  publish?: Publisher;
 }
 
 const NAME = /^[a-z][a-z0-9_]*$/;
@@ -82,10 +88,29 @@ export function multiAsset<R = unknown>(spec: MultiAssetSpec<R>): AssetDefinitio
   if (twice) {
     throw new DefinitionError('INVALID_MULTI_ASSET', `Multi-asset '${spec.name}' declares output '${twice}' twice.`);
   }
-  const { name, outputs, canSubset, ...shared } = spec;
+  const { name, outputs, canSubset, publish, ...shared } = spec;
   const multi = { name, outputs: keys, canSubset: canSubset ?? false };
+  const publisher = publish ? publishingOutput(spec) : undefined;
   return outputs.map((output) => ({
-    ...asset<AssetKey, R>({ ...shared, ...output, deps: output.deps ?? shared.deps ?? [] }),
+    ...asset<AssetKey, R>({
+      ...shared,
+      ...output,
+      deps: output.deps ?? shared.deps ?? [],
+      ...(publish && output.key === publisher ? { publish } : {}),
+    }),
     multi,
+    ...(publisher ? { publishedBy: publisher } : {}),
   }));
+}
+
+/** The one output whose asset-scoped checks gate a multi-asset's publication. */
+function publishingOutput(spec: MultiAssetSpec<never>): AssetKey {
+  const checked = spec.outputs.filter((o) => (o.checks ?? []).some((c) => c.scope === 'asset')).map((o) => o.key);
+  if (checked.length !== 1) {
+    throw new DefinitionError(
+      'PUBLISH_WITHOUT_CHECKS',
+      `Multi-asset '${spec.name}' has publish, so exactly one output must have asset-scoped checks (they gate it); ${checked.length === 0 ? 'none has' : `${checked.join(', ')} have`}.`,
+    );
+  }
+  return checked[0]!;
 }

@@ -13,6 +13,7 @@ import { MetadataSchema } from '../definitions/index.ts';
 import { openComputeLog } from '../pipes/index.ts';
 import type { CheckEvaluationRecord } from '../storage/index.ts';
 import type { ExecuteOptions } from './execute-plan.ts';
+import { publishHeldBack } from './publish-step.ts';
 import { trackChildProcess } from './track-child-process.ts';
 
 /** What a check result is recorded against: an asset partition, named by its step id in gate messages. */
@@ -80,6 +81,7 @@ export async function evaluateAssetChecks(
   const computeLog = openComputeLog(logPath);
   const specs = (asset.checks ?? []).filter((c) => c.scope === 'asset');
   const results: CheckResult[] = [];
+  let gate: string | null = null;
   try {
     if (asset.evaluateAssetChecks && specs.some((c) => !c.evaluate)) {
       try {
@@ -115,6 +117,8 @@ export async function evaluateAssetChecks(
       const context = { assetKey: target.asset_key, partitionKey: '', log, signal: opts.signal, metadata: {} };
       results.push(await runCheck(spec, context));
     }
+    gate = recordCheckResults(target, asset, results, opts);
+    gate = await publishHeldBack(target, asset, gate, opts, { log, stepDir, computeLog: computeLog.write });
   } finally {
     const bytes = await computeLog.close();
     opts.emit({
@@ -126,7 +130,7 @@ export async function evaluateAssetChecks(
       bytes,
     });
   }
-  return recordCheckResults(target, asset, results, opts);
+  return gate;
 }
 
 function recordCheckResults(

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AssetKey, Definitions } from '../definitions/index.ts';
 import type { RecordMap } from '../staleness/index.ts';
+import type { MaterializationRecord } from '../storage/index.ts';
 import { evaluateAssetChecks } from './evaluate-checks.ts';
 import type { EventLoopWatchdog } from './event-loop-watchdog.ts';
 import type { EventSink } from './events.ts';
@@ -31,6 +32,11 @@ export interface ExecuteOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Stops the process when a step with a timeout blocks the event loop past it (`launchRun` passes one). */
   watchdog?: EventLoopWatchdog;
+  /**
+   * Materializations held back until their publisher's checks passed (write-audit-publish), by the
+   * publishing asset; `executePlan` makes one per run.
+   */
+  unpublished?: Map<AssetKey, MaterializationRecord[]>;
 }
 
 export type StepOutcome = 'SUCCESS' | 'FAILURE' | 'SKIPPED' | 'CANCELED';
@@ -79,7 +85,8 @@ const membersOf = (step: PlannedStep): Member[] =>
  * succeeded. Failures and blocking check failures skip everything downstream with the reason. Emits
  * events; persists nothing itself.
  */
-export async function executePlan(opts: ExecuteOptions): Promise<ExecuteResult> {
+export async function executePlan(options: ExecuteOptions): Promise<ExecuteResult> {
+  const opts: ExecuteOptions = { ...options, unpublished: options.unpublished ?? new Map() };
   const { plan, emit, runId } = opts;
   const concurrency = Math.max(1, opts.concurrency ?? 2);
   const sleep = opts.sleep ?? defaultSleep;

@@ -410,16 +410,27 @@ async function recordMaterialization(
     deps: [...asset.deps],
     metadata,
   };
-  const byPartition = opts.materializations.get(assetKey) ?? new Map();
-  byPartition.set(partitionKey, record);
-  opts.materializations.set(assetKey, byPartition);
-  opts.emit({ type: 'MATERIALIZATION', run_id: opts.runId, record });
-  opts.log.info(
-    { asset_key: assetKey, partition: partitionKey || undefined, data_version: dataVersion },
-    'asset materialized',
-  );
+  const fields = { asset_key: assetKey, partition: partitionKey || undefined, data_version: dataVersion };
+  if (asset.publishedBy && opts.unpublished) {
+    // write-audit-publish: recorded once the publisher's checks passed and it published (publish-step.ts)
+    const held = opts.unpublished.get(asset.publishedBy) ?? [];
+    held.push(record);
+    opts.unpublished.set(asset.publishedBy, held);
+    opts.log.info(fields, 'asset written for audit; recorded once published');
+  } else {
+    rememberMaterialization(record, opts);
+    opts.emit({ type: 'MATERIALIZATION', run_id: opts.runId, record });
+    opts.log.info(fields, 'asset materialized');
+  }
   const target = { id: stepId(assetKey, partitionKey), asset_key: assetKey, partition_key: partitionKey };
   return evaluatePartitionChecks(target, asset, result, metadata, opts);
+}
+
+/** The run's in-memory view of the latest materializations (what later steps of the run build from). */
+export function rememberMaterialization(record: MaterializationRecord, opts: ExecuteOptions): void {
+  const byPartition = opts.materializations.get(record.asset_key) ?? new Map();
+  byPartition.set(record.partition_key, record);
+  opts.materializations.set(record.asset_key, byPartition);
 }
 
 /** A materializer that returned past its timeout, before its timer could fire. */

@@ -70,12 +70,12 @@ class Redelivery:
         return [c for i in written for c in self.replaces.get(i, [])]
 
 
-def plan(spark: SparkSession, namespace: str, ranked: DataFrame, parts, alive: list[int]) -> Redelivery:
+def plan(spark: SparkSession, namespace: str, ranked: DataFrame, parts, alive: list[int], ref: str = "main") -> Redelivery:
     """Applies the rule to the rounds of the ``alive`` partitions (part_idx; reconciled, about to be written) of
     ``ranked``. Finds the older deliveries in two reads of each table, both in proportion to the run: the
     partitions of the event dates the run writes (which deliveries hold its rounds), then the older Bronze
-    partitions found (every row of those rounds there)."""
-    result = Redelivery(snapshots=_snapshots(spark, namespace))
+    partitions found (every row of those rounds there). ``ref``: the branch the run reads and writes."""
+    result = Redelivery(snapshots=_snapshots(spark, namespace, ref))
     rows = ranked.where(F.col("is_location") & F.col("part_idx").isin(alive) & F.col("round_id").isNotNull())
     copies = rows.select("part_idx", "course_id", "round_id").distinct()
     deliveries: dict[tuple[str, str], dict[str, int | None]] = defaultdict(dict)  # ingest date → part_idx or None
@@ -103,13 +103,13 @@ def plan(spark: SparkSession, namespace: str, ranked: DataFrame, parts, alive: l
     return result
 
 
-def _snapshots(spark: SparkSession, namespace: str) -> dict[str, int]:
-    """The current snapshot of each existing Silver table."""
+def _snapshots(spark: SparkSession, namespace: str, ref: str) -> dict[str, int]:
+    """The head snapshot of branch ``ref`` of each existing Silver table."""
     out = {}
     for table in tables.TABLE_NAMES:
         name = tables.qualified(spark, namespace, table)
         if spark.catalog.tableExists(name):
-            row = spark.sql(f"SELECT snapshot_id FROM {name}.refs WHERE name = 'main'").first()
+            row = spark.sql(f"SELECT snapshot_id FROM {name}.refs WHERE name = '{ref}'").first()
             if row is not None:
                 out[table] = int(row.snapshot_id)
     return out

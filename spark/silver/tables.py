@@ -156,8 +156,14 @@ def _ingest_date_in(days: list[str]) -> F.Column:
     return F.col("ingest_date") == dates[0] if len(dates) == 1 else F.col("ingest_date").isin(dates)
 
 
+def ensure_branch(spark: SparkSession, name: str, branch: str) -> None:
+    """Creates Iceberg branch ``branch`` of table ``name`` at main's current snapshot (an empty snapshot when the
+    table has none yet), unless it exists: a retried job of the same run goes on writing the same branch."""
+    spark.sql(f"ALTER TABLE {name} CREATE BRANCH IF NOT EXISTS `{branch}`")
+
+
 def overwrite_partitions(df: DataFrame, name: str, condition: F.Column, run_id: str,
-                         validate_from: int | None = None) -> dict:
+                         validate_from: int | None = None, branch: str | None = None) -> dict:
     """Replaces every row matching ``condition`` (whole table partitions: ``slices_condition`` of the run's Bronze
     partitions, and the partitions of re-delivered rounds' older copies) with `df` in ONE Iceberg commit.
 
@@ -170,13 +176,14 @@ def overwrite_partitions(df: DataFrame, name: str, condition: F.Column, run_id: 
     written as it is, without Iceberg's shuffle and sort, and Iceberg's writer fails on rows that are not.
     ``validate_from``: the snapshot `df` was derived from; the commit fails (serializable isolation) if another
     commit since then added or deleted files matching ``condition``, instead of overwriting that commit's rows.
+    ``branch``: commit to this branch (``ensure_branch``), not to main; ``validate_from`` is then on the branch.
     """
     commit_id = uuid.uuid4().hex
     # fanout off: a task keeps ONE data file open at a time, so its rows must arrive clustered by partition.
     # With fanout a task keeps a Parquet writer open per event_date it meets; a Bronze partition spanning
     # ~1,000 days ran a 2g driver out of heap. Same rows, same partitions.
     writer = (
-        df.writeTo(name)
+        df.writeTo(f"{name}.`branch_{branch}`" if branch else name)
         .option("snapshot-property.fairway.run_id", run_id)
         .option("snapshot-property.fairway.commit_id", commit_id)
         .option("fanout-enabled", "false")

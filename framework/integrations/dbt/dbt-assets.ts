@@ -48,7 +48,8 @@ export interface DbtAssetsOptions {
  */
 export interface DbtSourceChecks {
   checks: AssetCheckSpec[];
-  evaluateAssetChecks: (ctx: AssetChecksContext) => Promise<CheckResult[]>;
+  /** `env`: variables of these dbt invocations only (e.g. `FAIRWAY_AUDIT_BRANCH`, read by the project's macros). */
+  evaluateAssetChecks: (ctx: AssetChecksContext, opts?: { env?: Record<string, string> }) => Promise<CheckResult[]>;
 }
 
 export interface DbtAssets {
@@ -155,11 +156,12 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
     const specs = [...tests, ...freshness];
     return {
       checks: specs.map((c) => ({ ...checkSpec(c), scope: 'asset' as const })),
-      evaluateAssetChecks: async (ctx) => {
+      evaluateAssetChecks: async (ctx, opts) => {
+        const env = opts?.env ?? {};
         // Tests first: they are the gate. Freshness after, as its own dbt call (`dbt test` cannot run it).
         const results = [
-          ...(tests.length > 0 ? await sourceTests(ctx, keys, tests, `test-${suffix}`) : []),
-          ...(freshness.length > 0 ? await sourceFreshness(ctx, freshness, `freshness-${suffix}`) : []),
+          ...(tests.length > 0 ? await sourceTests(ctx, keys, tests, `test-${suffix}`, env) : []),
+          ...(freshness.length > 0 ? await sourceFreshness(ctx, freshness, `freshness-${suffix}`, env) : []),
         ];
         return results;
       },
@@ -172,6 +174,7 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
     keys: readonly AssetKey[],
     tests: readonly DbtTestSpec[],
     invocation: string,
+    env: Record<string, string>,
   ): Promise<CheckResult[]> => {
     const selectors = keys.filter((k) => spec.sourceTests.has(k)).map((k) => spec.sourceSelectors.get(k)!);
     ctx.log.info({ selectors, invocation }, 'dbt source tests started');
@@ -182,6 +185,7 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
       vars: project.options.vars ?? {},
       // cautious: a test that also reads a model (not built here) is left to that model's build
       args: ['test', '--select', ...selectors, '--indirect-selection', 'cautious'],
+      env,
       workDir: join(project.options.stateDir, 'runs', ctx.runId, invocation),
       parseCacheDir: project.manifestDir,
       signal: ctx.signal,
@@ -205,6 +209,7 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
     ctx: AssetChecksContext,
     specs: readonly DbtFreshnessSpec[],
     invocation: string,
+    env: Record<string, string>,
   ): Promise<CheckResult[]> => {
     const selectors = specs.map((f) => f.selector);
     const lines: string[] = [];
@@ -215,6 +220,7 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
       target: project.options.target,
       vars: project.options.vars ?? {},
       args: ['source', 'freshness', '--select', ...selectors],
+      env,
       workDir: join(project.options.stateDir, 'runs', ctx.runId, invocation),
       parseCacheDir: project.manifestDir,
       signal: ctx.signal,

@@ -20,6 +20,8 @@ export interface DbtWorkerSpec {
 
 export interface DbtWorkerCommand {
   args: readonly string[];
+  /** Environment variables of this command only (set in the worker for it, then restored). */
+  env?: Readonly<Record<string, string>>;
   onLine: (line: string) => void;
   signal?: AbortSignal;
   /** The step's `ctx.onChildProcess`: the worker's process group is recorded while it runs this command. */
@@ -143,7 +145,8 @@ class DbtWorker {
           resolve(exit);
         },
       };
-      this.#child.stdin?.write(`${JSON.stringify({ args: command.args })}\n`);
+      const request = { args: command.args, ...(command.env ? { env: command.env } : {}) };
+      this.#child.stdin?.write(`${JSON.stringify(request)}\n`);
     });
   }
 

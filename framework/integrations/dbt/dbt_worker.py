@@ -3,7 +3,8 @@
     python dbt_worker.py
 
 Fairway starts it with the environment dbt needs and writes one JSON request per line on stdin,
-``{"args": ["test", "--select", "...", "--project-dir", "..."]}``. Each request runs as
+``{"args": ["test", "--select", "...", "--project-dir", "..."], "env": {...}}`` (``env``: variables set
+for that command only). Each request runs as
 ``dbt <args>`` through dbt's programmatic entry point (``dbtRunner``) in this process, so what an
 adapter starts once per process is started once for all of them: dbt-spark's session method starts
 a Spark JVM (15-30 s), which the gate's ``dbt test``, ``dbt source freshness`` and the Gold
@@ -22,12 +23,30 @@ import traceback
 DONE = "FAIRWAY_DBT_DONE "
 
 
-def _request_args(line: str) -> list[str]:
+def _request(line: str) -> tuple[list[str], dict[str, str]]:
+    """A request's dbt arguments and the environment variables of that command only."""
     request = json.loads(line)
     args = request.get("args") if isinstance(request, dict) else None
+    env = request.get("env", {}) if isinstance(request, dict) else None
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-        raise ValueError('a request is {"args": [<string>, ...]}')
-    return args
+        raise ValueError('a request is {"args": [<string>, ...], "env": {<name>: <string>}}')
+    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        raise ValueError('"env" must map names to strings')
+    return args, env
+
+
+def _run_with_env(runner: object, args: list[str], env: dict[str, str]) -> int:
+    """Runs one command with ``env`` set (e.g. the audit branch the gate tests), then restores the environment."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        return _run(runner, args)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _run(runner: object, args: list[str]) -> int:
@@ -61,7 +80,7 @@ def main() -> int:
         if not line.strip():
             continue
         try:
-            code = _run(runner, _request_args(line))
+            code = _run_with_env(runner, *_request(line))
         except ValueError as e:
             print(f"dbt_worker: bad request: {e}", file=sys.stderr)
             code = 2

@@ -28,6 +28,11 @@ export interface RunDbtOptions {
   vars: Record<string, unknown>;
   /** dbt sub-command and its selection, e.g. `['build', '--select', 'fact_rounds']`. */
   args: readonly string[];
+  /**
+   * Environment variables of this invocation only, read by macros at execution (e.g. the audit branch the
+   * Silver gate tests): unlike `vars`, they do not change what dbt parses, so the parse cache still serves.
+   */
+  env?: Readonly<Record<string, string>>;
   /** This invocation's own directory: `target/` and `logs/` go inside, so runs never share them. */
   workDir: string;
   /** A directory with a `partial_parse.msgpack` to start from (skips most of dbt's parsing). */
@@ -124,6 +129,7 @@ export async function runDbt(opts: RunDbtOptions): Promise<RunDbtResult> {
       { python: opts.dbt.python, env: { ...env, PYTHONUNBUFFERED: '1' }, cwd: join(opts.dbt.profilesDir, 'worker') },
       {
         args: dbtArgs,
+        ...(opts.env ? { env: opts.env } : {}),
         onLine,
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onChildProcess ? { onChildProcess: opts.onChildProcess } : {}),
@@ -135,7 +141,7 @@ export async function runDbt(opts: RunDbtOptions): Promise<RunDbtResult> {
   const child = execa(opts.dbt.command, [...(opts.dbt.prefixArgs ?? []), ...dbtArgs], {
     // Spark (session mode) drops spark-warehouse/ and metastore files into its working directory.
     cwd: opts.workDir,
-    env,
+    env: { ...env, ...opts.env },
     reject: false,
     stdin: 'ignore',
     buffer: false,

@@ -1,0 +1,137 @@
+/**
+ * Write-audit-publish for the Silver tables: the Silver job writes a run's rows to an Iceberg branch of each
+ * table (`audit_<run id>`), the dbt gate tests that branch, and publishing (spark/wap.py, pyiceberg: no JVM)
+ * moves `main` to it — so readers (Trino, Athena, the UI, Gold) never see rows the gate has not passed.
+ */
+import { join } from 'node:path';
+import { z } from 'zod';
+import type {
+  AssetChecksContext,
+  AssetKey,
+  CheckResult,
+  PublishContext,
+  PublishResult,
+} from '../../framework/definitions/index.ts';
+import { FrameworkError } from '../../framework/errors/index.ts';
+import type { DbtSourceChecks } from '../../framework/integrations/dbt/index.ts';
+import { runPipesProcess } from '../../framework/pipes/index.ts';
+import { sparkEnv } from './config.ts';
+import type { Lakehouse } from './lakehouse.ts';
+
+/** The run's audit branch: `audit_` + the run id in lower case (Iceberg ref names are case-sensitive). */
+export const auditBranchOf = (runId: string) => `audit_${runId.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
+
+/** How to read a run's unpublished rows, for messages. */
+export const howToQueryBranch = (table: AssetKey, branch: string) =>
+  `query it with: fairway query "SELECT count(*) FROM ${table} VERSION AS OF '${branch}'"`;
+
+/**
+ * The dbt gate on the run's audit branch (FAIRWAY_AUDIT_BRANCH, read by dbt/macros/audit_branch.sql): a
+ * failing check says that nothing was published and how to look at the rows it failed on.
+ */
+export function auditedChecks(checks: DbtSourceChecks, table: AssetKey): DbtSourceChecks {
+  return {
+    checks: checks.checks,
+    evaluateAssetChecks: async (ctx: AssetChecksContext): Promise<CheckResult[]> => {
+      const branch = auditBranchOf(ctx.runId);
+      const results = await checks.evaluateAssetChecks(ctx, { env: { FAIRWAY_AUDIT_BRANCH: branch } });
+      return results.map((r) =>
+        r.passed
+          ? r
+          : {
+              ...r,
+              description: `${r.description ? `${r.description} ` : ''}(tested on unpublished branch ${branch}; main unchanged: ${howToQueryBranch(table, branch)})`,
+            },
+      );
+    },
+  };
+}
+
+const TableResult = z.object({
+  table: z.string(),
+  status: z.enum(['published', 'no_branch', 'no_table']),
+  mode: z.enum(['fast_forward', 'rebase']).optional(),
+  snapshot_id: z.string().nullable().optional(),
+  audited_snapshot_id: z.string().optional(),
+});
+const WapOutput = z.union([
+  z.object({ tables: z.array(TableResult), expired: z.record(z.string(), z.array(z.string())) }),
+  z.object({ error: z.string(), code: z.string() }),
+]);
+
+/**
+ * Publishes the run's audit branch of every Silver table (spark/wap.py). A rebased table (another run
+ * published first) has a new snapshot: its partitions' data versions become `<that snapshot>:<content hash>`,
+ * what readers of main see.
+ */
+export async function publishAuditBranch(
+  lake: Lakehouse,
+  projectRoot: string,
+  tables: Readonly<Record<AssetKey, string>>,
+  ctx: PublishContext,
+): Promise<PublishResult> {
+  const cfg = lake.config;
+  const runtime = await lake.sparkRuntime((m) => ctx.computeLog(`[bootstrap] ${m}`));
+  const branch = auditBranchOf(ctx.runId);
+  const lines: string[] = [];
+  const result = await runPipesProcess({
+    command: runtime.python,
+    args: [
+      join(projectRoot, 'spark', 'wap.py'),
+      'publish',
+      '--namespace',
+      cfg.catalog.namespaces.silver,
+      '--tables',
+      Object.values(tables).join(','),
+      '--branch',
+      branch,
+      '--run-id',
+      ctx.runId,
+      '--retain-days',
+      String(cfg.auditBranchRetentionDays),
+    ],
+    context: { run_id: ctx.runId, asset_key: ctx.assetKey, partition_key: '', partition: {} },
+    stepDir: ctx.stepDir,
+    cwd: projectRoot,
+    env: { ...process.env, ...sparkEnv(cfg) },
+    signal: ctx.signal,
+    log: ctx.log,
+    onOutput: (line) => {
+      lines.push(line);
+      ctx.computeLog(line);
+    },
+    ...(ctx.onChildProcess ? { onChildProcess: ctx.onChildProcess } : {}),
+  });
+  const last = lines.findLast((l) => l.startsWith('{'));
+  const parsed = last ? WapOutput.safeParse(safeJson(last)) : undefined;
+  if (!parsed?.success) {
+    throw new FrameworkError(
+      'PUBLISH_FAILED',
+      `spark/wap.py publish exited ${result.exitCode} without a result: ${lines.slice(-3).join(' | ') || 'no output'}`,
+    );
+  }
+  const out = parsed.data;
+  if ('error' in out) {
+    throw new FrameworkError('PUBLISH_FAILED', `${out.error} (${out.code}; audit branch ${branch} kept)`);
+  }
+  const dataVersions: Record<AssetKey, Record<string, string>> = {};
+  for (const [asset, table] of Object.entries(tables)) {
+    const t = out.tables.find((x) => x.table === table);
+    ctx.log.info({ table, status: t?.status, mode: t?.mode, snapshot_id: t?.snapshot_id }, 'audit branch published');
+    if (t?.mode !== 'rebase' || !t.snapshot_id) continue;
+    dataVersions[asset] = Object.fromEntries(
+      Object.entries(ctx.pending[asset] ?? {}).map(([p, v]) => [p, `${t.snapshot_id}:${v.split(':')[1] ?? ''}`]),
+    );
+  }
+  const expired = Object.values(out.expired).flat();
+  if (expired.length > 0) ctx.computeLog(`[fairway] dropped ${expired.length} expired audit branch(es)`);
+  return { dataVersions };
+}
+
+function safeJson(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
