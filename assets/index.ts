@@ -13,6 +13,7 @@ import { bronzeAssets } from './bronze.ts';
 import { loadGoldAssets } from './gold.ts';
 import { maskSecrets } from './lib/config.ts';
 import { openLakehouse } from './lib/lakehouse.ts';
+import { lakehouseLineageDatasets } from './lib/lineage-datasets.ts';
 import { queryEmbedded, queryTrino, readsWithoutSpark } from './lib/query.ts';
 import { sampleCommand } from './lib/sample-data/index.ts';
 import { guardLocalStack, stackConfigOf, stackServicesDown } from './lib/stack.ts';
@@ -49,6 +50,10 @@ export default async function lakehouse(ctx?: DefinitionsContext) {
         stackServicesDown(cfg, stateDir, ['s3', 'rest'], 'Trino failed the query; it needs', failure),
     });
   };
+  const tableOf = lakehouseTableOf(
+    silver.map((a) => a.key),
+    gold.project,
+  );
   return defineAssets({
     assets: guardLocalStack(cfg, stateDir, [...bronze, ...silver, ...gold.goldAssets]),
     resources: { lake },
@@ -68,9 +73,11 @@ export default async function lakehouse(ctx?: DefinitionsContext) {
       },
       describeConfig: () => maskSecrets(cfg),
       query,
-      tableOf: lakehouseTableOf(
-        silver.map((a) => a.key),
-        gold.project,
+      tableOf,
+      lineageDatasetOf: lakehouseLineageDatasets(
+        cfg,
+        tableOf,
+        bronze.map((a) => a.key),
       ),
       readTable: async (table, { limit }) => {
         // embedded: DuckDB answers the table-read statements; a statement it hands to Spark makes the read Spark's

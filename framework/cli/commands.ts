@@ -198,6 +198,18 @@ export async function whyCommand(
   const lines = explainStatus(staleness, key, partition);
   const f = freshness?.get(key)?.get(partition);
   if (f) lines.push({ depth: 0, asset_key: key, partition_key: partition, text: `freshness: ${f.state}, ${f.text}` });
+  // a failed gate (the asset's or an upstream's asset-scoped blocking checks) holds it back: say which and why
+  const gated = [key, ...project.graph.upstream(key)];
+  for (const c of project.store.latestCheckEvaluations(gated, { partitions: [''] })) {
+    if (c.passed || !c.blocking || c.severity !== 'error') continue;
+    const rows = c.failures != null ? ` (${c.failures} failing rows)` : '';
+    lines.push({
+      depth: 0,
+      asset_key: c.asset_key,
+      partition_key: '',
+      text: `blocking check '${c.check_name}' on ${c.asset_key} failed in run ${c.run_id}${rows}${c.description ? `: ${c.description}` : ''}`,
+    });
+  }
   if (flags.json) printJson(lines);
   else process.stdout.write(`${lines.map((l) => `${'  '.repeat(l.depth)}${l.text}`).join('\n')}\n`);
   return 0;

@@ -179,8 +179,13 @@ export async function main(argv: string[]): Promise<number> {
     .description('Print the resolved configuration of the definitions, with secrets masked')
     .option('--json', 'machine-readable output')
     .action((flags: { json?: boolean }) =>
-      withProject((p) => {
-        const cfg = p.defs.hooks.describeConfig?.() ?? {};
+      withProject(async (p) => {
+        const lineage = await import('../lineage/index.ts');
+        // the framework's own settings beside the definitions', secrets masked alike
+        const cfg = {
+          ...(p.defs.hooks.describeConfig?.() ?? {}),
+          openlineage: lineage.describeOpenLineageConfig(lineage.openLineageConfigFrom()),
+        };
         if (flags.json) printJson(cfg);
         else process.stdout.write(`${JSON.stringify(cfg, null, 2)}\n`);
         return 0;

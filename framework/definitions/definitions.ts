@@ -63,6 +63,12 @@ export interface TableRef {
   timeColumn?: string;
 }
 
+/** An asset as an OpenLineage dataset, named per the OpenLineage naming spec. */
+export interface LineageDataset {
+  namespace: string;
+  name: string;
+}
+
 /** A table as read on the profile's engine: metadata and its first rows. */
 export interface TableRead {
   /** The engine that answered (`trino`, `spark`, …). */
@@ -108,6 +114,12 @@ export interface DefinitionHooks {
    * `TABLE_NOT_FOUND`; an engine that does not answer, a `ServiceUnavailableError`.
    */
   readTable?: (table: TableRef, opts: { limit: number }) => Promise<TableRead>;
+  /**
+   * The OpenLineage dataset an asset is (`namespace` = its data source, e.g. `s3://landing` or
+   * `iceberg://catalog`; `name` = its path or table), or undefined for the default (namespace = the job
+   * namespace, name = the asset key). Read only when OpenLineage emission is on.
+   */
+  lineageDatasetOf?: (assetKey: AssetKey) => LineageDataset | undefined;
   /** Extra CLI commands, by name. */
   commands?: Record<string, ExtensionCommand>;
   /** Installs what the materializers need (venvs, jars), for `fairway bootstrap`. */

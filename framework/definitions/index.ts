@@ -36,6 +36,7 @@ export {
   defineAssets,
   didYouMean,
   type ExtensionCommand,
+  type LineageDataset,
   partitionMappingOf,
   type QueryOptions,
   type QueryResult,

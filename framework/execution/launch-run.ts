@@ -90,6 +90,9 @@ const CANCEL_POLL_MS = 1_000;
 export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<LaunchResult> {
   const { store, defs, graph } = ctx;
   const alerting = alertConfigFrom(); // a bad FAIRWAY_ALERT_* value stops the run before it starts
+  // loaded on use (the CLI's light commands never pay for it); a bad FAIRWAY_OPENLINEAGE_* value stops it too
+  const lineageModule = await import('../lineage/index.ts');
+  const lineageConfig = lineageModule.openLineageConfigFrom();
   reapDeadRuns(store);
   const selected = resolveSelection(graph, opts.selection);
   if (selected.length === 0) {
@@ -176,7 +179,23 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   });
   // started only when a step with a timeout runs
   const watchdog = new EventLoopWatchdog({ runId, store, log });
-  const groups = followChildGroups(recordEventsTo(store, opts.onEvent));
+  const lineage = lineageConfig
+    ? lineageModule.startRunLineage(lineageConfig, {
+        runId,
+        plan,
+        graph,
+        hooks: defs.hooks,
+        stateDir: ctx.stateDir,
+        log,
+      })
+    : undefined;
+  const forward: EventSink | undefined = lineage
+    ? (e) => {
+        lineage.onEvent(e);
+        opts.onEvent?.(e);
+      }
+    : opts.onEvent;
+  const groups = followChildGroups(recordEventsTo(store, forward));
   let result: ExecuteResult;
   try {
     result = await executePlan({
@@ -194,6 +213,9 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
       watchdog,
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
     });
+  } catch (e) {
+    await lineage?.finish('FAILURE', (e as Error).message);
+    throw e;
   } finally {
     await watchdog.stop();
     // a canceled or timed-out step's child may still be stopping: the locks wait for it
@@ -215,6 +237,7 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   }
   const finishedAt = new Date().toISOString();
   store.updateRun(runId, { status: result.status, reason: result.reason, finished_at: finishedAt });
+  await lineage?.finish(result.status, result.reason);
   unregisterFatalStop();
   const finished = store.getRun(runId)!;
   const summary = buildRunSummary(store, finished);

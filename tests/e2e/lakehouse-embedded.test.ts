@@ -19,6 +19,8 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCourses } from '../../assets/lib/courses.ts';
 import { generateDailyExports } from '../../assets/lib/sample-data/index.ts';
+import { openLineageValidator } from '../../framework/lineage/fixtures/validate-events.ts';
+import { lineageFileOf, type RunEvent } from '../../framework/lineage/index.ts';
 import {
   expectedSilverCounts,
   fairway,
@@ -51,7 +53,7 @@ const partitionOf = (course: string, day = DAY) => `course_id=${course},ingest_d
  * A new day's export of a course, generated: rounds of its own, not the sample's again (a re-delivery has a
  * test of its own). Returns its directory.
  */
-async function dailyExport(course: string, day: string): Promise<string> {
+async function dailyExport(course: string, day: string, format: 'csv' | 'json' = 'csv'): Promise<string> {
   const out = mkdtempSync(join(tmpdir(), 'fairway-daily-'));
   await generateDailyExports({
     outDir: out,
@@ -60,6 +62,7 @@ async function dailyExport(course: string, day: string): Promise<string> {
     startDate: day,
     roundsPerDay: [20, 30],
     writeCoursesFile: false,
+    format,
   });
   return join(out, course, day);
 }
@@ -92,7 +95,8 @@ describe('a fresh lakehouse with an empty inbox', () => {
 describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared sample)', () => {
   const home = mkdtempSync(join(tmpdir(), 'fairway-lakehouse-'));
   const inbox = join(home, 'inbox');
-  const env = { FAIRWAY_HOME: home, FAIRWAY_LOG_LEVEL: 'warn' };
+  // OpenLineage events of every run below go to <home>/openlineage/events.jsonl (validated by one test)
+  const env = { FAIRWAY_HOME: home, FAIRWAY_LOG_LEVEL: 'warn', FAIRWAY_OPENLINEAGE_TRANSPORT: 'file' };
   const cli = (args: string[]) => fairway(args, { cwd: repoRoot, env });
   const manifest = readSampleManifest();
 
@@ -188,6 +192,52 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
       ['silver_fact_telemetry_event_freshness', 'warn', false],
     ]);
     expect(await silverCounts()).toEqual(before);
+  });
+
+  it('schema validation of OpenLineage events for a full lakehouse run: Bronze → Silver → dbt gate → Gold', () => {
+    const validate = openLineageValidator();
+    const events = readFileSync(lineageFileOf(home), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as RunEvent);
+    for (const e of events) expect(validate(e), `${e.job.name} ${e.eventType}`).toEqual([]);
+    // every step's run starts and ends once, under a Fairway run that starts and ends too
+    const runs = new Map<string, RunEvent[]>();
+    for (const e of events) runs.set(e.run.runId, [...(runs.get(e.run.runId) ?? []), e]);
+    const parents = new Set(events.filter((e) => e.job.name === 'fairway.run').map((e) => e.run.runId));
+    expect(parents.size).toBeGreaterThanOrEqual(3);
+    for (const [, [start, end, ...more]] of runs) {
+      expect([start!.eventType, end?.eventType, more.length]).toEqual(['START', 'COMPLETE', 0]);
+      const parent = start!.run.facets?.parent as { run: { runId: string } } | undefined;
+      if (start!.job.name !== 'fairway.run') expect(parents).toContain(parent?.run.runId);
+    }
+    const ended = (job: string) => events.filter((e) => e.job.name === job && e.eventType === 'COMPLETE');
+    const catalog = `iceberg://${join(home, 'warehouse', 'catalog.db')}`;
+    // the first run: one Silver Spark application over the five Bronze partitions, writing three tables (their
+    // audit branches: write-audit-publish), its reconciliation checked as it wrote
+    const tables = ['fact_device_health', 'fact_telemetry_event', 'quarantine_telemetry_event'];
+    const names = (e: RunEvent) => e.outputs.map((d) => `${d.namespace}/${d.name}`).sort();
+    const [silver] = ended('silver_job');
+    expect(silver!.inputs).toEqual([{ namespace: 'file', name: join(home, 'storage', 'fairway-landing') }]);
+    expect(names(silver!)).toEqual(tables.map((t) => `${catalog}/silver.${t}`));
+    const audited = silver!.outputs.find((d) => d.name === 'silver.fact_telemetry_event')!;
+    expect(audited.facets?.dataQualityAssertions?.assertions).toEqual([{ assertion: 'reconciliation', success: true }]);
+    // the gate: the dbt tests on Silver as quality assertions of the tables they read, and what it published
+    const gate = ended('silver.fact_telemetry_event.checks')[0]!;
+    const tested = gate.inputs[0]!.inputFacets?.dataQualityAssertions?.assertions as { assertion: string }[];
+    expect(tested.length).toBeGreaterThan(5);
+    expect(names(gate)).toEqual(tables.map((t) => `${catalog}/silver.${t}`));
+    const fact = gate.outputs.find((d) => d.name === 'silver.fact_telemetry_event')!;
+    expect(fact.facets?.version?.datasetVersion).toMatch(/^\d+$/); // the Iceberg snapshot id main now has
+    expect(fact.outputFacets?.outputStatistics?.rowCount).toBe(COURSES.reduce((n, c) => n + expected(c).silver, 0));
+    const columns = ((fact.facets?.schema?.fields ?? []) as { name: string }[]).map((f) => f.name);
+    expect(columns).toEqual(expect.arrayContaining(['round_id', 'fix_timestamp', 'course_id']));
+    // Gold: one dbt build reading the Silver tables from the same catalog
+    const [gold] = ended('dbt_build');
+    expect(gold!.inputs.map((d) => `${d.namespace}/${d.name}`)).toContain(`${catalog}/silver.fact_telemetry_event`);
+    const rounds = gold!.outputs.find((d) => d.name === 'gold.fact_rounds')!;
+    expect(rounds.namespace).toBe(catalog);
+    expect(rounds.outputFacets?.outputStatistics?.rowCount).toBeGreaterThan(0);
   });
 
   it('DuckDB answers without a JVM as Spark does; what it cannot run goes to Spark, said on stderr', async () => {
@@ -383,5 +433,145 @@ describe.skipIf(!existsSync(SAMPLE))('lakehouse on the embedded profile (shared 
     );
     expect(Number(moved!.rows[0]![0])).toBeGreaterThan(0);
     expect(Number(moved!.rows[0]![1])).toBe(0);
+  });
+  // Write-audit-publish: a run's Silver rows go to an audit branch of each table; main moves only when the gate passed.
+  const mainSnapshots = async () => {
+    const results = await query(
+      ...['fact_telemetry_event', 'fact_device_health', 'quarantine_telemetry_event'].map(
+        (t) => `SELECT snapshot_id FROM silver.${t}.refs WHERE name = 'main'`,
+      ),
+    );
+    return results.map((r) => String(r.rows[0]![0]));
+  };
+  const goldRounds = async () => Number((await query('SELECT count(*) FROM gold.fact_rounds'))[0]!.rows[0]![0]);
+  const branchesOf = async () =>
+    (await query("SELECT name FROM silver.fact_telemetry_event.refs WHERE name <> 'main'"))[0]!.rows.map((r) => r[0]);
+
+  it('a batch failing the gate stays on its audit branch: main, its readers and Gold unchanged; a good batch publishes', async () => {
+    const course = COURSES[1] ?? COURSES[0]!;
+    const day = '2025-06-07';
+    // a new day whose every fix reports 150 % battery: silver_battery_in_range (an error test) fails
+    const dir = await dailyExport(course, day, 'json');
+    for (const f of readdirSync(dir)) {
+      const rounds = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { locations: { batteryPercentage: number }[] }[];
+      for (const r of rounds) for (const l of r.locations) l.batteryPercentage = 150;
+      writeFileSync(join(dir, f), JSON.stringify(rounds));
+    }
+    cpSync(dir, join(inbox, course, day), { recursive: true });
+    const before = { main: await mainSnapshots(), silver: await silverCounts(), gold: await goldRounds() };
+
+    const bad = await cli(['materialize', '*', '--stale-only', '--json']);
+    expect(bad.exitCode, String(bad.stderr).slice(-3000)).toBe(1);
+    const run = JSON.parse(String(bad.stdout)) as Summary & {
+      run_id: string;
+      reason: string;
+      asset_checks: { name: string; passed: boolean; description: string | null }[];
+    };
+    const branch = `audit_${run.run_id.toLowerCase()}`;
+    expect(run.reason).toContain("blocking check 'silver_battery_in_range'");
+    const failed = run.asset_checks.find((c) => c.name === 'silver_battery_in_range')!;
+    expect(failed.passed).toBe(false);
+    expect(failed.description).toContain(`tested on unpublished branch ${branch}; main unchanged`);
+    // main is byte-for-byte what it was: same snapshot of every table, same rows; Gold not rebuilt
+    expect(await mainSnapshots()).toEqual(before.main);
+    expect(await silverCounts()).toEqual(before.silver);
+    expect(await goldRounds()).toBe(before.gold);
+    expect(run.steps.filter((s) => s.asset_key.startsWith('gold.')).every((s) => s.status === 'SKIPPED')).toBe(true);
+    // the branch keeps the bad rows for inspection; the partition is not recorded as materialized
+    expect(await branchesOf()).toContain(branch);
+    const [onBranch] = await query(
+      `SELECT count(*) FROM silver.fact_telemetry_event VERSION AS OF '${branch}' WHERE battery_percentage > 100`,
+    );
+    expect(Number(onBranch!.rows[0]![0])).toBeGreaterThan(0);
+    const why = await cli(['why', 'silver.fact_telemetry_event', '--partition', partitionOf(course, day)]);
+    expect(String(why.stdout)).toContain('is MISSING');
+    expect(String(why.stdout)).toContain(
+      "blocking check 'silver_battery_in_range' on silver.fact_telemetry_event failed",
+    );
+    expect(String(why.stdout)).toContain(`VERSION AS OF '${branch}'`);
+
+    // the export fixed: the next run writes the partition again and publishes it; readers see it, Gold rebuilds
+    writeFileSync(
+      join(inbox, course, day, readdirSync(dir)[0]!),
+      readFileSync(join(await dailyExport(course, day, 'json'), readdirSync(dir)[0]!)),
+    );
+    const good = await cli(['materialize', '*', '--stale-only', '--json']);
+    expect(good.exitCode, String(good.stderr).slice(-3000)).toBe(0);
+    const after = await mainSnapshots();
+    expect(after.every((s, i) => s !== before.main[i])).toBe(true);
+    const [rows] = await query(
+      `SELECT count(*) FROM silver.fact_telemetry_event WHERE course_id = '${course}' AND ingest_date = DATE '${day}'`,
+    );
+    expect(Number(rows!.rows[0]![0])).toBeGreaterThan(0);
+    expect(await goldRounds()).toBeGreaterThan(before.gold);
+    // the published run's data version is the snapshot main has now
+    const silver = (JSON.parse(String(good.stdout)) as Summary).steps.find(
+      (s) => s.asset_key === 'silver.fact_telemetry_event' && s.partition_key === partitionOf(course, day),
+    )!;
+    expect(silver.data_version!.split(':')[0]).toBe(after[0]);
+    expect(await branchesOf()).toEqual([branch]); // the failed run's branch, kept for its retention period
+  });
+
+  it('a run killed between audit and publish leaves main untouched; the next run writes and publishes the partition', async () => {
+    const course = COURSES[2] ?? COURSES[0]!;
+    const day = '2025-06-08';
+    cpSync(await dailyExport(course, day), join(inbox, course, day), { recursive: true });
+    const before = await mainSnapshots();
+    const child = execa('node', [fairwayBin, 'materialize', 'silver.fact_telemetry_event', '--stale-only'], {
+      cwd: repoRoot,
+      env: { ...env, NO_COLOR: '1' },
+      detached: true,
+      reject: false,
+    });
+    // the gate (checks step) starts once the Silver job has written the audit branch: kill everything then
+    const started = Date.now();
+    const gateStarted = () =>
+      readdirSync(join(home, 'runs')).some((run) =>
+        existsSync(join(home, 'runs', run, 'steps', 'silver.fact_telemetry_event__checks')),
+      );
+    while (!gateStarted() && Date.now() - started < 300_000) await new Promise((r) => setTimeout(r, 200));
+    expect(gateStarted()).toBe(true);
+    process.kill(-child.pid!, 'SIGKILL');
+    await child;
+    expect(await mainSnapshots()).toEqual(before);
+    const why = await cli(['why', 'silver.fact_telemetry_event', '--partition', partitionOf(course, day)]);
+    expect(String(why.stdout)).toContain('is MISSING');
+
+    const again = await cli(['materialize', 'silver.fact_telemetry_event', '--stale-only', '--json']);
+    expect(again.exitCode, String(again.stderr).slice(-3000)).toBe(0);
+    expect(
+      (JSON.parse(String(again.stdout)) as Summary).steps
+        .filter((s) => s.asset_key === 'silver.fact_telemetry_event')
+        .map((s) => s.partition_key),
+    ).toEqual([partitionOf(course, day)]);
+    const [rows] = await query(
+      `SELECT count(*) FROM silver.fact_telemetry_event WHERE course_id = '${course}' AND ingest_date = DATE '${day}'`,
+    );
+    expect(Number(rows!.rows[0]![0])).toBeGreaterThan(0);
+  });
+
+  it('two runs at once on different partitions both publish: every row of both is in main, none twice', async () => {
+    const day = '2025-06-09';
+    const [a, b] = [COURSES[3] ?? COURSES[0]!, COURSES[4] ?? COURSES[1] ?? COURSES[0]!];
+    for (const c of [a, b]) cpSync(await dailyExport(c, day), join(inbox, c, day), { recursive: true });
+    const runs = await Promise.all(
+      [a, b].map((c) =>
+        cli(['materialize', 'silver.fact_telemetry_event', '--partition', partitionOf(c, day), '--json']),
+      ),
+    );
+    for (const r of runs) expect(r.exitCode, String(r.stderr).slice(-3000)).toBe(0);
+    const steps = runs.flatMap((r) => (JSON.parse(String(r.stdout)) as Summary).steps);
+    expect(steps.filter((s) => s.asset_key === 'silver.fact_telemetry_event').map((s) => s.status)).toEqual([
+      'SUCCESS',
+      'SUCCESS',
+    ]);
+    const [perCourse, dups] = await query(
+      `SELECT course_id, count(*) FROM silver.fact_telemetry_event WHERE ingest_date = DATE '${day}' GROUP BY 1 ORDER BY 1`,
+      'SELECT count(*) FROM (SELECT round_id, fix_timestamp FROM silver.fact_telemetry_event ' +
+        'WHERE fix_timestamp IS NOT NULL GROUP BY 1, 2 HAVING count(*) > 1)',
+    );
+    expect(perCourse!.rows.map((r) => r[0])).toEqual([a, b].sort());
+    expect(perCourse!.rows.every((r) => Number(r[1]) > 0)).toBe(true);
+    expect(Number(dups!.rows[0]![0])).toBe(0);
   });
 });
