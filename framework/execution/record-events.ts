@@ -1,3 +1,4 @@
+import { countRows } from '../observability/row-counters.ts';
 import type { EventRecord, Store } from '../storage/index.ts';
 import type { EventSink, ExecutionEvent } from './events.ts';
 
@@ -128,6 +129,7 @@ export function recordEventsTo(store: Store, forward?: EventSink): EventSink {
         break;
       case 'MATERIALIZATION':
         store.recordMaterialization(e.record);
+        countRows(store, e.record);
         break;
       case 'CHECK_EVALUATION':
         store.recordCheckEvaluations([e.record]);

@@ -1,8 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
-import { Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Project, StatusCache } from '../project/index.ts';
 import { loadStatus } from '../project/index.ts';
 import { exceptionsOf, statusCounts } from '../staleness/index.ts';
+import { rowTotals } from './row-counters.ts';
 
 /** Step durations, in seconds: from a tenth of a second to a couple of hours. */
 const DURATION_BUCKETS = [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200];
@@ -44,6 +45,16 @@ export async function renderMetrics(
   const keys = graph.keys();
   for (const [asset, list] of store.recentDurations(keys, RECENT_STEPS)) {
     for (const ms of list) durations.observe({ asset }, ms / 1000);
+  }
+
+  const rows = new Counter({
+    name: 'fairway_rows_total',
+    help: 'Rows reported by the materializations of each asset: written (row_count), quarantined, duplicates_removed',
+    labelNames: ['asset', 'kind'],
+    registers: [registry],
+  });
+  for (const asset of keys) {
+    for (const [kind, n] of Object.entries(rowTotals(store, asset))) rows.inc({ asset, kind }, n);
   }
 
   const status = await loadStatus(project, keys, { freshnessAt: now, ...(opts.cache ? { cache: opts.cache } : {}) });

@@ -671,6 +671,15 @@ export class SqliteStore implements Store {
     );
   }
 
+  addToCursor(name: string, n: number): void {
+    withBusyRetry(() =>
+      this.#stmt(
+        'INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE ' +
+          'SET value = CAST(CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER) AS TEXT)',
+      ).run(name, String(Math.trunc(n))),
+    );
+  }
+
   // ---- scheduler ticks and decisions ----------------------------------------------------------
 
   beginTick(tick: SchedulerTickRecord): { tick: SchedulerTickRecord; created: boolean } {

@@ -279,6 +279,8 @@ export interface Store {
   /** Key-value cursors for sensors and the daemon. */
   getCursor(name: string): string | undefined;
   setCursor(name: string, value: string): void;
+  /** Adds an integer to a cursor holding one (0 when absent), in one statement: concurrent adds never lose one. */
+  addToCursor(name: string, n: number): void;
 
   /** Inserts the tick unless one with its id exists; returns the stored tick and whether it is new. */
   beginTick(tick: SchedulerTickRecord): { tick: SchedulerTickRecord; created: boolean };

@@ -59,6 +59,9 @@ describe('Prometheus metrics', () => {
     expect(value('fairway_asset_partitions', { asset: 'bronze.raw_orders', state: 'fresh' })).toBe(2);
     expect(value('fairway_asset_partitions', { asset: 'gold.orders_report', state: 'missing' })).toBe(0);
     expect(value('fairway_store_bytes', {})).toBeGreaterThan(0);
+    // rows written per asset, summed over its materializations (north 5 + south 3)
+    expect(m.fairway_rows!.type).toBe('counter');
+    expect(value('fairway_rows', { asset: 'bronze.raw_orders', kind: 'written' }, 'fairway_rows_total')).toBe(8);
   });
 
   it('the UI serves the same at /metrics', async () => {
