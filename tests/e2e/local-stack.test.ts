@@ -13,7 +13,7 @@
  * A stack already answering on the profile's ports (started from another state dir) is reused and
  * left running; the stop-the-S3-server part then is skipped, since that server is not ours to stop.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -461,6 +461,36 @@ describe.skipIf(!existsSync(SAMPLE) || javaProblem !== undefined)('local profile
       .sort((a, b) => a - b);
     expect(executors.length).toBeGreaterThanOrEqual(2);
     expect(readFileSync(join(workDir, appId, String(executors.at(-1)), 'stderr'), 'utf8')).toContain('Finished task');
+  });
+
+  it('a batch failing the gate is not published: Trino reads main as it was, the audit branch holds the bad rows', async () => {
+    const course = COURSES[0]!;
+    const day = '2025-06-07';
+    // the sample's JSON export again under a new day, every fix at 150 % battery: silver_battery_in_range fails
+    const file = readdirSync(join(SAMPLE, course)).find((f) => f.endsWith('.json'))!;
+    const rounds = JSON.parse(readFileSync(join(SAMPLE, course, file), 'utf8')) as {
+      locations: { batteryPercentage: number }[];
+    }[];
+    for (const r of rounds) for (const l of r.locations) l.batteryPercentage = 150;
+    mkdirSync(join(home, 'inbox', course, day), { recursive: true });
+    writeFileSync(join(home, 'inbox', course, day, file), JSON.stringify(rounds));
+    const refs = 'SELECT name, CAST(snapshot_id AS varchar) FROM silver."fact_telemetry_event$refs" ORDER BY name';
+    const [mainBefore] = await query(refs);
+    const before = await silverCounts();
+
+    const r = await cli(['materialize', 'silver.fact_telemetry_event', '--stale-only', '--json']);
+    expect(r.exitCode, String(r.stderr).slice(-3000)).toBe(1);
+    const branch = `audit_${(JSON.parse(String(r.stdout)) as { run_id: string }).run_id.toLowerCase()}`;
+    expect(await silverCounts()).toEqual(before);
+    const [refsAfter, onBranch] = await query(
+      refs,
+      `SELECT count(*) FROM silver.fact_telemetry_event FOR VERSION AS OF '${branch}' WHERE battery_percentage > 100`,
+    );
+    // main's snapshot unchanged; the run's branch beside it
+    expect(refsAfter!.rows.find((row) => row[0] === 'main')).toEqual(mainBefore!.rows.find((row) => row[0] === 'main'));
+    expect(refsAfter!.rows.map((row) => row[0])).toContain(branch);
+    expect(Number(onBranch!.rows[0]![0])).toBeGreaterThan(0);
+    rmSync(join(home, 'inbox', course, day), { recursive: true });
   });
 });
 
