@@ -18,6 +18,7 @@ import {
   type PersistDbtArtifacts,
 } from '../framework/integrations/dbt/index.ts';
 import { ensureSparkRuntime, type SparkRuntime } from '../framework/integrations/spark/index.ts';
+import { awsLocations } from './lib/aws/aws-clients.ts';
 import { type LakehouseConfig, sparkEnv, sparkJars } from './lib/config.ts';
 import { courseUnits, loadCourses } from './lib/courses.ts';
 import type { ObjectStore } from './lib/object-store.ts';
@@ -161,7 +162,7 @@ export function dbtOutputs(cfg: LakehouseConfig, sparkParams: Record<string, str
       region_name: cfg.s3.region,
       database: 'awsdatacatalog',
       schema,
-      s3_staging_dir: `s3://${cfg.buckets.observability}/${cfg.prefixes.observability}athena-results/`,
+      s3_staging_dir: awsLocations(cfg).athenaResults,
       s3_data_dir: `${cfg.catalog.warehouse.gold.replace(/\/$/, '')}/`,
       work_group: cfg.query.athenaWorkgroup ?? 'primary',
       threads: 4,

@@ -11,6 +11,8 @@ import { type DefinitionsContext, stateDirOf } from '../framework/project/index.
 import { stackCommand } from '../stack/index.ts';
 import { bronzeAssets } from './bronze.ts';
 import { loadGoldAssets } from './gold.ts';
+import { queryAthena } from './lib/aws/athena.ts';
+import { awsCommand } from './lib/aws/aws-command.ts';
 import { maskSecrets } from './lib/config.ts';
 import { openLakehouse } from './lib/lakehouse.ts';
 import { lakehouseLineageDatasets } from './lib/lineage-datasets.ts';
@@ -38,6 +40,11 @@ export default async function lakehouse(ctx?: DefinitionsContext) {
   });
   const silver = silverAssets(lake, bronze[0]!, projectRoot, gold.silverGate);
   const query = async (statements: string[], opts: QueryOptions = {}) => {
+    if (cfg.query.engine === 'athena') {
+      if (opts.engine !== undefined && opts.engine !== 'athena')
+        throw new UsageError(`--engine ${opts.engine}: this profile (${cfg.file}) queries Athena only.`);
+      return queryAthena(cfg, statements, opts);
+    }
     if (cfg.query.engine !== 'trino') return queryEmbedded(lake, projectRoot, statements, opts);
     if (opts.engine !== undefined && opts.engine !== 'trino')
       throw new UsageError(`--engine ${opts.engine}: this profile (${cfg.file}) queries Trino only.`);
@@ -89,7 +96,11 @@ export default async function lakehouse(ctx?: DefinitionsContext) {
         const read = await readLakehouseTable(cfg.query.engine, (sql) => query(sql, { onNotice }), table, limit);
         return { ...read, engine };
       },
-      commands: { stack: stackCommand((dir) => stackConfigOf(cfg, dir)), sample: sampleCommand(cfg) },
+      commands: {
+        stack: stackCommand((dir) => stackConfigOf(cfg, dir)),
+        sample: sampleCommand(cfg),
+        aws: awsCommand(lake, projectRoot),
+      },
       noDataHint: `Put round exports in ${cfg.inboxDir}/<course_id>/<YYYY-MM-DD>/, or load the sample with 'fairway sample'.`,
       bootstrap: async (onProgress) => {
         const runtime = await lake.sparkRuntime(onProgress);

@@ -1,4 +1,4 @@
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type AssetCheckSpec,
@@ -15,7 +15,13 @@ import {
   type PartitionFailure,
   type StepPartition,
 } from '../framework/definitions/index.ts';
-import { type PipesProcessResult, reportedChecks, runPipesProcess } from '../framework/pipes/index.ts';
+import {
+  type PipesMessage,
+  type PipesProcessResult,
+  reportedChecks,
+  runPipesProcess,
+} from '../framework/pipes/index.ts';
+import { runSilverRemote, sparkLauncherOf } from './lib/aws/silver-remote.ts';
 import { sparkEnv, sparkJars } from './lib/config.ts';
 import type { Lakehouse } from './lib/lakehouse.ts';
 import { auditBranchOf, auditedChecks, publishAuditBranch } from './lib/wap.ts';
@@ -35,6 +41,7 @@ function silverCodeFiles(root: string): string[] {
     join(dir, 'silver_job.py'),
     join(dir, 'session.py'),
     join(dir, 'pipes.py'),
+    join(dir, 'pipes_s3.py'),
     ...readdirSync(pkg)
       .filter((f) => f.endsWith('.py'))
       .sort()
@@ -247,33 +254,43 @@ export function silverAssets(
         ...(gate ? ['--branch', auditBranchOf(ctx.runId)] : []),
       ];
       const log = ctx.log.child({ output_table: keys.telemetry, partitions: ctx.partitions.length });
-      const result = await runPipesProcess({
-        command: runtime.python,
-        args,
-        context: {
-          run_id: ctx.runId,
-          asset_key: ctx.assetKey,
-          partition_key: ctx.partitionKey,
-          partition: ctx.partition,
-          extras: { partitions: ctx.partitions.map((p) => p.key) },
-        },
-        stepDir: ctx.stepDir,
-        cwd: projectRoot,
-        env: {
-          ...process.env,
-          ...sparkEnv(cfg),
-          FAIRWAY_SPARK_JARS: sparkJars(cfg, runtime.jars).join(','),
-          JAVA_HOME: runtime.javaHome,
-          PYSPARK_PYTHON: runtime.python,
-        },
-        signal: ctx.signal,
-        log,
-        onOutput: (line) => ctx.computeLog(line),
-        onChildProcess: ctx.onChildProcess,
-        onMessage: (m) => {
-          if (m.type === 'log') log[m.level]({ ...m.fields }, m.message);
-        },
-      });
+      const context = {
+        run_id: ctx.runId,
+        asset_key: ctx.assetKey,
+        partition_key: ctx.partitionKey,
+        partition: ctx.partition,
+        extras: { partitions: ctx.partitions.map((p) => p.key) },
+      };
+      const onMessage = (m: PipesMessage) => {
+        if (m.type === 'log') log[m.level]({ ...m.fields }, m.message);
+      };
+      // FAIRWAY_SPARK_LAUNCHER=emr-serverless: the same job and messages, on EMR Serverless (assets/lib/aws/)
+      const launcher = sparkLauncherOf(cfg);
+      const result = launcher
+        ? await runSilverRemote({
+            ...{ config: cfg, store: lake.store, launcher, projectRoot, jars: runtime.jars, context, log, onMessage },
+            ...{ manifest: readFileSync(manifestPath, 'utf8'), args: args.slice(3), runId: ctx.runId },
+            ...{ stepKey: ctx.assetKey, signal: ctx.signal, onOutput: (line: string) => ctx.computeLog(line) },
+          })
+        : await runPipesProcess({
+            command: runtime.python,
+            args,
+            context,
+            stepDir: ctx.stepDir,
+            cwd: projectRoot,
+            env: {
+              ...process.env,
+              ...sparkEnv(cfg),
+              FAIRWAY_SPARK_JARS: sparkJars(cfg, runtime.jars).join(','),
+              JAVA_HOME: runtime.javaHome,
+              PYSPARK_PYTHON: runtime.python,
+            },
+            signal: ctx.signal,
+            log,
+            onOutput: (line) => ctx.computeLog(line),
+            onChildProcess: ctx.onChildProcess,
+            onMessage,
+          });
       const results = silverResults(ctx.partitions, result, ctx.runId, keys);
       const facts = (results.outputs[keys.telemetry] as BatchMaterializeResult).partitions;
       const written = Object.values(facts).filter((r) => !isPartitionFailure(r)).length;

@@ -9,6 +9,10 @@ and the context is empty.
         pipes.log("info", "reading", files=3)
         pipes.report_materialization(data_version="123", metadata={"rows": md_row_count(10)})
 
+A job launched on a managed Spark service (EMR Serverless) gets an ``s3://bucket/prefix/`` there instead of a
+path: its messages go to numbered chunk objects under that prefix (spark/pipes_s3.py), which Fairway reads
+while it polls the job.
+
 ``report_materialization``, ``report_check`` and ``report_error`` take an optional ``partition_key``: a job
 that writes several partitions in one run reports each partition's result (or failure) with its key, as a
 top-level ``"partition_key"`` field of the message. Without it a message is about the whole run.
@@ -104,7 +108,13 @@ class Pipes:
         self.context = context
         self.messages_path = messages_path
         self._lock = threading.Lock()
-        self._file = open(messages_path, "a", encoding="utf-8") if messages_path else None
+        self._file = None
+        if messages_path and messages_path.startswith("s3://"):
+            from pipes_s3 import S3ChunkWriter  # boto3, only for a job run away from the orchestrator
+
+            self._file = S3ChunkWriter(messages_path)
+        elif messages_path:
+            self._file = open(messages_path, "a", encoding="utf-8")
 
     # -- context shortcuts
     @property
@@ -208,9 +218,15 @@ class Pipes:
 
 
 def read_context(environ: Mapping[str, str] | None = None) -> dict:
+    """The run context: JSON in ``FAIRWAY_PIPES_CONTEXT``, or in the S3 object it names (a remote job: a Spark
+    property holds at most 1,024 characters, the context of a big batch more)."""
     raw = (environ if environ is not None else os.environ).get(CONTEXT_ENV)
     if not raw:
         return {}
+    if raw.startswith("s3://"):
+        from pipes_s3 import read_text
+
+        raw = read_text(raw, environ)
     try:
         ctx = json.loads(raw)
     except json.JSONDecodeError as e:

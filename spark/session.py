@@ -6,7 +6,7 @@ Iceberg catalog in both.
 
 | variable | default | meaning |
 |---|---|---|
-| FAIRWAY_SPARK_MASTER | local[2] | Spark master |
+| FAIRWAY_SPARK_MASTER | local[2] | Spark master; ``managed``: the one spark-submit chose (EMR Serverless) |
 | FAIRWAY_SPARK_DRIVER_MEMORY | 2g | driver heap |
 | FAIRWAY_SPARK_SHUFFLE_PARTITIONS | 4 | spark.sql.shuffle.partitions |
 | FAIRWAY_SPARK_JARS | (none) | comma-separated absolute jar paths (Iceberg, Sedona, sqlite-jdbc, hadoop-aws, fairway-localfs) |
@@ -19,6 +19,7 @@ Iceberg catalog in both.
 | FAIRWAY_CATALOG_URI | (none) | jdbc:sqlite:file:/abs/catalog.db or http://127.0.0.1:8181 |
 | FAIRWAY_WAREHOUSE | (none) | file:///abs/dir or s3://bucket/prefix |
 | FAIRWAY_S3_ENDPOINT / _REGION / _PATH_STYLE | | S3-compatible endpoint for S3FileIO and s3a:// |
+| FAIRWAY_AWS_ENDPOINT | (none) | the Glue catalog's endpoint (an emulator such as moto); none: the region's |
 | AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY | | credentials for S3FileIO and s3a:// |
 """
 
@@ -74,6 +75,15 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 def is_local_master(master: str) -> bool:
     """``local``, ``local[N]``, ``local[*]``: driver and executors in one JVM on this machine."""
     return master.startswith("local")
+
+
+MANAGED_MASTER = "managed"
+
+
+def is_managed_master(master: str) -> bool:
+    """``managed``: a managed Spark service (EMR Serverless) started the driver with its own master, driver
+    host and resources; the session sets none of them."""
+    return master == MANAGED_MASTER
 
 
 def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -151,7 +161,11 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
                 env, class_archive(os.path.dirname(localfs[0]), _env(env, "JAVA_HOME"))
             )
 
-    if not local:
+    if is_managed_master(spark_master(env)):
+        # the service sized and placed the driver and executors: settings for a local driver would be wrong there
+        for key in ("spark.driver.memory", "spark.driver.host", "spark.driver.bindAddress", "spark.driver.extraJavaOptions"):
+            conf.pop(key)
+    elif not local:
         conf.update(executor_conf(env))
 
     prefix = f"spark.sql.catalog.{cat}"
@@ -169,6 +183,9 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
         conf[f"{prefix}.uri"] = uri
     elif cat_type == "glue":
         conf[f"{prefix}.catalog-impl"] = "org.apache.iceberg.aws.glue.GlueCatalog"
+        aws_endpoint = _env(env, "FAIRWAY_AWS_ENDPOINT")
+        if aws_endpoint:  # an emulator (moto) answers the Glue API
+            conf[f"{prefix}.glue.endpoint"] = aws_endpoint
     else:
         raise ConfigError(f"FAIRWAY_CATALOG_TYPE must be jdbc, rest or glue, got {cat_type!r}")
     if warehouse:
@@ -352,7 +369,8 @@ def build_session(app_name: str = "fairway", env: Mapping[str, str] | None = Non
     # Spark's Python workers must run this interpreter (the venv's), not whatever python3 is on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no hostname lookup, no "loopback address" warning
+    if not is_managed_master(spark_master(env)):  # on a managed service, executors must reach the driver's address
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no hostname lookup, no "loopback address" warning
     # ... and import spark/ modules (silver.parse runs inside them).
     paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if str(_HERE) not in paths:
@@ -361,13 +379,17 @@ def build_session(app_name: str = "fairway", env: Mapping[str, str] | None = Non
     started = time.perf_counter()
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.appName(app_name).master(spark_master(env))
+    master = spark_master(env)
+    builder = SparkSession.builder.appName(app_name)
+    if not is_managed_master(master):
+        builder = builder.master(master)
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
-    if not is_local_master(spark_master(env)):
-        # executors on other machines import the job's modules (silver.parse runs in their tasks) from here
+    if not is_local_master(master) and not is_managed_master(master):
+        # executors on other machines import the job's modules (silver.parse runs in their tasks) from here;
+        # on a managed service they come with the bundle (spark.submit.pyFiles)
         spark.sparkContext.addPyFile(job_modules_zip())
     # SedonaSqlExtensions (spark.sql.extensions) registers Sedona's functions when the session builds its
     # analyzer: this statement (analyzed, not run) does that now, so start-up includes it. An explicit

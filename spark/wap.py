@@ -15,7 +15,8 @@ It then drops audit branches whose head is older than ``--retain-days`` (kept fo
 ``describe`` lists each table's ``main`` snapshot and audit branches.
 
 Prints one JSON object on stdout. pyiceberg does the catalog work (no JVM): the embedded profile's JDBC
-catalog through its SQL catalog (SQLAlchemy on the same SQLite file), the local profile's REST catalog.
+catalog through its SQL catalog (SQLAlchemy on the same SQLite file), the local profile's REST catalog, the
+aws profile's Glue Data Catalog (boto3; ``FAIRWAY_AWS_ENDPOINT`` for an emulator).
 Same ``FAIRWAY_CATALOG_*`` / ``FAIRWAY_WAREHOUSE`` / ``FAIRWAY_S3_*`` variables as session.py.
 """
 
@@ -74,8 +75,15 @@ def catalog_from_env(env: Mapping[str, str] = os.environ):
         from pyiceberg.catalog.rest import RestCatalog
 
         return RestCatalog(name, uri=uri, **props)
-    raise WapError(f"publishing audit branches on a {kind!r} catalog is not supported yet (jdbc and rest are)",
-                   "unsupported_catalog")
+    if kind == "glue":
+        from pyiceberg.catalog.glue import GlueCatalog
+
+        glue = {"glue.region": region} if region else {}
+        if _env(env, "FAIRWAY_AWS_ENDPOINT"):
+            glue["glue.endpoint"] = _env(env, "FAIRWAY_AWS_ENDPOINT")
+        return GlueCatalog(name, **props, **glue)
+    raise WapError(f"FAIRWAY_CATALOG_TYPE must be jdbc, rest or glue to publish audit branches, got {kind!r}",
+                   "bad_config")
 
 
 def _ancestor_ids(metadata, snapshot_id: int | None) -> list[int]:

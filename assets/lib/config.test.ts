@@ -6,6 +6,11 @@ import { loadConfig, maskSecrets, sparkEnv, sparkJars, usesS3 } from './config.t
 import { courseUnits, findCourse, loadCourses, requireCourse } from './courses.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
+/** The aws profile's account-specific keys (its Silver job runs on EMR Serverless). */
+const EMR = {
+  FAIRWAY_EMR_APPLICATION_ID: '00fabc1234567890',
+  FAIRWAY_EMR_EXECUTION_ROLE_ARN: 'arn:aws:iam::123456789012:role/fairway-silver-job',
+};
 
 /** A throwaway project root holding a copy of config/ that a test may edit. */
 function scratchRoot(): string {
@@ -54,14 +59,14 @@ describe('loadConfig', () => {
     });
     expect(local.catalog).toMatchObject({ type: 'rest', uri: 'http://127.0.0.1:8181' });
     expect(local.query).toEqual({ engine: 'trino', trinoUrl: 'http://127.0.0.1:8080' });
-    const aws = loadConfig({ projectRoot: repoRoot, env: { FAIRWAY_PROFILE: 'aws' } });
+    const aws = loadConfig({ projectRoot: repoRoot, env: { FAIRWAY_PROFILE: 'aws', ...EMR } });
     expect(aws.catalog.type).toBe('glue');
     expect(aws.s3.endpoint).toBeUndefined();
     expect(aws.s3.credentials).toBeUndefined();
     const withKeys = loadConfig({
       projectRoot: repoRoot,
       profile: 'aws',
-      env: { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE12', AWS_SECRET_ACCESS_KEY: 'secretvalue99' },
+      env: { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE12', AWS_SECRET_ACCESS_KEY: 'secretvalue99', ...EMR },
     });
     expect(withKeys.s3.credentials?.accessKeyId).toBe('AKIAEXAMPLE12');
   });
@@ -159,6 +164,61 @@ describe('loadConfig', () => {
           'expected a number of seconds from 0 to 300 (0 disables).',
       );
     }
+  });
+});
+
+describe('the remote Spark launcher (aws profile)', () => {
+  it('reads the EMR Serverless application, role and timeout, and an emulator endpoint', () => {
+    const c = loadConfig({
+      projectRoot: repoRoot,
+      profile: 'aws',
+      env: { ...EMR, FAIRWAY_AWS_ENDPOINT: 'http://127.0.0.1:5123' },
+    });
+    expect(c.launcher).toEqual({
+      kind: 'emr-serverless',
+      emr: {
+        applicationId: '00fabc1234567890',
+        executionRoleArn: EMR.FAIRWAY_EMR_EXECUTION_ROLE_ARN,
+        timeoutMinutes: 60,
+      },
+    });
+    expect(c.aws.endpoint).toBe('http://127.0.0.1:5123');
+    expect(sparkEnv(c).FAIRWAY_AWS_ENDPOINT).toBe('http://127.0.0.1:5123');
+  });
+
+  it('names the missing application id and a malformed role ARN, with the fix', () => {
+    expect(() => loadConfig({ projectRoot: repoRoot, profile: 'aws', env: {} })).toThrow(
+      /required key FAIRWAY_EMR_APPLICATION_ID is missing \(required when FAIRWAY_SPARK_LAUNCHER=emr-serverless\)/,
+    );
+    expect(() =>
+      loadConfig({
+        projectRoot: repoRoot,
+        profile: 'aws',
+        env: { ...EMR, FAIRWAY_EMR_EXECUTION_ROLE_ARN: 'fairway-silver-job' },
+      }),
+    ).toThrow(/FAIRWAY_EMR_EXECUTION_ROLE_ARN .*invalid value 'fairway-silver-job': expected an IAM role ARN/);
+  });
+
+  it('refuses a remote launcher with local Bronze or a local catalog', () => {
+    expect(() =>
+      loadConfig({
+        projectRoot: repoRoot,
+        profile: 'embedded',
+        env: { ...EMR, FAIRWAY_SPARK_LAUNCHER: 'emr-serverless' },
+      }),
+    ).toThrow(/FAIRWAY_SPARK_LAUNCHER .*reads Bronze from S3 and writes through a shared catalog/);
+  });
+
+  it('masks credentials on the aws profile and keeps them out of the remote job', () => {
+    const c = loadConfig({
+      projectRoot: repoRoot,
+      profile: 'aws',
+      env: { ...EMR, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE12', AWS_SECRET_ACCESS_KEY: 'secretvalue99' },
+    });
+    const shown = JSON.stringify(maskSecrets(c));
+    expect(shown).not.toContain('AKIAEXAMPLE12');
+    expect(shown).not.toContain('secretvalue99');
+    expect(maskSecrets(c).s3.credentials).toEqual({ accessKeyId: '****12', secretAccessKey: '****99' });
   });
 });
 
@@ -296,7 +356,7 @@ describe('sparkJars', () => {
 
   it('keeps every jar for S3 storage, an s3 warehouse or the Glue catalog', () => {
     for (const profile of ['local', 'aws']) {
-      const c = loadConfig({ projectRoot: repoRoot, profile, env: {} });
+      const c = loadConfig({ projectRoot: repoRoot, profile, env: EMR });
       expect(usesS3(c)).toBe(true);
       expect(sparkJars(c, jars)).toEqual(jars);
     }

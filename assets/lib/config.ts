@@ -133,6 +133,25 @@ const RawSchema = z.strictObject({
   FAIRWAY_STACK_SPARK_WORKER_MEMORY: memory.default('4g'),
   FAIRWAY_TRINO_URL: url.optional(),
   FAIRWAY_ATHENA_WORKGROUP: optionalStr,
+  /** One endpoint for every AWS API Fairway calls besides S3 (Glue, EMR Serverless, Athena): an emulator such as moto. */
+  FAIRWAY_AWS_ENDPOINT: url.optional(),
+  /** Where the Silver Spark job runs: `local` (a driver in Fairway's process tree) or `emr-serverless`. */
+  FAIRWAY_SPARK_LAUNCHER: z.enum(['local', 'emr-serverless']).default('local'),
+  FAIRWAY_EMR_APPLICATION_ID: z
+    .string()
+    .trim()
+    .regex(/^[0-9a-z]{1,64}$/, 'an EMR Serverless application id such as 00fabc1234567890')
+    .optional(),
+  FAIRWAY_EMR_EXECUTION_ROLE_ARN: z
+    .string()
+    .trim()
+    .regex(
+      /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
+      'an IAM role ARN such as arn:aws:iam::123456789012:role/fairway-job',
+    )
+    .optional(),
+  /** The longest a remote Spark job may take before Fairway cancels it. */
+  FAIRWAY_EMR_TIMEOUT_MINUTES: posInt.default(60),
 });
 
 type RawConfig = z.infer<typeof RawSchema>;
@@ -150,6 +169,17 @@ const CheckedSchema = RawSchema.superRefine((c, ctx) => {
     need('FAIRWAY_WAREHOUSE_GOLD', `FAIRWAY_CATALOG_TYPE=${c.FAIRWAY_CATALOG_TYPE}`);
   }
   if (c.FAIRWAY_QUERY_ENGINE === 'trino') need('FAIRWAY_TRINO_URL', 'FAIRWAY_QUERY_ENGINE=trino');
+  if (c.FAIRWAY_SPARK_LAUNCHER === 'emr-serverless') {
+    need('FAIRWAY_EMR_APPLICATION_ID', 'FAIRWAY_SPARK_LAUNCHER=emr-serverless');
+    need('FAIRWAY_EMR_EXECUTION_ROLE_ARN', 'FAIRWAY_SPARK_LAUNCHER=emr-serverless');
+    if (c.FAIRWAY_STORAGE_KIND !== 's3' || c.FAIRWAY_CATALOG_TYPE === 'jdbc') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['FAIRWAY_SPARK_LAUNCHER'],
+        message: 'local: a remote Spark job reads Bronze from S3 and writes through a shared catalog (glue or rest)',
+      });
+    }
+  }
   if (c.FAIRWAY_COORD_MIN_LON >= c.FAIRWAY_COORD_MAX_LON) {
     ctx.addIssue({ code: 'custom', path: ['FAIRWAY_COORD_MIN_LON'], message: 'must be below FAIRWAY_COORD_MAX_LON' });
   }
@@ -260,6 +290,13 @@ export interface LakehouseConfig {
   bronzeSettleSeconds: number;
   coursesFile: string;
   query: { engine: 'spark' | 'trino' | 'athena'; trinoUrl?: string; athenaWorkgroup?: string };
+  /** AWS APIs other than S3: an emulator's endpoint (none: the SDK's regional endpoints). */
+  aws: { endpoint?: string };
+  /** Where the Silver job's Spark application runs; `emr` is set for `emr-serverless`. */
+  launcher: {
+    kind: 'local' | 'emr-serverless';
+    emr?: { applicationId: string; executionRoleArn: string; timeoutMinutes: number };
+  };
   /** The native local stack (`fairway stack`): which services, and its Spark cluster. */
   stack: {
     services: ('s3' | 'rest' | 'trino' | 'spark')[];
@@ -493,6 +530,19 @@ function toConfig(
       ...(c.FAIRWAY_TRINO_URL ? { trinoUrl: c.FAIRWAY_TRINO_URL } : {}),
       ...(c.FAIRWAY_ATHENA_WORKGROUP ? { athenaWorkgroup: c.FAIRWAY_ATHENA_WORKGROUP } : {}),
     },
+    aws: c.FAIRWAY_AWS_ENDPOINT ? { endpoint: c.FAIRWAY_AWS_ENDPOINT } : {},
+    launcher: {
+      kind: c.FAIRWAY_SPARK_LAUNCHER,
+      ...(c.FAIRWAY_EMR_APPLICATION_ID && c.FAIRWAY_EMR_EXECUTION_ROLE_ARN
+        ? {
+            emr: {
+              applicationId: c.FAIRWAY_EMR_APPLICATION_ID,
+              executionRoleArn: c.FAIRWAY_EMR_EXECUTION_ROLE_ARN,
+              timeoutMinutes: c.FAIRWAY_EMR_TIMEOUT_MINUTES,
+            },
+          }
+        : {}),
+    },
     stack: {
       services: c.FAIRWAY_STACK_SERVICES,
       spark: {
@@ -571,6 +621,7 @@ export function sparkEnv(config: LakehouseConfig, stateDir: string = config.stat
     FAIRWAY_S3_ENDPOINT: config.s3.endpoint ?? '',
     FAIRWAY_S3_REGION: config.s3.region,
     FAIRWAY_S3_PATH_STYLE: String(config.s3.pathStyle),
+    FAIRWAY_AWS_ENDPOINT: config.aws.endpoint ?? '',
     AWS_REGION: config.s3.region,
   };
   if (config.s3.credentials) {

@@ -24,7 +24,12 @@ describe('lakehouse assets as OpenLineage datasets', () => {
       { namespace: 'iceberg://127.0.0.1:8181', name: 'silver.fact_telemetry_event' },
       { namespace: 'iceberg://127.0.0.1:8181', name: 'gold.fact_rounds' },
     ]);
-    expect(datasetsOf('aws', { FAIRWAY_S3_REGION: 'eu-west-1' })[1]).toEqual({
+    // the aws profile's account-specific keys (any valid values: nothing is called)
+    const emr = {
+      FAIRWAY_EMR_APPLICATION_ID: '00fabc1234567890',
+      FAIRWAY_EMR_EXECUTION_ROLE_ARN: 'arn:aws:iam::123456789012:role/fairway-silver-job',
+    };
+    expect(datasetsOf('aws', { FAIRWAY_S3_REGION: 'eu-west-1', ...emr })[1]).toEqual({
       namespace: 'iceberg://glue.eu-west-1',
       name: 'silver.fact_telemetry_event',
     });

@@ -1,7 +1,7 @@
 /**
  * The lakehouse's tables as the UI sees them: which asset writes which Iceberg table (and its event-time
  * column), and how to read a table's row count, current snapshot, max event time and first rows on the
- * profile's engine — Spark SQL (embedded) or Trino (local).
+ * profile's engine — Spark SQL (embedded), Trino (local) or Athena (aws, Trino's SQL).
  */
 import { z } from 'zod';
 import type { AssetKey, QueryResult, TableRead, TableRef } from '../../framework/definitions/index.ts';
@@ -107,7 +107,8 @@ export async function readLakehouseTable(
   const { table, timeColumn } = TableRefSchema.parse(ref);
   const n = LimitSchema.parse(limit);
   const dialect = engine === 'spark' ? SPARK : TRINO;
-  const preview = engine === 'spark' ? `SELECT * FROM ${table} LIMIT ${n}` : await trinoPreviewSql(query, table, n);
+  // Athena answers in text, cast after the column types (assets/lib/aws/athena.ts): BIGINT stays exact as it is
+  const preview = engine === 'trino' ? await trinoPreviewSql(query, table, n) : `SELECT * FROM ${table} LIMIT ${n}`;
   const [counts, snapshot, rows] = await query([dialect.counts(table, timeColumn), dialect.snapshot(table), preview]);
   const [rowCount, maxEvent] = CountRowSchema.parse(counts?.rows[0]);
   const snapshotRow = snapshot?.rows[0];

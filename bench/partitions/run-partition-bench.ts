@@ -194,6 +194,9 @@ async function runCase(opts: PartitionBenchOptions, size: number): Promise<Parti
   const defs = join(dir, 'defs.ts');
   const specFile = join(dir, 'spec.json');
   writeFileSync(defs, renderDefinitions(spec, opts.repo));
+  // an ES module: outside any package a .ts file loads as CommonJS, and requiring the framework's ESM from it
+  // fails (ERR_REQUIRE_CYCLE_MODULE on Node 20.19+ with tsx 4)
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
   writeFileSync(specFile, JSON.stringify(spec));
   const cached = opts.seedCache ? join(opts.seedCache, `${opts.chain ? 'chain-' : ''}${size}`) : undefined;
   let seedS: number;

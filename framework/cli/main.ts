@@ -228,7 +228,7 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('query')
     .description(
-      "Run SQL on the profile's query engine (embedded: DuckDB over the Iceberg tables, Spark for what it cannot run; local: Trino)",
+      "Run SQL on the profile's query engine (embedded: DuckDB over the Iceberg tables, Spark for what it cannot run; local: Trino; aws: Athena)",
     )
     .argument('<sql...>', 'one or more SQL statements')
     .option('--max-rows <n>', 'at most n rows per statement (default 10000; 0 returns all)')

@@ -341,6 +341,23 @@ describe('listPartitionKeys', () => {
     ]);
   });
 
+  it('lists the product of discovered values as they are, a newline in one of them too', async () => {
+    for (const courses of [
+      ['a', 'b\nc'],
+      ['a', 'b'],
+    ]) {
+      for (const stores of [['s1', 's\n2'], ['s1', 's2'], []]) {
+        const def = multiPartitions(
+          staticPartitions('course_id', () => courses),
+          staticPartitions('store', stores),
+        );
+        expect(await listPartitionKeys(def)).toEqual(
+          courses.flatMap((c) => stores.map((s) => `course_id=${c},store=${s}`)),
+        );
+      }
+    }
+  });
+
   it('uses discover, sorted, instead of the product', async () => {
     const def = multiPartitions(
       staticPartitions('course_id', ['a', 'b']),

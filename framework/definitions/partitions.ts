@@ -244,12 +244,16 @@ export function listResolvedKeys(
   const [a, b] = def.dimensions;
   const ak = dimensionKeys(inputs.dimensions[0]!, filter[a.name]);
   const bk = dimensionKeys(inputs.dimensions[1]!, filter[b.name]);
-  // formatPartitionKey's text, built directly: a million keys through a record each cost a second
+  // formatPartitionKey's text, built directly: a million keys through a record each cost a second. The keys
+  // of one first value are cut from one text: a key made by `+` is copied whole the first time it is compared
+  // (sorting checks, merges), ~90 MB at a million keys against ~70 MB for these (no newline in any value)
   const out: string[] = new Array(ak.length * bk.length);
+  const cut = bk.length > 0 && !bk.some((y) => y.includes('\n'));
   let i = 0;
   for (const x of ak) {
     const prefix = `${a.name}=${x},${b.name}=`;
-    for (const y of bk) out[i++] = prefix + y;
+    if (cut && !x.includes('\n')) for (const key of `${prefix}${bk.join(`\n${prefix}`)}`.split('\n')) out[i++] = key;
+    else for (const y of bk) out[i++] = prefix + y;
   }
   return out;
 }

@@ -1,6 +1,14 @@
 export { signalGroup, tieGroupToThisProcess } from './child-group.ts';
 export { followLines } from './follow-lines.ts';
-export { type ParsedLine, type PipesMessage, PipesMessageSchema, parsePipesLine, reportedChecks } from './messages.ts';
+export {
+  type ParsedLine,
+  type PipesMessage,
+  PipesMessageSchema,
+  type PipesReceived,
+  parsePipesLine,
+  receivePipesLines,
+  reportedChecks,
+} from './messages.ts';
 export {
   openComputeLog,
   type PipesContext,

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type CheckResult, MetadataSchema } from '../definitions/index.ts';
 
@@ -78,4 +79,33 @@ export function reportedChecks(messages: readonly PipesMessage[], partitionKey?:
         ]
       : [],
   );
+}
+
+/** The messages of one channel so far, and the lines that were not messages (with why). */
+export interface PipesReceived {
+  messages: PipesMessage[];
+  malformed: { line: string; error: string }[];
+}
+
+/**
+ * A handler for lines read from a pipes channel (a local file, S3 chunks): each well-formed message is kept
+ * and passed to `onMessage`; a malformed line is kept with its reason and logged, never fatal.
+ */
+export function receivePipesLines(
+  received: PipesReceived,
+  log: Logger,
+  onMessage?: (message: PipesMessage) => void,
+): (lines: readonly string[]) => void {
+  return (lines) => {
+    for (const line of lines) {
+      const parsed = parsePipesLine(line);
+      if (parsed.ok) {
+        received.messages.push(parsed.message);
+        onMessage?.(parsed.message);
+      } else {
+        received.malformed.push({ line: parsed.line, error: parsed.error });
+        log.warn({ line: parsed.line.slice(0, 500), error: parsed.error }, 'malformed pipes message kept');
+      }
+    }
+  };
 }

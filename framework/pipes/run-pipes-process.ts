@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { FrameworkError } from '../errors/index.ts';
 import { tieGroupToThisProcess } from './child-group.ts';
 import { followLines } from './follow-lines.ts';
-import { type ParsedLine, type PipesMessage, parsePipesLine } from './messages.ts';
+import { type PipesMessage, type PipesReceived, receivePipesLines } from './messages.ts';
 
 export interface PipesContext {
   run_id: string;
@@ -91,20 +91,9 @@ export async function runPipesProcess(opts: PipesProcessOptions): Promise<PipesP
   const messagesPath = join(opts.stepDir, 'messages.jsonl');
   writeFileSync(messagesPath, '');
   const follower = new LineFollower(messagesPath);
-  const messages: PipesMessage[] = [];
-  const malformed: { line: string; error: string }[] = [];
-  const handle = (lines: string[]) => {
-    for (const line of lines) {
-      const parsed: ParsedLine = parsePipesLine(line);
-      if (parsed.ok) {
-        messages.push(parsed.message);
-        opts.onMessage?.(parsed.message);
-      } else {
-        malformed.push({ line: parsed.line, error: parsed.error });
-        opts.log.warn({ line: parsed.line.slice(0, 500), error: parsed.error }, 'malformed pipes message kept');
-      }
-    }
-  };
+  const received: PipesReceived = { messages: [], malformed: [] };
+  const { messages, malformed } = received;
+  const handle = receivePipesLines(received, opts.log, opts.onMessage);
   // loaded here, not at the top: commands that start no process never pay for execa
   const { execa } = await import('execa');
   const started = Date.now();

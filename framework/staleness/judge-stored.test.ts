@@ -141,7 +141,7 @@ describe('judgeStored', () => {
       fc.property(
         fc.array(action, { maxLength: 40 }),
         fc.constantFrom('b1', 'b2'),
-        fc.constantFrom<string[]>(['x.b'], ['x.b', 'x.a']),
+        fc.constantFrom<string[]>(['x.b'], ['x.b', 'x.a'], []),
         fc.subarray([...PARTITIONS], { minLength: 0 }),
         fc.nat(6),
         (actions, bCode, cDeps, known, cut) => {

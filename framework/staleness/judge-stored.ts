@@ -10,6 +10,7 @@ import {
   statusOf,
   unionPartitions,
 } from './compute-staleness.ts';
+import { knownAndMaterialized } from './known-materialized.ts';
 import { SparseMap, sortedIncludes } from './sparse-map.ts';
 import { type RecordMap, StoredRecords } from './stored-records.ts';
 
@@ -156,8 +157,7 @@ function sparseCandidates(
     }
     fixedDeps.push({ key: depKey, dataVersion: done.materializations.get(depKey)?.get('')?.data_version ?? null });
   }
-  const materialized = store.materializedPartitionKeys(asset.key);
-  const { union: keys, missing } = mergeKnown(known ?? [], materialized);
+  const { union: keys, missing, materialized } = knownAndMaterialized(store, asset.key, known ?? []);
   const judge = new Set(missing);
   const spec = { codeVersion: asset.codeVersion, depsJson: JSON.stringify(asset.deps), identityDeps, fixedDeps };
   for (const p of store.stalenessCandidates(asset.key, spec)) judge.add(p);
@@ -172,32 +172,4 @@ function sparseCandidates(
     }
   }
   return { keys, materialized, judge: [...judge].sort() };
-}
-
-/** Known ∪ materialized (sorted, once each), and the known partitions that are not materialized: one merge. */
-function mergeKnown(known: readonly string[], materialized: readonly string[]): { union: string[]; missing: string[] } {
-  const a = isSorted(known) ? known : [...new Set(known)].sort();
-  const union: string[] = [];
-  const missing: string[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < materialized.length) {
-    const x = a[i];
-    const y = materialized[j];
-    let next: string;
-    if (y === undefined || (x !== undefined && x < y)) {
-      next = a[i++]!;
-      if (union[union.length - 1] !== next) missing.push(next);
-    } else {
-      next = materialized[j++]!;
-      if (x === y) i++;
-    }
-    if (union[union.length - 1] !== next) union.push(next);
-  }
-  return { union, missing };
-}
-
-function isSorted(keys: readonly string[]): boolean {
-  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! >= keys[i]!) return false;
-  return true;
 }

@@ -318,6 +318,21 @@ export const MIGRATIONS: readonly Migration[] = [
     // SQLite sorted every materialization of the asset (a million at scale) to find them.
     sql: 'CREATE INDEX idx_materializations_asset ON materializations (asset_key, id);',
   },
+  {
+    version: 8,
+    name: 'partition state indexes',
+    // Whole-history status at a million partitions without reading every state row: the materialized keys
+    // alone (a narrow range instead of the wide rows, compared with the known keys a block at a time), and
+    // the partitions whose code version, deps or latest attempt make them staleness candidates.
+    sql: `
+      CREATE INDEX idx_asset_partitions_materialized ON asset_partitions (asset_key, partition_key, materialization_id)
+        WHERE materialization_id IS NOT NULL;
+      CREATE INDEX idx_asset_partitions_versions ON asset_partitions (asset_key, code_version, deps, materialization_id)
+        WHERE materialization_id IS NOT NULL;
+      CREATE INDEX idx_asset_partitions_attempts ON asset_partitions (asset_key, attempt_status)
+        WHERE attempt_status IN ('RUNNING', 'FAILURE', 'CANCELED');
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

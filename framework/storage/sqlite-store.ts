@@ -27,7 +27,9 @@ import type {
   ChildProcessRecord,
   ComputeLogRecord,
   EventRecord,
+  KeyRange,
   MaterializationRecord,
+  MaterializedKeyRun,
   Page,
   PartitionLock,
   PartitionScope,
@@ -377,10 +379,41 @@ export class SqliteStore implements Store {
     );
   }
 
-  materializedPartitionKeys(key: string): string[] {
-    const sql = `SELECT partition_key FROM asset_partitions
-                 WHERE asset_key = ? AND materialization_id IS NOT NULL ORDER BY partition_key`;
-    return withBusyRetry(() => this.#pluck(sql).all(key) as string[]);
+  materializedPartitionKeys(key: string, range: KeyRange = {}): string[] {
+    const conditions = ['asset_key = ?', 'materialization_id IS NOT NULL'];
+    const params = [key];
+    if (range.from !== undefined) {
+      conditions.push('partition_key >= ?');
+      params.push(range.from);
+    }
+    if (range.before !== undefined) {
+      conditions.push('partition_key < ?');
+      params.push(range.before);
+    }
+    const sql = `SELECT partition_key FROM asset_partitions INDEXED BY idx_asset_partitions_materialized
+                 WHERE ${conditions.join(' AND ')} ORDER BY partition_key`;
+    return withBusyRetry(() => this.#pluck(sql).all(...params) as string[]);
+  }
+
+  materializedKeyRuns(key: string, bounds: readonly string[]): MaterializedKeyRun[] {
+    // one string per range: at a million partitions, making a JavaScript string per key costs most of the read
+    const select = `SELECT count(*), coalesce(group_concat(partition_key, char(10)), '')
+                    FROM asset_partitions INDEXED BY idx_asset_partitions_materialized
+                    WHERE asset_key = ? AND materialization_id IS NOT NULL AND partition_key >= ?`;
+    const closed = this.#rawQuery(`${select} AND partition_key < ?`).stmt;
+    const open = this.#rawQuery(select).stmt;
+    // one read transaction: every range from the same snapshot
+    const read = this.#db.transaction(() =>
+      bounds.map((from, i) => {
+        const before = bounds[i + 1];
+        const [count, joined] = (before === undefined ? open.get(key, from) : closed.get(key, from, before)) as [
+          number,
+          string,
+        ];
+        return { count, joined };
+      }),
+    );
+    return withBusyRetry(() => read());
   }
 
   materializedVersions(key: string): Map<string, string> {
@@ -390,6 +423,7 @@ export class SqliteStore implements Store {
   }
 
   stalenessCandidates(key: string, spec: StalenessCandidateSpec): string[] {
+    if (spec.identityDeps.length === 0 && spec.fixedDeps.length === 0) return this.#versionCandidates(key, spec);
     // One scan of the asset's rows (its primary-key range) joined 1:1 to each identity upstream's row.
     const joins = spec.identityDeps.map(
       (_, i) => `LEFT JOIN asset_partitions u${i} ON u${i}.asset_key = ? AND u${i}.partition_key = a.partition_key`,
@@ -415,6 +449,32 @@ export class SqliteStore implements Store {
       ...spec.fixedDeps.flatMap((d) => [path(d.key), d.dataVersion]),
     ];
     return withBusyRetry(() => this.#pluck(sql).all(...params) as string[]);
+  }
+
+  /**
+   * The candidates of an asset without upstreams: the same conditions as the scan, each an index range, so
+   * only the rows that match are read. `x IS NOT v` (v not null) is `x < v`, `x > v` or `x IS NULL`.
+   */
+  #versionCandidates(key: string, spec: StalenessCandidateSpec): string[] {
+    const versions = `SELECT partition_key FROM asset_partitions INDEXED BY idx_asset_partitions_versions
+                      WHERE asset_key = @key AND materialization_id IS NOT NULL AND`;
+    const sql = [
+      ...['code_version < @code', 'code_version > @code', 'code_version IS NULL'],
+      ...['deps < @deps', 'deps > @deps', 'deps IS NULL'].map((d) => `code_version = @code AND ${d}`),
+    ]
+      .map((condition) => `${versions} ${condition}`)
+      .concat(
+        `SELECT partition_key FROM asset_partitions INDEXED BY idx_asset_partitions_attempts
+         WHERE asset_key = @key AND attempt_status IN ('RUNNING', 'FAILURE', 'CANCELED')
+           AND materialization_id IS NOT NULL
+           AND (attempt_status = 'RUNNING' OR coalesce(attempt_finished_at, '') > ts)`,
+      )
+      .join(' UNION ALL ');
+    const rows = withBusyRetry(
+      () => this.#pluck(sql).all({ key, code: spec.codeVersion, deps: spec.depsJson }) as string[],
+    );
+    // a partition both of another version and with a newer failure is listed twice; the scan's order
+    return [...new Set(rows)].sort();
   }
 
   latestStepAttempts(keys: string[], opts: PartitionScope = {}): Map<string, Map<string, StepAttemptRecord>> {

@@ -158,6 +158,18 @@ export interface StalenessCandidateSpec {
   fixedDeps: readonly { key: string; dataVersion: string | null }[];
 }
 
+/** Partition keys from `from` (inclusive) to `before` (exclusive); an absent bound is open. */
+export interface KeyRange {
+  from?: string;
+  before?: string;
+}
+
+/** The materialized partitions of one key range: how many, and their keys joined by a newline in key order. */
+export interface MaterializedKeyRun {
+  count: number;
+  joined: string;
+}
+
 export interface Page<T> {
   items: T[];
   /** Pass as `before` to get the next page; null when there is none. */
@@ -215,8 +227,13 @@ export interface Store {
     opts: { partition?: string; limit: number; before?: number },
   ): Page<MaterializationRecord>;
 
-  /** The partitions of `key` that have a materialization, sorted (keys only: cheap at a million). */
-  materializedPartitionKeys(key: string): string[];
+  /** The partitions of `key` that have a materialization, sorted (keys only: cheap at a million), or those in `range`. */
+  materializedPartitionKeys(key: string, range?: KeyRange): string[];
+  /**
+   * The materialized partitions of `key` in consecutive ranges, `[bounds[i], bounds[i + 1])` and the last one
+   * open: one string per range rather than one per key, to compare with known keys at a million partitions.
+   */
+  materializedKeyRuns(key: string, bounds: readonly string[]): MaterializedKeyRun[];
   /** Partition → data version of every materialized partition of `key` (no other column: cheap at a million). */
   materializedVersions(key: string): Map<string, string>;
   /**

@@ -116,8 +116,13 @@ _FIELDS = {"partition_key", "course_id", "ingest_date", "bronze_path", "course_c
 def read(path: str) -> list[Partition]:
     """The partitions of a manifest file, checked; raises a ``bad_arguments`` JobError (exit 2)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
+        if path.startswith("s3://"):  # a job on EMR Serverless: the manifest Fairway uploaded for the run
+            from pipes_s3 import read_text
+
+            doc = json.loads(read_text(path))
+        else:
+            with open(path, encoding="utf-8") as f:
+                doc = json.load(f)
     except OSError as e:
         raise _bad(path, f"cannot read it: {e.strerror or e}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:

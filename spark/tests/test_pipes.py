@@ -109,3 +109,61 @@ def test_a_partition_key_is_a_top_level_field_of_results_and_errors(tmp_path):
     assert lines[1] == {"type": "check", "ts": lines[1]["ts"], "name": "reconciliation", "passed": True,
                         "severity": "error", "partition_key": key}
     assert lines[2]["code"] == "no_input_files" and lines[2]["message"] == "no input files"
+
+
+class _Bucket:
+    """Stands in for boto3's S3 client: keeps what ``put_object`` got, in order (the emulator test in
+    tests/e2e/aws-emulator.test.ts runs the same writer against a real S3 API)."""
+
+    def __init__(self):
+        self.objects = {}
+
+    def put_object(self, Bucket, Key, Body, ContentType):
+        self.objects[(Bucket, Key)] = Body.decode("utf-8")
+
+    def get_object(self, Bucket, Key):
+        import io
+
+        return {"Body": io.BytesIO(self.objects[(Bucket, Key)].encode("utf-8"))}
+
+
+def test_messages_to_s3_go_in_numbered_chunks_at_most_every_flush_interval_and_the_rest_at_close():
+    from pipes import Pipes
+    from pipes_s3 import S3ChunkWriter, chunk_key
+
+    assert chunk_key("jobs/r/s/messages/", 12) == "jobs/r/s/messages/000012.jsonl"
+    bucket = _Bucket()
+    pipes = Pipes({"run_id": "01J"}, None)
+    pipes._file = S3ChunkWriter("s3://fairway-observability/jobs/r/s/messages", client=bucket, flush_seconds=3600)
+    pipes.log("info", "one")
+    pipes.log("info", "two")
+    assert bucket.objects == {}  # within the interval: buffered, not one request per line
+    pipes._file.flush_seconds = 0
+    pipes.report_materialization(data_version="7:ab", partition_key="p1")
+    pipes._file.flush_seconds = 3600
+    pipes.report_error("boom", code="x", partition_key="p2")
+    pipes.close()
+    keys = sorted(bucket.objects)
+    assert keys == [("fairway-observability", "jobs/r/s/messages/000000.jsonl"),
+                    ("fairway-observability", "jobs/r/s/messages/000001.jsonl")]
+    first = [json.loads(line) for line in bucket.objects[keys[0]].splitlines()]
+    assert [m.get("message") or m["type"] for m in first] == ["one", "two", "materialization"]
+    assert [json.loads(line)["type"] for line in bucket.objects[keys[1]].splitlines()] == ["error"]
+
+
+def test_an_s3_messages_uri_must_name_a_bucket():
+    from pipes_s3 import S3ChunkWriter
+
+    with pytest.raises(ValueError, match="s3://bucket/prefix/"):
+        S3ChunkWriter("/tmp/messages.jsonl", client=_Bucket())
+
+
+def test_a_remote_job_reads_its_context_from_the_s3_object_the_variable_names(monkeypatch):
+    import pipes_s3
+    from pipes import read_context
+
+    bucket = _Bucket()
+    bucket.objects[("obs", "jobs/r/s/context.json")] = json.dumps({"run_id": "01J", "extras": {"partitions": ["a"] * 500}})
+    monkeypatch.setattr(pipes_s3, "_client", lambda env: bucket)
+    ctx = read_context({CONTEXT_ENV: "s3://obs/jobs/r/s/context.json"})
+    assert ctx["run_id"] == "01J" and len(ctx["extras"]["partitions"]) == 500

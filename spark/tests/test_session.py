@@ -114,6 +114,23 @@ def test_on_a_cluster_master_the_local_mode_shortcuts_are_off_and_executors_get_
     assert (remote_driver["spark.driver.host"], remote_driver["spark.driver.bindAddress"]) == ("fairway", "0.0.0.0")
 
 
+def test_on_a_managed_service_the_session_leaves_master_driver_and_executors_to_it_and_glue_uses_the_endpoint():
+    from session import session_conf
+
+    env = {"FAIRWAY_SPARK_MASTER": "managed", "FAIRWAY_CATALOG_TYPE": "glue", "FAIRWAY_WAREHOUSE": "s3://fairway-silver/warehouse",
+           "FAIRWAY_AWS_ENDPOINT": "http://127.0.0.1:5123", "FAIRWAY_S3_REGION": "us-east-1"}
+    conf = session_conf(env)
+    # EMR Serverless placed the driver and sized both: a local driver's host, heap or JVM options would be wrong
+    for key in ("spark.driver.memory", "spark.driver.host", "spark.driver.bindAddress", "spark.driver.extraJavaOptions",
+                "spark.executor.memory", "spark.dynamicAllocation.enabled"):
+        assert key not in conf, key
+    assert conf["spark.sql.catalog.lakehouse.catalog-impl"] == "org.apache.iceberg.aws.glue.GlueCatalog"
+    assert conf["spark.sql.catalog.lakehouse.glue.endpoint"] == "http://127.0.0.1:5123"
+    assert conf["spark.sql.catalog.lakehouse.io-impl"] == "org.apache.iceberg.aws.s3.S3FileIO"
+    # without an emulator the Glue client uses the region's endpoint
+    assert "spark.sql.catalog.lakehouse.glue.endpoint" not in session_conf({**env, "FAIRWAY_AWS_ENDPOINT": ""})
+
+
 def test_bad_executor_settings_name_the_variable(tmp_path):
     import pytest
     from session import ConfigError, session_conf, watch_executors

@@ -14,6 +14,8 @@ const HEAVY = [
   'execa',
   '@aws-sdk/client-s3',
   '@aws-sdk/lib-storage',
+  '@aws-sdk/client-athena',
+  '@aws-sdk/client-emr-serverless',
   'trino-client',
   'hono',
   '@hono/node-server',

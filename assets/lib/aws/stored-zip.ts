@@ -1,0 +1,25 @@
+import { type Zippable, zipSync } from 'fflate';
+
+/** One file of a zip: its path inside the archive and its bytes. */
+export interface ZipEntry {
+  name: string;
+  data: Buffer;
+}
+
+/**
+ * 1980-01-01 00:00, the first instant a zip can record, built from local fields: zip stores local time, so
+ * every machine, whatever its time zone, writes the same bytes.
+ */
+const EPOCH = new Date(1980, 0, 1, 0, 0, 0);
+
+/**
+ * A zip of `entries` stored uncompressed (fflate, level 0), sorted by name, with fixed timestamps: the same
+ * files give the same bytes on every machine and Node version (no compressor in the loop), which is what
+ * makes a job bundle content-addressed. Spark reads stored zips on `--py-files` like any other.
+ */
+export function storedZip(entries: readonly ZipEntry[]): Buffer {
+  const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const files: Zippable = {};
+  for (const { name, data } of sorted) files[name] = [new Uint8Array(data), { level: 0, mtime: EPOCH }];
+  return Buffer.from(zipSync(files));
+}
