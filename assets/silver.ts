@@ -24,7 +24,7 @@ import {
 import { runSilverRemote, sparkLauncherOf } from './lib/aws/silver-remote.ts';
 import { sparkEnv, sparkJars } from './lib/config.ts';
 import type { Lakehouse } from './lib/lakehouse.ts';
-import { auditBranchOf, auditedChecks, publishAuditBranch } from './lib/wap.ts';
+import { auditBranchOf, auditedChecks, auditSnapshots, publishAuditBranch } from './lib/wap.ts';
 
 export interface SilverChecks {
   checks: AssetCheckSpec[];
@@ -176,8 +176,14 @@ export function silverAssets(
     quarantine: `${ns}.quarantine_telemetry_event`,
   };
   const silver = { group: 'silver', tags: { layer: 'silver' }, owners: ['data-eng'] };
-  const gate = sourceChecks ? auditedChecks(sourceChecks, keys.telemetry) : undefined;
   const tableOf = (key: string) => key.slice(ns.length + 1);
+  // Athena time-travels by snapshot id only: the gate looks up each table's branch head first
+  const headsOnAthena =
+    cfg.query.engine === 'athena'
+      ? (ctx: AssetChecksContext, branch: string) =>
+          auditSnapshots(lake, projectRoot, Object.values(keys).map(tableOf), branch, ctx)
+      : undefined;
+  const gate = sourceChecks ? auditedChecks(sourceChecks, keys.telemetry, headsOnAthena) : undefined;
   return multiAsset({
     name: 'silver_job',
     outputs: [

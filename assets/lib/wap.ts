@@ -27,14 +27,22 @@ export const howToQueryBranch = (table: AssetKey, branch: string) =>
 
 /**
  * The dbt gate on the run's audit branch (FAIRWAY_AUDIT_BRANCH, read by dbt/macros/audit_branch.sql): a
- * failing check says that nothing was published and how to look at the rows it failed on.
+ * failing check says that nothing was published and how to look at the rows it failed on. `snapshots`: the
+ * branch head of each table (FAIRWAY_AUDIT_SNAPSHOTS), for engines whose time travel takes snapshot ids only
+ * (Athena).
  */
-export function auditedChecks(checks: DbtSourceChecks, table: AssetKey): DbtSourceChecks {
+export function auditedChecks(
+  checks: DbtSourceChecks,
+  table: AssetKey,
+  snapshots?: (ctx: AssetChecksContext, branch: string) => Promise<Record<string, string>>,
+): DbtSourceChecks {
   return {
     checks: checks.checks,
     evaluateAssetChecks: async (ctx: AssetChecksContext): Promise<CheckResult[]> => {
       const branch = auditBranchOf(ctx.runId);
-      const results = await checks.evaluateAssetChecks(ctx, { env: { FAIRWAY_AUDIT_BRANCH: branch } });
+      const env: Record<string, string> = { FAIRWAY_AUDIT_BRANCH: branch };
+      if (snapshots) env.FAIRWAY_AUDIT_SNAPSHOTS = JSON.stringify(await snapshots(ctx, branch));
+      const results = await checks.evaluateAssetChecks(ctx, { env });
       return results.map((r) =>
         r.passed
           ? r
@@ -54,10 +62,76 @@ const TableResult = z.object({
   snapshot_id: z.string().nullable().optional(),
   audited_snapshot_id: z.string().optional(),
 });
-const WapOutput = z.union([
+const WapError = z.object({ error: z.string(), code: z.string() });
+const PublishOutput = z.union([
   z.object({ tables: z.array(TableResult), expired: z.record(z.string(), z.array(z.string())) }),
-  z.object({ error: z.string(), code: z.string() }),
+  WapError,
 ]);
+const DescribeOutput = z.union([
+  z.object({
+    tables: z.array(
+      z.object({ table: z.string(), exists: z.boolean(), audit_branches: z.record(z.string(), z.string()).optional() }),
+    ),
+  }),
+  WapError,
+]);
+
+type WapContext = Pick<
+  PublishContext,
+  'runId' | 'assetKey' | 'log' | 'signal' | 'stepDir' | 'computeLog' | 'onChildProcess'
+>;
+
+/** Runs `spark/wap.py <action> …` with the profile's catalog settings; its one JSON answer, checked by `schema`. */
+async function runWap<T>(
+  lake: Lakehouse,
+  projectRoot: string,
+  args: readonly string[],
+  schema: z.ZodType<T>,
+  ctx: WapContext,
+): Promise<T> {
+  const runtime = await lake.sparkRuntime((m) => ctx.computeLog(`[bootstrap] ${m}`));
+  const lines: string[] = [];
+  const result = await runPipesProcess({
+    command: runtime.python,
+    args: [join(projectRoot, 'spark', 'wap.py'), ...args],
+    context: { run_id: ctx.runId, asset_key: ctx.assetKey, partition_key: '', partition: {} },
+    stepDir: ctx.stepDir,
+    cwd: projectRoot,
+    env: { ...process.env, ...sparkEnv(lake.config) },
+    signal: ctx.signal,
+    log: ctx.log,
+    onOutput: (line) => {
+      lines.push(line);
+      ctx.computeLog(line);
+    },
+    ...(ctx.onChildProcess ? { onChildProcess: ctx.onChildProcess } : {}),
+  });
+  const last = lines.findLast((l) => l.startsWith('{'));
+  const parsed = last ? schema.safeParse(safeJson(last)) : undefined;
+  if (!parsed?.success) {
+    throw new FrameworkError(
+      'PUBLISH_FAILED',
+      `spark/wap.py ${args[0]} exited ${result.exitCode} without a result: ${lines.slice(-3).join(' | ') || 'no output'}`,
+    );
+  }
+  return parsed.data;
+}
+
+/** The head snapshot of `branch` in each Silver table that has it (for engines that time-travel by id). */
+export async function auditSnapshots(
+  lake: Lakehouse,
+  projectRoot: string,
+  tables: readonly string[],
+  branch: string,
+  ctx: WapContext,
+): Promise<Record<string, string>> {
+  const args = ['describe', '--namespace', lake.config.catalog.namespaces.silver, '--tables', tables.join(',')];
+  const out = await runWap(lake, projectRoot, args, DescribeOutput, ctx);
+  if ('error' in out) throw new FrameworkError('PUBLISH_FAILED', `${out.error} (${out.code})`);
+  return Object.fromEntries(
+    out.tables.flatMap((t) => (t.audit_branches?.[branch] ? [[t.table, t.audit_branches[branch]]] : [])),
+  );
+}
 
 /**
  * Publishes the run's audit branch of every Silver table (spark/wap.py). A rebased table (another run
@@ -71,46 +145,21 @@ export async function publishAuditBranch(
   ctx: PublishContext,
 ): Promise<PublishResult> {
   const cfg = lake.config;
-  const runtime = await lake.sparkRuntime((m) => ctx.computeLog(`[bootstrap] ${m}`));
   const branch = auditBranchOf(ctx.runId);
-  const lines: string[] = [];
-  const result = await runPipesProcess({
-    command: runtime.python,
-    args: [
-      join(projectRoot, 'spark', 'wap.py'),
-      'publish',
-      '--namespace',
-      cfg.catalog.namespaces.silver,
-      '--tables',
-      Object.values(tables).join(','),
-      '--branch',
-      branch,
-      '--run-id',
-      ctx.runId,
-      '--retain-days',
-      String(cfg.auditBranchRetentionDays),
-    ],
-    context: { run_id: ctx.runId, asset_key: ctx.assetKey, partition_key: '', partition: {} },
-    stepDir: ctx.stepDir,
-    cwd: projectRoot,
-    env: { ...process.env, ...sparkEnv(cfg) },
-    signal: ctx.signal,
-    log: ctx.log,
-    onOutput: (line) => {
-      lines.push(line);
-      ctx.computeLog(line);
-    },
-    ...(ctx.onChildProcess ? { onChildProcess: ctx.onChildProcess } : {}),
-  });
-  const last = lines.findLast((l) => l.startsWith('{'));
-  const parsed = last ? WapOutput.safeParse(safeJson(last)) : undefined;
-  if (!parsed?.success) {
-    throw new FrameworkError(
-      'PUBLISH_FAILED',
-      `spark/wap.py publish exited ${result.exitCode} without a result: ${lines.slice(-3).join(' | ') || 'no output'}`,
-    );
-  }
-  const out = parsed.data;
+  const args = [
+    'publish',
+    '--namespace',
+    cfg.catalog.namespaces.silver,
+    '--tables',
+    Object.values(tables).join(','),
+    '--branch',
+    branch,
+    '--run-id',
+    ctx.runId,
+    '--retain-days',
+    String(cfg.auditBranchRetentionDays),
+  ];
+  const out = await runWap(lake, projectRoot, args, PublishOutput, ctx);
   if ('error' in out) {
     throw new FrameworkError('PUBLISH_FAILED', `${out.error} (${out.code}; audit branch ${branch} kept)`);
   }

@@ -25,7 +25,12 @@
   {% do return(relation ~ " for version as of '" ~ branch ~ "'") %}
 {% endmacro %}
 
-{#- Athena reads Iceberg time travel by snapshot id only, not by branch name. -#}
+{#- Athena's time travel takes snapshot ids, not branch names: the gate passes each table's branch head in
+    FAIRWAY_AUDIT_SNAPSHOTS ({"fact_telemetry_event": 123, ...}; assets/lib/wap.ts). -#}
 {% macro athena__fairway_version_as_of(relation, branch) %}
-  {% do exceptions.raise_compiler_error("The Silver gate on Athena cannot read audit branch '" ~ branch ~ "' yet (Athena time travel takes snapshot ids); see docs/aws_cutover.md") %}
+  {% set snapshot = fromjson(env_var('FAIRWAY_AUDIT_SNAPSHOTS', '{}')).get(relation.identifier) %}
+  {% if not snapshot %}
+    {% do exceptions.raise_compiler_error("FAIRWAY_AUDIT_SNAPSHOTS has no snapshot of " ~ relation.identifier ~ " on audit branch '" ~ branch ~ "' (Athena time travel takes snapshot ids, not branch names)") %}
+  {% endif %}
+  {% do return(relation ~ " for version as of " ~ snapshot) %}
 {% endmacro %}

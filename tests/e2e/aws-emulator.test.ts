@@ -19,6 +19,7 @@ import { EmrServerlessLauncher } from '../../assets/lib/aws/emr-serverless-launc
 import { buildJobBundle, uploadJobBundle } from '../../assets/lib/aws/job-bundle.ts';
 import { runSilverRemote } from '../../assets/lib/aws/silver-remote.ts';
 import type { SparkLauncher } from '../../assets/lib/aws/spark-launcher.ts';
+import { sparkEnv } from '../../assets/lib/config.ts';
 import { type Lakehouse, openLakehouse } from '../../assets/lib/lakehouse.ts';
 import { querySpark } from '../../assets/lib/query.ts';
 import { readLakehouseTable } from '../../assets/lib/tables.ts';
@@ -354,6 +355,29 @@ describe('the aws profile on an AWS emulator (moto)', () => {
       'CREATE TABLE silver.glue_probe (id bigint, course_id string) USING iceberg PARTITIONED BY (course_id)',
       "INSERT INTO silver.glue_probe VALUES (1, 'americanfalls'), (2, 'erinhills'), (3, 'erinhills')",
       'SELECT course_id, count(*) FROM silver.glue_probe GROUP BY course_id ORDER BY course_id',
+      // write-audit-publish on Glue: a run's rows on an audit branch, published below by spark/wap.py
+      'ALTER TABLE silver.glue_probe CREATE BRANCH audit_glue',
+      "INSERT INTO silver.glue_probe.branch_audit_glue VALUES (4, 'pinehurst4')",
+      "SELECT CAST(snapshot_id AS string) FROM silver.glue_probe.refs WHERE name = 'audit_glue'",
+    ]);
+    const head = String(answers[6]!.rows[0]![0]);
+    const publish = await execa(
+      await lake.python(),
+      [
+        join(repoRoot, 'spark', 'wap.py'),
+        'publish',
+        '--namespace',
+        'silver',
+        '--tables',
+        'glue_probe',
+        '--branch',
+        'audit_glue',
+      ],
+      { env: { ...process.env, ...sparkEnv(lake.config) }, reject: false },
+    );
+    expect(publish.exitCode, `${publish.stdout}\n${publish.stderr}`).toBe(0);
+    expect(JSON.parse(publish.stdout).tables).toEqual([
+      expect.objectContaining({ table: 'glue_probe', status: 'published', mode: 'fast_forward', snapshot_id: head }),
     ]);
     expect(answers[3]!.rows).toEqual([
       ['americanfalls', 1],
@@ -519,5 +543,32 @@ describe('the aws profile on an AWS emulator (moto)', () => {
       'utf8',
     );
     expect(compiled).toContain('from "awsdatacatalog"."silver"."fact_device_health"');
+
+    // the Silver gate on a run's audit branch: Athena time-travels by the branch head's snapshot id
+    const audited = mkdtempSync(join(tmpdir(), 'fairway-dbt-athena-'));
+    const gate = await execa(
+      dbt,
+      ['compile', '--target', 'athena', '--profiles-dir', join(stateDir, 'dbt'), '--target-path', audited],
+      {
+        cwd: join(repoRoot, 'dbt'),
+        env: {
+          ...emulatorEnv(emu.endpoint),
+          AWS_ENDPOINT_URL: emu.endpoint,
+          DBT_LOG_PATH: audited,
+          FAIRWAY_AUDIT_BRANCH: 'audit_01run',
+          FAIRWAY_AUDIT_SNAPSHOTS: JSON.stringify({
+            fact_telemetry_event: '1234567890123456789',
+            fact_device_health: '42',
+          }),
+        },
+        reject: false,
+      },
+    );
+    expect(gate.exitCode, `${gate.stdout}\n${gate.stderr}`).toBe(0);
+    const test = readFileSync(
+      join(audited, 'compiled', 'fairway', 'models', 'sources', 'silver.yml', 'silver_round_id_not_null.sql'),
+      'utf8',
+    );
+    expect(test).toContain('"awsdatacatalog"."silver"."fact_telemetry_event" for version as of 1234567890123456789');
   });
 });
