@@ -1,7 +1,7 @@
 /**
  * Runs the Python tests (spark/tests) with Fairway's own runtime: the cached venv and the
  * Iceberg/Sedona jars, bootstrapped on first use. Extra arguments go to pytest.
- * Usage: node --import tsx scripts/pytest.ts [-k pattern]
+ * Usage: node --import tsx scripts/pytest.ts [-k pattern] [tests/<file>[::<test>] ...]
  */
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -13,7 +13,10 @@ const runtime = await ensureSparkRuntime({
   pomFile: join(root, 'spark', 'jars', 'pom.xml'),
   onProgress: (m) => process.stderr.write(`${m}\n`),
 });
-const result = await execa(runtime.python, ['-m', 'pytest', '-q', 'tests', ...process.argv.slice(2)], {
+const args = process.argv.slice(2);
+// test files or folders given (`tests/test_wap.py`, `tests/x.py::test_y`): those only; else the whole folder
+const paths = args.some((a) => a.startsWith('tests/'));
+const result = await execa(runtime.python, ['-m', 'pytest', '-q', ...(paths ? [] : ['tests']), ...args], {
   cwd: join(root, 'spark'),
   stdio: 'inherit',
   reject: false,
