@@ -25,7 +25,12 @@ export async function publishHeldBack(
   opts: ExecuteOptions,
   step: PublishStepContext,
 ): Promise<string | null> {
-  const held = opts.unpublished?.get(asset.key) ?? [];
+  // a partition written twice in the run (a retried step) is published once, as last written
+  const held = [
+    ...new Map(
+      (opts.unpublished?.get(asset.key) ?? []).map((r) => [`${r.asset_key}\u0000${r.partition_key}`, r]),
+    ).values(),
+  ];
   opts.unpublished?.delete(asset.key);
   if (!asset.publish || held.length === 0) return gate;
   const count = `${held.length} materialization(s)`;
