@@ -87,11 +87,16 @@ def catalog_from_env(env: Mapping[str, str] = os.environ):
 
 
 def _ancestor_ids(metadata, snapshot_id: int | None) -> list[int]:
-    """``snapshot_id`` and its ancestors, newest first."""
+    """``snapshot_id`` and its ancestors, newest first; raises when a parent has expired (the history is not
+    whole, so no rebase can be trusted to re-apply exactly the branch's own changes)."""
     out, current = [], metadata.snapshot_by_id(snapshot_id) if snapshot_id is not None else None
     while current is not None:
         out.append(current.snapshot_id)
-        current = metadata.snapshot_by_id(current.parent_snapshot_id) if current.parent_snapshot_id else None
+        parent = current.parent_snapshot_id
+        current = metadata.snapshot_by_id(parent) if parent is not None else None
+        if parent is not None and current is None:
+            raise WapError(f"snapshot {parent} (an ancestor of {out[0]}) has expired: the branch cannot be rebased; "
+                           "materialize its partitions again", "history_expired")
     return out
 
 
@@ -132,7 +137,7 @@ def publish_table(catalog, namespace: str, name: str, branch: str, run_id: str |
                   dry_run: bool = False) -> dict:
     """Moves ``main`` of one table to ``branch`` and drops the branch (fast-forward, else rebase). ``dry_run``:
     only checks that it can (raises the conflict a rebase would meet), commits nothing."""
-    from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
+    from pyiceberg.exceptions import CommitFailedException, CommitStateUnknownException, NoSuchTableError, ValidationException
 
     ident = (namespace, name)
     for attempt in range(1, COMMIT_ATTEMPTS + 1):
@@ -153,7 +158,8 @@ def publish_table(catalog, namespace: str, name: str, branch: str, run_id: str |
                 return {"table": name, "status": "published", "mode": "fast_forward", "snapshot_id": str(head),
                         "audited_snapshot_id": str(head), "previous_snapshot_id": _str(main)}
             return _rebase(table, name, branch, head, main, lineage, run_id, dry_run)
-        except CommitFailedException:
+        except (CommitFailedException, CommitStateUnknownException, ValidationException):
+            # main moved while we committed (pyiceberg's own retry of an overwrite also ends here): reload, check again
             if attempt == COMMIT_ATTEMPTS:
                 raise WapError(f"{namespace}.{name}: main kept moving; gave up after {attempt} attempts",
                                "commit_conflict")
@@ -165,10 +171,10 @@ def _rebase(table, name: str, branch: str, head: int, main: int, lineage: list[i
             dry_run: bool) -> dict:
     """Re-applies the branch's own file changes on top of ``main``, when they touch no partition that ``main``
     changed since the branch was made."""
-    on_main = set(_ancestor_ids(table.metadata, main))
+    theirs_ids = _ancestor_ids(table.metadata, main)
+    on_main = set(theirs_ids)
     fork = next((s for s in lineage if s in on_main), None)
     ours = list(reversed(lineage[: lineage.index(fork)] if fork is not None else lineage))
-    theirs_ids = _ancestor_ids(table.metadata, main)
     theirs = list(reversed(theirs_ids[: theirs_ids.index(fork)] if fork is not None else theirs_ids))
     added, deleted = _file_changes(table, ours)
     their_added, their_deleted = _file_changes(table, theirs)
@@ -194,7 +200,6 @@ def _rebase(table, name: str, branch: str, head: int, main: int, lineage: list[i
                 for f in added.values():
                     ow.append_data_file(f)
         ManageSnapshots(tx).remove_branch(branch).commit()  # staged: one catalog commit with the overwrite
-    table = table.refresh()
     return {"table": name, "status": "published", "mode": "rebase", "snapshot_id": _str(_head(table, MAIN)),
             "audited_snapshot_id": str(head), "previous_snapshot_id": str(main),
             "files_added": len(added), "files_deleted": len(deleted)}
@@ -209,9 +214,15 @@ def expire_branches(catalog, namespace: str, name: str, retain_days: float, keep
     except NoSuchTableError:
         return []
     cutoff = (time.time() - retain_days * 86400) * 1000
-    old = [ref for ref, r in table.metadata.refs.items()
-           if ref.startswith(AUDIT_PREFIX) and ref != keep
-           and table.metadata.snapshot_by_id(r.snapshot_id).timestamp_ms < cutoff]
+    main = _head(table, MAIN)
+    on_main = set(_ancestor_ids(table.metadata, main)) if main is not None else set()
+
+    def expired(r) -> bool:
+        # a branch whose head main already has is a run still writing (made from an old main): never expired
+        snapshot = table.metadata.snapshot_by_id(r.snapshot_id)
+        return r.snapshot_id not in on_main and snapshot is not None and snapshot.timestamp_ms < cutoff
+
+    old = [ref for ref, r in table.metadata.refs.items() if ref.startswith(AUDIT_PREFIX) and ref != keep and expired(r)]
     if old:
         try:
             with table.manage_snapshots() as ms:
@@ -237,6 +248,22 @@ def _str(v: int | None) -> str | None:
     return None if v is None else str(v)
 
 
+def _expire_all(catalog, namespace: str, names: list[str], args) -> dict[str, list[str]]:
+    """Old audit branches dropped after a publish; a failure here is only logged (the publish is done)."""
+    if args.retain_days is None:
+        return {}
+    out = {}
+    for t in names:
+        try:
+            dropped = expire_branches(catalog, namespace, t, args.retain_days, keep=args.branch)
+        except Exception as e:  # noqa: BLE001 - the next publish tries again
+            print(f"wap.py: expiring audit branches of {namespace}.{t} failed: {e}", file=sys.stderr)
+            continue
+        if dropped:
+            out[t] = dropped
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="wap.py", description=__doc__.split("\n")[0])
     p.add_argument("action", choices=("publish", "describe"))
@@ -258,10 +285,14 @@ def main(argv: list[str] | None = None) -> int:
             # every table checked before any is published: a conflict on one publishes none
             for t in names:
                 publish_table(catalog, args.namespace, t, args.branch, args.run_id, dry_run=True)
-            published = [publish_table(catalog, args.namespace, t, args.branch, args.run_id) for t in names]
-            expired = ({t: expire_branches(catalog, args.namespace, t, args.retain_days, keep=args.branch) for t in names}
-                       if args.retain_days is not None else {})
-            out = {"tables": published, "expired": {t: b for t, b in expired.items() if b}}
+            published = []
+            try:
+                for t in names:
+                    published.append(publish_table(catalog, args.namespace, t, args.branch, args.run_id))
+            except WapError as e:  # after a dry run that passed: what was published is said too
+                print(json.dumps({"error": str(e), "code": e.code, "tables": published}))
+                return 1
+            out = {"tables": published, "expired": _expire_all(catalog, args.namespace, names, args)}
     except WapError as e:
         print(json.dumps({"error": str(e), "code": e.code}))
         return 1

@@ -62,7 +62,7 @@ const TableResult = z.object({
   snapshot_id: z.string().nullable().optional(),
   audited_snapshot_id: z.string().optional(),
 });
-const WapError = z.object({ error: z.string(), code: z.string() });
+const WapError = z.object({ error: z.string(), code: z.string(), tables: z.array(TableResult).optional() });
 const PublishOutput = z.union([
   z.object({ tables: z.array(TableResult), expired: z.record(z.string(), z.array(z.string())) }),
   WapError,
@@ -161,11 +161,23 @@ export async function publishAuditBranch(
   ];
   const out = await runWap(lake, projectRoot, args, PublishOutput, ctx);
   if ('error' in out) {
-    throw new FrameworkError('PUBLISH_FAILED', `${out.error} (${out.code}; audit branch ${branch} kept)`);
+    // tables published before the error stay published (one catalog commit each): their rows are live, and as
+    // nothing is recorded the next run writes the partitions again
+    const done = (out.tables ?? []).filter((t) => t.status === 'published').map((t) => t.table);
+    const partial = done.length > 0 ? `; already published: ${done.join(', ')}` : '';
+    throw new FrameworkError('PUBLISH_FAILED', `${out.error} (${out.code}; audit branch ${branch} kept${partial})`);
   }
   const dataVersions: Record<AssetKey, Record<string, string>> = {};
   for (const [asset, table] of Object.entries(tables)) {
     const t = out.tables.find((x) => x.table === table);
+    const held = Object.keys(ctx.pending[asset] ?? {}).length;
+    if (held > 0 && t?.status !== 'published') {
+      // the job wrote every table of every partition it reports: a missing branch means its rows are gone
+      throw new FrameworkError(
+        'PUBLISH_FAILED',
+        `audit branch ${branch} of ${table} is missing (${t?.status ?? 'no answer'}), so ${held} written partition(s) cannot be published; materialize them again`,
+      );
+    }
     ctx.log.info({ table, status: t?.status, mode: t?.mode, snapshot_id: t?.snapshot_id }, 'audit branch published');
     if (t?.mode !== 'rebase' || !t.snapshot_id) continue;
     dataVersions[asset] = Object.fromEntries(

@@ -89,10 +89,17 @@ def test_old_audit_branches_expire_and_a_bad_branch_name_is_refused(spark, tmp_p
     ns = "wap_expire"
     run_job(spark, tmp_path, bronze_dir(tmp_path, "d1", [CSV1]), EH, DAY1, "--branch", "audit_old", namespace=ns)
     run_job(spark, tmp_path, bronze_dir(tmp_path, "d2", [CSV2]), EH, DAY2, "--branch", "audit_new", namespace=ns)
-    code, out = publish(ns, "audit_new", retain_days=0, capsys=capsys)
+    assert publish(ns, "audit_new", capsys=capsys)[0] == 0
+    # a run that has only just made its branch (from main, no commit of its own yet) is never expired
+    from silver import tables
+    for t in TABLES:
+        tables.ensure_branch(spark, f"{ns}.{t}", "audit_starting")
+    run_job(spark, tmp_path, bronze_dir(tmp_path, "d3", [CSV1]), EH, "2025-06-04", "--branch", "audit_newer",
+            namespace=ns)
+    code, out = publish(ns, "audit_newer", retain_days=0, capsys=capsys)
     assert code == 0, out
     assert out["expired"] == {t: ["audit_old"] for t in TABLES}
-    assert all(branches(spark, ns, t) == set() for t in TABLES)
+    assert all(branches(spark, ns, t) == {"audit_starting"} for t in TABLES)
 
     code, out = publish(ns, "main", capsys=capsys)
     assert code == 1 and out["code"] == "bad_branch"
