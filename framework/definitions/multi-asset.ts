@@ -105,6 +105,12 @@ export function multiAsset<R = unknown>(spec: MultiAssetSpec<R>): AssetDefinitio
 
 /** The one output whose asset-scoped checks gate a multi-asset's publication. */
 function publishingOutput(spec: MultiAssetSpec<never>): AssetKey {
+  if (spec.canSubset) {
+    throw new DefinitionError(
+      'PUBLISH_WITHOUT_CHECKS',
+      `Multi-asset '${spec.name}' has publish and canSubset: a step writing only some outputs could skip the checks that publish them. Drop one of the two.`,
+    );
+  }
   const checked = spec.outputs.filter((o) => (o.checks ?? []).some((c) => c.scope === 'asset')).map((o) => o.key);
   if (checked.length !== 1) {
     throw new DefinitionError(

@@ -152,5 +152,15 @@ describe('write-audit-publish', () => {
         publish: async () => undefined,
       }),
     ).toThrow(/exactly one output must have asset-scoped checks .*none has/);
+    expect(() =>
+      multiAsset({
+        name: 'j',
+        codeVersion: 'v1',
+        canSubset: true,
+        outputs: [{ key: 'a.b', checks: [{ name: 'g', scope: 'asset' }] }, { key: 'a.c' }],
+        materialize: () => ({ outputs: {} }),
+        publish: async () => undefined,
+      }),
+    ).toThrow(/has publish and canSubset/);
   });
 });
