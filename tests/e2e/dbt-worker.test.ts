@@ -146,7 +146,7 @@ describe('dbt worker', () => {
   });
 
   it('an idle worker never keeps Fairway running, and goes when Fairway exits', async () => {
-    const script = join(root, 'one-command.ts');
+    const script = join(root, 'one-command.mts'); // .mts: ESM (top-level await) wherever the temp dir is
     const options = { dbt, projectDir, target: 'dev', vars: {}, args: ['ls'], workDir: join(root, 'work', 'child') };
     writeFileSync(
       script,
