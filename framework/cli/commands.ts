@@ -3,7 +3,7 @@ import { join, resolve, sep } from 'node:path';
 import pc from 'picocolors';
 import type { AssetKey } from '../definitions/index.ts';
 import { UsageError } from '../errors/index.ts';
-import { matchesPartitionFilter, parsePartitionFilter, reapDeadRuns } from '../execution/index.ts';
+import { matchesPartitionFilter, parsePartitionFilter, reapDeadRuns, writtenTogether } from '../execution/index.ts';
 import { loadStatus, type Project } from '../project/index.ts';
 import { worstFreshness } from '../scheduling/index.ts';
 import { resolveSelection } from '../selection/index.ts';
@@ -198,8 +198,10 @@ export async function whyCommand(
   const lines = explainStatus(staleness, key, partition);
   const f = freshness?.get(key)?.get(partition);
   if (f) lines.push({ depth: 0, asset_key: key, partition_key: partition, text: `freshness: ${f.state}, ${f.text}` });
-  // a failed gate (the asset's or an upstream's asset-scoped blocking checks) holds it back: say which and why
-  const gated = [key, ...project.graph.upstream(key)];
+  // a failed gate (the asset's or an upstream's asset-scoped blocking checks; a multi-asset's gate holds every
+  // output written with it) holds it back: say which and why
+  const related = [key, ...project.graph.upstream(key)];
+  const gated = [...new Set(related.flatMap((k) => writtenTogether(project.graph.definition(k))))];
   for (const c of project.store.latestCheckEvaluations(gated, { partitions: [''] })) {
     if (c.passed || !c.blocking || c.severity !== 'error') continue;
     const rows = c.failures != null ? ` (${c.failures} failing rows)` : '';

@@ -16,6 +16,7 @@ export {
   type PlannedStep,
   plannedTargets,
   stepId,
+  writtenTogether,
 } from './plan.ts';
 export {
   CHILD_GROUP_GRACE_MS,
