@@ -124,8 +124,17 @@ def _file_changes(table, snapshot_ids: list[int]) -> tuple[dict, dict]:
     return added, deleted
 
 
-def _partitions(files) -> set:
-    return {(f.spec_id, tuple(f.partition)) for f in files}
+def _partitions(table, files) -> set:
+    """The table partitions of ``files`` by their identity fields' source columns (``(("course_id", "c"),
+    ("ingest_date", d), …)``): the same Bronze partition whichever partition spec wrote a file, since every spec
+    of the Silver tables ends in identity(course_id), identity(ingest_date) (spark/silver/tables.py)."""
+    schema, specs = table.schema(), table.specs()
+    out = set()
+    for f in files:
+        fields = specs[f.spec_id].fields
+        out.add(tuple(sorted((schema.find_column_name(pf.source_id), value)
+                             for pf, value in zip(fields, f.partition) if str(pf.transform) == "identity")))
+    return out
 
 
 def _head(table, ref: str) -> int | None:
@@ -178,8 +187,8 @@ def _rebase(table, name: str, branch: str, head: int, main: int, lineage: list[i
     theirs = list(reversed(theirs_ids[: theirs_ids.index(fork)] if fork is not None else theirs_ids))
     added, deleted = _file_changes(table, ours)
     their_added, their_deleted = _file_changes(table, theirs)
-    clash = (_partitions(added.values()) | _partitions(deleted.values())) & (
-        _partitions(their_added.values()) | _partitions(their_deleted.values()))
+    clash = _partitions(table, [*added.values(), *deleted.values()]) & _partitions(
+        table, [*their_added.values(), *their_deleted.values()])
     if clash:
         raise WapError(
             f"{table.name()}: another run published changes to {len(clash)} of the same table partitions since "
