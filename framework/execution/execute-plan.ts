@@ -36,7 +36,13 @@ export interface ExecuteOptions {
    * Materializations held back until their publisher's checks passed (write-audit-publish), by the
    * publishing asset; `executePlan` makes one per run.
    */
-  unpublished?: Map<AssetKey, MaterializationRecord[]>;
+  unpublished?: Map<AssetKey, HeldMaterialization[]>;
+}
+
+/** A materialization held until its publisher published; `gate`: its partition's own blocking check failed. */
+export interface HeldMaterialization {
+  record: MaterializationRecord;
+  gate: string | null;
 }
 
 export type StepOutcome = 'SUCCESS' | 'FAILURE' | 'SKIPPED' | 'CANCELED';

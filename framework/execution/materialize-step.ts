@@ -411,18 +411,20 @@ async function recordMaterialization(
     metadata,
   };
   const fields = { asset_key: assetKey, partition: partitionKey || undefined, data_version: dataVersion };
+  const target = { id: stepId(assetKey, partitionKey), asset_key: assetKey, partition_key: partitionKey };
   if (asset.publishedBy && opts.unpublished) {
     // write-audit-publish: recorded once the publisher's checks passed and it published (publish-step.ts)
-    const held = opts.unpublished.get(asset.publishedBy) ?? [];
-    held.push(record);
-    opts.unpublished.set(asset.publishedBy, held);
+    const held = { record, gate: null as string | null };
+    const list = opts.unpublished.get(asset.publishedBy) ?? [];
+    list.push(held);
+    opts.unpublished.set(asset.publishedBy, list);
     opts.log.info(fields, 'asset written for audit; recorded once published');
-  } else {
-    rememberMaterialization(record, opts);
-    opts.emit({ type: 'MATERIALIZATION', run_id: opts.runId, record });
-    opts.log.info(fields, 'asset materialized');
+    held.gate = await evaluatePartitionChecks(target, asset, result, metadata, opts);
+    return held.gate;
   }
-  const target = { id: stepId(assetKey, partitionKey), asset_key: assetKey, partition_key: partitionKey };
+  rememberMaterialization(record, opts);
+  opts.emit({ type: 'MATERIALIZATION', run_id: opts.runId, record });
+  opts.log.info(fields, 'asset materialized');
   return evaluatePartitionChecks(target, asset, result, metadata, opts);
 }
 

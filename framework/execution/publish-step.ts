@@ -26,14 +26,15 @@ export async function publishHeldBack(
   step: PublishStepContext,
 ): Promise<string | null> {
   // a partition written twice in the run (a retried step) is published once, as last written
-  const held = [
-    ...new Map(
-      (opts.unpublished?.get(asset.key) ?? []).map((r) => [`${r.asset_key}\u0000${r.partition_key}`, r]),
-    ).values(),
-  ];
+  const last = new Map(
+    (opts.unpublished?.get(asset.key) ?? []).map((h) => [`${h.record.asset_key}\u0000${h.record.partition_key}`, h]),
+  );
   opts.unpublished?.delete(asset.key);
+  const held = [...last.values()].map((h) => h.record);
   if (!asset.publish || held.length === 0) return gate;
   const count = `${held.length} materialization(s)`;
+  // what is published is the whole write (a branch): a partition whose own blocking check failed holds it all
+  gate ??= [...last.values()].find((h) => h.gate)?.gate ?? null;
   if (gate) {
     step.computeLog(`[fairway] not published: ${gate}. ${count} stay unpublished; readers keep the previous data.`);
     step.log.warn({ materializations: held.length, gate }, 'not published: the gate failed');

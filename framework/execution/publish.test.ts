@@ -29,7 +29,12 @@ const parts = staticPartitions('day', ['d1', 'd2']);
 const keys = ['day=d1', 'day=d2'];
 
 /** bronze → a multi-asset writing silver.facts + silver.rejects for audit, gated on facts, → gold. */
-function lake(opts: { gatePasses: () => boolean; publish: (ctx: PublishContext) => Promise<unknown> }) {
+function lake(opts: {
+  gatePasses: () => boolean;
+  publish: (ctx: PublishContext) => Promise<unknown>;
+  /** A partition whose own blocking check (partition-scoped) fails. */
+  badPartition?: string;
+}) {
   const written: string[] = [];
   const bronze = asset({ key: 'bronze.files', codeVersion: 'v1', partitions: parts, materialize: () => ({}) });
   const silver = multiAsset({
@@ -41,7 +46,15 @@ function lake(opts: { gatePasses: () => boolean; publish: (ctx: PublishContext) 
     outputs: [
       {
         key: 'silver.facts',
-        checks: [{ name: 'gate', scope: 'asset', blocking: true, severity: 'error' }],
+        checks: [
+          { name: 'gate', scope: 'asset', blocking: true, severity: 'error' },
+          {
+            name: 'rows_ok',
+            blocking: true,
+            severity: 'error',
+            evaluate: (ctx) => ({ passed: ctx.partitionKey !== opts.badPartition }),
+          },
+        ],
         evaluateAssetChecks: async () => [{ name: 'gate', passed: opts.gatePasses() }],
       },
       { key: 'silver.rejects' },
@@ -137,6 +150,23 @@ describe('write-audit-publish', () => {
     expect(r.run.reason).toContain('publishing silver.facts failed: main moved: conflict on day=d1');
     expect(recorded('silver.facts')).toEqual({});
     expect(r.summary.steps.find((s) => s.asset_key === 'gold.all')?.status).toBe('SKIPPED');
+  });
+
+  it('a partition whose own blocking check failed holds the whole write back: it is one branch', async () => {
+    let published = 0;
+    const { ctx } = lake({
+      gatePasses: () => true,
+      badPartition: 'day=d2',
+      publish: async () => {
+        published++;
+        return undefined;
+      },
+    });
+    const r = await launchRun(ctx, { selection: '*' });
+    expect(r.run.status).toBe('FAILURE');
+    expect(published).toBe(0);
+    expect(recorded('silver.facts')).toEqual({});
+    expect(recorded('silver.rejects')).toEqual({});
   });
 
   it('refuses publish on an asset without asset-scoped checks, and on a multi-asset without one gated output', () => {
