@@ -7,6 +7,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: [
+            'cli/**/*.test.ts',
+            'tests/architecture.test.ts',
             'framework/**/*.test.ts',
             'assets/**/*.test.ts',
             'ui/**/*.test.ts',

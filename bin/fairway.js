@@ -15,13 +15,13 @@ process.setSourceMapsEnabled(true); // stack traces name the TypeScript file and
 const root = new URL('..', import.meta.url);
 const at = (path) => new URL(path, root);
 const pathOf = (path) => fileURLToPath(at(path));
-const isCheckout = existsSync(at('framework/cli/main.ts'));
+const isCheckout = existsSync(at('cli/main.ts'));
 
-let entry = at('dist/framework/cli/index.js');
+let entry = at('dist/cli/index.js');
 if (isCheckout && (process.env.FAIRWAY_FROM_SOURCE === '1' || !(await ensureBuilt()))) {
   const { register } = await import('tsx/esm/api');
   register();
-  entry = at('framework/cli/index.ts');
+  entry = at('cli/index.ts');
 }
 const { installFatalHandlers, main } = await import(entry.href);
 installFatalHandlers();
@@ -46,7 +46,7 @@ function newestSource() {
       else newest = Math.max(newest, mtime(`${dir}/${e.name}`));
     }
   };
-  for (const d of ['framework', 'ui', 'stack', 'assets', 'examples']) visit(pathOf(d)); // scripts/build.mjs SOURCE_DIRS
+  for (const d of ['cli', 'framework', 'ui', 'stack', 'assets', 'examples']) visit(pathOf(d)); // scripts/build.mjs SOURCE_DIRS
   return newest;
 }
 

@@ -1,8 +1,8 @@
-// Compiles Fairway's TypeScript (framework/, ui/, stack/) and this repository's own definitions (assets/, the
+// Compiles Fairway's TypeScript (cli/, framework/, ui/, stack/) and this repository's own definitions (assets/, the
 // lakehouse, and examples/) to dist/: one .js and .js.map per source file, with esbuild — the transform tsx
 // applied on every start, done once — plus the files the code finds beside itself (ui/static, stack/trino,
 // the workers, dbt_worker.py). `--types` also writes the .d.ts files of the package's entry points with tsc
-// (for `npm pack`; a checkout does not need them). The package ships dist/framework and dist/ui only.
+// (for `npm pack`; a checkout does not need them). The package ships dist/cli, dist/framework and dist/ui only.
 //
 //   node scripts/build.mjs [--types] [--clean]      (npm run build; `prepare` runs it on npm install / npm ci)
 //
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The folders compiled (bin/fairway.js checks the same); other definitions are loaded with tsx. */
-export const SOURCE_DIRS = ['framework', 'ui', 'stack', 'assets', 'examples'];
+export const SOURCE_DIRS = ['cli', 'framework', 'ui', 'stack', 'assets', 'examples'];
 const DIST = join(ROOT, 'dist');
 /** Written last, holding the time the build started: a source saved during the build is newer. */
 const STAMP = join(DIST, '.build-stamp');

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { loadConfig } from '../assets/lib/config.ts';
 import { loadSample } from '../assets/lib/sample-data/index.ts';
-import { main } from '../framework/cli/index.ts';
+import { main } from '../cli/index.ts';
 import { stateDirOf } from '../framework/project/index.ts';
 
 const root = process.cwd();

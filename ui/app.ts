@@ -130,7 +130,7 @@ export function createApp(project: Project, opts: AppOptions = {}): FairwayApp {
   app.get('/favicon.ico', (c) => c.body(null, 204));
   // Prometheus scrapes this (text exposition format); loaded on the first scrape, not with the UI
   app.get('/metrics', async (c) => {
-    const { renderMetrics } = await import('../framework/observability/metrics.ts');
+    const { renderMetrics } = await import('../framework/observability/index.ts');
     const { contentType, text } = await renderMetrics(project, { cache: statusCache });
     c.header('Content-Type', contentType);
     return c.body(text);

@@ -86,24 +86,3 @@ export async function startServer(project: Project, opts: ServeOptions = {}): Pr
     },
   };
 }
-
-/** `fairway ui`: serves until SIGINT/SIGTERM, then cancels runs it launched and exits 0. */
-export async function uiCommand(project: Project, flags: { port?: string; host?: string }): Promise<number> {
-  const port = flags.port === undefined ? 3000 : Number(flags.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new UsageError(`--port must be an integer between 0 and 65535; got '${flags.port}'.`);
-  }
-  const server = await startServer(project, { port, ...(flags.host ? { host: flags.host } : {}) });
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-  process.stderr.write('stopping the UI (canceling runs it launched)…\n');
-  await server.close();
-  return 0;
-}

@@ -27,5 +27,6 @@ export {
   reapDeadRuns,
 } from './reap-dead-runs.ts';
 export { recordEventsTo } from './record-events.ts';
+export { rowTotals } from './row-counters.ts';
 export { runPlanForTest, type TestRun, type TestRunOptions } from './run-plan-for-test.ts';
 export { buildRunSummary } from './run-summary.ts';

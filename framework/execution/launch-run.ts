@@ -6,6 +6,7 @@ import { ulid } from 'ulid';
 import { alertConfigFrom, runAlerts, sendAlerts } from '../alerts/index.ts';
 import type { AssetKey, Definitions, RejectedInput, RunSummary } from '../definitions/index.ts';
 import { FrameworkError, UsageError } from '../errors/index.ts';
+import { onFatalStop } from '../fatal-stop/index.ts';
 import type { AssetGraph } from '../graph/index.ts';
 import { resolveSelection } from '../selection/index.ts';
 import { type StalenessResult, upstreamPartitionsOf } from '../staleness/index.ts';
@@ -13,7 +14,6 @@ import type { ChildProcessRecord, PartitionLock, RunRecord, Store } from '../sto
 import { EventLoopWatchdog, fileOfStore } from './event-loop-watchdog.ts';
 import type { EventSink } from './events.ts';
 import { type ExecuteResult, executePlan } from './execute-plan.ts';
-import { onFatalStop } from './fatal-stop.ts';
 import { observeSources } from './known-partitions.ts';
 import { judgeState, loadPartitionScope } from './partition-scope.ts';
 import { buildPlan, type ExecutionPlan, plannedTargets, writtenTogether } from './plan.ts';

@@ -1,6 +1,6 @@
-import { countRows } from '../observability/row-counters.ts';
 import type { EventRecord, Store } from '../storage/index.ts';
 import type { EventSink, ExecutionEvent } from './events.ts';
+import { countRows } from './row-counters.ts';
 
 function toEventRecord(e: ExecutionEvent): EventRecord {
   const ts = new Date().toISOString();

@@ -1,9 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { rowTotals } from '../execution/index.ts';
 import type { Project, StatusCache } from '../project/index.ts';
 import { loadStatus } from '../project/index.ts';
 import { exceptionsOf, statusCounts } from '../staleness/index.ts';
-import { rowTotals } from './row-counters.ts';
 
 /** Step durations, in seconds: from a tenth of a second to a couple of hours. */
 const DURATION_BUCKETS = [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200];

@@ -44,4 +44,4 @@ export {
   settlingSources,
   trackSourceArrivals,
 } from './source-arrivals.ts';
-export { endOfDay, startOfDay } from './zoned-day.ts';
+export { endOfDay, startOfDay, utcOffsetMs } from './zoned-day.ts';

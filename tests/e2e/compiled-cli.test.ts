@@ -11,7 +11,7 @@ import { repoRoot } from './helpers.ts';
  */
 function checkoutCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'fairway-compiled-'));
-  for (const d of ['bin', 'framework', 'ui', 'stack', 'examples'])
+  for (const d of ['bin', 'cli', 'framework', 'ui', 'stack', 'examples'])
     cpSync(join(repoRoot, d), join(dir, d), { recursive: true });
   cpSync(join(repoRoot, 'scripts', 'build.mjs'), join(dir, 'scripts', 'build.mjs'));
   for (const f of ['package.json', 'tsconfig.json']) cpSync(join(repoRoot, f), join(dir, f));
@@ -25,7 +25,7 @@ const run = (dir: string, args: string[], env: Record<string, string> = {}) =>
 describe('the compiled CLI', () => {
   const dir = checkoutCopy();
   const hello = ['--definitions', 'examples/hello/definitions.ts', '--state-dir', join(dir, '.fairway')];
-  const mainTs = join(dir, 'framework', 'cli', 'main.ts');
+  const mainTs = join(dir, 'cli', 'main.ts');
 
   it('builds dist/ on first use, then starts from it without rebuilding', async () => {
     // a build lock left by a process that died is taken over, not waited for
@@ -34,7 +34,7 @@ describe('the compiled CLI', () => {
     const first = await run(dir, ['--help']);
     expect(first.exitCode).toBe(0);
     expect(first.stderr).toMatch(/compiled \d+ files to dist\//);
-    expect(readFileSync(join(dir, 'dist', 'framework', 'cli', 'main.js'), 'utf8')).toContain('List assets');
+    expect(readFileSync(join(dir, 'dist', 'cli', 'main.js'), 'utf8')).toContain('List assets');
     const second = await run(dir, [...hello, 'list']);
     expect(second.exitCode, second.stderr).toBe(0);
     expect(second.stdout).toContain('gold.orders_summary');
@@ -53,27 +53,27 @@ describe('the compiled CLI', () => {
     expect(r.stderr).toMatch(/compiled \d+ files to dist\/.*\(sources changed since the last build\)/);
     expect(r.stderr).toContain('error: edited list');
     const line = edited.split('\n').findIndex((l) => l.includes("throw new Error('edited list')")) + 1;
-    expect(r.stderr).toContain(`framework/cli/main.ts:${line}:`);
+    expect(r.stderr).toContain(`cli/main.ts:${line}:`);
     expect(r.exitCode).toBe(2);
   });
 
   it('a deleted module is gone from dist/ too, and FAIRWAY_FROM_SOURCE runs the TypeScript', async () => {
-    writeFileSync(mainTs, readFileSync(join(repoRoot, 'framework', 'cli', 'main.ts'), 'utf8'));
+    writeFileSync(mainTs, readFileSync(join(repoRoot, 'cli', 'main.ts'), 'utf8'));
     // an mtime in the past: the folder's own mtime (a file removed) must still count
     const old = new Date(Date.now() - 3_600_000);
     utimesSync(mainTs, old, old);
-    rmSync(join(dir, 'framework', 'cli', 'progress.ts'));
-    writeFileSync(join(dir, 'framework', 'cli', 'unused-module.ts'), 'export const unused = 1;\n');
+    rmSync(join(dir, 'cli', 'progress.ts'));
+    writeFileSync(join(dir, 'cli', 'unused-module.ts'), 'export const unused = 1;\n');
     const r = await run(dir, ['--help']);
     expect(r.stderr).toMatch(/compiled/);
-    expect(() => readFileSync(join(dir, 'dist', 'framework', 'cli', 'progress.js'))).toThrow();
+    expect(() => readFileSync(join(dir, 'dist', 'cli', 'progress.js'))).toThrow();
     const fromSource = await run(dir, [...hello, 'list'], { FAIRWAY_FROM_SOURCE: '1' });
     expect(fromSource.exitCode, fromSource.stderr).toBe(0);
     expect(fromSource.stdout).toContain('gold.orders_summary');
   });
 
   it('sources that do not compile are said so and run through tsx (a module no command imports here)', async () => {
-    writeFileSync(join(dir, 'framework', 'cli', 'half-written.ts'), 'export const x = ;\n');
+    writeFileSync(join(dir, 'cli', 'half-written.ts'), 'export const x = ;\n');
     const r = await run(dir, ['--help']);
     expect(r.stderr).toMatch(/the sources do not compile, running them with tsx instead: .*half-written\.ts:1: /);
     expect(r.exitCode).toBe(0);

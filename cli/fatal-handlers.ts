@@ -1,4 +1,4 @@
-import { stopRunsOnFatal } from '../execution/fatal-stop.ts';
+import { stopRunsOnFatal } from '../framework/fatal-stop/index.ts';
 
 /**
  * An uncaught error or unhandled rejection ends the CLI: Node's default printed a raw stack and left the

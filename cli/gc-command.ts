@@ -1,7 +1,7 @@
-import { UsageError } from '../errors/index.ts';
-import { forgetRunsBefore, reapDeadRuns } from '../execution/index.ts';
-import type { Project } from '../project/index.ts';
-import type { RetentionResult } from '../storage/index.ts';
+import { UsageError } from '../framework/errors/index.ts';
+import { forgetRunsBefore, reapDeadRuns } from '../framework/execution/index.ts';
+import type { Project } from '../framework/project/index.ts';
+import type { RetentionResult } from '../framework/storage/index.ts';
 import { printJson, table } from './output.ts';
 
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 } as const;

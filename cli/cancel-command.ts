@@ -1,7 +1,7 @@
-import { UsageError } from '../errors/index.ts';
-import { reapDeadRuns } from '../execution/index.ts';
-import type { Project } from '../project/index.ts';
-import type { RunRecord } from '../storage/index.ts';
+import { UsageError } from '../framework/errors/index.ts';
+import { reapDeadRuns } from '../framework/execution/index.ts';
+import type { Project } from '../framework/project/index.ts';
+import type { RunRecord } from '../framework/storage/index.ts';
 import { colorStatus, printJson } from './output.ts';
 
 const ACTIVE = new Set(['QUEUED', 'STARTED']);

@@ -1,7 +1,7 @@
 import { createLogUpdate } from 'log-update';
 import pc from 'picocolors';
-import type { ExecutionEvent, ExecutionPlan } from '../execution/index.ts';
-import { stepId } from '../execution/index.ts';
+import type { ExecutionEvent, ExecutionPlan } from '../framework/execution/index.ts';
+import { stepId } from '../framework/execution/index.ts';
 import { colorStatus, formatDuration } from './output.ts';
 
 interface Line {

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
-import { isFrameworkError, UsageError } from '../errors/index.ts';
-import type { Project } from '../project/index.ts';
+import { isFrameworkError, UsageError } from '../framework/errors/index.ts';
+import type { Project } from '../framework/project/index.ts';
 import { printJson, table } from './output.ts';
 
 // Every command's code is imported by its action, not here: `--help` loads none of it, and `list` or
@@ -31,8 +31,8 @@ export async function main(argv: string[]): Promise<number> {
     const g = program.opts<GlobalFlags>();
     const tty = Boolean(process.stderr.isTTY);
     const [{ createRootLogger, setRootLogger }, { loadProject }] = await Promise.all([
-      import('../logging/index.ts'),
-      import('../project/index.ts'),
+      import('../framework/logging/index.ts'),
+      import('../framework/project/index.ts'),
     ]);
     setRootLogger(createRootLogger({ level: process.env.FAIRWAY_LOG_LEVEL ?? (g.verbose || !tty ? 'info' : 'warn') }));
     const project = await loadProject({
@@ -154,7 +154,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .action(() =>
       withProject(async (p) => {
-        const { renderMetrics } = await import('../observability/metrics.ts');
+        const { renderMetrics } = await import('../framework/observability/index.ts');
         process.stdout.write((await renderMetrics(p)).text);
         return 0;
       }),
@@ -180,7 +180,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'machine-readable output')
     .action((flags: { json?: boolean }) =>
       withProject(async (p) => {
-        const lineage = await import('../lineage/index.ts');
+        const lineage = await import('../framework/lineage/index.ts');
         // the framework's own settings beside the definitions', secrets masked alike
         const cfg = {
           ...(p.defs.hooks.describeConfig?.() ?? {}),
@@ -200,7 +200,7 @@ export async function main(argv: string[]): Promise<number> {
     .action((flags: { port?: string; host?: string }) =>
       withProject(async (p) => {
         // Loaded on demand so other commands never pay for the web stack.
-        const { uiCommand } = await import('../../ui/server.ts');
+        const { uiCommand } = await import('./ui-command.ts');
         return uiCommand(p, flags);
       }),
     );
@@ -323,7 +323,7 @@ export async function main(argv: string[]): Promise<number> {
         const commands = p.defs.hooks.commands ?? {};
         const command = commands[first];
         if (!command) {
-          const { didYouMean } = await import('../definitions/index.ts');
+          const { didYouMean } = await import('../framework/definitions/index.ts');
           const known = [...builtins, ...Object.keys(commands)].sort();
           throw new UsageError(`Unknown command '${first}'.${didYouMean(first, known)} Commands: ${known.join(', ')}.`);
         }

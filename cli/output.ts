@@ -1,5 +1,5 @@
 import pc from 'picocolors';
-import type { StatusKind } from '../staleness/index.ts';
+import type { StatusKind } from '../framework/staleness/index.ts';
 
 /** Prints a JSON document on stdout (for `--json`). */
 export function printJson(value: unknown): void {

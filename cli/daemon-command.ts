@@ -1,7 +1,14 @@
-import { UsageError } from '../errors/index.ts';
-import type { Project } from '../project/index.ts';
-import { Daemon, definitionsReloader, formatMs, type SchedulerOptions, type TickOutcome } from '../scheduling/index.ts';
+import { UsageError } from '../framework/errors/index.ts';
+import type { Project } from '../framework/project/index.ts';
+import {
+  Daemon,
+  definitionsReloader,
+  formatMs,
+  type SchedulerOptions,
+  type TickOutcome,
+} from '../framework/scheduling/index.ts';
 import { parseRetention } from './gc-command.ts';
+import { parsePortFlag, untilStopSignal } from './long-running.ts';
 
 export interface DaemonFlags {
   interval?: string;
@@ -82,7 +89,7 @@ export async function daemonCommand(project: Project, flags: DaemonFlags): Promi
   process.stderr.write(
     `Fairway daemon ${daemon.holder}: tick every ${formatMs(daemon.options.intervalMs)}, at most ${daemon.options.maxConcurrentRuns} runs (Ctrl-C to stop)\n`,
   );
-  await waitForSignal();
+  await untilStopSignal();
   process.stderr.write('stopping the daemon (finishing the current tick, then its runs)…\n');
   await daemon.stop();
   await done;
@@ -94,29 +101,16 @@ export async function devCommand(
   project: Project,
   flags: DaemonFlags & { port?: string; host?: string },
 ): Promise<number> {
-  const port = flags.port === undefined ? 3000 : Number(flags.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new UsageError(`--port must be an integer between 0 and 65535; got '${flags.port}'.`);
-  }
-  const { startServer } = await import('../../ui/server.ts');
-  const server = await startServer(project, { port, ...(flags.host ? { host: flags.host } : {}) });
+  const { startServer } = await import('../ui/index.ts');
+  const server = await startServer(project, {
+    port: parsePortFlag(flags.port),
+    ...(flags.host ? { host: flags.host } : {}),
+  });
   const { daemon, done } = await startDaemon(project, flags);
-  await waitForSignal();
+  await untilStopSignal();
   process.stderr.write('stopping the daemon and the UI…\n');
   await daemon.stop();
   await done;
   await server.close();
   return 0;
-}
-
-function waitForSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pc from 'picocolors';
-import { UsageError } from '../errors/index.ts';
-import { ComputeLogTail, reapDeadRuns } from '../execution/index.ts';
-import type { Project } from '../project/index.ts';
-import type { RunRecord } from '../storage/index.ts';
+import { UsageError } from '../framework/errors/index.ts';
+import { ComputeLogTail, reapDeadRuns } from '../framework/execution/index.ts';
+import type { Project } from '../framework/project/index.ts';
+import type { RunRecord } from '../framework/storage/index.ts';
 import { colorStatus, eventLine } from './output.ts';
 
 const DONE = new Set(['SUCCESS', 'FAILURE', 'CANCELED']);

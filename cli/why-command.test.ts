@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { asset, defineAssets, multiAsset } from '../definitions/index.ts';
-import { openProject } from '../project/index.ts';
+import { asset, defineAssets, multiAsset } from '../framework/definitions/index.ts';
+import { openProject } from '../framework/project/index.ts';
 import { whyCommand } from './commands.ts';
 
 describe('fairway why', () => {

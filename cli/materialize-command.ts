@@ -1,6 +1,6 @@
-import { UsageError } from '../errors/index.ts';
-import { launchRun } from '../execution/index.ts';
-import type { Project } from '../project/index.ts';
+import { UsageError } from '../framework/errors/index.ts';
+import { launchRun } from '../framework/execution/index.ts';
+import type { Project } from '../framework/project/index.ts';
 import { colorStatus, formatDuration, printJson, table } from './output.ts';
 import { RunProgress } from './progress.ts';
 

@@ -1,14 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import pc from 'picocolors';
-import type { AssetKey } from '../definitions/index.ts';
-import { UsageError } from '../errors/index.ts';
-import { matchesPartitionFilter, parsePartitionFilter, reapDeadRuns, writtenTogether } from '../execution/index.ts';
-import { loadStatus, type Project } from '../project/index.ts';
-import { worstFreshness } from '../scheduling/index.ts';
-import { resolveSelection } from '../selection/index.ts';
-import { describeCause, exceptionsOf, explainStatus, type PartitionStatus, statusCounts } from '../staleness/index.ts';
-import type { RunStatus } from '../storage/index.ts';
+import type { AssetKey } from '../framework/definitions/index.ts';
+import { UsageError } from '../framework/errors/index.ts';
+import {
+  matchesPartitionFilter,
+  parsePartitionFilter,
+  reapDeadRuns,
+  writtenTogether,
+} from '../framework/execution/index.ts';
+import { loadStatus, type Project } from '../framework/project/index.ts';
+import { worstFreshness } from '../framework/scheduling/index.ts';
+import { resolveSelection } from '../framework/selection/index.ts';
+import {
+  describeCause,
+  exceptionsOf,
+  explainStatus,
+  type PartitionStatus,
+  statusCounts,
+} from '../framework/staleness/index.ts';
+import type { RunStatus } from '../framework/storage/index.ts';
 import { colorStatus, eventLine, printJson, table } from './output.ts';
 
 function selectKeys(project: Project, selection: string | undefined): AssetKey[] {

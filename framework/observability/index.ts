@@ -1,0 +1,1 @@
+export { renderMetrics } from './metrics.ts';
