@@ -8,7 +8,6 @@ export * from './definitions/index.ts';
 export * from './errors/index.ts';
 export { type Logger, rootLogger } from './logging/index.ts';
 export {
-  openComputeLog,
   type ParsedLine,
   type PipesContext,
   type PipesMessage,

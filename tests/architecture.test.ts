@@ -27,7 +27,7 @@ const ALLOWED: Record<Area, readonly Area[]> = {
   examples: ['framework'],
 };
 
-export interface ImportEdge {
+interface ImportEdge {
   /** importing file, relative to the repository root */
   from: string;
   /** imported file, relative to the repository root */
@@ -47,13 +47,15 @@ const moduleOf = (path: string): string => {
 const isTest = (path: string) => /\.test\.tsx?$/.test(path);
 
 /** The broken rules among these imports, one line each, naming the file, the import and the rule. */
-export function layoutViolations(edges: readonly ImportEdge[]): string[] {
+function layoutViolations(edges: readonly ImportEdge[]): string[] {
   const out: string[] = [];
   for (const { from, to } of edges) {
     const [fromArea, toArea] = [areaOf(from), areaOf(to)];
     if (!fromArea || !toArea) continue;
     if (fromArea !== toArea && (!isTest(from) || fromArea === 'framework') && !ALLOWED[fromArea].includes(toArea)) {
-      out.push(`${from} imports ${to}: ${fromArea}/ may import ${ALLOWED[fromArea].join(', ') || 'none of the others'}`);
+      out.push(
+        `${from} imports ${to}: ${fromArea}/ may import ${ALLOWED[fromArea].join(', ') || 'none of the others'}`,
+      );
       continue;
     }
     const target = moduleOf(to);

@@ -1,5 +1,6 @@
 import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync, realpathSync } from 'node:fs';
 import { join, sep } from 'node:path';
+import { computeLogPath, runFolder } from './run-folder.ts';
 
 /** Lines a step wrote to its compute log since the last read. `step` is its directory under the run's `steps/`. */
 export interface ComputeLogLines {
@@ -30,12 +31,12 @@ export class ComputeLogTail {
     runId: string,
     private readonly wanted: (step: string) => boolean = () => true,
   ) {
-    this.stepsDir = join(stateDir, 'runs', runId, 'steps');
+    this.stepsDir = join(runFolder(stateDir, runId), 'steps');
   }
 
   /** A step's compute log if it is a regular file inside the run's folder (a symlinked folder is refused). */
   private logPath(step: string): string | undefined {
-    const path = join(this.stepsDir, step, 'compute.log');
+    const path = computeLogPath(join(this.stepsDir, step));
     if (!existsSync(path)) return undefined;
     try {
       const real = realpathSync(path);

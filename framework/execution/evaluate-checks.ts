@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import type {
   AssetCheckSpec,
   AssetDefinition,
@@ -10,10 +10,10 @@ import type {
   Metadata,
 } from '../definitions/index.ts';
 import { MetadataSchema } from '../definitions/index.ts';
-import { openComputeLog } from '../pipes/index.ts';
 import type { CheckEvaluationRecord } from '../storage/index.ts';
 import type { ExecuteOptions } from './execute-plan.ts';
 import { publishHeldBack } from './publish-step.ts';
+import { computeLogPath, openComputeLog, stepFolder } from './run-folder.ts';
 import { trackChildProcess } from './track-child-process.ts';
 
 /** What a check result is recorded against: an asset partition, named by its step id in gate messages. */
@@ -75,9 +75,9 @@ export async function evaluateAssetChecks(
   opts: ExecuteOptions,
 ): Promise<string | null> {
   const log = opts.log.child({ asset_key: target.asset_key, step: 'checks' });
-  const stepDir = join(opts.stateDir, 'runs', opts.runId, 'steps', `${target.asset_key}__checks`);
+  const stepDir = stepFolder(opts.stateDir, opts.runId, `${target.asset_key}__checks`);
   mkdirSync(stepDir, { recursive: true });
-  const logPath = join(stepDir, 'compute.log');
+  const logPath = computeLogPath(stepDir);
   const computeLog = openComputeLog(logPath);
   const specs = (asset.checks ?? []).filter((c) => c.scope === 'asset');
   const results: CheckResult[] = [];

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RetentionResult, Store } from '../storage/index.ts';
+import { runFolder } from './run-folder.ts';
 
 /** What forgetting runs removed: the store's records and the runs' folders (`<stateDir>/runs/<id>/`). */
 export interface ForgottenRuns extends RetentionResult {
@@ -29,7 +30,7 @@ export function forgetRunsBefore(
   const result = store.collectGarbage(before, opts);
   let bytes = 0;
   for (const id of result.run_ids) {
-    const dir = join(stateDir, 'runs', id);
+    const dir = runFolder(stateDir, id);
     bytes += treeBytes(dir);
     if (!opts.dryRun) rmSync(dir, { recursive: true, force: true });
   }

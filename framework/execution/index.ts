@@ -28,5 +28,6 @@ export {
 } from './reap-dead-runs.ts';
 export { recordEventsTo } from './record-events.ts';
 export { rowTotals } from './row-counters.ts';
+export { computeLogPath, openComputeLog, runFolder, runSummaryPath, stepFolder } from './run-folder.ts';
 export { runPlanForTest, type TestRun, type TestRunOptions } from './run-plan-for-test.ts';
 export { buildRunSummary } from './run-summary.ts';

@@ -1,6 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import { alertConfigFrom, runAlerts, sendAlerts } from '../alerts/index.ts';
@@ -19,6 +18,7 @@ import { judgeState, loadPartitionScope } from './partition-scope.ts';
 import { buildPlan, type ExecutionPlan, plannedTargets, writtenTogether } from './plan.ts';
 import { describeGroup, liveChildGroups, reapDeadRuns } from './reap-dead-runs.ts';
 import { recordEventsTo } from './record-events.ts';
+import { runFolder, runSummaryPath } from './run-folder.ts';
 import { buildRunSummary } from './run-summary.ts';
 import { stopBlockedRun } from './stop-blocked-run.ts';
 import { followChildGroups, stopLeftoverGroups } from './track-child-process.ts';
@@ -241,8 +241,8 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   unregisterFatalStop();
   const finished = store.getRun(runId)!;
   const summary = buildRunSummary(store, finished);
-  const summaryPath = join(ctx.stateDir, 'runs', runId, 'summary.json');
-  mkdirSync(join(ctx.stateDir, 'runs', runId), { recursive: true });
+  const summaryPath = runSummaryPath(ctx.stateDir, runId);
+  mkdirSync(runFolder(ctx.stateDir, runId), { recursive: true });
   writeFileSync(summaryPath, `${JSON.stringify(summary, null, 2)}\n`);
   if (alerting) await sendAlerts(alerting, runAlerts(store, ctx.graph, alerting, summary), log);
   if (defs.hooks.onRunComplete) {

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import type {
   AssetDefinition,
   AssetKey,
@@ -16,12 +16,12 @@ import {
   parsePartitionKey,
   SOURCE_VERSION_KEY,
 } from '../definitions/index.ts';
-import { openComputeLog } from '../pipes/index.ts';
 import { resolveInputs } from '../staleness/index.ts';
 import type { MaterializationRecord } from '../storage/index.ts';
 import { errorText, evaluatePartitionChecks } from './evaluate-checks.ts';
 import type { ExecuteOptions } from './execute-plan.ts';
 import { type PlannedStep, stepId } from './plan.ts';
+import { computeLogPath, openComputeLog, stepFolder } from './run-folder.ts';
 import { trackChildProcess } from './track-child-process.ts';
 
 /** How one partition of a step ended. A success carries the gate reason of a failed blocking check. */
@@ -63,9 +63,9 @@ export async function materializeStep(
   const maxAttempts = 1 + (asset.retry?.maxRetries ?? 0);
   // a multi-asset's step is named after the multi-asset (`dbt_build`, `silver_job__<partition>…`)
   const named = { ...step, asset_key: asset.multi?.name ?? step.asset_key, partitions: [...keys] };
-  const stepDir = join(opts.stateDir, 'runs', runId, 'steps', stepDirName(named));
+  const stepDir = stepFolder(opts.stateDir, runId, stepDirName(named));
   mkdirSync(stepDir, { recursive: true });
-  const logPath = join(stepDir, 'compute.log');
+  const logPath = computeLogPath(stepDir);
   const computeLog = openComputeLog(logPath);
   const log = opts.log.child({
     asset_key: step.asset_key,

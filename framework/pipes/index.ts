@@ -10,7 +10,6 @@ export {
   reportedChecks,
 } from './messages.ts';
 export {
-  openComputeLog,
   type PipesContext,
   type PipesProcessOptions,
   type PipesProcessResult,

@@ -1,4 +1,4 @@
-import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from 'pino';
@@ -136,18 +136,4 @@ export async function runPipesProcess(opts: PipesProcessOptions): Promise<PipesP
     untie();
     forget();
   }
-}
-
-/** Opens a compute-log file for a step; returns a line writer and a closer. */
-export function openComputeLog(path: string): { write: (line: string) => void; close: () => Promise<number> } {
-  const stream = createWriteStream(path, { flags: 'a' });
-  let bytes = 0;
-  return {
-    write: (line) => {
-      const text = `${line}\n`;
-      bytes += Buffer.byteLength(text);
-      stream.write(text);
-    },
-    close: () => new Promise((resolve) => stream.end(() => resolve(bytes))),
-  };
 }

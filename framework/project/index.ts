@@ -6,7 +6,6 @@ export {
   type OpenProjectOptions,
   openProject,
   type Project,
-  runDir,
   stateDirOf,
 } from './load-project.ts';
 export { type LoadStatusOptions, loadStatus, type ProjectStatus } from './load-status.ts';

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import type { Definitions } from '../definitions/index.ts';
@@ -153,5 +153,3 @@ function openStateStore(stateDir: string): Store {
   ensureStateDir(stateDir);
   return openStore(defaultStorePath(stateDir));
 }
-
-export const runDir = (stateDir: string, runId: string) => join(stateDir, 'runs', runId);

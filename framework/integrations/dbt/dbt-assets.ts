@@ -15,6 +15,7 @@ import type {
 } from '../../definitions/index.ts';
 import { md, multiAsset } from '../../definitions/index.ts';
 import { FrameworkError } from '../../errors/index.ts';
+import { runFolder } from '../../execution/index.ts';
 import type { DbtProject } from './load-dbt-project.ts';
 import type { DbtFreshnessSpec, DbtModelSpec, DbtTestSpec } from './manifest.ts';
 import { type RunDbtResult, runDbt } from './run-dbt.ts';
@@ -95,7 +96,7 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
   /** One `dbt build` of the step's models; each model's result, or its failure (dbt did not build it). */
   const build = async (ctx: MaterializeContext): Promise<MultiMaterializeResult> => {
     const keys = ctx.outputs;
-    const invocation = nextInvocation(join(project.options.stateDir, 'runs', ctx.runId), 'build');
+    const invocation = nextInvocation(runFolder(project.options.stateDir, ctx.runId), 'build');
     ctx.log.info({ models: keys, invocation }, 'dbt build started');
     const result = await runDbt({
       dbt: await project.environment(),
@@ -103,7 +104,7 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
       target: project.options.target,
       vars: project.options.vars ?? {},
       args: ['build', '--select', ...[...keys].sort().map((k) => models.get(k)!.name)],
-      workDir: join(project.options.stateDir, 'runs', ctx.runId, invocation),
+      workDir: join(runFolder(project.options.stateDir, ctx.runId), invocation),
       parseCacheDir: project.manifestDir,
       signal: ctx.signal,
       onChildProcess: ctx.onChildProcess,
@@ -186,7 +187,7 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
       // cautious: a test that also reads a model (not built here) is left to that model's build
       args: ['test', '--select', ...selectors, '--indirect-selection', 'cautious'],
       env,
-      workDir: join(project.options.stateDir, 'runs', ctx.runId, invocation),
+      workDir: join(runFolder(project.options.stateDir, ctx.runId), invocation),
       parseCacheDir: project.manifestDir,
       signal: ctx.signal,
       onChildProcess: ctx.onChildProcess,
@@ -221,7 +222,7 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
       vars: project.options.vars ?? {},
       args: ['source', 'freshness', '--select', ...selectors],
       env,
-      workDir: join(project.options.stateDir, 'runs', ctx.runId, invocation),
+      workDir: join(runFolder(project.options.stateDir, ctx.runId), invocation),
       parseCacheDir: project.manifestDir,
       signal: ctx.signal,
       onChildProcess: ctx.onChildProcess,
