@@ -1,12 +1,6 @@
 import { UsageError } from '../framework/errors/index.ts';
-import type { Project } from '../framework/project/index.ts';
-import {
-  Daemon,
-  definitionsReloader,
-  formatMs,
-  type SchedulerOptions,
-  type TickOutcome,
-} from '../framework/scheduling/index.ts';
+import { definitionsReloader, type Project } from '../framework/project/index.ts';
+import { Daemon, formatMs, type SchedulerOptions, type TickOutcome } from '../framework/scheduling/index.ts';
 import { parseRetention } from './gc-command.ts';
 import { parsePortFlag, untilStopSignal } from './long-running.ts';
 
@@ -65,7 +59,7 @@ export async function startDaemon(
   const daemon = new Daemon(project, {
     ...schedulerFlags(flags),
     ...retention(flags),
-    refresh: definitionsReloader(project, project.definitionsFile),
+    refresh: definitionsReloader(project),
     onTick: printTick,
   });
   return { daemon, done: daemon.run() };
@@ -77,7 +71,7 @@ export async function daemonCommand(project: Project, flags: DaemonFlags): Promi
     const daemon = new Daemon(project, {
       ...schedulerFlags(flags),
       ...retention(flags),
-      refresh: definitionsReloader(project, project.definitionsFile),
+      refresh: definitionsReloader(project),
       onTick: printTick,
     });
     const outcome = await daemon.tick();

@@ -6,9 +6,9 @@ import type { Logger } from 'pino';
 import { hashText } from '../../framework/definitions/index.ts';
 import { FrameworkError } from '../../framework/errors/index.ts';
 import { type Courses, findCourse } from './courses.ts';
+import { csvRecords } from './csv-records.ts';
 import { describeFsError, errnoOf } from './describe-fs-error.ts';
 import type { ObjectStore } from './object-store.ts';
-import { csvRecords } from './sample-data/count.ts';
 import { settleFiles } from './settle-files.ts';
 import { unsupportedEncoding } from './unsupported-encoding.ts';
 

@@ -1,6 +1,7 @@
 export {
   type DefinitionsContext,
   definitionsPath,
+  definitionsReloader,
   type LoadProjectOptions,
   loadProject,
   type OpenProjectOptions,

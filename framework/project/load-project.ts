@@ -82,13 +82,7 @@ export async function loadProject(opts: LoadProjectOptions = {}): Promise<Projec
   const stateDir = stateDirOf(root, opts.stateDir);
   let defs: unknown;
   try {
-    // this repository's own definitions run compiled, like Fairway; others through tsx if TypeScript
-    const twin = compiledTwinOf(file);
-    if (!twin && isTypeScriptFile(file)) await enableTypeScript();
-    const mod = (await import(pathToFileURL(twin ?? file).href)) as { default?: unknown };
-    defs = mod.default;
-    // a definitions function gets where state lives: --state-dir holds for everything it creates
-    if (typeof defs === 'function') defs = await (defs as (ctx: DefinitionsContext) => unknown)({ root, stateDir });
+    defs = await importDefinitions(file, { root, stateDir });
   } catch (e) {
     if (e instanceof FrameworkError) throw e; // already says what and where (a bad asset, config…)
     const err = e as Error & { code?: string };
@@ -118,6 +112,39 @@ export async function loadProject(opts: LoadProjectOptions = {}): Promise<Projec
     );
   }
   return openProject(defs, { root, stateDir, definitionsFile: file, ...(opts.log ? { log: opts.log } : {}) });
+}
+
+/**
+ * The definitions module's default export, evaluated: a definitions function is called with where state
+ * lives (--state-dir holds for everything it creates). This repository's own definitions run compiled, like
+ * Fairway; others through the TypeScript loader when they are TypeScript.
+ */
+async function importDefinitions(file: string, ctx: DefinitionsContext): Promise<unknown> {
+  const twin = compiledTwinOf(file);
+  if (!twin && isTypeScriptFile(file)) await enableTypeScript();
+  const mod = (await import(pathToFileURL(twin ?? file).href)) as { default?: unknown };
+  return typeof mod.default === 'function'
+    ? await (mod.default as (ctx: DefinitionsContext) => unknown)(ctx)
+    : mod.default;
+}
+
+/**
+ * A `refresh` for the daemon: when the definitions module default-exports a function, calls it again (the
+ * module itself is not re-imported) so each tick sees new partitions and files; plain definitions are reused.
+ */
+export function definitionsReloader(project: Project): () => Promise<Project> {
+  return async () => {
+    if (project.definitionsFile === 'inline') return project;
+    const defs = await importDefinitions(project.definitionsFile, { root: project.root, stateDir: project.stateDir });
+    if (defs === project.defs) return project;
+    if (!isDefinitions(defs)) {
+      throw new DefinitionError(
+        'DEFINITIONS_INVALID',
+        `${project.definitionsFile} must default-export the result of defineAssets({...}) (or a function returning it).`,
+      );
+    }
+    return { ...project, defs, graph: buildGraph(defs) };
+  };
 }
 
 export interface OpenProjectOptions {

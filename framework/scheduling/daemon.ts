@@ -1,9 +1,6 @@
 import { hostname } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { ulid } from 'ulid';
-import type { Definitions } from '../definitions/index.ts';
 import { forgetRunsBefore, type RunContext } from '../execution/index.ts';
-import { buildGraph } from '../graph/index.ts';
 import { validateScheduling } from './freshness-policy.ts';
 import { DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from './plan-tick.ts';
 import { DAEMON_LEASE, runTick, type TickOutcome } from './run-tick.ts';
@@ -148,17 +145,4 @@ export class Daemon {
     }
     this.#ctx.store.releaseLease(DAEMON_LEASE, this.holder);
   }
-}
-
-/**
- * A `refresh` for `Daemon`: when the definitions module default-exports a function, calls it again so
- * each tick sees new partitions and files; a plain object is reused.
- */
-export function definitionsReloader(ctx: RunContext, definitionsFile: string): () => Promise<RunContext> {
-  return async () => {
-    const mod = (await import(pathToFileURL(definitionsFile).href)) as { default?: unknown };
-    if (typeof mod.default !== 'function') return ctx;
-    const defs = (await (mod.default as () => unknown)()) as Definitions<unknown>;
-    return { ...ctx, defs, graph: buildGraph(defs) };
-  };
 }

@@ -1,4 +1,4 @@
-export { Daemon, type DaemonOptions, definitionsReloader, RETENTION_CURSOR } from './daemon.ts';
+export { Daemon, type DaemonOptions, RETENTION_CURSOR } from './daemon.ts';
 export { type DueSchedule, dueSchedules, scheduleCursor } from './due-schedules.ts';
 export {
   evaluateFreshness,

@@ -1,3 +1,4 @@
+import { csvRecords } from '../csv-records.ts';
 /** What a correct Bronze → Silver pipeline does with one export, by the sample README's counting rules. */
 export interface ExportCounts {
   rounds: number;
@@ -132,56 +133,6 @@ class Tally {
       expected_timestamp_missing: this.tsMissing,
       expected_silver_rows: this.real - this.q.total - this.duplicates,
     };
-  }
-}
-
-/**
- * RFC 4180 records of a CSV text (BOM stripped, CRLF or LF, empty lines skipped). A small scanner
- * instead of csv-parse because counting a 100 MB benchmark file must take seconds; the tests check
- * that it agrees with csv-parse record for record.
- */
-export function* csvRecords(text: string): Generator<string[]> {
-  const n = text.length;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  while (i < n) {
-    const rec: string[] = [];
-    for (;;) {
-      if (text.charCodeAt(i) === 34) {
-        let j = i + 1;
-        let cell = '';
-        for (;;) {
-          const q = text.indexOf('"', j);
-          if (q < 0) throw new Error(`unclosed quote at offset ${i}`);
-          cell += text.slice(j, q);
-          if (text.charCodeAt(q + 1) === 34) {
-            cell += '"';
-            j = q + 2;
-            continue;
-          }
-          i = q + 1;
-          break;
-        }
-        rec.push(cell);
-      } else {
-        let j = i;
-        while (j < n) {
-          const c = text.charCodeAt(j);
-          if (c === 44 || c === 10 || c === 13) break;
-          j++;
-        }
-        rec.push(text.slice(i, j));
-        i = j;
-      }
-      const c = text.charCodeAt(i);
-      if (c === 44) {
-        i++;
-        continue;
-      }
-      if (c === 13 && text.charCodeAt(i + 1) === 10) i += 2;
-      else if (c === 10 || c === 13) i++;
-      break;
-    }
-    if (!(rec.length === 1 && rec[0] === '')) yield rec;
   }
 }
 

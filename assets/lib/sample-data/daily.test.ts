@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { discoverInbox, isSafeName, SAFE_NAME, validateExport } from '../bronze.ts';
 import { findCourse, loadCourses } from '../courses.ts';
-import { csvRecords } from './count.ts';
+import { csvRecords } from '../csv-records.ts';
 import { type DailyExportOptions, type DailyManifest, generateDailyExports, syntheticCourses } from './index.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCourses } from '../courses.ts';
-import { countCsv, countJson, csvRecords } from './count.ts';
+import { csvRecords } from '../csv-records.ts';
+import { countCsv, countJson } from './count.ts';
 import { generateSampleData, type Manifest } from './index.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
