@@ -20,7 +20,7 @@ import {
   statusCounts,
 } from '../framework/staleness/index.ts';
 import type { RunStatus } from '../framework/storage/index.ts';
-import { colorStatus, eventLine, printJson, table } from './output.ts';
+import { colorStatus, eventLine, printJson, textTable } from './output.ts';
 
 function selectKeys(project: Project, selection: string | undefined): AssetKey[] {
   if (!selection) return project.graph.topologicalOrder();
@@ -49,7 +49,7 @@ export function listCommand(project: Project, selection: string | undefined, fla
   if (flags.json) printJson(rows);
   else {
     process.stdout.write(
-      `${table([
+      `${textTable([
         ['ASSET', 'GROUP', 'KINDS', 'DEPS', 'PARTITIONS'],
         ...rows.map((r) => [
           r.key,
@@ -172,7 +172,7 @@ export async function statusCommand(
         lines.push([`  ${p.partition}`, colorStatus(p.status), ...fc(p.freshness?.state), '', p.causes[0]?.text ?? '']);
     }
   }
-  process.stdout.write(`${table(lines)}\n`);
+  process.stdout.write(`${textTable(lines)}\n`);
   return 0;
 }
 
@@ -244,7 +244,7 @@ export function runsCommand(project: Project, flags: { status?: string; limit?: 
   if (flags.json) printJson(page);
   else {
     process.stdout.write(
-      `${table([
+      `${textTable([
         ['RUN', 'STATUS', 'CREATED', 'STEPS', 'SELECTION', 'REASON'],
         ...page.items.map((r) => [
           r.run_id,

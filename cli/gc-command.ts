@@ -2,7 +2,7 @@ import { UsageError } from '../framework/errors/index.ts';
 import { forgetRunsBefore, reapDeadRuns } from '../framework/execution/index.ts';
 import type { Project } from '../framework/project/index.ts';
 import type { RetentionResult } from '../framework/storage/index.ts';
-import { printJson, table } from './output.ts';
+import { printJson, textTable } from './output.ts';
 
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 } as const;
 
@@ -74,7 +74,7 @@ function printReport(r: GcReport): void {
     ['scheduler ticks', r.scheduler_ticks],
     ['scheduler decisions', r.scheduler_decisions],
   ].map(([what, n]) => [String(what), String(n)]);
-  process.stdout.write(`${table([['WHAT', verb.toUpperCase()], ...rows])}\n`);
+  process.stdout.write(`${textTable([['WHAT', verb.toUpperCase()], ...rows])}\n`);
   process.stdout.write(`run folders: ${mb(r.run_folder_bytes)} ${r.dry_run ? 'to free' : 'freed'}\n`);
   if (r.database_bytes) {
     process.stdout.write(`database: ${mb(r.database_bytes.before)} → ${mb(r.database_bytes.after)} (VACUUM)\n`);

@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
 import { isFrameworkError, UsageError } from '../framework/errors/index.ts';
 import type { Project } from '../framework/project/index.ts';
-import { printJson, table } from './output.ts';
+import { printJson, textTable } from './output.ts';
 
 // Every command's code is imported by its action, not here: `--help` loads none of it, and `list` or
 // `status` none of what `materialize`, `query`, `ui` or `stack` need (execa, the S3 SDK, trino-client,
@@ -256,7 +256,7 @@ export async function main(argv: string[]): Promise<number> {
         else {
           for (const r of results) {
             process.stdout.write(
-              `${table([r.columns, ...r.rows.map((row) => row.map((v) => (v === null ? 'NULL' : String(v))))])}\n(${r.rows.length} rows)\n`,
+              `${textTable([r.columns, ...r.rows.map((row) => row.map((v) => (v === null ? 'NULL' : String(v))))])}\n(${r.rows.length} rows)\n`,
             );
           }
         }

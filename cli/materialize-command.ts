@@ -1,7 +1,7 @@
 import { UsageError } from '../framework/errors/index.ts';
 import { launchRun } from '../framework/execution/index.ts';
 import type { Project } from '../framework/project/index.ts';
-import { colorStatus, formatDuration, printJson, table } from './output.ts';
+import { colorStatus, formatDuration, printJson, textTable } from './output.ts';
 import { RunProgress } from './progress.ts';
 
 export interface MaterializeFlags {
@@ -54,7 +54,7 @@ export async function materializeCommand(
       if (plan.steps.length === 0) process.stdout.write('Nothing to do: every selected asset is fresh.\n');
       else {
         process.stdout.write(
-          `${table([
+          `${textTable([
             ['STEP', 'STATUS', 'DURATION', 'ROWS', 'NOTE'],
             ...summary.steps.map((s) => [
               s.partition_key ? `${s.asset_key} [${s.partition_key}]` : s.asset_key,

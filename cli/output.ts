@@ -1,10 +1,7 @@
 import pc from 'picocolors';
 import type { StatusKind } from '../framework/staleness/index.ts';
 
-/** Prints a JSON document on stdout (for `--json`). */
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
+export { printJson, textTable } from '../framework/terminal/index.ts';
 
 export function colorStatus(status: StatusKind | string): string {
   switch (status) {
@@ -28,21 +25,6 @@ export function colorStatus(status: StatusKind | string): string {
     default:
       return status;
   }
-}
-
-/** A plain left-aligned table; strips colour codes when measuring. */
-export function table(rows: string[][]): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape codes
-  const width = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '').length;
-  const widths: number[] = [];
-  for (const r of rows) {
-    r.forEach((c, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, width(c));
-    });
-  }
-  return rows
-    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - width(c)))).join('  '))
-    .join('\n');
 }
 
 export function formatDuration(ms: number | null): string {

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { ExtensionCommand } from '../framework/definitions/index.ts';
 import { UsageError } from '../framework/errors/index.ts';
+import { printJson, textTable } from '../framework/terminal/index.ts';
 import {
   groupOf,
   SERVICE_NAMES,
@@ -29,7 +30,7 @@ function parseOnly(raw: string): StackGroup[] {
   return names as StackGroup[];
 }
 
-function table(rows: ServiceStatus[]): string {
+function statusTable(rows: ServiceStatus[]): string {
   const head = ['SERVICE', 'PID', 'PORT', 'HEALTH', 'STARTUP', 'DETAIL'];
   const body = rows.map((r) => [
     r.service,
@@ -39,8 +40,7 @@ function table(rows: ServiceStatus[]): string {
     r.startup_ms == null ? '-' : `${(r.startup_ms / 1000).toFixed(1)}s`,
     r.detail,
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  return [head, ...body].map((cols) => cols.map((c, i) => (i === 5 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+  return textTable([head, ...body]);
 }
 
 /**
@@ -66,7 +66,7 @@ export function stackCommand(config: (stateDir: string) => StackConfig): Extensi
       const cfg = values.only === undefined ? base : { ...base, services: parseOnly(values.only) };
       const progress = (m: string) => process.stderr.write(`stack ${m}\n`);
       const print = (rows: ServiceStatus[]) =>
-        process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : `${table(rows)}\n`);
+        values.json ? printJson(rows) : process.stdout.write(`${statusTable(rows)}\n`);
       if (extra.length > 0 || (service && sub !== 'logs' && sub !== 'down')) {
         throw new UsageError(`Too many arguments. Usage: fairway stack ${USAGE}`);
       }
@@ -87,7 +87,7 @@ export function stackCommand(config: (stateDir: string) => StackConfig): Extensi
               ? [service as ServiceName]
               : undefined;
           const result = await stackDown(cfg, { onProgress: progress, ...(only ? { only } : {}) });
-          if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+          if (values.json) printJson(result);
           return 0;
         }
         case 'status': {
