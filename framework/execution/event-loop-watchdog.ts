@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { SqliteStore, type Store } from '../storage/index.ts';
+import type { Store } from '../storage/index.ts';
 import type { BlockedStep } from './stop-blocked-run.ts';
 
 const WORKER = new URL('./event-loop-watchdog-worker.mjs', import.meta.url);
@@ -88,6 +88,6 @@ export class EventLoopWatchdog {
 
 /** The store's database file, which the worker opens too; null for an in-memory store (nothing to record). */
 export function fileOfStore(store: Store): string | null {
-  if (!(store instanceof SqliteStore) || store.path === '' || store.path === ':memory:') return null;
+  if (store.path === '' || store.path === ':memory:') return null;
   return resolve(store.path);
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBusyError, withBusyRetry } from './busy-retry.ts';
-import { SqliteStore } from './index.ts';
+import { openSqliteStore } from './index.ts';
 
 const busy = (code = 'SQLITE_BUSY') => Object.assign(new Error('database is locked'), { code });
 
@@ -64,7 +64,7 @@ describe('a write while another connection holds the lock past the busy timeout'
 
   it('waits and succeeds instead of failing with SQLITE_BUSY', async () => {
     const path = join(dir, 'fairway.db');
-    const store = new SqliteStore(path, { busyTimeoutMs: 20 });
+    const store = openSqliteStore(path, { busyTimeoutMs: 20 });
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     // A second connection on its own thread holds the write lock for 300 ms (15× the busy timeout).
     const holder = new Worker(

@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { SqliteStore } from './sqlite-store.ts';
+import { openSqliteStore } from './sqlite-store.ts';
 import type { Store } from './types.ts';
 
 export type { RetentionResult } from './retention.ts';
-export { SqliteStore } from './sqlite-store.ts';
+export { openSqliteStore } from './sqlite-store.ts';
 export { StoreError } from './store-error.ts';
 export type {
   CheckEvaluationRecord,
@@ -37,7 +37,7 @@ const isMemoryPath = (path: string): boolean => path === ':memory:' || path === 
  */
 export function openStore(path: string): Store {
   if (!isMemoryPath(path)) mkdirSync(dirname(path), { recursive: true });
-  return new SqliteStore(path);
+  return openSqliteStore(path);
 }
 
 /** Where the database lives inside a state directory. */

@@ -176,20 +176,8 @@ export interface Page<T> {
   next: number | string | null;
 }
 
-/**
- * Everything Fairway persists. Batch-first: every read takes many keys at once.
- * Implementations must make concurrent use by several processes safe.
- */
-export interface Store {
-  readonly path: string;
-  close(): void;
-  /**
-   * A value that changes whenever what the store holds may have changed: a commit by another connection
-   * or process, or a write through this one. Equal stamps mean equal contents, so a long-lived reader
-   * (the UI) can keep what it derived from them.
-   */
-  changeStamp(): string;
-
+/** Runs and what belongs to a run while it lives: cancel requests, partition locks, child processes, compute logs. */
+export interface RunStorage {
   createRun(run: RunRecord): void;
   updateRun(runId: string, patch: Partial<Omit<RunRecord, 'run_id'>>): void;
   getRun(runId: string): RunRecord | undefined;
@@ -206,19 +194,28 @@ export interface Store {
    */
   requestCancel(runId: string, reason: string, now: string): boolean;
   cancelRequest(runId: string): { requested_at: string; reason: string } | undefined;
+  /**
+   * Atomically claims asset partitions for a run. Returns the locks held by other runs that conflict
+   * (nothing is claimed then), or [] on success.
+   */
+  claimPartitions(runId: string, targets: { asset_key: string; partition_key: string }[]): PartitionLock[];
+  releasePartitions(runId: string): void;
+  /** Records a step's child process group while it runs (a second record of the same group replaces it). */
+  recordChildProcess(child: ChildProcessRecord): void;
+  /** Forgets one child group of a run (it exited), or all of the run's when `pgid` is absent. */
+  forgetChildProcesses(runId: string, pgid?: number): void;
+  /** Recorded child groups of these runs (of every run when absent), by run then pgid. */
+  childProcesses(runIds?: readonly string[]): ChildProcessRecord[];
+  recordComputeLog(log: ComputeLogRecord): void;
+  computeLogs(runId: string): ComputeLogRecord[];
+}
 
+/** The history, as runs record it: events, materializations, step attempts, check evaluations. */
+export interface EventLogStorage {
   appendEvents(events: EventRecord[]): number[];
   /** Events of a run after `afterId`, oldest first. */
   getEvents(runId: string, opts?: { afterId?: number; limit?: number }): EventRecord[];
-
   recordMaterialization(m: MaterializationRecord): number;
-  /** Latest materialization per (asset, partition) for the given assets. */
-  latestMaterializations(keys: string[], opts?: PartitionScope): Map<string, Map<string, MaterializationRecord>>;
-  /**
-   * The same records with only the metadata staleness needs (`source_version`): what status, planning and
-   * the daemon read. Full metadata is for the few records shown (the asset page, history).
-   */
-  latestMaterializationHeads(keys: string[], opts?: PartitionScope): Map<string, Map<string, MaterializationRecord>>;
   /** The materializations recorded by one run, in order (its summary: cost in proportion to the run). */
   materializationsOfRun(runId: string): MaterializationRecord[];
   /** Newest first. `before` is a materialization id. */
@@ -226,7 +223,28 @@ export interface Store {
     key: string,
     opts: { partition?: string; limit: number; before?: number },
   ): Page<MaterializationRecord>;
+  recordStepAttempt(a: StepAttemptRecord): void;
+  stepAttemptsOfRun(runId: string): StepAttemptRecord[];
+  /** Durations of recent successful attempts, newest first, for scheduling estimates. */
+  recentDurations(keys: string[], limitPerKey: number): Map<string, number[]>;
+  recordCheckEvaluations(evals: CheckEvaluationRecord[]): void;
+  checkEvaluationsOfRun(runId: string): CheckEvaluationRecord[];
+}
 
+/** The per-partition state kept beside the history in the same transaction (latest materialization, attempt and
+ * check results of each asset partition), and the reads status, staleness, planning and the daemon make of it. */
+export interface PartitionStateStorage {
+  /** Latest materialization per (asset, partition) for the given assets. */
+  latestMaterializations(keys: string[], opts?: PartitionScope): Map<string, Map<string, MaterializationRecord>>;
+  /**
+   * The same records with only the metadata staleness needs (`source_version`): what status, planning and
+   * the daemon read. Full metadata is for the few records shown (the asset page, history).
+   */
+  latestMaterializationHeads(keys: string[], opts?: PartitionScope): Map<string, Map<string, MaterializationRecord>>;
+  /** Latest attempt per (asset, partition). */
+  latestStepAttempts(keys: string[], opts?: PartitionScope): Map<string, Map<string, StepAttemptRecord>>;
+  /** Latest evaluation per (asset, partition, check). */
+  latestCheckEvaluations(keys: string[], opts?: PartitionScope): CheckEvaluationRecord[];
   /** The partitions of `key` that have a materialization, sorted (keys only: cheap at a million), or those in `range`. */
   materializedPartitionKeys(key: string, range?: KeyRange): string[];
   /**
@@ -242,48 +260,15 @@ export interface Store {
    * million partitions judges only these in JavaScript.
    */
   stalenessCandidates(key: string, spec: StalenessCandidateSpec): string[];
-
-  recordStepAttempt(a: StepAttemptRecord): void;
-  /** Latest attempt per (asset, partition). */
-  latestStepAttempts(keys: string[], opts?: PartitionScope): Map<string, Map<string, StepAttemptRecord>>;
-  stepAttemptsOfRun(runId: string): StepAttemptRecord[];
-  /** Durations of recent successful attempts, newest first, for scheduling estimates. */
-  recentDurations(keys: string[], limitPerKey: number): Map<string, number[]>;
-
-  recordCheckEvaluations(evals: CheckEvaluationRecord[]): void;
-  /** Latest evaluation per (asset, partition, check). */
-  latestCheckEvaluations(keys: string[], opts?: PartitionScope): CheckEvaluationRecord[];
   /**
    * Rebuilds the per-partition state (latest materialization, attempt and check evaluations, kept in the
    * same transaction as each record) from the history tables, and returns how many rows it holds.
    */
   rebuildPartitionState(): { partitions: number; checks: number };
-  /**
-   * Deletes the history of runs finished before `before` (ISO), keeping every record the partition state
-   * points at, so staleness and status answer the same (`retention.ts`). `dryRun` counts without deleting.
-   */
-  collectGarbage(before: string, opts?: { dryRun?: boolean }): RetentionResult;
-  /** Rewrites the database file without its free pages (`VACUUM`); returns the file's bytes before and after. */
-  vacuum(): { before: number; after: number };
-  checkEvaluationsOfRun(runId: string): CheckEvaluationRecord[];
+}
 
-  recordComputeLog(log: ComputeLogRecord): void;
-  computeLogs(runId: string): ComputeLogRecord[];
-
-  /**
-   * Atomically claims asset partitions for a run. Returns the locks held by other runs that conflict
-   * (nothing is claimed then), or [] on success.
-   */
-  claimPartitions(runId: string, targets: { asset_key: string; partition_key: string }[]): PartitionLock[];
-  releasePartitions(runId: string): void;
-
-  /** Records a step's child process group while it runs (a second record of the same group replaces it). */
-  recordChildProcess(child: ChildProcessRecord): void;
-  /** Forgets one child group of a run (it exited), or all of the run's when `pgid` is absent. */
-  forgetChildProcesses(runId: string, pgid?: number): void;
-  /** Recorded child groups of these runs (of every run when absent), by run then pgid. */
-  childProcesses(runIds?: readonly string[]): ChildProcessRecord[];
-
+/** The daemon's state: leases, cursors, ticks and their decisions. */
+export interface ScheduleStorage {
   /**
    * Lease for singletons such as the daemon. True when `holder` holds it afterwards. `replacing` takes
    * it over from that holder before it expires (the caller knows that holder is dead).
@@ -292,13 +277,11 @@ export interface Store {
   /** Who holds the lease now (expired or not), if anyone. */
   leaseHolder(name: string): string | undefined;
   releaseLease(name: string, holder: string): void;
-
   /** Key-value cursors for sensors and the daemon. */
   getCursor(name: string): string | undefined;
   setCursor(name: string, value: string): void;
   /** Adds an integer to a cursor holding one (0 when absent), in one statement: concurrent adds never lose one. */
   addToCursor(name: string, n: number): void;
-
   /** Inserts the tick unless one with its id exists; returns the stored tick and whether it is new. */
   beginTick(tick: SchedulerTickRecord): { tick: SchedulerTickRecord; created: boolean };
   finishTick(
@@ -315,4 +298,27 @@ export interface Store {
   decisionsOfRun(runId: string): SchedulerDecisionRecord[];
   /** `launch` decisions for these assets created after `since` (ISO), oldest first. */
   launchDecisionsSince(keys: string[], since: string): SchedulerDecisionRecord[];
+}
+
+/**
+ * Everything Fairway persists, split as its data is (runs, the event log, the partition state, schedules).
+ * Batch-first: every read takes many keys at once. Implementations must make concurrent use by several
+ * processes safe.
+ */
+export interface Store extends RunStorage, EventLogStorage, PartitionStateStorage, ScheduleStorage {
+  readonly path: string;
+  close(): void;
+  /**
+   * A value that changes whenever what the store holds may have changed: a commit by another connection
+   * or process, or a write through this one. Equal stamps mean equal contents, so a long-lived reader
+   * (the UI) can keep what it derived from them.
+   */
+  changeStamp(): string;
+  /**
+   * Deletes the history of runs finished before `before` (ISO), keeping every record the partition state
+   * points at, so staleness and status answer the same (`retention.ts`). `dryRun` counts without deleting.
+   */
+  collectGarbage(before: string, opts?: { dryRun?: boolean }): RetentionResult;
+  /** Rewrites the database file without its free pages (`VACUUM`); returns the file's bytes before and after. */
+  vacuum(): { before: number; after: number };
 }

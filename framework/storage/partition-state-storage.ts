@@ -1,0 +1,198 @@
+import { withBusyRetry } from './busy-retry.ts';
+import { REBUILD_PARTITION_STATE } from './migrations.ts';
+import { ATTEMPT_COLUMNS, decodeAttempts, decodeHeads, HEAD_COLUMNS } from './partition-state-rows.ts';
+import { byKeyAndPartition, decodeCheckEvaluations, decodeMaterializations, json } from './rows.ts';
+import type { SqliteDb } from './sqlite-db.ts';
+import type {
+  CheckEvaluationRecord,
+  KeyRange,
+  MaterializationRecord,
+  MaterializedKeyRun,
+  PartitionScope,
+  PartitionStateStorage,
+  StalenessCandidateSpec,
+  StepAttemptRecord,
+} from './types.ts';
+
+/**
+ * Reads of the per-partition state (`asset_partitions`, `latest_check_evaluations`: the latest
+ * materialization, attempt and check results of every asset partition, kept in the transaction that records
+ * them): what status, staleness, planning, the daemon and the UI read, in proportion to what they ask for.
+ */
+export function sqlitePartitionStateStorage(db: SqliteDb): PartitionStateStorage {
+  /**
+   * The candidates of an asset without upstreams: the same conditions as the scan, each an index range, so
+   * only the rows that match are read. `x IS NOT v` (v not null) is `x < v`, `x > v` or `x IS NULL`.
+   */
+  function versionCandidates(key: string, spec: StalenessCandidateSpec): string[] {
+    const versions = `SELECT partition_key FROM asset_partitions INDEXED BY idx_asset_partitions_versions
+                      WHERE asset_key = @key AND materialization_id IS NOT NULL AND`;
+    const sql = [
+      ...['code_version < @code', 'code_version > @code', 'code_version IS NULL'],
+      ...['deps < @deps', 'deps > @deps', 'deps IS NULL'].map((d) => `code_version = @code AND ${d}`),
+    ]
+      .map((condition) => `${versions} ${condition}`)
+      .concat(
+        `SELECT partition_key FROM asset_partitions INDEXED BY idx_asset_partitions_attempts
+         WHERE asset_key = @key AND attempt_status IN ('RUNNING', 'FAILURE', 'CANCELED')
+           AND materialization_id IS NOT NULL
+           AND (attempt_status = 'RUNNING' OR coalesce(attempt_finished_at, '') > ts)`,
+      )
+      .join(' UNION ALL ');
+    const rows = withBusyRetry(
+      () => db.pluck(sql).all({ key, code: spec.codeVersion, deps: spec.depsJson }) as string[],
+    );
+    // a partition both of another version and with a newer failure is listed twice; the scan's order
+    return [...new Set(rows)].sort();
+  }
+
+  /** Rows of the partition state of `keys` that have a `present` record (a materialization or an attempt). */
+  function partitionState(
+    columns: string,
+    present: 'materialization_id' | 'attempt_id',
+    keys: string[],
+    opts: PartitionScope,
+  ): unknown[][] {
+    if (keys.length === 0) return [];
+    return withBusyRetry(() =>
+      db.raw(
+        `SELECT ${columns} FROM asset_partitions
+         WHERE asset_key IN (SELECT value FROM json_each(?)) AND ${present} IS NOT NULL ${scopeFilter(opts, '')}
+         ORDER BY asset_key, partition_key`,
+        ...scopeParams(keys, opts),
+      ),
+    );
+  }
+
+  return {
+    latestMaterializations(keys: string[], opts: PartitionScope = {}): Map<string, Map<string, MaterializationRecord>> {
+      if (keys.length === 0) return new Map();
+      const rows = withBusyRetry(() =>
+        db.all(
+          `SELECT m.* FROM asset_partitions p JOIN materializations m ON m.id = p.materialization_id
+           WHERE p.asset_key IN (SELECT value FROM json_each(?)) ${scopeFilter(opts, 'p.')}
+           ORDER BY p.asset_key, p.partition_key`,
+          ...scopeParams(keys, opts),
+        ),
+      );
+      return byKeyAndPartition(decodeMaterializations(rows));
+    },
+
+    latestMaterializationHeads(
+      keys: string[],
+      opts: PartitionScope = {},
+    ): Map<string, Map<string, MaterializationRecord>> {
+      // The partition state holds each latest record's head: the metadata entry staleness reads is kept
+      // apart, so no metadata JSON is read (decoding a Silver partition's ~4-6 KB per row dominated status).
+      return decodeHeads(partitionState(HEAD_COLUMNS, 'materialization_id', keys, opts));
+    },
+
+    latestStepAttempts(keys: string[], opts: PartitionScope = {}): Map<string, Map<string, StepAttemptRecord>> {
+      return decodeAttempts(partitionState(ATTEMPT_COLUMNS, 'attempt_id', keys, opts));
+    },
+
+    latestCheckEvaluations(keys: string[], opts: PartitionScope = {}): CheckEvaluationRecord[] {
+      if (keys.length === 0) return [];
+      const rows = withBusyRetry(() =>
+        db.all(
+          `SELECT c.* FROM latest_check_evaluations l JOIN check_evaluations c ON c.id = l.evaluation_id
+           WHERE l.asset_key IN (SELECT value FROM json_each(?)) ${scopeFilter(opts, 'l.')}
+           ORDER BY l.asset_key, l.partition_key, l.check_name`,
+          ...scopeParams(keys, opts),
+        ),
+      );
+      return decodeCheckEvaluations(rows);
+    },
+
+    materializedPartitionKeys(key: string, range: KeyRange = {}): string[] {
+      const conditions = ['asset_key = ?', 'materialization_id IS NOT NULL'];
+      const params = [key];
+      if (range.from !== undefined) {
+        conditions.push('partition_key >= ?');
+        params.push(range.from);
+      }
+      if (range.before !== undefined) {
+        conditions.push('partition_key < ?');
+        params.push(range.before);
+      }
+      const sql = `SELECT partition_key FROM asset_partitions INDEXED BY idx_asset_partitions_materialized
+                   WHERE ${conditions.join(' AND ')} ORDER BY partition_key`;
+      return withBusyRetry(() => db.pluck(sql).all(...params) as string[]);
+    },
+
+    materializedKeyRuns(key: string, bounds: readonly string[]): MaterializedKeyRun[] {
+      // one string per range: at a million partitions, making a JavaScript string per key costs most of the read
+      const select = `SELECT count(*), coalesce(group_concat(partition_key, char(10)), '')
+                      FROM asset_partitions INDEXED BY idx_asset_partitions_materialized
+                      WHERE asset_key = ? AND materialization_id IS NOT NULL AND partition_key >= ?`;
+      const closed = db.rawQuery(`${select} AND partition_key < ?`).stmt;
+      const open = db.rawQuery(select).stmt;
+      // one read transaction: every range from the same snapshot
+      const read = db.handle.transaction(() =>
+        bounds.map((from, i) => {
+          const before = bounds[i + 1];
+          const [count, joined] = (before === undefined ? open.get(key, from) : closed.get(key, from, before)) as [
+            number,
+            string,
+          ];
+          return { count, joined };
+        }),
+      );
+      return withBusyRetry(() => read());
+    },
+
+    materializedVersions(key: string): Map<string, string> {
+      const sql = `SELECT partition_key, data_version FROM asset_partitions
+                   WHERE asset_key = ? AND materialization_id IS NOT NULL ORDER BY partition_key`;
+      return new Map(withBusyRetry(() => db.raw(sql, key)) as [string, string][]);
+    },
+
+    stalenessCandidates(key: string, spec: StalenessCandidateSpec): string[] {
+      if (spec.identityDeps.length === 0 && spec.fixedDeps.length === 0) return versionCandidates(key, spec);
+      // One scan of the asset's rows (its primary-key range) joined 1:1 to each identity upstream's row.
+      const joins = spec.identityDeps.map(
+        (_, i) => `LEFT JOIN asset_partitions u${i} ON u${i}.asset_key = ? AND u${i}.partition_key = a.partition_key`,
+      );
+      const conditions = [
+        "a.attempt_status = 'RUNNING'",
+        "(a.attempt_status IN ('FAILURE', 'CANCELED') AND coalesce(a.attempt_finished_at, '') > a.ts)",
+        'a.code_version IS NOT ?',
+        'a.deps IS NOT ?',
+        ...spec.identityDeps.map((_, i) => `json_extract(a.input_versions, ?) IS NOT u${i}.data_version`),
+        ...spec.fixedDeps.map(() => 'json_extract(a.input_versions, ?) IS NOT ?'),
+      ];
+      const sql = `SELECT a.partition_key FROM asset_partitions a ${joins.join(' ')}
+                   WHERE a.asset_key = ? AND a.materialization_id IS NOT NULL AND (${conditions.join(' OR ')})
+                   ORDER BY a.partition_key`;
+      const path = (dep: string) => `$.${JSON.stringify(dep)}`;
+      const params = [
+        ...spec.identityDeps,
+        key,
+        spec.codeVersion,
+        spec.depsJson,
+        ...spec.identityDeps.map(path),
+        ...spec.fixedDeps.flatMap((d) => [path(d.key), d.dataVersion]),
+      ];
+      return withBusyRetry(() => db.pluck(sql).all(...params) as string[]);
+    },
+
+    rebuildPartitionState(): { partitions: number; checks: number } {
+      return db.write(() => {
+        db.handle.exec(REBUILD_PARTITION_STATE);
+        const count = (table: string) =>
+          (db.handle.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+        return { partitions: count('asset_partitions'), checks: count('latest_check_evaluations') };
+      });
+    },
+  };
+}
+
+/** The partition condition of a scoped read (`prefix` is the table alias with its dot). */
+function scopeFilter(opts: PartitionScope, prefix: string): string {
+  return opts.partitions ? `AND ${prefix}partition_key IN (SELECT value FROM json_each(?))` : '';
+}
+
+/** Parameters of a read scoped to some assets and, optionally, some of their partitions. */
+function scopeParams(keys: string[], opts: PartitionScope): string[] {
+  return opts.partitions ? [json(keys), json(opts.partitions)] : [json(keys)];
+}
