@@ -1,10 +1,9 @@
 import { UsageError } from '../framework/errors/index.ts';
 import { reapDeadRuns } from '../framework/execution/index.ts';
 import type { Project } from '../framework/project/index.ts';
-import type { RunRecord } from '../framework/storage/index.ts';
+import { ACTIVE_RUN_STATUSES, type RunRecord } from '../framework/storage/index.ts';
 import { colorStatus, printJson } from './output.ts';
 
-const ACTIVE = new Set(['QUEUED', 'STARTED']);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -40,7 +39,7 @@ export async function cancelCommand(
   for (;;) {
     reapDeadRuns(store);
     const run = store.getRun(runId)!;
-    if (!ACTIVE.has(run.status)) {
+    if (!ACTIVE_RUN_STATUSES.includes(run.status)) {
       const text = `Run ${runId} ${flags.json ? run.status : colorStatus(run.status)}${run.reason ? `: ${run.reason}` : ''}`;
       return report(run, text, run.status === 'CANCELED' ? 0 : 1);
     }

@@ -19,7 +19,7 @@ import {
   type PartitionStatus,
   statusCounts,
 } from '../framework/staleness/index.ts';
-import type { RunStatus } from '../framework/storage/index.ts';
+import { RUN_STATUSES, type RunStatus } from '../framework/storage/index.ts';
 import { colorStatus, eventLine, printJson, textTable } from './output.ts';
 
 function selectKeys(project: Project, selection: string | undefined): AssetKey[] {
@@ -227,8 +227,6 @@ export async function whyCommand(
   else process.stdout.write(`${lines.map((l) => `${'  '.repeat(l.depth)}${l.text}`).join('\n')}\n`);
   return 0;
 }
-
-const RUN_STATUSES = ['QUEUED', 'STARTED', 'SUCCESS', 'FAILURE', 'CANCELED'] as const;
 
 /** `fairway runs`. */
 export function runsCommand(project: Project, flags: { status?: string; limit?: string; json?: boolean }): number {

@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
 import { isFrameworkError, UsageError } from '../framework/errors/index.ts';
 import type { Project } from '../framework/project/index.ts';
@@ -115,15 +115,8 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('runs')
     .description('List recent runs, newest first')
-    .addOption(
-      new Option('--status <status>', 'only runs with this status').choices([
-        'QUEUED',
-        'STARTED',
-        'SUCCESS',
-        'FAILURE',
-        'CANCELED',
-      ]),
-    )
+    // the values are checked by the command against the stored statuses (any case); the help names them
+    .option('--status <status>', 'only runs with this status: queued, started, success, failure or canceled')
     .option('--limit <n>', 'how many (default 20)')
     .option('--json', 'machine-readable output')
     .action((flags) => withProject(async (p) => (await commands()).runsCommand(p, flags)));

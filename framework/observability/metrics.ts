@@ -4,12 +4,12 @@ import { rowTotals } from '../execution/index.ts';
 import type { Project, StatusCache } from '../project/index.ts';
 import { loadStatus } from '../project/index.ts';
 import { exceptionsOf, statusCounts } from '../staleness/index.ts';
+import { RUN_STATUSES } from '../storage/index.ts';
 
 /** Step durations, in seconds: from a tenth of a second to a couple of hours. */
 const DURATION_BUCKETS = [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200];
 /** Recent successful steps per asset that the duration histogram is built from. */
 const RECENT_STEPS = 50;
-const RUN_STATUSES = ['QUEUED', 'STARTED', 'SUCCESS', 'FAILURE', 'CANCELED'] as const;
 const PARTITION_STATES = ['FRESH', 'STALE', 'MISSING', 'FAILED', 'RUNNING'] as const;
 
 /**

@@ -46,36 +46,41 @@ export function sqlitePartitionStateStorage(db: SqliteDb): PartitionStateStorage
     return [...new Set(rows)].sort();
   }
 
-  /** Rows of the partition state of `keys` that have a `present` record (a materialization or an attempt). */
-  function partitionState(
-    columns: string,
-    present: 'materialization_id' | 'attempt_id',
+  /**
+   * The latest-per-key read every state read is: `select` from `from` (whose state table has the alias `at`)
+   * for the assets `keys`, scoped to some partitions when asked, by asset and partition (and `orderBy`).
+   */
+  function latestPerKey(
+    read: 'all' | 'raw',
+    q: { select: string; from: string; at: string; where?: string; orderBy?: string },
     keys: string[],
-    opts: PartitionScope,
-  ): unknown[][] {
+    scope: PartitionScope,
+  ): unknown[] {
     if (keys.length === 0) return [];
-    return withBusyRetry(() =>
-      db.raw(
-        `SELECT ${columns} FROM asset_partitions
-         WHERE asset_key IN (SELECT value FROM json_each(?)) AND ${present} IS NOT NULL ${scopeFilter(opts, '')}
-         ORDER BY asset_key, partition_key`,
-        ...scopeParams(keys, opts),
-      ),
-    );
+    const at = q.at ? `${q.at}.` : '';
+    const sql = `SELECT ${q.select} FROM ${q.from}
+                 WHERE ${at}asset_key IN (SELECT value FROM json_each(?)) ${q.where ? `AND ${q.where}` : ''}
+                   ${scope.partitions ? `AND ${at}partition_key IN (SELECT value FROM json_each(?))` : ''}
+                 ORDER BY ${at}asset_key, ${at}partition_key${q.orderBy ? `, ${q.orderBy}` : ''}`;
+    const params = scope.partitions ? [json(keys), json(scope.partitions)] : [json(keys)];
+    return withBusyRetry(() => db[read](sql, ...params));
   }
+
+  /** Rows of the partition state of `keys` that have a `present` record (a materialization or an attempt). */
+  const partitionState = (columns: string, present: string, keys: string[], scope: PartitionScope) =>
+    latestPerKey(
+      'raw',
+      { select: columns, from: 'asset_partitions', at: '', where: `${present} IS NOT NULL` },
+      keys,
+      scope,
+    ) as unknown[][];
 
   return {
     latestMaterializations(keys: string[], opts: PartitionScope = {}): Map<string, Map<string, MaterializationRecord>> {
-      if (keys.length === 0) return new Map();
-      const rows = withBusyRetry(() =>
-        db.all(
-          `SELECT m.* FROM asset_partitions p JOIN materializations m ON m.id = p.materialization_id
-           WHERE p.asset_key IN (SELECT value FROM json_each(?)) ${scopeFilter(opts, 'p.')}
-           ORDER BY p.asset_key, p.partition_key`,
-          ...scopeParams(keys, opts),
-        ),
+      const from = 'asset_partitions p JOIN materializations m ON m.id = p.materialization_id';
+      return byKeyAndPartition(
+        decodeMaterializations(latestPerKey('all', { select: 'm.*', from, at: 'p' }, keys, opts)),
       );
-      return byKeyAndPartition(decodeMaterializations(rows));
     },
 
     latestMaterializationHeads(
@@ -92,16 +97,10 @@ export function sqlitePartitionStateStorage(db: SqliteDb): PartitionStateStorage
     },
 
     latestCheckEvaluations(keys: string[], opts: PartitionScope = {}): CheckEvaluationRecord[] {
-      if (keys.length === 0) return [];
-      const rows = withBusyRetry(() =>
-        db.all(
-          `SELECT c.* FROM latest_check_evaluations l JOIN check_evaluations c ON c.id = l.evaluation_id
-           WHERE l.asset_key IN (SELECT value FROM json_each(?)) ${scopeFilter(opts, 'l.')}
-           ORDER BY l.asset_key, l.partition_key, l.check_name`,
-          ...scopeParams(keys, opts),
-        ),
+      const from = 'latest_check_evaluations l JOIN check_evaluations c ON c.id = l.evaluation_id';
+      return decodeCheckEvaluations(
+        latestPerKey('all', { select: 'c.*', from, at: 'l', orderBy: 'l.check_name' }, keys, opts),
       );
-      return decodeCheckEvaluations(rows);
     },
 
     materializedPartitionKeys(key: string, range: KeyRange = {}): string[] {
@@ -185,14 +184,4 @@ export function sqlitePartitionStateStorage(db: SqliteDb): PartitionStateStorage
       });
     },
   };
-}
-
-/** The partition condition of a scoped read (`prefix` is the table alias with its dot). */
-function scopeFilter(opts: PartitionScope, prefix: string): string {
-  return opts.partitions ? `AND ${prefix}partition_key IN (SELECT value FROM json_each(?))` : '';
-}
-
-/** Parameters of a read scoped to some assets and, optionally, some of their partitions. */
-function scopeParams(keys: string[], opts: PartitionScope): string[] {
-  return opts.partitions ? [json(keys), json(opts.partitions)] : [json(keys)];
 }

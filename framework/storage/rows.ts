@@ -1,17 +1,19 @@
 import { z } from 'zod';
 import { MetadataSchema } from '../definitions/index.ts';
 import { StoreError } from './store-error.ts';
-import type {
-  CheckEvaluationRecord,
-  ChildProcessRecord,
-  ComputeLogRecord,
-  EventRecord,
-  MaterializationRecord,
-  PartitionLock,
-  RunRecord,
-  SchedulerDecisionRecord,
-  SchedulerTickRecord,
-  StepAttemptRecord,
+import {
+  type CheckEvaluationRecord,
+  type ChildProcessRecord,
+  type ComputeLogRecord,
+  type EventRecord,
+  type MaterializationRecord,
+  type PartitionLock,
+  RUN_STATUSES,
+  type RunRecord,
+  type SchedulerDecisionRecord,
+  type SchedulerTickRecord,
+  STEP_STATUSES,
+  type StepAttemptRecord,
 } from './types.ts';
 
 const flag = z.number().transform((v) => v !== 0);
@@ -80,7 +82,7 @@ const decodeRunRows = codec(
     selection: z.string(),
     partition: nullableText,
     stale_only: flag,
-    status: z.enum(['QUEUED', 'STARTED', 'SUCCESS', 'FAILURE', 'CANCELED']),
+    status: z.enum(RUN_STATUSES),
     reason: nullableText,
     pid: z.number().int().nullable(),
     hostname: nullableText,
@@ -130,7 +132,7 @@ const decodeStepAttemptRows = codec(
     asset_key: z.string(),
     partition_key: z.string(),
     run_id: z.string(),
-    status: z.enum(['PENDING', 'RUNNING', 'SUCCESS', 'FAILURE', 'SKIPPED', 'CANCELED']),
+    status: z.enum(STEP_STATUSES),
     started_at: nullableText,
     finished_at: nullableText,
     duration_ms: z.number().nullable(),
