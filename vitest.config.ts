@@ -9,6 +9,7 @@ export default defineConfig({
           include: [
             'cli/**/*.test.ts',
             'tests/architecture.test.ts',
+            'tests/error-catalogue.test.ts',
             'framework/**/*.test.ts',
             'assets/**/*.test.ts',
             'ui/**/*.test.ts',

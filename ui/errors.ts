@@ -2,7 +2,13 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
-import { FrameworkError, SelectionError, ServiceUnavailableError, UsageError } from '../framework/errors/index.ts';
+import {
+  type ErrorCode,
+  FrameworkError,
+  SelectionError,
+  ServiceUnavailableError,
+  UsageError,
+} from '../framework/errors/index.ts';
 
 /** A resource the request names does not exist (404). */
 export class NotFoundError extends FrameworkError {
@@ -33,7 +39,7 @@ export class AuthError extends FrameworkError {
 /** A request the server refuses as a whole: a foreign Host (421), a body too large (413). */
 export class RequestRefusedError extends FrameworkError {
   readonly status: 413 | 421;
-  constructor(status: 413 | 421, code: string, message: string) {
+  constructor(status: 413 | 421, code: ErrorCode, message: string) {
     super(code, message);
     this.name = 'RequestRefusedError';
     this.status = status;

@@ -1,12 +1,16 @@
+import type { ErrorCode } from './codes.ts';
+
+export { type ErrorCode, type ErrorCodes, FRAMEWORK_ERROR_CODES } from './codes.ts';
+
 /**
  * One error type for everything Fairway reports to a user: a stable `code`, the keys involved,
  * and a message that says what happened and what to do next.
  */
 export class FrameworkError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly details: Record<string, unknown>;
 
-  constructor(code: string, message: string, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'FrameworkError';
     this.code = code;
@@ -16,7 +20,7 @@ export class FrameworkError extends Error {
 
 /** A definition set that cannot be loaded: duplicate keys, unknown deps, cycles, bad partitions. */
 export class DefinitionError extends FrameworkError {
-  constructor(code: string, message: string, details: Record<string, unknown> = {}) {
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
     super(code, message, { details });
     this.name = 'DefinitionError';
   }
