@@ -19,9 +19,10 @@ import {
 } from '../framework/integrations/dbt/index.ts';
 import { ensureSparkRuntime, type SparkRuntime } from '../framework/integrations/spark/index.ts';
 import { awsLocations } from './lib/aws/aws-clients.ts';
-import { type LakehouseConfig, sparkEnv, sparkJars } from './lib/config.ts';
+import type { LakehouseConfig } from './lib/config.ts';
 import { courseUnits, loadCourses } from './lib/courses.ts';
 import type { ObjectStore } from './lib/object-store.ts';
+import { sparkEnv, sparkJars } from './lib/spark-env.ts';
 
 export interface GoldAssetsOptions {
   /** The state dir of this process (the CLI's --state-dir); default `cfg.stateDir`. */

@@ -22,8 +22,8 @@ import {
   runPipesProcess,
 } from '../framework/pipes/index.ts';
 import { runSilverRemote, sparkLauncherOf } from './lib/aws/silver-remote.ts';
-import { sparkEnv, sparkJars } from './lib/config.ts';
 import type { Lakehouse } from './lib/lakehouse.ts';
+import { sparkEnv, sparkJars } from './lib/spark-env.ts';
 import { auditBranchOf, auditedChecks, auditSnapshots, publishAuditBranch } from './lib/wap.ts';
 
 export interface SilverChecks {

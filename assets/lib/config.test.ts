@@ -2,8 +2,9 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, maskSecrets, sparkEnv, sparkJars, usesS3 } from './config.ts';
+import { loadConfig, maskSecrets } from './config.ts';
 import { courseUnits, findCourse, loadCourses, requireCourse } from './courses.ts';
+import { sparkEnv, sparkJars, usesS3 } from './spark-env.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 /** The aws profile's account-specific keys (its Silver job runs on EMR Serverless). */

@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { QueryOptions, QueryResult } from '../../framework/definitions/index.ts';
 import { FrameworkError, ServiceUnavailableError, UsageError } from '../../framework/errors/index.ts';
-import { type LakehouseConfig, sparkEnv, sparkJars } from './config.ts';
+import type { LakehouseConfig } from './config.ts';
 import type { Lakehouse } from './lakehouse.ts';
+import { sparkEnv, sparkJars } from './spark-env.ts';
 
 const ResultLineSchema = z.object({
   statement: z.number().int().min(0),

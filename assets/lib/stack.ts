@@ -10,7 +10,8 @@ import {
   StackServiceError,
   serviceSpecs,
 } from '../../stack/index.ts';
-import { type LakehouseConfig, loadConfig, sameSparkMaster } from './config.ts';
+import { type LakehouseConfig, loadConfig } from './config.ts';
+import { sameSparkMaster } from './config-schema.ts';
 
 /** True when the profile's servers are the native/compose local stack (S3 endpoint + REST catalog + Trino). */
 export function usesLocalStack(config: LakehouseConfig): boolean {

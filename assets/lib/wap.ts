@@ -15,8 +15,8 @@ import type {
 import { FrameworkError } from '../../framework/errors/index.ts';
 import type { DbtSourceChecks } from '../../framework/integrations/dbt/index.ts';
 import { runPipesProcess } from '../../framework/pipes/index.ts';
-import { sparkEnv } from './config.ts';
 import type { Lakehouse } from './lakehouse.ts';
+import { sparkEnv } from './spark-env.ts';
 
 /** The run's audit branch: `audit_` + the run id in lower case (Iceberg ref names are case-sensitive). */
 export const auditBranchOf = (runId: string) => `audit_${runId.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;

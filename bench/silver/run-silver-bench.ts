@@ -12,8 +12,9 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, sparkEnv, sparkJars } from '../../assets/lib/config.ts';
+import { loadConfig } from '../../assets/lib/config.ts';
 import { loadCourses } from '../../assets/lib/courses.ts';
+import { sparkEnv, sparkJars } from '../../assets/lib/spark-env.ts';
 import { ensureSparkRuntime } from '../../framework/integrations/spark/index.ts';
 import { type PipesMessage, parsePipesLine } from '../../framework/pipes/index.ts';
 import { hostMachine, loadAverage } from '../machine.ts';

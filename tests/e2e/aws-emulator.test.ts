@@ -19,9 +19,9 @@ import { EmrServerlessLauncher } from '../../assets/lib/aws/emr-serverless-launc
 import { buildJobBundle, uploadJobBundle } from '../../assets/lib/aws/job-bundle.ts';
 import { runSilverRemote } from '../../assets/lib/aws/silver-remote.ts';
 import type { SparkLauncher } from '../../assets/lib/aws/spark-launcher.ts';
-import { sparkEnv } from '../../assets/lib/config.ts';
 import { type Lakehouse, openLakehouse } from '../../assets/lib/lakehouse.ts';
 import { querySpark } from '../../assets/lib/query.ts';
+import { sparkEnv } from '../../assets/lib/spark-env.ts';
 import { readLakehouseTable } from '../../assets/lib/tables.ts';
 import { silverResults } from '../../assets/silver.ts';
 import type { MaterializeContext, StepPartition } from '../../framework/definitions/index.ts';
