@@ -5,11 +5,11 @@ import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { type MaterializeContext, type MaterializeResult, md } from '../framework/definitions/index.ts';
 import { bronzeAssets } from './bronze.ts';
-import { discoverInbox } from './lib/bronze.ts';
+import { discoverInbox } from './lib/inbox.ts';
 import { openLakehouse } from './lib/lakehouse.ts';
 
-vi.mock('./lib/bronze.ts', async (actual) => {
-  const mod = await actual<typeof import('./lib/bronze.ts')>();
+vi.mock('./lib/inbox.ts', async (actual) => {
+  const mod = await actual<typeof import('./lib/inbox.ts')>();
   return { ...mod, discoverInbox: vi.fn(mod.discoverInbox) };
 });
 

@@ -10,7 +10,8 @@ import {
   staticPartitions,
 } from '../framework/definitions/index.ts';
 import { FrameworkError } from '../framework/errors/index.ts';
-import { discoverInbox, type InboxPartition, inboxFilesVersion, ingestBronzePartition } from './lib/bronze.ts';
+import { ingestBronzePartition } from './lib/bronze.ts';
+import { discoverInbox, type InboxPartition, inboxFilesVersion } from './lib/inbox.ts';
 
 type Inbox = Awaited<ReturnType<typeof discoverInbox>> & { byKey: Map<string, InboxPartition> };
 

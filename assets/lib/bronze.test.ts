@@ -14,15 +14,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  bronzeKey,
-  discoverInbox,
-  HEADER_SCAN_BYTES,
-  inboxFilesVersion,
-  ingestBronzePartition,
-  validateExport,
-} from './bronze.ts';
+import { bronzeKey, ingestBronzePartition } from './bronze.ts';
 import { loadCourses } from './courses.ts';
+import { HEADER_SCAN_BYTES, validateExport } from './export-validation.ts';
+import { discoverInbox, inboxFilesVersion } from './inbox.ts';
 import { LocalObjectStore } from './object-store.ts';
 import { generateSampleData, type Manifest } from './sample-data/index.ts';
 

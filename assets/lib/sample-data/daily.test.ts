@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { discoverInbox, isSafeName, SAFE_NAME, validateExport } from '../bronze.ts';
 import { findCourse, loadCourses } from '../courses.ts';
 import { csvRecords } from '../csv-records.ts';
+import { validateExport } from '../export-validation.ts';
+import { discoverInbox, isSafeName, SAFE_NAME } from '../inbox.ts';
 import { type DailyExportOptions, type DailyManifest, generateDailyExports, syntheticCourses } from './index.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
