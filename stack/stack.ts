@@ -5,23 +5,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FrameworkError } from '../framework/errors/index.ts';
 import { ensureStackInstalled, type StackInstall } from './install.ts';
 import { findStackJava } from './java.ts';
+import { type Launch, restLaunch, s3Launch, sparkMasterLaunch, sparkWorkerLaunch, trinoLaunch } from './launch.ts';
 import { isAlive, type PidRecord, readPid, removePid, spawnService, stopProcess, tail } from './process.ts';
 import {
   assertLoopback,
   groupOf,
-  type Launch,
-  restLaunch,
   SERVICE_KEYS,
   SERVICE_NAMES,
   type ServiceName,
   type ServiceSpec,
   type SparkClusterRuntime,
   type StackConfig,
-  s3Launch,
   serviceSpecs,
-  sparkMasterLaunch,
-  sparkWorkerLaunch,
-  trinoLaunch,
 } from './services.ts';
 
 export interface ServiceStatus {
