@@ -1,3 +1,9 @@
+/**
+ * One step's attempt: call the materializer (with its timeout, cancel signal and compute log), then turn its
+ * result into per-partition, per-output outcomes and records. Kept as one file (~460 lines) on purpose: the
+ * shapes a materializer may return (plain, batch, multi-asset, failures) are validated and recorded in one
+ * pass, and splitting the pass would spread one contract over several files.
+ */
 import { mkdirSync } from 'node:fs';
 import { relative } from 'node:path';
 import type {

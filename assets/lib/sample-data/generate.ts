@@ -1,3 +1,9 @@
+/**
+ * The sample-data generator's plan: which courses, days and edge cases go into which export, and the manifest
+ * of exact expected counts. Kept as one file (~480 lines) on purpose: the file plan, the edge-case placement
+ * and the manifest totals must agree line for line, and they read best side by side; the pieces with their
+ * own job (simulation, edge cases, counting, writing) are already their own modules beside it.
+ */
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
