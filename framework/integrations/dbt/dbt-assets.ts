@@ -93,24 +93,40 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
     }
   };
 
-  /** One `dbt build` of the step's models; each model's result, or its failure (dbt did not build it). */
-  const build = async (ctx: MaterializeContext): Promise<MultiMaterializeResult> => {
-    const keys = ctx.outputs;
-    const invocation = nextInvocation(runFolder(project.options.stateDir, ctx.runId), 'build');
-    ctx.log.info({ models: keys, invocation }, 'dbt build started');
+  /**
+   * One dbt invocation of a step in its own folder of the run (`<invocation>/`: target/ and logs/), with the
+   * step's signal, child-process tracking and compute log; its artifacts are persisted afterwards.
+   */
+  const invokeDbt = async (
+    ctx: Pick<MaterializeContext, 'runId' | 'log' | 'signal' | 'onChildProcess' | 'computeLog'>,
+    invocation: string,
+    args: string[],
+    extra: { env?: Record<string, string>; onLine?: (line: string) => void } = {},
+  ): Promise<RunDbtResult> => {
     const result = await runDbt({
       dbt: await project.environment(),
       projectDir: project.options.projectDir,
       target: project.options.target,
       vars: project.options.vars ?? {},
-      args: ['build', '--select', ...[...keys].sort().map((k) => models.get(k)!.name)],
+      args,
+      ...(extra.env ? { env: extra.env } : {}),
       workDir: join(runFolder(project.options.stateDir, ctx.runId), invocation),
       parseCacheDir: project.manifestDir,
       signal: ctx.signal,
       onChildProcess: ctx.onChildProcess,
-      onLine: ctx.computeLog,
+      onLine: extra.onLine ?? ctx.computeLog,
     });
     await persist(ctx.runId, invocation, result.targetDir, ctx.log);
+    return result;
+  };
+
+  /** One `dbt build` of the step's models; each model's result, or its failure (dbt did not build it). */
+  const build = async (ctx: MaterializeContext): Promise<MultiMaterializeResult> => {
+    const keys = ctx.outputs;
+    const invocation = nextInvocation(runFolder(project.options.stateDir, ctx.runId), 'build');
+    ctx.log.info({ models: keys, invocation }, 'dbt build started');
+    const names = [...keys].sort().map((k) => models.get(k)!.name);
+    const result = await invokeDbt(ctx, invocation, ['build', '--select', ...names]);
     ctx.log.info({ invocation, exit_code: result.exitCode, duration_ms: result.durationMs }, 'dbt build finished');
     const byId = new Map((result.runResults?.results ?? []).map((r) => [r.unique_id, r]));
     return { outputs: Object.fromEntries(keys.map((k) => [k, modelResult(models.get(k)!, result, byId)])) };
@@ -179,21 +195,9 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
   ): Promise<CheckResult[]> => {
     const selectors = keys.filter((k) => spec.sourceTests.has(k)).map((k) => spec.sourceSelectors.get(k)!);
     ctx.log.info({ selectors, invocation }, 'dbt source tests started');
-    const result = await runDbt({
-      dbt: await project.environment(),
-      projectDir: project.options.projectDir,
-      target: project.options.target,
-      vars: project.options.vars ?? {},
-      // cautious: a test that also reads a model (not built here) is left to that model's build
-      args: ['test', '--select', ...selectors, '--indirect-selection', 'cautious'],
-      env,
-      workDir: join(runFolder(project.options.stateDir, ctx.runId), invocation),
-      parseCacheDir: project.manifestDir,
-      signal: ctx.signal,
-      onChildProcess: ctx.onChildProcess,
-      onLine: ctx.computeLog,
-    });
-    await persist(ctx.runId, invocation, result.targetDir, ctx.log);
+    // cautious: a test that also reads a model (not built here) is left to that model's build
+    const args = ['test', '--select', ...selectors, '--indirect-selection', 'cautious'];
+    const result = await invokeDbt(ctx, invocation, args, { env });
     if (!result.runResults) {
       throw new FrameworkError(
         'DBT_TEST_FAILED',
@@ -215,23 +219,13 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
     const selectors = specs.map((f) => f.selector);
     const lines: string[] = [];
     ctx.log.info({ selectors, invocation }, 'dbt source freshness started');
-    const result = await runDbt({
-      dbt: await project.environment(),
-      projectDir: project.options.projectDir,
-      target: project.options.target,
-      vars: project.options.vars ?? {},
-      args: ['source', 'freshness', '--select', ...selectors],
+    const result = await invokeDbt(ctx, invocation, ['source', 'freshness', '--select', ...selectors], {
       env,
-      workDir: join(runFolder(project.options.stateDir, ctx.runId), invocation),
-      parseCacheDir: project.manifestDir,
-      signal: ctx.signal,
-      onChildProcess: ctx.onChildProcess,
       onLine: (line) => {
         lines.push(line);
         ctx.computeLog(line);
       },
     });
-    await persist(ctx.runId, invocation, result.targetDir, ctx.log);
     const file = join(result.targetDir, 'sources.json');
     let measured: DbtSourcesJson | undefined;
     let problem = `no sources.json (dbt exit ${result.exitCode})`;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AssetKey, CheckSeverity } from '../../definitions/index.ts';
 import { hashText } from '../../definitions/index.ts';
-import { FrameworkError } from '../../errors/index.ts';
+import { parseDbtArtifact } from './artifact.ts';
 
 /** The part of dbt's `manifest.json` (v12) Fairway reads; everything else passes through unparsed. */
 const DependsOnSchema = z.object({
@@ -162,16 +162,12 @@ export interface TranslateOptions {
 
 /** Parses a manifest read from disk; the error names the file and the first bad field. */
 export function parseManifest(raw: unknown, file = 'manifest.json'): DbtManifest {
-  const parsed = DbtManifestSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new FrameworkError(
-      'DBT_MANIFEST_INVALID',
-      `${file} is not a dbt manifest Fairway can read: '${issue.path.join('.')}' ${issue.message}. Re-run 'dbt parse' with the pinned dbt-core.`,
-      { details: { file, path: issue.path.join('.') } },
-    );
-  }
-  return parsed.data;
+  return parseDbtArtifact(DbtManifestSchema, raw, {
+    file,
+    artifact: 'manifest',
+    code: 'DBT_MANIFEST_INVALID',
+    fix: "Re-run 'dbt parse' with the pinned dbt-core.",
+  });
 }
 
 const severityOf = (node: ManifestNode): CheckSeverity =>

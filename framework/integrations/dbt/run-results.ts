@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CheckResult, Metadata } from '../../definitions/index.ts';
 import { md } from '../../definitions/index.ts';
-import { FrameworkError } from '../../errors/index.ts';
+import { ArtifactMetadataSchema, parseDbtArtifact } from './artifact.ts';
 import type { DbtTestSpec } from './manifest.ts';
 
 /** One node's result in dbt's `run_results.json` (v6). */
@@ -19,7 +19,7 @@ const NodeResultSchema = z.object({
 export type DbtNodeResult = z.infer<typeof NodeResultSchema>;
 
 export const RunResultsSchema = z.object({
-  metadata: z.object({ dbt_version: z.string(), invocation_id: z.string().nullish() }),
+  metadata: ArtifactMetadataSchema,
   results: z.array(NodeResultSchema),
   elapsed_time: z.number().default(0),
 });
@@ -27,16 +27,11 @@ export type DbtRunResults = z.infer<typeof RunResultsSchema>;
 
 /** Parses `run_results.json`; the error names the file and the first bad field. */
 export function parseRunResults(raw: unknown, file = 'run_results.json'): DbtRunResults {
-  const parsed = RunResultsSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new FrameworkError(
-      'DBT_RUN_RESULTS_INVALID',
-      `${file} is not a dbt run_results.json Fairway can read: '${issue.path.join('.')}' ${issue.message}.`,
-      { details: { file, path: issue.path.join('.') } },
-    );
-  }
-  return parsed.data;
+  return parseDbtArtifact(RunResultsSchema, raw, {
+    file,
+    artifact: 'run_results.json',
+    code: 'DBT_RUN_RESULTS_INVALID',
+  });
 }
 
 const MAX_SQL_CHARS = 4000;

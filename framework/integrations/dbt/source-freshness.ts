@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CheckResult, Metadata } from '../../definitions/index.ts';
 import { md } from '../../definitions/index.ts';
-import { FrameworkError } from '../../errors/index.ts';
+import { ArtifactMetadataSchema, parseDbtArtifact } from './artifact.ts';
 import { type DbtFreshnessSpec, describeThreshold } from './manifest.ts';
 
 const ThresholdSchema = z.object({
@@ -38,7 +38,7 @@ export type DbtFreshnessResult = z.infer<typeof FreshnessResultSchema>;
 
 /** dbt's `sources.json` (v3), written by `dbt source freshness`. */
 export const SourcesJsonSchema = z.object({
-  metadata: z.object({ dbt_version: z.string(), invocation_id: z.string().nullish() }),
+  metadata: ArtifactMetadataSchema,
   results: z.array(FreshnessResultSchema),
   elapsed_time: z.number().default(0),
 });
@@ -46,16 +46,7 @@ export type DbtSourcesJson = z.infer<typeof SourcesJsonSchema>;
 
 /** Parses `sources.json`; the error names the file and the first bad field. */
 export function parseSourcesJson(raw: unknown, file = 'sources.json'): DbtSourcesJson {
-  const parsed = SourcesJsonSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new FrameworkError(
-      'DBT_SOURCES_JSON_INVALID',
-      `${file} is not a dbt sources.json Fairway can read: '${issue.path.join('.')}' ${issue.message}.`,
-      { details: { file, path: issue.path.join('.') } },
-    );
-  }
-  return parsed.data;
+  return parseDbtArtifact(SourcesJsonSchema, raw, { file, artifact: 'sources.json', code: 'DBT_SOURCES_JSON_INVALID' });
 }
 
 /** Like `52 h` or `328 d`: precise enough to compare with thresholds in hours or days. */
