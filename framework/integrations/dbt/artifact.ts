@@ -1,8 +1,13 @@
 import { z } from 'zod';
 import { type ErrorCode, FrameworkError } from '../../errors/index.ts';
 
-/** The `metadata` every dbt artifact (run_results.json, sources.json) starts with. */
-export const ArtifactMetadataSchema = z.object({ dbt_version: z.string(), invocation_id: z.string().nullish() });
+/** A dbt run artifact (run_results.json, sources.json): its metadata, one result per node, the time taken. */
+export const resultsArtifactSchema = <R extends z.ZodType>(result: R) =>
+  z.object({
+    metadata: z.object({ dbt_version: z.string(), invocation_id: z.string().nullish() }),
+    results: z.array(result),
+    elapsed_time: z.number().default(0),
+  });
 
 /**
  * Validates a dbt artifact read from disk: its data, or an error (with `code`) naming the file, the first

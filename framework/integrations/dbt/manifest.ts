@@ -82,17 +82,23 @@ export const DbtManifestSchema = z.object({
 export type DbtManifest = z.infer<typeof DbtManifestSchema>;
 type ManifestNode = z.infer<typeof NodeSchema>;
 
-/** One dbt test as a Fairway check. */
-export interface DbtTestSpec {
+/** What a dbt test and a source freshness check have in common as a Fairway check. */
+interface DbtCheckSpec {
+  /** dbt's unique id, as its artifacts (run_results.json, sources.json) name the node. */
   uniqueId: string;
-  /** The test's dbt name, unique in the project: also the check name and what `dbt test --select` takes. */
+  /** The check name (a test's dbt name, unique in the project; `<source>_<table>_freshness`). */
   name: string;
+  /** What dbt's `error` becomes; dbt's `warn` is always a warning. */
   severity: CheckSeverity;
-  /** Error-severity tests gate downstream assets. */
+  /** Only an error-severity check gates downstream assets. */
   blocking: boolean;
   description: string;
-  /** The asset the test is attached to (a model, or a source's asset). */
+  /** The asset the check is on (a model, or a source table's asset). */
   assetKey: AssetKey;
+}
+
+/** One dbt test as a Fairway check (its name is also what `dbt test --select` takes). */
+export interface DbtTestSpec extends DbtCheckSpec {
   /** Where dbt writes the compiled SQL, relative to its target dir. */
   compiledPath: string;
 }
@@ -122,18 +128,8 @@ export interface DbtFreshnessTime {
   period: 'minute' | 'hour' | 'day';
 }
 
-/** `dbt source freshness` of one source table as a Fairway check on its asset. */
-export interface DbtFreshnessSpec {
-  /** The source's unique id (`source.fairway.silver.fact_telemetry_event`), as in sources.json. */
-  uniqueId: string;
-  /** The check name, `<source>_<table>_freshness`: unique when one asset carries several tables. */
-  name: string;
-  /** What dbt's `error` status becomes; dbt's `warn` is always a warning. */
-  severity: CheckSeverity;
-  /** Only an error-severity freshness check gates downstream assets. */
-  blocking: boolean;
-  description: string;
-  assetKey: AssetKey;
+/** `dbt source freshness` of one source table (`source.fairway.silver.fact_telemetry_event`) as a check on its asset. */
+export interface DbtFreshnessSpec extends DbtCheckSpec {
   /** dbt `source:<source_name>.<table>` selector. */
   selector: string;
   /** The table's dbt name (`fact_telemetry_event`), as dbt's log lines name it. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CheckResult, Metadata } from '../../definitions/index.ts';
 import { md } from '../../definitions/index.ts';
-import { ArtifactMetadataSchema, parseDbtArtifact } from './artifact.ts';
+import { parseDbtArtifact, resultsArtifactSchema } from './artifact.ts';
 import type { DbtTestSpec } from './manifest.ts';
 
 /** One node's result in dbt's `run_results.json` (v6). */
@@ -18,11 +18,7 @@ const NodeResultSchema = z.object({
 });
 export type DbtNodeResult = z.infer<typeof NodeResultSchema>;
 
-export const RunResultsSchema = z.object({
-  metadata: ArtifactMetadataSchema,
-  results: z.array(NodeResultSchema),
-  elapsed_time: z.number().default(0),
-});
+export const RunResultsSchema = resultsArtifactSchema(NodeResultSchema);
 export type DbtRunResults = z.infer<typeof RunResultsSchema>;
 
 /** Parses `run_results.json`; the error names the file and the first bad field. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CheckResult, Metadata } from '../../definitions/index.ts';
 import { md } from '../../definitions/index.ts';
-import { ArtifactMetadataSchema, parseDbtArtifact } from './artifact.ts';
+import { parseDbtArtifact, resultsArtifactSchema } from './artifact.ts';
 import { type DbtFreshnessSpec, describeThreshold } from './manifest.ts';
 
 const ThresholdSchema = z.object({
@@ -37,11 +37,7 @@ const FreshnessResultSchema = z.discriminatedUnion('status', [MeasuredSchema, Ru
 export type DbtFreshnessResult = z.infer<typeof FreshnessResultSchema>;
 
 /** dbt's `sources.json` (v3), written by `dbt source freshness`. */
-export const SourcesJsonSchema = z.object({
-  metadata: ArtifactMetadataSchema,
-  results: z.array(FreshnessResultSchema),
-  elapsed_time: z.number().default(0),
-});
+export const SourcesJsonSchema = resultsArtifactSchema(FreshnessResultSchema);
 export type DbtSourcesJson = z.infer<typeof SourcesJsonSchema>;
 
 /** Parses `sources.json`; the error names the file and the first bad field. */
