@@ -24,7 +24,7 @@ import { courseUnits, loadCourses } from './lib/courses.ts';
 import type { ObjectStore } from './lib/object-store.ts';
 import { sparkEnv, sparkJars } from './lib/spark-env.ts';
 
-export interface GoldAssetsOptions {
+interface GoldAssetsOptions {
   /** The state dir of this process (the CLI's --state-dir); default `cfg.stateDir`. */
   stateDir?: string;
   /** dbt project directory; default `<projectRoot>/dbt`. */
@@ -40,7 +40,7 @@ export interface GoldAssetsOptions {
   onProgress?: (message: string) => void;
 }
 
-export interface GoldAssets {
+interface GoldAssets {
   /** One asset per dbt model (`gold.fact_rounds`, …), deps on `silver.*` and each other. */
   goldAssets: AssetDefinition[];
   /** Per Silver asset key: spread into its `asset({...})` to gate Gold on the dbt source tests. */
@@ -135,7 +135,7 @@ async function dbtEnvironment(
 }
 
 /** profiles.yml targets: spark (embedded, in-process session), trino (local stack), athena (aws). */
-export function dbtOutputs(cfg: LakehouseConfig, sparkParams: Record<string, string>): Record<string, unknown> {
+function dbtOutputs(cfg: LakehouseConfig, sparkParams: Record<string, string>): Record<string, unknown> {
   const trino = new URL(cfg.query.trinoUrl ?? 'http://127.0.0.1:8080');
   const schema = cfg.catalog.namespaces.gold;
   return {

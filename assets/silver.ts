@@ -26,7 +26,7 @@ import type { Lakehouse } from './lib/lakehouse.ts';
 import { sparkEnv, sparkJars } from './lib/spark-env.ts';
 import { auditBranchOf, auditedChecks, auditSnapshots, publishAuditBranch } from './lib/wap.ts';
 
-export interface SilverChecks {
+interface SilverChecks {
   checks: AssetCheckSpec[];
   evaluateAssetChecks: (ctx: AssetChecksContext) => Promise<CheckResult[]>;
 }

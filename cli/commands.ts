@@ -67,7 +67,7 @@ export function listCommand(project: Project, selection: string | undefined, fla
 const STATES = ['FRESH', 'STALE', 'MISSING', 'FAILED', 'RUNNING'] as const;
 const DEFAULT_PARTITION_LIMIT = 100;
 
-export interface StatusFlags {
+interface StatusFlags {
   json?: boolean;
   /** List partitions (implied by `partition` and `state`). */
   partitions?: boolean;

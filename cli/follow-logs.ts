@@ -10,7 +10,7 @@ const DONE = new Set(['SUCCESS', 'FAILURE', 'CANCELED']);
 /** A dead run is found by the reaper (no heartbeat): look every few polls, not every one. */
 const REAP_EVERY = 10;
 
-export interface FollowOptions {
+interface FollowOptions {
   /** `asset` or `asset[partition]`: only that step's compute log (events are printed either way). */
   step?: string;
   pollMs?: number;
@@ -22,7 +22,7 @@ export interface FollowOptions {
  * (`<name>`, `<name>__<partition>`, a batch `<name>__<first partition>__and_<n>_more`, its checks' `<name>__checks`).
  * With `[partition]`, the step whose (first) partition it is. An unknown asset is a usage error.
  */
-export function stepDirMatcher(project: Project, step: string | undefined): (dir: string) => boolean {
+function stepDirMatcher(project: Project, step: string | undefined): (dir: string) => boolean {
   if (!step) return () => true;
   const m = /^([^[]+)(?:\[(.*)\])?$/.exec(step);
   const asset = m?.[1] ?? step;

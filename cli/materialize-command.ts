@@ -4,7 +4,7 @@ import type { Project } from '../framework/project/index.ts';
 import { colorStatus, formatDuration, printJson, textTable } from './output.ts';
 import { RunProgress } from './progress.ts';
 
-export interface MaterializeFlags {
+interface MaterializeFlags {
   partition?: string;
   staleOnly?: boolean;
   concurrency?: string;

@@ -19,7 +19,7 @@ export interface StackInstall {
   trinoHome: string;
 }
 
-export interface InstallOptions {
+interface InstallOptions {
   /** Defaults to `<fairway cache>/stack` (`~/.cache/fairway/stack`). */
   cacheDir?: string;
   javaHome: string;

@@ -48,7 +48,7 @@ export function isAlive(rec: PidRecord): boolean {
   }
 }
 
-export interface SpawnSpec {
+interface SpawnSpec {
   service: string;
   command: string;
   args: string[];

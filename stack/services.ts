@@ -24,7 +24,7 @@ export interface StackConfig {
   services: StackGroup[];
 }
 
-export interface SparkClusterConfig {
+interface SparkClusterConfig {
   /** `spark://127.0.0.1:7077`: what the profile's `FAIRWAY_SPARK_MASTER` names to run on this cluster. */
   masterUrl: string;
   /** The master's web UI (and JSON status at `/json/`); the worker's is on the next port. */

@@ -35,7 +35,7 @@ export interface BronzeWarning {
   details: string;
 }
 
-export interface BronzeIngestResult {
+interface BronzeIngestResult {
   landed: LandedFile[];
   quarantined: QuarantinedFile[];
   warnings: BronzeWarning[];

@@ -74,10 +74,10 @@ export interface LakehouseConfig {
   };
 }
 
-export const MINIO_DEV_CREDENTIALS = { accessKeyId: 'minioadmin', secretAccessKey: 'minioadmin' } as const;
+const MINIO_DEV_CREDENTIALS = { accessKeyId: 'minioadmin', secretAccessKey: 'minioadmin' } as const;
 
 /** Profiles available under `<projectRoot>/config` (the `<name>.env` files). */
-export function listProfiles(projectRoot: string): string[] {
+function listProfiles(projectRoot: string): string[] {
   const dir = join(projectRoot, 'config');
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
@@ -87,7 +87,7 @@ export function listProfiles(projectRoot: string): string[] {
 }
 
 /** Keys assigned more than once in a dotenv text, each with its line numbers. */
-export function duplicateKeys(text: string): [string, number[]][] {
+function duplicateKeys(text: string): [string, number[]][] {
   const lines = new Map<string, number[]>();
   for (const [i, line] of text.split(/\r?\n/).entries()) {
     const key = /^\s*(?:export\s+)?([\w.-]+)\s*=/.exec(line)?.[1];

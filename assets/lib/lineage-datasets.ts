@@ -11,7 +11,7 @@ import type { LakehouseConfig } from './config.ts';
  * The catalog as a dataset namespace: `iceberg://<host:port>` of a REST catalog, `iceberg://glue.<region>` for
  * Glue, and for a JDBC catalog its database (`iceberg:///<path>/catalog.db` for the embedded SQLite file).
  */
-export function icebergNamespace(catalog: LakehouseConfig['catalog'], region: string): string {
+function icebergNamespace(catalog: LakehouseConfig['catalog'], region: string): string {
   if (catalog.type === 'glue') return `iceberg://glue.${region}`;
   const uri = catalog.uri ?? '';
   if (catalog.type === 'rest') return `iceberg://${new URL(uri).host}`;
@@ -22,7 +22,7 @@ export function icebergNamespace(catalog: LakehouseConfig['catalog'], region: st
 }
 
 /** Bronze's landing area: `s3://<bucket>` + key prefix, or (local storage) `file` + its directory. */
-export function landingDataset(config: LakehouseConfig): LineageDataset {
+function landingDataset(config: LakehouseConfig): LineageDataset {
   const prefix = config.prefixes.landing.replace(/^\/+|\/+$/g, '');
   if (config.storage.kind === 's3') return { namespace: `s3://${config.buckets.landing}`, name: prefix || '/' };
   return { namespace: 'file', name: join(config.storage.root!, config.buckets.landing, prefix) };

@@ -181,7 +181,7 @@ const TrinoPageSchema = z.object({
     .optional(),
 });
 
-export interface TrinoQueryOptions extends QueryOptions {
+interface TrinoQueryOptions extends QueryOptions {
   /**
    * Called when Trino reports an engine-side failure (not a user error such as bad SQL): returns the
    * error to throw instead when a server behind Trino (object store, catalog) is down.

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How many settle windows the ingest waits for a file that keeps changing before leaving it for a later run. */
-export const SETTLE_MAX_WAITS = 3;
+const SETTLE_MAX_WAITS = 3;
 
 export type SettleOutcome =
   /** Unchanged for a whole window (or not a file): `size` is what reading it must give. */

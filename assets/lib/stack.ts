@@ -100,7 +100,7 @@ function servicesFor(assetKey: string, config: LakehouseConfig): ServiceName[] {
 const sparkServices: ServiceName[] = ['spark-master', 'spark-worker'];
 
 /** The profile's Spark master is the stack's own standalone cluster. */
-export const runsOnStackCluster = (config: LakehouseConfig) =>
+const runsOnStackCluster = (config: LakehouseConfig) =>
   sameSparkMaster(config.spark.master, config.stack.spark.masterUrl) && config.stack.services.includes('spark');
 
 async function downServices(cfg: StackConfig, names: ServiceName[]) {

@@ -22,7 +22,7 @@ import { sparkEnv } from './spark-env.ts';
 export const auditBranchOf = (runId: string) => `audit_${runId.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
 
 /** How to read a run's unpublished rows, for messages. */
-export const howToQueryBranch = (table: AssetKey, branch: string) =>
+const howToQueryBranch = (table: AssetKey, branch: string) =>
   `query it with: fairway query "SELECT count(*) FROM ${table} VERSION AS OF '${branch}'"`;
 
 /**

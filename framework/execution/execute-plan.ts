@@ -40,7 +40,7 @@ export interface ExecuteOptions {
 }
 
 /** A materialization held until its publisher published; `gate`: its partition's own blocking check failed. */
-export interface HeldMaterialization {
+interface HeldMaterialization {
   record: MaterializationRecord;
   gate: string | null;
 }

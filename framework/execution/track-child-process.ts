@@ -43,7 +43,7 @@ export function followChildGroups(emit: EventSink): { emit: EventSink; live: () 
 }
 
 /** Seconds between SIGTERM and SIGKILL for a child group (FAIRWAY_CHILD_STOP_GRACE_S, as the pipes watchdog). */
-export function childStopGraceMs(env: NodeJS.ProcessEnv = process.env): number {
+function childStopGraceMs(env: NodeJS.ProcessEnv = process.env): number {
   const s = Number(env.FAIRWAY_CHILD_STOP_GRACE_S ?? 5);
   return Number.isFinite(s) && s >= 0 && s <= 50 ? s * 1000 : 5000;
 }

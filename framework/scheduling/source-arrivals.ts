@@ -12,7 +12,7 @@ export type SourceArrival = z.infer<typeof SourceArrivalSchema>;
 
 /** `asset_key|partition_key` → arrival. Persisted as the `daemon:source_arrivals` cursor. */
 export type SourceArrivals = Record<string, SourceArrival>;
-export const SourceArrivalsSchema = z.record(z.string(), SourceArrivalSchema);
+const SourceArrivalsSchema = z.record(z.string(), SourceArrivalSchema);
 export const SOURCE_ARRIVALS_CURSOR = 'daemon:source_arrivals';
 
 /** Parses the cursor; a missing or unreadable one starts empty (arrival clocks restart from now). */
@@ -22,7 +22,7 @@ export function parseSourceArrivals(text: string | undefined): SourceArrivals {
 
 /** Pending data of policy partitions on the last tick (`asset|partition` → pending); see `remembered`. */
 export const PENDING_CURSOR = 'daemon:pending';
-export const PendingMemorySchema = z.record(z.string(), z.object({ since: z.string(), what: z.string() }));
+const PendingMemorySchema = z.record(z.string(), z.object({ since: z.string(), what: z.string() }));
 
 export function parsePendingMemory(text: string | undefined): Map<string, { since: string; what: string }> {
   return new Map(Object.entries(parseCursor(text, PendingMemorySchema)));

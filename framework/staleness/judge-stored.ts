@@ -14,7 +14,7 @@ import { knownAndMaterialized } from './known-materialized.ts';
 import { SparseMap, sortedIncludes } from './sparse-map.ts';
 import { type RecordMap, StoredRecords } from './stored-records.ts';
 
-export interface StoredStalenessInput {
+interface StoredStalenessInput {
   store: Store;
   graph: StalenessGraph;
   /** The assets to judge, closed under upstream. */

@@ -12,7 +12,7 @@ function sleepSync(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
-export interface RetryOptions {
+interface RetryOptions {
   attempts?: number;
   baseMs?: number;
   maxMs?: number;

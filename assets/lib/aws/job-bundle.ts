@@ -90,7 +90,7 @@ export async function buildJobBundle(projectRoot: string, jars: readonly string[
 }
 
 /** The S3 URIs a launch uses: the entry point, `--py-files`, jars, and the manifest they came from. */
-export interface UploadedBundle {
+interface UploadedBundle {
   id: string;
   manifestUri: string;
   entryPoint: string;

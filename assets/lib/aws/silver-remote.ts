@@ -35,7 +35,7 @@ export function remoteSparkEnv(config: LakehouseConfig): Record<string, string> 
   return { ...Object.fromEntries(env), FAIRWAY_SPARK_MASTER: 'managed', FAIRWAY_SPARK_EXECUTOR_WAIT_SECONDS: '0' };
 }
 
-export interface RemoteSilverOptions {
+interface RemoteSilverOptions {
   config: LakehouseConfig;
   store: ObjectStore;
   launcher: SparkLauncher;

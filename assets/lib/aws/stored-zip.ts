@@ -1,7 +1,7 @@
 import { type Zippable, zipSync } from 'fflate';
 
 /** One file of a zip: its path inside the archive and its bytes. */
-export interface ZipEntry {
+interface ZipEntry {
   name: string;
   data: Buffer;
 }

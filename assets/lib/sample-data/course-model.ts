@@ -89,7 +89,7 @@ export function buildCourseModel(id: string, course: Course, seed: number): Cour
 }
 
 /** Minutes east of UTC of `timeZone` at the given instant (DST-aware). */
-export function tzOffsetMinutes(timeZone: string, epochMs: number): number {
+function tzOffsetMinutes(timeZone: string, epochMs: number): number {
   return Math.round(utcOffsetMs(timeZone, epochMs) / 60_000);
 }
 

@@ -53,7 +53,7 @@ export function mulberry32(seed: number): Rng {
 }
 
 /** A 32-bit seed derived from a base seed and labels, so each (course, file, purpose) has its own stream. */
-export function seedFor(seed: number, ...labels: (string | number)[]): number {
+function seedFor(seed: number, ...labels: (string | number)[]): number {
   let h = (0x811c9dc5 ^ seed) >>> 0;
   for (const ch of `${seed}|${labels.join('|')}`) {
     h ^= ch.charCodeAt(0);

@@ -19,7 +19,7 @@ export interface Loc {
   isProblem: boolean;
 }
 
-export interface CaptureLog {
+interface CaptureLog {
   ts: string;
   level: string;
   code: string;

@@ -176,7 +176,7 @@ export function writeCsv(rounds: Round[], plan: CsvPlan, enc: CsvEncoding, malfo
 const jsonNum = (n: number) => (Number.isNaN(n) ? '{"$numberDouble":"NaN"}' : JSON.stringify(n));
 
 /** One round as MongoDB-export JSON text, `wrapped` ($oid/$date) or `plain`. */
-export function roundJson(r: Round, form: 'wrapped' | 'plain'): string {
+function roundJson(r: Round, form: 'wrapped' | 'plain'): string {
   const rv = roundValues(r);
   const oid = (v: Cell) =>
     v === null ? 'null' : form === 'wrapped' ? `{"$oid":${JSON.stringify(v)}}` : JSON.stringify(v);
