@@ -194,6 +194,19 @@ function validateBatchPolicy<R>(a: AssetDefinition<AssetKey, R>): void {
   }
 }
 
+/** The error for `a` depending on `dep`, which none of `keys` is (with the nearest key as a suggestion). */
+export function unknownDependency(
+  a: Pick<AssetDefinition, 'key' | 'sourceFile'>,
+  dep: string,
+  keys: readonly string[],
+) {
+  return new DefinitionError(
+    'ASSET_DEP_UNKNOWN',
+    `Asset '${dep}' is not defined (referenced by '${a.key}' in ${a.sourceFile}).${didYouMean(dep, [...keys])}`,
+    { asset_key: a.key, dep, file: a.sourceFile },
+  );
+}
+
 /**
  * Validates a whole definition set: key syntax, duplicate keys, unknown deps (with "did you mean"),
  * partitions and partition mappings. Cycles are reported by the graph builder.
@@ -221,13 +234,7 @@ export function defineAssets<R = undefined>(input: DefineAssetsInput<R>): Defini
   const keys = [...assets.keys()];
   for (const a of assets.values()) {
     for (const dep of a.deps) {
-      if (!assets.has(dep)) {
-        throw new DefinitionError(
-          'ASSET_DEP_UNKNOWN',
-          `Asset '${dep}' is not defined (referenced by '${a.key}' in ${a.sourceFile}).${didYouMean(dep, keys)}`,
-          { asset_key: a.key, dep, file: a.sourceFile },
-        );
-      }
+      if (!assets.has(dep)) throw unknownDependency(a, dep, keys);
     }
     if (new Set(a.deps).size !== a.deps.length) {
       throw new DefinitionError(

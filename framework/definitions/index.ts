@@ -44,6 +44,7 @@ export {
   type ScheduleDefinition,
   type TableRead,
   type TableRef,
+  unknownDependency,
 } from './definitions.ts';
 export {
   type Metadata,

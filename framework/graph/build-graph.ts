@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { DirectedGraph } from 'graphology';
 import { hasCycle } from 'graphology-dag';
-import { type AssetKey, type Definitions, didYouMean } from '../definitions/index.ts';
+import { type AssetKey, type Definitions, unknownDependency } from '../definitions/index.ts';
 import { DefinitionError } from '../errors/index.ts';
 import { AssetGraph } from './asset-graph.ts';
 
@@ -20,13 +20,7 @@ export function buildGraph<R = unknown>(defs: Definitions<R>): AssetGraph<R> {
   for (const a of defs.assets.values()) {
     for (const dep of a.deps) {
       // defineAssets already checks deps; this guards hand-built definition sets.
-      if (!graph.hasNode(dep)) {
-        throw new DefinitionError(
-          'ASSET_DEP_UNKNOWN',
-          `Asset '${dep}' is not defined (referenced by '${a.key}' in ${a.sourceFile}).${didYouMean(dep, keys)}`,
-          { asset_key: a.key, dep, file: a.sourceFile },
-        );
-      }
+      if (!graph.hasNode(dep)) throw unknownDependency(a, dep, keys);
       graph.mergeEdge(dep, a.key);
     }
   }
