@@ -21,10 +21,7 @@ export function sqliteScheduleStorage(db: SqliteDb): ScheduleStorage {
     },
 
     leaseHolder(name: string): string | undefined {
-      const row = withBusyRetry(() => db.stmt('SELECT holder FROM leases WHERE name = ?').get(name)) as
-        | { holder: string }
-        | undefined;
-      return row?.holder;
+      return withBusyRetry(() => db.pluck('SELECT holder FROM leases WHERE name = ?').get(name)) as string | undefined;
     },
 
     releaseLease(name: string, holder: string): void {
@@ -32,10 +29,7 @@ export function sqliteScheduleStorage(db: SqliteDb): ScheduleStorage {
     },
 
     getCursor(name: string): string | undefined {
-      const row = withBusyRetry(() => db.stmt('SELECT value FROM cursors WHERE name = ?').get(name)) as
-        | { value: string }
-        | undefined;
-      return row?.value;
+      return withBusyRetry(() => db.pluck('SELECT value FROM cursors WHERE name = ?').get(name)) as string | undefined;
     },
 
     setCursor(name: string, value: string): void {
