@@ -3,28 +3,17 @@ import type { StatusKind } from '../framework/staleness/index.ts';
 
 export { printJson, textTable } from '../framework/terminal/index.ts';
 
+/** The colour of each status word: green done, yellow waiting or behind, dim absent, red failed, cyan busy. */
+const STATUS_COLOURS: Record<string, (s: string) => string> = {
+  ...Object.fromEntries(['FRESH', 'SUCCESS'].map((s) => [s, pc.green])),
+  ...Object.fromEntries(['STALE', 'SKIPPED', 'QUEUED'].map((s) => [s, pc.yellow])),
+  ...Object.fromEntries(['MISSING', 'NOT_STARTED'].map((s) => [s, pc.dim])),
+  ...Object.fromEntries(['FAILED', 'FAILURE', 'CANCELED'].map((s) => [s, pc.red])),
+  ...Object.fromEntries(['RUNNING', 'STARTED'].map((s) => [s, pc.cyan])),
+};
+
 export function colorStatus(status: StatusKind | string): string {
-  switch (status) {
-    case 'FRESH':
-    case 'SUCCESS':
-      return pc.green(status);
-    case 'STALE':
-    case 'SKIPPED':
-    case 'QUEUED':
-      return pc.yellow(status);
-    case 'MISSING':
-    case 'NOT_STARTED':
-      return pc.dim(status);
-    case 'FAILED':
-    case 'FAILURE':
-    case 'CANCELED':
-      return pc.red(status);
-    case 'RUNNING':
-    case 'STARTED':
-      return pc.cyan(status);
-    default:
-      return status;
-  }
+  return STATUS_COLOURS[status]?.(status) ?? status;
 }
 
 export function formatDuration(ms: number | null): string {
