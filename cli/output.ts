@@ -4,16 +4,20 @@ import type { StatusKind } from '../framework/staleness/index.ts';
 export { printJson, textTable } from '../framework/terminal/index.ts';
 
 /** The colour of each status word: green done, yellow waiting or behind, dim absent, red failed, cyan busy. */
-const STATUS_COLOURS: Record<string, (s: string) => string> = {
-  ...Object.fromEntries(['FRESH', 'SUCCESS'].map((s) => [s, pc.green])),
-  ...Object.fromEntries(['STALE', 'SKIPPED', 'QUEUED'].map((s) => [s, pc.yellow])),
-  ...Object.fromEntries(['MISSING', 'NOT_STARTED'].map((s) => [s, pc.dim])),
-  ...Object.fromEntries(['FAILED', 'FAILURE', 'CANCELED'].map((s) => [s, pc.red])),
-  ...Object.fromEntries(['RUNNING', 'STARTED'].map((s) => [s, pc.cyan])),
-};
+const STATUS_COLOURS = new Map<string, (s: string) => string>(
+  (
+    [
+      [pc.green, ['FRESH', 'SUCCESS']],
+      [pc.yellow, ['STALE', 'SKIPPED', 'QUEUED']],
+      [pc.dim, ['MISSING', 'NOT_STARTED']],
+      [pc.red, ['FAILED', 'FAILURE', 'CANCELED']],
+      [pc.cyan, ['RUNNING', 'STARTED']],
+    ] as const
+  ).flatMap(([colour, words]) => words.map((w) => [w, colour] as const)),
+);
 
 export function colorStatus(status: StatusKind | string): string {
-  return STATUS_COLOURS[status]?.(status) ?? status;
+  return STATUS_COLOURS.get(status)?.(status) ?? status;
 }
 
 export function formatDuration(ms: number | null): string {
