@@ -96,6 +96,11 @@ export default async function lakehouse(ctx?: DefinitionsContext) {
         const read = await readLakehouseTable(cfg.query.engine, (sql) => query(sql, { onNotice }), table, limit);
         return { ...read, engine };
       },
+      assetPage: {
+        leadingMetrics: ['row_count', 'quarantined_rows', 'duplicates_removed', 'duration_ms'],
+        // the sketch is JSX (hono): imported when a page is drawn, so commands never load the web stack
+        sections: async (latest) => (await import('./lib/asset-page.tsx')).lakehouseSections(latest),
+      },
       commands: {
         stack: stackCommand((dir) => stackConfigOf(cfg, dir)),
         sample: sampleCommand(cfg),

@@ -5,6 +5,14 @@ import { streamSSE } from 'hono/streaming';
 import { ComputeLogTail, reapDeadRuns } from '../framework/execution/index.ts';
 import type { Project, StatusCache } from '../framework/project/index.ts';
 import { resolveSelection } from '../framework/selection/index.ts';
+import {
+  type Canceling,
+  type HistoryPage,
+  LaunchBody,
+  type Launched,
+  type SelectionAnswer,
+  type SessionAnswer,
+} from './api-schemas.ts';
 import { isLoopbackAddress, isLoopbackHost, requireToken, type Sessions } from './auth.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
 import type { GraphLayout } from './layout.ts';
@@ -17,7 +25,6 @@ import {
   AssetsQuery,
   EventsQuery,
   HistoryQuery,
-  LaunchBody,
   LogParams,
   LogQuery,
   PreviewQuery,
@@ -134,7 +141,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
     return c.json({
       items: page.items.map((m) => ({ ...m, numeric: numericMetadata(m.metadata) })),
       next: page.next,
-    });
+    } satisfies HistoryPage);
   });
 
   // Read on demand through the definitions' table hooks (Trino or a Spark session), reused briefly.
@@ -252,7 +259,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
       ...(body.partition ? { partition: body.partition } : {}),
       ...(body.staleOnly ? { staleOnly: true } : {}),
     });
-    return c.json({ run_id: runId, url: `/runs/${runId}` }, 202);
+    return c.json({ run_id: runId, url: `/runs/${runId}` } satisfies Launched, 202);
   });
 
   api.post('/runs/:id/cancel', guard, validate('param', RunParams), (c) => {
@@ -264,12 +271,12 @@ export function apiRoutes(deps: ApiDeps): Hono {
     if (!runs.cancel(id) && !store.requestCancel(id, 'canceled from the UI', new Date().toISOString())) {
       throw new ConflictError(`Run ${id} already finished.`, { run_id: id });
     }
-    return c.json({ run_id: id, status: 'CANCELING' }, 202);
+    return c.json({ run_id: id, status: 'CANCELING' } satisfies Canceling, 202);
   });
 
   api.get('/selection', validate('query', SelectionQuery), (c) => {
     const q = c.req.valid('query').q;
-    return c.json({ selection: q, keys: resolveSelection(project.graph, q) });
+    return c.json({ selection: q, keys: resolveSelection(project.graph, q) } satisfies SelectionAnswer);
   });
 
   api.get('/session', (c) => {
@@ -277,9 +284,9 @@ export function apiRoutes(deps: ApiDeps): Hono {
       return c.json({
         can_launch: false,
         reason: "Launching from the browser works on localhost only; elsewhere send 'Authorization: Bearer <token>'.",
-      });
+      } satisfies SessionAnswer);
     }
-    return c.json({ can_launch: true, csrf_token: deps.sessions.open(c) });
+    return c.json({ can_launch: true, csrf_token: deps.sessions.open(c) } satisfies SessionAnswer);
   });
 
   api.get('/openapi.json', (c) => c.json(openApiDocument()));

@@ -57,6 +57,7 @@ function staticFiles(): Map<string, { body: string; type: string }> {
   const files: [string, string, string][] = [
     ['/static/ui.css', join(here, 'static', 'ui.css'), css],
     ['/static/common.js', join(here, 'static', 'common.js'), js],
+    ['/static/ids.js', join(here, 'static', 'ids.js'), js],
     ['/static/graph.js', join(here, 'static', 'graph.js'), js],
     ['/static/asset.js', join(here, 'static', 'asset.js'), js],
     ['/static/run.js', join(here, 'static', 'run.js'), js],

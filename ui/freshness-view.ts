@@ -7,27 +7,7 @@ import {
   worstFreshness,
 } from '../framework/scheduling/index.ts';
 import { exceptionsOf } from '../framework/staleness/index.ts';
-
-/** One partition's freshness as the API returns it ("" when unpartitioned). */
-export interface PartitionFreshnessView {
-  partition_key: string;
-  state: FreshnessState;
-  /** In plain words, as `fairway why` prints it. */
-  text: string;
-  /** When it turns WARN / OVERDUE unless materialized (ISO); null when nothing is pending. */
-  warn_at: string | null;
-  due_at: string | null;
-  /** When the earliest data it does not reflect arrived. */
-  pending_since: string | null;
-  /** The partition's own day a deadline is keyed on, and when that day ends in the deadline's zone. */
-  day: { dimension: string; value: string; ends_at: string } | null;
-}
-
-/** An asset's freshness: the worst partition (earliest due first), its policy in words and counts per state. */
-export interface FreshnessSummary extends Omit<PartitionFreshnessView, 'pending_since' | 'day'> {
-  policy: string;
-  counts: Record<FreshnessState, number>;
-}
+import type { FreshnessDetail, FreshnessSummary, PartitionFreshnessView } from './api-schemas.ts';
 
 export function partitionFreshnessView(partition: string, f: PartitionFreshness): PartitionFreshnessView {
   return {
@@ -71,11 +51,6 @@ export function freshnessSummary(
 }
 
 const PENDING_LISTED = 500;
-
-/** The asset page's freshness: the summary plus the partitions with something pending ("" when unpartitioned). */
-export interface FreshnessDetail extends FreshnessSummary {
-  partitions: PartitionFreshnessView[];
-}
 
 export function freshnessDetail(
   def: AssetDefinition<string, unknown>,

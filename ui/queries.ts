@@ -14,26 +14,12 @@ import {
   type WhyLine,
 } from '../framework/staleness/index.ts';
 import type { CheckEvaluationRecord, ComputeLogRecord, MaterializationRecord } from '../framework/storage/index.ts';
+import type { AssetSummary, FreshnessDetail } from './api-schemas.ts';
 import { NotFoundError } from './errors.ts';
-import { type FreshnessDetail, type FreshnessSummary, freshnessDetail, freshnessSummary } from './freshness-view.ts';
+import { freshnessDetail, freshnessSummary } from './freshness-view.ts';
 import { type PartitionHealth, partitionHealth } from './partition-health.ts';
 
 const SEVERITY: StatusKind[] = ['FAILED', 'RUNNING', 'STALE', 'MISSING', 'FRESH'];
-
-export type CheckBadge = 'passed' | 'warn' | 'failed' | null;
-
-export interface AssetSummary {
-  key: string;
-  group: string;
-  kinds: string[];
-  status: StatusKind;
-  counts: Partial<Record<StatusKind, number>>;
-  first_cause: string | null;
-  latest_materialization: { ts: string; run_id: string; partition_key: string; data_version: string } | null;
-  checks: { passed: number; warn: number; failed: number; badge: CheckBadge };
-  /** Null when the asset has no freshness policy. */
-  freshness: FreshnessSummary | null;
-}
 
 /** The worst status across an asset's partitions, with counts and the first cause in words. */
 export function summarizeStatus(parts: ReadonlyMap<string, PartitionStatus> | undefined) {
@@ -66,7 +52,8 @@ export function checkSummary(evals: CheckEvaluationRecord[]): AssetSummary['chec
     else if (e.severity === 'warn') warn++;
     else failed++;
   }
-  const badge: CheckBadge = failed > 0 ? 'failed' : warn > 0 ? 'warn' : passed > 0 ? 'passed' : null;
+  const badge: AssetSummary['checks']['badge'] =
+    failed > 0 ? 'failed' : warn > 0 ? 'warn' : passed > 0 ? 'passed' : null;
   return { passed, warn, failed, badge };
 }
 

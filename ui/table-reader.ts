@@ -2,35 +2,13 @@ import type { AssetKey, TableRead, TableRef } from '../framework/definitions/ind
 import { didYouMean } from '../framework/definitions/index.ts';
 import { FrameworkError } from '../framework/errors/index.ts';
 import type { Project } from '../framework/project/index.ts';
+import type { TableMetadata, TablePreview } from './api-schemas.ts';
 import { NotFoundError } from './errors.ts';
 
 /** The most rows a preview returns. Every read fetches this many, so one engine session serves any limit. */
 export const PREVIEW_MAX_ROWS = 100;
 /** How long a read is reused: the embedded profile's Spark takes ~20 s (more on a busy machine) to answer. */
 export const TABLE_CACHE_MS = 60_000;
-
-/** `GET /api/assets/:key/table`. */
-export interface TableMetadataView {
-  asset_key: AssetKey;
-  table: string;
-  time_column: string | null;
-  engine: string;
-  row_count: number;
-  snapshot_id: string | null;
-  max_event_time: string | null;
-  read_at: string;
-}
-
-/** `GET /api/assets/:key/preview`. */
-export interface TablePreviewView {
-  asset_key: AssetKey;
-  table: string;
-  engine: string;
-  limit: number;
-  columns: string[];
-  rows: unknown[][];
-  read_at: string;
-}
 
 interface Loaded {
   ref: TableRef;
@@ -116,7 +94,7 @@ export function tableReader(project: Project, ttlMs = TABLE_CACHE_MS) {
   };
 
   return {
-    async metadata(key: AssetKey): Promise<TableMetadataView> {
+    async metadata(key: AssetKey): Promise<TableMetadata> {
       const { ref, read, readAt } = await load(key);
       return {
         asset_key: key,
@@ -129,7 +107,7 @@ export function tableReader(project: Project, ttlMs = TABLE_CACHE_MS) {
         read_at: readAt,
       };
     },
-    async preview(key: AssetKey, limit: number): Promise<TablePreviewView> {
+    async preview(key: AssetKey, limit: number): Promise<TablePreview> {
       const { ref, read, readAt } = await load(key);
       return {
         asset_key: key,

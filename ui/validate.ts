@@ -3,6 +3,7 @@ import type { ValidationTargets } from 'hono';
 import { z } from 'zod';
 import { ASSET_KEY_PATTERN } from '../framework/definitions/index.ts';
 import { UsageError } from '../framework/errors/index.ts';
+import { RunStatusSchema, StatusKindSchema } from './api-schemas.ts';
 
 /** zod validation for a request part; failures become a UsageError, so `app.onError` answers 400. */
 export const validate = <T extends z.ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T) =>
@@ -17,13 +18,13 @@ export const validate = <T extends z.ZodType, Target extends keyof ValidationTar
 export const AssetKeySchema = z
   .string()
   .max(300)
-  .regex(ASSET_KEY_PATTERN, "an asset key is dotted lowercase 'layer.name'");
+  .regex(ASSET_KEY_PATTERN, "an asset key is dotted lowercase 'layer.name'")
+  .describe("Asset key, e.g. 'silver.clean_orders'");
 export const RunIdSchema = z
   .string()
   .max(64)
-  .regex(/^[A-Za-z0-9_-]+$/, 'a run id is letters, digits, _ and -');
-export const RunStatusSchema = z.enum(['QUEUED', 'STARTED', 'SUCCESS', 'FAILURE', 'CANCELED']);
-export const StatusKindSchema = z.enum(['MISSING', 'FRESH', 'STALE', 'FAILED', 'RUNNING']);
+  .regex(/^[A-Za-z0-9_-]+$/, 'a run id is letters, digits, _ and -')
+  .describe('Run id (ULID)');
 const limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).default(dflt);
 
 export const AssetParams = z.object({ key: AssetKeySchema });
@@ -50,9 +51,3 @@ export const DaemonQuery = z.object({
 });
 export const EventsQuery = z.object({ after: z.coerce.number().int().min(0).optional() });
 export const SelectionQuery = z.object({ q: z.string().min(1, 'q is empty').max(2000) });
-export const LaunchBody = z.object({
-  selection: z.string().trim().min(1, 'selection is empty').max(2000),
-  partition: z.string().trim().min(1).max(500).optional(),
-  staleOnly: z.boolean().optional(),
-});
-export type LaunchBody = z.infer<typeof LaunchBody>;

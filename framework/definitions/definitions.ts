@@ -1,6 +1,7 @@
 import { closest, distance } from 'fastest-levenshtein';
 import { DefinitionError } from '../errors/index.ts';
 import { ASSET_KEY_PATTERN, type AssetDefinition, type AssetKey } from './asset.ts';
+import type { Metadata } from './metadata.ts';
 import { dimensionNames, type PartitionMapping, validatePartitionsDefinition } from './partitions.ts';
 
 /** A compact record of a finished run, handed to `onRunComplete` (e.g. to copy it to object storage). */
@@ -91,6 +92,31 @@ export interface ExtensionCommand {
   run: (args: string[], ctx: { stateDir: string }) => Promise<number>;
 }
 
+/** A section the definitions add to an asset's page in the UI. */
+export interface AssetPageSection {
+  title: string;
+  /** Inserted as is: the hook escapes anything it did not write itself. */
+  html: string;
+}
+
+/**
+ * What an asset's page in the UI shows beyond the framework's own sections, for a project's own kind of
+ * data (e.g. the lakehouse's GPS track sketch). Every hook is optional.
+ */
+export interface AssetPageHooks {
+  /** Numeric metadata plotted first, in this order; the rest follow alphabetically. Default: `row_count`. */
+  leadingMetrics?: readonly string[];
+  /**
+   * Sections drawn after the metric plots, from the asset's latest materialization (not called without one).
+   * May be async, so a hook can import its rendering code only when a page is drawn.
+   */
+  sections?: (latest: {
+    assetKey: AssetKey;
+    partitionKey: string;
+    metadata: Metadata;
+  }) => AssetPageSection[] | Promise<AssetPageSection[]>;
+}
+
 export interface DefinitionHooks {
   /**
    * Said after "upstream X has no partitions yet: no data to build from" when a run skips assets for want of
@@ -120,6 +146,8 @@ export interface DefinitionHooks {
    * namespace, name = the asset key). Read only when OpenLineage emission is on.
    */
   lineageDatasetOf?: (assetKey: AssetKey) => LineageDataset | undefined;
+  /** Additions to the UI's asset pages. */
+  assetPage?: AssetPageHooks;
   /** Extra CLI commands, by name. */
   commands?: Record<string, ExtensionCommand>;
   /** Installs what the materializers need (venvs, jars), for `fairway bootstrap`. */

@@ -30,6 +30,8 @@ export {
   type UpstreamInput,
 } from './asset.ts';
 export {
+  type AssetPageHooks,
+  type AssetPageSection,
   type DefineAssetsInput,
   type DefinitionHooks,
   type Definitions,

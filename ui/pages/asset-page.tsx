@@ -1,106 +1,28 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import { z } from 'zod';
-import type { MetadataValue, TableRef } from '../../framework/definitions/index.ts';
+import { raw } from 'hono/html';
+import type { AssetPageSection, MetadataValue, TableRef } from '../../framework/definitions/index.ts';
 import { parsePartitionKey } from '../../framework/definitions/index.ts';
 import type { MaterializationRecord } from '../../framework/storage/index.ts';
 import type { PartitionHealth } from '../partition-health.ts';
 import type { AssetDetail } from '../queries.ts';
 import { numericMetadata } from '../queries.ts';
+import { ID } from '../static/ids.js';
 import { FreshnessSection } from './freshness-section.tsx';
 import { formatTs, Page, partitionLabel, StatusPill } from './layout.tsx';
 import { TableSection } from './table-section.tsx';
 
-const TrackSchema = z.array(z.tuple([z.number().finite(), z.number().finite()])).min(2);
-
-/** Metrics shown first on the asset page, in this order; the rest follow alphabetically. */
-export const LEADING_METRICS = ['row_count', 'quarantined_rows', 'duplicates_removed', 'duration_ms'];
+/** Metrics plotted first when the definitions name none (`assetPage.leadingMetrics`). */
+export const DEFAULT_LEADING_METRICS: readonly string[] = ['row_count'];
 /** How many metrics are plotted before the reader picks others. */
 export const DEFAULT_PLOTTED = 6;
 
-/** Orders numeric metadata keys for plotting: the leading metrics first, then alphabetical. */
-export function orderMetrics(keys: Iterable<string>): string[] {
+/** Orders numeric metadata keys for plotting: the leading metrics first, in their order, then alphabetical. */
+export function orderMetrics(keys: Iterable<string>, leading: readonly string[] = DEFAULT_LEADING_METRICS): string[] {
   const rank = (k: string) => {
-    const i = LEADING_METRICS.indexOf(k);
-    return i === -1 ? LEADING_METRICS.length : i;
+    const i = leading.indexOf(k);
+    return i === -1 ? leading.length : i;
   };
   return [...new Set(keys)].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
-}
-
-const EARTH_RADIUS_KM = 6371;
-
-/** Length of a `[lon, lat]` path in km (haversine). */
-function trackLengthKm(pts: [number, number][]): number {
-  const rad = Math.PI / 180;
-  let km = 0;
-  for (let i = 1; i < pts.length; i++) {
-    const [lon1, lat1] = pts[i - 1]!;
-    const [lon2, lat2] = pts[i]!;
-    const a =
-      Math.sin(((lat2 - lat1) * rad) / 2) ** 2 +
-      Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(((lon2 - lon1) * rad) / 2) ** 2;
-    km += 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(a)));
-  }
-  return km;
-}
-
-/**
- * A `[lon, lat]` track as a small inline SVG (no map tiles): equirectangular with longitudes scaled by
- * cos(mid latitude), so a square on the ground is a square on screen; the box takes the track's aspect
- * ratio within `maxWidth` × `maxHeight`. Start and end are marked.
- */
-export function TrackPreview(props: { value: unknown; maxWidth?: number; maxHeight?: number }) {
-  const parsed = TrackSchema.safeParse(props.value);
-  if (!parsed.success) return <p class="muted">track_preview is not a list of [lon, lat] points.</p>;
-  const pts = parsed.data;
-  const maxW = props.maxWidth ?? 360;
-  const maxH = props.maxHeight ?? 240;
-  const pad = 12;
-  const lats = pts.map((p) => p[1]);
-  const minLat = Math.min(...lats);
-  const maxLat = Math.max(...lats);
-  const k = Math.cos((((minLat + maxLat) / 2) * Math.PI) / 180);
-  const xs = pts.map((p) => p[0] * k);
-  const minX = Math.min(...xs);
-  const spanX = Math.max(...xs) - minX;
-  const spanY = maxLat - minLat;
-  const span = Math.max(spanX, spanY, 1e-9);
-  // A track that is a line (or a point) along one axis still gets a sensible box.
-  const scale = Math.min((maxW - 2 * pad) / Math.max(spanX, span / 8), (maxH - 2 * pad) / Math.max(spanY, span / 8));
-  const w = Math.round(spanX * scale + 2 * pad);
-  const h = Math.round(spanY * scale + 2 * pad);
-  const project = (i: number): [number, number] => [
-    pad + (xs[i]! - minX) * scale,
-    h - pad - (lats[i]! - minLat) * scale,
-  ];
-  const projected = pts.map((_, i) => project(i));
-  const points = projected.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
-  const [sx, sy] = projected[0]!;
-  const [ex, ey] = projected.at(-1)!;
-  const km = trackLengthKm(pts);
-  return (
-    <figure class="track">
-      <svg
-        class="track"
-        viewBox={`0 0 ${w} ${h}`}
-        width={w}
-        height={h}
-        role="img"
-        aria-label={`GPS track preview: ${pts.length} points`}
-      >
-        <polyline points={points} />
-        <circle class="start" cx={sx.toFixed(1)} cy={sy.toFixed(1)} r="5">
-          <title>start</title>
-        </circle>
-        <rect class="end" x={(ex - 4.5).toFixed(1)} y={(ey - 4.5).toFixed(1)} width="9" height="9">
-          <title>end</title>
-        </rect>
-      </svg>
-      <figcaption class="muted">
-        {`${pts.length} points · ${km < 10 ? km.toFixed(2) : km.toFixed(1)} km · `}
-        <span class="swatch start" /> start <span class="swatch end" /> end
-      </figcaption>
-    </figure>
-  );
 }
 
 function MetadataValueView(props: { value: MetadataValue }) {
@@ -308,19 +230,21 @@ export function AssetPage(props: {
   schemaFrom: MaterializationRecord | null;
   /** The table the asset writes, when the definitions can read it (`tableOf` / `readTable` hooks). */
   table?: TableRef | undefined;
+  /** The definitions' additions to the page: the metrics they plot first, and their drawn sections. */
+  leadingMetrics?: readonly string[] | undefined;
+  sections: AssetPageSection[];
 }) {
   const d = props.detail;
+  const { sections } = props;
   const latestMeta = d.latest?.metadata ?? {};
-  const track = latestMeta.track_preview;
   const schema = props.schemaFrom?.metadata.table_schema;
-  const numericKeys = orderMetrics(props.history.flatMap((m) => Object.keys(numericMetadata(m.metadata))));
+  const numericKeys = orderMetrics(
+    props.history.flatMap((m) => Object.keys(numericMetadata(m.metadata))),
+    props.leadingMetrics,
+  );
   const plotted = new Set(numericKeys.slice(0, DEFAULT_PLOTTED));
   return (
-    <Page
-      title={d.key}
-      scripts={['/vendor/uplot.js', '/static/common.js', '/static/asset.js']}
-      styles={['/vendor/uplot.css']}
-    >
+    <Page title={d.key} scripts={['/vendor/uplot.js', '/static/asset.js']} styles={['/vendor/uplot.css']}>
       <div class="title-row">
         <h1>{d.key}</h1>
         <StatusPill status={d.status} />
@@ -328,7 +252,7 @@ export function AssetPage(props: {
       {d.description ? <p class="description">{d.description}</p> : null}
       {d.first_cause ? <p class="cause">{`Why not fresh: ${d.first_cause}`}</p> : null}
 
-      <form id="launch-form" class="launch" data-selection={d.key}>
+      <form id={ID.launchForm} class="launch" data-selection={d.key}>
         <button type="submit" class="primary">
           Materialize
         </button>
@@ -338,7 +262,7 @@ export function AssetPage(props: {
         <label class="inline">
           <input type="checkbox" name="staleOnly" /> stale only
         </label>
-        <span id="launch-message" class="muted" />
+        <span id={ID.launchMessage} class="muted" />
       </form>
 
       <section class="cols">
@@ -505,7 +429,7 @@ export function AssetPage(props: {
         <h2>Metadata over time</h2>
         {numericKeys.length === 0 ? <p class="muted">No numeric metadata yet.</p> : null}
         {numericKeys.length > DEFAULT_PLOTTED ? (
-          <fieldset id="metric-picker" class="metric-picker">
+          <fieldset id={ID.metricPicker} class="metric-picker">
             <legend class="muted">{`Plotted metrics (${numericKeys.length} numeric keys)`}</legend>
             {numericKeys.map((k) => (
               <label class="chip">
@@ -515,9 +439,9 @@ export function AssetPage(props: {
             ))}
           </fieldset>
         ) : null}
-        <div id="plot-legend" class="plot-legend" />
+        <div id={ID.plotLegend} class="plot-legend" />
         <div
-          id="plots"
+          id={ID.plots}
           class="plots"
           data-key={d.key}
           data-metrics={numericKeys.join(',')}
@@ -525,13 +449,12 @@ export function AssetPage(props: {
         />
       </section>
 
-      {track !== undefined && track.type === 'json' ? (
+      {sections.map((section) => (
         <section>
-          <h2>Track preview</h2>
-          <p class="muted small">{`Longest round of the latest materialization${partitionLabel(d.latest?.partition_key ?? '')}.`}</p>
-          <TrackPreview value={track.value} />
+          <h2>{section.title}</h2>
+          {raw(section.html)}
         </section>
-      ) : null}
+      ))}
 
       {props.table ? <TableSection assetKey={d.key} table={props.table} /> : null}
 

@@ -1,5 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import type { FreshnessDetail } from '../freshness-view.ts';
+import type { FreshnessDetail } from '../api-schemas.ts';
 import { formatTs } from './layout.tsx';
 
 const utc = (ts: string | null) => (ts ? `${formatTs(ts)} UTC` : '-');

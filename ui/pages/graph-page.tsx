@@ -1,6 +1,8 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
+
+import type { AssetSummary } from '../api-schemas.ts';
 import type { GraphLayout } from '../layout.ts';
-import type { AssetSummary } from '../queries.ts';
+import { ID } from '../static/ids.js';
 import { Page } from './layout.tsx';
 
 const STATUSES = ['FRESH', 'STALE', 'MISSING', 'FAILED', 'RUNNING'];
@@ -46,11 +48,11 @@ export function GraphPage(props: { layout: GraphLayout; assets: AssetSummary[] }
   const pos = new Map(layout.nodes.map((n) => [n.key, n]));
   const viewBox = `0 0 ${Math.max(layout.width, 400)} ${Math.max(layout.height, 200)}`;
   return (
-    <Page title="Lineage" scripts={['/static/common.js', '/static/graph.js']} wide>
+    <Page title="Lineage" scripts={['/static/graph.js']} wide>
       <section class="toolbar">
-        <form id="filter-form" class="filter" autocomplete="off">
+        <form id={ID.filterForm} class="filter" autocomplete="off">
           <input
-            id="filter"
+            id={ID.filter}
             name="q"
             type="text"
             placeholder="Selection, e.g. +silver.clean_orders or group:gold"
@@ -58,20 +60,20 @@ export function GraphPage(props: { layout: GraphLayout; assets: AssetSummary[] }
             spellcheck={false}
           />
           <button type="submit">Filter</button>
-          <button type="button" id="clear-filter">
+          <button type="button" id={ID.clearFilter}>
             Clear
           </button>
         </form>
         <label class="inline">
-          <input type="checkbox" id="stale-only" /> stale only
+          <input type="checkbox" id={ID.staleOnly} /> stale only
         </label>
-        <button type="button" id="materialize" class="primary">
+        <button type="button" id={ID.materialize} class="primary">
           Materialize selection
         </button>
-        <span id="filter-count" class="muted" />
+        <span id={ID.filterCount} class="muted" />
       </section>
-      <pre id="filter-error" class="error" hidden />
-      <p id="launch-message" class="muted" hidden />
+      <pre id={ID.filterError} class="error" hidden />
+      <p id={ID.launchMessage} class="muted" hidden />
       <div class="legend">
         {STATUSES.map((s) => (
           <span class={`pill st-${s}`}>{s.toLowerCase()}</span>
@@ -90,7 +92,7 @@ export function GraphPage(props: { layout: GraphLayout; assets: AssetSummary[] }
       </div>
       <div class="graph-wrap">
         <svg
-          id="graph"
+          id={ID.graph}
           xmlns="http://www.w3.org/2000/svg"
           viewBox={viewBox}
           data-width={String(layout.width)}

@@ -19,9 +19,10 @@ export function Page(props: {
         {(props.styles ?? []).map((href) => (
           <link rel="stylesheet" href={href} />
         ))}
-        {(props.scripts ?? []).map((src) => (
-          <script src={src} defer />
-        ))}
+        {(props.scripts ?? []).map((src) =>
+          // ours are ES modules (ui/static); the vendored libraries are classic scripts defining a global
+          src.startsWith('/static/') ? <script type="module" src={src} /> : <script src={src} defer />,
+        )}
       </head>
       <body>
         <header class="top">

@@ -45,9 +45,22 @@ export function pageRoutes(deps: {
         break;
       }
     }
+    const hooks = project.defs.hooks.assetPage;
+    const { latest } = detail;
+    const sections = latest
+      ? ((await hooks?.sections?.({ assetKey: key, partitionKey: latest.partition_key, metadata: latest.metadata })) ??
+        [])
+      : [];
     return render(
       c,
-      <AssetPage detail={detail} history={history} schemaFrom={schemaFrom} table={tableRefOf(project, key)} />,
+      <AssetPage
+        detail={detail}
+        history={history}
+        schemaFrom={schemaFrom}
+        table={tableRefOf(project, key)}
+        leadingMetrics={hooks?.leadingMetrics}
+        sections={sections}
+      />,
     );
   });
 

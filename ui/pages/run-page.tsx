@@ -6,6 +6,7 @@ import type {
   SchedulerDecisionRecord,
   StepAttemptRecord,
 } from '../../framework/storage/index.ts';
+import { ID } from '../static/ids.js';
 import { formatDuration, formatTs, Page, partitionLabel, StatusPill } from './layout.tsx';
 
 export interface RunPageData {
@@ -130,17 +131,17 @@ export function RunPage(props: RunPageData) {
   const active = run.status === 'QUEUED' || run.status === 'STARTED';
   const lastEventId = props.events.at(-1)?.event_id ?? 0;
   return (
-    <Page title={`Run ${run.run_id}`} scripts={['/static/common.js', '/static/run.js']}>
+    <Page title={`Run ${run.run_id}`} scripts={['/static/run.js']}>
       <div class="title-row">
         <h1>
           Run <code>{run.run_id}</code>
         </h1>
-        <span id="run-status" data-status={run.status}>
+        <span id={ID.runStatus} data-status={run.status}>
           <StatusPill status={run.status} />
         </span>
         {/* any active run: one of another process (CLI, daemon) stops when that process polls */}
         {active ? (
-          <button type="button" id="cancel" class="danger" data-run-id={run.run_id}>
+          <button type="button" id={ID.cancel} class="danger" data-run-id={run.run_id}>
             Cancel run
           </button>
         ) : null}
@@ -241,14 +242,14 @@ export function RunPage(props: RunPageData) {
         <>
           <h2>Live output</h2>
           <p class="muted">What the running steps print (a Spark job's log), as it is written.</p>
-          <pre class="live-output" id="live-output" data-run-id={run.run_id} />
+          <pre class="live-output" id={ID.liveOutput} data-run-id={run.run_id} />
         </>
       ) : null}
 
       <h2>Event log</h2>
       <table
         class="list events"
-        id="events"
+        id={ID.events}
         data-run-id={run.run_id}
         data-after={String(lastEventId)}
         data-active={active ? 'true' : 'false'}

@@ -1,5 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { TableRef } from '../../framework/definitions/index.ts';
+import { ID } from '../static/ids.js';
 
 const LIMITS = [10, 20, 50, 100];
 
@@ -12,7 +13,7 @@ export function TableSection(props: { assetKey: string; table: TableRef }) {
   const { assetKey, table } = props;
   return (
     <section
-      id="table-section"
+      id={ID.tableSection}
       data-key={assetKey}
       data-table={table.table}
       data-time-column={table.timeColumn ?? ''}
@@ -32,12 +33,12 @@ export function TableSection(props: { assetKey: string; table: TableRef }) {
         }
       </p>
       <div class="table-controls">
-        <button type="button" id="table-load">
+        <button type="button" id={ID.tableLoad}>
           Load table
         </button>
         <label class="inline">
           {'rows '}
-          <select id="table-limit" name="limit">
+          <select id={ID.tableLimit} name="limit">
             {LIMITS.map((n) => (
               <option value={String(n)} selected={n === 20}>
                 {String(n)}
@@ -45,11 +46,11 @@ export function TableSection(props: { assetKey: string; table: TableRef }) {
             ))}
           </select>
         </label>
-        <span id="table-status" class="muted" role="status" aria-live="polite" />
+        <span id={ID.tableStatus} class="muted" role="status" aria-live="polite" />
       </div>
-      <table class="kv" id="table-meta" hidden />
+      <table class="kv" id={ID.tableMeta} hidden />
       <div class="grid-scroll">
-        <table class="list table-preview" id="table-preview" hidden />
+        <table class="list table-preview" id={ID.tablePreview} hidden />
       </div>
     </section>
   );

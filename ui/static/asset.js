@@ -1,21 +1,42 @@
+// @ts-check
 // Asset page: small multiples of numeric metadata over time (uPlot, one shared legend, a metric picker),
 // the launch form, and the table section (below).
+import { byId, el, getJson, launch, messageOf } from './common.js';
+import { ID } from './ids.js';
+
+/** @typedef {import('../api-schemas.ts').Materialization} Materialization */
+/** @typedef {import('../api-schemas.ts').HistoryPage} HistoryPage */
+/** @typedef {import('../api-schemas.ts').TableMetadata} TableMetadata */
+/** @typedef {import('../api-schemas.ts').TablePreview} TablePreview */
+/** @typedef {{ names: string[], of: (partitionKey: string) => string }} Series */
+/** @typedef {{ count: number, last: number | undefined, data: import('uplot').AlignedData }} ChartData */
+
+/** uPlot is loaded as a classic script (/vendor/uplot.js) before this module runs. */
+const uPlot = /** @type {{ uPlot?: typeof import('uplot') }} */ (/** @type {unknown} */ (window)).uPlot;
 
 (() => {
-  const form = document.getElementById('launch-form');
-  if (form) {
+  const form = document.getElementById(ID.launchForm);
+  if (form instanceof HTMLFormElement) {
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      const partition = form.elements.partition ? form.elements.partition.value.trim() : '';
-      const body = { selection: form.dataset.selection, staleOnly: form.elements.staleOnly.checked };
-      if (partition) body.partition = partition;
-      window.fw.launch(body, document.getElementById('launch-message'));
+      const field = form.elements.namedItem('partition');
+      const partition = field instanceof HTMLInputElement ? field.value.trim() : '';
+      const staleOnly = form.elements.namedItem('staleOnly');
+      launch(
+        {
+          selection: form.dataset.selection ?? '',
+          staleOnly: staleOnly instanceof HTMLInputElement && staleOnly.checked,
+          ...(partition ? { partition } : {}),
+        },
+        document.getElementById(ID.launchMessage),
+      );
     });
   }
 
-  const box = document.getElementById('plots');
-  if (!box?.dataset.metrics || typeof window.uPlot !== 'function') return;
-  const { el } = window.fw;
+  const box = document.getElementById(ID.plots);
+  if (!box?.dataset.metrics || typeof uPlot !== 'function') return;
+  const Plot = uPlot;
+  const plotsBox = box;
   const COLORS = [
     '#1a73e8',
     '#d93025',
@@ -30,12 +51,19 @@
   ];
   const PLOT_HEIGHT = 140;
   const metrics = box.dataset.metrics.split(',');
-  const storageKey = `fairway.plotted.${box.dataset.key}`;
+  const assetKey = box.dataset.key ?? '';
+  const storageKey = `fairway.plotted.${assetKey}`;
 
   const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
   const full = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+  /** @param {number} s */
   const fmtTime = (s) => new Date(s * 1000).toISOString().replace('T', ' ').slice(0, 16);
+  /** @param {number} n */
+  const pointsText = (n) => `${n} point${n === 1 ? '' : 's'}`;
+  /** @param {number} i */
+  const color = (i) => COLORS[i % COLORS.length] ?? '#5f6368';
 
+  /** @param {string} key @returns {Record<string, string>} */
   const parseKey = (key) =>
     Object.fromEntries(
       (key ? key.split(',') : []).map((pair) => {
@@ -47,47 +75,68 @@
   /**
    * Series per partition, labelled by the dimension values that differ between partitions. Too many for a
    * readable legend: one series per value of the first varying dimension (e.g. per course over dates), or one.
+   * @param {string[]} partitions
+   * @returns {Series}
    */
   function seriesOf(partitions) {
     const parsed = partitions.map(parseKey);
     const dims = [...new Set(parsed.flatMap((p) => Object.keys(p)))];
     const varying = dims.filter((d) => new Set(parsed.map((p) => p[d])).size > 1);
+    /** @param {Record<string, string>} p @param {string[]} ds */
     const label = (p, ds) => ds.map((d) => p[d] ?? '?').join(' · ') || 'value';
-    const byPartition = new Map(partitions.map((k, i) => [k, label(parsed[i], varying)]));
+    const byPartition = new Map(partitions.map((k, i) => [k, label(parsed[i] ?? {}, varying)]));
     let names = [...new Set(byPartition.values())].sort();
     if (names.length > COLORS.length && varying.length > 1) {
-      for (const [k, i] of partitions.map((k, i) => [k, i])) byPartition.set(k, label(parsed[i], varying.slice(0, 1)));
+      partitions.forEach((k, i) => {
+        byPartition.set(k, label(parsed[i] ?? {}, varying.slice(0, 1)));
+      });
       names = [...new Set(byPartition.values())].sort();
     }
     if (names.length > COLORS.length) {
       for (const k of partitions) byPartition.set(k, 'all partitions');
       names = ['all partitions'];
     }
-    return { names, of: (partitionKey) => byPartition.get(partitionKey) };
+    return { names, of: (partitionKey) => byPartition.get(partitionKey) ?? '' };
   }
 
+  /** @param {string[]} names */
   function drawLegend(names) {
-    const legend = document.getElementById('plot-legend');
+    const legend = byId(ID.plotLegend, HTMLElement);
     legend.replaceChildren();
     if (names.length < 2) return;
     names.forEach((name, i) => {
       const item = el('span', { class: 'item' });
-      item.append(el('span', { class: 'swatch', style: `background:${COLORS[i % COLORS.length]}` }), name);
+      item.append(el('span', { class: 'swatch', style: `background:${color(i)}` }), name);
       legend.append(item);
     });
   }
 
+  /**
+   * @param {Materialization[]} items
+   * @param {string} metric
+   * @param {Series} series
+   * @returns {ChartData}
+   */
   function chartData(items, metric, series) {
     const points = items.filter((m) => metric in m.numeric);
     const xs = [...new Set(points.map((m) => Date.parse(m.ts) / 1000))].sort((a, b) => a - b);
     const index = new Map(xs.map((x, i) => [x, i]));
+    /** @type {(number | null)[][]} */
     const ys = series.names.map(() => xs.map(() => null));
     for (const m of points) {
-      ys[series.names.indexOf(series.of(m.partition_key))][index.get(Date.parse(m.ts) / 1000)] = m.numeric[metric];
+      const row = ys[series.names.indexOf(series.of(m.partition_key))];
+      const at = index.get(Date.parse(m.ts) / 1000);
+      if (row && at !== undefined) row[at] = m.numeric[metric] ?? null;
     }
     return { count: points.length, last: points.at(-1)?.numeric[metric], data: [xs, ...ys] };
   }
 
+  /**
+   * @param {string} metric
+   * @param {ChartData} cd
+   * @param {Series} series
+   * @param {number} width
+   */
   function makePlot(metric, cd, series, width) {
     const card = el('div', { class: 'plot', 'data-metric': metric, 'data-points': String(cd.count) });
     const head = el('div', { class: 'plot-head' });
@@ -95,9 +144,9 @@
     head.append(
       el('span', { class: 'latest', title: 'latest value' }, cd.last === undefined ? '' : full.format(cd.last)),
     );
-    const readout = el('div', { class: 'readout muted' }, `${cd.count} point${cd.count === 1 ? '' : 's'}`);
+    const readout = el('div', { class: 'readout muted' }, pointsText(cd.count));
     card.append(head);
-    const plot = new uPlot(
+    const plot = new Plot(
       {
         width,
         height: PLOT_HEIGHT,
@@ -108,7 +157,7 @@
           {},
           ...series.names.map((name, i) => ({
             label: name,
-            stroke: COLORS[i % COLORS.length],
+            stroke: color(i),
             width: 1.5,
             spanGaps: true,
             points: { show: true, size: 5 },
@@ -123,14 +172,15 @@
             (u) => {
               const i = u.cursor.idx;
               if (i === null || i === undefined) {
-                readout.textContent = `${cd.count} point${cd.count === 1 ? '' : 's'}`;
+                readout.textContent = pointsText(cd.count);
                 return;
               }
-              const parts = series.names
-                .map((name, s) => [name, u.data[s + 1][i]])
-                .filter(([, v]) => v !== null && v !== undefined)
-                .map(([name, v]) => (series.names.length > 1 ? `${name}: ${full.format(v)}` : full.format(v)));
-              readout.textContent = `${fmtTime(u.data[0][i])} · ${parts.join(', ')}`;
+              const parts = series.names.flatMap((name, s) => {
+                const v = u.data[s + 1]?.[i];
+                if (v === null || v === undefined) return [];
+                return [series.names.length > 1 ? `${name}: ${full.format(v)}` : full.format(v)];
+              });
+              readout.textContent = `${fmtTime(u.data[0][i] ?? 0)} · ${parts.join(', ')}`;
             },
           ],
         },
@@ -143,53 +193,63 @@
   }
 
   function chosenMetrics() {
-    const picker = document.getElementById('metric-picker');
+    const picker = document.getElementById(ID.metricPicker);
     if (!picker) return metrics;
-    return [...picker.querySelectorAll('input[name="metric"]:checked')].map((i) => i.value);
+    return [...picker.querySelectorAll('input[name="metric"]:checked')].flatMap((i) =>
+      i instanceof HTMLInputElement ? [i.value] : [],
+    );
   }
 
   function restoreChoice() {
-    const picker = document.getElementById('metric-picker');
+    const picker = document.getElementById(ID.metricPicker);
     const saved = picker ? window.localStorage?.getItem(storageKey) : null;
     if (!picker || !saved) return;
     const set = new Set(saved.split(','));
-    for (const input of picker.querySelectorAll('input[name="metric"]')) input.checked = set.has(input.value);
+    for (const input of picker.querySelectorAll('input[name="metric"]')) {
+      if (input instanceof HTMLInputElement) input.checked = set.has(input.value);
+    }
   }
 
   async function draw() {
-    const res = await fetch(`/api/assets/${encodeURIComponent(box.dataset.key)}/history?limit=500`);
+    const res = await fetch(`/api/assets/${encodeURIComponent(assetKey)}/history?limit=500`);
     if (!res.ok) return;
-    const items = (await res.json()).items.reverse();
+    /** @type {HistoryPage} */
+    const page = await res.json();
+    const items = page.items.reverse();
     const series = seriesOf([...new Set(items.map((m) => m.partition_key))].sort());
     drawLegend(series.names);
     const data = new Map(metrics.map((m) => [m, chartData(items, m, series)]));
+    /** @type {Map<string, ReturnType<typeof makePlot>>} */
     const plots = new Map();
     const cardWidth = () => {
-      const first = box.querySelector('.plot');
-      return Math.max(200, Math.floor((first ? first.clientWidth : box.clientWidth) - 16));
+      const first = plotsBox.querySelector('.plot');
+      return Math.max(200, Math.floor((first ? first.clientWidth : plotsBox.clientWidth) - 16));
     };
 
     function render() {
       const wanted = chosenMetrics();
-      box.replaceChildren();
+      plotsBox.replaceChildren();
       for (const metric of wanted) {
-        if (!data.has(metric)) continue;
-        if (!plots.has(metric)) {
+        const cd = data.get(metric);
+        if (!cd) continue;
+        let made = plots.get(metric);
+        if (!made) {
           // Placed first so the grid decides its width, then drawn at that width.
           const probe = el('div', { class: 'plot' });
-          box.append(probe);
+          plotsBox.append(probe);
           const width = cardWidth();
           probe.remove();
-          plots.set(metric, makePlot(metric, data.get(metric), series, width));
+          made = makePlot(metric, cd, series, width);
+          plots.set(metric, made);
         }
-        box.append(plots.get(metric).card);
+        plotsBox.append(made.card);
       }
-      box.dataset.shown = String(wanted.length);
+      plotsBox.dataset.shown = String(wanted.length);
     }
 
     restoreChoice();
     render();
-    document.getElementById('metric-picker')?.addEventListener('change', () => {
+    document.getElementById(ID.metricPicker)?.addEventListener('change', () => {
       window.localStorage?.setItem(storageKey, chosenMetrics().join(','));
       render();
     });
@@ -197,40 +257,35 @@
       const width = cardWidth();
       for (const { plot } of plots.values())
         if (Math.abs(plot.width - width) > 2) plot.setSize({ width, height: PLOT_HEIGHT });
-    }).observe(box);
+    }).observe(plotsBox);
 
     let total = 0;
     for (const d of data.values()) total += d.count;
-    box.dataset.points = String(total);
-    box.dataset.ready = 'true';
+    plotsBox.dataset.points = String(total);
+    plotsBox.dataset.ready = 'true';
   }
   draw();
 })();
 
 // Asset page: the asset's table, read on demand (metadata and a preview share one read on the server).
 (() => {
-  const section = document.getElementById('table-section');
-  if (!section) return;
-  const { el } = window.fw;
-  const key = encodeURIComponent(section.dataset.key);
-  const button = document.getElementById('table-load');
-  const limit = document.getElementById('table-limit');
-  const status = document.getElementById('table-status');
-  const meta = document.getElementById('table-meta');
-  const preview = document.getElementById('table-preview');
+  if (!document.getElementById(ID.tableSection)) return;
+  const section = byId(ID.tableSection, HTMLElement);
+  const key = encodeURIComponent(section.dataset.key ?? '');
+  const button = byId(ID.tableLoad, HTMLButtonElement);
+  const limit = byId(ID.tableLimit, HTMLSelectElement);
+  const status = byId(ID.tableStatus, HTMLElement);
+  const meta = byId(ID.tableMeta, HTMLTableElement);
+  const preview = byId(ID.tablePreview, HTMLTableElement);
   const count = new Intl.NumberFormat('en-US');
 
-  async function getJson(url) {
-    const res = await fetch(url, { credentials: 'same-origin' });
-    const body = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error(body.error?.message || `HTTP ${res.status}`);
-    return body;
-  }
-
+  /** @param {unknown} v */
   const cellText = (v) =>
     v === null || v === undefined ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v);
 
+  /** @param {TableMetadata} m */
   function showMeta(m) {
+    /** @type {[string, string][]} */
     const rows = [
       ['table', m.table],
       ['engine', m.engine],
@@ -249,6 +304,7 @@
     meta.hidden = false;
   }
 
+  /** @param {TablePreview} p */
   function showPreview(p) {
     const head = el('tr');
     for (const c of p.columns) head.append(el('th', { scope: 'col' }, c));
@@ -276,6 +332,7 @@
     tick();
     const timer = setInterval(tick, 1000);
     try {
+      /** @type {[TableMetadata, TablePreview]} */
       const [m, p] = await Promise.all([
         getJson(`/api/assets/${key}/table`),
         getJson(`/api/assets/${key}/preview?limit=${encodeURIComponent(limit.value)}`),
@@ -286,7 +343,7 @@
       section.dataset.state = 'loaded';
       button.textContent = 'Load again';
     } catch (e) {
-      status.textContent = `Could not read the table: ${e.message}`;
+      status.textContent = `Could not read the table: ${messageOf(e)}`;
       section.dataset.state = 'error';
     } finally {
       clearInterval(timer);

@@ -1,8 +1,15 @@
+// @ts-check
 // Lineage graph: zoom (wheel) and pan (drag) through the SVG viewBox, selection filter, launch.
+import { byId, launch } from './common.js';
+import { ID } from './ids.js';
+
+/** @typedef {import('../api-schemas.ts').AssetsAnswer} AssetsAnswer */
+/** @typedef {import('../api-schemas.ts').SelectionAnswer} SelectionAnswer */
+/** @typedef {import('../api-schemas.ts').ErrorBody} ErrorBody */
 
 (() => {
-  const svg = document.getElementById('graph');
-  if (!svg) return;
+  if (!document.getElementById(ID.graph)) return;
+  const svg = byId(ID.graph, SVGSVGElement);
   const full = { x: 0, y: 0, w: Number(svg.dataset.width) || 800, h: Number(svg.dataset.height) || 400 };
   const view = { ...full };
   const apply = () => svg.setAttribute('viewBox', `${view.x} ${view.y} ${view.w} ${view.h}`);
@@ -19,6 +26,7 @@
     apply();
   })();
 
+  /** @param {number} clientX @param {number} clientY */
   const toGraph = (clientX, clientY) => {
     const r = svg.getBoundingClientRect();
     // preserveAspectRatio xMidYMid meet: one scale, centered
@@ -45,6 +53,7 @@
     { passive: false },
   );
 
+  /** @type {{ x: number, y: number, vx: number, vy: number, s: number } | null} */
   let drag = null;
   let moved = false;
   svg.addEventListener('pointerdown', (ev) => {
@@ -76,19 +85,23 @@
     true,
   );
 
-  const input = document.getElementById('filter');
-  const errorBox = document.getElementById('filter-error');
-  const count = document.getElementById('filter-count');
-  const nodes = [...svg.querySelectorAll('.node')];
-  const edges = [...svg.querySelectorAll('.edges path')];
+  const input = byId(ID.filter, HTMLInputElement);
+  const errorBox = byId(ID.filterError, HTMLElement);
+  const count = byId(ID.filterCount, HTMLElement);
+  const nodes = [...svg.querySelectorAll('.node')].filter((n) => n instanceof SVGElement);
+  const edges = [...svg.querySelectorAll('.edges path')].filter((e) => e instanceof SVGElement);
+  /** @type {string[] | null} */
   let selected = null;
 
+  /** @param {string[] | null} keys */
   function highlight(keys) {
     selected = keys;
     const set = keys ? new Set(keys) : null;
     svg.classList.toggle('filtering', Boolean(set));
-    for (const n of nodes) n.classList.toggle('selected', Boolean(set?.has(n.dataset.key)));
-    for (const e of edges) e.classList.toggle('selected', Boolean(set?.has(e.dataset.from) && set.has(e.dataset.to)));
+    for (const n of nodes) n.classList.toggle('selected', Boolean(set?.has(n.dataset.key ?? '')));
+    for (const e of edges) {
+      e.classList.toggle('selected', Boolean(set?.has(e.dataset.from ?? '') && set.has(e.dataset.to ?? '')));
+    }
     count.textContent = set ? `${set.size} selected` : '';
   }
 
@@ -98,24 +111,27 @@
     errorBox.textContent = '';
     if (!q) return highlight(null);
     const res = await fetch(`/api/selection?q=${encodeURIComponent(q)}`);
-    const body = await res.json();
     if (!res.ok) {
+      /** @type {Partial<ErrorBody>} */
+      const body = await res.json().catch(() => ({}));
       highlight([]);
       errorBox.textContent = body.error ? body.error.message : `HTTP ${res.status}`;
       errorBox.hidden = false;
       return;
     }
+    /** @type {SelectionAnswer} */
+    const body = await res.json();
     highlight(body.keys);
     const url = new URL(window.location.href);
     url.searchParams.set('select', q);
     window.history.replaceState(null, '', url);
   }
 
-  document.getElementById('filter-form').addEventListener('submit', (ev) => {
+  byId(ID.filterForm, HTMLFormElement).addEventListener('submit', (ev) => {
     ev.preventDefault();
     applyFilter();
   });
-  document.getElementById('clear-filter').addEventListener('click', () => {
+  byId(ID.clearFilter, HTMLButtonElement).addEventListener('click', () => {
     input.value = '';
     applyFilter();
   });
@@ -125,10 +141,10 @@
     applyFilter();
   }
 
-  document.getElementById('materialize').addEventListener('click', () => {
+  byId(ID.materialize, HTMLButtonElement).addEventListener('click', () => {
     const q = input.value.trim() || '*';
-    const staleOnly = document.getElementById('stale-only').checked;
-    window.fw.launch({ selection: q, staleOnly }, document.getElementById('launch-message'));
+    const staleOnly = byId(ID.staleOnly, HTMLInputElement).checked;
+    launch({ selection: q, staleOnly }, document.getElementById(ID.launchMessage));
   });
 
   // Keep node colours and freshness badges current while runs happen elsewhere.
@@ -136,10 +152,11 @@
     if (document.hidden) return;
     const res = await fetch('/api/assets');
     if (!res.ok) return;
+    /** @type {AssetsAnswer} */
     const { assets } = await res.json();
     const byKey = new Map(assets.map((a) => [a.key, a]));
     for (const n of nodes) {
-      const a = byKey.get(n.dataset.key);
+      const a = byKey.get(n.dataset.key ?? '');
       const s = a?.status;
       if (s && s !== n.dataset.status) {
         n.classList.remove(`st-${n.dataset.status}`);
@@ -148,16 +165,18 @@
       }
       const badge = n.querySelector('.fresh-badge');
       const f = a?.freshness;
-      if (badge && f) {
+      if (badge instanceof SVGElement && f) {
         if (f.state !== badge.dataset.freshness) {
           badge.classList.remove(`fr-${badge.dataset.freshness}`);
           badge.classList.add(`fr-${f.state}`);
           badge.dataset.freshness = f.state;
           n.dataset.freshness = f.state;
-          badge.querySelector('text').textContent = f.state.toLowerCase();
+          const text = badge.querySelector('text');
+          if (text) text.textContent = f.state.toLowerCase();
         }
         const where = f.partition_key ? ` [${f.partition_key}]` : '';
-        badge.querySelector('title').textContent = `freshness ${f.state}${where}: ${f.text}`;
+        const title = badge.querySelector('title');
+        if (title) title.textContent = `freshness ${f.state}${where}: ${f.text}`;
       }
     }
     if (selected) highlight(selected);
