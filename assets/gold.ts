@@ -23,6 +23,7 @@ import type { LakehouseConfig } from './lib/config.ts';
 import { courseUnits, loadCourses } from './lib/courses.ts';
 import type { ObjectStore } from './lib/object-store.ts';
 import { sparkEnv, sparkJars } from './lib/spark-env.ts';
+import { sparkModule } from './lib/spark-python.ts';
 
 interface GoldAssetsOptions {
   /** The state dir of this process (the CLI's --state-dir); default `cfg.stateDir`. */
@@ -118,10 +119,11 @@ async function dbtEnvironment(
     PYSPARK_DRIVER_PYTHON: rt.python,
   };
   const { execa } = await import('execa'); // loaded on use: loading the definitions starts no process
-  const profile = execa(rt.python, [join(cfg.projectRoot, 'spark', 'dbt_profile.py')], { env, reject: false });
-  const r = await profile;
+  const job = sparkModule(cfg.projectRoot, 'dbt_profile');
+  const r = await execa(rt.python, job.args, { env: { ...env, ...job.env }, reject: false });
   if (r.exitCode !== 0) {
-    throw new FrameworkError('DBT_PROFILE_FAILED', `spark/dbt_profile.py failed: ${r.stderr.trim() || r.shortMessage}`);
+    const reason = r.stderr.trim() || r.shortMessage;
+    throw new FrameworkError('DBT_PROFILE_FAILED', `python -m fairway_spark.dbt_profile failed: ${reason}`);
   }
   const sparkParams = hideSecrets(JSON.parse(r.stdout) as Record<string, string>, env);
   const profiles = { fairway: { target: cfg.query.engine, outputs: dbtOutputs(cfg, sparkParams) } };

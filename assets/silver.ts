@@ -24,6 +24,7 @@ import {
 import { runSilverRemote, sparkLauncherOf } from './lib/aws/silver-remote.ts';
 import type { Lakehouse } from './lib/lakehouse.ts';
 import { sparkEnv, sparkJars } from './lib/spark-env.ts';
+import { sparkModule, sparkPackageRoot } from './lib/spark-python.ts';
 import { auditBranchOf, auditedChecks, auditSnapshots, publishAuditBranch } from './lib/wap.ts';
 
 interface SilverChecks {
@@ -31,26 +32,24 @@ interface SilverChecks {
   evaluateAssetChecks: (ctx: AssetChecksContext) => Promise<CheckResult[]>;
 }
 
-const sparkDir = (root: string) => join(root, 'spark');
-
 /** The Spark job's source files: part of Silver's code version. */
 function silverCodeFiles(root: string): string[] {
-  const dir = sparkDir(root);
-  const pkg = join(dir, 'silver');
+  const dir = join(sparkPackageRoot(root), 'fairway_spark');
+  const pythonFiles = (sub: string) =>
+    readdirSync(sub)
+      .filter((f) => f.endsWith('.py'))
+      .sort()
+      .map((f) => join(sub, f));
   return [
     join(dir, 'silver_job.py'),
     join(dir, 'session.py'),
-    join(dir, 'pipes.py'),
-    join(dir, 'pipes_s3.py'),
-    ...readdirSync(pkg)
-      .filter((f) => f.endsWith('.py'))
-      .sort()
-      .map((f) => join(pkg, f)),
+    ...pythonFiles(join(sparkPackageRoot(root), 'fairway_pipes')),
+    ...pythonFiles(join(dir, 'silver')),
     join(root, 'config', 'courses.json'),
   ];
 }
 
-/** One Bronze partition as the Silver job's manifest lists it (spark/silver_job.py `--manifest`). */
+/** One Bronze partition as the Silver job's manifest lists it (`fairway_spark.silver_job --manifest`). */
 function silverManifest(lake: Lakehouse, partitions: readonly StepPartition[]) {
   return {
     partitions: partitions.map((p) => {
@@ -69,7 +68,7 @@ function silverManifest(lake: Lakehouse, partitions: readonly StepPartition[]) {
   };
 }
 
-/** The Silver job's tables (spark/silver/tables.py), as assets: `<silver namespace>.<table>`. */
+/** The Silver job's tables (spark/fairway_spark/silver/tables.py), as assets: `<silver namespace>.<table>`. */
 export interface SilverKeys {
   telemetry: string;
   deviceHealth: string;
@@ -245,10 +244,8 @@ export function silverAssets(
       const manifestPath = join(ctx.stepDir, 'silver-manifest.json');
       writeFileSync(manifestPath, `${JSON.stringify(silverManifest(lake, ctx.partitions), null, 1)}\n`);
       const b = cfg.coordinateBounds;
-      const args = [
-        join(sparkDir(projectRoot), 'silver_job.py'),
-        '--manifest',
-        manifestPath,
+      // after `--manifest FILE`: the same for a local and a remote run
+      const options = [
         '--namespace',
         cfg.catalog.namespaces.silver,
         // `=` form: a negative longitude would otherwise look like an option to argparse.
@@ -272,20 +269,22 @@ export function silverAssets(
       };
       // FAIRWAY_SPARK_LAUNCHER=emr-serverless: the same job and messages, on EMR Serverless (assets/lib/aws/)
       const launcher = sparkLauncherOf(cfg);
+      const job = sparkModule(projectRoot, 'silver_job');
       const result = launcher
         ? await runSilverRemote({
             ...{ config: cfg, store: lake.store, launcher, projectRoot, jars: runtime.jars, context, log, onMessage },
-            ...{ manifest: readFileSync(manifestPath, 'utf8'), args: args.slice(3), runId: ctx.runId },
+            ...{ manifest: readFileSync(manifestPath, 'utf8'), args: options, runId: ctx.runId },
             ...{ stepKey: ctx.assetKey, signal: ctx.signal, onOutput: (line: string) => ctx.computeLog(line) },
           })
         : await runPipesProcess({
             command: runtime.python,
-            args,
+            args: [...job.args, '--manifest', manifestPath, ...options],
             context,
             stepDir: ctx.stepDir,
             cwd: projectRoot,
             env: {
               ...process.env,
+              ...job.env,
               ...sparkEnv(cfg),
               FAIRWAY_SPARK_JARS: sparkJars(cfg, runtime.jars).join(','),
               JAVA_HOME: runtime.javaHome,

@@ -9,7 +9,7 @@ import { queryEmbedded } from './query.ts';
 const repoRoot = resolve(import.meta.dirname, '../..');
 
 /**
- * A project root whose spark/query_duckdb.py and spark/query.py are small stand-ins speaking the same JSON
+ * A project root whose `fairway_spark.query_duckdb` and `fairway_spark.query` are small stand-ins speaking the same JSON
  * lines: DuckDB answers `SELECT 1`, reports `missing` as TABLE_NOT_FOUND and hands anything else back; "Spark"
  * answers every statement with its text. Each script appends its name and arguments to calls.log.
  */
@@ -22,10 +22,12 @@ function stubProject(): { root: string; lake: Lakehouse; calls: () => string[] }
   const root = mkdtempSync(join(tmpdir(), 'fairway-query-'));
   roots.push(root);
   const log = join(root, 'calls.log');
-  mkdirSync(join(root, 'spark'));
+  const pkg = join(root, 'spark', 'fairway_spark');
+  mkdirSync(pkg, { recursive: true });
+  writeFileSync(join(pkg, '__init__.py'), '');
   const prelude = `import json, sys\nopen(${JSON.stringify(log)}, "a").write(json.dumps(sys.argv) + "\\n")\n`;
   writeFileSync(
-    join(root, 'spark', 'query_duckdb.py'),
+    join(pkg, 'query_duckdb.py'),
     `${prelude}for i, s in enumerate(sys.argv[1:]):
     if s == "SELECT 1": line = {"statement": i, "columns": ["1"], "rows": [[1]]}
     elif "missing" in s: line = {"statement": i, "error": "[TABLE_OR_VIEW_NOT_FOUND] missing", "code": "TABLE_NOT_FOUND"}
@@ -34,7 +36,7 @@ function stubProject(): { root: string; lake: Lakehouse; calls: () => string[] }
 `,
   );
   writeFileSync(
-    join(root, 'spark', 'query.py'),
+    join(pkg, 'query.py'),
     `${prelude}for i, s in enumerate(sys.argv[1:]):
     print(json.dumps({"statement": i, "columns": ["sql"], "rows": [[s]]}))
 `,

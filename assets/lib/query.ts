@@ -1,10 +1,10 @@
-import { join } from 'node:path';
 import { z } from 'zod';
 import type { QueryOptions, QueryResult } from '../../framework/definitions/index.ts';
 import { FrameworkError, ServiceUnavailableError, UsageError } from '../../framework/errors/index.ts';
 import type { LakehouseConfig } from './config.ts';
 import type { Lakehouse } from './lakehouse.ts';
 import { sparkEnv, sparkJars } from './spark-env.ts';
+import { sparkModule } from './spark-python.ts';
 
 const ResultLineSchema = z.object({
   statement: z.number().int().min(0),
@@ -13,7 +13,7 @@ const ResultLineSchema = z.object({
   total_rows: z.number().int().optional(),
 });
 const LineSchema = z.union([ResultLineSchema, z.object({ statement: z.number().int().min(0), error: z.string() })]);
-/** spark/query_duckdb.py's lines: a result, an error (`code` TABLE_NOT_FOUND: a table the catalog lacks), or a fallback. */
+/** `fairway_spark.query_duckdb`'s lines: a result, an error (`code` TABLE_NOT_FOUND: a table the catalog lacks), or a fallback. */
 const DuckDbLineSchema = z.union([
   ResultLineSchema,
   z.object({ statement: z.number().int().min(0), error: z.string(), code: z.literal('TABLE_NOT_FOUND') }),
@@ -43,7 +43,7 @@ export function readsWithoutSpark(config: LakehouseConfig): boolean {
 }
 
 /**
- * Runs SQL on the embedded profile. A SELECT is answered in ~1 s without a JVM (spark/query_duckdb.py: pyiceberg
+ * Runs SQL on the embedded profile. A SELECT is answered in ~1 s without a JVM (`fairway_spark.query_duckdb`: pyiceberg
  * reads the tables it names, DuckDB runs it); what DuckDB cannot run (writes, DDL, Spark-only syntax or
  * functions such as Sedona's ST_*) goes to one Spark session, said in one `onNotice` line per statement.
  * `opts.engine` forces one engine: `spark`, or `duckdb` (then a statement DuckDB cannot run is an error).
@@ -95,7 +95,7 @@ export async function queryEmbedded(
 }
 
 /**
- * One run of spark/query_duckdb.py over all the statements: a result or a fallback reason per statement, in
+ * One run of `fairway_spark.query_duckdb` over all the statements: a result or a fallback reason per statement, in
  * order. A missing table throws `TABLE_NOT_FOUND` at once, as Spark would.
  */
 async function queryDuckDb(
@@ -107,10 +107,16 @@ async function queryDuckDb(
   const python = await lake.python();
   // execa and trino-client are loaded by the query that uses them, not when the definitions load
   const { execa } = await import('execa');
-  const result = await execa(python, [join(projectRoot, 'spark', 'query_duckdb.py'), ...statements], {
+  const job = sparkModule(projectRoot, 'query_duckdb');
+  const result = await execa(python, [...job.args, ...statements], {
     cwd: projectRoot,
     reject: false,
-    env: { ...process.env, ...sparkEnv(lake.config), FAIRWAY_QUERY_MAX_ROWS: String(opts.maxRows ?? DEFAULT_MAX_ROWS) },
+    env: {
+      ...process.env,
+      ...job.env,
+      ...sparkEnv(lake.config),
+      FAIRWAY_QUERY_MAX_ROWS: String(opts.maxRows ?? DEFAULT_MAX_ROWS),
+    },
   });
   const out: (QueryResult | { fallback: string })[] = [];
   for (const line of result.stdout.split('\n')) {
@@ -127,7 +133,7 @@ async function queryDuckDb(
   return out;
 }
 
-/** Runs SQL on one Spark session (local mode, or the profile's cluster) (spark/query.py) for all the statements, so the start-up cost is paid once. */
+/** Runs SQL on one Spark session (local mode, or the profile's cluster) (`fairway_spark.query`) for all the statements, so the start-up cost is paid once. */
 export async function querySpark(
   lake: Lakehouse,
   projectRoot: string,
@@ -136,11 +142,13 @@ export async function querySpark(
 ): Promise<QueryResult[]> {
   const runtime = await lake.sparkRuntime();
   const { execa } = await import('execa');
-  const result = await execa(runtime.python, [join(projectRoot, 'spark', 'query.py'), ...statements], {
+  const job = sparkModule(projectRoot, 'query');
+  const result = await execa(runtime.python, [...job.args, ...statements], {
     cwd: projectRoot,
     reject: false,
     env: {
       ...process.env,
+      ...job.env,
       ...sparkEnv(lake.config),
       FAIRWAY_SPARK_JARS: sparkJars(lake.config, runtime.jars).join(','),
       JAVA_HOME: runtime.javaHome,

@@ -23,7 +23,7 @@ export function sparkJars(config: LakehouseConfig, jars: string[]): string[] {
 }
 
 /**
- * Environment for the Spark job (read by spark/pipes.py). With a jdbc catalog whose URI was not set
+ * Environment for the Spark job (read by spark/fairway_spark/session.py). With a jdbc catalog whose URI was not set
  * explicitly, the catalog and warehouse live under `stateDir`.
  */
 export function sparkEnv(config: LakehouseConfig, stateDir: string = config.stateDir): Record<string, string> {

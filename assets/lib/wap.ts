@@ -1,9 +1,8 @@
 /**
  * Write-audit-publish for the Silver tables: the Silver job writes a run's rows to an Iceberg branch of each
- * table (`audit_<run id>`), the dbt gate tests that branch, and publishing (spark/wap.py, pyiceberg: no JVM)
+ * table (`audit_<run id>`), the dbt gate tests that branch, and publishing (`fairway_spark.wap`, pyiceberg: no JVM)
  * moves `main` to it — so readers (Trino, Athena, the UI, Gold) never see rows the gate has not passed.
  */
-import { join } from 'node:path';
 import { z } from 'zod';
 import type {
   AssetChecksContext,
@@ -17,6 +16,7 @@ import type { DbtSourceChecks } from '../../framework/integrations/dbt/index.ts'
 import { runPipesProcess } from '../../framework/pipes/index.ts';
 import type { Lakehouse } from './lakehouse.ts';
 import { sparkEnv } from './spark-env.ts';
+import { sparkModule } from './spark-python.ts';
 
 /** The run's audit branch: `audit_` + the run id in lower case (Iceberg ref names are case-sensitive). */
 export const auditBranchOf = (runId: string) => `audit_${runId.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
@@ -81,7 +81,7 @@ type WapContext = Pick<
   'runId' | 'assetKey' | 'log' | 'signal' | 'stepDir' | 'computeLog' | 'onChildProcess'
 >;
 
-/** Runs `spark/wap.py <action> …` with the profile's catalog settings; its one JSON answer, checked by `schema`. */
+/** Runs `python -m fairway_spark.wap <action> …` with the profile's catalog settings; its one JSON answer, checked by `schema`. */
 async function runWap<T>(
   lake: Lakehouse,
   projectRoot: string,
@@ -91,13 +91,14 @@ async function runWap<T>(
 ): Promise<T> {
   const runtime = await lake.sparkRuntime((m) => ctx.computeLog(`[bootstrap] ${m}`));
   const lines: string[] = [];
+  const job = sparkModule(projectRoot, 'wap');
   const result = await runPipesProcess({
     command: runtime.python,
-    args: [join(projectRoot, 'spark', 'wap.py'), ...args],
+    args: [...job.args, ...args],
     context: { run_id: ctx.runId, asset_key: ctx.assetKey, partition_key: '', partition: {} },
     stepDir: ctx.stepDir,
     cwd: projectRoot,
-    env: { ...process.env, ...sparkEnv(lake.config) },
+    env: { ...process.env, ...job.env, ...sparkEnv(lake.config) },
     signal: ctx.signal,
     log: ctx.log,
     onOutput: (line) => {
@@ -111,7 +112,7 @@ async function runWap<T>(
   if (!parsed?.success) {
     throw new FrameworkError(
       'PUBLISH_FAILED',
-      `spark/wap.py ${args[0]} exited ${result.exitCode} without a result: ${lines.slice(-3).join(' | ') || 'no output'}`,
+      `fairway_spark.wap ${args[0]} exited ${result.exitCode} without a result: ${lines.slice(-3).join(' | ') || 'no output'}`,
     );
   }
   return parsed.data;
@@ -134,7 +135,7 @@ export async function auditSnapshots(
 }
 
 /**
- * Publishes the run's audit branch of every Silver table (spark/wap.py). A rebased table (another run
+ * Publishes the run's audit branch of every Silver table (`fairway_spark.wap`). A rebased table (another run
  * published first) has a new snapshot: its partitions' data versions become `<that snapshot>:<content hash>`,
  * what readers of main see.
  */

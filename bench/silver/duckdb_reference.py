@@ -26,26 +26,45 @@ DUCKDB_VERSION = "2.0.0"
 SLOT = re.compile(r"locations\[(\d+)\]\.(.+)")
 # round columns → (output name, SQL type)
 ROUND = {
-    "_id": ("round_id", "VARCHAR"), "course": ("course", "VARCHAR"), "startTime": ("round_start_time", "TIMESTAMPTZ"),
-    "endTime": ("round_end_time", "TIMESTAMPTZ"), "startHole": ("start_hole", "INTEGER"),
-    "startSection": ("start_section", "INTEGER"), "endSection": ("end_section", "INTEGER"),
-    "isNineHole": ("is_nine_hole", "BOOLEAN"), "currentNine": ("current_nine", "INTEGER"),
-    "goalTime": ("goal_time", "INTEGER"), "goalName": ("goal_name", "VARCHAR"),
-    "goalTimeFraction": ("goal_time_fraction", "DOUBLE"), "complete": ("is_complete", "BOOLEAN"),
-    "isIncomplete": ("is_incomplete", "BOOLEAN"), "isSecondary": ("is_secondary", "BOOLEAN"),
-    "isAutoAssigned": ("is_auto_assigned", "BOOLEAN"), "device": ("device", "VARCHAR"),
-    "firstFix": ("first_fix", "VARCHAR"), "lastFix": ("last_fix", "VARCHAR"),
-    "lastSectionStart": ("last_section_start", "DOUBLE"), "currentSection": ("current_section", "INTEGER"),
-    "currentHole": ("current_hole", "INTEGER"), "currentHoleSection": ("current_hole_section", "INTEGER"),
+    "_id": ("round_id", "VARCHAR"),
+    "course": ("course", "VARCHAR"),
+    "startTime": ("round_start_time", "TIMESTAMPTZ"),
+    "endTime": ("round_end_time", "TIMESTAMPTZ"),
+    "startHole": ("start_hole", "INTEGER"),
+    "startSection": ("start_section", "INTEGER"),
+    "endSection": ("end_section", "INTEGER"),
+    "isNineHole": ("is_nine_hole", "BOOLEAN"),
+    "currentNine": ("current_nine", "INTEGER"),
+    "goalTime": ("goal_time", "INTEGER"),
+    "goalName": ("goal_name", "VARCHAR"),
+    "goalTimeFraction": ("goal_time_fraction", "DOUBLE"),
+    "complete": ("is_complete", "BOOLEAN"),
+    "isIncomplete": ("is_incomplete", "BOOLEAN"),
+    "isSecondary": ("is_secondary", "BOOLEAN"),
+    "isAutoAssigned": ("is_auto_assigned", "BOOLEAN"),
+    "device": ("device", "VARCHAR"),
+    "firstFix": ("first_fix", "VARCHAR"),
+    "lastFix": ("last_fix", "VARCHAR"),
+    "lastSectionStart": ("last_section_start", "DOUBLE"),
+    "currentSection": ("current_section", "INTEGER"),
+    "currentHole": ("current_hole", "INTEGER"),
+    "currentHoleSection": ("current_hole_section", "INTEGER"),
     "captureLogs": ("capture_logs", "VARCHAR"),
 }
 LOCATION = {
-    "hole": ("hole_number", "INTEGER"), "holeSection": ("hole_section", "INTEGER"),
-    "sectionNumber": ("section_number", "INTEGER"), "startTime": ("fix_offset_seconds", "DOUBLE"),
-    "date": ("fix_date", "TIMESTAMPTZ"), "fixCoordinates[0]": ("longitude", "DOUBLE"),
-    "fixCoordinates[1]": ("latitude", "DOUBLE"), "pace": ("pace", "DOUBLE"), "paceGap": ("pace_gap", "DOUBLE"),
-    "positionalGap": ("positional_gap", "DOUBLE"), "batteryPercentage": ("battery_percentage", "DOUBLE"),
-    "isCache": ("is_cache", "BOOLEAN"), "isProjected": ("is_projected", "BOOLEAN"),
+    "hole": ("hole_number", "INTEGER"),
+    "holeSection": ("hole_section", "INTEGER"),
+    "sectionNumber": ("section_number", "INTEGER"),
+    "startTime": ("fix_offset_seconds", "DOUBLE"),
+    "date": ("fix_date", "TIMESTAMPTZ"),
+    "fixCoordinates[0]": ("longitude", "DOUBLE"),
+    "fixCoordinates[1]": ("latitude", "DOUBLE"),
+    "pace": ("pace", "DOUBLE"),
+    "paceGap": ("pace_gap", "DOUBLE"),
+    "positionalGap": ("positional_gap", "DOUBLE"),
+    "batteryPercentage": ("battery_percentage", "DOUBLE"),
+    "isCache": ("is_cache", "BOOLEAN"),
+    "isProjected": ("is_projected", "BOOLEAN"),
     "isProblem": ("is_problem", "BOOLEAN"),
 }
 
@@ -81,10 +100,10 @@ def build_query(files: list[str], columns: list[str], out: str) -> str:
     return f"""
 COPY (
   WITH exploded AS (
-    SELECT {', '.join(quote(c) for c in ROUND if c in columns)}, UNNEST([{', '.join(structs)}]) AS loc
+    SELECT {", ".join(quote(c) for c in ROUND if c in columns)}, UNNEST([{", ".join(structs)}]) AS loc
     FROM {source}
   )
-  SELECT {', '.join(rounds)}, loc.location_index AS location_index, {', '.join(locs)},
+  SELECT {", ".join(rounds)}, loc.location_index AS location_index, {", ".join(locs)},
          TRY_CAST(nullif(trim("startTime"), '') AS TIMESTAMPTZ)
            + to_microseconds(CAST(round(TRY_CAST(nullif(trim(loc."startTime"), '') AS DOUBLE) * 1e6) AS BIGINT))
            AS fix_timestamp
@@ -112,7 +131,17 @@ def main() -> int:
     elapsed = time.perf_counter() - started
     rows, rounds = con.execute(f"SELECT count(*), count(DISTINCT round_id) FROM read_parquet({args.out!r})").fetchone()
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-    print(json.dumps({"rows": rows, "rounds": rounds, "elapsed_s": round(elapsed, 3), "duckdb": duckdb.__version__, "threads": threads}))
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "rounds": rounds,
+                "elapsed_s": round(elapsed, 3),
+                "duckdb": duckdb.__version__,
+                "threads": threads,
+            }
+        )
+    )
     return 0
 
 

@@ -36,7 +36,7 @@ export interface SilverBenchOptions {
   format: 'csv' | 'both';
   repeats: number;
   skipDuckdb: boolean;
-  /** The job's directory (silver_job.py and its modules); default the checkout's spark/. */
+  /** The directory that holds the job's package (`fairway_spark`, run with `python -m`); default the checkout's spark/. */
   sparkDir?: string;
   out?: string;
 }
@@ -143,7 +143,8 @@ async function runSpark(bronzeDir: string, sparkDir: string, runIndex: number, r
   const messagesFile = join(work, 'messages.jsonl');
   const cmd = [
     runtime.python,
-    join(sparkDir, 'silver_job.py'),
+    '-m',
+    'fairway_spark.silver_job', // from sparkDir, on PYTHONPATH below
     '--bronze-path',
     bronzeDir,
     '--course-id',
@@ -160,6 +161,7 @@ async function runSpark(bronzeDir: string, sparkDir: string, runIndex: number, r
   ];
   const env = {
     ...process.env,
+    PYTHONPATH: sparkDir,
     ...sparkEnv(config, stateDir),
     FAIRWAY_SPARK_JARS: sparkJars(config, runtime.jars).join(','),
     JAVA_HOME: runtime.javaHome,

@@ -1,11 +1,12 @@
 """Cleans one store's orders and reports through Fairway's pipes protocol (example)."""
+
 import csv
 import os
 import signal
 import sys
 import time
 
-from pipes import open_pipes, md_int, md_row_count
+from fairway_pipes import md_int, md_row_count, open_pipes
 
 
 def linger_on_sigterm(seconds: float) -> None:

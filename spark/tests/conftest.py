@@ -17,8 +17,6 @@ REPO_ROOT = SPARK_DIR.parent
 SHARED = REPO_ROOT.parent / "shared"
 SAMPLE_DIR = SHARED / "data" / "sample"
 
-sys.path.insert(0, str(SPARK_DIR))
-
 
 @pytest.fixture(scope="session")
 def manifest():
@@ -46,7 +44,7 @@ def lakehouse_env(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def spark(lakehouse_env):
-    from session import build_session
+    from fairway_spark.session import build_session
 
     spark, startup_ms = build_session("fairway-tests")
     print(f"\nspark session start-up: {startup_ms} ms", file=sys.stderr)

@@ -4,11 +4,11 @@ import importlib.util
 import os
 
 import pytest
-
 from conftest import REPO_ROOT
 
 _spec = importlib.util.spec_from_file_location(
-    "dbt_worker", REPO_ROOT / "framework" / "integrations" / "dbt" / "dbt_worker.py")
+    "dbt_worker", REPO_ROOT / "framework" / "integrations" / "dbt" / "dbt_worker.py"
+)
 dbt_worker = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(dbt_worker)
 
@@ -36,7 +36,9 @@ def test_a_commands_env_is_set_while_it_runs_and_restored_after(monkeypatch):
     assert "FAIRWAY_AUDIT_BRANCH" not in os.environ and os.environ["KEEP"] == "before"
 
 
-@pytest.mark.parametrize("line", ['{"args": "test"}', '{"args": ["test"], "env": {"A": 1}}', '{"args": ["t"], "env": []}'])
+@pytest.mark.parametrize(
+    "line", ['{"args": "test"}', '{"args": ["test"], "env": {"A": 1}}', '{"args": ["t"], "env": []}']
+)
 def test_a_malformed_request_is_refused(line):
     with pytest.raises(ValueError):
         dbt_worker._request(line)

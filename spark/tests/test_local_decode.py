@@ -4,10 +4,10 @@ import json
 import os
 
 import pytest
-
-from silver import local_decode, manifest, transform
-from silver.errors import JobError
 from test_silver_job import write_edge_partition
+
+from fairway_spark.silver import local_decode, manifest, transform
+from fairway_spark.silver.errors import JobError
 
 
 def records(df) -> list[str]:
@@ -32,7 +32,9 @@ def test_the_driver_decodes_the_same_records_as_the_tasks(spark, tmp_path):
 
     remote = records(transform.read_partitions(spark, {0: str(bronze)}, transform.list_many(spark, {0: str(bronze)})))
     assert local == remote  # 20 real fixes (padding slots are counted, not emitted) and a stats record per file
-    assert sum('"record_kind": "loc"' in r for r in local) == 20 and sum('"record_kind": "stats"' in r for r in local) == 4
+    assert (
+        sum('"record_kind": "loc"' in r for r in local) == 20 and sum('"record_kind": "stats"' in r for r in local) == 4
+    )
     assert all('"part_idx": 0' in r for r in local)
 
 
@@ -83,7 +85,9 @@ def test_a_partition_that_cannot_be_listed_or_read_fails_alone(spark, tmp_path):
     finally:
         decode.close()
 
-    with local_decode.decoding([partition(tmp_path / "missing"), partition(good, day="2025-06-03")], "local[2]") as decode:
+    with local_decode.decoding(
+        [partition(tmp_path / "missing"), partition(good, day="2025-06-03")], "local[2]"
+    ) as decode:
         assert list(decode.list_errors) == [0] and "missing" in decode.list_errors[0]
         assert decode.covers(0) and decode.covers(1) and list(decode.files) == [1]
 

@@ -1,11 +1,12 @@
-"""spark/silver/parse.py: value decoding and per-file counting, without Spark."""
+"""fairway_spark.silver.parse (and its decoders, CSV and JSON modules): value decoding and per-file counting, without Spark."""
 
 import json
 import math
 
 import pyarrow as pa
 
-from silver.parse import parse_file, to_bool, to_epoch_us, to_float, to_int, v_bool, v_float, v_int, v_str
+from fairway_spark.silver.decoders import to_bool, to_epoch_us, to_float, to_int, v_bool, v_float, v_int, v_str
+from fairway_spark.silver.parse import parse_file
 
 
 def records(path: str, data: bytes) -> tuple[dict, list[dict]]:
@@ -47,19 +48,32 @@ def test_csv_counts_padding_malformed_and_keeps_sub_seconds():
         '"r3",x,2025-06-02T12:00:00.000Z,,,,,,\r\n'
     ).encode()
     s, locs = records("/p/a.csv", data)
-    assert s == {"rounds": 2, "records_malformed": 1, "slots": 4, "padding": 3, "real": 1, "empty_rounds": 1,
-                 "unknown_columns": []}
+    assert s == {
+        "rounds": 2,
+        "records_malformed": 1,
+        "slots": 4,
+        "padding": 3,
+        "real": 1,
+        "empty_rounds": 1,
+        "unknown_columns": [],
+    }
     (loc,) = locs
     assert loc["round_id"] == "r1" and loc["location_index"] == 0
     assert loc["fix_us"] - loc["round_start_us"] == 100_500_000
 
 
 def test_json_empty_rounds_absent_fields_and_unknown_columns():
-    data = json.dumps([
-        {"_id": {"$oid": "a1"}, "course": "x", "startTime": {"$date": "2025-06-02T12:00:00Z"},
-         "locations": [{"hole": 1, "startTime": 5, "fixCoordinates": [1.5, 2.5], "signal": 3}]},
-        {"_id": "a2", "course": "x", "locations": []},
-    ]).encode()
+    data = json.dumps(
+        [
+            {
+                "_id": {"$oid": "a1"},
+                "course": "x",
+                "startTime": {"$date": "2025-06-02T12:00:00Z"},
+                "locations": [{"hole": 1, "startTime": 5, "fixCoordinates": [1.5, 2.5], "signal": 3}],
+            },
+            {"_id": "a2", "course": "x", "locations": []},
+        ]
+    ).encode()
     s, (loc,) = records("b.json", data)
     assert s["rounds"] == 2 and s["empty_rounds"] == 1 and s["real"] == 1
     assert s["unknown_columns"] == ["locations[N].signal"]
@@ -75,12 +89,39 @@ def test_rejected_and_unreadable_files_are_reported_not_raised():
     assert "error" in records("bad.json", b"[{")[0]
 
 
-CELLS = [" 12.5 ", "", "   ", "NaN", " nan ", "abc", "1_000", "Infinity", "+1", "1.", ".5", "-2.5e3", "7.9", "-7.9",
-         "3000000000", " TRUE ", "false", "Yes", "n", "0", "1", "maybe", "t"]
+CELLS = [
+    " 12.5 ",
+    "",
+    "   ",
+    "NaN",
+    " nan ",
+    "abc",
+    "1_000",
+    "Infinity",
+    "+1",
+    "1.",
+    ".5",
+    "-2.5e3",
+    "7.9",
+    "-7.9",
+    "3000000000",
+    " TRUE ",
+    "false",
+    "Yes",
+    "n",
+    "0",
+    "1",
+    "maybe",
+    "t",
+]
 
 
 def _same(a, b) -> bool:
-    return (a is None and b is None) or (a == b) or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
+    return (
+        (a is None and b is None)
+        or (a == b)
+        or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
+    )
 
 
 def test_vectorized_decoders_follow_the_scalar_rules():
@@ -93,9 +134,9 @@ def test_vectorized_decoders_follow_the_scalar_rules():
 
 
 def test_csv_records_keep_file_order_across_blocks(monkeypatch):
-    from silver import parse
+    from fairway_spark.silver import csv_records
 
-    monkeypatch.setattr(parse, "CSV_BLOCK_BYTES", 64)  # many blocks of a few records
+    monkeypatch.setattr(csv_records, "CSV_BLOCK_BYTES", 64)  # many blocks of a few records
     head = "_id,course,startTime,locations[0].hole,locations[0].startTime,locations[1].hole,locations[1].startTime\n"
     body = "".join(f"r{i},x,2025-06-02T12:00:00Z,{i % 3 or ''},{i},{i % 2 or ''},{i + 0.5}\n" for i in range(40))
     s, locs = records("o.csv", (head + body).encode())

@@ -1,27 +1,27 @@
-"""spark/query.py: values as JSON, and rows cut at the limit."""
+"""fairway_spark.query: values as JSON, and rows cut at the limit."""
 
 import datetime
 import decimal
 import json
 
-from query import MAX_SAFE_INTEGER, _jsonable, collect, max_rows
+from fairway_spark.query import MAX_SAFE_INTEGER, collect, jsonable, max_rows
 
 
 def test_integers_beyond_doubles_become_exact_text():
     h3_cell = 626716312354910207  # a 64-bit H3 cell id: a JSON number would lose its last digits in JavaScript
-    assert json.loads(json.dumps(_jsonable(h3_cell))) == "626716312354910207"
-    assert _jsonable(-h3_cell) == "-626716312354910207"
-    assert _jsonable(MAX_SAFE_INTEGER) == MAX_SAFE_INTEGER
-    assert _jsonable(2895) == 2895
-    assert _jsonable(True) is True
+    assert json.loads(json.dumps(jsonable(h3_cell))) == "626716312354910207"
+    assert jsonable(-h3_cell) == "-626716312354910207"
+    assert jsonable(MAX_SAFE_INTEGER) == MAX_SAFE_INTEGER
+    assert jsonable(2895) == 2895
+    assert jsonable(True) is True
 
 
 def test_times_decimals_bytes_and_nan():
-    assert _jsonable(datetime.datetime(2025, 6, 2, 14, 3)) == "2025-06-02T14:03:00"
-    assert _jsonable(datetime.date(2025, 6, 2)) == "2025-06-02"
-    assert _jsonable(decimal.Decimal("1.5")) == 1.5
-    assert _jsonable(b"\x01\xff") == "01ff"
-    assert _jsonable(float("nan")) is None
+    assert jsonable(datetime.datetime(2025, 6, 2, 14, 3)) == "2025-06-02T14:03:00"
+    assert jsonable(datetime.date(2025, 6, 2)) == "2025-06-02"
+    assert jsonable(decimal.Decimal("1.5")) == 1.5
+    assert jsonable(b"\x01\xff") == "01ff"
+    assert jsonable(float("nan")) is None
 
 
 def test_max_rows_from_the_environment():

@@ -1,12 +1,12 @@
-"""spark/query_duckdb.py: the same answers as spark/query.py without Spark, on a table Spark wrote."""
+"""fairway_spark.query_duckdb: the same answers as fairway_spark.query without Spark, on a table Spark wrote."""
 
 import os
 import sqlite3
 
 import pytest
 
-from query import collect
-from query_duckdb import DuckDbReader, IcebergCatalog, TableNotFound, Unsupported, scan_sql, sqlite_path
+from fairway_spark.query import collect
+from fairway_spark.query_duckdb import DuckDbReader, IcebergCatalog, TableNotFound, Unsupported, scan_sql, sqlite_path
 
 
 def test_scan_finds_dotted_names_and_words_outside_strings_and_comments():

@@ -29,7 +29,9 @@ def test_iceberg_tables_in_a_local_warehouse_have_no_checksum_sidecars(spark):
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {catalog}.fs_test")
     spark.sql(f"DROP TABLE IF EXISTS {catalog}.fs_test.t")
     spark.range(10).selectExpr("id", "id % 3 AS part").writeTo(f"{catalog}.fs_test.t").partitionedBy("part").create()
-    location = spark.sql(f"DESCRIBE TABLE EXTENDED {catalog}.fs_test.t").where("col_name = 'Location'").first().data_type
+    location = (
+        spark.sql(f"DESCRIBE TABLE EXTENDED {catalog}.fs_test.t").where("col_name = 'Location'").first().data_type
+    )
     files = [os.path.join(d, f) for d, _, names in os.walk(location.removeprefix("file:")) for f in names]
     assert sum(f.endswith(".parquet") for f in files) == 3
     assert not [f for f in files if f.endswith(".crc")]
@@ -43,22 +45,30 @@ def _umask() -> int:
 
 
 def test_the_driver_uses_the_class_archive_beside_the_jars_when_there_is_one(tmp_path):
-    from session import CLASS_ARCHIVE_DUMP_ENV, class_archive, session_conf
+    from fairway_spark.session import CLASS_ARCHIVE_DUMP_ENV, class_archive, session_conf
 
     jar = tmp_path / "fairway-localfs.jar"
     jar.write_bytes(b"")
     java_home = tmp_path / "jdk"
     java_home.mkdir()
     (java_home / "release").write_text('JAVA_RUNTIME_VERSION="17.0.15+6"\n')
-    env = {"FAIRWAY_SPARK_JARS": str(jar), "FAIRWAY_CATALOG_URI": "jdbc:sqlite:file:/tmp/c.db", "JAVA_HOME": str(java_home)}
+    env = {
+        "FAIRWAY_SPARK_JARS": str(jar),
+        "FAIRWAY_CATALOG_URI": "jdbc:sqlite:file:/tmp/c.db",
+        "JAVA_HOME": str(java_home),
+    }
     archive = class_archive(str(tmp_path), str(java_home))
     assert os.path.dirname(archive) == str(tmp_path) and archive.endswith(".jsa")
 
     assert "SharedArchiveFile" not in session_conf(env)["spark.driver.extraJavaOptions"]  # none written yet
     open(archive, "wb").close()
     assert f"-XX:SharedArchiveFile={archive}" in session_conf(env)["spark.driver.extraJavaOptions"].split()
-    dumping = session_conf({**env, CLASS_ARCHIVE_DUMP_ENV: str(tmp_path / "new.jsa")})["spark.driver.extraJavaOptions"].split()
-    assert f"-XX:ArchiveClassesAtExit={tmp_path / 'new.jsa'}" in dumping and not any("SharedArchiveFile" in o for o in dumping)
+    dumping = session_conf({**env, CLASS_ARCHIVE_DUMP_ENV: str(tmp_path / "new.jsa")})[
+        "spark.driver.extraJavaOptions"
+    ].split()
+    assert f"-XX:ArchiveClassesAtExit={tmp_path / 'new.jsa'}" in dumping and not any(
+        "SharedArchiveFile" in o for o in dumping
+    )
 
     (java_home / "release").write_text('JAVA_RUNTIME_VERSION="17.0.16+8"\n')  # a JDK update: a new archive name
     assert class_archive(str(tmp_path), str(java_home)) != archive
@@ -66,7 +76,7 @@ def test_the_driver_uses_the_class_archive_beside_the_jars_when_there_is_one(tmp
 
 
 def test_the_running_driver_mapped_its_classes_from_the_archive(spark):
-    from session import class_archive
+    from fairway_spark.session import class_archive
 
     jars = [j for j in os.environ["FAIRWAY_SPARK_JARS"].split(",") if j.endswith("fairway-localfs.jar")]
     archive = class_archive(os.path.dirname(jars[0]), os.environ["JAVA_HOME"])
@@ -74,7 +84,8 @@ def test_the_running_driver_mapped_its_classes_from_the_archive(spark):
     runtime = spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
     assert f"-XX:SharedArchiveFile={archive}" in list(runtime.getInputArguments())
     hotspot = spark._jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
-        spark._jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean"))
+        spark._jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean")
+    )
     assert hotspot.getVMOption("UseSharedSpaces").getValue() == "true"
 
 
@@ -87,24 +98,35 @@ def _jars(tmp_path):
 
 
 def test_on_a_cluster_master_the_local_mode_shortcuts_are_off_and_executors_get_their_resources(tmp_path):
-    from session import session_conf
+    from fairway_spark.session import session_conf
 
     base = {"FAIRWAY_SPARK_JARS": _jars(tmp_path), "FAIRWAY_CATALOG_URI": "jdbc:sqlite:file:/tmp/c.db"}
     local = session_conf({**base, "FAIRWAY_SPARK_MASTER": "local[2]"})
     assert local["spark.hadoop.fs.file.impl"] == "dev.fairway.hadoop.NioLocalFileSystem"
     assert "spark.executor.memory" not in local
 
-    cluster = {**base, "FAIRWAY_SPARK_MASTER": "spark://127.0.0.1:7077", "FAIRWAY_SPARK_EXECUTOR_MEMORY": "2g",
-               "FAIRWAY_SPARK_EXECUTOR_CORES": "2"}
+    cluster = {
+        **base,
+        "FAIRWAY_SPARK_MASTER": "spark://127.0.0.1:7077",
+        "FAIRWAY_SPARK_EXECUTOR_MEMORY": "2g",
+        "FAIRWAY_SPARK_EXECUTOR_CORES": "2",
+    }
     shipped = session_conf(cluster)
     # the executors are other JVMs: no local file system class, no driver class archive; jars shipped to them
-    assert "spark.hadoop.fs.file.impl" not in shipped and "fairway-localfs" not in shipped.get("spark.driver.extraClassPath", "")
+    assert "spark.hadoop.fs.file.impl" not in shipped and "fairway-localfs" not in shipped.get(
+        "spark.driver.extraClassPath", ""
+    )
     assert "SharedArchiveFile" not in shipped["spark.driver.extraJavaOptions"]
-    assert shipped["spark.jars"].split(",") == [str(tmp_path / "iceberg-spark-runtime.jar"), str(tmp_path / "sedona.jar")]
+    assert shipped["spark.jars"].split(",") == [
+        str(tmp_path / "iceberg-spark-runtime.jar"),
+        str(tmp_path / "sedona.jar"),
+    ]
     assert shipped["spark.executor.memory"] == "2g" and shipped["spark.executor.cores"] == "2"
     assert shipped["spark.dynamicAllocation.enabled"] == "false"
 
-    on_workers = session_conf({**cluster, "FAIRWAY_SPARK_JARS_ON_WORKERS": "true", "FAIRWAY_SPARK_DYNAMIC_ALLOCATION": "true"})
+    on_workers = session_conf(
+        {**cluster, "FAIRWAY_SPARK_JARS_ON_WORKERS": "true", "FAIRWAY_SPARK_DYNAMIC_ALLOCATION": "true"}
+    )
     assert "spark.jars" not in on_workers  # the workers have them on their classpath: nothing to ship
     assert on_workers["spark.driver.extraClassPath"] == f"{tmp_path}/iceberg-spark-runtime.jar:{tmp_path}/sedona.jar"
     assert on_workers["spark.dynamicAllocation.enabled"] == "true"
@@ -115,14 +137,25 @@ def test_on_a_cluster_master_the_local_mode_shortcuts_are_off_and_executors_get_
 
 
 def test_on_a_managed_service_the_session_leaves_master_driver_and_executors_to_it_and_glue_uses_the_endpoint():
-    from session import session_conf
+    from fairway_spark.session import session_conf
 
-    env = {"FAIRWAY_SPARK_MASTER": "managed", "FAIRWAY_CATALOG_TYPE": "glue", "FAIRWAY_WAREHOUSE": "s3://fairway-silver/warehouse",
-           "FAIRWAY_AWS_ENDPOINT": "http://127.0.0.1:5123", "FAIRWAY_S3_REGION": "us-east-1"}
+    env = {
+        "FAIRWAY_SPARK_MASTER": "managed",
+        "FAIRWAY_CATALOG_TYPE": "glue",
+        "FAIRWAY_WAREHOUSE": "s3://fairway-silver/warehouse",
+        "FAIRWAY_AWS_ENDPOINT": "http://127.0.0.1:5123",
+        "FAIRWAY_S3_REGION": "us-east-1",
+    }
     conf = session_conf(env)
     # EMR Serverless placed the driver and sized both: a local driver's host, heap or JVM options would be wrong
-    for key in ("spark.driver.memory", "spark.driver.host", "spark.driver.bindAddress", "spark.driver.extraJavaOptions",
-                "spark.executor.memory", "spark.dynamicAllocation.enabled"):
+    for key in (
+        "spark.driver.memory",
+        "spark.driver.host",
+        "spark.driver.bindAddress",
+        "spark.driver.extraJavaOptions",
+        "spark.executor.memory",
+        "spark.dynamicAllocation.enabled",
+    ):
         assert key not in conf, key
     assert conf["spark.sql.catalog.lakehouse.catalog-impl"] == "org.apache.iceberg.aws.glue.GlueCatalog"
     assert conf["spark.sql.catalog.lakehouse.glue.endpoint"] == "http://127.0.0.1:5123"
@@ -133,25 +166,34 @@ def test_on_a_managed_service_the_session_leaves_master_driver_and_executors_to_
 
 def test_bad_executor_settings_name_the_variable(tmp_path):
     import pytest
-    from session import ConfigError, session_conf, watch_executors
+
+    from fairway_spark.session import ConfigError, session_conf, watch_executors
 
     env = {"FAIRWAY_SPARK_MASTER": "spark://127.0.0.1:7077", "FAIRWAY_CATALOG_URI": "jdbc:sqlite:file:/tmp/c.db"}
     with pytest.raises(ConfigError, match="FAIRWAY_SPARK_EXECUTOR_CORES"):
         session_conf({**env, "FAIRWAY_SPARK_EXECUTOR_CORES": "two"})
     with pytest.raises(ConfigError, match="FAIRWAY_SPARK_EXECUTOR_WAIT_SECONDS"):
         watch_executors(object(), {**env, "FAIRWAY_SPARK_EXECUTOR_WAIT_SECONDS": "soon"})
-    assert watch_executors(object(), {**env, "FAIRWAY_SPARK_MASTER": "local[2]"}) is None  # local mode: nothing to watch
+    assert (
+        watch_executors(object(), {**env, "FAIRWAY_SPARK_MASTER": "local[2]"}) is None
+    )  # local mode: nothing to watch
 
 
-def test_the_job_modules_zip_holds_the_silver_package_once_per_version():
+def test_the_job_modules_zip_holds_the_package_once_per_version():
     import zipfile
 
-    from session import job_modules_zip
+    from fairway_spark.session import job_modules_zip
 
     path = job_modules_zip()
     assert job_modules_zip() == path
     names = zipfile.ZipFile(path).namelist()
-    assert "silver/parse.py" in names and "silver/transform.py" in names
+    assert {
+        "fairway_spark/__init__.py",
+        "fairway_spark/silver/__init__.py",
+        "fairway_spark/silver/parse.py",
+        "fairway_spark/silver/csv_records.py",
+        "fairway_spark/silver/transform.py",
+    } <= set(names)
 
 
 class _FakeContext:
@@ -191,7 +233,7 @@ class _FakeContext:
 def test_the_executor_watch_cancels_only_a_job_left_waiting_without_executors():
     import time
 
-    from session import ExecutorWatch
+    from fairway_spark.session import ExecutorWatch
 
     sc = _FakeContext()
     watch = ExecutorWatch(type("S", (), {"sparkContext": sc})(), wait_s=0.3, poll_s=0.05)

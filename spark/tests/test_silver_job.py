@@ -3,13 +3,13 @@
 import json
 import os
 import shutil
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
-
 from conftest import SAMPLE_DIR
-from pipes import MESSAGES_ENV, open_pipes
-from silver_job import parse_args, run
+
+from fairway_pipes import MESSAGES_ENV, open_pipes
+from fairway_spark.silver_job import parse_args, run
 
 # Twin tests run on these courses; FAIRWAY_TEST_ALL_COURSES=1 runs all five (each run costs ~20–60 s).
 TWIN_COURSES = ["americanfalls", "bradshawfarmgc"]
@@ -29,8 +29,21 @@ def run_argv(spark, tmp_path, argv):
 
 def run_job(spark, tmp_path, bronze, course_id, ingest_date, *extra, namespace="silver"):
     """A single-partition run that must succeed: (the partition's result, the messages)."""
-    result, messages = run_argv(spark, tmp_path, ["--bronze-path", str(bronze), "--course-id", course_id,
-                                                  "--ingest-date", ingest_date, "--namespace", namespace, *extra])
+    result, messages = run_argv(
+        spark,
+        tmp_path,
+        [
+            "--bronze-path",
+            str(bronze),
+            "--course-id",
+            course_id,
+            "--ingest-date",
+            ingest_date,
+            "--namespace",
+            namespace,
+            *extra,
+        ],
+    )
     assert not result["failed"], result["failed"]
     (written,) = result["partitions"].values()
     assert written["partition_key"] == f"course_id={course_id},ingest_date={ingest_date}"
@@ -106,7 +119,9 @@ def test_sample_course_twins_match_the_manifest_exactly(spark, tmp_path, manifes
     assert not any(r.is_location_padding for r in silver)
     assert all(r.hole_number is not None or r.section_number is not None for r in silver)
     assert all(r.nine_number in (1, 2, 3) for r in silver)
-    assert len({(r.round_id, r.fix_timestamp) for r in silver if r.fix_timestamp}) == sum(1 for r in silver if r.fix_timestamp)
+    assert len({(r.round_id, r.fix_timestamp) for r in silver if r.fix_timestamp}) == sum(
+        1 for r in silver if r.fix_timestamp
+    )
     # sub-second offsets survive (40% of offsets have one decimal)
     assert any(r.fix_timestamp and r.fix_timestamp.microsecond for r in silver)
     assert all(r.geometry is not None and r.geometry_wkt.startswith("POINT") and r.h3_cell_id for r in silver)
@@ -121,7 +136,10 @@ def test_sample_course_twins_match_the_manifest_exactly(spark, tmp_path, manifes
         "SELECT nine_number, min(section_number) lo, max(section_number) hi FROM silver.fact_telemetry_event "
         f"WHERE course_id = '{course}' AND course IN ('{names[0]}', '{names[1]}') GROUP BY nine_number ORDER BY 1"
     ).collect()
-    expected_spans = {"americanfalls": [(1, 1, 28), (2, 29, 56)], "bradshawfarmgc": [(1, 1, 28), (2, 29, 58), (3, 59, 86)]}
+    expected_spans = {
+        "americanfalls": [(1, 1, 28), (2, 29, 56)],
+        "bradshawfarmgc": [(1, 1, 28), (2, 29, 58), (3, 59, 86)],
+    }
     if course in expected_spans:
         assert [(x.nine_number, x.lo, x.hi) for x in spans] == expected_spans[course]
 
@@ -131,7 +149,9 @@ def test_sample_course_twins_match_the_manifest_exactly(spark, tmp_path, manifes
     assert mat["metadata"]["row_count"] == {"type": "row_count", "value": exp["silver"]}
     assert mat["metadata"]["batch_size"] == {"type": "int", "value": 1}
     (check,) = [m for m in messages if m["type"] == "check"]
-    assert check["name"] == "reconciliation" and check["passed"] is True and check["partition_key"] == mat["partition_key"]
+    assert (
+        check["name"] == "reconciliation" and check["passed"] is True and check["partition_key"] == mat["partition_key"]
+    )
 
 
 # ---- idempotency and partition replacement ------------------------------------------------------
@@ -171,7 +191,9 @@ def test_rerun_is_idempotent_and_a_changed_partition_replaces_only_its_rows(spar
     changed, _ = run_job(spark, tmp_path, p1, course, "2025-06-02")
     assert changed["rows_written"] == f2["expected_silver_rows"]
     assert len(rows(spark, "fact_telemetry_event", course, "2025-06-02")) == f2["expected_silver_rows"]
-    assert len(rows(spark, "quarantine_telemetry_event", course, "2025-06-02")) == f2["expected_quarantined_rows"]["total"]
+    assert (
+        len(rows(spark, "quarantine_telemetry_event", course, "2025-06-02")) == f2["expected_quarantined_rows"]["total"]
+    )
     assert content(spark, "fact_telemetry_event", course, "2025-06-03") == p2_rows  # untouched
     total = spark.sql(f"SELECT count(*) n FROM silver.fact_telemetry_event WHERE course_id = '{course}'").first().n
     assert total == f2["expected_silver_rows"] + single["expected_silver_rows"]
@@ -186,8 +208,16 @@ def write_edge_partition(d):
     lon, lat = CENTRE
     ok = f"{lon},{lat}"
     a_cols = ["_id", "course", "startTime", "endTime", "startHole", "goalName", "captureLogs", "weatherCode"]
-    slot_fields = ["hole", "sectionNumber", "startTime", "fixCoordinates[0]", "fixCoordinates[1]",
-                   "batteryPercentage", "isCache", "isProjected"]
+    slot_fields = [
+        "hole",
+        "sectionNumber",
+        "startTime",
+        "fixCoordinates[0]",
+        "fixCoordinates[1]",
+        "batteryPercentage",
+        "isCache",
+        "isProjected",
+    ]
     header = a_cols + [f"locations[{n}].{f}" for n in range(3) for f in slot_fields]
     logs = '"[{""m"":""a, b""},{""m"":""line1\nline2""}]"'  # embedded comma + newline, RFC 4180 quoted
 
@@ -198,28 +228,47 @@ def write_edge_partition(d):
 
     a_rows = [
         # r1: ok, ok with sub-second offset, NaN lon → nan
-        f"aa01,erinhills,2025-06-02T12:00:00.000Z,2025-06-02T16:00:00.000Z,1,\"Default, weekend\",{logs},sunny,"
+        f'aa01,erinhills,2025-06-02T12:00:00.000Z,2025-06-02T16:00:00.000Z,1,"Default, weekend",{logs},sunny,'
         + ",".join([slot(1, 1, 0, ok, 90), slot(1, 2, "100.5", ok, 89), slot(2, 4, 200, f"NaN,{lat}", 88)]),
         # r2: zero, swapped, out of range
         "aa02,erinhills,2025-06-02T13:00:00.000Z,,10,Default,,,"
-        + ",".join([slot(10, 29, 0, "0,0", 80), slot(10, 30, 50, f"{lat},{lon}", 80), slot(11, 31, 80, f"200,{lat}", 80)]),
+        + ",".join(
+            [slot(10, 29, 0, "0,0", 80), slot(10, 30, 50, f"{lat},{lon}", 80), slot(11, 31, 80, f"200,{lat}", 80)]
+        ),
         # r3: empty round (all padding)
         "aa03,erinhills,2025-06-02T13:30:00.000Z,,1,Default,,," + ",".join([slot(), slot(), slot()]),
         # r4: missing offset, ok, padding
-        "aa04,erinhills,2025-06-02T14:00:00.000Z,,1,Default,,," + ",".join([slot(3, 7, "", ok, 70), slot(3, 8, 60, ok, 70), slot()]),
+        "aa04,erinhills,2025-06-02T14:00:00.000Z,,1,Default,,,"
+        + ",".join([slot(3, 7, "", ok, 70), slot(3, 8, 60, ok, 70), slot()]),
         # malformed record: too few cells
         "aa99,erinhills,2025-06-02T14:00:00.000Z,,1",
         # r5: duplicate pair without cache → keep the higher battery (slot 1)
-        "aa05,erinhills,2025-06-02T15:00:00.000Z,,1,Default,,," + ",".join([slot(4, 10, 30, ok, 50), slot(4, 10, 30, ok, 70), slot(4, 11, 90, ok, 69)]),
+        "aa05,erinhills,2025-06-02T15:00:00.000Z,,1,Default,,,"
+        + ",".join([slot(4, 10, 30, ok, 50), slot(4, 10, 30, ok, 70), slot(4, 11, 90, ok, 69)]),
     ]
     (d / "a.csv").write_bytes(("\ufeff" + ",".join(header) + "\r\n" + "\r\n".join(a_rows) + "\r\n").encode())
 
     # b.csv: other column order, fewer columns (no captureLogs, isProjected), LF, no trailing newline
-    b_header = ["locations[1].startTime", "locations[1].hole", "locations[1].sectionNumber", "locations[0].hole",
-                "locations[0].sectionNumber", "locations[0].startTime", "_id", "course", "startTime",
-                "locations[0].fixCoordinates[0]", "locations[0].fixCoordinates[1]", "locations[0].batteryPercentage",
-                "locations[0].isCache", "locations[1].fixCoordinates[0]", "locations[1].fixCoordinates[1]",
-                "locations[1].batteryPercentage", "locations[1].isCache", "locations[0].pace"]
+    b_header = [
+        "locations[1].startTime",
+        "locations[1].hole",
+        "locations[1].sectionNumber",
+        "locations[0].hole",
+        "locations[0].sectionNumber",
+        "locations[0].startTime",
+        "_id",
+        "course",
+        "startTime",
+        "locations[0].fixCoordinates[0]",
+        "locations[0].fixCoordinates[1]",
+        "locations[0].batteryPercentage",
+        "locations[0].isCache",
+        "locations[1].fixCoordinates[0]",
+        "locations[1].fixCoordinates[1]",
+        "locations[1].batteryPercentage",
+        "locations[1].isCache",
+        "locations[0].pace",
+    ]
     b_rows = [
         # r6: duplicate pair with cache → keep the cached copy (slot 1) despite its lower battery
         f"10,12,35,12,35,10,bb01,erinhills,2025-06-02T16:00:00.000Z,{ok},80,false,{ok},60,true,1.5",
@@ -229,31 +278,65 @@ def write_edge_partition(d):
     (d / "b.csv").write_text(",".join(b_header) + "\n" + "\n".join(b_rows))
 
     wrapped = [
-        {"_id": {"$oid": "cc01"}, "course": "erinhills", "startTime": {"$date": "2025-06-02T17:00:00.000Z"},
-         "captureLogs": [{"m": "x"}],
-         "locations": [
-             {"hole": {"$numberInt": "7"}, "sectionNumber": 19, "startTime": {"$numberLong": "120"},
-              "fixCoordinates": [lon, lat], "batteryPercentage": 60, "isCache": False},
-             {"hole": 7, "sectionNumber": 20, "startTime": 200, "fixCoordinates": [{"$numberDouble": "NaN"}, lat]},
-             {"hole": 7, "sectionNumber": 21, "startTime": 300, "fixCoordinates": [lon, lat], "signalStrength": 4},
-         ]},
-        {"_id": {"$oid": "cc02"}, "course": "erinhills", "startTime": {"$date": {"$numberLong": "1748887200000"}},
-         "locations": [{"hole": 8, "sectionNumber": 23, "startTime": 15, "fixCoordinates": [lon, lat]}]},
-        {"_id": {"$oid": "cc03"}, "course": "erinhills", "startTime": {"$date": "2025-06-02T18:00:00.000Z"}, "locations": []},
+        {
+            "_id": {"$oid": "cc01"},
+            "course": "erinhills",
+            "startTime": {"$date": "2025-06-02T17:00:00.000Z"},
+            "captureLogs": [{"m": "x"}],
+            "locations": [
+                {
+                    "hole": {"$numberInt": "7"},
+                    "sectionNumber": 19,
+                    "startTime": {"$numberLong": "120"},
+                    "fixCoordinates": [lon, lat],
+                    "batteryPercentage": 60,
+                    "isCache": False,
+                },
+                {"hole": 7, "sectionNumber": 20, "startTime": 200, "fixCoordinates": [{"$numberDouble": "NaN"}, lat]},
+                {"hole": 7, "sectionNumber": 21, "startTime": 300, "fixCoordinates": [lon, lat], "signalStrength": 4},
+            ],
+        },
+        {
+            "_id": {"$oid": "cc02"},
+            "course": "erinhills",
+            "startTime": {"$date": {"$numberLong": "1748887200000"}},
+            "locations": [{"hole": 8, "sectionNumber": 23, "startTime": 15, "fixCoordinates": [lon, lat]}],
+        },
+        {
+            "_id": {"$oid": "cc03"},
+            "course": "erinhills",
+            "startTime": {"$date": "2025-06-02T18:00:00.000Z"},
+            "locations": [],
+        },
     ]
     (d / "c.json").write_text("[\n" + ",\n".join(json.dumps(r) for r in wrapped) + "\n]\n")
-    plain = [{"_id": "dd01", "course": "Erin Hills", "startTime": "2025-06-02T19:00:00.000Z", "locations": [
-        {"hole": 9, "sectionNumber": 26, "startTime": 10, "fixCoordinates": [lon, lat], "paceGap": None},
-        {"hole": 9, "sectionNumber": 27, "startTime": None, "fixCoordinates": [lon, lat], "paceGap": 12.3456},
-    ]}]
+    plain = [
+        {
+            "_id": "dd01",
+            "course": "Erin Hills",
+            "startTime": "2025-06-02T19:00:00.000Z",
+            "locations": [
+                {"hole": 9, "sectionNumber": 26, "startTime": 10, "fixCoordinates": [lon, lat], "paceGap": None},
+                {"hole": 9, "sectionNumber": 27, "startTime": None, "fixCoordinates": [lon, lat], "paceGap": 12.3456},
+            ],
+        }
+    ]
     (d / "d.json").write_text(json.dumps(plain, indent=2))  # pretty-printed
 
 
 def test_edge_cases(spark, tmp_path):
     bronze = tmp_path / "edge"
     write_edge_partition(bronze)
-    r, messages = run_job(spark, tmp_path, bronze, "edgecourse", "2025-06-02",
-                          f"--course-centre={CENTRE[0]},{CENTRE[1]}", "--course-timezone", "America/Chicago")
+    r, messages = run_job(
+        spark,
+        tmp_path,
+        bronze,
+        "edgecourse",
+        "2025-06-02",
+        f"--course-centre={CENTRE[0]},{CENTRE[1]}",
+        "--course-timezone",
+        "America/Chicago",
+    )
 
     assert r["rounds"] == 11 and r["records_malformed"] == 1 and r["empty_rounds"] == 2
     assert r["rows_read"] == 25 and r["padding_rows"] == 5 and r["real_rows"] == 20
@@ -274,13 +357,21 @@ def test_edge_cases(spark, tmp_path):
     # the UI's track sketch: the round with most timed fixes (ties: lowest round id), its points in time order
     timed = [x for x in got.values() if x.fix_timestamp is not None]
     longest = min({x.round_id for x in timed}, key=lambda rid: (-sum(x.round_id == rid for x in timed), rid))
-    track = sorted((x.fix_timestamp, [round(x.longitude, 6), round(x.latitude, 6)]) for x in timed if x.round_id == longest)
+    track = sorted(
+        (x.fix_timestamp, [round(x.longitude, 6), round(x.latitude, 6)]) for x in timed if x.round_id == longest
+    )
     assert r["track_preview"] == [p for _, p in track] and len(track) >= 2
     assert ("aa05", 0) not in got and got[("aa05", 1)].battery_percentage == 70  # no cache: highest battery
     assert ("bb01", 0) not in got and got[("bb01", 1)].is_cache is True  # cache preferred over battery
     assert got[("bb01", 1)].nine_number == 2 and got[("aa01", 0)].nine_number == 1
     b7 = got[("bb02", 0)]
-    assert (b7.hole_number, b7.section_number, b7.fix_offset_seconds, b7.battery_percentage, b7.pace) == (6, 16, 20.25, 75.0, None)
+    assert (b7.hole_number, b7.section_number, b7.fix_offset_seconds, b7.battery_percentage, b7.pace) == (
+        6,
+        16,
+        20.25,
+        75.0,
+        None,
+    )
     assert got[("aa04", 0)].fix_timestamp is None and got[("aa04", 0)].is_timestamp_missing is True
     assert got[("dd01", 1)].is_timestamp_missing is True and got[("dd01", 1)].pace_gap == 12.346
     assert got[("dd01", 0)].course == "Erin Hills" and got[("dd01", 0)].source_format == "json"
@@ -290,8 +381,17 @@ def test_edge_cases(spark, tmp_path):
     assert got[("cc02", 0)].pace_gap is None  # field absent from every element: NULL, no crash
     assert all(x.ingest_date.isoformat() == "2025-06-02" and x.course_id == "edgecourse" for x in got.values())
 
-    q = {(x.round_id, x.location_index): x.quarantine_reason for x in rows(spark, "quarantine_telemetry_event", "edgecourse", "2025-06-02")}
-    assert q == {("aa01", 2): "nan", ("cc01", 1): "nan", ("aa02", 0): "zero_coordinates", ("aa02", 1): "swapped", ("aa02", 2): "out_of_range"}
+    q = {
+        (x.round_id, x.location_index): x.quarantine_reason
+        for x in rows(spark, "quarantine_telemetry_event", "edgecourse", "2025-06-02")
+    }
+    assert q == {
+        ("aa01", 2): "nan",
+        ("cc01", 1): "nan",
+        ("aa02", 0): "zero_coordinates",
+        ("aa02", 1): "swapped",
+        ("aa02", 2): "out_of_range",
+    }
 
     health = {(x.round_id, x.location_index): x for x in rows(spark, "fact_device_health", "edgecourse", "2025-06-02")}
     assert set(health) == set(got)
@@ -302,25 +402,31 @@ def test_edge_cases(spark, tmp_path):
 def test_point_wkt_reads_back_exactly_and_never_uses_an_exponent(spark):
     from pyspark.sql import functions as F
 
-    from silver.transform import point_wkt
+    from fairway_spark.silver.transform import point_wkt
 
     points = [(-88.3433, 43.2483), (0.1 + 0.2, -88.0), (0.0005, -1e-07), (-0.0001234567890123456, 0.0)]
-    texts = [r.wkt for r in spark.createDataFrame(points, "lon double, lat double")
-             .select(point_wkt(F.col("lon"), F.col("lat")).alias("wkt")).collect()]
+    texts = [
+        r.wkt
+        for r in spark.createDataFrame(points, "lon double, lat double")
+        .select(point_wkt(F.col("lon"), F.col("lat")).alias("wkt"))
+        .collect()
+    ]
     assert texts == [
         "POINT (-88.3433 43.2483)",
         "POINT (0.30000000000000004 -88.0)",  # JTS (Sedona's ST_AsText) would print 0.3, another double
         "POINT (0.0005 -0.0000001)",  # Java's own text would be 5.0E-4 and -1.0E-7
         "POINT (-0.0001234567890123456 0.0)",
     ]
-    assert [tuple(float(v) for v in t[len("POINT ("):-1].split()) for t in texts] == points
+    assert [tuple(float(v) for v in t[len("POINT (") : -1].split()) for t in texts] == points
 
 
 def test_unreadable_input_fails_the_partition_with_a_clean_error(spark, tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "broken.json").write_text('[{"_id": "x", "course": ')
-    result, messages = run_argv(spark, tmp_path, ["--bronze-path", str(bad), "--course-id", "c", "--ingest-date", "2025-06-02"])
+    result, messages = run_argv(
+        spark, tmp_path, ["--bronze-path", str(bad), "--course-id", "c", "--ingest-date", "2025-06-02"]
+    )
     key = "course_id=c,ingest_date=2025-06-02"
     assert result["partitions"] == {} and result["failed"][key]["code"] == "unreadable_input"
     (error,) = [m for m in messages if m["type"] == "error"]
@@ -328,7 +434,7 @@ def test_unreadable_input_fails_the_partition_with_a_clean_error(spark, tmp_path
 
 
 def test_reconciliation_failure_stops_before_writing(spark, tmp_path, monkeypatch):
-    from silver import transform
+    from fairway_spark.silver import transform
 
     real_summarize = transform.summarize_stats
 
@@ -340,8 +446,19 @@ def test_reconciliation_failure_stops_before_writing(spark, tmp_path, monkeypatc
     monkeypatch.setattr(transform, "summarize_stats", one_row_lost)
     bronze = tmp_path / "edge"
     write_edge_partition(bronze)
-    result, messages = run_argv(spark, tmp_path, ["--bronze-path", str(bronze), "--course-id", "reconcile",
-                                                  "--ingest-date", "2025-06-02", f"--course-centre={CENTRE[0]},{CENTRE[1]}"])
+    result, messages = run_argv(
+        spark,
+        tmp_path,
+        [
+            "--bronze-path",
+            str(bronze),
+            "--course-id",
+            "reconcile",
+            "--ingest-date",
+            "2025-06-02",
+            f"--course-centre={CENTRE[0]},{CENTRE[1]}",
+        ],
+    )
     key = "course_id=reconcile,ingest_date=2025-06-02"
     assert result["partitions"] == {} and result["failed"][key]["code"] == "reconciliation_failed"
     (check,) = [m for m in messages if m["type"] == "check"]
@@ -362,14 +479,22 @@ def write_manifest(path, partitions):
     entries = []
     for bronze, course, day, *rest in partitions:
         centre, zone = (rest + [None, None])[:2]
-        entries.append({"partition_key": f"course_id={course},ingest_date={day}", "course_id": course,
-                        "ingest_date": day, "bronze_path": str(bronze), "course_centre": centre, "course_timezone": zone})
+        entries.append(
+            {
+                "partition_key": f"course_id={course},ingest_date={day}",
+                "course_id": course,
+                "ingest_date": day,
+                "bronze_path": str(bronze),
+                "course_centre": centre,
+                "course_timezone": zone,
+            }
+        )
     path.write_text(json.dumps({"partitions": entries}))
     return str(path)
 
 
 def test_writes_one_file_per_table_partition_and_evolves_tables_of_older_versions(spark, tmp_path, monkeypatch):
-    from silver import tables
+    from fairway_spark.silver import tables
 
     course = "erinhills"
     bronze, bronze2 = tmp_path / "files", tmp_path / "files2"
@@ -396,9 +521,9 @@ def test_writes_one_file_per_table_partition_and_evolves_tables_of_older_version
     props = {r.key: r.value for r in spark.sql(f"SHOW TBLPROPERTIES {health}").collect()}
     assert props["write.parquet.dict-encoding-enabled.column.fix_timestamp"] == "false"
     # the old-spec files were replaced, not kept next to the new ones
-    for day, run in (("2025-06-02", first), ("2025-06-03", later)):
-        assert spark.table(health).where(f"ingest_date = DATE'{day}'").count() == run["rows_written"]
-        assert spark.table(fact).where(f"ingest_date = DATE'{day}'").count() == run["rows_written"]
+    for day, result in (("2025-06-02", first), ("2025-06-03", later)):
+        assert spark.table(health).where(f"ingest_date = DATE'{day}'").count() == result["rows_written"]
+        assert spark.table(fact).where(f"ingest_date = DATE'{day}'").count() == result["rows_written"]
     both = first["rows_written"] + later["rows_written"]
     assert second["commits"]["fact_device_health"]["deleted_records"] == both
     assert second["commits"]["fact_telemetry_event"]["deleted_records"] == both
@@ -406,8 +531,14 @@ def test_writes_one_file_per_table_partition_and_evolves_tables_of_older_version
         live = spark.sql(f"SELECT spec_id, count(*) AS n FROM {table}.files GROUP BY spec_id").collect()
         assert len(live) == 1 and live[0].spec_id != 0  # every live file has the new spec
     n_health = spark.sql(f"SELECT count(*) FROM {health}.files").first()[0]
-    months = spark.table(health).selectExpr("count(DISTINCT date_trunc('month', event_date), ingest_date)"
-                                            " + count(DISTINCT CASE WHEN event_date IS NULL THEN ingest_date END)").first()[0]
+    months = (
+        spark.table(health)
+        .selectExpr(
+            "count(DISTINCT date_trunc('month', event_date), ingest_date)"
+            " + count(DISTINCT CASE WHEN event_date IS NULL THEN ingest_date END)"
+        )
+        .first()[0]
+    )
     assert n_health <= months * int(spark.conf.get("spark.sql.shuffle.partitions"))
 
     # clustered once before the writes: exactly one data file per (course_id, event_date, ingest_date) of the fact table

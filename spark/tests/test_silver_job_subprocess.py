@@ -1,4 +1,4 @@
-"""End to end: silver_job.py as the orchestrator runs it (own process, env vars, pipes file)."""
+"""End to end: the Silver job as the orchestrator runs it (``python -m``, own process, env vars, pipes file)."""
 
 import json
 import os
@@ -8,19 +8,33 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO_ROOT
-from silver import local_decode
+from conftest import REPO_ROOT, SPARK_DIR
 from test_silver_job import CENTRE, write_edge_partition
 
-JOB = REPO_ROOT / "spark" / "silver_job.py"
+from fairway_spark.silver import local_decode
+
+# as assets/lib/spark-python.ts starts it: the package on PYTHONPATH, from the project root
+JOB = [sys.executable, "-m", "fairway_spark.silver_job"]
+PYTHONPATH = {"PYTHONPATH": str(SPARK_DIR)}
 
 
 def run_job(args, env, tmp_path):
     messages = tmp_path / "messages.jsonl"
-    context = {"run_id": "01JTESTRUN", "asset_key": "silver.fact_telemetry_event", "partition_key": "edgecourse|2025-06-02",
-               "partition": {"course_id": "edgecourse", "ingest_date": "2025-06-02"}, "extras": {}}
-    full_env = {**os.environ, **env, "FAIRWAY_PIPES_MESSAGES": str(messages), "FAIRWAY_PIPES_CONTEXT": json.dumps(context)}
-    proc = subprocess.run([sys.executable, str(JOB), *args], cwd=REPO_ROOT, env=full_env, capture_output=True, text=True, timeout=900)
+    context = {
+        "run_id": "01JTESTRUN",
+        "asset_key": "silver.fact_telemetry_event",
+        "partition_key": "edgecourse|2025-06-02",
+        "partition": {"course_id": "edgecourse", "ingest_date": "2025-06-02"},
+        "extras": {},
+    }
+    full_env = {
+        **os.environ,
+        **env,
+        **PYTHONPATH,
+        "FAIRWAY_PIPES_MESSAGES": str(messages),
+        "FAIRWAY_PIPES_CONTEXT": json.dumps(context),
+    }
+    proc = subprocess.run([*JOB, *args], cwd=REPO_ROOT, env=full_env, capture_output=True, text=True, timeout=900)
     lines = messages.read_text().splitlines() if messages.exists() else []
     return proc, [json.loads(line) for line in lines]
 
@@ -29,9 +43,19 @@ def test_job_runs_as_a_subprocess_and_reports_through_the_messages_file(spark, l
     bronze = tmp_path / "edge"
     write_edge_partition(bronze)
     proc, messages = run_job(
-        ["--bronze-path", str(bronze), "--course-id", "edgecourse", "--ingest-date", "2025-06-02", "--namespace", "e2e",
-         f"--course-centre={CENTRE[0]},{CENTRE[1]}"],
-        lakehouse_env, tmp_path,
+        [
+            "--bronze-path",
+            str(bronze),
+            "--course-id",
+            "edgecourse",
+            "--ingest-date",
+            "2025-06-02",
+            "--namespace",
+            "e2e",
+            f"--course-centre={CENTRE[0]},{CENTRE[1]}",
+        ],
+        lakehouse_env,
+        tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
@@ -61,20 +85,33 @@ def test_job_runs_as_a_subprocess_and_reports_through_the_messages_file(spark, l
 
 
 def test_bad_arguments_exit_2_with_a_clean_message(lakehouse_env, tmp_path):
-    proc, messages = run_job(["--bronze-path", str(tmp_path), "--course-id", "x", "--ingest-date", "2025-13-40"], lakehouse_env, tmp_path)
+    proc, messages = run_job(
+        ["--bronze-path", str(tmp_path), "--course-id", "x", "--ingest-date", "2025-13-40"], lakehouse_env, tmp_path
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "ingest-date" in proc.stderr
     assert [m["type"] for m in messages] == ["error"] and messages[0]["code"] == "bad_arguments"
 
-    proc, messages = run_job(["--bronze-path", str(tmp_path / "missing"), "--course-id", "x", "--ingest-date", "2025-06-02"], lakehouse_env, tmp_path)
+    proc, messages = run_job(
+        ["--bronze-path", str(tmp_path / "missing"), "--course-id", "x", "--ingest-date", "2025-06-02"],
+        lakehouse_env,
+        tmp_path,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert messages[-1]["code"] == "unreadable_input"
 
 
 def test_a_bad_manifest_exits_2_with_a_clean_message(lakehouse_env, tmp_path):
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"partitions": [{"partition_key": "k", "course_id": "c", "ingest_date": "2025-02-30",
-                                               "bronze_path": str(tmp_path)}]}))
+    bad.write_text(
+        json.dumps(
+            {
+                "partitions": [
+                    {"partition_key": "k", "course_id": "c", "ingest_date": "2025-02-30", "bronze_path": str(tmp_path)}
+                ]
+            }
+        )
+    )
     proc, messages = run_job(["--manifest", str(bad)], lakehouse_env, tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "partitions[0]: ingest_date must be a date YYYY-MM-DD" in proc.stderr
@@ -86,8 +123,15 @@ def test_a_batch_with_no_partition_written_exits_1(lakehouse_env, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     manifest = tmp_path / "m.json"
-    manifest.write_text(json.dumps({"partitions": [{"partition_key": "k1", "course_id": "c", "ingest_date": "2025-06-02",
-                                                    "bronze_path": str(empty)}]}))
+    manifest.write_text(
+        json.dumps(
+            {
+                "partitions": [
+                    {"partition_key": "k1", "course_id": "c", "ingest_date": "2025-06-02", "bronze_path": str(empty)}
+                ]
+            }
+        )
+    )
     proc, messages = run_job(["--manifest", str(manifest), "--namespace", "e2e_empty"], lakehouse_env, tmp_path)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     (error,) = [m for m in messages if m["type"] == "error"]
@@ -100,10 +144,30 @@ def test_sigterm_stops_the_job_and_removes_its_decoded_records(lakehouse_env, tm
     write_edge_partition(bronze)
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    env = {**os.environ, **lakehouse_env, "TMPDIR": str(scratch), "FAIRWAY_PIPES_MESSAGES": str(tmp_path / "m.jsonl")}
-    proc = subprocess.Popen([sys.executable, str(JOB), "--bronze-path", str(bronze), "--course-id", "edgecourse",
-                             "--ingest-date", "2025-06-02", "--namespace", "sigterm"], cwd=REPO_ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        **lakehouse_env,
+        **PYTHONPATH,
+        "TMPDIR": str(scratch),
+        "FAIRWAY_PIPES_MESSAGES": str(tmp_path / "m.jsonl"),
+    }
+    proc = subprocess.Popen(
+        [
+            *JOB,
+            "--bronze-path",
+            str(bronze),
+            "--course-id",
+            "edgecourse",
+            "--ingest-date",
+            "2025-06-02",
+            "--namespace",
+            "sigterm",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while not list(scratch.glob("fairway-silver-*")) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -30,7 +30,9 @@ def reconciles(r):
     return r["real_rows"] == r["rows_written"] + r["quarantined_total"] + r["duplicates_removed"] + r["superseded_rows"]
 
 
-def test_a_file_re_sent_under_a_later_ingest_date_replaces_the_older_copies_in_one_commit_per_table(spark, tmp_path, manifest):
+def test_a_file_re_sent_under_a_later_ingest_date_replaces_the_older_copies_in_one_commit_per_table(
+    spark, tmp_path, manifest
+):
     ns = "redelivered"
     csv1 = file_entry(manifest, CSV1)
     day1 = bronze_dir(tmp_path, "day1", [CSV1, CSV2])
@@ -53,7 +55,8 @@ def test_a_file_re_sent_under_a_later_ingest_date_replaces_the_older_copies_in_o
     fact_rows = first["rows_written"] + second["rows_written"] - second["replaced_rows"]
     assert table_rows(spark, ns, "fact_telemetry_event") == fact_rows == table_rows(spark, ns, "fact_device_health")
     assert table_rows(spark, ns, "quarantine_telemetry_event") == (
-        first["quarantined_total"] + second["quarantined_total"] - second["replaced_quarantined_rows"])
+        first["quarantined_total"] + second["quarantined_total"] - second["replaced_quarantined_rows"]
+    )
     # ... in one commit per table, which carries the rewrite of the day-1 partitions
     for t in TABLES:
         assert snapshot_count(spark, ns, t) == snapshots[t] + 1, t
@@ -96,7 +99,7 @@ def test_both_deliveries_in_one_batch_give_the_tables_of_running_them_one_after_
 def test_a_run_that_died_between_its_commits_is_repaired_by_the_next(spark, tmp_path, monkeypatch):
     import pytest
 
-    from silver import tables
+    from fairway_spark.silver import tables
 
     ns = "redelivered_crash"
     day1 = bronze_dir(tmp_path, "day1", [CSV1, CSV2])
@@ -112,8 +115,11 @@ def test_a_run_that_died_between_its_commits_is_repaired_by_the_next(spark, tmp_
     with monkeypatch.context() as m:
         m.setattr(tables, "overwrite_partitions", dies_after_the_fact_commit)
         with pytest.raises(RuntimeError, match="killed between commits"):
-            run_argv(spark, tmp_path, ["--bronze-path", str(day2), "--course-id", EH, "--ingest-date", DAY2,
-                                       "--namespace", ns])
+            run_argv(
+                spark,
+                tmp_path,
+                ["--bronze-path", str(day2), "--course-id", EH, "--ingest-date", DAY2, "--namespace", ns],
+            )
     # half written: the fact table lost the day-1 copy, device health still has it
     assert rounds_by_ingest_date(spark, ns, "fact_device_health")[DAY1] & rounds_by_ingest_date(spark, ns)[DAY2]
 

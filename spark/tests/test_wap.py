@@ -1,10 +1,11 @@
-"""Write-audit-publish (spark/wap.py): the job writes an audit branch, main moves only when it is published."""
+"""Write-audit-publish (fairway_spark.wap): the job writes an audit branch, main moves only when it is published."""
 
 import json
 
-import wap
 from test_silver_batch import TABLES, bronze_dir
 from test_silver_job import run_job
+
+from fairway_spark import wap
 
 EH, DAY1, DAY2 = "erinhills", "2025-06-02", "2025-06-03"
 CSV1, CSV2 = (f"{EH}/{EH}.rounds.{k}" for k in ("1.csv", "2.csv"))
@@ -38,8 +39,9 @@ def test_a_branch_write_leaves_main_as_it_was_until_published(spark, tmp_path, c
     first, _ = run_job(spark, tmp_path, bronze_dir(tmp_path, "d1", [CSV1]), EH, DAY1, namespace=ns)
     before = {t: (main_snapshot(spark, ns, t), count(spark, ns, t)) for t in TABLES}
 
-    second, _ = run_job(spark, tmp_path, bronze_dir(tmp_path, "d2", [CSV2]), EH, DAY2, "--branch", "audit_r2",
-                        namespace=ns)
+    second, _ = run_job(
+        spark, tmp_path, bronze_dir(tmp_path, "d2", [CSV2]), EH, DAY2, "--branch", "audit_r2", namespace=ns
+    )
 
     # readers of main see nothing of the run; the branch holds main plus the run's rows
     assert {t: (main_snapshot(spark, ns, t), count(spark, ns, t)) for t in TABLES} == before
@@ -60,8 +62,9 @@ def test_two_runs_on_different_partitions_both_publish_and_the_same_partition_co
     run_job(spark, tmp_path, bronze_dir(tmp_path, "base", [CSV1]), EH, DAY1, namespace=ns)
     # two runs branch from the same main
     a, _ = run_job(spark, tmp_path, bronze_dir(tmp_path, "a", [CSV2]), EH, DAY2, "--branch", "audit_a", namespace=ns)
-    b, _ = run_job(spark, tmp_path, bronze_dir(tmp_path, "b", [CSV2]), "otherclub", DAY2, "--branch", "audit_b",
-                   namespace=ns)
+    b, _ = run_job(
+        spark, tmp_path, bronze_dir(tmp_path, "b", [CSV2]), "otherclub", DAY2, "--branch", "audit_b", namespace=ns
+    )
     c, _ = run_job(spark, tmp_path, bronze_dir(tmp_path, "c", [CSV2]), EH, DAY2, "--branch", "audit_c", namespace=ns)
     base_rows = count(spark, ns, "fact_telemetry_event")
 
@@ -73,8 +76,13 @@ def test_two_runs_on_different_partitions_both_publish_and_the_same_partition_co
     assert [t["mode"] for t in out["tables"]] == ["rebase"] * 3
     assert count(spark, ns, "fact_telemetry_event") == base_rows + a["rows_written"] + b["rows_written"]
     for course, day, n in ((EH, DAY2, a["rows_written"]), ("otherclub", DAY2, b["rows_written"])):
-        assert spark.sql(f"SELECT count(*) FROM {ns}.fact_telemetry_event WHERE course_id = '{course}' "
-                         f"AND ingest_date = DATE'{day}'").first()[0] == n
+        assert (
+            spark.sql(
+                f"SELECT count(*) FROM {ns}.fact_telemetry_event WHERE course_id = '{course}' "
+                f"AND ingest_date = DATE'{day}'"
+            ).first()[0]
+            == n
+        )
     assert str(main_snapshot(spark, ns, "fact_telemetry_event")) == out["tables"][0]["snapshot_id"]
 
     # c wrote the partition a published: publishing it would lose a's write or duplicate rows — refused, main kept
@@ -91,11 +99,13 @@ def test_old_audit_branches_expire_and_a_bad_branch_name_is_refused(spark, tmp_p
     run_job(spark, tmp_path, bronze_dir(tmp_path, "d2", [CSV2]), EH, DAY2, "--branch", "audit_new", namespace=ns)
     assert publish(ns, "audit_new", capsys=capsys)[0] == 0
     # a run that has only just made its branch (from main, no commit of its own yet) is never expired
-    from silver import tables
+    from fairway_spark.silver import tables
+
     for t in TABLES:
         tables.ensure_branch(spark, f"{ns}.{t}", "audit_starting")
-    run_job(spark, tmp_path, bronze_dir(tmp_path, "d3", [CSV1]), EH, "2025-06-04", "--branch", "audit_newer",
-            namespace=ns)
+    run_job(
+        spark, tmp_path, bronze_dir(tmp_path, "d3", [CSV1]), EH, "2025-06-04", "--branch", "audit_newer", namespace=ns
+    )
     code, out = publish(ns, "audit_newer", retain_days=0, capsys=capsys)
     assert code == 0, out
     assert out["expired"] == {t: ["audit_old"] for t in TABLES}

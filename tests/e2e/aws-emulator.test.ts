@@ -22,6 +22,7 @@ import type { SparkLauncher } from '../../assets/lib/aws/spark-launcher.ts';
 import { type Lakehouse, openLakehouse } from '../../assets/lib/lakehouse.ts';
 import { querySpark } from '../../assets/lib/query.ts';
 import { sparkEnv } from '../../assets/lib/spark-env.ts';
+import { sparkModule } from '../../assets/lib/spark-python.ts';
 import { readLakehouseTable } from '../../assets/lib/tables.ts';
 import { silverResults } from '../../assets/silver.ts';
 import type { MaterializeContext, StepPartition } from '../../framework/definitions/index.ts';
@@ -34,7 +35,7 @@ const silent = pino({ level: 'silent' });
 /**
  * Plays the remote job's part, as EMR Serverless would run it: reads the job run back from the emulator, gives
  * the driver the environment its `spark-defaults` carry, puts the uploaded bundle's zip on the Python path and
- * runs `script` with the entry point's arguments. The script speaks pipes through spark/pipes_s3.py.
+ * runs `script` with the entry point's arguments. The script speaks pipes through `fairway_pipes.s3`.
  */
 function playingTheJob(real: EmrServerlessLauncher, emu: AwsEmulator, lake: Lakehouse, script: string): SparkLauncher {
   const emr = new EMRServerlessClient(awsClientConfig(lake.config));
@@ -72,8 +73,8 @@ function playingTheJob(real: EmrServerlessLauncher, emu: AwsEmulator, lake: Lake
 /** A Silver-like job: per manifest partition a reconciliation check and a materialization, or an error. */
 const SILVER_LIKE_JOB = `
 import sys
-from pipes import md_int, md_row_count, md_text, open_pipes
-from silver import manifest
+from fairway_pipes import md_int, md_row_count, md_text, open_pipes
+from fairway_spark.silver import manifest
 parts = manifest.read(sys.argv[sys.argv.index("--manifest") + 1])
 with open_pipes() as pipes:
     assert pipes.run_id == "run1", pipes.context  # read from the context object the launcher put beside the messages
@@ -284,6 +285,17 @@ describe('the aws profile on an AWS emulator (moto)', () => {
       const { bucket, key } = parseS3Uri(uri);
       expect(await lake.store.head(bucket, key), uri).toBeDefined();
     }
+    // the entry point runs the packaged job from the zip alone, as EMR Serverless does (`--py-files`)
+    const dir = mkdtempSync(join(tmpdir(), 'fairway-bundle-'));
+    for (const f of a.files.slice(0, 2)) writeFileSync(join(dir, f.name), (f.source as { data: Buffer }).data);
+    const help = await execa(await lake.python(), [join(dir, 'silver_job.py'), '--help'], {
+      cwd: dir,
+      env: { PYTHONPATH: join(dir, 'fairway-spark.zip') },
+      extendEnv: false,
+      reject: false,
+    });
+    expect(help.exitCode, help.stderr).toBe(0);
+    expect(help.stdout).toContain('usage: python -m fairway_spark.silver_job');
     const again = await uploadJobBundle(lake.store, where, b);
     expect(again).toMatchObject({ id: a.id, uploaded: [], entryPoint: first.entryPoint });
     const manifest = parseS3Uri(first.manifestUri);
@@ -355,25 +367,17 @@ describe('the aws profile on an AWS emulator (moto)', () => {
       'CREATE TABLE silver.glue_probe (id bigint, course_id string) USING iceberg PARTITIONED BY (course_id)',
       "INSERT INTO silver.glue_probe VALUES (1, 'americanfalls'), (2, 'erinhills'), (3, 'erinhills')",
       'SELECT course_id, count(*) FROM silver.glue_probe GROUP BY course_id ORDER BY course_id',
-      // write-audit-publish on Glue: a run's rows on an audit branch, published below by spark/wap.py
+      // write-audit-publish on Glue: a run's rows on an audit branch, published below by fairway_spark.wap
       'ALTER TABLE silver.glue_probe CREATE BRANCH audit_glue',
       "INSERT INTO silver.glue_probe.branch_audit_glue VALUES (4, 'pinehurst4')",
       "SELECT CAST(snapshot_id AS string) FROM silver.glue_probe.refs WHERE name = 'audit_glue'",
     ]);
     const head = String(answers[6]!.rows[0]![0]);
+    const wap = sparkModule(repoRoot, 'wap');
     const publish = await execa(
       await lake.python(),
-      [
-        join(repoRoot, 'spark', 'wap.py'),
-        'publish',
-        '--namespace',
-        'silver',
-        '--tables',
-        'glue_probe',
-        '--branch',
-        'audit_glue',
-      ],
-      { env: { ...process.env, ...sparkEnv(lake.config) }, reject: false },
+      [...wap.args, 'publish', '--namespace', 'silver', '--tables', 'glue_probe', '--branch', 'audit_glue'],
+      { env: { ...process.env, ...wap.env, ...sparkEnv(lake.config) }, reject: false },
     );
     expect(publish.exitCode, `${publish.stdout}\n${publish.stderr}`).toBe(0);
     expect(JSON.parse(publish.stdout).tables).toEqual([

@@ -2,27 +2,15 @@
  * An AWS API emulator for the tests: moto in server mode (PyPI `moto[server]`, into a venv in the Fairway
  * cache) on a free port of 127.0.0.1. One endpoint answers S3, Glue, EMR Serverless, Athena and IAM.
  */
-import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { defaultCacheDir } from '../../framework/integrations/spark/index.ts';
+import { toolVenv } from '../../scripts/tool-venv.ts';
 
 /** moto 5.2.5: newest release; has EMR Serverless start/get/cancel job run, Athena's result queue, Glue. */
 export const MOTO_PIN = 'moto[server]==5.2.5';
 /** parliament 1.6.4: Duo Labs' IAM policy linter (newest release). */
 export const PARLIAMENT_PIN = 'parliament==1.6.4';
-
-/** A venv under the Fairway cache with `pins` installed, built once; returns its bin directory. */
-export async function toolVenv(name: string, pins: string[]): Promise<string> {
-  const venv = join(defaultCacheDir(), 'tools', name);
-  if (!existsSync(join(venv, '.fairway-complete'))) {
-    await execa('python3', ['-m', 'venv', '--clear', venv]);
-    await execa(join(venv, 'bin', 'pip'), ['install', '-q', ...pins]);
-    writeFileSync(join(venv, '.fairway-complete'), `${new Date().toISOString()}\n`);
-  }
-  return join(venv, 'bin');
-}
 
 /** A port nobody listens on now (the OS's pick), for a server started right after. */
 async function freePort(): Promise<number> {

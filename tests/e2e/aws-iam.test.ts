@@ -9,7 +9,8 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE_SCOPE, iamPolicies, type PolicyDocument } from '../../assets/lib/aws/iam-policies.ts';
 import { loadConfig } from '../../assets/lib/config.ts';
-import { PARLIAMENT_PIN, toolVenv } from './aws-emulator.ts';
+import { toolVenv } from '../../scripts/tool-venv.ts';
+import { PARLIAMENT_PIN } from './aws-emulator.ts';
 import { repoRoot } from './helpers.ts';
 
 const config = loadConfig({

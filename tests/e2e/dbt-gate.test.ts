@@ -15,6 +15,7 @@ import { loadGoldAssets } from '../../assets/gold.ts';
 import { type LakehouseConfig, loadConfig } from '../../assets/lib/config.ts';
 import { loadCourses } from '../../assets/lib/courses.ts';
 import { sparkEnv, sparkJars } from '../../assets/lib/spark-env.ts';
+import { sparkModule } from '../../assets/lib/spark-python.ts';
 import { type AssetDefinition, asset, defineAssets } from '../../framework/definitions/index.ts';
 import { launchRun, type RunContext } from '../../framework/execution/index.ts';
 import { buildGraph } from '../../framework/graph/index.ts';
@@ -40,11 +41,10 @@ const GATE_DIRS = {
 /** Runs SQL (or the bad-row injection) in one Spark session on the test's warehouse. */
 const SPARK_HELPER = `
 import json, sys
-sys.path.insert(0, sys.argv[1])
-from session import build_session
+from fairway_spark.session import build_session
 from pyspark.sql import functions as F
 spark, _ = build_session("fairway-e2e-dbt")
-mode, arg = sys.argv[2], sys.argv[3]
+mode, arg = sys.argv[1], sys.argv[2]
 if mode == "query":
     out = [[r.asDict() for r in spark.sql(q).collect()] for q in json.loads(arg)]
 else:
@@ -68,9 +68,16 @@ let runtime: SparkRuntime;
 let store: Store;
 let silverAssets: AssetDefinition[];
 let ctx: RunContext;
+const job = sparkModule(repoRoot, 'silver_job');
 
+/** The Spark jobs' environment, with the Spark side's package importable (`job.env`: its PYTHONPATH). */
 function sparkProcessEnv(): Record<string, string> {
-  return { ...sparkEnv(cfg), FAIRWAY_SPARK_JARS: sparkJars(cfg, runtime.jars).join(','), JAVA_HOME: runtime.javaHome };
+  return {
+    ...sparkEnv(cfg),
+    ...job.env,
+    FAIRWAY_SPARK_JARS: sparkJars(cfg, runtime.jars).join(','),
+    JAVA_HOME: runtime.javaHome,
+  };
 }
 
 async function runSilverJob(bronze: string): Promise<void> {
@@ -78,7 +85,7 @@ async function runSilverJob(bronze: string): Promise<void> {
   const r = await execa(
     runtime.python,
     [
-      join(repoRoot, 'spark', 'silver_job.py'),
+      ...job.args,
       '--bronze-path',
       bronze,
       '--course-id',
@@ -95,7 +102,7 @@ async function runSilverJob(bronze: string): Promise<void> {
 async function spark(mode: 'query' | 'inject', arg: string): Promise<unknown> {
   const script = join(root, 'spark_helper.py');
   writeFileSync(script, SPARK_HELPER);
-  const r = await execa(runtime.python, [script, join(repoRoot, 'spark'), mode, arg], {
+  const r = await execa(runtime.python, [script, mode, arg], {
     env: sparkProcessEnv(),
     reject: false,
     all: true,

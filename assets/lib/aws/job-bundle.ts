@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, sep } from 'node:path';
 import type { ObjectStore } from '../object-key.ts';
+import { sparkPackageRoot } from '../spark-python.ts';
 import { parseS3Uri } from './aws-clients.ts';
 import { storedZip } from './stored-zip.ts';
 
@@ -39,19 +40,30 @@ async function sha256OfFile(path: string): Promise<string> {
 
 const fileKey = (f: { name: string; sha256: string }) => `files/${f.sha256}/${f.name}`;
 
-/** The spark/ package files that go into `fairway-spark.zip` (the entry point goes beside it). */
+/** The Python packages that go into `fairway-spark.zip` (spark/fairway_spark and its pipes client spark/fairway_pipes). */
 function sparkPackageEntries(projectRoot: string) {
-  const spark = join(projectRoot, 'spark');
-  const top = ['pipes.py', 'pipes_s3.py', 'session.py', 'log4j2.properties'];
-  const silver = readdirSync(join(spark, 'silver'))
-    .filter((f) => f.endsWith('.py'))
-    .map((f) => `silver/${f}`);
-  return [...top, ...silver].map((name) => ({ name, data: readFileSync(join(spark, name)) }));
+  const root = sparkPackageRoot(projectRoot);
+  return ['fairway_pipes', 'fairway_spark'].flatMap((pkg) =>
+    readdirSync(join(root, pkg), { recursive: true, encoding: 'utf8' })
+      .filter((f) => /\.(py|properties)$/.test(f) && !f.includes('__pycache__'))
+      .map((f) => `${pkg}/${f.split(sep).join('/')}`)
+      .sort()
+      .map((name) => ({ name, data: readFileSync(join(root, name)) })),
+  );
 }
 
 /**
- * Builds the Silver job's bundle from the checkout and the runtime's jars: the entry point
- * (spark/silver_job.py), the spark package as a stored zip (`--py-files`), the pinned requirements and the
+ * EMR Serverless starts a file, not a module: this entry point runs the job as `python -m fairway_spark.silver_job`
+ * would, from the zip on `--py-files`.
+ */
+const ENTRY_POINT = Buffer.from(
+  '"""Runs fairway_spark.silver_job from fairway-spark.zip (spark.submit.pyFiles), as `python -m` does."""\n\n' +
+    'import runpy\n\nrunpy.run_module("fairway_spark.silver_job", run_name="__main__", alter_sys=True)\n',
+);
+
+/**
+ * Builds the Silver job's bundle from the checkout and the runtime's jars: the entry point (runs
+ * `fairway_spark.silver_job`), the packages as a stored zip (`--py-files`), the pinned requirements and the
  * jars. Two builds of the same files are byte-identical, whoever builds them.
  */
 export async function buildJobBundle(projectRoot: string, jars: readonly string[]): Promise<JobBundle> {
@@ -62,9 +74,9 @@ export async function buildJobBundle(projectRoot: string, jars: readonly string[
     source: { data },
   });
   const files: BundleFile[] = [
-    inMemory('silver_job.py', readFileSync(join(projectRoot, 'spark', 'silver_job.py'))),
+    inMemory('silver_job.py', ENTRY_POINT),
     inMemory('fairway-spark.zip', storedZip(sparkPackageEntries(projectRoot))),
-    inMemory('requirements.txt', readFileSync(join(projectRoot, 'spark', 'requirements.txt'))),
+    inMemory('requirements.txt', readFileSync(join(sparkPackageRoot(projectRoot), 'requirements.txt'))),
   ];
   const shipped = jars
     .filter((j) => REMOTE_JAR.test(basename(j)))

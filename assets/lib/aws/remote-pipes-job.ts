@@ -20,7 +20,7 @@ export interface RemotePipesJobOptions {
   /**
    * `s3://bucket/jobs/<run>/<step>/<attempt>/`: the step attempt's prefix. The job reads its pipes context
    * from `context.json` there (a service caps each Spark property at 1,024 characters; the context of a big
-   * batch is longer) and writes its messages under `messages/` (spark/pipes_s3.py).
+   * batch is longer) and writes its messages under `messages/` (`fairway_pipes.s3`).
    */
   stepUri: string;
   store: ObjectStore;

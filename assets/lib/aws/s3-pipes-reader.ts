@@ -2,7 +2,7 @@ import type { ObjectStore } from '../object-key.ts';
 import { parseS3Uri } from './aws-clients.ts';
 
 /**
- * Reads the pipes channel of a remote job (spark/pipes_s3.py): numbered chunk objects under one S3 prefix,
+ * Reads the pipes channel of a remote job (`fairway_pipes.s3`): numbered chunk objects under one S3 prefix,
  * each a run of complete JSON lines, written in key order. Each `read()` returns the lines of the chunks that
  * appeared since the last one, in order; a chunk is read once.
  */

@@ -31,7 +31,7 @@ const REMOTE_ENV =
  */
 export function remoteSparkEnv(config: LakehouseConfig): Record<string, string> {
   const env = Object.entries(sparkEnv(config)).filter(([k, v]) => REMOTE_ENV.test(k) && v !== '');
-  // no executor watch (spark/session.py): the service scales executors, its execution timeout bounds the job
+  // no executor watch (fairway_spark.session): the service scales executors, its execution timeout bounds the job
   return { ...Object.fromEntries(env), FAIRWAY_SPARK_MASTER: 'managed', FAIRWAY_SPARK_EXECUTOR_WAIT_SECONDS: '0' };
 }
 
@@ -44,7 +44,7 @@ interface RemoteSilverOptions {
   jars: readonly string[];
   /** The manifest the local job would read, as JSON text: uploaded beside the step's messages. */
   manifest: string;
-  /** silver_job.py's arguments after `--manifest FILE`. */
+  /** The Silver job's arguments after `--manifest FILE`. */
   args: string[];
   runId: string;
   stepKey: string;

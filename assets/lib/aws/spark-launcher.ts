@@ -8,7 +8,7 @@
 export interface RemoteSparkJob {
   /** Shown in the service's console: `fairway-<run id>-<step>`. */
   name: string;
-  /** The driver's Python file (the bundle's spark/silver_job.py). */
+  /** The driver's Python file (the bundle's `silver_job.py`, which runs `fairway_spark.silver_job`). */
   entryPoint: string;
   args: string[];
   /** Zips on the driver's and executors' Python path (the bundle's spark package). */

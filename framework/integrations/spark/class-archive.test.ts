@@ -11,11 +11,10 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A stand-in for spark/class_archive.py: counts its runs, then writes the archive or fails. */
-function script(fails: boolean): string {
-  const file = join(dir, 'class_archive.py');
+/** A stand-in for `fairway_spark.class_archive`, a module in `dir`: counts its runs, then writes the archive or fails. */
+function standIn(fails: boolean): { module: string; pythonPath: string } {
   writeFileSync(
-    file,
+    join(dir, 'stand_in_archive.py'),
     [
       'import os, sys',
       `open(${JSON.stringify(join(dir, 'runs'))}, "a").write(os.environ["FAIRWAY_SPARK_JARS"] + "\\n")`,
@@ -23,12 +22,12 @@ function script(fails: boolean): string {
       'open(sys.argv[1], "wb").write(b"jsa")',
     ].join('\n'),
   );
-  return file;
+  return { module: 'stand_in_archive', pythonPath: dir };
 }
 
 function inputs(fails: boolean, messages: string[]) {
   return {
-    script: script(fails),
+    ...standIn(fails),
     python: 'python3',
     venvDir: join(dir, 'venv-abc'),
     jarsDir: dir,

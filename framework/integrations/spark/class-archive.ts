@@ -4,8 +4,12 @@ import { basename, join } from 'node:path';
 import { withLock } from '../../lock/index.ts';
 
 export interface ClassArchiveInputs {
-  /** `spark/class_archive.py`: runs a small Silver job in a JVM that writes the archive at exit. */
-  script: string;
+  /**
+   * The Python module that writes it (`fairway_spark.class_archive`: runs a small Silver job in a JVM that writes
+   * the archive at exit), run as `python -m <module> ARCHIVE` with `pythonPath` as PYTHONPATH.
+   */
+  module: string;
+  pythonPath: string;
   python: string;
   venvDir: string;
   jarsDir: string;
@@ -18,8 +22,8 @@ export interface ClassArchiveInputs {
 
 /**
  * The Spark driver JVM's class-data-sharing archive for this venv, jars directory and JVM build (a hash
- * of `<javaHome>/release`: a JDK update gets a new archive). spark/session.py looks for it under the
- * same name (`class_archive`) and starts the JVM with it: Spark starts ~2–4 s sooner (bench/README.md,
+ * of `<javaHome>/release`: a JDK update gets a new archive). spark/fairway_spark/session.py looks for
+ * it under the same name (`class_archive`) and starts the JVM with it: Spark starts ~2–4 s sooner (bench/README.md,
  * session 6). Undefined when the JDK has no `release` file.
  */
 export function classArchivePath(jarsDir: string, venvDir: string, javaHome: string): string | undefined {
@@ -49,8 +53,14 @@ async function writeArchive(i: ClassArchiveInputs, archive: string, failed: stri
   if (existsSync(archive) || existsSync(failed)) return; // another process wrote it while we waited
   i.progress('writing the Spark driver class archive (once, ~1 min; every later Spark start is faster)');
   const { execa } = await import('execa');
-  const r = await execa(i.python, [i.script, archive], {
-    env: { ...i.env, JAVA_HOME: i.javaHome, FAIRWAY_SPARK_JARS: i.jars.join(','), PYSPARK_PYTHON: i.python },
+  const r = await execa(i.python, ['-m', i.module, archive], {
+    env: {
+      ...i.env,
+      PYTHONPATH: i.pythonPath,
+      JAVA_HOME: i.javaHome,
+      FAIRWAY_SPARK_JARS: i.jars.join(','),
+      PYSPARK_PYTHON: i.python,
+    },
     extendEnv: false,
     reject: false,
     cancelSignal: i.signal,

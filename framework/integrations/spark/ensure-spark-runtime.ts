@@ -84,7 +84,9 @@ export function sparkRuntimePaths(
  *
  * @example
  * const rt = await ensureSparkRuntime({ requirementsFile: 'spark/requirements.txt', pomFile: 'spark/jars/pom.xml' });
- * await execa(rt.python, ['spark/silver_job.py', ...], { env: { JAVA_HOME: rt.javaHome, FAIRWAY_SPARK_JARS: rt.jars.join(',') } });
+ * await execa(rt.python, ['-m', 'fairway_spark.silver_job', ...], {
+ *   env: { PYTHONPATH: 'spark', JAVA_HOME: rt.javaHome, FAIRWAY_SPARK_JARS: rt.jars.join(',') },
+ * });
  */
 export async function ensureSparkRuntime(opts: SparkRuntimeOptions): Promise<SparkRuntime> {
   const env = opts.env ?? process.env;
@@ -102,10 +104,12 @@ export async function ensureSparkRuntime(opts: SparkRuntimeOptions): Promise<Spa
     .filter((f) => f.endsWith('.jar'))
     .sort()
     .map((f) => join(jarsDir, f));
-  // The script that writes the driver's class archive sits beside the requirements (spark/); test runtimes have none.
-  const script = join(dirname(resolve(opts.requirementsFile)), 'class_archive.py');
-  if (existsSync(script)) {
-    await ensureClassArchive({ script, python, venvDir, jarsDir, jars, javaHome, env, progress, signal: opts.signal });
+  // The package that writes the driver's class archive sits beside the requirements (spark/); test runtimes have none.
+  const pythonPath = dirname(resolve(opts.requirementsFile));
+  if (existsSync(join(pythonPath, 'fairway_spark', 'class_archive.py'))) {
+    const module = 'fairway_spark.class_archive';
+    const signal = opts.signal;
+    await ensureClassArchive({ module, pythonPath, python, venvDir, jarsDir, jars, javaHome, env, progress, signal });
   }
   return { python, jars, venvDir, javaHome };
 }

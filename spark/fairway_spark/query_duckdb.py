@@ -1,7 +1,7 @@
 """Answers read-only SQL on the embedded profile's Iceberg tables without Spark: pyiceberg reads the
 tables that the statement names (from the JDBC catalog's SQLite file) as Arrow, DuckDB runs the SQL.
 
-Same output as spark/query.py (one JSON line per statement; ``total_rows`` past ``FAIRWAY_QUERY_MAX_ROWS``),
+Same output as fairway_spark.query (one JSON line per statement; ``total_rows`` past ``FAIRWAY_QUERY_MAX_ROWS``),
 plus two kinds of answers of its own:
 
 - ``{"statement": i, "error": "...", "code": "TABLE_NOT_FOUND"}``: the statement names a table the catalog
@@ -9,7 +9,7 @@ plus two kinds of answers of its own:
 - ``{"statement": i, "fallback": "<reason>"}``: DuckDB cannot run it here (not a SELECT, Spark-only syntax or
   functions such as Sedona's ST_*, a view, a parse or binder error): the caller runs it on Spark.
 
-    python spark/query_duckdb.py "SELECT count(*) FROM silver.fact_telemetry_event" [more statements...]
+    python -m fairway_spark.query_duckdb "SELECT count(*) FROM silver.fact_telemetry_event" [more statements...]
 
 Reads the same ``FAIRWAY_CATALOG_*`` / ``FAIRWAY_WAREHOUSE`` variables as session.py. Never writes the catalog.
 DuckDB extensions are never installed or loaded (no network at run time): the wheel's built-ins only.
@@ -23,14 +23,23 @@ import os
 import re
 import sqlite3
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import quote
 
-from query import _jsonable, max_rows
+from fairway_spark.query import jsonable, max_rows
 
 # Iceberg metadata tables that pyiceberg's `Table.inspect` also has (`silver.fact_telemetry_event.refs` ...).
-METADATA_TABLES = ("entries", "files", "history", "manifests", "metadata_log_entries", "partitions", "refs", "snapshots")
+METADATA_TABLES = (
+    "entries",
+    "files",
+    "history",
+    "manifests",
+    "metadata_log_entries",
+    "partitions",
+    "refs",
+    "snapshots",
+)
 # Spark SQL functions that DuckDB has under another name, as macros so the same statement runs on both.
 SPARK_MACROS = (
     "CREATE MACRO unix_micros(ts) AS epoch_us(CAST(ts AS TIMESTAMP))",
@@ -86,8 +95,8 @@ def sqlite_path(uri: str) -> str:
     """``jdbc:sqlite:file:/abs/catalog.db`` (session.py's form) → ``/abs/catalog.db``."""
     if not uri.startswith("jdbc:sqlite:"):
         raise Unsupported(f"the catalog is not a SQLite JDBC catalog ({uri.split(':')[0]}…)")
-    path = uri[len("jdbc:sqlite:"):]
-    path = path[len("file:"):] if path.startswith("file:") else path
+    path = uri[len("jdbc:sqlite:") :]
+    path = path[len("file:") :] if path.startswith("file:") else path
     return path.split("?", 1)[0]
 
 
@@ -166,9 +175,13 @@ class DuckDbReader:
         if (env.get("FAIRWAY_CATALOG_TYPE") or "jdbc") != "jdbc":
             raise Unsupported(f"the catalog is {env.get('FAIRWAY_CATALOG_TYPE')}, not a SQLite JDBC catalog")
         self.catalog = IcebergCatalog(
-            env.get("FAIRWAY_CATALOG_NAME") or "lakehouse", env.get("FAIRWAY_CATALOG_URI") or "", _file_io_properties(env)
+            env.get("FAIRWAY_CATALOG_NAME") or "lakehouse",
+            env.get("FAIRWAY_CATALOG_URI") or "",
+            _file_io_properties(env),
         )
-        self.con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        self.con = duckdb.connect(
+            ":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        )
         settings = (
             "SET python_enable_replacements = false",  # never scan a Python variable named like a table
             "SET TimeZone = 'UTC'",  # spark.sql.session.timeZone (session.py)
@@ -204,7 +217,9 @@ class DuckDbReader:
         self._registered.add(name)
         self.con.register(name, arrow)
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_sql}")
-        self.con.execute(f"CREATE OR REPLACE VIEW {schema_sql}.{_quote(view)} AS SELECT * FROM temp.main.{_quote(name)}")
+        self.con.execute(
+            f"CREATE OR REPLACE VIEW {schema_sql}.{_quote(view)} AS SELECT * FROM temp.main.{_quote(name)}"
+        )
 
     def prepare(self, sql: str) -> list[tuple[str, ...]]:
         """Registers the catalog tables the statement names, with only the columns it can use; returns the
@@ -245,7 +260,7 @@ class DuckDbReader:
         self._register(meta, f"{_quote(key[0])}.{_quote(key[1])}", arrow)
 
     def run(self, sql: str, limit: int | None) -> dict:
-        """Columns, rows (at most ``limit``) and ``total_rows`` when cut, as spark/query.py's ``collect``."""
+        """Columns, rows (at most ``limit``) and ``total_rows`` when cut, as fairway_spark.query's ``collect``."""
         self._check_read_only(sql)
         try:
             return self._run(sql, limit, self.prepare(sql))
@@ -273,7 +288,7 @@ class DuckDbReader:
             if name and any(len(c) >= 2 and name in c for c in chains):
                 raise TableNotFound(f"[TABLE_OR_VIEW_NOT_FOUND] {message}") from e
             raise Unsupported(message) from e
-        out["rows"] = [[_jsonable(_local_naive(v)) for v in row] for row in rows]
+        out["rows"] = [[jsonable(_local_naive(v)) for v in row] for row in rows]
         return out
 
     def _check_read_only(self, sql: str) -> None:
@@ -293,7 +308,7 @@ class DuckDbReader:
 
 def main(statements: list[str]) -> int:
     if not statements:
-        print("usage: query_duckdb.py <sql> [<sql> ...]", file=sys.stderr)
+        print("usage: python -m fairway_spark.query_duckdb <sql> [<sql> ...]", file=sys.stderr)
         return 2
     limit = max_rows()
     try:

@@ -1,6 +1,6 @@
 """Prints the Spark settings dbt-spark (method: session) must use, as one JSON object on stdout.
 
-    python spark/dbt_profile.py
+    python -m fairway_spark.dbt_profile      (with spark/ on PYTHONPATH)
 
 Same environment variables as session.py: the settings are ``session_conf()`` plus the master, so
 dbt's session resolves ``silver.fact_telemetry_event`` in the same Iceberg catalog as the Silver job.
@@ -10,12 +10,9 @@ Fairway writes them into ``<state>/dbt/profiles.yml`` (server_side_parameters). 
 from __future__ import annotations
 
 import json
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from session import ConfigError, _env, _prepare_local_catalog, session_conf  # noqa: E402
+from fairway_spark.session import ConfigError, prepare_local_catalog, session_conf, spark_master
 
 
 def main() -> int:
@@ -24,8 +21,8 @@ def main() -> int:
     except ConfigError as e:
         print(f"dbt_profile: error: {e}", file=sys.stderr)
         return 2
-    _prepare_local_catalog(conf)
-    conf["spark.master"] = _env(os.environ, "FAIRWAY_SPARK_MASTER", "local[2]")
+    prepare_local_catalog(conf)
+    conf["spark.master"] = spark_master()
     # dbt-spark calls enableHiveSupport(); Fairway's tables live in the Iceberg catalog, and an
     # in-memory session catalog keeps Derby's metastore_db/ out of the working directory.
     conf["spark.sql.catalogImplementation"] = "in-memory"

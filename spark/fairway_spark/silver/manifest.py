@@ -20,7 +20,7 @@ import os
 import zoneinfo
 from dataclasses import dataclass
 
-from silver.errors import JobError
+from fairway_spark.silver.errors import JobError
 
 
 @dataclass(frozen=True)
@@ -100,14 +100,20 @@ def dir_key(path: str) -> str:
     """A directory as Spark and the manifest may spell it, in one form: ``file:/x``, ``file:///x`` and ``/x``
     are ``/x``; trailing slashes go (``s3a://b/x/`` is ``s3a://b/x``)."""
     if path.startswith("file:"):
-        path = "/" + path[len("file:"):].lstrip("/")
+        path = "/" + path[len("file:") :].lstrip("/")
     return path.rstrip("/") or "/"
 
 
 def single(bronze_path: str, course: str, ingest_date: str, course_centre, course_timezone: str | None) -> Partition:
     """The single-partition command-line options as a manifest of one."""
-    return Partition(default_key(course, ingest_date), course, ingest_date, absolute(bronze_path),
-                     tuple(course_centre) if course_centre else None, course_timezone or "UTC")
+    return Partition(
+        default_key(course, ingest_date),
+        course,
+        ingest_date,
+        absolute(bronze_path),
+        tuple(course_centre) if course_centre else None,
+        course_timezone or "UTC",
+    )
 
 
 _FIELDS = {"partition_key", "course_id", "ingest_date", "bronze_path", "course_centre", "course_timezone"}
@@ -117,7 +123,7 @@ def read(path: str) -> list[Partition]:
     """The partitions of a manifest file, checked; raises a ``bad_arguments`` JobError (exit 2)."""
     try:
         if path.startswith("s3://"):  # a job on EMR Serverless: the manifest Fairway uploaded for the run
-            from pipes_s3 import read_text
+            from fairway_pipes.s3 import read_text
 
             doc = json.loads(read_text(path))
         else:
@@ -176,8 +182,11 @@ def _checked(field: str, validator, value: str):
 def _centre(value) -> tuple[float, float] | None:
     if value is None:
         return None
-    numbers = isinstance(value, list) and len(value) == 2 and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    numbers = (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    )
     if not numbers:
         raise ValueError(f"course_centre must be [lon, lat] or null, got {value!r}")
     return _checked("course_centre", centre, f"{value[0]},{value[1]}")

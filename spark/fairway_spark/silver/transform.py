@@ -1,4 +1,8 @@
-"""Spark side of the Silver job: typed location rows, quarantine, dedup, derived columns."""
+"""Spark side of the Silver job: typed location rows, quarantine, dedup, derived columns.
+
+Over 400 lines on purpose: these are the DataFrame steps of one plan in the order the job chains them (the batch
+plan has one shuffle, tests/test_silver_batch.py), each a small function; split, the plan would be read across files.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,16 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from silver.manifest import dir_key
-from silver.parse import TAGGED_SCHEMA, parse_file, tagged
+from fairway_spark.silver.manifest import dir_key
+from fairway_spark.silver.parse import parse_file
+from fairway_spark.silver.records import TAGGED_SCHEMA, tagged
 
 _SPARK_TYPES = {
-    pa.string(): T.StringType(), pa.int32(): T.IntegerType(), pa.int64(): T.LongType(),
-    pa.float64(): T.DoubleType(), pa.bool_(): T.BooleanType(),
+    pa.string(): T.StringType(),
+    pa.int32(): T.IntegerType(),
+    pa.int64(): T.LongType(),
+    pa.float64(): T.DoubleType(),
+    pa.bool_(): T.BooleanType(),
 }
 PARSED_SCHEMA = T.StructType([T.StructField(f.name, _SPARK_TYPES[f.type], True) for f in TAGGED_SCHEMA])
 
@@ -52,7 +60,7 @@ def list_many(spark: SparkSession, paths: dict[int, str]) -> dict[int, list[tupl
             return e
 
     with ThreadPoolExecutor(max_workers=max(1, min(16, len(paths)))) as pool:
-        return dict(zip(paths, pool.map(listing, paths.values())))
+        return dict(zip(paths, pool.map(listing, paths.values()), strict=True))
 
 
 def _parse_files(part_of: dict[str, int], batches):
@@ -60,7 +68,7 @@ def _parse_files(part_of: dict[str, int], batches):
     (``part_of``: ``manifest.dir_key`` of a partition directory → its part_idx). Files in subdirectories are
     skipped, as the listing skips them."""
     for batch in batches:
-        for path, content in zip(batch.column("path").to_pylist(), batch.column("content").to_pylist()):
+        for path, content in zip(batch.column("path").to_pylist(), batch.column("content").to_pylist(), strict=True):
             part_idx = part_of.get(dir_key(path.rsplit("/", 1)[0]))
             if part_idx is not None:
                 for records in parse_file(path, content):
@@ -101,10 +109,15 @@ def with_row_id(records: DataFrame) -> DataFrame:
 
 def file_stats(records: DataFrame) -> list[dict]:
     """The per-file stats rows of the records, each with its ``part_idx``."""
-    rows = records.where(F.col("record_kind") == "stats").select(
-        "part_idx", "source_file", "source_format", "file_stats").collect()
-    return [{"part_idx": r.part_idx, "file": r.source_file, "format": r.source_format, **json.loads(r.file_stats)}
-            for r in rows]
+    rows = (
+        records.where(F.col("record_kind") == "stats")
+        .select("part_idx", "source_file", "source_format", "file_stats")
+        .collect()
+    )
+    return [
+        {"part_idx": r.part_idx, "file": r.source_file, "format": r.source_format, **json.loads(r.file_stats)}
+        for r in rows
+    ]
 
 
 def stats_by_partition(file_stats: list[dict]) -> dict[int, dict]:
@@ -128,7 +141,13 @@ def summarize_stats(file_stats: list[dict]) -> dict:
         for k in ("rounds", "records_malformed", "slots", "padding", "real", "empty_rounds"):
             total[k] += int(s.get(k, 0))
         unknown.update(s.get("unknown_columns", []))
-    return {"totals": dict(total), "files": files, "rejected": rejected, "errors": errors, "unknown_columns": sorted(unknown)}
+    return {
+        "totals": dict(total),
+        "files": files,
+        "rejected": rejected,
+        "errors": errors,
+        "unknown_columns": sorted(unknown),
+    }
 
 
 def per_partition(values: list) -> Column:
@@ -172,11 +191,21 @@ def robust_centres(locs: DataFrame, bounds, parts: list[int], n_parts: int) -> d
     """Median lon/lat of the plausible fixes (finite, not (0,0), in bounds) of each partition in ``parts``
     (of ``n_parts``), in one grouped pass; a partition without any has no centre."""
     lon, lat = F.col("longitude"), F.col("latitude")
-    ok = F.col("is_location") & (~F.isnan(lon)) & (~F.isnan(lat)) & ~((lon == 0) & (lat == 0)) & _in_bounds(lon, lat, bounds)
+    ok = (
+        F.col("is_location")
+        & (~F.isnan(lon))
+        & (~F.isnan(lat))
+        & ~((lon == 0) & (lat == 0))
+        & _in_bounds(lon, lat, bounds)
+    )
     if len(parts) < n_parts:
         ok = ok & F.col("part_idx").isin(parts)
-    rows = locs.where(ok).groupBy("part_idx").agg(
-        F.percentile(lon, 0.5).alias("lon"), F.percentile(lat, 0.5).alias("lat")).collect()
+    rows = (
+        locs.where(ok)
+        .groupBy("part_idx")
+        .agg(F.percentile(lon, 0.5).alias("lon"), F.percentile(lat, 0.5).alias("lat"))
+        .collect()
+    )
     return {r.part_idx: (r.lon, r.lat) for r in rows if r.lon is not None}
 
 
@@ -273,9 +302,12 @@ def partition_counts(ranked: DataFrame) -> dict[int, tuple[dict[str, int], dict[
     def count(condition: F.Column) -> F.Column:
         return F.sum(F.when(condition, 1).otherwise(0))
 
-    groups = ranked.where("is_location").groupBy("part_idx", "section_number", "hole_number").agg(
-        *(count(c).alias(name) for name, c in conditions.items())
-    ).collect()
+    groups = (
+        ranked.where("is_location")
+        .groupBy("part_idx", "section_number", "hole_number")
+        .agg(*(count(c).alias(name) for name, c in conditions.items()))
+        .collect()
+    )
     by_part = defaultdict(list)
     for g in groups:
         by_part[g.part_idx].append(g)
@@ -284,8 +316,11 @@ def partition_counts(ranked: DataFrame) -> dict[int, tuple[dict[str, int], dict[
 
 def _counts(groups: list, conditions: dict) -> tuple[dict[str, int], dict[tuple[int, int], int]]:
     totals = {name: sum(g[name] for g in groups) for name in conditions}
-    kept = {(g.section_number, g.hole_number): g.banded for g in groups
-            if g.section_number is not None and g.hole_number is not None and g.banded}
+    kept = {
+        (g.section_number, g.hole_number): g.banded
+        for g in groups
+        if g.section_number is not None and g.hole_number is not None and g.banded
+    }
     return totals, kept
 
 
@@ -341,8 +376,9 @@ def nine_number(band_starts: list[list[int]]) -> F.Column:
         for start in band_starts[0]:
             band = band + F.when(section >= start, 1).otherwise(0)
     else:
-        starts = F.element_at(F.array(*[F.array(*[F.lit(s) for s in b]).cast("array<int>") for b in band_starts]),
-                              F.col("part_idx") + 1)
+        starts = F.element_at(
+            F.array(*[F.array(*[F.lit(s) for s in b]).cast("array<int>") for b in band_starts]), F.col("part_idx") + 1
+        )
         band = F.size(F.filter(starts, lambda start: section >= start)) + 1
     by_section = F.when(section.isNotNull(), band).otherwise(F.lit(1))
     return F.when(hole >= 10, F.ceil(hole / 9).cast("int")).otherwise(by_section).cast("int")
@@ -378,25 +414,27 @@ def derive(rows: DataFrame, band_starts: list[list[int]], timezones: list[str], 
     local = F.from_utc_timestamp(ts, per_partition(timezones))
     valid = _valid_point(lon, lat)
     h3 = F.expr(f"ST_H3CellIDs(ST_Point(longitude, latitude), {H3_RESOLUTION}, false)")[0]
-    return rows.withColumns({
-        "round_duration_minutes": F.round((F.col("round_end_us") - F.col("round_start_us")) / 60e6, 2),
-        "pace": F.round("pace", 3),
-        "pace_gap": F.round("pace_gap", 3),
-        "positional_gap": F.round("positional_gap", 3),
-        "nine_number": nine_number(band_starts),
-        "is_timestamp_missing": ts.isNull(),
-        "event_year": F.year(ts),
-        "event_month": F.month(ts),
-        "event_day": F.dayofmonth(ts),
-        # ISO numbering 1 = Monday … 7 = Sunday (Spark's dayofweek is 1 = Sunday)
-        "event_weekday": ((F.dayofweek(ts) + 5) % 7) + 1,
-        "local_date": F.to_date(local),
-        "local_hour": F.hour(local),
-        "geometry": F.when(valid, F.expr("ST_AsBinary(ST_Point(longitude, latitude))")),
-        "geometry_wkt": F.when(valid, point_wkt(lon, lat)),
-        "is_location_padding": F.lit(False),
-        "h3_cell_id": F.when(valid, h3) if with_h3 else F.lit(None).cast("bigint"),
-    })
+    return rows.withColumns(
+        {
+            "round_duration_minutes": F.round((F.col("round_end_us") - F.col("round_start_us")) / 60e6, 2),
+            "pace": F.round("pace", 3),
+            "pace_gap": F.round("pace_gap", 3),
+            "positional_gap": F.round("positional_gap", 3),
+            "nine_number": nine_number(band_starts),
+            "is_timestamp_missing": ts.isNull(),
+            "event_year": F.year(ts),
+            "event_month": F.month(ts),
+            "event_day": F.dayofmonth(ts),
+            # ISO numbering 1 = Monday … 7 = Sunday (Spark's dayofweek is 1 = Sunday)
+            "event_weekday": ((F.dayofweek(ts) + 5) % 7) + 1,
+            "local_date": F.to_date(local),
+            "local_hour": F.hour(local),
+            "geometry": F.when(valid, F.expr("ST_AsBinary(ST_Point(longitude, latitude))")),
+            "geometry_wkt": F.when(valid, point_wkt(lon, lat)),
+            "is_location_padding": F.lit(False),
+            "h3_cell_id": F.when(valid, h3) if with_h3 else F.lit(None).cast("bigint"),
+        }
+    )
 
 
 def track_previews(kept: DataFrame, max_points: int = 150) -> dict[int, list[list[float]]]:
@@ -413,10 +451,19 @@ def track_previews(kept: DataFrame, max_points: int = 150) -> dict[int, list[lis
     if not chosen:
         return {}
     points = defaultdict(list)
-    rows = timed.where(F.col("round_id").isin(sorted(set(chosen.values())))).select(
-        "part_idx", "round_id", "fix_us", "longitude", "latitude").collect()
+    rows = (
+        timed.where(F.col("round_id").isin(sorted(set(chosen.values()))))
+        .select("part_idx", "round_id", "fix_us", "longitude", "latitude")
+        .collect()
+    )
     for r in rows:
         if chosen.get(r.part_idx) == r.round_id:
             points[r.part_idx].append((r.fix_us, r.longitude, r.latitude))
-    return {i: [[round(lon, 6), round(lat, 6)] for _, lon, lat in sorted(ps, key=lambda p: p[0])[:max_points]
-                if lon is not None and lat is not None] for i, ps in points.items()}
+    return {
+        i: [
+            [round(lon, 6), round(lat, 6)]
+            for _, lon, lat in sorted(ps, key=lambda p: p[0])[:max_points]
+            if lon is not None and lat is not None
+        ]
+        for i, ps in points.items()
+    }

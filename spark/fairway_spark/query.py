@@ -5,7 +5,7 @@ Used by `fairway query` and by tests to read tables. One JSON object per stateme
 more than ``FAIRWAY_QUERY_MAX_ROWS`` rows (default 10,000; 0 = no limit) and only that many were returned. A
 failing statement prints ``{"statement": <index>, "error": "..."}`` and the job exits 1.
 
-    python spark/query.py "SELECT count(*) FROM silver.fact_telemetry_event" [more statements...]
+    python -m fairway_spark.query "SELECT count(*) FROM silver.fact_telemetry_event" [more statements...]
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import decimal
 import json
 import sys
 
-from session import ConfigError, build_session, watch_executors
+from fairway_spark.session import ConfigError, build_session, watch_executors
 
 DEFAULT_MAX_ROWS = 10_000
 # JSON readers in JavaScript parse numbers as doubles: larger integers (H3 cell ids, snapshot ids)
@@ -23,7 +23,7 @@ DEFAULT_MAX_ROWS = 10_000
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
-def _jsonable(value):
+def jsonable(value):
     if isinstance(value, (datetime.datetime, datetime.date)):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
@@ -53,13 +53,13 @@ def collect(df, limit: int | None) -> dict:
     if limit is not None and len(rows) > limit:
         out["total_rows"] = df.count()
         rows = rows[:limit]
-    out["rows"] = [[_jsonable(v) for v in row] for row in rows]
+    out["rows"] = [[jsonable(v) for v in row] for row in rows]
     return out
 
 
 def main(statements: list[str]) -> int:
     if not statements:
-        print("usage: query.py <sql> [<sql> ...]", file=sys.stderr)
+        print("usage: python -m fairway_spark.query <sql> [<sql> ...]", file=sys.stderr)
         return 2
     try:
         spark, _ = build_session("fairway-query")

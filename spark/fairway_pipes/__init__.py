@@ -1,4 +1,4 @@
-"""Python side of Fairway's subprocess message protocol (stdlib only).
+"""fairway_pipes: the Python side of Fairway's subprocess message protocol (stdlib only).
 
 The orchestrator sets ``FAIRWAY_PIPES_MESSAGES`` to a file path; every message is appended to it as
 one JSON object per line and flushed. ``FAIRWAY_PIPES_CONTEXT`` holds the run context as JSON. When a
@@ -10,7 +10,7 @@ and the context is empty.
         pipes.report_materialization(data_version="123", metadata={"rows": md_row_count(10)})
 
 A job launched on a managed Spark service (EMR Serverless) gets an ``s3://bucket/prefix/`` there instead of a
-path: its messages go to numbered chunk objects under that prefix (spark/pipes_s3.py), which Fairway reads
+path: its messages go to numbered chunk objects under that prefix (``fairway_pipes.s3``), which Fairway reads
 while it polls the job.
 
 ``report_materialization``, ``report_check`` and ``report_error`` take an optional ``partition_key``: a job
@@ -26,7 +26,8 @@ import math
 import os
 import sys
 import threading
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 MESSAGES_ENV = "FAIRWAY_PIPES_MESSAGES"
 CONTEXT_ENV = "FAIRWAY_PIPES_CONTEXT"
@@ -83,7 +84,7 @@ def md_table_schema(columns: Iterable[Mapping[str, Any]]) -> dict:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _json_safe(value: Any) -> Any:
@@ -110,7 +111,7 @@ class Pipes:
         self._lock = threading.Lock()
         self._file = None
         if messages_path and messages_path.startswith("s3://"):
-            from pipes_s3 import S3ChunkWriter  # boto3, only for a job run away from the orchestrator
+            from fairway_pipes.s3 import S3ChunkWriter  # boto3, only for a job run away from the orchestrator
 
             self._file = S3ChunkWriter(messages_path)
         elif messages_path:
@@ -204,14 +205,16 @@ class Pipes:
             self._file = None
 
     # -- context manager: an uncaught exception is reported, then re-raised
-    def __enter__(self) -> "Pipes":
+    def __enter__(self) -> Pipes:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         try:
             if exc is not None and not isinstance(exc, (SystemExit, KeyboardInterrupt)):
                 code = getattr(exc, "code", None)
-                self.report_error(f"{exc_type.__name__}: {exc}", code=code if isinstance(code, str) else "uncaught_exception")
+                self.report_error(
+                    f"{exc_type.__name__}: {exc}", code=code if isinstance(code, str) else "uncaught_exception"
+                )
         finally:
             self.close()
         return False
@@ -224,7 +227,7 @@ def read_context(environ: Mapping[str, str] | None = None) -> dict:
     if not raw:
         return {}
     if raw.startswith("s3://"):
-        from pipes_s3 import read_text
+        from fairway_pipes.s3 import read_text
 
         raw = read_text(raw, environ)
     try:

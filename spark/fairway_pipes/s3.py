@@ -7,7 +7,7 @@ a new one at most every ``FLUSH_SECONDS`` while messages come and one at ``close
 prefix while it polls the job (assets/lib/aws/s3-pipes-reader.ts) and reads each new chunk once, so row
 counts, checks and data versions arrive as they do from the local file.
 
-boto3 is imported here only, on first use: the local channel (spark/pipes.py) stays stdlib-only. Fairway's
+boto3 is imported here only, on first use: the local channel (``fairway_pipes``) stays stdlib-only. Fairway's
 venv pins it (spark/requirements.txt); on EMR Serverless it comes with the job's Python environment.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import urlparse
 
 FLUSH_SECONDS = 2.0
@@ -51,13 +51,14 @@ def read_text(uri: str, env: Mapping[str, str] | None = None) -> str:
 
 
 class S3ChunkWriter:
-    """A file-like sink for :class:`pipes.Pipes`: buffers the text written and puts it as chunk objects under
+    """A file-like sink for :class:`fairway_pipes.Pipes`: buffers the text written and puts it as chunk objects under
     ``uri`` (``s3://bucket/prefix/``). ``flush()`` (after each message) puts a chunk only when the last one is
     ``flush_seconds`` old, so a chatty job makes a few requests, not one per line; a daemon thread puts what waits
     every ``flush_seconds`` (a message before a long Spark stage is not held back); ``close()`` puts the rest."""
 
-    def __init__(self, uri: str, env: Mapping[str, str] | None = None, flush_seconds: float = FLUSH_SECONDS,
-                 client=None):
+    def __init__(
+        self, uri: str, env: Mapping[str, str] | None = None, flush_seconds: float = FLUSH_SECONDS, client=None
+    ):
         parsed = urlparse(uri)
         if parsed.scheme != "s3" or not parsed.netloc:
             raise ValueError(f"pipes messages URI must be s3://bucket/prefix/, got {uri!r}")
@@ -98,7 +99,8 @@ class S3ChunkWriter:
         if not self._buffer:
             return
         body = "".join(self._buffer).encode("utf-8")
-        self._client.put_object(Bucket=self.bucket, Key=chunk_key(self.prefix, self._seq), Body=body,
-                                ContentType="application/x-ndjson")
+        self._client.put_object(
+            Bucket=self.bucket, Key=chunk_key(self.prefix, self._seq), Body=body, ContentType="application/x-ndjson"
+        )
         self._seq += 1
         self._buffer = []

@@ -30,8 +30,8 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlparse
 
 # The driver JVM runs one job of a few minutes (embedded: the whole job, in local mode). Measured on the
@@ -50,6 +50,7 @@ LOCALFS_JAR = "fairway-localfs.jar"  # built from spark/jars/src by framework/in
 CLASS_ARCHIVE_DUMP_ENV = "FAIRWAY_SPARK_CLASS_ARCHIVE_DUMP"
 SECRET_KEYS = ("secret", "access-key", "access.key", "password")
 _HERE = Path(__file__).resolve().parent
+_PACKAGE_ROOT = _HERE.parent  # the directory that holds fairway_spark/ (spark/): on the Python path
 
 
 class ConfigError(ValueError):
@@ -163,7 +164,12 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
     if is_managed_master(spark_master(env)):
         # the service sized and placed the driver and executors: settings for a local driver would be wrong there
-        for key in ("spark.driver.memory", "spark.driver.host", "spark.driver.bindAddress", "spark.driver.extraJavaOptions"):
+        for key in (
+            "spark.driver.memory",
+            "spark.driver.host",
+            "spark.driver.bindAddress",
+            "spark.driver.extraJavaOptions",
+        ):
             conf.pop(key)
     elif not local:
         conf.update(executor_conf(env))
@@ -171,14 +177,18 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
     prefix = f"spark.sql.catalog.{cat}"
     if cat_type == "jdbc":
         if not uri:
-            raise ConfigError("FAIRWAY_CATALOG_URI is required for FAIRWAY_CATALOG_TYPE=jdbc (e.g. jdbc:sqlite:file:/abs/catalog.db)")
+            raise ConfigError(
+                "FAIRWAY_CATALOG_URI is required for FAIRWAY_CATALOG_TYPE=jdbc (e.g. jdbc:sqlite:file:/abs/catalog.db)"
+            )
         conf[f"{prefix}.catalog-impl"] = "org.apache.iceberg.jdbc.JdbcCatalog"
         conf[f"{prefix}.uri"] = uri
         # V1 adds the view columns; without it newer Iceberg refuses views on a JDBC catalog.
         conf[f"{prefix}.jdbc.schema-version"] = "V1"
     elif cat_type == "rest":
         if not uri:
-            raise ConfigError("FAIRWAY_CATALOG_URI is required for FAIRWAY_CATALOG_TYPE=rest (e.g. http://127.0.0.1:8181)")
+            raise ConfigError(
+                "FAIRWAY_CATALOG_URI is required for FAIRWAY_CATALOG_TYPE=rest (e.g. http://127.0.0.1:8181)"
+            )
         conf[f"{prefix}.type"] = "rest"
         conf[f"{prefix}.uri"] = uri
     elif cat_type == "glue":
@@ -246,7 +256,7 @@ def executor_conf(env: Mapping[str, str]) -> dict[str, str]:
 def class_archive(jars_dir: str, java_home: str | None) -> str | None:
     """The driver JVM's class-data-sharing archive: in the jars directory, named after this venv and the JVM's
     build (a hash of ``$JAVA_HOME/release``), so that a new venv or JDK gets a new one. None without JAVA_HOME.
-    framework/integrations/spark writes it at bootstrap (spark/class_archive.py), by the same name."""
+    framework/integrations/spark writes it at bootstrap (fairway_spark.class_archive), by the same name."""
     try:
         build = hashlib.sha256(Path(java_home, "release").read_bytes()).hexdigest()[:8] if java_home else None
     except OSError:
@@ -268,12 +278,12 @@ def redacted(conf: Mapping[str, str]) -> dict[str, str]:
     return {k: ("***" if any(s in k.lower() for s in SECRET_KEYS) else v) for k, v in conf.items()}
 
 
-def _prepare_local_catalog(conf: Mapping[str, str]) -> None:
+def prepare_local_catalog(conf: Mapping[str, str]) -> None:
     """The SQLite file's directory and a file:// warehouse must exist before Iceberg opens them."""
     for key, value in conf.items():
         if key.endswith(".uri") and value.startswith("jdbc:sqlite:"):
-            path = value[len("jdbc:sqlite:"):]
-            path = path[len("file:"):] if path.startswith("file:") else path
+            path = value[len("jdbc:sqlite:") :]
+            path = path[len("file:") :] if path.startswith("file:") else path
             path = path.split("?", 1)[0]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -342,18 +352,21 @@ def watch_executors(spark, env: Mapping[str, str] | None = None) -> ExecutorWatc
 
 
 def job_modules_zip() -> str:
-    """The ``silver`` package as a zip (Spark ships it to every executor), in the temporary directory under
-    its content's hash: written once per version of the code, never left behind per run."""
+    """The ``fairway_spark`` package as a zip (Spark ships it to every executor), in the temporary directory
+    under its content's hash: written once per version of the code, never left behind per run."""
     import zipfile
 
-    files = sorted((_HERE / "silver").glob("*.py"))
-    digest = hashlib.sha256(b"".join(p.name.encode() + p.read_bytes() for p in files)).hexdigest()[:16]
-    target = os.path.join(tempfile.gettempdir(), f"fairway-silver-{digest}.zip")
+    files = sorted(p for p in _HERE.rglob("*.py") if "__pycache__" not in p.parts)
+    names = [p.relative_to(_PACKAGE_ROOT).as_posix() for p in files]
+    digest = hashlib.sha256(
+        b"".join(n.encode() + p.read_bytes() for n, p in zip(names, files, strict=True))
+    ).hexdigest()[:16]
+    target = os.path.join(tempfile.gettempdir(), f"fairway-spark-{digest}.zip")
     if not os.path.exists(target):
         partial = f"{target}.{os.getpid()}.tmp"
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as z:
-            for path in files:
-                z.write(path, f"silver/{path.name}")
+            for name, path in zip(names, files, strict=True):
+                z.write(path, name)
         os.replace(partial, target)
     return target
 
@@ -365,16 +378,17 @@ def build_session(app_name: str = "fairway", env: Mapping[str, str] | None = Non
     """
     env = os.environ if env is None else env
     conf = session_conf(env)
-    _prepare_local_catalog(conf)
+    prepare_local_catalog(conf)
     # Spark's Python workers must run this interpreter (the venv's), not whatever python3 is on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     if not is_managed_master(spark_master(env)):  # on a managed service, executors must reach the driver's address
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no hostname lookup, no "loopback address" warning
-    # ... and import spark/ modules (silver.parse runs inside them).
+    # ... and import the fairway_spark package (silver's decoders run inside them): in local mode the workers
+    # are started with the driver's environment, whoever started the driver.
     paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    if str(_HERE) not in paths:
-        os.environ["PYTHONPATH"] = os.pathsep.join([str(_HERE), *paths])
+    if str(_PACKAGE_ROOT) not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(_PACKAGE_ROOT), *paths])
 
     started = time.perf_counter()
     from pyspark.sql import SparkSession
@@ -388,7 +402,7 @@ def build_session(app_name: str = "fairway", env: Mapping[str, str] | None = Non
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     if not is_local_master(master) and not is_managed_master(master):
-        # executors on other machines import the job's modules (silver.parse runs in their tasks) from here;
+        # executors on other machines import the package (silver's decoders run in their tasks) from here;
         # on a managed service they come with the bundle (spark.submit.pyFiles)
         spark.sparkContext.addPyFile(job_modules_zip())
     # SedonaSqlExtensions (spark.sql.extensions) registers Sedona's functions when the session builds its

@@ -27,9 +27,10 @@ import threading
 
 import pyarrow.parquet as pq
 
-from silver.errors import JobError
-from silver.manifest import Partition, is_uri
-from silver.parse import TAGGED_SCHEMA, parse_file, tagged
+from fairway_spark.silver.errors import JobError
+from fairway_spark.silver.manifest import Partition, is_uri
+from fairway_spark.silver.parse import parse_file
+from fairway_spark.silver.records import TAGGED_SCHEMA, tagged
 
 
 def applies(path: str, master: str) -> bool:
@@ -75,8 +76,13 @@ class LocalDecode:
     def _decode(self) -> None:
         try:
             # Read back once, straight away: no compression, dictionaries or statistics to compute.
-            with pq.ParquetWriter(os.path.join(self._dir, "records.parquet"), TAGGED_SCHEMA, compression="none",
-                                  use_dictionary=False, write_statistics=False) as writer:
+            with pq.ParquetWriter(
+                os.path.join(self._dir, "records.parquet"),
+                TAGGED_SCHEMA,
+                compression="none",
+                use_dictionary=False,
+                write_statistics=False,
+            ) as writer:
                 for part_idx, files in self.files.items():
                     if self._cancelled:
                         return
@@ -130,7 +136,7 @@ def remove_abandoned_dirs(parent: str | None = None) -> list[str]:
     except OSError:
         return removed
     for name in entries:
-        pid = name[len(TEMP_PREFIX):].split("-", 1)[0]
+        pid = name[len(TEMP_PREFIX) :].split("-", 1)[0]
         if not name.startswith(TEMP_PREFIX) or not pid.isdigit() or _alive(int(pid)):
             continue
         shutil.rmtree(os.path.join(parent, name), ignore_errors=True)

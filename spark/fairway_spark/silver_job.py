@@ -1,12 +1,15 @@
 """Silver job: Bronze partitions (course_id, ingest_date) → Iceberg Silver tables, many in one Spark application.
 
-    python spark/silver_job.py --manifest FILE [options]
-    python spark/silver_job.py --bronze-path DIR --course-id ID --ingest-date YYYY-MM-DD
-                               [--course-centre=LON,LAT] [--course-timezone ZONE] [options]
+    python -m fairway_spark.silver_job --manifest FILE [options]
+    python -m fairway_spark.silver_job --bronze-path DIR --course-id ID --ingest-date YYYY-MM-DD
+                                       [--course-centre=LON,LAT] [--course-timezone ZONE] [options]
+
+(with spark/ on PYTHONPATH). Over 400 lines on purpose: the run's stages, in order, in one class (``_BatchRun``),
+so the job reads top to bottom; decoding, transforms, tables and the messages live in silver/.
 
 The manifest (silver/manifest.py) lists the run's Bronze partitions: key, course id, ingest date, directory
-(local or s3a://), course centre and time zone. The single-partition options are a manifest of one, with
-the partition key ``course_id=<id>,ingest_date=<day>``. The job reads every CSV (own header each) and JSON
+(local or s3a://), course centre and time zone. The single-partition options are a manifest of one, with the
+partition key ``course_id=<id>,ingest_date=<day>``. The job reads every CSV (own header each) and JSON
 file of all partitions in one Spark job, explodes locations, quarantines implausible coordinates, removes
 duplicate fixes and replaces the rows of the partitions that succeeded in `<namespace>.fact_telemetry_event`,
 `.fact_device_health` and `.quarantine_telemetry_event`: ONE atomic Iceberg commit per table for the whole
@@ -15,7 +18,7 @@ quarantine (swapped: its own centre), nine bands, local time (its own zone) and 
 exception is a round delivered in more than one partition (silver/redelivery.py): only its newest delivery is
 written, in this run or already in the tables, and it replaces the older copies in the same commits.
 
-Reports only through pipes (spark/pipes.py), each partition's messages with its ``partition_key``:
+Reports only through pipes (fairway_pipes), each partition's messages with its ``partition_key``:
 - a partition written: a ``reconciliation`` check (real_rows = rows_written + quarantined + duplicates_removed +
   superseded_rows) and a materialization with its counts (and replaced_rows of older deliveries), the run's commit
   facts and ``batch_size``; data version ``<snapshot id>:<16-hex hash of its files and counts>``;
@@ -42,8 +45,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
-import json
 import os
 import signal
 import sys
@@ -51,12 +52,11 @@ import threading
 import time
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fairway_pipes import Pipes, md_int, open_pipes
+from fairway_spark.silver import local_decode, manifest, report
+from fairway_spark.silver.errors import JobError
+from fairway_spark.silver.manifest import Partition
 
-from pipes import Pipes, md_int, md_json, md_row_count, md_table_schema, md_text, open_pipes  # noqa: E402
-from silver import local_decode, manifest  # noqa: E402
-from silver.errors import JobError  # noqa: E402
-from silver.manifest import Partition  # noqa: E402
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse would print usage and exit; we want a JobError
@@ -68,16 +68,21 @@ _SINGLE_OPTIONS = ("bronze_path", "course_id", "ingest_date", "course_centre", "
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The options; ``partitions`` is the run's list of ``manifest.Partition`` (position = part_idx)."""
-    p = _Parser(prog="silver_job.py", description=__doc__.split("\n")[0])
-    p.add_argument("--manifest", metavar="FILE", help="JSON file listing the run's Bronze partitions (silver/manifest.py)")
+    p = _Parser(prog="python -m fairway_spark.silver_job", description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--manifest", metavar="FILE", help="JSON file listing the run's Bronze partitions (silver/manifest.py)"
+    )
     p.add_argument("--bronze-path", help="directory of one Bronze partition (local or s3a://)")
     p.add_argument("--course-id", type=manifest.course_id)
     p.add_argument("--ingest-date", type=manifest.iso_date, help="YYYY-MM-DD")
     p.add_argument("--course-centre", type=manifest.centre, help="lon,lat; default: median of the partition's fixes")
     p.add_argument("--course-timezone", type=manifest.timezone, help="IANA zone for local_date/local_hour; default UTC")
     p.add_argument("--namespace", default="silver", type=manifest.identifier)
-    p.add_argument("--branch", type=manifest.identifier,
-                   help="write to this Iceberg branch of every table (write-audit-publish), not to main")
+    p.add_argument(
+        "--branch",
+        type=manifest.identifier,
+        help="write to this Iceberg branch of every table (write-audit-publish), not to main",
+    )
     p.add_argument("--min-lon", type=float, default=-180.0)
     p.add_argument("--max-lon", type=float, default=180.0)
     p.add_argument("--min-lat", type=float, default=-90.0)
@@ -102,20 +107,29 @@ def _partitions(p: _Parser, args: argparse.Namespace) -> list[Partition]:
         return manifest.read(args.manifest)
     missing = [_option(name) for name in _SINGLE_OPTIONS[:3] if getattr(args, name) is None]
     if missing:
-        p.error(f"either --manifest FILE or --bronze-path, --course-id and --ingest-date are required (missing {', '.join(missing)})")
+        p.error(
+            f"either --manifest FILE or --bronze-path, --course-id and --ingest-date are required (missing {', '.join(missing)})"
+        )
     if not manifest.is_uri(args.bronze_path) and not os.path.isdir(args.bronze_path):
         raise JobError(f"--bronze-path {args.bronze_path!r} is not a directory", code="unreadable_input", exit_code=2)
-    return [manifest.single(args.bronze_path, args.course_id, args.ingest_date, args.course_centre, args.course_timezone)]
+    return [
+        manifest.single(args.bronze_path, args.course_id, args.ingest_date, args.course_centre, args.course_timezone)
+    ]
 
 
 def _run_id(pipes: Pipes | None) -> str:
     if pipes is not None and pipes.run_id:
         return str(pipes.run_id)
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
-def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_startup_ms: int | None = None,
-        decode: local_decode.LocalDecode | None = None) -> dict:
+def run(
+    args: argparse.Namespace,
+    spark,
+    pipes: Pipes | None = None,
+    spark_startup_ms: int | None = None,
+    decode: local_decode.LocalDecode | None = None,
+) -> dict:
     """Runs the job on an existing session; returns what it reported: ``partitions`` (partition key → the
     counts and commit facts of each partition written), ``failed`` (partition key → code, message, details)
     and the run's shared facts (``commits``, ``batch_size``, ...).
@@ -129,7 +143,7 @@ def run(args: argparse.Namespace, spark, pipes: Pipes | None = None, spark_start
     return _BatchRun(args, spark, pipes, spark_startup_ms, decode).run()
 
 
-def _configure(spark) -> None:
+def configure_session(spark) -> None:
     # Whole-stage code generation fuses each stage into one large generated method. This job runs once
     # over a few million rows at most, so compiling those methods (Janino, then HotSpot's C2) costs
     # more than they save: without it, the 100 MB benchmark used ~18 CPU-s and ~8 s less
@@ -188,17 +202,24 @@ class _BatchRun:
     def run(self) -> dict:
         from pyspark.storagelevel import StorageLevel
 
-        from silver import redelivery, transform
+        from fairway_spark.silver import redelivery, transform
 
-        _configure(self.spark)
+        configure_session(self.spark)
         files = self._list_inputs()
         self.step("list_files")
-        self.log("info", "reading bronze partitions", partitions=len(files), files=sum(len(f) for f in files.values()),
-                 bytes=sum(b for f in files.values() for _, b in f), batch_size=len(self.parts))
+        self.log(
+            "info",
+            "reading bronze partitions",
+            partitions=len(files),
+            files=sum(len(f) for f in files.values()),
+            bytes=sum(b for f in files.values() for _, b in f),
+            batch_size=len(self.parts),
+        )
         if not files:
             return self._result({}, {}, None)
-        records = transform.typed_records(self._read(files), [p.course_id for p in self.parts],
-                                          [p.ingest_date for p in self.parts])
+        records = transform.typed_records(
+            self._read(files), [p.course_id for p in self.parts], [p.ingest_date for p in self.parts]
+        )
         centres = self._centres(records, list(files))
         flagged = transform.with_quarantine_reason(records, centres, self.bounds)
         shuffle_partitions = int(self.spark.conf.get("spark.sql.shuffle.partitions"))
@@ -214,8 +235,9 @@ class _BatchRun:
             if not self._alive(facts):
                 return self._result({}, {}, None)
             self._branch_tables()
-            redelivered = redelivery.plan(self.spark, self.args.namespace, ranked, self.parts, self._alive(facts),
-                                          ref=self.args.branch or "main")
+            redelivered = redelivery.plan(
+                self.spark, self.args.namespace, ranked, self.parts, self._alive(facts), ref=self.args.branch or "main"
+            )
             self.step("redelivery")
             if redelivered.superseded:
                 rows = transform.with_superseded(ranked, redelivered.superseded)
@@ -231,7 +253,7 @@ class _BatchRun:
 
     def _list_inputs(self) -> dict[int, list[tuple[str, int]]]:
         """(path, bytes) of each partition's files; a partition that cannot be listed or has none fails."""
-        from silver import transform
+        from fairway_spark.silver import transform
 
         listed: dict[int, list | Exception] = {}
         remote = {}
@@ -257,7 +279,7 @@ class _BatchRun:
     def _read(self, files: dict[int, list]):
         """One DataFrame of records of every listed partition: the local ones decoded in the driver, the
         remote ones read by tasks in one load."""
-        from silver import transform
+        from fairway_spark.silver import transform
 
         parts = []
         local = [i for i in files if self.decode is not None and self.decode.covers(i)]
@@ -275,7 +297,7 @@ class _BatchRun:
     def _centres(self, records, listed: list[int]) -> list[tuple[float, float] | None]:
         """Each partition's course centre (by part_idx): the manifest's, else the median of its fixes. Without a
         configured one the records are read once more, in one pass for all such partitions."""
-        from silver import transform
+        from fairway_spark.silver import transform
 
         centres = [p.course_centre for p in self.parts]
         missing = [i for i in listed if centres[i] is None]
@@ -287,7 +309,7 @@ class _BatchRun:
     def _file_stats(self, ranked, files: dict[int, list]) -> dict[int, dict]:
         """Each listed partition's file stats (``transform.summarize_stats``); a partition with a file that
         could not be parsed, or listed but not read, fails."""
-        from silver import transform
+        from fairway_spark.silver import transform
 
         by_part = transform.stats_by_partition(transform.file_stats(ranked))
         stats = {}
@@ -308,43 +330,55 @@ class _BatchRun:
         for r in s["rejected"]:
             self.log("warn", "file rejected", file=r["file"], reason=r["reason"], partition_key=key)
         if s["unknown_columns"]:
-            self.log("warn", "unknown source columns kept in extra_fields", unknown_columns=s["unknown_columns"],
-                     partition_key=key)
+            self.log(
+                "warn",
+                "unknown source columns kept in extra_fields",
+                unknown_columns=s["unknown_columns"],
+                partition_key=key,
+            )
 
     def _counts(self, rows, files: dict[int, list], stats: dict[int, dict]) -> dict[int, dict]:
         """Each partition's counts (one grouped pass for all), reconciled before anything is written: a
         partition whose real rows are not kept + quarantined + duplicates + superseded fails."""
-        from silver import transform
+        from fairway_spark.silver import transform
 
         counts = transform.partition_counts(rows)
         facts = {}
         for i in self._alive(stats):
-            f = _partition_facts(files[i], stats[i], *counts.get(i, transform.empty_counts()))
-            if f["real_rows"] == sum(f[k] for k in _RECONCILED):
+            f = report.partition_facts(files[i], stats[i], *counts.get(i, transform.empty_counts()))
+            if f["real_rows"] == sum(f[k] for k in report.RECONCILED):
                 facts[i] = f
             else:
                 self._fail_reconciliation(i, f)
         return facts
 
     def _fail_reconciliation(self, i: int, f: dict) -> None:
-        details = {k: f[k] for k in ("real_rows", *_RECONCILED)}
-        message = (
-            f"reconciliation failed before write: real_rows {f['real_rows']} != "
-            + " + ".join(f"{k} {f[k]}" for k in _RECONCILED)
+        details = {k: f[k] for k in ("real_rows", *report.RECONCILED)}
+        message = f"reconciliation failed before write: real_rows {f['real_rows']} != " + " + ".join(
+            f"{k} {f[k]}" for k in report.RECONCILED
         )
         if self.pipes is not None:
-            self.pipes.report_check("reconciliation", passed=False, severity="error", failures=1, description=message,
-                                    metadata={k: md_int(v) for k, v in details.items()}, partition_key=self.parts[i].key)
+            self.pipes.report_check(
+                "reconciliation",
+                passed=False,
+                severity="error",
+                failures=1,
+                description=message,
+                metadata={k: md_int(v) for k, v in details.items()},
+                partition_key=self.parts[i].key,
+            )
         self._fail(i, message, "reconciliation_failed", details)
 
-    def _write(self, rows, written: list[int], facts: dict[int, dict], centres: list, redelivered) -> tuple[dict, dict, list[dict]]:
+    def _write(
+        self, rows, written: list[int], facts: dict[int, dict], centres: list, redelivered
+    ) -> tuple[dict, dict, list[dict]]:
         """The kept and quarantined rows of the partitions ``written`` → the three tables, one commit each, with
         the older copies of re-delivered rounds taken out of their partitions in the same commit, validated
         against the snapshot the rule was decided on. Returns the commits, the rows of older partitions written
         again per table, and the schema."""
         from pyspark.sql import functions as F
 
-        from silver import redelivery, tables, transform
+        from fairway_spark.silver import redelivery, tables, transform
 
         kept, rejected = transform.kept_rows(rows), transform.rejected_rows(rows)
         if len(written) < len(self.parts):  # rows of failed partitions are not written
@@ -352,12 +386,17 @@ class _BatchRun:
         tracks = transform.track_previews(kept)
         for i in written:
             bands = transform.nine_band_starts(facts[i].pop("kept_by_section_hole"))
-            facts[i].update(nine_band_starts=bands, track_preview=tracks.get(i, []),
-                            course_centre=list(centres[i]) if centres[i] else None)
+            facts[i].update(
+                nine_band_starts=bands,
+                track_preview=tracks.get(i, []),
+                course_centre=list(centres[i]) if centres[i] else None,
+            )
         self.step("counts")
         # failed partitions have no rows here: any bands do (the written ones', to keep a literal for one)
-        bands = [facts[i]["nine_band_starts"] if i in facts else facts[written[0]]["nine_band_starts"]
-                 for i in range(len(self.parts))]
+        bands = [
+            facts[i]["nine_band_starts"] if i in facts else facts[written[0]]["nine_band_starts"]
+            for i in range(len(self.parts))
+        ]
         zones = [p.course_timezone for p in self.parts]
         main = transform.derive(kept, bands, zones, with_h3=True)
         quarantine = transform.derive(rejected, bands, zones, with_h3=False).withColumn("run_id", F.lit(self.run_id))
@@ -365,7 +404,7 @@ class _BatchRun:
         commits, retained = {}, {}
         removals, ns = redelivered.removals(written), self.args.namespace
         # every table is written from the ranked rows as they are: clustered by Bronze partition and event date
-        for table, df in zip(tables.TABLE_NAMES, (main, main, quarantine)):
+        for table, df in zip(tables.TABLE_NAMES, (main, main, quarantine), strict=True):
             name = tables.ensure_table(self.spark, ns, table)
             if self.args.branch:
                 tables.ensure_branch(self.spark, name, self.args.branch)
@@ -376,20 +415,27 @@ class _BatchRun:
                 retained[table] = old.count()
                 condition, df = condition | redelivery.old_partitions_condition(table, removals), df.unionByName(old)
             try:
-                commits[table] = tables.overwrite_partitions(df, name, condition, self.run_id,
-                                                             validate_from=redelivered.snapshots.get(table),
-                                                             branch=self.args.branch)
+                commits[table] = tables.overwrite_partitions(
+                    df,
+                    name,
+                    condition,
+                    self.run_id,
+                    validate_from=redelivered.snapshots.get(table),
+                    branch=self.args.branch,
+                )
             finally:
                 if old is not None:
                     old.unpersist()
             self.step(f"write_{table}")
-        schema = tables.table_schema(self.spark, tables.qualified(self.spark, self.args.namespace, tables.TABLE_NAMES[0]))
+        schema = tables.table_schema(
+            self.spark, tables.qualified(self.spark, self.args.namespace, tables.TABLE_NAMES[0])
+        )
         return commits, retained, schema
 
     def _branch_tables(self) -> None:
         """The run's audit branch of every existing table, made from main before anything is read: the run
         reads (older deliveries) and writes the branch only; main moves when the gate publishes it."""
-        from silver import tables
+        from fairway_spark.silver import tables
 
         if not self.args.branch:
             return
@@ -401,16 +447,22 @@ class _BatchRun:
     def _check_commits(self, commits: dict, written: list[dict], retained: dict[str, int]) -> None:
         """After the commits: what Iceberg says each table added must be what was counted for the partitions
         (plus the rows of older partitions written again without the replaced rounds)."""
-        from silver import tables
+        from fairway_spark.silver import tables
 
         kept = sum(f["rows_written"] for f in written)
         counted = (kept, kept, sum(f["quarantined_total"] for f in written))
-        expected = {t: n + retained.get(t, 0) for t, n in zip(tables.TABLE_NAMES, counted)}
-        wrong = {t: {"added_records": commits[t]["added_records"], "counted": n}
-                 for t, n in expected.items() if commits[t]["added_records"] != n}
+        expected = {t: n + retained.get(t, 0) for t, n in zip(tables.TABLE_NAMES, counted, strict=True)}
+        wrong = {
+            t: {"added_records": commits[t]["added_records"], "counted": n}
+            for t, n in expected.items()
+            if commits[t]["added_records"] != n
+        }
         if wrong:
-            raise JobError(f"reconciliation failed after write: added records differ from the counts: {wrong}",
-                           code="reconciliation_failed", details=wrong)
+            raise JobError(
+                f"reconciliation failed after write: added records differ from the counts: {wrong}",
+                code="reconciliation_failed",
+                details=wrong,
+            )
 
     def _result(self, facts: dict[int, dict], commits: dict, schema: list[dict] | None) -> dict:
         duration_ms = int((time.perf_counter() - self.started) * 1000)
@@ -427,108 +479,20 @@ class _BatchRun:
         partitions = {}
         for i, f in facts.items():
             r = {**f, **shared, "partition_key": self.parts[i].key, "reconciled": True}
-            r["data_version"] = _data_version(r, self.parts[i])
+            r["data_version"] = report.data_version(r, self.parts[i])
             partitions[r["partition_key"]] = r
             if self.pipes is not None:
-                _report(self.pipes, r, schema, self.spark_startup_ms)
+                report.report_partition(self.pipes, r, schema, self.spark_startup_ms)
         failed = {self.parts[i].key: f for i, f in sorted(self.failed.items())}
-        self.log("info", "silver partitions written", written=len(partitions), failed=len(failed),
-                 snapshot_id=shared["snapshot_id"], duration_ms=duration_ms)
+        self.log(
+            "info",
+            "silver partitions written",
+            written=len(partitions),
+            failed=len(failed),
+            snapshot_id=shared["snapshot_id"],
+            duration_ms=duration_ms,
+        )
         return {**shared, "partitions": partitions, "failed": failed}
-
-
-def _partition_facts(files: list[tuple[str, int]], stats: dict, counts: dict, kept_by_section_hole: dict) -> dict:
-    """One partition's numbers, as a single-partition run reported them."""
-    totals = stats["totals"]
-    quarantined = {r: counts[r] for r in ("nan", "zero_coordinates", "swapped", "out_of_range")}
-    return {
-        "files": len(files),
-        "file_list": [[os.path.basename(p), size] for p, size in files],
-        "rows_read": int(totals.get("slots", 0)),
-        "padding_rows": int(totals.get("padding", 0)),
-        "real_rows": int(totals.get("real", 0)),
-        "records_malformed": int(totals.get("records_malformed", 0)),
-        "rounds": int(totals.get("rounds", 0)),
-        "empty_rounds": int(totals.get("empty_rounds", 0)),
-        "files_rejected": stats["rejected"],
-        "rows_written": counts["written"],
-        "quarantined": quarantined,
-        "quarantined_total": sum(quarantined.values()),
-        "duplicates_removed": counts["duplicates"],
-        "superseded_rows": counts["superseded"],
-        "timestamp_missing": counts["written_ts_missing"],
-        "unknown_columns": stats["unknown_columns"],
-        "kept_by_section_hole": kept_by_section_hole,
-    }
-
-
-# every real row is one of these (silver/redelivery.py for superseded_rows)
-_RECONCILED = ("rows_written", "quarantined_total", "duplicates_removed", "superseded_rows")
-
-_VERSIONED = ("file_list", "rows_read", "real_rows", "rows_written", "quarantined", "duplicates_removed",
-              "superseded_rows", "timestamp_missing", "nine_band_starts", "course_centre")
-
-
-def _data_version(r: dict, partition: Partition) -> str:
-    """``<snapshot id>:<hash>``: the commit that wrote the partition, and a hash of what was written for it
-    (its key, file names and sizes, counts), so two partitions of one commit have different versions."""
-    content = {"partition_key": partition.key, **{k: r[k] for k in _VERSIONED}}
-    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return f"{r['snapshot_id']}:{digest}"
-
-
-def _report(pipes: Pipes, r: dict, schema: list[dict], spark_startup_ms: int | None) -> None:
-    key = r["partition_key"]
-    pipes.report_check(
-        "reconciliation",
-        passed=r["reconciled"],
-        severity="error",
-        failures=0 if r["reconciled"] else 1,
-        description="real_rows = rows_written + quarantined + duplicates_removed + superseded_rows",
-        metadata={k: md_int(r[k]) for k in ("real_rows", *_RECONCILED)},
-        partition_key=key,
-    )
-    metadata = {
-        "row_count": md_row_count(r["rows_written"]),
-        "table_rows_total": md_int(r["table_rows_total"]),
-        "table_schema": md_table_schema(schema),
-        "snapshot_id": md_text(r["snapshot_id"]),
-        "duration_ms": md_int(r["duration_ms"]),
-        "files": md_int(r["files"]),
-        "rows_read": md_int(r["rows_read"]),
-        "padding_rows": md_int(r["padding_rows"]),
-        "real_rows": md_int(r["real_rows"]),
-        "records_malformed": md_int(r["records_malformed"]),
-        "rounds": md_int(r["rounds"]),
-        "empty_rounds": md_int(r["empty_rounds"]),
-        "quarantined_rows": md_int(r["quarantined_total"]),
-        "quarantined_by_reason": md_json(r["quarantined"]),
-        "duplicates_removed": md_int(r["duplicates_removed"]),
-        "superseded_rows": md_int(r["superseded_rows"]),
-        "replaced_rows": md_int(r["replaced_rows"]),
-        "replaced_quarantined_rows": md_int(r["replaced_quarantined_rows"]),
-        "timestamp_missing_rows": md_int(r["timestamp_missing"]),
-        "unknown_columns": md_json(r["unknown_columns"]),
-        "files_rejected": md_json(r["files_rejected"]),
-        "nine_band_starts": md_json(r["nine_band_starts"]),
-        "run_id": md_text(r["run_id"]),
-        "batch_size": md_int(r["batch_size"]),
-        "spark_master": md_text(r["spark_master"]),
-        "spark_application_id": md_text(r["spark_application_id"]),
-    }
-    if r["replaced_ingest_dates"]:
-        metadata["replaced_ingest_dates"] = md_json(r["replaced_ingest_dates"])
-    if r["course_centre"]:
-        metadata["course_centre"] = md_json(r["course_centre"])
-    if r.get("track_preview"):
-        metadata["track_preview"] = md_json(r["track_preview"])
-    if spark_startup_ms is not None:
-        metadata["spark_startup_ms"] = md_int(spark_startup_ms)
-    for table in ("fact_device_health", "quarantine_telemetry_event"):
-        metadata[f"{table}_snapshot_id"] = md_text(r["commits"][table]["snapshot_id"])
-    pipes.report_materialization(data_version=r["data_version"], metadata=metadata, partition_key=key)
-    pipes.log("debug", "silver partition written", partition_key=key, rows_written=r["rows_written"],
-              data_version=r["data_version"])
 
 
 SIGTERM_GRACE_S = 20.0
@@ -551,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
     pipes = open_pipes()
     try:
         args = parse_args(argv)
-        from session import ConfigError, build_session, spark_master, watch_executors
+        from fairway_spark.session import ConfigError, build_session, spark_master, watch_executors
 
         # Local partitions are decoded while the JVM starts (silver/local_decode.py).
         with local_decode.decoding(args.partitions, spark_master()) as decode:
@@ -561,8 +525,13 @@ def main(argv: list[str] | None = None) -> int:
             except ConfigError as e:
                 raise JobError(str(e), code="bad_configuration", exit_code=2) from None
             sc = spark.sparkContext
-            pipes.log("info", "spark session started", spark_startup_ms=startup_ms, spark_master=sc.master,
-                      spark_application_id=sc.applicationId)
+            pipes.log(
+                "info",
+                "spark session started",
+                spark_startup_ms=startup_ms,
+                spark_master=sc.master,
+                spark_application_id=sc.applicationId,
+            )
             # in the compute log: where to look for this application's executors (master UI, worker logs)
             print(f"silver_job: Spark application {sc.applicationId} on {sc.master}", file=sys.stderr, flush=True)
             try:

@@ -11,29 +11,79 @@ from pyspark.sql import functions as F
 
 # (name, Spark SQL type) in table order. Timestamps are UTC instants (Iceberg timestamptz).
 TELEMETRY_COLUMNS = [
-    ("round_id", "string"), ("course_id", "string"), ("ingest_date", "date"), ("location_index", "int"),
-    ("source_file", "string"), ("source_format", "string"), ("course", "string"),
-    ("round_start_time", "timestamp"), ("round_end_time", "timestamp"), ("round_duration_minutes", "double"),
-    ("start_hole", "int"), ("start_section", "int"), ("end_section", "int"), ("is_nine_hole", "boolean"),
-    ("current_nine", "int"), ("goal_time", "int"), ("goal_name", "string"), ("goal_time_fraction", "double"),
-    ("is_complete", "boolean"), ("is_incomplete", "boolean"), ("is_secondary", "boolean"),
-    ("is_auto_assigned", "boolean"), ("device", "string"), ("first_fix", "string"), ("last_fix", "string"),
-    ("last_section_start", "double"), ("current_section", "int"), ("current_hole", "int"),
-    ("current_hole_section", "int"), ("hole_number", "int"), ("hole_section", "int"), ("section_number", "int"),
-    ("nine_number", "int"), ("fix_offset_seconds", "double"), ("fix_timestamp", "timestamp"),
-    ("is_timestamp_missing", "boolean"), ("event_date", "date"), ("event_year", "int"), ("event_month", "int"),
-    ("event_day", "int"), ("event_weekday", "int"), ("local_date", "date"), ("local_hour", "int"),
-    ("longitude", "double"), ("latitude", "double"), ("geometry", "binary"), ("geometry_wkt", "string"),
-    ("h3_cell_id", "bigint"), ("pace", "double"), ("pace_gap", "double"), ("positional_gap", "double"),
-    ("battery_percentage", "double"), ("is_cache", "boolean"), ("is_projected", "boolean"),
-    ("is_problem", "boolean"), ("is_location_padding", "boolean"), ("extra_fields", "string"),
+    ("round_id", "string"),
+    ("course_id", "string"),
+    ("ingest_date", "date"),
+    ("location_index", "int"),
+    ("source_file", "string"),
+    ("source_format", "string"),
+    ("course", "string"),
+    ("round_start_time", "timestamp"),
+    ("round_end_time", "timestamp"),
+    ("round_duration_minutes", "double"),
+    ("start_hole", "int"),
+    ("start_section", "int"),
+    ("end_section", "int"),
+    ("is_nine_hole", "boolean"),
+    ("current_nine", "int"),
+    ("goal_time", "int"),
+    ("goal_name", "string"),
+    ("goal_time_fraction", "double"),
+    ("is_complete", "boolean"),
+    ("is_incomplete", "boolean"),
+    ("is_secondary", "boolean"),
+    ("is_auto_assigned", "boolean"),
+    ("device", "string"),
+    ("first_fix", "string"),
+    ("last_fix", "string"),
+    ("last_section_start", "double"),
+    ("current_section", "int"),
+    ("current_hole", "int"),
+    ("current_hole_section", "int"),
+    ("hole_number", "int"),
+    ("hole_section", "int"),
+    ("section_number", "int"),
+    ("nine_number", "int"),
+    ("fix_offset_seconds", "double"),
+    ("fix_timestamp", "timestamp"),
+    ("is_timestamp_missing", "boolean"),
+    ("event_date", "date"),
+    ("event_year", "int"),
+    ("event_month", "int"),
+    ("event_day", "int"),
+    ("event_weekday", "int"),
+    ("local_date", "date"),
+    ("local_hour", "int"),
+    ("longitude", "double"),
+    ("latitude", "double"),
+    ("geometry", "binary"),
+    ("geometry_wkt", "string"),
+    ("h3_cell_id", "bigint"),
+    ("pace", "double"),
+    ("pace_gap", "double"),
+    ("positional_gap", "double"),
+    ("battery_percentage", "double"),
+    ("is_cache", "boolean"),
+    ("is_projected", "boolean"),
+    ("is_problem", "boolean"),
+    ("is_location_padding", "boolean"),
+    ("extra_fields", "string"),
 ]
 QUARANTINE_COLUMNS = TELEMETRY_COLUMNS + [("quarantine_reason", "string"), ("run_id", "string")]
 DEVICE_HEALTH_COLUMNS = [
-    ("round_id", "string"), ("course_id", "string"), ("ingest_date", "date"), ("location_index", "int"),
-    ("source_file", "string"), ("fix_timestamp", "timestamp"), ("event_date", "date"), ("device", "string"),
-    ("battery_percentage", "double"), ("is_cache", "boolean"), ("is_projected", "boolean"),
-    ("is_problem", "boolean"), ("capture_logs", "string"),
+    ("round_id", "string"),
+    ("course_id", "string"),
+    ("ingest_date", "date"),
+    ("location_index", "int"),
+    ("source_file", "string"),
+    ("fix_timestamp", "timestamp"),
+    ("event_date", "date"),
+    ("device", "string"),
+    ("battery_percentage", "double"),
+    ("is_cache", "boolean"),
+    ("is_projected", "boolean"),
+    ("is_problem", "boolean"),
+    ("capture_logs", "string"),
 ]
 
 TABLE_PROPERTIES = {
@@ -61,8 +111,15 @@ TABLE_NAMES = tuple(TABLES)  # fact_telemetry_event, fact_device_health, quarant
 # Columns whose values are (nearly) all different within a data file: Parquet's dictionary encoding
 # only costs CPU there (every value is hashed, then the page falls back to plain encoding).
 PLAIN_ENCODED = (
-    "fix_timestamp", "fix_offset_seconds", "longitude", "latitude", "geometry", "geometry_wkt",
-    "pace", "pace_gap", "positional_gap",
+    "fix_timestamp",
+    "fix_offset_seconds",
+    "longitude",
+    "latitude",
+    "geometry",
+    "geometry_wkt",
+    "pace",
+    "pace_gap",
+    "positional_gap",
 )
 
 
@@ -148,7 +205,9 @@ def slices_condition(slices: list[tuple[str, str]]) -> F.Column:
     by_course = defaultdict(list)
     for course_id, ingest_date in slices:
         by_course[course_id].append(ingest_date)
-    return any_of([(F.col("course_id") == F.lit(c)) & _ingest_date_in(sorted(days)) for c, days in sorted(by_course.items())])
+    return any_of(
+        [(F.col("course_id") == F.lit(c)) & _ingest_date_in(sorted(days)) for c, days in sorted(by_course.items())]
+    )
 
 
 def _ingest_date_in(days: list[str]) -> F.Column:
@@ -162,8 +221,14 @@ def ensure_branch(spark: SparkSession, name: str, branch: str) -> None:
     spark.sql(f"ALTER TABLE {name} CREATE BRANCH IF NOT EXISTS `{branch}`")
 
 
-def overwrite_partitions(df: DataFrame, name: str, condition: F.Column, run_id: str,
-                         validate_from: int | None = None, branch: str | None = None) -> dict:
+def overwrite_partitions(
+    df: DataFrame,
+    name: str,
+    condition: F.Column,
+    run_id: str,
+    validate_from: int | None = None,
+    branch: str | None = None,
+) -> dict:
     """Replaces every row matching ``condition`` (whole table partitions: ``slices_condition`` of the run's Bronze
     partitions, and the partitions of re-delivered rounds' older copies) with `df` in ONE Iceberg commit.
 
@@ -190,14 +255,18 @@ def overwrite_partitions(df: DataFrame, name: str, condition: F.Column, run_id: 
         .option("use-table-distribution-and-ordering", "false")
     )
     if validate_from is not None:
-        writer = writer.option("isolation-level", "serializable").option("validate-from-snapshot-id", str(validate_from))
+        writer = writer.option("isolation-level", "serializable").option(
+            "validate-from-snapshot-id", str(validate_from)
+        )
     writer.overwrite(condition)
     spark = df.sparkSession
     row = spark.sql(
         f"SELECT snapshot_id, summary FROM {name}.snapshots WHERE summary['fairway.commit_id'] = '{commit_id}'"
     ).first()
     if row is None:
-        raise RuntimeError(f"no snapshot of {name} carries fairway.commit_id={commit_id} (run {run_id}) after the write")
+        raise RuntimeError(
+            f"no snapshot of {name} carries fairway.commit_id={commit_id} (run {run_id}) after the write"
+        )
     summary = row.summary or {}
     return {
         "snapshot_id": str(row.snapshot_id),
@@ -208,4 +277,7 @@ def overwrite_partitions(df: DataFrame, name: str, condition: F.Column, run_id: 
 
 
 def table_schema(spark: SparkSession, name: str) -> list[dict]:
-    return [{"name": f.name, "type": f.dataType.simpleString(), "nullable": f.nullable} for f in spark.table(name).schema.fields]
+    return [
+        {"name": f.name, "type": f.dataType.simpleString(), "nullable": f.nullable}
+        for f in spark.table(name).schema.fields
+    ]

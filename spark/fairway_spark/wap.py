@@ -3,8 +3,8 @@
 The Silver job writes a run's rows to an Iceberg branch of each table (``audit_<run id>``), never to ``main``;
 the dbt gate tests that branch; when it passes, Fairway runs this script:
 
-    python spark/wap.py publish --namespace silver --branch audit_01j... --tables t1,t2,t3 [--retain-days 7]
-    python spark/wap.py describe --namespace silver --tables t1,t2,t3
+    python -m fairway_spark.wap publish --namespace silver --branch audit_01j... --tables t1,t2,t3 [--retain-days 7]
+    python -m fairway_spark.wap describe --namespace silver --tables t1,t2,t3
 
 ``publish`` moves ``main`` of every table to its branch head and drops the branch, one atomic catalog commit
 per table (optimistic: the commit asserts that ``main`` is still where it was read). When ``main`` has moved
@@ -27,7 +27,7 @@ import json
 import os
 import sys
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 AUDIT_PREFIX = "audit_"
 MAIN = "main"
@@ -65,12 +65,13 @@ def catalog_from_env(env: Mapping[str, str] = os.environ):
     if kind == "jdbc":
         prefix = "jdbc:sqlite:file:"
         if not uri or not uri.startswith(prefix):
-            raise WapError(f"FAIRWAY_CATALOG_URI must be {prefix}/abs/catalog.db for a jdbc catalog, got {uri!r}",
-                           "bad_config")
+            raise WapError(
+                f"FAIRWAY_CATALOG_URI must be {prefix}/abs/catalog.db for a jdbc catalog, got {uri!r}", "bad_config"
+            )
         from pyiceberg.catalog.sql import SqlCatalog
 
         # the Iceberg Java JDBC catalog's tables; pyiceberg reads and commits them the same way
-        return SqlCatalog(name, uri=f"sqlite:///{uri[len(prefix):]}", init_catalog_tables="false", **props)
+        return SqlCatalog(name, uri=f"sqlite:///{uri[len(prefix) :]}", init_catalog_tables="false", **props)
     if kind == "rest":
         from pyiceberg.catalog.rest import RestCatalog
 
@@ -82,8 +83,9 @@ def catalog_from_env(env: Mapping[str, str] = os.environ):
         if _env(env, "FAIRWAY_AWS_ENDPOINT"):
             glue["glue.endpoint"] = _env(env, "FAIRWAY_AWS_ENDPOINT")
         return GlueCatalog(name, **props, **glue)
-    raise WapError(f"FAIRWAY_CATALOG_TYPE must be jdbc, rest or glue to publish audit branches, got {kind!r}",
-                   "bad_config")
+    raise WapError(
+        f"FAIRWAY_CATALOG_TYPE must be jdbc, rest or glue to publish audit branches, got {kind!r}", "bad_config"
+    )
 
 
 def _ancestor_ids(metadata, snapshot_id: int | None) -> list[int]:
@@ -95,8 +97,11 @@ def _ancestor_ids(metadata, snapshot_id: int | None) -> list[int]:
         parent = current.parent_snapshot_id
         current = metadata.snapshot_by_id(parent) if parent is not None else None
         if parent is not None and current is None:
-            raise WapError(f"snapshot {parent} (an ancestor of {out[0]}) has expired: the branch cannot be rebased; "
-                           "materialize its partitions again", "history_expired")
+            raise WapError(
+                f"snapshot {parent} (an ancestor of {out[0]}) has expired: the branch cannot be rebased; "
+                "materialize its partitions again",
+                "history_expired",
+            )
     return out
 
 
@@ -127,13 +132,20 @@ def _file_changes(table, snapshot_ids: list[int]) -> tuple[dict, dict]:
 def _partitions(table, files) -> set:
     """The table partitions of ``files`` by their identity fields' source columns (``(("course_id", "c"),
     ("ingest_date", d), …)``): the same Bronze partition whichever partition spec wrote a file, since every spec
-    of the Silver tables ends in identity(course_id), identity(ingest_date) (spark/silver/tables.py)."""
+    of the Silver tables ends in identity(course_id), identity(ingest_date) (silver/tables.py)."""
     schema, specs = table.schema(), table.specs()
     out = set()
     for f in files:
         fields = specs[f.spec_id].fields
-        out.add(tuple(sorted((schema.find_column_name(pf.source_id), value)
-                             for pf, value in zip(fields, f.partition) if str(pf.transform) == "identity")))
+        out.add(
+            tuple(
+                sorted(
+                    (schema.find_column_name(pf.source_id), value)
+                    for pf, value in zip(fields, f.partition, strict=True)
+                    if str(pf.transform) == "identity"
+                )
+            )
+        )
     return out
 
 
@@ -142,11 +154,17 @@ def _head(table, ref: str) -> int | None:
     return r.snapshot_id if r is not None else None
 
 
-def publish_table(catalog, namespace: str, name: str, branch: str, run_id: str | None = None,
-                  dry_run: bool = False) -> dict:
+def publish_table(
+    catalog, namespace: str, name: str, branch: str, run_id: str | None = None, dry_run: bool = False
+) -> dict:
     """Moves ``main`` of one table to ``branch`` and drops the branch (fast-forward, else rebase). ``dry_run``:
     only checks that it can (raises the conflict a rebase would meet), commits nothing."""
-    from pyiceberg.exceptions import CommitFailedException, CommitStateUnknownException, NoSuchTableError, ValidationException
+    from pyiceberg.exceptions import (
+        CommitFailedException,
+        CommitStateUnknownException,
+        NoSuchTableError,
+        ValidationException,
+    )
 
     ident = (namespace, name)
     for attempt in range(1, COMMIT_ATTEMPTS + 1):
@@ -164,20 +182,28 @@ def publish_table(catalog, namespace: str, name: str, branch: str, run_id: str |
                     return {"table": name, "status": "ready", "mode": "fast_forward"}
                 with table.manage_snapshots() as ms:
                     ms.set_current_snapshot(snapshot_id=head).remove_branch(branch)
-                return {"table": name, "status": "published", "mode": "fast_forward", "snapshot_id": str(head),
-                        "audited_snapshot_id": str(head), "previous_snapshot_id": _str(main)}
+                return {
+                    "table": name,
+                    "status": "published",
+                    "mode": "fast_forward",
+                    "snapshot_id": str(head),
+                    "audited_snapshot_id": str(head),
+                    "previous_snapshot_id": _str(main),
+                }
             return _rebase(table, name, branch, head, main, lineage, run_id, dry_run)
-        except (CommitFailedException, CommitStateUnknownException, ValidationException):
+        except (CommitFailedException, CommitStateUnknownException, ValidationException) as e:
             # main moved while we committed (pyiceberg's own retry of an overwrite also ends here): reload, check again
             if attempt == COMMIT_ATTEMPTS:
-                raise WapError(f"{namespace}.{name}: main kept moving; gave up after {attempt} attempts",
-                               "commit_conflict")
+                raise WapError(
+                    f"{namespace}.{name}: main kept moving; gave up after {attempt} attempts", "commit_conflict"
+                ) from e
             time.sleep(0.2 * attempt)
     raise AssertionError("unreachable")
 
 
-def _rebase(table, name: str, branch: str, head: int, main: int, lineage: list[int], run_id: str | None,
-            dry_run: bool) -> dict:
+def _rebase(
+    table, name: str, branch: str, head: int, main: int, lineage: list[int], run_id: str | None, dry_run: bool
+) -> dict:
     """Re-applies the branch's own file changes on top of ``main``, when they touch no partition that ``main``
     changed since the branch was made."""
     theirs_ids = _ancestor_ids(table.metadata, main)
@@ -188,12 +214,15 @@ def _rebase(table, name: str, branch: str, head: int, main: int, lineage: list[i
     added, deleted = _file_changes(table, ours)
     their_added, their_deleted = _file_changes(table, theirs)
     clash = _partitions(table, [*added.values(), *deleted.values()]) & _partitions(
-        table, [*their_added.values(), *their_deleted.values()])
+        table, [*their_added.values(), *their_deleted.values()]
+    )
     if clash:
         raise WapError(
             f"{table.name()}: another run published changes to {len(clash)} of the same table partitions since "
             f"branch {branch} was made; nothing published. Materialize the partitions again: they are written "
-            "from the new main.", "publish_conflict")
+            "from the new main.",
+            "publish_conflict",
+        )
     if dry_run:
         return {"table": name, "status": "ready", "mode": "rebase"}
     from pyiceberg.table.update.snapshot import ManageSnapshots
@@ -209,9 +238,16 @@ def _rebase(table, name: str, branch: str, head: int, main: int, lineage: list[i
                 for f in added.values():
                     ow.append_data_file(f)
         ManageSnapshots(tx).remove_branch(branch).commit()  # staged: one catalog commit with the overwrite
-    return {"table": name, "status": "published", "mode": "rebase", "snapshot_id": _str(_head(table, MAIN)),
-            "audited_snapshot_id": str(head), "previous_snapshot_id": str(main),
-            "files_added": len(added), "files_deleted": len(deleted)}
+    return {
+        "table": name,
+        "status": "published",
+        "mode": "rebase",
+        "snapshot_id": _str(_head(table, MAIN)),
+        "audited_snapshot_id": str(head),
+        "previous_snapshot_id": str(main),
+        "files_added": len(added),
+        "files_deleted": len(deleted),
+    }
 
 
 def expire_branches(catalog, namespace: str, name: str, retain_days: float, keep: str | None = None) -> list[str]:
@@ -249,7 +285,9 @@ def describe_table(catalog, namespace: str, name: str) -> dict:
         table = catalog.load_table((namespace, name))
     except NoSuchTableError:
         return {"table": name, "exists": False}
-    branches = {ref: str(r.snapshot_id) for ref, r in sorted(table.metadata.refs.items()) if ref.startswith(AUDIT_PREFIX)}
+    branches = {
+        ref: str(r.snapshot_id) for ref, r in sorted(table.metadata.refs.items()) if ref.startswith(AUDIT_PREFIX)
+    }
     return {"table": name, "exists": True, "main_snapshot_id": _str(_head(table, MAIN)), "audit_branches": branches}
 
 
@@ -266,7 +304,7 @@ def _expire_all(catalog, namespace: str, names: list[str], args) -> dict[str, li
         try:
             dropped = expire_branches(catalog, namespace, t, args.retain_days, keep=args.branch)
         except Exception as e:  # noqa: BLE001 - the next publish tries again
-            print(f"wap.py: expiring audit branches of {namespace}.{t} failed: {e}", file=sys.stderr)
+            print(f"wap: expiring audit branches of {namespace}.{t} failed: {e}", file=sys.stderr)
             continue
         if dropped:
             out[t] = dropped
@@ -274,7 +312,7 @@ def _expire_all(catalog, namespace: str, names: list[str], args) -> dict[str, li
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="wap.py", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m fairway_spark.wap", description=__doc__.split("\n")[0])
     p.add_argument("action", choices=("publish", "describe"))
     p.add_argument("--namespace", required=True)
     p.add_argument("--tables", required=True, help="comma-separated table names")
@@ -289,8 +327,9 @@ def main(argv: list[str] | None = None) -> int:
             out = {"tables": [describe_table(catalog, args.namespace, t) for t in names]}
         else:
             if not args.branch or not args.branch.startswith(AUDIT_PREFIX):
-                raise WapError(f"--branch must name an audit branch ({AUDIT_PREFIX}<run id>), got {args.branch!r}",
-                               "bad_branch")
+                raise WapError(
+                    f"--branch must name an audit branch ({AUDIT_PREFIX}<run id>), got {args.branch!r}", "bad_branch"
+                )
             # every table checked before any is published: a conflict on one publishes none
             for t in names:
                 publish_table(catalog, args.namespace, t, args.branch, args.run_id, dry_run=True)

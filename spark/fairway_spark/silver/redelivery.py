@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from silver import tables
+from fairway_spark.silver import tables
 
 FACT, DEVICE_HEALTH, QUARANTINE = tables.TABLE_NAMES
 
@@ -70,7 +70,9 @@ class Redelivery:
         return [c for i in written for c in self.replaces.get(i, [])]
 
 
-def plan(spark: SparkSession, namespace: str, ranked: DataFrame, parts, alive: list[int], ref: str = "main") -> Redelivery:
+def plan(
+    spark: SparkSession, namespace: str, ranked: DataFrame, parts, alive: list[int], ref: str = "main"
+) -> Redelivery:
     """Applies the rule to the rounds of the ``alive`` partitions (part_idx; reconciled, about to be written) of
     ``ranked``. Finds the older deliveries in two reads of each table, both in proportion to the run: the
     partitions of the event dates the run writes (which deliveries hold its rounds), then the older Bronze
@@ -84,7 +86,9 @@ def plan(spark: SparkSession, namespace: str, ranked: DataFrame, parts, alive: l
         for i in r.parts:
             deliveries[(r.course_id, r.round_id)][parts[i].ingest_date] = i
     slices = [(parts[i].course_id, parts[i].ingest_date) for i in alive]
-    for course_id, round_id, ingest_date, i in _older_deliveries(spark, namespace, result.snapshots, rows, copies, slices):
+    for course_id, round_id, ingest_date, i in _older_deliveries(
+        spark, namespace, result.snapshots, rows, copies, slices
+    ):
         deliveries[(course_id, round_id)][parts[i].ingest_date] = i
         deliveries[(course_id, round_id)].setdefault(ingest_date, None)
     replaced: dict[tuple[str, str, str], int] = {}  # (course_id, round_id, older ingest date) → winner part_idx
@@ -119,44 +123,69 @@ def _at(spark: SparkSession, namespace: str, snapshots: dict[str, int], table: s
     return spark.sql(f"SELECT * FROM {tables.qualified(spark, namespace, table)} VERSION AS OF {snapshots[table]}")
 
 
-def _older_deliveries(spark: SparkSession, namespace: str, snapshots: dict[str, int], rows: DataFrame,
-                      copies: DataFrame, slices: list[tuple[str, str]]) -> set[tuple[str, str, str, int]]:
+def _older_deliveries(
+    spark: SparkSession,
+    namespace: str,
+    snapshots: dict[str, int],
+    rows: DataFrame,
+    copies: DataFrame,
+    slices: list[tuple[str, str]],
+) -> set[tuple[str, str, str, int]]:
     """(course_id, round_id, ingest date, part_idx of the run holding it) of the run's rounds already in a
     table, outside the partitions the run replaces. Every table is searched: a run that died between two
     commits leaves a copy in some tables only. Only the run's dated (course_id, event_date) partitions are
     read; a round is found by its dated fixes."""
     if not snapshots:  # no table yet: nothing delivered before
         return set()
-    course_dates = [(r.course_id, r.event_date) for r in
-                    rows.where(F.col("event_date").isNotNull()).select("course_id", "event_date").distinct().collect()]
+    course_dates = [
+        (r.course_id, r.event_date)
+        for r in rows.where(F.col("event_date").isNotNull()).select("course_id", "event_date").distinct().collect()
+    ]
     if not course_dates:
         return set()
     where = _course_dates_condition(course_dates) & ~tables.slices_condition(slices)
     found = set()
     for table in snapshots:
         hits = (
-            _at(spark, namespace, snapshots, table).where(where)
-            .select("course_id", "round_id", "ingest_date").distinct()
+            _at(spark, namespace, snapshots, table)
+            .where(where)
+            .select("course_id", "round_id", "ingest_date")
+            .distinct()
             .join(F.broadcast(copies), ["course_id", "round_id"])
         )
         found |= {(r.course_id, r.round_id, r.ingest_date.isoformat(), r.part_idx) for r in hits.collect()}
     return found
 
 
-def _rows_of(spark: SparkSession, namespace: str, snapshots: dict[str, int],
-             replaced: list[tuple[str, str, str]]) -> list[OldCopy]:
+def _rows_of(
+    spark: SparkSession, namespace: str, snapshots: dict[str, int], replaced: list[tuple[str, str, str]]
+) -> list[OldCopy]:
     """Every row of the replaced older copies ((course_id, round_id, ingest date)) in each table, counted by
     event date: read from their Bronze partitions only."""
     if not replaced:
         return []
     where = tables.slices_condition(sorted({(c, day) for c, _, day in replaced})) & _copy_key().isin(
-        sorted(_key(*k) for k in replaced))
+        sorted(_key(*k) for k in replaced)
+    )
     out = []
     for table in snapshots:
-        grouped = _at(spark, namespace, snapshots, table).where(where).groupBy(
-            "course_id", "round_id", "ingest_date", "event_date").count()
-        out += [OldCopy(table, r.course_id, r.round_id, r.ingest_date.isoformat(),
-                        r.event_date.isoformat() if r.event_date else None, r["count"]) for r in grouped.collect()]
+        grouped = (
+            _at(spark, namespace, snapshots, table)
+            .where(where)
+            .groupBy("course_id", "round_id", "ingest_date", "event_date")
+            .count()
+        )
+        out += [
+            OldCopy(
+                table,
+                r.course_id,
+                r.round_id,
+                r.ingest_date.isoformat(),
+                r.event_date.isoformat() if r.event_date else None,
+                r["count"],
+            )
+            for r in grouped.collect()
+        ]
     return sorted(out, key=lambda c: (c.table, c.course_id, c.ingest_date, str(c.event_date), c.round_id))
 
 
@@ -173,8 +202,12 @@ def _course_dates_condition(course_dates: list[tuple[str, dt.date]]) -> F.Column
     by_course = defaultdict(set)
     for course_id, day in course_dates:
         by_course[course_id].add(day)
-    return tables.any_of([(F.col("course_id") == F.lit(c)) & F.col("event_date").isin([F.lit(d) for d in sorted(days)])
-                          for c, days in sorted(by_course.items())])
+    return tables.any_of(
+        [
+            (F.col("course_id") == F.lit(c)) & F.col("event_date").isin([F.lit(d) for d in sorted(days)])
+            for c, days in sorted(by_course.items())
+        ]
+    )
 
 
 # ---- rewriting the older partitions ---------------------------------------------------------------------
@@ -210,8 +243,9 @@ def _event_date_term(table: str, day: str | None) -> F.Column:
     return F.col("event_date") == F.lit(dt.date.fromisoformat(day))
 
 
-def retained_rows(spark: SparkSession, namespace: str, snapshots: dict[str, int], table: str,
-                  copies: list[OldCopy]) -> DataFrame | None:
+def retained_rows(
+    spark: SparkSession, namespace: str, snapshots: dict[str, int], table: str, copies: list[OldCopy]
+) -> DataFrame | None:
     """The rows of the older partitions that stay (every round but the replaced ones), read from the snapshot the
     decision was made on, to be written again in the commit that deletes those partitions; None when the table
     has no such partition."""
@@ -221,5 +255,9 @@ def retained_rows(spark: SparkSession, namespace: str, snapshots: dict[str, int]
     removed = sorted({_key(c.course_id, c.round_id, c.ingest_date) for c in copies})
     columns = [c for c, _ in tables.TABLES[table][0]]
     # clustered by table partition in each task, as the writer wants (tables.overwrite_partitions)
-    return (_at(spark, namespace, snapshots, table).where(condition & ~_copy_key().isin(removed)).select(*columns)
-            .sortWithinPartitions("course_id", "ingest_date", "event_date"))
+    return (
+        _at(spark, namespace, snapshots, table)
+        .where(condition & ~_copy_key().isin(removed))
+        .select(*columns)
+        .sortWithinPartitions("course_id", "ingest_date", "event_date")
+    )

@@ -1,1 +1,0 @@
-"""Helpers of spark/silver_job.py: parsing (parse.py), Spark transforms (transform.py), Iceberg writes (tables.py)."""
