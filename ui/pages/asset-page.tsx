@@ -1,4 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
+
 import { raw } from 'hono/html';
 import type { AssetPageSection, MetadataValue, TableRef } from '../../framework/definitions/index.ts';
 import { parsePartitionKey } from '../../framework/definitions/index.ts';
@@ -9,6 +10,7 @@ import { numericMetadata } from '../queries.ts';
 import { ID } from '../static/ids.js';
 import { FreshnessSection } from './freshness-section.tsx';
 import { formatTs, Page, partitionLabel, StatusPill } from './layout.tsx';
+import { ListTable } from './list-table.tsx';
 import { TableSection } from './table-section.tsx';
 
 /** Metrics plotted first when the definitions name none (`assetPage.leadingMetrics`). */
@@ -390,38 +392,25 @@ export function AssetPage(props: {
               : `Not evaluated yet: ${d.checks_defined.map((c) => c.name).join(', ')}`}
           </p>
         ) : (
-          <table class="list" id="checks">
-            <thead>
+          <ListTable id="checks" head={['check', 'partition', 'result', 'severity', 'failures', 'description', 'run']}>
+            {d.checks.map((c) => (
               <tr>
-                <th>check</th>
-                <th>partition</th>
-                <th>result</th>
-                <th>severity</th>
-                <th>failures</th>
-                <th>description</th>
-                <th>run</th>
+                <td>{c.check_name}</td>
+                <td>{c.partition_key || '-'}</td>
+                <td>
+                  <span class={`pill check-${c.passed ? 'passed' : c.severity === 'warn' ? 'warn' : 'failed'}`}>
+                    {c.passed ? 'passed' : 'failed'}
+                  </span>
+                </td>
+                <td>{`${c.severity}${c.blocking ? ', blocking' : ''}`}</td>
+                <td>{c.failures ?? '-'}</td>
+                <td>{c.description ?? ''}</td>
+                <td>
+                  <a href={`/runs/${c.run_id}`}>{c.run_id.slice(-8)}</a>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {d.checks.map((c) => (
-                <tr>
-                  <td>{c.check_name}</td>
-                  <td>{c.partition_key || '-'}</td>
-                  <td>
-                    <span class={`pill check-${c.passed ? 'passed' : c.severity === 'warn' ? 'warn' : 'failed'}`}>
-                      {c.passed ? 'passed' : 'failed'}
-                    </span>
-                  </td>
-                  <td>{`${c.severity}${c.blocking ? ', blocking' : ''}`}</td>
-                  <td>{c.failures ?? '-'}</td>
-                  <td>{c.description ?? ''}</td>
-                  <td>
-                    <a href={`/runs/${c.run_id}`}>{c.run_id.slice(-8)}</a>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </ListTable>
         )}
       </section>
 
@@ -464,26 +453,17 @@ export function AssetPage(props: {
             <summary>
               <h2>{`Table schema (${schema.value.length} columns)`}</h2>
             </summary>
-            <table class="list" id="schema">
-              <thead>
+            <ListTable id="schema" head={['column', 'type', 'nullable']}>
+              {schema.value.map((col) => (
                 <tr>
-                  <th>column</th>
-                  <th>type</th>
-                  <th>nullable</th>
+                  <td>
+                    <code>{col.name}</code>
+                  </td>
+                  <td>{col.type}</td>
+                  <td>{col.nullable === undefined ? '' : col.nullable ? 'yes' : 'no'}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {schema.value.map((col) => (
-                  <tr>
-                    <td>
-                      <code>{col.name}</code>
-                    </td>
-                    <td>{col.type}</td>
-                    <td>{col.nullable === undefined ? '' : col.nullable ? 'yes' : 'no'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </ListTable>
           </details>
         </section>
       ) : null}
@@ -509,36 +489,25 @@ export function AssetPage(props: {
       <section>
         <h2>Materialization history</h2>
         {props.history.length === 0 ? <p class="muted">Never materialized.</p> : null}
-        <table class="list" id="history">
-          <thead>
+        <ListTable id="history" head={['time', 'partition', 'data version', 'numbers', 'run']}>
+          {props.history.map((m) => (
             <tr>
-              <th>time</th>
-              <th>partition</th>
-              <th>data version</th>
-              <th>numbers</th>
-              <th>run</th>
+              <td>{formatTs(m.ts)}</td>
+              <td>{m.partition_key || '-'}</td>
+              <td>
+                <code>{m.data_version.length > 20 ? `${m.data_version.slice(0, 16)}…` : m.data_version}</code>
+              </td>
+              <td>
+                {Object.entries(numericMetadata(m.metadata))
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(', ')}
+              </td>
+              <td>
+                <a href={`/runs/${m.run_id}`}>{m.run_id.slice(-8)}</a>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {props.history.map((m) => (
-              <tr>
-                <td>{formatTs(m.ts)}</td>
-                <td>{m.partition_key || '-'}</td>
-                <td>
-                  <code>{m.data_version.length > 20 ? `${m.data_version.slice(0, 16)}…` : m.data_version}</code>
-                </td>
-                <td>
-                  {Object.entries(numericMetadata(m.metadata))
-                    .map(([k, v]) => `${k}=${v}`)
-                    .join(', ')}
-                </td>
-                <td>
-                  <a href={`/runs/${m.run_id}`}>{m.run_id.slice(-8)}</a>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </ListTable>
       </section>
     </Page>
   );

@@ -1,6 +1,8 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
+
 import type { SchedulerDecisionRecord, SchedulerTickRecord } from '../../framework/storage/index.ts';
 import { formatDuration, formatTs, Page, StatusPill } from './layout.tsx';
+import { ListTable } from './list-table.tsx';
 
 export interface TickView {
   tick: SchedulerTickRecord;
@@ -25,42 +27,31 @@ function Decisions(props: { decisions: SchedulerDecisionRecord[] }) {
   return (
     <>
       {shown.length > 0 ? (
-        <table class="list decisions">
-          <thead>
-            <tr>
-              <th>decision</th>
-              <th>asset</th>
-              <th>why</th>
-              <th>deadline</th>
-              <th>run</th>
+        <ListTable class="decisions" head={['decision', 'asset', 'why', 'deadline', 'run']}>
+          {shown.map((d) => (
+            <tr class={`decision-${d.action}`}>
+              <td>{d.action}</td>
+              <td>
+                <a href={`/assets/${d.asset_key}`}>{d.asset_key}</a>
+                {d.partition_key ? <span class="muted">{` [${d.partition_key}]`}</span> : null}
+              </td>
+              <td class="reason">
+                {d.reason}
+                {d.action === 'launch' && d.expected_ms !== null ? <div class="muted">{prediction(d)}</div> : null}
+              </td>
+              <td>{d.due_at ? formatTs(d.due_at) : '-'}</td>
+              <td>
+                {d.run_id ? (
+                  <a href={`/runs/${d.run_id}`}>
+                    <code>{d.run_id}</code>
+                  </a>
+                ) : (
+                  '-'
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {shown.map((d) => (
-              <tr class={`decision-${d.action}`}>
-                <td>{d.action}</td>
-                <td>
-                  <a href={`/assets/${d.asset_key}`}>{d.asset_key}</a>
-                  {d.partition_key ? <span class="muted">{` [${d.partition_key}]`}</span> : null}
-                </td>
-                <td class="reason">
-                  {d.reason}
-                  {d.action === 'launch' && d.expected_ms !== null ? <div class="muted">{prediction(d)}</div> : null}
-                </td>
-                <td>{d.due_at ? formatTs(d.due_at) : '-'}</td>
-                <td>
-                  {d.run_id ? (
-                    <a href={`/runs/${d.run_id}`}>
-                      <code>{d.run_id}</code>
-                    </a>
-                  ) : (
-                    '-'
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </ListTable>
       ) : null}
       {deferred > 0 ? <p class="muted">{`${deferred} partition(s) deferred: nothing due yet.`}</p> : null}
     </>

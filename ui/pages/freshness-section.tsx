@@ -1,6 +1,8 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
+
 import type { FreshnessDetail } from '../api-schemas.ts';
 import { formatTs } from './layout.tsx';
+import { ListTable } from './list-table.tsx';
 
 const utc = (ts: string | null) => (ts ? `${formatTs(ts)} UTC` : '-');
 
@@ -37,30 +39,19 @@ export function FreshnessSection(props: { freshness: FreshnessDetail; partitione
         </tbody>
       </table>
       {props.partitioned && lagging.length > 0 ? (
-        <table class="list" id="freshness-partitions">
-          <thead>
-            <tr>
-              <th>partition</th>
-              <th>state</th>
-              <th>warns at</th>
-              <th>overdue at</th>
-              <th>why</th>
+        <ListTable id="freshness-partitions" head={['partition', 'state', 'warns at', 'overdue at', 'why']}>
+          {lagging.map((p) => (
+            <tr data-partition={p.partition_key}>
+              <td>{p.partition_key}</td>
+              <td>
+                <span class={`pill fr-${p.state}`}>{p.state}</span>
+              </td>
+              <td>{utc(p.warn_at)}</td>
+              <td>{utc(p.due_at)}</td>
+              <td>{p.text}</td>
             </tr>
-          </thead>
-          <tbody>
-            {lagging.map((p) => (
-              <tr data-partition={p.partition_key}>
-                <td>{p.partition_key}</td>
-                <td>
-                  <span class={`pill fr-${p.state}`}>{p.state}</span>
-                </td>
-                <td>{utc(p.warn_at)}</td>
-                <td>{utc(p.due_at)}</td>
-                <td>{p.text}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </ListTable>
       ) : null}
     </section>
   );

@@ -1,4 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
+
 import type { RunSummary } from '../../framework/definitions/index.ts';
 import type {
   EventRecord,
@@ -8,6 +9,7 @@ import type {
 } from '../../framework/storage/index.ts';
 import { ID } from '../static/ids.js';
 import { formatDuration, formatTs, Page, partitionLabel, StatusPill } from './layout.tsx';
+import { ListTable } from './list-table.tsx';
 
 export interface RunPageData {
   run: RunRecord;
@@ -192,51 +194,37 @@ export function RunPage(props: RunPageData) {
       )}
 
       <h2>Steps</h2>
-      <table class="list" id="steps">
-        <thead>
-          <tr>
-            <th>step</th>
-            <th>status</th>
-            <th>duration</th>
-            <th>attempts</th>
-            <th>rows</th>
-            <th>checks</th>
-            <th>note</th>
-            <th>log</th>
-          </tr>
-        </thead>
-        <tbody>
-          {summary.steps.map((s) => {
-            const url = logUrl.get(`${s.asset_key}|${s.partition_key}`);
-            return (
-              <tr data-step={stepLabel(s)}>
-                <td>
-                  <a href={`/assets/${s.asset_key}`}>{s.asset_key}</a>
-                  {s.partition_key ? <span class="muted">{` [${s.partition_key}]`}</span> : null}
-                </td>
-                <td>
-                  <StatusPill status={s.status} />
-                </td>
-                <td>{formatDuration(s.duration_ms)}</td>
-                <td>{s.attempts}</td>
-                <td>{s.row_count ?? '-'}</td>
-                <td>
-                  {s.checks.map((c) => (
-                    <span
-                      class={`pill check-${c.passed ? 'passed' : c.severity === 'warn' ? 'warn' : 'failed'}`}
-                      title={c.failures != null ? `${c.failures} failure(s)` : ''}
-                    >
-                      {`${c.name}${c.passed ? '' : c.failures != null ? ` (${c.failures})` : ' ✗'}`}
-                    </span>
-                  ))}
-                </td>
-                <td class="reason">{s.reason ?? ''}</td>
-                <td>{url ? <a href={url}>compute log</a> : '-'}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <ListTable id="steps" head={['step', 'status', 'duration', 'attempts', 'rows', 'checks', 'note', 'log']}>
+        {summary.steps.map((s) => {
+          const url = logUrl.get(`${s.asset_key}|${s.partition_key}`);
+          return (
+            <tr data-step={stepLabel(s)}>
+              <td>
+                <a href={`/assets/${s.asset_key}`}>{s.asset_key}</a>
+                {s.partition_key ? <span class="muted">{` [${s.partition_key}]`}</span> : null}
+              </td>
+              <td>
+                <StatusPill status={s.status} />
+              </td>
+              <td>{formatDuration(s.duration_ms)}</td>
+              <td>{s.attempts}</td>
+              <td>{s.row_count ?? '-'}</td>
+              <td>
+                {s.checks.map((c) => (
+                  <span
+                    class={`pill check-${c.passed ? 'passed' : c.severity === 'warn' ? 'warn' : 'failed'}`}
+                    title={c.failures != null ? `${c.failures} failure(s)` : ''}
+                  >
+                    {`${c.name}${c.passed ? '' : c.failures != null ? ` (${c.failures})` : ' ✗'}`}
+                  </span>
+                ))}
+              </td>
+              <td class="reason">{s.reason ?? ''}</td>
+              <td>{url ? <a href={url}>compute log</a> : '-'}</td>
+            </tr>
+          );
+        })}
+      </ListTable>
 
       {active ? (
         <>
@@ -247,34 +235,25 @@ export function RunPage(props: RunPageData) {
       ) : null}
 
       <h2>Event log</h2>
-      <table
-        class="list events"
+      <ListTable
+        class="events"
         id={ID.events}
         data-run-id={run.run_id}
         data-after={String(lastEventId)}
         data-active={active ? 'true' : 'false'}
+        head={['time', 'level', 'step', 'message']}
       >
-        <thead>
-          <tr>
-            <th>time</th>
-            <th>level</th>
-            <th>step</th>
-            <th>message</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.events
-            .filter((e) => e.level !== 'debug')
-            .map((e) => (
-              <tr class={`lvl-${e.level}`}>
-                <td>{formatTs(e.ts).slice(11)}</td>
-                <td>{e.level}</td>
-                <td>{e.asset_key ? `${e.asset_key}${partitionLabel(e.partition_key ?? '')}` : ''}</td>
-                <td>{e.message}</td>
-              </tr>
-            ))}
-        </tbody>
-      </table>
+        {props.events
+          .filter((e) => e.level !== 'debug')
+          .map((e) => (
+            <tr class={`lvl-${e.level}`}>
+              <td>{formatTs(e.ts).slice(11)}</td>
+              <td>{e.level}</td>
+              <td>{e.asset_key ? `${e.asset_key}${partitionLabel(e.partition_key ?? '')}` : ''}</td>
+              <td>{e.message}</td>
+            </tr>
+          ))}
+      </ListTable>
       <p id="live-note" class="muted" hidden={!active}>
         Live: new events appear as they happen.
       </p>

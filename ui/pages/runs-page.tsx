@@ -1,6 +1,8 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
+
 import type { RunRecord } from '../../framework/storage/index.ts';
 import { formatDuration, formatTs, Page, StatusPill } from './layout.tsx';
+import { ListTable } from './list-table.tsx';
 
 const STATUSES = ['QUEUED', 'STARTED', 'SUCCESS', 'FAILURE', 'CANCELED'];
 
@@ -29,42 +31,29 @@ export function RunsPage(props: { runs: RunRecord[]; next: string | null; status
         <button type="submit">Filter</button>
       </form>
       {props.runs.length === 0 ? <p class="muted">No runs.</p> : null}
-      <table class="list" id="runs">
-        <thead>
+      <ListTable id="runs" head={['run', 'status', 'created', 'duration', 'steps', 'selection', 'reason']}>
+        {props.runs.map((r) => (
           <tr>
-            <th>run</th>
-            <th>status</th>
-            <th>created</th>
-            <th>duration</th>
-            <th>steps</th>
-            <th>selection</th>
-            <th>reason</th>
+            <td>
+              <a href={`/runs/${r.run_id}`}>
+                <code>{r.run_id}</code>
+              </a>
+            </td>
+            <td>
+              <StatusPill status={r.status} />
+            </td>
+            <td>{formatTs(r.created_at)}</td>
+            <td>{formatDuration(durationOf(r))}</td>
+            <td>{r.plan.length}</td>
+            <td>
+              <code>{r.selection}</code>
+              {r.partition ? <span class="muted">{` [${r.partition}]`}</span> : null}
+              {r.stale_only ? <span class="muted"> stale only</span> : null}
+            </td>
+            <td class="reason">{r.reason ?? ''}</td>
           </tr>
-        </thead>
-        <tbody>
-          {props.runs.map((r) => (
-            <tr>
-              <td>
-                <a href={`/runs/${r.run_id}`}>
-                  <code>{r.run_id}</code>
-                </a>
-              </td>
-              <td>
-                <StatusPill status={r.status} />
-              </td>
-              <td>{formatTs(r.created_at)}</td>
-              <td>{formatDuration(durationOf(r))}</td>
-              <td>{r.plan.length}</td>
-              <td>
-                <code>{r.selection}</code>
-                {r.partition ? <span class="muted">{` [${r.partition}]`}</span> : null}
-                {r.stale_only ? <span class="muted"> stale only</span> : null}
-              </td>
-              <td class="reason">{r.reason ?? ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </ListTable>
       {props.next ? (
         <p>
           <a href={`/runs${qs(String(props.next))}`}>Older runs →</a>
