@@ -13,8 +13,7 @@ import type { ChildProcessRecord, PartitionLock, RunRecord, Store } from '../sto
 import { EventLoopWatchdog, fileOfStore } from './event-loop-watchdog.ts';
 import type { EventSink } from './events.ts';
 import { type ExecuteResult, executePlan } from './execute-plan.ts';
-import { observeSources } from './known-partitions.ts';
-import { judgeState, loadPartitionScope } from './partition-scope.ts';
+import { loadJudgedState } from './load-judged-state.ts';
 import { buildPlan, type ExecutionPlan, plannedTargets, writtenTogether } from './plan.ts';
 import { describeGroup, liveChildGroups, reapDeadRuns } from './reap-dead-runs.ts';
 import { recordEventsTo } from './record-events.ts';
@@ -93,7 +92,6 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   // loaded on use (the CLI's light commands never pay for it); a bad FAIRWAY_OPENLINEAGE_* value stops it too
   const lineageModule = await import('../lineage/index.ts');
   const lineageConfig = lineageModule.openLineageConfigFrom();
-  reapDeadRuns(store);
   const selected = resolveSelection(graph, opts.selection);
   if (selected.length === 0) {
     throw new UsageError(`The selection '${opts.selection}' matches no asset. Run 'fairway list' to see the assets.`);
@@ -103,11 +101,12 @@ export async function launchRun(ctx: RunContext, opts: LaunchOptions): Promise<L
   // the outputs written with a relevant asset: the planner plans them too, and needs their staleness
   for (const k of [...relevant]) for (const o of writtenTogether(graph.definition(k))) relevant.add(o);
   const keys = [...relevant];
-  const scope = await loadPartitionScope(defs, graph, selected, keys, opts.partition);
-  const { partitions } = scope;
-  const observations = opts.staleOnly ? await observeSources(defs, partitions, keys) : new Map();
+  const { partitions, judged } = await loadJudgedState(ctx, selected, keys, {
+    partition: opts.partition,
+    observe: opts.staleOnly ?? false,
+  });
   // without RUNNING: another run's partitions are judged on their records (the locks keep runs apart)
-  const { materializations, settled: staleness } = judgeState(store, graph, keys, scope, observations);
+  const { materializations, settled: staleness } = judged;
   const planInput = {
     graph,
     partitions,

@@ -1,5 +1,5 @@
 import type { AssetKey } from '../definitions/index.ts';
-import { judgeState, loadPartitionScope, observeSources, reapDeadRuns } from '../execution/index.ts';
+import { loadJudgedState } from '../execution/index.ts';
 import { type FreshnessResult, freshnessFrom } from '../scheduling/index.ts';
 import type { StalenessResult } from '../staleness/index.ts';
 import type { MaterializationRecord } from '../storage/index.ts';
@@ -43,26 +43,14 @@ async function load(
   opts: LoadStatusOptions,
   cache: StatusCache | undefined,
 ): Promise<ProjectStatus> {
-  reapDeadRuns(project.store);
-  // read before anything it stands for: a commit while judging moves it, and the next call judges again
-  const stamp = cache ? project.store.changeStamp() : '';
   const wanted = keys ?? project.graph.keys();
   const relevant = new Set<AssetKey>(wanted);
   if (keys) for (const k of keys) for (const u of project.graph.upstream(k)) relevant.add(u);
   const all = [...relevant];
-  const scope = await loadPartitionScope(
-    project.defs,
-    project.graph,
-    wanted,
-    all,
-    opts.partition,
-    cache?.partitionLists,
-  );
-  const { partitions } = scope;
-  const observations = await observeSources(project.defs, partitions, all);
-  const prior = cache?.prior(stamp, all, partitions, observations);
-  const judged = judgeState(project.store, project.graph, all, scope, observations, prior);
-  cache?.keep(stamp, all, partitions, observations, judged);
+  const { partitions, observations, judged } = await loadJudgedState(project, wanted, all, {
+    partition: opts.partition,
+    memo: cache,
+  });
   const { materializations, attempts } = judged;
   const staleness = keys ? onlyKeys(judged.staleness, keys) : judged.staleness;
   const hasPolicy = wanted.some((k) => project.graph.definition(k).freshness);

@@ -1,6 +1,6 @@
 import type { AssetKey } from '../definitions/index.ts';
-import { knownPartitions, observeSources, type RunContext, reapDeadRuns } from '../execution/index.ts';
-import { computeStaleness, exceptionsOf, judgeStored, type StalenessResult } from '../staleness/index.ts';
+import { loadJudgedState, type RunContext } from '../execution/index.ts';
+import { computeStaleness, exceptionsOf, type StalenessResult } from '../staleness/index.ts';
 import type { MaterializationRecord, StepAttemptRecord } from '../storage/index.ts';
 import { evaluateFreshness, type FreshnessResult, type PendingData } from './evaluate-freshness.ts';
 import {
@@ -45,12 +45,8 @@ export interface FreshnessSources {
  * `observe` calls), and evaluates it at `now`. Read-only: the daemon persists `arrivals` and `pending`.
  */
 export async function loadFreshness(ctx: RunContext, now: Date): Promise<SchedulingState> {
-  const { store, defs, graph } = ctx;
-  reapDeadRuns(store);
-  const keys = graph.keys();
-  const partitions = await knownPartitions(defs, keys);
-  const observations = await observeSources(defs, partitions, keys);
-  const judged = judgeStored({ store, graph, keys, partitions, observations });
+  const keys = ctx.graph.keys();
+  const { partitions, observations, judged } = await loadJudgedState(ctx, keys, keys);
   const { materializations, attempts, settled } = judged;
   return freshnessFrom(ctx, { keys, partitions, materializations, attempts, observations, settled }, now);
 }
