@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FRESHNESS_STATES, RUN_STATUSES, STATUS_KINDS } from '../framework/states/index.ts';
 
 // The JSON the API takes and answers, as zod schemas: the server's answers are typed by them, the OpenAPI document is
 // generated from them (openapi.ts), and the browser code (static/*.js, `// @ts-check`) imports their types.
@@ -14,9 +15,9 @@ const named = <T extends z.ZodType>(id: string, schema: T): T => {
 const iso = z.string().describe('ISO-8601 time');
 const isoOrNull = iso.nullable();
 
-export const RunStatusSchema = z.enum(['QUEUED', 'STARTED', 'SUCCESS', 'FAILURE', 'CANCELED']);
-export const StatusKindSchema = z.enum(['MISSING', 'FRESH', 'STALE', 'FAILED', 'RUNNING']);
-const FreshnessStateSchema = z.enum(['FRESH', 'WARN', 'OVERDUE']);
+export const RunStatusSchema = z.enum(RUN_STATUSES);
+export const StatusKindSchema = z.enum(STATUS_KINDS);
+const FreshnessStateSchema = z.enum(FRESHNESS_STATES);
 const CheckBadgeSchema = z.enum(['passed', 'warn', 'failed']).nullable();
 const NextPage = z
   .union([z.number().int(), z.string()])

@@ -5,6 +5,7 @@ import { streamSSE } from 'hono/streaming';
 import { ComputeLogTail, reapDeadRuns } from '../framework/execution/index.ts';
 import type { Project, StatusCache } from '../framework/project/index.ts';
 import { resolveSelection } from '../framework/selection/index.ts';
+import { ACTIVE_RUN_STATUSES } from '../framework/states/index.ts';
 import {
   type Canceling,
   type HistoryPage,
@@ -45,8 +46,6 @@ export interface ApiDeps {
   /** Poll interval of the SSE event stream (ms). */
   pollMs: number;
 }
-
-const ACTIVE = new Set(['QUEUED', 'STARTED']);
 
 /** How long a computed `/api/graph` answer is reused: bounds how stale a polled status can be. */
 export const GRAPH_CACHE_MS = 1000;
@@ -188,7 +187,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
         if (events.length === 500) continue;
         if (tick % 20 === 19 && !runs.isLive(id)) reapDeadRuns(store);
         const run = store.getRun(id)!;
-        if (!ACTIVE.has(run.status)) {
+        if (!ACTIVE_RUN_STATUSES.includes(run.status)) {
           await stream.writeSSE({ event: 'end', data: JSON.stringify({ status: run.status, reason: run.reason }) });
           return;
         }
@@ -214,7 +213,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
       for (let tick = 0; !aborted.signal.aborted; tick++) {
         if (tick % 20 === 19 && !runs.isLive(id)) reapDeadRuns(store);
         const run = store.getRun(id)!;
-        const finished = !ACTIVE.has(run.status);
+        const finished = !ACTIVE_RUN_STATUSES.includes(run.status);
         for (const chunk of tail.read(finished)) {
           await stream.writeSSE({ event: 'output', data: JSON.stringify(chunk) });
           lastWrite = Date.now();
@@ -266,7 +265,8 @@ export function apiRoutes(deps: ApiDeps): Hono {
     const { id } = c.req.valid('param');
     const run = store.getRun(id);
     if (!run) throw new NotFoundError(`No run '${id}'.`, { run_id: id });
-    if (!ACTIVE.has(run.status)) throw new ConflictError(`Run ${id} already finished (${run.status}).`, { run_id: id });
+    if (!ACTIVE_RUN_STATUSES.includes(run.status))
+      throw new ConflictError(`Run ${id} already finished (${run.status}).`, { run_id: id });
     // a run of this server stops at once; one launched elsewhere (CLI, daemon) stops when its process polls
     if (!runs.cancel(id) && !store.requestCancel(id, 'canceled from the UI', new Date().toISOString())) {
       throw new ConflictError(`Run ${id} already finished.`, { run_id: id });

@@ -1,9 +1,10 @@
 import type { AssetKey } from '../definitions/index.ts';
 import { SparseMap, type StalenessGraph, type StalenessResult, upstreamPartitionsOf } from '../staleness/index.ts';
+import type { FreshnessState } from '../states/index.ts';
 import type { MaterializationRecord } from '../storage/index.ts';
 import { dayDimension, describePolicy, partitionDay, policyWindows } from './freshness-policy.ts';
 
-export type FreshnessState = 'FRESH' | 'WARN' | 'OVERDUE';
+export type { FreshnessState };
 
 /** Data a partition does not reflect yet: when the earliest of it arrived, and what it is. */
 export interface PendingData {

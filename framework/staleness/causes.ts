@@ -9,7 +9,9 @@ export type StaleCause =
   | { kind: 'upstream_partitions_changed'; upstream: string; partitions: string[] }
   | { kind: 'upstream_stale'; upstream: string; partition: string; status: StatusKind };
 
-export type StatusKind = 'MISSING' | 'FRESH' | 'STALE' | 'FAILED' | 'RUNNING';
+import type { StatusKind } from '../states/index.ts';
+
+export type { StatusKind };
 
 export interface PartitionStatus {
   status: StatusKind;

@@ -1,13 +1,8 @@
 import type { Metadata } from '../definitions/index.ts';
+import type { RunStatus, StepStatus } from '../states/index.ts';
 import type { RetentionResult } from './retention.ts';
 
-/** A run's states, in the order a run goes through them; the stored values, the CLI's and the API's choices. */
-export const RUN_STATUSES = ['QUEUED', 'STARTED', 'SUCCESS', 'FAILURE', 'CANCELED'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-/** The states of a run that has not finished (it can be canceled, and holds its partitions). */
-export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ['QUEUED', 'STARTED'];
-export const STEP_STATUSES = ['PENDING', 'RUNNING', 'SUCCESS', 'FAILURE', 'SKIPPED', 'CANCELED'] as const;
-export type StepStatus = (typeof STEP_STATUSES)[number];
+export { ACTIVE_RUN_STATUSES, RUN_STATUSES, type RunStatus, STEP_STATUSES, type StepStatus } from '../states/index.ts';
 
 export interface RunRecord {
   run_id: string;

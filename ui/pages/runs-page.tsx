@@ -1,10 +1,9 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 
+import { RUN_STATUSES } from '../../framework/states/index.ts';
 import type { RunRecord } from '../../framework/storage/index.ts';
 import { formatDuration, formatTs, Page, StatusPill } from './layout.tsx';
 import { ListTable } from './list-table.tsx';
-
-const STATUSES = ['QUEUED', 'STARTED', 'SUCCESS', 'FAILURE', 'CANCELED'];
 
 const durationOf = (r: RunRecord) =>
   r.started_at ? Date.parse(r.finished_at ?? new Date().toISOString()) - Date.parse(r.started_at) : null;
@@ -21,7 +20,7 @@ export function RunsPage(props: { runs: RunRecord[]; next: string | null; status
           status{' '}
           <select name="status">
             <option value="">any</option>
-            {STATUSES.map((s) => (
+            {RUN_STATUSES.map((s) => (
               <option value={s} selected={s === props.status}>
                 {s}
               </option>
