@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type {
   AssetKey,
   Definitions,
@@ -5,8 +6,9 @@ import type {
   PartitionInputs,
   PartitionsDefinition,
 } from '../definitions/index.ts';
-import { listResolvedKeys, resolvePartitionInputs, samePartitionInputs } from '../definitions/index.ts';
+import { dimensionNames, listResolvedKeys, resolvePartitionInputs, samePartitionInputs } from '../definitions/index.ts';
 import { FrameworkError } from '../errors/index.ts';
+import { identifyKnownList } from '../staleness/index.ts';
 
 /**
  * Whole lists kept between calls by a long-lived process (the UI), each with the inputs it was listed from:
@@ -61,11 +63,26 @@ async function listKeys(
   memo: PartitionListMemo | undefined,
 ): Promise<string[]> {
   const inputs = await resolvePartitionInputs(def);
-  if (filter || !memo) return listResolvedKeys(def, inputs, filter);
+  if (filter || !memo) return identified(def, inputs, filter);
   const kept = memo.get(def);
   if (kept && samePartitionInputs(kept.inputs, inputs)) return kept.keys;
-  const listed = listResolvedKeys(def, inputs);
+  const listed = identified(def, inputs, undefined);
   memo.set(def, { inputs, keys: listed });
+  return listed;
+}
+
+/**
+ * The keys listed from `inputs`, identified by what they are listed from (the definition's kind and
+ * dimension names, the inputs, the filter): equal identities list equal keys in the same order.
+ */
+function identified(
+  def: PartitionsDefinition,
+  inputs: PartitionInputs,
+  filter: Readonly<Record<string, DimensionFilter>> | undefined,
+): string[] {
+  const listed = listResolvedKeys(def, inputs, filter);
+  const source = JSON.stringify({ kind: def.kind, names: dimensionNames(def), inputs, filter: filter ?? {} });
+  identifyKnownList(listed, createHash('sha256').update(source).digest('hex'));
   return listed;
 }
 

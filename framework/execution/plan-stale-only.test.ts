@@ -38,6 +38,8 @@ const perAsset = fc.record({
   extra: fc.subarray(UNIVERSE),
   dropped: fc.subarray(UNIVERSE, { maxLength: 2 }),
   notFresh: fc.array(fc.tuple(fc.constantFrom(...UNIVERSE), fc.constantFrom(...KINDS)), { maxLength: 4 }),
+  /** The known list is the status map's own key list (the same array), as judged from the store. */
+  shared: fc.boolean(),
 });
 
 const scenario = fc.record({
@@ -57,9 +59,8 @@ function inputOf(s: Scenario): { sparse: PlanInput; plain: PlanInput } {
   const sparse: StalenessResult = new Map();
   for (const key of partitioned) {
     const a = s.assets[key]!;
-    const known = a.shuffled ? [...a.known].reverse() : a.known;
-    partitions.set(key, known);
     const held = [...new Set([...a.known, ...a.extra])].filter((p) => !a.dropped.includes(p)).sort();
+    partitions.set(key, a.shared ? held : a.shuffled ? [...a.known].reverse() : a.known);
     const exceptions = new Map<string, PartitionStatus>();
     for (const [p, kind] of [...a.notFresh].sort())
       if (held.includes(p) && kind !== 'FRESH') exceptions.set(p, status(kind));
@@ -104,7 +105,10 @@ describe('buildPlan with stale-only over sparse status maps', () => {
   it('plans the partitions not fresh and those below a planned upstream partition, skipping the rest', () => {
     const s: Scenario = {
       assets: Object.fromEntries(
-        partitioned.map((k) => [k, { known: UNIVERSE, shuffled: false, extra: [], dropped: [], notFresh: [] }]),
+        partitioned.map((k) => [
+          k,
+          { known: UNIVERSE, shuffled: false, extra: [], dropped: [], notFresh: [], shared: false },
+        ]),
       ),
       e: [],
       eStale: false,

@@ -181,14 +181,15 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
   for (const unit of planningUnits(input.graph, ordered)) {
     const key = unit[0]!;
     const asset = input.graph.definition(key);
-    let partitions = [''];
+    let partitions: readonly string[] = [''];
     if (asset.partitions) {
       for (const name of dimensionNames(asset.partitions)) selectedDims.add(name);
       const known = unit.length === 1 ? (input.partitions.get(key) ?? []) : undefined;
-      // one asset's list is usually sorted already: a million keys through a Set and a sort cost ~0.3 s
+      // one asset's list is usually sorted already: a million keys through a Set and a sort cost ~0.3 s; the
+      // list its sparse status map holds is sorted (and taken as it is, not copied)
       partitions =
-        known && isStrictlySorted(known)
-          ? [...known]
+        known && (isSparseKeyList(input.staleness?.get(key), known) || isStrictlySorted(known))
+          ? known
           : [...new Set(unit.flatMap((o) => input.partitions.get(o) ?? []))].sort();
       if (filter) {
         // (partitions here may be only those a --partition filter let through: see partition-scope.ts)
@@ -314,6 +315,10 @@ export function buildPlan(input: PlanInput): ExecutionPlan {
   return { steps, skippedFresh, ...(alsoWritten.size > 0 ? { alsoWritten: [...alsoWritten].sort() } : {}) };
 }
 
+/** Whether `keys` is the key list of a sparse status map (sorted, once each). */
+const isSparseKeyList = (statuses: ReadonlyMap<string, unknown> | undefined, keys: readonly string[]) =>
+  statuses instanceof SparseMap && statuses.isKeyList(keys);
+
 function isStrictlySorted(keys: readonly string[]): boolean {
   for (let i = 1; i < keys.length; i++) if (keys[i - 1]! >= keys[i]!) return false;
   return true;
@@ -346,6 +351,7 @@ function mayNeedStep(
   }
   const sparse = statuses as SparseMap<PartitionStatus>;
   for (const p of sparse.exceptions.keys()) if (sortedIncludes(partitions, p)) out.add(p);
+  if (sparse.isKeyList(partitions)) return [...out].sort(); // it holds every planned partition
   // planned partitions the map does not hold have no status: walked (one merge of two sorted lists)
   const held = sparse.keys();
   let next = held.next();

@@ -12,6 +12,7 @@ export {
 } from './compute-staleness.ts';
 export { explainStatus, type WhyLine } from './explain.ts';
 export { judgeStored, type StoredStaleness } from './judge-stored.ts';
+export { identifyKnownList } from './known-list-identity.ts';
 export { exceptionsOf, SparseMap, sortedIncludes } from './sparse-map.ts';
 export { type StatusCounts, statusCounts } from './status-counts.ts';
 export { type RecordMap, StoredRecords } from './stored-records.ts';

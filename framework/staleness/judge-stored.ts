@@ -140,7 +140,7 @@ function sparseCandidates(
   asset: AssetDefinition<AssetKey, unknown>,
   known: readonly string[] | undefined,
   done: StoredStaleness,
-): { keys: string[]; materialized: string[]; judge: string[] } | undefined {
+): { keys: readonly string[]; materialized: readonly string[]; judge: string[] } | undefined {
   if (!asset.partitions || asset.observe) return undefined;
   const identityDeps: string[] = [];
   const fixedDeps: { key: string; dataVersion: string | null }[] = [];

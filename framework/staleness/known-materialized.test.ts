@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { openStore, type Store } from '../storage/index.ts';
+import { identifyKnownList } from './known-list-identity.ts';
 import { knownAndMaterialized } from './known-materialized.ts';
 
 // keys with a newline in them may join into the same text as other keys: the comparison must not be fooled
@@ -71,9 +72,95 @@ describe('knownAndMaterialized', () => {
     const result = knownAndMaterialized(store, 'x.a', known, 8);
     expect(result.missing).toEqual(['p=38', 'p=39']);
     expect(result.union).toEqual(known);
+    // every materialized key is known: the union is the known list itself, not a copy of a million keys
+    expect(result.union).toBe(known);
     expect(result.materialized).toEqual(known.slice(0, 38));
     // the keys before the first block, then the last block's range only
     expect(reads.mock.calls.map(([, range]) => range)).toEqual([{ before: 'p=00' }, { from: 'p=32' }]);
+    store.close();
+  });
+
+  it('keeps its outcome only while the materialized keys and the known list are the same', () => {
+    // a history of first materializations (also of partitions that only had an attempt), rematerializations,
+    // rebuilds and judgements of identified known lists: a kept outcome always equals a comparison made now
+    const SMALL = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const lists = [SMALL.slice(0, 6), SMALL.slice(2), SMALL.filter((_, i) => i % 2 === 0).concat(['i', 'j'])];
+    const step = fc.oneof(
+      fc.record({ op: fc.constant('materialize' as const), p: fc.constantFrom(...SMALL, 'x', 'z') }),
+      fc.record({ op: fc.constant('attempt' as const), p: fc.constantFrom(...SMALL, 'x', 'z') }),
+      fc.record({ op: fc.constant('rebuild' as const) }),
+      fc.record({ op: fc.constant('judge' as const), list: fc.integer({ min: 0, max: lists.length - 1 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 30 }), (steps) => {
+        const store = openStore(':memory:');
+        try {
+          const identified = lists.map((l, i) => {
+            const list = [...l];
+            identifyKnownList(list, `list ${i}`);
+            return list;
+          });
+          for (const s of steps) {
+            if (s.op === 'materialize') record(store, 'x.a', s.p);
+            else if (s.op === 'attempt') {
+              store.recordStepAttempt({
+                asset_key: 'x.a',
+                partition_key: s.p,
+                run_id: 'r',
+                status: 'FAILURE',
+                started_at: null,
+                finished_at: null,
+                duration_ms: null,
+                attempts: 1,
+                reason: null,
+              });
+            } else if (s.op === 'rebuild') store.rebuildPartitionState();
+            else {
+              const list = identified[s.list]!;
+              // an unidentified copy is compared every time
+              expect(knownAndMaterialized(store, 'x.a', list, 1)).toEqual(
+                knownAndMaterialized(store, 'x.a', [...list], 1),
+              );
+            }
+          }
+        } finally {
+          store.close();
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('takes a kept outcome without reading the keys', () => {
+    const known = Array.from({ length: 40 }, (_, i) => `p=${String(i).padStart(2, '0')}`);
+    identifyKnownList(known, 'forty');
+    const store = openStore(':memory:');
+    materialize(store, [...known.slice(0, 37), 'p=99']);
+    const first = knownAndMaterialized(store, 'x.a', known, 8);
+    const runs = vi.spyOn(store, 'materializedKeyRuns');
+    const reads = vi.spyOn(store, 'materializedPartitionKeys');
+    expect(knownAndMaterialized(store, 'x.a', known, 8)).toEqual(first);
+    expect(first.missing).toEqual(['p=37', 'p=38', 'p=39']);
+    expect([runs.mock.calls.length, reads.mock.calls.length]).toEqual([0, 0]);
+    // a partition materialized for the first time moves the generation: compared again
+    record(store, 'x.a', 'p=38');
+    expect(knownAndMaterialized(store, 'x.a', known, 8).missing).toEqual(['p=37', 'p=39']);
+    expect(runs).toHaveBeenCalledTimes(1);
+    // also one that had only a failed attempt (its state row existed without a materialization)
+    store.recordStepAttempt({
+      asset_key: 'x.a',
+      partition_key: 'p=39',
+      run_id: 'r',
+      status: 'FAILURE',
+      started_at: null,
+      finished_at: null,
+      duration_ms: null,
+      attempts: 1,
+      reason: null,
+    });
+    expect(knownAndMaterialized(store, 'x.a', known, 8).missing).toEqual(['p=37', 'p=39']);
+    record(store, 'x.a', 'p=39');
+    expect(knownAndMaterialized(store, 'x.a', known, 8).missing).toEqual(['p=37']);
     store.close();
   });
 });

@@ -25,6 +25,11 @@ export class SparseMap<V> implements ReadonlyMap<string, V> {
     return new SparseMap(this.#keys, exceptions, defaultOf);
   }
 
+  /** Whether `keys` is this map's own key list (the same array): then it holds exactly those partitions, sorted. */
+  isKeyList(keys: readonly string[]): boolean {
+    return keys === this.#keys;
+  }
+
   get size(): number {
     return this.#keys.length;
   }

@@ -12,6 +12,7 @@ export type {
   ComputeLogRecord,
   EventRecord,
   KeyRange,
+  KnownKeyCheck,
   MaterializationRecord,
   MaterializedKeyRun,
   Page,

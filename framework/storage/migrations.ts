@@ -21,6 +21,28 @@ function upsertHeadSql(r: string): string {
           WHERE excluded.materialization_id > coalesce(asset_partitions.materialization_id, 0);`;
 }
 
+/** Moves the materialized key generation of row `r`'s asset (its set of materialized partitions changed). */
+function bumpGenerationSql(r: string): string {
+  return `INSERT INTO materialized_key_generations (asset_key, generation) VALUES (${r}.asset_key, 1)
+          ON CONFLICT (asset_key) DO UPDATE SET generation = generation + 1;`;
+}
+
+/** The triggers that move an asset's materialized key generation (migration 9). */
+const MATERIALIZED_KEY_TRIGGERS = `
+  CREATE TRIGGER materialized_key_added AFTER INSERT ON asset_partitions
+    WHEN NEW.materialization_id IS NOT NULL BEGIN
+    ${bumpGenerationSql('NEW')}
+  END;
+  CREATE TRIGGER materialized_key_set AFTER UPDATE OF materialization_id ON asset_partitions
+    WHEN (OLD.materialization_id IS NULL) <> (NEW.materialization_id IS NULL) BEGIN
+    ${bumpGenerationSql('NEW')}
+  END;
+  CREATE TRIGGER materialized_key_removed AFTER DELETE ON asset_partitions
+    WHEN OLD.materialization_id IS NOT NULL BEGIN
+    ${bumpGenerationSql('OLD')}
+  END;
+`;
+
 /** Upserts step attempt row `r` when it is the partition's latest (the newest row; updated in place). */
 function upsertAttemptSql(r: string): string {
   return `INSERT INTO asset_partitions (asset_key, partition_key, attempt_id, attempt_run_id, attempt_status,
@@ -71,6 +93,24 @@ export const REBUILD_PARTITION_STATE = `
   INSERT INTO latest_check_evaluations (asset_key, partition_key, check_name, evaluation_id)
     SELECT asset_key, partition_key, check_name, max(id) FROM check_evaluations
     GROUP BY asset_key, partition_key, check_name;
+`;
+
+/**
+ * `fairway store rebuild`: `REBUILD_PARTITION_STATE` with the generation triggers set aside, every asset's
+ * materialized key generation moved once instead of twice per partition row (at a million partitions the
+ * triggers added ~10 s to the ~30 s rebuild). Kept known key checks are thereby outdated, as the rebuilt
+ * state may differ from the one they were made from.
+ */
+export const REBUILD_PARTITION_STATE_AND_GENERATIONS = `
+  DROP TRIGGER materialized_key_added;
+  DROP TRIGGER materialized_key_set;
+  DROP TRIGGER materialized_key_removed;
+  UPDATE materialized_key_generations SET generation = generation + 1;
+  ${REBUILD_PARTITION_STATE}
+  INSERT INTO materialized_key_generations (asset_key, generation)
+    SELECT DISTINCT asset_key, 1 FROM asset_partitions WHERE materialization_id IS NOT NULL
+    ON CONFLICT (asset_key) DO NOTHING;
+  ${MATERIALIZED_KEY_TRIGGERS}
 `;
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -331,6 +371,31 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE materialization_id IS NOT NULL;
       CREATE INDEX idx_asset_partitions_attempts ON asset_partitions (asset_key, attempt_status)
         WHERE attempt_status IN ('RUNNING', 'FAILURE', 'CANCELED');
+    `,
+  },
+  {
+    version: 9,
+    name: 'materialized key generations',
+    // Comparing an asset's known partitions with its materialized ones reads every materialized key (~0.2 s at
+    // a million). A generation per asset, moved by triggers whenever its set of materialized keys changes (a
+    // partition's first materialization, a rebuild), lets a command keep the comparison's outcome
+    // (\`known_key_checks\`: the known list it was made for, the known keys missing, the stored keys not known)
+    // and take it as it is while the generation and the known list are the same.
+    sql: `
+      CREATE TABLE materialized_key_generations (
+        asset_key  TEXT PRIMARY KEY,
+        generation INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE known_key_checks (
+        asset_key  TEXT PRIMARY KEY,
+        generation INTEGER NOT NULL,
+        known      TEXT NOT NULL,
+        missing    TEXT NOT NULL,
+        extra      TEXT NOT NULL
+      ) WITHOUT ROWID;
+
+      ${MATERIALIZED_KEY_TRIGGERS}
     `,
   },
 ];

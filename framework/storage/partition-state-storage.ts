@@ -1,11 +1,13 @@
+import { z } from 'zod';
 import { withBusyRetry } from './busy-retry.ts';
-import { REBUILD_PARTITION_STATE } from './migrations.ts';
+import { REBUILD_PARTITION_STATE_AND_GENERATIONS } from './migrations.ts';
 import { ATTEMPT_COLUMNS, decodeAttempts, decodeHeads, HEAD_COLUMNS } from './partition-state-rows.ts';
 import { byKeyAndPartition, decodeCheckEvaluations, decodeMaterializations, json } from './rows.ts';
 import type { SqliteDb } from './sqlite-db.ts';
 import type {
   CheckEvaluationRecord,
   KeyRange,
+  KnownKeyCheck,
   MaterializationRecord,
   MaterializedKeyRun,
   PartitionScope,
@@ -19,6 +21,22 @@ import type {
  * materialization, attempt and check results of every asset partition, kept in the transaction that records
  * them): what status, staleness, planning, the daemon and the UI read, in proportion to what they ask for.
  */
+/** A kept known key check as stored (`known_key_checks`). */
+const KEPT_CHECK = z.object({
+  generation: z.number().int(),
+  known: z.string(),
+  missing: z.array(z.string()),
+  extra: z.array(z.string()),
+});
+
+const parseJson = (text: string | null): unknown => {
+  try {
+    return JSON.parse(text ?? '');
+  } catch {
+    return undefined; // not JSON: the schema rejects it
+  }
+};
+
 export function sqlitePartitionStateStorage(db: SqliteDb): PartitionStateStorage {
   /**
    * The candidates of an asset without upstreams: the same conditions as the scan, each an index range, so
@@ -140,6 +158,37 @@ export function sqlitePartitionStateStorage(db: SqliteDb): PartitionStateStorage
       return withBusyRetry(() => read());
     },
 
+    knownKeyCheck(key: string): { generation: number; kept: KnownKeyCheck | undefined } {
+      // one statement: the generation and the check from the same snapshot
+      const sql = `SELECT coalesce((SELECT generation FROM materialized_key_generations WHERE asset_key = ?), 0),
+                          c.generation, c.known, c.missing, c.extra
+                   FROM (SELECT 1) LEFT JOIN known_key_checks c ON c.asset_key = ?`;
+      const [current, generation, known, missing, extra] = withBusyRetry(() => db.raw(sql, key, key))[0] as [
+        number,
+        number | null,
+        string | null,
+        string | null,
+        string | null,
+      ];
+      if (generation === null) return { generation: current, kept: undefined };
+      const kept = KEPT_CHECK.safeParse({ generation, known, missing: parseJson(missing), extra: parseJson(extra) });
+      // a row this code cannot read (written by another version) is no outcome: the keys are compared again
+      return { generation: current, kept: kept.success ? kept.data : undefined };
+    },
+
+    keepKnownKeyCheck(key: string, check: KnownKeyCheck): void {
+      const upsert = db.stmt(
+        `INSERT INTO known_key_checks (asset_key, generation, known, missing, extra) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (asset_key) DO UPDATE SET generation = excluded.generation, known = excluded.known,
+           missing = excluded.missing, extra = excluded.extra`,
+      );
+      const { generation, known, missing, extra } = check;
+      const done = withBusyRetry(() =>
+        upsert.run(key, generation, known, JSON.stringify(missing), JSON.stringify(extra)),
+      );
+      db.derivedWrites += done.changes;
+    },
+
     materializedVersions(key: string): Map<string, string> {
       const sql = `SELECT partition_key, data_version FROM asset_partitions
                    WHERE asset_key = ? AND materialization_id IS NOT NULL ORDER BY partition_key`;
@@ -177,7 +226,7 @@ export function sqlitePartitionStateStorage(db: SqliteDb): PartitionStateStorage
 
     rebuildPartitionState(): { partitions: number; checks: number } {
       return db.write(() => {
-        db.handle.exec(REBUILD_PARTITION_STATE);
+        db.handle.exec(REBUILD_PARTITION_STATE_AND_GENERATIONS);
         const count = (table: string) =>
           (db.handle.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
         return { partitions: count('asset_partitions'), checks: count('latest_check_evaluations') };

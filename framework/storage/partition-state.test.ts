@@ -214,6 +214,59 @@ describe('partition state', () => {
     store.close();
   });
 
+  it("moves an asset's materialized key generation when its set of materialized partitions changes", () => {
+    const store = openStore(join(dir, 'fairway.db'));
+    const generation = (asset: string) => store.knownKeyCheck(asset).generation;
+    const materialize = (asset: string, p: string) =>
+      store.recordMaterialization({
+        asset_key: asset,
+        partition_key: p,
+        run_id: 'r',
+        ts: 't',
+        data_version: 'v',
+        code_version: 'c',
+        input_versions: {},
+        deps: [],
+        metadata: {},
+      });
+    const attempt = (p: string) =>
+      store.recordStepAttempt({
+        asset_key: 'a',
+        partition_key: p,
+        run_id: 'r',
+        status: 'FAILURE',
+        started_at: null,
+        finished_at: null,
+        duration_ms: null,
+        attempts: 1,
+        reason: null,
+      });
+    expect(generation('a')).toBe(0);
+    materialize('a', 'p=1');
+    expect([generation('a'), generation('b')]).toEqual([1, 0]);
+    materialize('a', 'p=1'); // the same key again
+    attempt('p=1');
+    attempt('p=2'); // a state row without a materialization
+    expect(generation('a')).toBe(1);
+    materialize('a', 'p=2'); // that row's first materialization
+    expect(generation('a')).toBe(2);
+    materialize('b', 'p=1');
+    expect([generation('a'), generation('b')]).toEqual([2, 1]);
+    // a rebuild moves every generation once: a check kept from the state before it is outdated
+    const check = { generation: 2, known: 'list', missing: ['p=3'], extra: [] };
+    const stamp = store.changeStamp();
+    store.keepKnownKeyCheck('a', check);
+    // keeping a check changes nothing it is derived from: a long-lived reader keeps its judgement
+    expect(store.changeStamp()).toBe(stamp);
+    expect(store.knownKeyCheck('a')).toEqual({ generation: 2, kept: check });
+    store.rebuildPartitionState();
+    expect([generation('a'), generation('b')]).toEqual([3, 2]);
+    materialize('a', 'p=3');
+    expect(store.knownKeyCheck('a')).toEqual({ generation: 4, kept: check });
+    expect(store.changeStamp()).not.toBe(stamp);
+    store.close();
+  });
+
   it('reads only the partitions asked for', () => {
     const path = join(dir, 'fairway.db');
     const store = openStore(path);

@@ -15,6 +15,11 @@ export class SqliteDb {
   readonly #statements = new Map<string, Database.Statement>();
   readonly #queries = new Map<string, { stmt: Database.Statement; columns: string[] }>();
   readonly #plucked = new Map<string, Database.Statement>();
+  /**
+   * Rows this connection wrote that are derived from the contents, not a change of them (kept known key
+   * checks): `changeStamp` leaves them out, so a reader does not judge again because of its own bookkeeping.
+   */
+  derivedWrites = 0;
 
   constructor(path: string, opts: { busyTimeoutMs?: number } = {}) {
     this.path = path;
@@ -44,8 +49,8 @@ export class SqliteDb {
   changeStamp(): string {
     // data_version moves when another connection commits; total_changes() counts this connection's writes
     const version = withBusyRetry(() => this.handle.pragma('data_version', { simple: true }));
-    const changes = this.pluck('SELECT total_changes()').get();
-    return `${version}:${changes}`;
+    const changes = this.pluck('SELECT total_changes()').get() as number;
+    return `${version}:${changes - this.derivedWrites}`;
   }
 
   /** Prepared statements are cached per SQL text. */

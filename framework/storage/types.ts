@@ -170,6 +170,21 @@ export interface MaterializedKeyRun {
   joined: string;
 }
 
+/**
+ * The outcome of comparing an asset's known partitions with its materialized ones, kept with the materialized
+ * key generation it was made at: while the generation and the known list are the same, it is the outcome.
+ */
+export interface KnownKeyCheck {
+  /** The asset's materialized key generation when the comparison read the keys. */
+  generation: number;
+  /** What identifies the known list compared (its definition and resolved inputs). */
+  known: string;
+  /** Known partitions not materialized, sorted. */
+  missing: string[];
+  /** Materialized partitions not known, sorted. */
+  extra: string[];
+}
+
 export interface Page<T> {
   items: T[];
   /** Pass as `before` to get the next page; null when there is none. */
@@ -252,6 +267,13 @@ export interface PartitionStateStorage {
    * open: one string per range rather than one per key, to compare with known keys at a million partitions.
    */
   materializedKeyRuns(key: string, bounds: readonly string[]): MaterializedKeyRun[];
+  /**
+   * The current materialized key generation of `key` (it moves whenever the set of its materialized partitions
+   * changes; 0 before any) and the known key check kept for it, read together.
+   */
+  knownKeyCheck(key: string): { generation: number; kept: KnownKeyCheck | undefined };
+  /** Keeps the outcome of a comparison (replacing the one kept before). */
+  keepKnownKeyCheck(key: string, check: KnownKeyCheck): void;
   /** Partition → data version of every materialized partition of `key` (no other column: cheap at a million). */
   materializedVersions(key: string): Map<string, string>;
   /**
