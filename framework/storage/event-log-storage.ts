@@ -1,14 +1,8 @@
 import { withBusyRetry } from './busy-retry.ts';
+import type { CheckEvaluationRecord, EventRecord, MaterializationRecord, StepAttemptRecord } from './rows.ts';
 import { bit, decodeCheckEvaluations, decodeEvents, decodeMaterializations, decodeStepAttempts, json } from './rows.ts';
 import type { SqliteDb } from './sqlite-db.ts';
-import type {
-  CheckEvaluationRecord,
-  EventLogStorage,
-  EventRecord,
-  MaterializationRecord,
-  Page,
-  StepAttemptRecord,
-} from './types.ts';
+import type { EventLogStorage, Page } from './types.ts';
 
 /**
  * The history: events, materializations, step attempts and check evaluations as runs record them (the

@@ -4,26 +4,28 @@ import { openSqliteStore } from './sqlite-store.ts';
 import type { Store } from './types.ts';
 
 export type { RetentionResult } from './retention.ts';
-export { openSqliteStore } from './sqlite-store.ts';
-export { StoreError } from './store-error.ts';
 export type {
   CheckEvaluationRecord,
   ChildProcessRecord,
   ComputeLogRecord,
   EventRecord,
-  KeyRange,
-  KnownKeyCheck,
   MaterializationRecord,
-  MaterializedKeyRun,
-  Page,
   PartitionLock,
-  PartitionScope,
   RunRecord,
-  RunStatus,
   SchedulerDecisionRecord,
   SchedulerTickRecord,
-  StalenessCandidateSpec,
   StepAttemptRecord,
+} from './rows.ts';
+export { openSqliteStore } from './sqlite-store.ts';
+export { StoreError } from './store-error.ts';
+export type {
+  KeyRange,
+  KnownKeyCheck,
+  MaterializedKeyRun,
+  Page,
+  PartitionScope,
+  RunStatus,
+  StalenessCandidateSpec,
   StepStatus,
   Store,
 } from './types.ts';

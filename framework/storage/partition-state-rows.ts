@@ -1,6 +1,7 @@
 import { SOURCE_VERSION_KEY } from '../definitions/index.ts';
+import type { MaterializationRecord, StepAttemptRecord } from './rows.ts';
 import { StoreError } from './store-error.ts';
-import type { MaterializationRecord, StepAttemptRecord, StepStatus } from './types.ts';
+import type { StepStatus } from './types.ts';
 
 /**
  * Lean decoding of the per-partition state, read for every partition by status, planning and the daemon:

@@ -2,18 +2,16 @@ import { z } from 'zod';
 import { withBusyRetry } from './busy-retry.ts';
 import { REBUILD_PARTITION_STATE_AND_GENERATIONS } from './migrations.ts';
 import { ATTEMPT_COLUMNS, decodeAttempts, decodeHeads, HEAD_COLUMNS } from './partition-state-rows.ts';
+import type { CheckEvaluationRecord, MaterializationRecord, StepAttemptRecord } from './rows.ts';
 import { byKeyAndPartition, decodeCheckEvaluations, decodeMaterializations, json } from './rows.ts';
 import type { SqliteDb } from './sqlite-db.ts';
 import type {
-  CheckEvaluationRecord,
   KeyRange,
   KnownKeyCheck,
-  MaterializationRecord,
   MaterializedKeyRun,
   PartitionScope,
   PartitionStateStorage,
   StalenessCandidateSpec,
-  StepAttemptRecord,
 } from './types.ts';
 
 /**

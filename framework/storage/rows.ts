@@ -1,20 +1,7 @@
 import { z } from 'zod';
 import { MetadataSchema } from '../definitions/index.ts';
+import { RUN_STATUSES, STEP_STATUSES } from '../states/index.ts';
 import { StoreError } from './store-error.ts';
-import {
-  type CheckEvaluationRecord,
-  type ChildProcessRecord,
-  type ComputeLogRecord,
-  type EventRecord,
-  type MaterializationRecord,
-  type PartitionLock,
-  RUN_STATUSES,
-  type RunRecord,
-  type SchedulerDecisionRecord,
-  type SchedulerTickRecord,
-  STEP_STATUSES,
-  type StepAttemptRecord,
-} from './types.ts';
 
 const flag = z.number().transform((v) => v !== 0);
 const nullableText = z.string().nullable();
@@ -80,9 +67,11 @@ const decodeRunRows = codec(
   {
     run_id: z.string(),
     selection: z.string(),
+    /** Partition filter the run was launched with, or null. */
     partition: nullableText,
     stale_only: flag,
     status: z.enum(RUN_STATUSES),
+    /** Why the run failed or was canceled, in plain words. */
     reason: nullableText,
     pid: z.number().int().nullable(),
     hostname: nullableText,
@@ -91,15 +80,21 @@ const decodeRunRows = codec(
     finished_at: nullableText,
     heartbeat_at: nullableText,
   },
-  { plan: z.array(z.object({ asset_key: z.string(), partition_key: z.string() })), tags: stringMap },
+  {
+    /** Steps planned: `[{ asset_key, partition_key }]`. */
+    plan: z.array(z.object({ asset_key: z.string(), partition_key: z.string() })),
+    tags: stringMap,
+  },
 );
 
 const decodeEventRows = codec(
   'events',
   'event_id',
   {
+    /** Assigned by the store (monotonic). */
     event_id: z.number().int(),
     run_id: z.string(),
+    /** ISO timestamp. */
     ts: z.string(),
     type: z.string(),
     asset_key: nullableText,
@@ -122,7 +117,13 @@ const decodeMaterializationRows = codec(
     data_version: z.string(),
     code_version: z.string(),
   },
-  { input_versions: stringMap, deps: z.array(z.string()), metadata: MetadataSchema },
+  {
+    /** Upstream key → combined data version consumed. */
+    input_versions: stringMap,
+    /** The dependency set at materialization time (detects a changed dep set). */
+    deps: z.array(z.string()),
+    metadata: MetadataSchema,
+  },
 );
 
 const decodeStepAttemptRows = codec(
@@ -168,6 +169,7 @@ const decodeComputeLogRows = codec(
     run_id: z.string(),
     asset_key: z.string(),
     partition_key: z.string(),
+    /** Path relative to the state directory. */
     path: z.string(),
     stream: z.string(),
     bytes: z.number().int(),
@@ -190,12 +192,12 @@ const decodeChildProcessRows = codec(
     pgid: z.number().int(),
     asset_key: z.string(),
     partition_key: z.string(),
+    /** ISO timestamp, taken just after the child was spawned. */
     started_at: z.string(),
   },
   {},
 );
 
-// The annotations check that each table decodes to exactly its record type.
 const decodeSchedulerTickRows = codec(
   'scheduler_ticks',
   'tick_id',
@@ -207,7 +209,10 @@ const decodeSchedulerTickRows = codec(
     finished_at: nullableText,
     error: nullableText,
   },
-  { evaluated: z.record(z.string(), z.unknown()) },
+  {
+    /** What was evaluated: counts per freshness state and the partitions not FRESH. */
+    evaluated: z.record(z.string(), z.unknown()),
+  },
 );
 
 const decodeSchedulerDecisionRows = codec(
@@ -223,6 +228,7 @@ const decodeSchedulerDecisionRows = codec(
     due_at: nullableText,
     expected_ms: z.number().nullable(),
     run_id: nullableText,
+    /** Selection and partition filter of the run (launch only). */
     selection: nullableText,
     run_partition: nullableText,
     created_at: z.string(),
@@ -230,16 +236,43 @@ const decodeSchedulerDecisionRows = codec(
   {},
 );
 
-export const decodeSchedulerTicks: (rows: unknown[]) => SchedulerTickRecord[] = decodeSchedulerTickRows;
-export const decodeSchedulerDecisions: (rows: unknown[]) => SchedulerDecisionRecord[] = decodeSchedulerDecisionRows;
-export const decodeRuns: (rows: unknown[]) => RunRecord[] = decodeRunRows;
-export const decodeEvents: (rows: unknown[]) => EventRecord[] = decodeEventRows;
-export const decodeMaterializations: (rows: unknown[]) => MaterializationRecord[] = decodeMaterializationRows;
-export const decodeStepAttempts: (rows: unknown[]) => StepAttemptRecord[] = decodeStepAttemptRows;
-export const decodeCheckEvaluations: (rows: unknown[]) => CheckEvaluationRecord[] = decodeCheckEvaluationRows;
-export const decodeComputeLogs: (rows: unknown[]) => ComputeLogRecord[] = decodeComputeLogRows;
-export const decodePartitionLocks: (rows: unknown[]) => PartitionLock[] = decodePartitionLockRows;
-export const decodeChildProcesses: (rows: unknown[]) => ChildProcessRecord[] = decodeChildProcessRows;
+type RowOf<D extends (rows: unknown[]) => unknown[]> = ReturnType<D>[number];
+/** A record as written: the id the store assigns is absent until it is read back. */
+type Unsaved<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
+
+// The record types are the codecs' rows: what is read back is exactly what the types say.
+export type RunRecord = RowOf<typeof decodeRunRows>;
+/** One append-only event. */
+export type EventRecord = Unsaved<RowOf<typeof decodeEventRows>, 'event_id'>;
+export type MaterializationRecord = Unsaved<RowOf<typeof decodeMaterializationRows>, 'id'>;
+/** Outcome of the latest attempt of an asset partition (success or failure). */
+export type StepAttemptRecord = RowOf<typeof decodeStepAttemptRows>;
+export type CheckEvaluationRecord = Unsaved<RowOf<typeof decodeCheckEvaluationRows>, 'id'>;
+export type ComputeLogRecord = RowOf<typeof decodeComputeLogRows>;
+export type PartitionLock = RowOf<typeof decodePartitionLockRows>;
+/**
+ * A process group a step started (a child spawned with `detached: true`: a Spark job, dbt), recorded while
+ * it runs. `pgid` is the child's pid, which is its group's id.
+ */
+export type ChildProcessRecord = RowOf<typeof decodeChildProcessRows>;
+/** One daemon tick. `tick_id` is the tick's start in epoch ms, floored to the daemon interval. */
+export type SchedulerTickRecord = RowOf<typeof decodeSchedulerTickRows>;
+/**
+ * One decision of a tick about an asset partition (or `schedule:<name>`), unique per tick.
+ * `launch` rows carry the run id chosen before launching, so a restarted tick never launches twice.
+ */
+export type SchedulerDecisionRecord = Unsaved<RowOf<typeof decodeSchedulerDecisionRows>, 'id'>;
+
+export const decodeSchedulerTicks = decodeSchedulerTickRows;
+export const decodeSchedulerDecisions = decodeSchedulerDecisionRows;
+export const decodeRuns = decodeRunRows;
+export const decodeEvents = decodeEventRows;
+export const decodeMaterializations = decodeMaterializationRows;
+export const decodeStepAttempts = decodeStepAttemptRows;
+export const decodeCheckEvaluations = decodeCheckEvaluationRows;
+export const decodeComputeLogs = decodeComputeLogRows;
+export const decodePartitionLocks = decodePartitionLockRows;
+export const decodeChildProcesses = decodeChildProcessRows;
 
 /** Encodes a value for a JSON TEXT column. */
 export const json = (value: unknown): string => JSON.stringify(value);

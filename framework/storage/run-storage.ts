@@ -1,4 +1,5 @@
 import { withBusyRetry } from './busy-retry.ts';
+import type { ChildProcessRecord, ComputeLogRecord, PartitionLock, RunRecord } from './rows.ts';
 import {
   bit,
   decodeChildProcesses,
@@ -11,15 +12,7 @@ import {
 } from './rows.ts';
 import type { SqliteDb } from './sqlite-db.ts';
 import { StoreError } from './store-error.ts';
-import type {
-  ChildProcessRecord,
-  ComputeLogRecord,
-  Page,
-  PartitionLock,
-  RunRecord,
-  RunStatus,
-  RunStorage,
-} from './types.ts';
+import type { Page, RunStatus, RunStorage } from './types.ts';
 
 /** Runs and what belongs to a run while it lives: cancel requests, partition locks, child processes, compute logs. */
 export function sqliteRunStorage(db: SqliteDb): RunStorage {

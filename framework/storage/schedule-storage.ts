@@ -1,7 +1,8 @@
 import { withBusyRetry } from './busy-retry.ts';
+import type { SchedulerDecisionRecord, SchedulerTickRecord } from './rows.ts';
 import { decodeSchedulerDecisions, decodeSchedulerTicks, json } from './rows.ts';
 import type { SqliteDb } from './sqlite-db.ts';
-import type { Page, SchedulerDecisionRecord, SchedulerTickRecord, ScheduleStorage } from './types.ts';
+import type { Page, ScheduleStorage } from './types.ts';
 
 /** The daemon's state: leases (one daemon at a time), cursors, ticks and their decisions. */
 export function sqliteScheduleStorage(db: SqliteDb): ScheduleStorage {

@@ -1,146 +1,19 @@
-import type { Metadata } from '../definitions/index.ts';
-import type { RunStatus, StepStatus } from '../states/index.ts';
+import type { RunStatus } from '../states/index.ts';
 import type { RetentionResult } from './retention.ts';
+import type {
+  CheckEvaluationRecord,
+  ChildProcessRecord,
+  ComputeLogRecord,
+  EventRecord,
+  MaterializationRecord,
+  PartitionLock,
+  RunRecord,
+  SchedulerDecisionRecord,
+  SchedulerTickRecord,
+  StepAttemptRecord,
+} from './rows.ts';
 
 export { ACTIVE_RUN_STATUSES, RUN_STATUSES, type RunStatus, STEP_STATUSES, type StepStatus } from '../states/index.ts';
-
-export interface RunRecord {
-  run_id: string;
-  selection: string;
-  /** Partition filter the run was launched with, or null. */
-  partition: string | null;
-  stale_only: boolean;
-  status: RunStatus;
-  /** Why the run failed or was canceled, in plain words. */
-  reason: string | null;
-  pid: number | null;
-  hostname: string | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  heartbeat_at: string | null;
-  /** Steps planned: `[{ asset_key, partition_key }]`. */
-  plan: { asset_key: string; partition_key: string }[];
-  tags: Record<string, string>;
-}
-
-/** One append-only event. `event_id` is assigned by the store (monotonic). */
-export interface EventRecord {
-  event_id?: number;
-  run_id: string;
-  /** ISO timestamp. */
-  ts: string;
-  type: string;
-  asset_key: string | null;
-  partition_key: string | null;
-  level: 'debug' | 'info' | 'warn' | 'error';
-  message: string;
-  data: Record<string, unknown>;
-}
-
-export interface MaterializationRecord {
-  id?: number;
-  asset_key: string;
-  partition_key: string;
-  run_id: string;
-  ts: string;
-  data_version: string;
-  code_version: string;
-  /** Upstream key → combined data version consumed. */
-  input_versions: Record<string, string>;
-  /** The dependency set at materialization time (detects a changed dep set). */
-  deps: string[];
-  metadata: Metadata;
-}
-
-/** Outcome of the latest attempt of an asset partition (success or failure). */
-export interface StepAttemptRecord {
-  asset_key: string;
-  partition_key: string;
-  run_id: string;
-  status: StepStatus;
-  started_at: string | null;
-  finished_at: string | null;
-  duration_ms: number | null;
-  attempts: number;
-  reason: string | null;
-}
-
-export interface CheckEvaluationRecord {
-  id?: number;
-  asset_key: string;
-  partition_key: string;
-  check_name: string;
-  run_id: string;
-  ts: string;
-  passed: boolean;
-  severity: 'warn' | 'error';
-  blocking: boolean;
-  failures: number | null;
-  description: string | null;
-  metadata: Metadata;
-}
-
-export interface ComputeLogRecord {
-  run_id: string;
-  asset_key: string;
-  partition_key: string;
-  /** Path relative to the state directory. */
-  path: string;
-  stream: string;
-  bytes: number;
-}
-
-export interface PartitionLock {
-  asset_key: string;
-  partition_key: string;
-  run_id: string;
-}
-
-/**
- * A process group a step started (a child spawned with `detached: true`: a Spark job, dbt), recorded while
- * it runs. `pgid` is the child's pid, which is its group's id.
- */
-export interface ChildProcessRecord {
-  run_id: string;
-  pgid: number;
-  asset_key: string;
-  partition_key: string;
-  /** ISO timestamp, taken just after the child was spawned. */
-  started_at: string;
-}
-
-/** One daemon tick. `tick_id` is the tick's start in epoch ms, floored to the daemon interval. */
-export interface SchedulerTickRecord {
-  tick_id: number;
-  holder: string;
-  status: 'STARTED' | 'SUCCESS' | 'FAILURE';
-  started_at: string;
-  finished_at: string | null;
-  /** What was evaluated: counts per freshness state and the partitions not FRESH. */
-  evaluated: Record<string, unknown>;
-  error: string | null;
-}
-
-/**
- * One decision of a tick about an asset partition (or `schedule:<name>`), unique per tick.
- * `launch` rows carry the run id chosen before launching, so a restarted tick never launches twice.
- */
-export interface SchedulerDecisionRecord {
-  id?: number;
-  tick_id: number;
-  asset_key: string;
-  partition_key: string;
-  action: 'launch' | 'wait' | 'defer';
-  reason: string;
-  due_at: string | null;
-  expected_ms: number | null;
-  run_id: string | null;
-  /** Selection and partition filter of the run (launch only). */
-  selection: string | null;
-  run_partition: string | null;
-  created_at: string;
-}
 
 /** Restricts a latest-state read to these partitions (all partitions of the assets when absent). */
 export interface PartitionScope {
