@@ -30,11 +30,11 @@ export async function main(argv: string[]): Promise<number> {
   const withProject = async (fn: (p: Project) => Promise<number> | number) => {
     const g = program.opts<GlobalFlags>();
     const tty = Boolean(process.stderr.isTTY);
-    const [{ createRootLogger, setRootLogger }, { loadProject }] = await Promise.all([
+    const [{ configureRootLogger }, { loadProject }] = await Promise.all([
       import('../framework/logging/index.ts'),
       import('../framework/project/index.ts'),
     ]);
-    setRootLogger(createRootLogger({ level: process.env.FAIRWAY_LOG_LEVEL ?? (g.verbose || !tty ? 'info' : 'warn') }));
+    configureRootLogger({ level: process.env.FAIRWAY_LOG_LEVEL ?? (g.verbose || !tty ? 'info' : 'warn') });
     const project = await loadProject({
       ...(g.definitions ? { definitions: g.definitions } : {}),
       ...(g.stateDir ? { stateDir: g.stateDir } : {}),

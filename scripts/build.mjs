@@ -1,26 +1,43 @@
 // Compiles Fairway's TypeScript (cli/, framework/, ui/, stack/) and this repository's own definitions (assets/, the
-// lakehouse, and examples/) to dist/: one .js and .js.map per source file, with esbuild — the transform tsx
-// applied on every start, done once — plus the files the code finds beside itself (ui/static, stack/trino,
-// the workers, dbt_worker.py). `--types` also writes the .d.ts files of the package's entry points with tsc
-// (for `npm pack`; a checkout does not need them). The package ships dist/cli, dist/framework and dist/ui only.
+// lakehouse, and examples/) to dist/ with esbuild, with source maps, plus the files the code finds beside itself
+// (ui/static, stack/trino, the workers, dbt_worker.py). `--types` also writes the .d.ts files of the package's
+// entry points with tsc (for `npm pack`; a checkout does not need them). The package ships dist/cli,
+// dist/framework, dist/ui and dist/chunks.
+//
+// Fairway is bundled per entry point with code splitting (a command loads a few dozen files instead of hundreds;
+// each module is still in exactly one file, so the CLI and a definitions module share one framework). The
+// definitions stay one .js per source file: an asset's code version hashes its function's text, which bundling
+// would change whenever it renames a name that another module of the same chunk also declares.
 //
 //   node scripts/build.mjs [--types] [--clean]      (npm run build; `prepare` runs it on npm install / npm ci)
 //
 // Plain JavaScript, because bin/fairway.js runs it when the sources changed since the last build.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The folders compiled (bin/fairway.js checks the same); other definitions are loaded with tsx. */
 export const SOURCE_DIRS = ['cli', 'framework', 'ui', 'stack', 'assets', 'examples'];
+/** Of those, the definitions: compiled one file per source, importing Fairway through its entry points. */
+const DEFINITION_DIRS = ['assets', 'examples'];
 const DIST = join(ROOT, 'dist');
+/** Where esbuild puts the code shared by several entry points (dist/chunks/chunk-<hash>.js). */
+const CHUNKS = 'chunks';
 /** Written last, holding the time the build started: a source saved during the build is newer. */
 const STAMP = join(DIST, '.build-stamp');
 
 const skipped = (name) =>
   name.endsWith('.test.ts') || name === 'fixtures' || name === '__pycache__' || name === 'node_modules';
 const isSource = (f) => /\.tsx?$/.test(f) && !f.endsWith('.d.ts');
+
+const isDefinitions = (rel) => DEFINITION_DIRS.some((d) => rel.startsWith(`${d}${sep}`));
+/**
+ * The bundle's entry points: what is imported from outside it (bin/fairway.js, the package's `exports`, the
+ * definitions, compiled-twin-hooks.mjs for TypeScript definitions in the checkout). A folder is entered only
+ * through its index.ts (tests/architecture.test.ts), so every index.ts of Fairway is one.
+ */
+const isEntry = (rel) => basename(rel) === 'index.ts' && !isDefinitions(rel);
 
 function walk(dir, out = []) {
   if (!existsSync(dir)) return out;
@@ -43,21 +60,132 @@ function writeIfChanged(path, content) {
   renameSync(tmp, path);
 }
 
+/**
+ * `import.meta.url` of a bundled module is the URL of the file esbuild put it in. Code finds what lies beside
+ * its source (ui/static, the workers, dbt_worker.py, the project root) from it, so each module's
+ * `import.meta.url` is marked at load with the module's own place under dist/ (`framework/x/y.js`, where it
+ * would be as one file per source) and, once the output files are known, replaced by that place relative to
+ * the file it ended up in.
+ */
+const metaMark = (outRel) => `__fairway_import_meta_url(${JSON.stringify(outRel)})`;
+const META_MARK = /__fairway_import_meta_url\(("[^"\\]*")\)/g;
+
+/** A path under dist/ as an import of `outFile`: relative, starting with `./` or `../`. */
+function distPathFrom(outFile, distRel) {
+  const rel = relative(dirname(outFile), join(DIST, distRel)).split(sep).join('/');
+  return rel.startsWith('.') ? rel : `./${rel}`;
+}
+
+function resolveMarks(outFile, text) {
+  return text
+    .replace(
+      META_MARK,
+      (_, outRel) => `new URL(${JSON.stringify(distPathFrom(outFile, JSON.parse(outRel)))}, import.meta.url).href`,
+    )
+    .replace(VENDOR_MARK, (_, distRel) => JSON.stringify(distPathFrom(outFile, distRel)));
+}
+
+/**
+ * Packages served from one bundled file under dist/ (`zod` → dist/chunks/vendor-zod.js) instead of node_modules,
+ * to the CLI's bundle and the definitions alike (one copy in the process): zod is ~95 small ES modules, and every
+ * command loads it. An import of one is written `"__fairway_dist__/<path>"`, made relative once the output file
+ * is known. The definitions API takes no zod schema from its users, so a user's own zod never meets this one.
+ */
+const VENDORED = { zod: `${CHUNKS}/vendor-zod.js` };
+const VENDOR_MARK = /"__fairway_dist__\/([^"]+)"/g;
+const vendorPlugin = {
+  name: 'fairway-vendor',
+  setup(b) {
+    b.onResolve({ filter: /^zod$/ }, (args) =>
+      args.kind === 'entry-point' ? undefined : { path: `__fairway_dist__/${VENDORED[args.path]}`, external: true },
+    );
+  },
+};
+
+/** Throws esbuild's error for the first file that does not compile (file and line, as a build's: bin reports it). */
+async function checkCompiles(esbuild, files) {
+  for (const f of files) {
+    const sourcefile = relative(ROOT, f);
+    await esbuild.transform(readFileSync(f, 'utf8'), { loader: f.endsWith('x') ? 'tsx' : 'ts', sourcefile });
+  }
+}
+
+/**
+ * Fairway's bundle: packages other than VENDORED stay imports of node_modules (one copy, shared with the
+ * definitions, and their own files, native addons and workers where they expect them); each module's
+ * `import.meta.url` is marked with its own place (see resolveMarks).
+ */
+const bundlePlugin = {
+  name: 'fairway-bundle',
+  setup(b) {
+    b.onLoad({ filter: /\.tsx?$/ }, (args) => {
+      const rel = relative(ROOT, args.path);
+      if (rel.startsWith('..') || rel.includes('node_modules')) return undefined;
+      const text = readFileSync(args.path, 'utf8');
+      if (/\bimport\.meta\.(dirname|filename)\b/.test(text)) {
+        // the marks carry a module's own URL; its path is one fileURLToPath away
+        return {
+          errors: [{ text: `${rel}: use fileURLToPath(import.meta.url), not import.meta.dirname or filename` }],
+        };
+      }
+      const outRel = rel
+        .replace(/\.tsx?$/, '.js')
+        .split(sep)
+        .join('/');
+      return {
+        contents: text.replace(/\bimport\.meta\.url\b/g, metaMark(outRel)),
+        loader: args.path.endsWith('x') ? 'tsx' : 'ts',
+      };
+    });
+  },
+};
+
+/**
+ * The definitions, one file per source: bundle mode only for the plugin hook, every import stays external and
+ * relative ones are renamed .ts → .js. Fairway is imported through its entry points, the only files of it that
+ * dist/ keeps at their place.
+ */
+const onePerFilePlugin = (entries) => ({
+  name: 'fairway-one-per-file',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (args.kind === 'entry-point') return undefined;
+      const target = join(args.resolveDir, args.path);
+      if (!isDefinitions(relative(ROOT, target)) && !entries.has(target)) {
+        const from = relative(ROOT, args.importer);
+        return { errors: [{ text: `${from} imports ${args.path}: import Fairway through a folder's index.ts` }] };
+      }
+      return { path: args.path.replace(/\.tsx?$/, '.js'), external: true };
+    });
+  },
+});
+
+/**
+ * The compiled modules that Fairway's plain-JavaScript workers (`.mjs`, copied as they are) import beside
+ * themselves, `new URL('./stop-blocked-run.js', import.meta.url)`: entry points too, so they are there.
+ */
+function workerImports(files) {
+  return files
+    .filter((f) => f.endsWith('.mjs'))
+    .flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(/new URL\('(\.\.?\/[^']+)\.js', import\.meta\.url\)/g)].map((m) =>
+        join(dirname(f), `${m[1]}.ts`),
+      ),
+    )
+    .filter((f) => existsSync(f));
+}
+
 /** Builds dist/ and returns how many source files it compiled. */
 export async function build({ types = false, log = () => {} } = {}) {
   const started = Date.now();
   const files = SOURCE_DIRS.flatMap((d) => walk(join(ROOT, d)));
   const sources = files.filter(isSource);
   const esbuild = await import('esbuild');
-  // bundle mode only for the plugin hook: every import stays external, relative ones renamed .ts → .js, so
-  // each source file becomes one output file at the same place under dist/ (import.meta.url keeps working)
-  const result = await esbuild.build({
+  const common = {
     absWorkingDir: ROOT,
-    entryPoints: sources,
     outdir: DIST,
     outbase: ROOT,
     bundle: true,
-    packages: 'external',
     format: 'esm',
     platform: 'node',
     target: 'node20',
@@ -66,30 +194,50 @@ export async function build({ types = false, log = () => {} } = {}) {
     tsconfig: join(ROOT, 'tsconfig.json'),
     logLevel: 'silent',
     write: false,
-    plugins: [
-      {
-        name: 'relative-imports-to-js',
-        setup(b) {
-          b.onResolve({ filter: /^\.\.?\// }, (args) =>
-            args.kind === 'entry-point' ? undefined : { path: args.path.replace(/\.tsx?$/, '.js'), external: true },
-          );
-        },
-      },
-    ],
+  };
+  const entries = new Set([...sources.filter((f) => isEntry(relative(ROOT, f))), ...workerImports(files)]);
+  const fairway = await esbuild.build({
+    ...common,
+    entryPoints: [...entries],
+    splitting: true,
+    chunkNames: `${CHUNKS}/[name]-[hash]`,
+    packages: 'external',
+    metafile: true,
+    plugins: [vendorPlugin, bundlePlugin],
   });
-  for (const out of result.outputFiles) writeIfChanged(out.path, out.contents);
-  for (const f of files.filter((f) => !isSource(f))) writeIfChanged(join(DIST, relative(ROOT, f)), readFileSync(f));
-  // compiled modules whose source is gone: importing them must fail as it would from the sources (only
-  // .js/.js.map are removed; anything else in dist/ may have been written there by the code at run time)
-  const expected = new Set([
-    ...result.outputFiles.map((o) => o.path),
-    ...files.filter((f) => !isSource(f)).map((f) => join(DIST, relative(ROOT, f))),
-  ]);
+  const definitions = await esbuild.build({
+    ...common,
+    entryPoints: sources.filter((f) => isDefinitions(relative(ROOT, f))),
+    packages: 'external',
+    plugins: [vendorPlugin, onePerFilePlugin(entries)],
+  });
+  const vendored = await esbuild.build({
+    ...common,
+    entryPoints: Object.entries(VENDORED).map(([name, out]) => ({ in: name, out: out.replace(/\.js$/, '') })),
+    sourcemap: false, // a package's own code: no map to read at every start
+  });
+  const outputs = [...fairway.outputFiles, ...definitions.outputFiles, ...vendored.outputFiles];
+  for (const out of outputs) {
+    writeIfChanged(out.path, out.path.endsWith('.js') ? resolveMarks(out.path, out.text) : out.contents);
+  }
+  // a source of Fairway that no entry point reaches (nothing imports it) is not in dist/, but it must compile
+  const bundled = new Set(Object.keys(fairway.metafile.inputs).map((p) => join(ROOT, p)));
+  await checkCompiles(
+    esbuild,
+    sources.filter((f) => !bundled.has(f) && !isDefinitions(relative(ROOT, f))),
+  );
+  const copied = files.filter((f) => !isSource(f));
+  for (const f of copied) writeIfChanged(join(DIST, relative(ROOT, f)), readFileSync(f));
+  // compiled files that this build did not write (a deleted entry, an older build's chunk): importing them must
+  // fail as it would from the sources (only .js/.js.map are removed; anything else in dist/ may have been
+  // written there by the code at run time)
+  const expected = new Set([...outputs.map((o) => o.path), ...copied.map((f) => join(DIST, relative(ROOT, f)))]);
+  const outDirs = [...SOURCE_DIRS, CHUNKS];
   for (const e of existsSync(DIST) ? readdirSync(DIST, { withFileTypes: true }) : []) {
     // a folder no longer compiled: its twins must not be found
-    if (e.isDirectory() && !SOURCE_DIRS.includes(e.name)) rmSync(join(DIST, e.name), { recursive: true, force: true });
+    if (e.isDirectory() && !outDirs.includes(e.name)) rmSync(join(DIST, e.name), { recursive: true, force: true });
   }
-  for (const d of SOURCE_DIRS) {
+  for (const d of outDirs) {
     for (const f of walk(join(DIST, d))) {
       if (/\.js(\.map)?$/.test(f) && !expected.has(f)) rmSync(f, { force: true });
     }

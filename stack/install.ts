@@ -4,13 +4,14 @@ import { chmod, readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import { FrameworkError } from '../framework/errors/index.ts';
 import { defaultCacheDir } from '../framework/integrations/spark/index.ts';
 import { withLock } from '../framework/lock/index.ts';
 import { ICEBERG_REST, MAVEN_CENTRAL, SEAWEEDFS, TRINO } from './pins.ts';
 
 const MARKER = '.fairway-complete';
-const here = import.meta.dirname;
+const here = fileURLToPath(new URL('.', import.meta.url));
 
 /** What `fairway stack` runs, installed and verified. */
 export interface StackInstall {

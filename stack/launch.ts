@@ -1,5 +1,6 @@
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FrameworkError } from '../framework/errors/index.ts';
 import type { StackInstall } from './install.ts';
 import { ICEBERG_REST } from './pins.ts';
@@ -115,7 +116,7 @@ export function trinoLaunch(cfg: StackConfig, install: StackInstall, javaHome: s
   const dir = join(cfg.dir, 'trino');
   const etc = join(dir, 'etc');
   mkdirSync(join(etc, 'catalog'), { recursive: true });
-  const here = import.meta.dirname;
+  const here = fileURLToPath(new URL('.', import.meta.url));
   writeFileSync(
     join(etc, 'config.properties'),
     [

@@ -320,6 +320,14 @@ describe('courses', () => {
     writeFileSync(file, JSON.stringify({ x: { ...courses.erinhills, timezone: 'Mars/Olympus' } }));
     expect(() => loadCourses(file)).toThrow(`${file}: 'x.timezone' is invalid`);
   });
+  it('accepts a time zone alias as well as a canonical name (UTC, US/Eastern)', () => {
+    const root = scratchRoot();
+    const file = join(root, 'config/courses.json');
+    const zones = { a: 'America/Chicago', b: 'UTC', c: 'US/Eastern' };
+    const entries = Object.entries(zones).map(([id, timezone]) => [id, { ...courses.erinhills, timezone }]);
+    writeFileSync(file, JSON.stringify(Object.fromEntries(entries)));
+    expect(Object.values(loadCourses(file)).map((c) => c.timezone)).toEqual(Object.values(zones));
+  });
   it('names units as configured, else Front/Back nine on 18 holes and Nine <n> otherwise', () => {
     expect(courseUnits(courses.erinhills!)).toEqual(['Front nine', 'Back nine']);
     expect(courseUnits(courses.bradshawfarmgc!)).toEqual(['Nine 1', 'Nine 2', 'Nine 3']);

@@ -23,7 +23,13 @@ export type Course = z.infer<typeof CourseSchema>;
 /** Course reference keyed by course id (slug). */
 export type Courses = Record<string, Course>;
 
+let canonicalZones: Set<string> | undefined;
+
 function isIanaZone(tz: string): boolean {
+  // the canonical names first (~1 ms); the first DateTimeFormat of a process costs ~20 ms (ICU's set-up), so
+  // it only judges what the list lacks: aliases such as US/Eastern, or nonsense
+  canonicalZones ??= new Set(Intl.supportedValuesOf('timeZone'));
+  if (canonicalZones.has(tz)) return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return true;

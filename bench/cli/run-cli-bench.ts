@@ -98,6 +98,9 @@ export function runCliBench(args: string[]): number {
     rmSync(state, { recursive: true, force: true });
   }
   const floor = median(samples.floor!.floor!.map((s) => s.wall_s));
+  // CPU seconds (user + sys) as a ratio too: on a busy machine wall time waits for other processes, CPU time much less
+  const floorCpus = samples.floor!.floor!.map((s) => s.cpu_s).filter((c): c is number => c !== null);
+  const floorCpu = floorCpus.length ? median(floorCpus) : null;
   const results = Object.fromEntries(
     Object.entries(samples).map(([name, byRepo]) => [
       name,
@@ -111,6 +114,7 @@ export function runCliBench(args: string[]): number {
               wall_median_s: round(wall),
               cpu_median_s: cpus.length ? round(median(cpus)) : null,
               ratio_to_floor: round(wall / floor, 2),
+              cpu_ratio_to_floor: cpus.length && floorCpu ? round(median(cpus) / floorCpu, 2) : null,
               samples_s: ss.map((s) => round(s.wall_s)),
             },
           ];
@@ -130,7 +134,9 @@ export function runCliBench(args: string[]): number {
   for (const [name, byRepo] of Object.entries(results)) {
     const cell = (k: string) => {
       const r = byRepo[k] ?? byRepo.floor;
-      return r ? `${r.wall_median_s.toFixed(3)} s (${r.ratio_to_floor}x, cpu ${r.cpu_median_s ?? '?'})` : '';
+      return r
+        ? `${r.wall_median_s.toFixed(3)} s (${r.ratio_to_floor}x, cpu ${r.cpu_median_s ?? '?'} = ${r.cpu_ratio_to_floor ?? '?'}x)`
+        : '';
     };
     lines.push(`| ${name} | ${labels.map(cell).join(' | ')} |`);
   }

@@ -319,19 +319,23 @@ export interface AssetDefinition<K extends AssetKey = AssetKey, R = unknown>
 
 /**
  * The file that called `asset()`. Reads V8's structured call sites directly: formatting
- * `new Error().stack` runs the source-map hooks of tsx and costs ~0.2 ms per asset.
+ * `new Error().stack` runs the source-map hooks of tsx and costs ~0.2 ms per asset. The definitions API's own
+ * frames are skipped: those in this module's file (compiled, Fairway is bundled: the file esbuild put
+ * framework/definitions/ in) and, from the sources, those under framework/definitions/.
  */
 function callerFile(): string {
   const original = Error.prepareStackTrace;
   const limit = Error.stackTraceLimit;
   try {
-    Error.stackTraceLimit = 8;
+    Error.stackTraceLimit = 9;
     Error.prepareStackTrace = (_e, sites) => sites;
     const holder: { stack?: NodeJS.CallSite[] } = {};
-    Error.captureStackTrace(holder, callerFile);
-    for (const site of holder.stack ?? []) {
+    Error.captureStackTrace(holder); // the first frame is this function's: it names this module's file
+    const [own, ...sites] = holder.stack ?? [];
+    const ownFile = own?.getFileName();
+    for (const site of sites) {
       const file = site.getFileName();
-      if (!file || file.startsWith('node:') || file.includes('/framework/definitions/')) continue;
+      if (!file || file === ownFile || file.startsWith('node:') || file.includes('/framework/definitions/')) continue;
       return file.startsWith('file://') ? fileURLToPath(file) : file;
     }
     return '<unknown>';

@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
-import { pino } from 'pino';
 import { type AssetDefinition, type AssetKey, defineAssets } from '../definitions/index.ts';
 import { buildGraph } from '../graph/index.ts';
 import type { MaterializationRecord, RunRecord } from '../storage/index.ts';
@@ -53,7 +53,8 @@ export async function runPlanForTest(
     partitions,
     stateDir,
     emit: (e) => events.push(e),
-    log: pino({ level: 'silent' }),
+    // required here: execution/ is on every command's path, and only tests run this (pino costs ~30 ms to load)
+    log: (createRequire(import.meta.url)('pino') as typeof import('pino')).pino({ level: 'silent' }),
     signal: opts.signal ?? new AbortController().signal,
     ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
     ...(opts.sleep ? { sleep: opts.sleep } : {}),

@@ -1,30 +1,43 @@
 import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 
 export type { Logger } from 'pino';
+
+const require = createRequire(import.meta.url);
 
 /**
  * The one root logger. JSON to stderr (stdout stays free for command output and `--json`);
  * pretty when stderr is a TTY. Level from `FAIRWAY_LOG_LEVEL` (default `info`, `warn` in tests).
  */
-export function createRootLogger(opts: { level?: string; pretty?: boolean; destination?: number } = {}): Logger {
+export function createRootLogger(opts: RootLoggerOptions = {}): Logger {
+  // required here, not imported: a command that logs nothing (list, status) never loads pino (~30 ms)
+  const pino = require('pino') as typeof import('pino');
   const level = opts.level ?? process.env.FAIRWAY_LOG_LEVEL ?? (process.env.VITEST ? 'warn' : 'info');
   const pretty = opts.pretty ?? (process.stderr.isTTY && !process.env.CI);
   if (pretty) return pino({ level }, prettyStderr());
   return pino({ level, base: { app: 'fairway' } }, pino.destination({ dest: opts.destination ?? 2, sync: true }));
 }
 
-let root: Logger | undefined;
+export interface RootLoggerOptions {
+  level?: string;
+  pretty?: boolean;
+  destination?: number;
+}
 
-/** The process-wide root logger; children carry run_id, asset_key, partition. */
+let root: Logger | undefined;
+let rootOptions: RootLoggerOptions = {};
+
+/** The process-wide root logger, created on first use; children carry run_id, asset_key, partition. */
 export function rootLogger(): Logger {
-  root ??= createRootLogger();
+  root ??= createRootLogger(rootOptions);
   return root;
 }
 
-export function setRootLogger(logger: Logger): void {
-  root = logger;
+/** How the root logger is to be created, on its first use (`createRootLogger`); replaces one already made. */
+export function configureRootLogger(opts: RootLoggerOptions): void {
+  rootOptions = opts;
+  root = undefined;
 }
 
 /**
@@ -36,7 +49,7 @@ function prettyStderr(): { write: (line: string) => void } {
   let format: ((line: string) => string) | undefined;
   return {
     write(line) {
-      format ??= (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')).prettyFactory({
+      format ??= (require('pino-pretty') as typeof import('pino-pretty')).prettyFactory({
         colorize: true,
         ignore: 'pid,hostname',
       });

@@ -164,6 +164,7 @@ export interface OpenProjectOptions {
 export function openProject(defs: Definitions<unknown>, opts: OpenProjectOptions): Project {
   const graph = buildGraph(defs);
   const store = opts.store ?? openStateStore(opts.stateDir);
+  let log = opts.log;
   return {
     root: opts.root,
     stateDir: opts.stateDir,
@@ -171,7 +172,11 @@ export function openProject(defs: Definitions<unknown>, opts: OpenProjectOptions
     defs,
     graph,
     store,
-    log: opts.log ?? rootLogger(),
+    // the root logger when first asked for: a command that logs nothing never creates it (nor loads pino)
+    get log() {
+      log ??= rootLogger();
+      return log;
+    },
     close: () => store.close(),
   };
 }

@@ -95,6 +95,8 @@ describe('--help, list and status import none of the heavy modules', () => {
       expect(packages.has('better-sqlite3')).toBe(true); // the recorder works
       expect(heavy).toEqual([]);
       expect(ui).toEqual([]);
+      // nothing logged, so no logger made: pino is required on the root logger's first use
+      expect(packages.has('pino')).toBe(false);
     });
   });
 

@@ -1,4 +1,14 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -34,7 +44,8 @@ describe('the compiled CLI', () => {
     const first = await run(dir, ['--help']);
     expect(first.exitCode).toBe(0);
     expect(first.stderr).toMatch(/compiled \d+ files to dist\//);
-    expect(readFileSync(join(dir, 'dist', 'cli', 'main.js'), 'utf8')).toContain('List assets');
+    // cli/main.ts is bundled into the CLI's entry point
+    expect(readFileSync(join(dir, 'dist', 'cli', 'index.js'), 'utf8')).toContain('List assets');
     const second = await run(dir, [...hello, 'list']);
     expect(second.exitCode, second.stderr).toBe(0);
     expect(second.stdout).toContain('gold.orders_summary');
@@ -59,17 +70,38 @@ describe('the compiled CLI', () => {
 
   it('a deleted module is gone from dist/ too, and FAIRWAY_FROM_SOURCE runs the TypeScript', async () => {
     writeFileSync(mainTs, readFileSync(join(repoRoot, 'cli', 'main.ts'), 'utf8'));
-    // an mtime in the past: the folder's own mtime (a file removed) must still count
+    // definitions are compiled one file per source: a new one appears in dist/, and goes with its source
+    const scratch = join(dir, 'examples', 'scratch');
+    mkdirSync(scratch);
+    writeFileSync(join(scratch, 'definitions.ts'), 'export const unused = 1;\n');
+    expect((await run(dir, ['--help'])).stderr).toMatch(/compiled/);
+    const twin = join(dir, 'dist', 'examples', 'scratch', 'definitions.js');
+    expect(existsSync(twin)).toBe(true);
+    // mtimes in the past: the folder's own mtime (a file removed) must still count
     const old = new Date(Date.now() - 3_600_000);
     utimesSync(mainTs, old, old);
-    rmSync(join(dir, 'cli', 'progress.ts'));
-    writeFileSync(join(dir, 'cli', 'unused-module.ts'), 'export const unused = 1;\n');
+    rmSync(join(scratch, 'definitions.ts'));
     const r = await run(dir, ['--help']);
     expect(r.stderr).toMatch(/compiled/);
-    expect(() => readFileSync(join(dir, 'dist', 'cli', 'progress.js'))).toThrow();
+    expect(existsSync(twin)).toBe(false);
     const fromSource = await run(dir, [...hello, 'list'], { FAIRWAY_FROM_SOURCE: '1' });
     expect(fromSource.exitCode, fromSource.stderr).toBe(0);
     expect(fromSource.stdout).toContain('gold.orders_summary');
+  });
+
+  it("an asset's file is the definitions module that declared it, not the compiled file Fairway is bundled in", async () => {
+    const defs = join(dir, 'broken-definitions.mts');
+    writeFileSync(
+      defs,
+      [
+        "import { asset, defineAssets } from './framework/index.ts';",
+        "const a = asset({ key: 'bronze.a', deps: ['bronze.missing'], materialize: () => ({}) });",
+        'export default defineAssets({ assets: [a] });',
+      ].join('\n'),
+    );
+    const r = await run(dir, ['--definitions', defs, '--state-dir', join(dir, '.fairway'), 'list']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`Asset 'bronze.missing' is not defined (referenced by 'bronze.a' in ${defs})`);
   });
 
   it('sources that do not compile are said so and run through tsx (a module no command imports here)', async () => {
