@@ -4,20 +4,17 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineAssets, type QueryOptions } from '../framework/definitions/index.ts';
+import { defineAssets, lazyCommand, type QueryOptions } from '../framework/definitions/index.ts';
 import { UsageError } from '../framework/errors/index.ts';
 import { rootLogger } from '../framework/logging/index.ts';
 import { type DefinitionsContext, stateDirOf } from '../framework/project/index.ts';
 import { stackCommand } from '../stack/index.ts';
 import { bronzeAssets } from './bronze.ts';
 import { loadGoldAssets } from './gold.ts';
-import { queryAthena } from './lib/aws/athena.ts';
-import { awsCommand } from './lib/aws/aws-command.ts';
+import { AWS_COMMAND, SAMPLE_COMMAND } from './lib/command-info.ts';
 import { maskSecrets } from './lib/config.ts';
 import { openLakehouse } from './lib/lakehouse.ts';
 import { lakehouseLineageDatasets } from './lib/lineage-datasets.ts';
-import { queryEmbedded, queryTrino, readsWithoutSpark } from './lib/query.ts';
-import { sampleCommand } from './lib/sample-data/index.ts';
 import { guardLocalStack, stackConfigOf, stackServicesDown } from './lib/stack.ts';
 import { lakehouseTableOf, readLakehouseTable } from './lib/tables.ts';
 import { silverAssets } from './silver.ts';
@@ -39,12 +36,15 @@ export default async function lakehouse(ctx?: DefinitionsContext) {
     onProgress: (m) => rootLogger().info({ step: 'dbt' }, m),
   });
   const silver = silverAssets(lake, bronze[0]!, projectRoot, gold.silverGate);
+  // the query engines' clients are imported when a query runs, not by every command
   const query = async (statements: string[], opts: QueryOptions = {}) => {
     if (cfg.query.engine === 'athena') {
       if (opts.engine !== undefined && opts.engine !== 'athena')
         throw new UsageError(`--engine ${opts.engine}: this profile (${cfg.file}) queries Athena only.`);
+      const { queryAthena } = await import('./lib/aws/athena.ts');
       return queryAthena(cfg, statements, opts);
     }
+    const { queryEmbedded, queryTrino } = await import('./lib/query.ts');
     if (cfg.query.engine !== 'trino') return queryEmbedded(lake, projectRoot, statements, opts);
     if (opts.engine !== undefined && opts.engine !== 'trino')
       throw new UsageError(`--engine ${opts.engine}: this profile (${cfg.file}) queries Trino only.`);
@@ -88,6 +88,7 @@ export default async function lakehouse(ctx?: DefinitionsContext) {
       ),
       readTable: async (table, { limit }) => {
         // embedded: DuckDB answers the table-read statements; a statement it hands to Spark makes the read Spark's
+        const { readsWithoutSpark } = await import('./lib/query.ts');
         let engine: string = cfg.query.engine === 'spark' && readsWithoutSpark(cfg) ? 'duckdb' : cfg.query.engine;
         const onNotice = (message: string) => {
           engine = 'spark';
@@ -103,8 +104,12 @@ export default async function lakehouse(ctx?: DefinitionsContext) {
       },
       commands: {
         stack: stackCommand((dir) => stackConfigOf(cfg, dir)),
-        sample: sampleCommand(cfg),
-        aws: awsCommand(lake, projectRoot),
+        sample: lazyCommand(SAMPLE_COMMAND, async () =>
+          (await import('./lib/sample-data/index.ts')).sampleCommand(cfg),
+        ),
+        aws: lazyCommand(AWS_COMMAND, async () =>
+          (await import('./lib/aws/aws-command.ts')).awsCommand(lake, projectRoot),
+        ),
       },
       noDataHint: `Put round exports in ${cfg.inboxDir}/<course_id>/<YYYY-MM-DD>/, or load the sample with 'fairway sample'.`,
       bootstrap: async (onProgress) => {

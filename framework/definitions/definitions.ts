@@ -92,6 +92,17 @@ export interface ExtensionCommand {
   run: (args: string[], ctx: { stateDir: string }) => Promise<number>;
 }
 
+/**
+ * A command whose code is imported only when it runs: its description and usage are listed without it, so
+ * other commands never pay for loading it.
+ */
+export function lazyCommand(
+  info: { description: string; usage?: string },
+  load: () => Promise<ExtensionCommand>,
+): ExtensionCommand {
+  return { ...info, run: async (args, ctx) => (await load()).run(args, ctx) };
+}
+
 /** A section the definitions add to an asset's page in the UI. */
 export interface AssetPageSection {
   title: string;

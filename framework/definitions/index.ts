@@ -39,6 +39,7 @@ export {
   didYouMean,
   type ExtensionCommand,
   type LineageDataset,
+  lazyCommand,
   partitionMappingOf,
   type QueryOptions,
   type QueryResult,

@@ -3,13 +3,13 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ExtensionCommand } from '../../../framework/definitions/index.ts';
 import { UsageError } from '../../../framework/errors/index.ts';
+import { AWS_COMMAND } from '../command-info.ts';
 import type { Lakehouse } from '../lakehouse.ts';
 import { awsLocations } from './aws-clients.ts';
 import { EXAMPLE_SCOPE, iamPolicies } from './iam-policies.ts';
 import { buildJobBundle, uploadJobBundle } from './job-bundle.ts';
 
-const USAGE =
-  'package [--dry-run]\n' + '       fairway aws iam [--account ID] [--application ID] [--job-role NAME] [--out DIR]';
+const USAGE = AWS_COMMAND.usage;
 
 /**
  * `fairway aws package`: builds the Silver job's bundle (entry point, spark package zip, pinned requirements,
@@ -18,8 +18,7 @@ const USAGE =
  */
 export function awsCommand(lake: Lakehouse, projectRoot: string): ExtensionCommand {
   return {
-    description: 'AWS deployment: package the Silver job bundle to S3, render the IAM policies',
-    usage: USAGE,
+    ...AWS_COMMAND,
     run: async (args) => {
       const [sub, ...rest] = args;
       if (sub === 'package') return packageBundle(lake, projectRoot, rest);

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { ExtensionCommand } from '../../../framework/definitions/index.ts';
 import { isIsoDay } from '../../../framework/definitions/index.ts';
 import { UsageError } from '../../../framework/errors/index.ts';
+import { SAMPLE_COMMAND } from '../command-info.ts';
 import type { LakehouseConfig } from '../config.ts';
 import { loadCourses } from '../courses.ts';
 import { generateSampleData } from './generate.ts';
@@ -36,13 +37,12 @@ export async function loadSample(cfg: LakehouseConfig, stateDir: string, day: st
   return { files: manifest.totals.files ?? 0, rounds: manifest.totals.rounds ?? 0, courses, day };
 }
 
-const USAGE = '[--day YYYY-MM-DD]';
+const USAGE = SAMPLE_COMMAND.usage;
 
 /** `fairway sample`: the sample exports into the inbox, ready for `fairway materialize '*'`. */
 export function sampleCommand(cfg: LakehouseConfig): ExtensionCommand {
   return {
-    description: 'Put generated sample exports (five courses, CSV and JSON) into the inbox as one day’s delivery',
-    usage: USAGE,
+    ...SAMPLE_COMMAND,
     run: async (args, ctx) => {
       let day: string;
       try {
