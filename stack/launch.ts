@@ -218,7 +218,7 @@ export function sparkMasterLaunch(cfg: StackConfig, rt: SparkClusterRuntime): La
  * (in its process group: `stack down` stops them with it); their logs are under `<stack>/spark-worker/work/
  * <application id>/<executor id>/`. Fairway's jars are on every executor's classpath
  * (`SPARK_DIST_CLASSPATH`), as in a cluster image that has them in `$SPARK_HOME/jars`: the driver ships
- * none (they are ~500 MB).
+ * none (they are ~240 MB).
  */
 export function sparkWorkerLaunch(cfg: StackConfig, rt: SparkClusterRuntime): Launch {
   const dir = join(cfg.dir, 'spark-worker');

@@ -41,7 +41,7 @@ export interface SparkClusterRuntime {
   /** A Spark distribution with `jars/` (the venv's PySpark, the same version as the driver's). */
   sparkHome: string;
   javaHome: string;
-  /** Put on every executor's classpath (`SPARK_DIST_CLASSPATH`): Iceberg, Sedona, hadoop-aws… */
+  /** Put on every executor's classpath (`SPARK_DIST_CLASSPATH`): Iceberg, Sedona… */
   jars: string[];
 }
 

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, maskSecrets } from './config.ts';
 import { courseUnits, findCourse, loadCourses, requireCourse } from './courses.ts';
-import { sparkEnv, sparkJars, usesS3 } from './spark-env.ts';
+import { icebergUsesS3, sparkEnv, sparkJars } from './spark-env.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 /** The aws profile's account-specific keys (its Silver job runs on EMR Serverless). */
@@ -345,28 +345,27 @@ describe('courses', () => {
 
 describe('sparkJars', () => {
   const jars = [
-    '/c/aws-java-sdk-bundle-1.12.262.jar',
-    '/c/hadoop-aws-3.3.4.jar',
     '/c/iceberg-aws-bundle-1.12.0.jar',
     '/c/iceberg-spark-runtime-3.5_2.12-1.12.0.jar',
     '/c/sedona-spark-shaded-3.5_2.12-1.8.0.jar',
     '/c/sqlite-jdbc-3.51.2.0.jar',
   ];
+  const withoutAws = jars.slice(1);
 
-  it('leaves the AWS jars out where nothing is in S3 (embedded)', () => {
+  it('leaves the AWS jar out where Iceberg is not on S3 (embedded), Bronze in S3 or not', () => {
     const embedded = loadConfig({ projectRoot: repoRoot, env: {} });
-    expect(usesS3(embedded)).toBe(false);
-    expect(sparkJars(embedded, jars)).toEqual([
-      '/c/iceberg-spark-runtime-3.5_2.12-1.12.0.jar',
-      '/c/sedona-spark-shaded-3.5_2.12-1.8.0.jar',
-      '/c/sqlite-jdbc-3.51.2.0.jar',
-    ]);
+    expect(icebergUsesS3(embedded)).toBe(false);
+    expect(sparkJars(embedded, jars)).toEqual(withoutAws);
+    // Bronze in S3 is read with pyarrow (spark/fairway_spark/silver/bronze_files.py): no jar for it
+    const bronzeInS3 = loadConfig({ projectRoot: repoRoot, env: { FAIRWAY_STORAGE_KIND: 's3' } });
+    expect(bronzeInS3.storage.kind).toBe('s3');
+    expect(sparkJars(bronzeInS3, jars)).toEqual(withoutAws);
   });
 
-  it('keeps every jar for S3 storage, an s3 warehouse or the Glue catalog', () => {
+  it('keeps every jar for an s3 warehouse or the Glue catalog', () => {
     for (const profile of ['local', 'aws']) {
       const c = loadConfig({ projectRoot: repoRoot, profile, env: EMR });
-      expect(usesS3(c)).toBe(true);
+      expect(icebergUsesS3(c)).toBe(true);
       expect(sparkJars(c, jars)).toEqual(jars);
     }
     const s3Warehouse = loadConfig({

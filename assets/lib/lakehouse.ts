@@ -17,7 +17,7 @@ export interface Lakehouse {
   landingPrefix: string;
   /** Key prefix of a Bronze partition in the landing bucket. */
   bronzePrefix(courseId: string, ingestDate: string): string;
-  /** Where Spark reads a Bronze partition: a local directory or an `s3a://` URI. */
+  /** Where the Silver job reads a Bronze partition: a local directory or an `s3://` URI. */
   bronzeSparkPath(courseId: string, ingestDate: string): string;
 }
 
@@ -59,6 +59,6 @@ export function openLakehouse(projectRoot: string, stateDir: string, env: NodeJS
             config.buckets.landing,
             ...bronzePrefix(courseId, ingestDate).split('/').filter(Boolean),
           )
-        : `s3a://${config.buckets.landing}/${bronzePrefix(courseId, ingestDate)}`,
+        : `s3://${config.buckets.landing}/${bronzePrefix(courseId, ingestDate)}`,
   };
 }

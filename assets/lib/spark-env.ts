@@ -1,25 +1,24 @@
 import { basename, join, resolve } from 'node:path';
 import { jdbcSqliteUri, type LakehouseConfig } from './config.ts';
 
-/** Jars only S3 needs: s3a:// for Bronze reads, Iceberg's S3FileIO and the Glue catalog (~350 MB). */
-const AWS_JAR = /^(hadoop-aws|aws-java-sdk-bundle|iceberg-aws-bundle)-[\d.]+\.jar$/;
+/**
+ * The jar only Iceberg on S3 needs: S3FileIO and the Glue catalog (69 MB). Bronze in S3 needs none: the Silver
+ * job reads it with pyarrow (spark/fairway_spark/silver/bronze_files.py).
+ */
+const AWS_JAR = /^iceberg-aws-bundle-[\d.]+\.jar$/;
 
-/** Whether the profile's Spark jobs touch S3: Bronze in S3, an s3:// warehouse, or the Glue catalog. */
-export function usesS3(config: LakehouseConfig): boolean {
+/** Whether the profile's Iceberg tables are on S3: an s3:// warehouse, or the Glue catalog. */
+export function icebergUsesS3(config: LakehouseConfig): boolean {
   const { warehouse } = config.catalog;
-  return (
-    config.storage.kind === 's3' ||
-    config.catalog.type === 'glue' ||
-    [warehouse.silver, warehouse.gold].some((w) => /^s3a?:/.test(w))
-  );
+  return config.catalog.type === 'glue' || [warehouse.silver, warehouse.gold].some((w) => /^s3a?:/.test(w));
 }
 
 /**
- * The jars the profile's Spark processes load: the runtime's, without the AWS ones when nothing is in
- * S3. On the embedded profile that saves ~3 s of Spark start-up and ~8 CPU-s per job (bench/README.md).
+ * The jars the profile's Spark processes load: the runtime's, without the AWS one when Iceberg is not on
+ * S3. On the embedded profile that saves Spark start-up time and CPU per job (bench/README.md).
  */
 export function sparkJars(config: LakehouseConfig, jars: string[]): string[] {
-  return usesS3(config) ? jars : jars.filter((jar) => !AWS_JAR.test(basename(jar)));
+  return icebergUsesS3(config) ? jars : jars.filter((jar) => !AWS_JAR.test(basename(jar)));
 }
 
 /**

@@ -9,7 +9,7 @@ Iceberg catalog in both.
 | FAIRWAY_SPARK_MASTER | local[2] | Spark master; ``managed``: the one spark-submit chose (EMR Serverless) |
 | FAIRWAY_SPARK_DRIVER_MEMORY | 2g | driver heap |
 | FAIRWAY_SPARK_SHUFFLE_PARTITIONS | 4 | spark.sql.shuffle.partitions |
-| FAIRWAY_SPARK_JARS | (none) | comma-separated absolute jar paths (Iceberg, Sedona, sqlite-jdbc, hadoop-aws, fairway-localfs) |
+| FAIRWAY_SPARK_JARS | (none) | comma-separated absolute jar paths (Iceberg, Sedona, sqlite-jdbc, fairway-localfs) |
 | FAIRWAY_SPARK_EXECUTOR_MEMORY / _CORES | 1g / (Spark's) | each executor's heap and cores (cluster masters) |
 | FAIRWAY_SPARK_DYNAMIC_ALLOCATION | false | executors added and removed with the load (shuffle tracking, no shuffle service) |
 | FAIRWAY_SPARK_JARS_ON_WORKERS | false | the workers have the jars at these paths on their classpath: the driver ships none |
@@ -18,9 +18,12 @@ Iceberg catalog in both.
 | FAIRWAY_CATALOG_TYPE | jdbc | jdbc (embedded: SQLite file) / rest / glue |
 | FAIRWAY_CATALOG_URI | (none) | jdbc:sqlite:file:/abs/catalog.db or http://127.0.0.1:8181 |
 | FAIRWAY_WAREHOUSE | (none) | file:///abs/dir or s3://bucket/prefix |
-| FAIRWAY_S3_ENDPOINT / _REGION / _PATH_STYLE | | S3-compatible endpoint for S3FileIO and s3a:// |
+| FAIRWAY_S3_ENDPOINT / _REGION / _PATH_STYLE | | S3-compatible endpoint for S3FileIO and Bronze reads (pyarrow) |
 | FAIRWAY_AWS_ENDPOINT | (none) | the Glue catalog's endpoint (an emulator such as moto); none: the region's |
-| AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY | | credentials for S3FileIO and s3a:// |
+| AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY | | credentials for S3FileIO and Bronze reads; none: the default chain |
+
+Bronze objects in S3 are listed and read with pyarrow's S3 file system (silver/bronze_files.py), not Hadoop's
+s3a: the executors of a cluster or managed master get the S3 variables as ``spark.executorEnv.*``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
+
+from fairway_spark.silver.bronze_files import S3_ENV
 
 # The driver JVM runs one job of a few minutes (embedded: the whole job, in local mode). Measured on the
 # 100 MB Silver benchmark (bench/README.md), its JIT compiler threads used ~73 of ~205 JVM CPU-seconds:
@@ -173,6 +178,10 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
             conf.pop(key)
     elif not local:
         conf.update(executor_conf(env))
+    if not local:
+        # Bronze is read in the tasks through pyarrow (silver/bronze_files.py), configured from the environment:
+        # executors in other processes get the driver's S3 settings (none given: their defaults, e.g. a job role)
+        conf.update(executor_s3_env(env))
 
     prefix = f"spark.sql.catalog.{cat}"
     if cat_type == "jdbc":
@@ -219,18 +228,13 @@ def session_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
         if key_id and secret:
             conf[f"{prefix}.s3.access-key-id"] = key_id
             conf[f"{prefix}.s3.secret-access-key"] = secret
-    # s3a:// for Bronze reads (hadoop-aws)
-    if endpoint:
-        conf["spark.hadoop.fs.s3a.endpoint"] = endpoint
-        conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(endpoint.startswith("https")).lower()
-    if region:
-        conf["spark.hadoop.fs.s3a.endpoint.region"] = region
-    conf["spark.hadoop.fs.s3a.path.style.access"] = str(path_style).lower()
-    if key_id and secret:
-        conf["spark.hadoop.fs.s3a.access.key"] = key_id
-        conf["spark.hadoop.fs.s3a.secret.key"] = secret
-        conf["spark.hadoop.fs.s3a.aws.credentials.provider"] = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
     return conf
+
+
+def executor_s3_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The driver's S3 settings (``bronze_files.S3_ENV`` that are set) as ``spark.executorEnv.*``. The secret
+    key is among them: Spark masks such values in its UI and logs (``spark.redaction.regex``); never log this."""
+    return {f"spark.executorEnv.{k}": v for k in S3_ENV if (v := _env(env, k))}
 
 
 def executor_conf(env: Mapping[str, str]) -> dict[str, str]:

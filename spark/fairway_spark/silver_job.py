@@ -8,7 +8,7 @@
 so the job reads top to bottom; decoding, transforms, tables and the messages live in silver/.
 
 The manifest (silver/manifest.py) lists the run's Bronze partitions: key, course id, ingest date, directory
-(local or s3a://), course centre and time zone. The single-partition options are a manifest of one, with the
+(local or s3://), course centre and time zone. The single-partition options are a manifest of one, with the
 partition key ``course_id=<id>,ingest_date=<day>``. The job reads every CSV (own header each) and JSON
 file of all partitions in one Spark job, explodes locations, quarantines implausible coordinates, removes
 duplicate fixes and replaces the rows of the partitions that succeeded in `<namespace>.fact_telemetry_event`,
@@ -72,7 +72,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--manifest", metavar="FILE", help="JSON file listing the run's Bronze partitions (silver/manifest.py)"
     )
-    p.add_argument("--bronze-path", help="directory of one Bronze partition (local or s3a://)")
+    p.add_argument("--bronze-path", help="directory of one Bronze partition (local or s3://)")
     p.add_argument("--course-id", type=manifest.course_id)
     p.add_argument("--ingest-date", type=manifest.iso_date, help="YYYY-MM-DD")
     p.add_argument("--course-centre", type=manifest.centre, help="lon,lat; default: median of the partition's fixes")
@@ -153,13 +153,6 @@ def configure_session(spark) -> None:
     # event date, for the writers) is chosen here on purpose: 3 runs each, 82.7 → 78.6 s mean without it
     # (bench/README.md, session 5).
     spark.conf.set("spark.sql.adaptive.enabled", "false")
-
-
-def _java_message(e: Exception) -> str:
-    """The first line of a (Java) exception: ``java.io.FileNotFoundException: File … does not exist``."""
-    java = getattr(e, "java_exception", None)
-    text = java.toString() if java is not None else str(e)
-    return (text.splitlines() or [type(e).__name__])[0]
 
 
 class _BatchRun:
@@ -255,7 +248,7 @@ class _BatchRun:
         """(path, bytes) of each partition's files; a partition that cannot be listed or has none fails."""
         from fairway_spark.silver import transform
 
-        listed: dict[int, list | Exception] = {}
+        listed: dict[int, list | JobError] = {}
         remote = {}
         for i, p in enumerate(self.parts):
             if self.decode is None or not self.decode.covers(i):
@@ -264,12 +257,12 @@ class _BatchRun:
                 self._fail(i, self.decode.list_errors[i], "unreadable_input")
             else:
                 listed[i] = self.decode.files[i]
-        listed.update(transform.list_many(self.spark, remote) if remote else {})
+        listed.update(transform.list_many(remote) if remote else {})
         files = {}
         for i, found in sorted(listed.items()):
             path = self.parts[i].bronze_path
-            if isinstance(found, Exception):
-                self._fail(i, f"cannot list {path}: {_java_message(found)}", "unreadable_input")
+            if isinstance(found, JobError):
+                self._fail(i, str(found), found.code)
             elif not found:
                 self._fail(i, f"no input files in {path}", "no_input_files")
             else:
@@ -288,9 +281,9 @@ class _BatchRun:
             for i, message in self.decode.read_errors.items():
                 self._fail(i, message, "unreadable_input")
             self.step("decode_wait")
-        remote = {i: self.parts[i].bronze_path for i in files if i not in local}
+        remote = {i: found for i, found in files.items() if i not in local}
         if remote:
-            parts.append(transform.read_partitions(self.spark, remote, {i: files[i] for i in remote}))
+            parts.append(transform.read_partitions(self.spark, remote))
         parsed = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
         return transform.with_row_id(parsed)
 

@@ -6,7 +6,7 @@ import os
 import pytest
 from test_silver_job import write_edge_partition
 
-from fairway_spark.silver import local_decode, manifest, transform
+from fairway_spark.silver import bronze_files, local_decode, manifest, transform
 from fairway_spark.silver.errors import JobError
 
 
@@ -30,7 +30,7 @@ def test_the_driver_decodes_the_same_records_as_the_tasks(spark, tmp_path):
         local = records(transform.read_decoded(spark, directory))
     assert not os.path.exists(directory)  # removed when the job is done with it
 
-    remote = records(transform.read_partitions(spark, {0: str(bronze)}, transform.list_many(spark, {0: str(bronze)})))
+    remote = records(transform.read_partitions(spark, transform.list_many({0: str(bronze)})))
     assert local == remote  # 20 real fixes (padding slots are counted, not emitted) and a stats record per file
     assert (
         sum('"record_kind": "loc"' in r for r in local) == 20 and sum('"record_kind": "stats"' in r for r in local) == 4
@@ -45,9 +45,9 @@ def test_records_of_several_partitions_carry_their_part_idx_however_the_path_is_
     parts = [partition(d, day=f"2025-06-0{i + 1}") for i, d in enumerate(dirs)]
     with local_decode.decoding(parts, "local[2]") as decode:
         local = records(transform.read_decoded(spark, decode.parquet_dir()))
-    # Spark names the files file:/…; the manifest may say file:///…/, file:/… or a plain path with a slash
+    # the manifest may say file:///…/, file:/… or a plain path with a slash
     spelt = {0: f"file://{dirs[0]}/", 1: f"file:{dirs[1]}", 2: f"{dirs[2]}/"}
-    remote = records(transform.read_partitions(spark, spelt, {}))  # matched by the manifest's spelling alone
+    remote = records(transform.read_partitions(spark, transform.list_many(spelt)))
     assert local == remote
     for i in range(3):
         assert sum(f'"part_idx": {i}' in r for r in local) == 24
@@ -59,9 +59,10 @@ def test_remote_directories_are_listed_without_hidden_files_or_subdirectories(sp
     (bronze / "_SUCCESS").write_bytes(b"")
     (bronze / "sub").mkdir()
     (bronze / "sub" / "x.csv").write_text("_id,course\n")
-    listed = transform.list_many(spark, {0: f"file://{bronze}", 1: f"file://{tmp_path}/missing"})
+    listed = transform.list_many({0: f"file://{bronze}", 1: f"file://{tmp_path}/missing"})
     assert [os.path.basename(p) for p, _ in listed[0]] == ["a.csv", "b.csv", "c.json", "d.json"]
-    assert isinstance(listed[1], Exception)
+    assert isinstance(listed[1], JobError) and listed[1].code == "unreadable_input"
+    assert str(listed[1]) == f"cannot list file://{tmp_path}/missing: No such file or directory"
 
 
 def test_an_empty_file_is_listed_and_reported_as_rejected(spark, tmp_path):
@@ -76,7 +77,7 @@ def test_an_empty_file_is_listed_and_reported_as_rejected(spark, tmp_path):
 def test_a_partition_that_cannot_be_listed_or_read_fails_alone(spark, tmp_path):
     good = tmp_path / "good"
     write_edge_partition(good)
-    decode = local_decode.LocalDecode({0: [(str(tmp_path / "gone.csv"), 10)], 1: local_decode.visible_files(str(good))})
+    decode = local_decode.LocalDecode({0: [(str(tmp_path / "gone.csv"), 10)], 1: bronze_files.list_files(str(good))})
     try:
         directory = decode.parquet_dir()
         assert list(decode.read_errors) == [0] and "gone.csv" in decode.read_errors[0]
@@ -94,13 +95,13 @@ def test_a_partition_that_cannot_be_listed_or_read_fails_alone(spark, tmp_path):
 
 def test_only_local_paths_on_a_local_master_are_decoded_in_the_driver(tmp_path):
     assert local_decode.applies(str(tmp_path), "local[2]")
-    assert not local_decode.applies("s3a://bronze/course_id=c/ingest_date=2025-06-02", "local[2]")
+    assert not local_decode.applies("s3://bronze/course_id=c/ingest_date=2025-06-02", "local[2]")
     assert not local_decode.applies(f"file://{tmp_path}", "local[2]")
     assert not local_decode.applies(str(tmp_path), "yarn")
-    with local_decode.decoding([partition("s3a://bronze/x")], "local[2]") as decode:
+    with local_decode.decoding([partition("s3://bronze/x")], "local[2]") as decode:
         assert decode is None
     with pytest.raises(JobError) as e:
-        local_decode.visible_files(str(tmp_path / "missing"))
+        bronze_files.list_files(str(tmp_path / "missing"))
     assert e.value.code == "unreadable_input" and "missing" in str(e.value)
 
 

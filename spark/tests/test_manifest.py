@@ -142,4 +142,4 @@ def test_exactly_one_of_the_two_forms_is_required(tmp_path):
 
 def test_directories_compare_however_they_are_spelt():
     assert dir_key("file:/data/x") == dir_key("file:///data/x/") == dir_key("/data/x") == "/data/x"
-    assert dir_key("s3a://bucket/prefix/") == "s3a://bucket/prefix"
+    assert dir_key("s3a://bucket/prefix/") == dir_key("s3://bucket/prefix") == "s3://bucket/prefix"

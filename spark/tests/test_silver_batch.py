@@ -329,7 +329,7 @@ def test_the_batch_plan_has_one_shuffle_of_the_wide_rows(spark, tmp_path):
     for d in edges:
         write_edge_partition(d)
     paths = {0: str(edges[0]), 1: f"file://{edges[1]}"}
-    parsed = transform.with_row_id(transform.read_partitions(spark, paths, transform.list_many(spark, paths)))
+    parsed = transform.with_row_id(transform.read_partitions(spark, transform.list_many(paths)))
     records = transform.typed_records(parsed, ["a", "b"], [DAY, DAY])
     flagged = transform.with_quarantine_reason(records, [CENTRE, None], (-180, 180, -90, 90))
     for batched, keys in ((True, "hashpartitioning(part_idx"), (False, "hashpartitioning(event_date")):

@@ -208,7 +208,7 @@ describe('the aws profile on an AWS emulator (moto)', () => {
       checks: [{ name: 'reconciliation', passed: true }],
     });
     expect(facts[parts[1]!.key]?.error).toMatch(
-      /The Silver Spark job failed for course_id=brokencourse.*no input files under s3a:\/\/fairway-landing\//,
+      /The Silver Spark job failed for course_id=brokencourse.*no input files under s3:\/\/fairway-landing\//,
     );
     const health = (out[keys.deviceHealth] as { partitions: Record<string, { dataVersion?: string; error?: string }> })
       .partitions;

@@ -9,6 +9,8 @@ import { toolVenv } from '../../scripts/tool-venv.ts';
 
 /** moto 5.2.5: newest release; has EMR Serverless start/get/cancel job run, Athena's result queue, Glue. */
 export const MOTO_PIN = 'moto[server]==5.2.5';
+/** The tool venv it is installed in (also used by scripts/pytest.ts for spark/tests/test_bronze_s3.py). */
+export const MOTO_VENV = 'moto-5.2.5';
 /** parliament 1.6.4: Duo Labs' IAM policy linter (newest release). */
 export const PARLIAMENT_PIN = 'parliament==1.6.4';
 
@@ -35,7 +37,7 @@ export interface AwsEmulator {
 
 /** Starts moto's server and waits until it answers. */
 export async function startAwsEmulator(): Promise<AwsEmulator> {
-  const bin = await toolVenv('moto-5.2.5', [MOTO_PIN]);
+  const bin = await toolVenv(MOTO_VENV, [MOTO_PIN]);
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const server = execa(join(bin, 'moto_server'), ['-H', '127.0.0.1', '-p', String(port)], {

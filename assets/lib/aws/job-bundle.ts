@@ -8,8 +8,8 @@ import { storedZip } from './stored-zip.ts';
 
 /**
  * Jars a remote Silver job loads on top of the service's Spark: Iceberg (runtime + AWS bundle: Glue catalog,
- * S3FileIO) and Sedona. Not sqlite-jdbc and fairway-localfs (local catalogs and file:// only), nor hadoop-aws
- * with the v1 AWS SDK bundle (EMR's Spark reads s3:// itself).
+ * S3FileIO) and Sedona. Not sqlite-jdbc and fairway-localfs (local catalogs and file:// only). The job reads
+ * Bronze with pyarrow (spark/fairway_spark/silver/bronze_files.py), not with a Hadoop S3 client.
  */
 const REMOTE_JAR = /^(iceberg-spark-runtime|iceberg-aws-bundle|sedona-spark-shaded|geotools-wrapper)-.+\.jar$/;
 

@@ -237,7 +237,7 @@ async function buildJars(
   const tmp = `${jarsDir}.tmp-${process.pid}-${Date.now()}`;
   const buildDir = join(tmp, 'build');
   const { execa } = await import('execa');
-  progress(`resolving jars with Maven from ${pomFile} (first run downloads ~500 MB)`);
+  progress(`resolving jars with Maven from ${pomFile} (first run downloads ~250 MB)`);
   // not -q: in batch mode Maven prints a line per file it downloads, which DownloadProgress sums up
   const mvn = execa(
     'mvn',
@@ -259,7 +259,7 @@ async function buildJars(
       all: true,
     },
   );
-  const downloads = new DownloadProgress('maven', 500, progress);
+  const downloads = new DownloadProgress('maven', 250, progress);
   try {
     for await (const line of mvn.iterable({ from: 'all' })) downloads.line(String(line));
   } catch {

@@ -13,8 +13,9 @@ A partition whose directory cannot be listed, or one of whose files cannot be re
 ``list_errors`` / ``read_errors`` and the others are decoded: the job fails that partition only (records
 of its files decoded before the error stay in the file; the job does not write them).
 
-Remote partitions (``s3a://``) and cluster masters keep the task-side decoding of
-``transform.read_partition``: there the driver's temporary directory is not where the executors are.
+Remote partitions (``s3://``) and cluster masters keep the task-side decoding of
+``transform.read_partitions``: there the driver's temporary directory is not where the executors are. Both list
+and read with silver/bronze_files.py.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import threading
 
 import pyarrow.parquet as pq
 
+from fairway_spark.silver.bronze_files import list_files, read_file
 from fairway_spark.silver.errors import JobError
 from fairway_spark.silver.manifest import Partition, is_uri
 from fairway_spark.silver.parse import parse_file
@@ -36,22 +38,6 @@ from fairway_spark.silver.records import TAGGED_SCHEMA, tagged
 def applies(path: str, master: str) -> bool:
     """Whether ``path`` is decoded in the driver: a local directory and a local Spark master."""
     return not is_uri(path) and master.startswith("local")
-
-
-def visible_files(path: str) -> list[tuple[str, int]]:
-    """(path, bytes) of the directory's files, skipping hidden ones (``.``/``_``) as Spark's file sources do.
-
-    Unlike Spark's file sources, empty files are listed: the parser reports them as rejected (``empty_file``).
-    """
-    try:
-        with os.scandir(path) as entries:
-            return sorted(
-                (os.path.abspath(e.path), e.stat().st_size)
-                for e in entries
-                if e.is_file() and not e.name.startswith((".", "_"))
-            )
-    except OSError as e:
-        raise JobError(f"cannot list {path}: {e.strerror or e}", code="unreadable_input") from None
 
 
 class LocalDecode:
@@ -95,7 +81,7 @@ class LocalDecode:
 
     def _decode_partition(self, writer: pq.ParquetWriter, part_idx: int, files: list[tuple[str, int]]) -> None:
         for path, _ in files:
-            for batch in parse_file(path, _read(path)):  # one row group per batch: the read splits between them
+            for batch in parse_file(path, read_file(path)):  # one row group per batch: the read splits between them
                 if self._cancelled:
                     return
                 writer.write_batch(tagged(batch, part_idx))
@@ -144,14 +130,6 @@ def remove_abandoned_dirs(parent: str | None = None) -> list[str]:
     return removed
 
 
-def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise JobError(f"cannot read {path}: {e.strerror or e}", code="unreadable_input") from None
-
-
 @contextlib.contextmanager
 def decoding(partitions: list[Partition], master: str):
     """A running ``LocalDecode`` of the run's partitions that it ``applies`` to, else None; cleaned up on exit."""
@@ -162,7 +140,7 @@ def decoding(partitions: list[Partition], master: str):
     files, errors = {}, {}
     for i, path in local.items():
         try:
-            files[i] = visible_files(path)
+            files[i] = list_files(path)
         except JobError as e:
             errors[i] = str(e)
     decode = LocalDecode(files, errors)

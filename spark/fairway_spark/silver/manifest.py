@@ -2,13 +2,14 @@
 
     {"partitions": [
       {"partition_key": "course_id=erinhills,ingest_date=2025-06-02", "course_id": "erinhills",
-       "ingest_date": "2025-06-02", "bronze_path": "/abs/dir or s3a://bucket/prefix/",
+       "ingest_date": "2025-06-02", "bronze_path": "/abs/dir or s3://bucket/prefix/",
        "course_centre": [-88.3, 43.2] or null, "course_timezone": "America/Chicago" or null}
     ]}
 
 Every value is checked with the same validators as the command-line options; a bad file is a
 ``bad_arguments`` error (exit 2). A missing time zone is UTC; a missing centre is derived from the
-partition's own fixes (``transform.robust_centres``).
+partition's own fixes (``transform.robust_centres``). A ``bronze_path`` in S3 may also be spelt ``s3a://``
+(read the same way, silver/bronze_files.py).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def default_key(course: str, ingest_date: str) -> str:
 
 
 def is_uri(path: str) -> bool:
-    """``s3a://…``, ``file:/…``: read by Spark's file sources, not as a local directory."""
+    """``s3://…``, ``file:/…``: listed and read by URI (silver/bronze_files.py), not as a local directory."""
     return "://" in path or path.startswith("file:")
 
 
@@ -97,8 +98,10 @@ def absolute(path: str) -> str:
 
 
 def dir_key(path: str) -> str:
-    """A directory as Spark and the manifest may spell it, in one form: ``file:/x``, ``file:///x`` and ``/x``
-    are ``/x``; trailing slashes go (``s3a://b/x/`` is ``s3a://b/x``)."""
+    """A directory however a manifest may spell it, in one form (duplicates are found by it): ``file:/x``,
+    ``file:///x`` and ``/x`` are ``/x``; ``s3a://b/x/`` is ``s3://b/x`` (trailing slashes go)."""
+    if path.startswith("s3a://"):
+        path = "s3://" + path[len("s3a://") :]
     if path.startswith("file:"):
         path = "/" + path[len("file:") :].lstrip("/")
     return path.rstrip("/") or "/"

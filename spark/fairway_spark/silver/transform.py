@@ -6,19 +6,21 @@ plan has one shuffle, tests/test_silver_batch.py), each a small function; split,
 
 from __future__ import annotations
 
+import heapq
 import json
+import os
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 
 import pyarrow as pa
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from fairway_spark.silver.manifest import dir_key
-from fairway_spark.silver.parse import parse_file
-from fairway_spark.silver.records import TAGGED_SCHEMA, tagged
+from fairway_spark.silver.bronze_files import list_files, read_file
+from fairway_spark.silver.errors import JobError
+from fairway_spark.silver.parse import detect_format, parse_file
+from fairway_spark.silver.records import TAGGED_SCHEMA, stats_batch, tagged
 
 _SPARK_TYPES = {
     pa.string(): T.StringType(),
@@ -35,63 +37,76 @@ H3_RESOLUTION = 11  # ~25 m hexagons: finer than a section, coarse enough to gro
 MIN_ROWS_FOR_NINE_BANDS = 100
 
 
-def list_files(spark: SparkSession, path: str) -> list[tuple[str, int]]:
-    """(path, bytes) of the visible files of a remote partition directory, as ``local_decode.visible_files``
-    lists a local one: not recursive, hidden ones (``.``/``_``) skipped. Hadoop's file system in the
-    driver: no Spark job, no contents read."""
-    jvm = spark._jvm
-    directory = jvm.org.apache.hadoop.fs.Path(path)
-    fs = directory.getFileSystem(spark._jsc.hadoopConfiguration())
-    return sorted(
-        (s.getPath().toString(), s.getLen())
-        for s in fs.listStatus(directory)
-        if s.isFile() and not s.getPath().getName().startswith((".", "_"))
-    )
-
-
-def list_many(spark: SparkSession, paths: dict[int, str]) -> dict[int, list[tuple[str, int]] | Exception]:
-    """``list_files`` of several directories at once (a few threads: each listing is a round trip to S3);
-    a directory that cannot be listed maps to its exception."""
+def list_many(paths: dict[int, str]) -> dict[int, list[tuple[str, int]] | JobError]:
+    """``bronze_files.list_files`` of several directories at once (a few threads: each S3 listing is a round
+    trip); a directory that cannot be listed maps to its ``unreadable_input`` JobError."""
 
     def listing(path: str):
         try:
-            return list_files(spark, path)
-        except Exception as e:  # Py4JJavaError: no such directory, permissions, s3a errors
+            return list_files(path)
+        except JobError as e:
             return e
 
     with ThreadPoolExecutor(max_workers=max(1, min(16, len(paths)))) as pool:
         return dict(zip(paths, pool.map(listing, paths.values()), strict=True))
 
 
-def _parse_files(part_of: dict[str, int], batches):
-    """mapInArrow: (path, content) rows → parse.py's record batches, tagged with the file's partition
-    (``part_of``: ``manifest.dir_key`` of a partition directory → its part_idx). Files in subdirectories are
-    skipped, as the listing skips them."""
+def task_groups(listed: dict[int, list[tuple[str, int]]], tasks: int) -> list[list[tuple[int, str]]]:
+    """The listed files (part_idx → (path, bytes)) as at most ``tasks`` groups of (part_idx, path) of about
+    equal bytes: the biggest file first, each to the group with the fewest bytes so far. Each group is sorted."""
+    files = sorted(((size, i, path) for i, found in listed.items() for path, size in found), key=lambda f: -f[0])
+    groups = [(0, g, []) for g in range(min(tasks, len(files)))]
+    for size, i, path in files:
+        load, g, members = heapq.heappop(groups)
+        members.append((i, path))
+        heapq.heappush(groups, (load + size, g, members))
+    return [sorted(members) for _, _, members in sorted(groups, key=lambda g: g[1])]
+
+
+def _parse_files(batches):
+    """mapInArrow: rows of (part_idx, path) groups → each file read (silver/bronze_files.py) and decoded
+    (parse.py), its record batches tagged with its partition. A file that cannot be read yields a stats record
+    with the error, which fails its partition (``summarize_stats``)."""
     for batch in batches:
-        for path, content in zip(batch.column("path").to_pylist(), batch.column("content").to_pylist(), strict=True):
-            part_idx = part_of.get(dir_key(path.rsplit("/", 1)[0]))
-            if part_idx is not None:
-                for records in parse_file(path, content):
+        for group in batch.column("files").to_pylist():
+            for f in group:
+                part_idx, path = f["part_idx"], f["path"]
+                try:
+                    data = read_file(path)
+                except JobError as e:
+                    name = os.path.basename(path)
+                    yield tagged(stats_batch(name, detect_format(name, b""), error=str(e)), part_idx)
+                    continue
+                for records in parse_file(path, data):
                     yield tagged(records, part_idx)
 
 
-def read_partitions(spark: SparkSession, paths: dict[int, str], listed: dict[int, list[tuple[str, int]]]) -> DataFrame:
-    """All files of the remote partitions ``paths`` (part_idx → directory; ``listed``: their ``list_files``) →
-    records, in one read (not cached: the caller caches them once, ranked).
+_GROUP_SCHEMA = T.StructType(
+    [
+        T.StructField(
+            "files",
+            T.ArrayType(
+                T.StructType([T.StructField("part_idx", T.IntegerType()), T.StructField("path", T.StringType())])
+            ),
+        )
+    ]
+)
 
-    ``silver.local_decode`` covers local partitions. Each file is decoded by one task (silver/parse.py,
-    Arrow's multi-threaded CSV reader) and handed to the JVM as Arrow batches. The records are ``loc`` rows
-    and one ``stats`` row per file, each with the ``part_idx`` of its partition's directory: known by the
-    manifest's spelling and by the listing's (qualified by Hadoop, as Spark names the files).
+
+def read_partitions(spark: SparkSession, listed: dict[int, list[tuple[str, int]]]) -> DataFrame:
+    """The files of the partitions ``listed`` (part_idx → their ``bronze_files.list_files``) → records, in one
+    read (not cached: the caller caches them once, ranked).
+
+    ``silver.local_decode`` covers local partitions in local mode. Here the driver hands the tasks the file
+    names only, in groups of about equal bytes (``task_groups``), one group per task (a local relation of
+    n rows is n splits, up to the default parallelism: no shuffle). Each task reads its files itself (S3
+    through pyarrow, no Hadoop file system), decodes each (silver/parse.py, Arrow's multi-threaded CSV
+    reader) and hands the records to the JVM as Arrow batches: ``loc`` rows and one ``stats`` row per file,
+    each with its partition's ``part_idx``.
     """
-    part_of = {dir_key(path): i for i, path in paths.items()}
-    part_of.update({dir_key(f.rsplit("/", 1)[0]): i for i, files in listed.items() for f, _ in files})
-    n_files = sum(len(files) for files in listed.values())
-    files = spark.read.format("binaryFile").load(list(paths.values())).select("path", "content")
-    tasks = min(n_files, spark.sparkContext.defaultParallelism)
-    if files.rdd.getNumPartitions() < tasks:  # small files share a split: spread them over the cores
-        files = files.repartition(tasks)
-    return files.mapInArrow(partial(_parse_files, part_of), PARSED_SCHEMA)
+    groups = task_groups(listed, spark.sparkContext.defaultParallelism)
+    rows = [([{"part_idx": i, "path": path} for i, path in group],) for group in groups]
+    return spark.createDataFrame(rows, _GROUP_SCHEMA).mapInArrow(_parse_files, PARSED_SCHEMA)
 
 
 def read_decoded(spark: SparkSession, directory: str) -> DataFrame:
