@@ -1,3 +1,8 @@
+/**
+ * The state database's schema history: one entry per version, applied in order on open. Over 400 lines on
+ * purpose: a released migration never changes and new ones are appended, so this file grows with the schema;
+ * split, the order the steps run in would be read across files.
+ */
 import type Database from 'better-sqlite3';
 import { StoreError } from './store-error.ts';
 

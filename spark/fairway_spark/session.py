@@ -1,5 +1,8 @@
 """SparkSession for Fairway's Spark jobs, configured only from environment variables.
 
+About 400 lines on purpose: the environment table below is the one contract between the TypeScript runtime,
+the jobs and dbt-spark, and every setting it names is turned into Spark conf here, next to it.
+
 The TypeScript runtime (framework/integrations/spark) sets these; dbt-spark reuses the same settings
 through :func:`session_conf`, so two-part names like ``silver.fact_telemetry_event`` resolve to the
 Iceberg catalog in both.
@@ -53,7 +56,6 @@ SHORT_JOB_JVM_OPTIONS = (
 )
 LOCALFS_JAR = "fairway-localfs.jar"  # built from spark/jars/src by framework/integrations/spark
 CLASS_ARCHIVE_DUMP_ENV = "FAIRWAY_SPARK_CLASS_ARCHIVE_DUMP"
-SECRET_KEYS = ("secret", "access-key", "access.key", "password")
 _HERE = Path(__file__).resolve().parent
 _PACKAGE_ROOT = _HERE.parent  # the directory that holds fairway_spark/ (spark/): on the Python path
 
@@ -275,11 +277,6 @@ def _class_archive_option(env: Mapping[str, str], archive: str | None) -> str:
     if dump:
         return f" -XX:ArchiveClassesAtExit={dump} -Xlog:cds*=error"  # not ~3,000 "skipping class" warnings
     return f" -XX:SharedArchiveFile={archive}" if archive and os.path.exists(archive) else ""
-
-
-def redacted(conf: Mapping[str, str]) -> dict[str, str]:
-    """The conf with secrets masked, for logs."""
-    return {k: ("***" if any(s in k.lower() for s in SECRET_KEYS) else v) for k, v in conf.items()}
 
 
 def prepare_local_catalog(conf: Mapping[str, str]) -> None:
