@@ -2,11 +2,10 @@ export { type ComputeLogLines, ComputeLogTail } from './compute-log-tail.ts';
 export type { EventSink, ExecutionEvent } from './events.ts';
 export { type ExecuteOptions, type ExecuteResult, executePlan, type StepOutcome, stepDirName } from './execute-plan.ts';
 export { type ForgottenRuns, forgetRunsBefore } from './forget-runs.ts';
-export { knownPartitions, observeSources, type PartitionListMemo } from './known-partitions.ts';
+export { observeSources, type PartitionListMemo } from './known-partitions.ts';
 export { type LaunchOptions, type LaunchResult, launchRun, PartitionBusyError, type RunContext } from './launch-run.ts';
-export { type JudgedState, type JudgementMemo, loadJudgedState } from './load-judged-state.ts';
+export { type JudgementMemo, loadJudgedState } from './load-judged-state.ts';
 export { matchesPartitionFilter, type PartitionFilter, parsePartitionFilter } from './partition-filter.ts';
-export { judgeState, loadPartitionScope, type PartitionScopeResult, readLatestState } from './partition-scope.ts';
 export {
   buildPlan,
   type ExecutionPlan,

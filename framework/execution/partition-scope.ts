@@ -81,7 +81,7 @@ export async function loadPartitionScope(
 }
 
 /** Latest heads and attempts of `keys`, the scoped assets read for their scope only. */
-export function readLatestState(
+function readLatestState(
   store: Store,
   keys: AssetKey[],
   scope: PartitionScopeResult,
