@@ -1,7 +1,8 @@
 import { UsageError } from '../framework/errors/index.ts';
 import { reapDeadRuns } from '../framework/execution/index.ts';
 import type { Project } from '../framework/project/index.ts';
-import { ACTIVE_RUN_STATUSES, type RunRecord } from '../framework/storage/index.ts';
+import { ACTIVE_RUN_STATUSES } from '../framework/states/index.ts';
+import type { RunRecord } from '../framework/storage/index.ts';
 import { colorStatus, printJson } from './output.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

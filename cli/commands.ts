@@ -19,7 +19,7 @@ import {
   type PartitionStatus,
   statusCounts,
 } from '../framework/staleness/index.ts';
-import { RUN_STATUSES, type RunStatus } from '../framework/storage/index.ts';
+import { RUN_STATUSES, type RunStatus } from '../framework/states/index.ts';
 import { colorStatus, eventLine, printJson, textTable } from './output.ts';
 
 function selectKeys(project: Project, selection: string | undefined): AssetKey[] {

@@ -4,7 +4,7 @@ import { rowTotals } from '../execution/index.ts';
 import type { Project, StatusCache } from '../project/index.ts';
 import { loadStatus } from '../project/index.ts';
 import { exceptionsOf, statusCounts } from '../staleness/index.ts';
-import { RUN_STATUSES } from '../storage/index.ts';
+import { RUN_STATUSES } from '../states/index.ts';
 
 /** Step durations, in seconds: from a tenth of a second to a couple of hours. */
 const DURATION_BUCKETS = [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200];

@@ -29,11 +29,6 @@ export type {
   StepStatus,
   Store,
 } from './types.ts';
-export {
-  ACTIVE_RUN_STATUSES,
-  RUN_STATUSES,
-  STEP_STATUSES,
-} from './types.ts';
 
 const isMemoryPath = (path: string): boolean => path === ':memory:' || path === '';
 

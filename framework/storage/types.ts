@@ -13,7 +13,7 @@ import type {
   StepAttemptRecord,
 } from './rows.ts';
 
-export { ACTIVE_RUN_STATUSES, RUN_STATUSES, type RunStatus, STEP_STATUSES, type StepStatus } from '../states/index.ts';
+export type { RunStatus, StepStatus } from '../states/index.ts';
 
 /** Restricts a latest-state read to these partitions (all partitions of the assets when absent). */
 export interface PartitionScope {
