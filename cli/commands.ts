@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import pc from 'picocolors';
-import type { AssetKey } from '../framework/definitions/index.ts';
 import { UsageError } from '../framework/errors/index.ts';
 import {
   matchesPartitionFilter,
@@ -21,48 +20,7 @@ import {
 } from '../framework/staleness/index.ts';
 import { RUN_STATUSES, type RunStatus } from '../framework/states/index.ts';
 import { colorStatus, eventLine, printJson, textTable } from './output.ts';
-
-function selectKeys(project: Project, selection: string | undefined): AssetKey[] {
-  if (!selection) return project.graph.topologicalOrder();
-  const keys = resolveSelection(project.graph, selection);
-  if (keys.length === 0)
-    throw new UsageError(`The selection '${selection}' matches no asset. Run 'fairway list' to see the assets.`);
-  return keys;
-}
-
-/** `fairway list`. */
-export function listCommand(project: Project, selection: string | undefined, flags: { json?: boolean }): number {
-  const keys = selectKeys(project, selection);
-  const rows = keys.map((k) => {
-    const a = project.graph.definition(k);
-    return {
-      key: k,
-      group: a.group ?? null,
-      kinds: [...(a.kinds ?? [])],
-      deps: [...a.deps],
-      partitions: a.partitions ? a.partitions.kind : null,
-      checks: (a.checks ?? []).map((c) => c.name),
-      code_version: a.codeVersion,
-      description: a.description ?? null,
-    };
-  });
-  if (flags.json) printJson(rows);
-  else {
-    process.stdout.write(
-      `${textTable([
-        ['ASSET', 'GROUP', 'KINDS', 'DEPS', 'PARTITIONS'],
-        ...rows.map((r) => [
-          r.key,
-          r.group ?? '-',
-          r.kinds.join(',') || '-',
-          String(r.deps.length),
-          r.partitions ?? '-',
-        ]),
-      ])}\n`,
-    );
-  }
-  return 0;
-}
+import { selectKeys } from './select-keys.ts';
 
 const STATES = ['FRESH', 'STALE', 'MISSING', 'FAILED', 'RUNNING'] as const;
 const DEFAULT_PARTITION_LIMIT = 100;

@@ -109,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[selection]', 'asset selection (default: all)')
     .option('--json', 'machine-readable output')
     .action((selection: string | undefined, flags) =>
-      withProject(async (p) => (await commands()).listCommand(p, selection, flags)),
+      withProject(async (p) => (await import('./list-command.ts')).listCommand(p, selection, flags)),
     );
 
   program

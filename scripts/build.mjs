@@ -102,6 +102,26 @@ const vendorPlugin = {
   },
 };
 
+/**
+ * zod's `locales` namespace (error messages in ~50 languages, ~370 KB: half of the bundle, compiled by every
+ * command) keeps English only, the locale zod configures itself with; `z.locales.<other>` is undefined. Nothing
+ * here sets another locale, and the definitions API takes no zod schema from its users.
+ */
+const zodLocalesPlugin = {
+  name: 'fairway-zod-locales',
+  setup(b) {
+    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(`${sep}zod${sep}`)
+        ? { path: join(args.resolveDir, args.path), namespace: 'zod-en' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-en' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};\n`,
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
 /** Throws esbuild's error for the first file that does not compile (file and line, as a build's: bin reports it). */
 async function checkCompiles(esbuild, files) {
   for (const f of files) {
@@ -215,6 +235,7 @@ export async function build({ types = false, log = () => {} } = {}) {
     ...common,
     entryPoints: Object.entries(VENDORED).map(([name, out]) => ({ in: name, out: out.replace(/\.js$/, '') })),
     sourcemap: false, // a package's own code: no map to read at every start
+    plugins: [zodLocalesPlugin],
   });
   const outputs = [...fairway.outputFiles, ...definitions.outputFiles, ...vendored.outputFiles];
   for (const out of outputs) {

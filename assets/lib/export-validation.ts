@@ -1,7 +1,18 @@
+import { createRequire } from 'node:module';
 import { extname } from 'node:path';
-import { parse } from 'csv-parse/sync';
+import type { Options } from 'csv-parse/sync';
 import { csvRecords } from './csv-records.ts';
 import { unsupportedEncoding } from './unsupported-encoding.ts';
+
+/**
+ * csv-parse (~60 KB in ten modules), required on the first header scan: every load of the lakehouse (`fairway
+ * list` too) imports this file, which only a Bronze run calls.
+ */
+let csvParse: typeof import('csv-parse/sync') | undefined;
+const parse = (input: string | Buffer, options: Options) => {
+  csvParse ??= createRequire(import.meta.url)('csv-parse/sync') as typeof import('csv-parse/sync');
+  return csvParse.parse(input, options);
+};
 
 /**
  * Bronze's cheap validation of one export (CSV or JSON): the reasons a file is quarantined instead of landed.

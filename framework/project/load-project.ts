@@ -69,7 +69,7 @@ function isDefinitions(v: unknown): v is Definitions<unknown> {
   return typeof v === 'object' && v !== null && (v as { assets?: unknown }).assets instanceof Map;
 }
 
-/** Imports the definitions module, validates it (including cycles) and opens the store. */
+/** Imports the definitions module and validates it (including cycles); the store opens on first use. */
 export async function loadProject(opts: LoadProjectOptions = {}): Promise<Project> {
   const root = resolve(opts.root ?? process.cwd());
   const file = definitionsPath(root, opts.definitions);
@@ -159,11 +159,11 @@ export interface OpenProjectOptions {
 
 /**
  * A project of definitions already in hand (`loadProject` imports them from a module): validates the graph
- * (cycles) and opens the store, creating the state directory if needed.
+ * (cycles); the store is opened on first use (creating the state directory if needed).
  */
 export function openProject(defs: Definitions<unknown>, opts: OpenProjectOptions): Project {
   const graph = buildGraph(defs);
-  const store = opts.store ?? openStateStore(opts.stateDir);
+  let store = opts.store;
   let log = opts.log;
   return {
     root: opts.root,
@@ -171,13 +171,17 @@ export function openProject(defs: Definitions<unknown>, opts: OpenProjectOptions
     definitionsFile: opts.definitionsFile ?? 'inline',
     defs,
     graph,
-    store,
+    // the state dir's database when first asked for: `fairway list` never opens it (nor loads SQLite's addon)
+    get store() {
+      store ??= openStateStore(opts.stateDir);
+      return store;
+    },
     // the root logger when first asked for: a command that logs nothing never creates it (nor loads pino)
     get log() {
       log ??= rootLogger();
       return log;
     },
-    close: () => store.close(),
+    close: () => store?.close(),
   };
 }
 

@@ -71,7 +71,9 @@ async function importsOf(args: string[], cwd: string, env: Record<string, string
   // the UI's modules, from the sources or compiled (dist/ui)
   const uiDirs = [join(repoRoot, 'ui'), join(repoRoot, 'dist', 'ui')].map((d) => `${pathToFileURL(d).href}/`);
   const ui = urls.filter((u) => uiDirs.some((d) => u.startsWith(d)));
-  return { packages, ui, heavy: HEAVY.filter((p) => packages.has(p)) };
+  // SQLite's native addon is loaded when a database is opened
+  const opensStore = urls.some((u) => u.endsWith('/better_sqlite3.node'));
+  return { packages, ui, heavy: HEAVY.filter((p) => packages.has(p)), opensStore };
 }
 
 describe('--help, list and status import none of the heavy modules', () => {
@@ -91,9 +93,11 @@ describe('--help, list and status import none of the heavy modules', () => {
     const env = { HELLO_DATA_DIR: join(project.dir, 'data') };
 
     it.each([['list'], ['status']])('%s', async (command) => {
-      const { packages, ui, heavy } = await importsOf([...base, command], project.dir, env);
+      const { packages, ui, heavy, opensStore } = await importsOf([...base, command], project.dir, env);
       expect(packages.has('better-sqlite3')).toBe(true); // the recorder works
       expect(heavy).toEqual([]);
+      // `list` answers from the definitions alone: the store is opened on first use, and it never uses it
+      expect(opensStore).toBe(command === 'status');
       expect(ui).toEqual([]);
       // nothing logged, so no logger made: pino is required on the root logger's first use
       expect(packages.has('pino')).toBe(false);

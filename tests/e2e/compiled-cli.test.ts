@@ -55,7 +55,7 @@ describe('the compiled CLI', () => {
   it('an edited source is rebuilt before it runs, and stack traces name the TypeScript line', async () => {
     const text = readFileSync(mainTs, 'utf8');
     const edited = text.replace(
-      'withProject(async (p) => (await commands()).listCommand(p, selection, flags)),',
+      "withProject(async (p) => (await import('./list-command.ts')).listCommand(p, selection, flags)),",
       "withProject(async () => { throw new Error('edited list'); }),",
     );
     expect(edited).not.toBe(text);

@@ -1,4 +1,15 @@
-import { type Zippable, zipSync } from 'fflate';
+import { createRequire } from 'node:module';
+import type { Zippable } from 'fflate';
+
+/**
+ * fflate, required on the first zip: its module builds its tables when evaluated (~10 ms), and every load of the
+ * lakehouse (`fairway list` too) imports this file, which only a run on AWS calls.
+ */
+let fflate: typeof import('fflate') | undefined;
+const zipSync = (files: Zippable) => {
+  fflate ??= createRequire(import.meta.url)('fflate') as typeof import('fflate');
+  return fflate.zipSync(files);
+};
 
 /** One file of a zip: its path inside the archive and its bytes. */
 interface ZipEntry {

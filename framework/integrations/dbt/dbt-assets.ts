@@ -16,6 +16,7 @@ import type {
 import { md, multiAsset } from '../../definitions/index.ts';
 import { FrameworkError } from '../../errors/index.ts';
 import { runFolder } from '../../execution/index.ts';
+import { compareCodeUnits } from './compare.ts';
 import type { DbtProject } from './load-dbt-project.ts';
 import type { DbtFreshnessSpec, DbtModelSpec, DbtTestSpec } from './manifest.ts';
 import { type RunDbtResult, runDbt } from './run-dbt.ts';
@@ -259,7 +260,7 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
   const sourceChecks: Record<AssetKey, DbtSourceChecks> = Object.fromEntries(
     [...checked].sort().map((k) => [k, checksForSources([k])]),
   );
-  return { assets: assets.sort((a, b) => a.key.localeCompare(b.key)), sourceChecks, checksForSources };
+  return { assets: assets.sort((a, b) => compareCodeUnits(a.key, b.key)), sourceChecks, checksForSources };
 }
 
 /** `<name>-1`, `<name>-2`, …: the first not used yet in `dir` (a retry gets a directory of its own). */

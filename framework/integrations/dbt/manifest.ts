@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AssetKey, CheckSeverity } from '../../definitions/index.ts';
 import { hashText } from '../../definitions/index.ts';
 import { parseDbtArtifact } from './artifact.ts';
+import { compareCodeUnits } from './compare.ts';
 
 /** The part of dbt's `manifest.json` (v12) Fairway reads; everything else passes through unparsed. */
 const DependsOnSchema = z.object({
@@ -256,7 +257,7 @@ export function translateManifest(manifest: DbtManifest, opts: TranslateOptions 
       tests: testsByAsset.get(key) ?? [],
     };
   });
-  specs.sort((a, b) => a.assetKey.localeCompare(b.assetKey));
+  specs.sort((a, b) => compareCodeUnits(a.assetKey, b.assetKey));
 
   const sourceTests = new Map<AssetKey, DbtTestSpec[]>();
   for (const key of [...new Set(sourceKeys.values())].sort()) {
@@ -269,7 +270,7 @@ export function translateManifest(manifest: DbtManifest, opts: TranslateOptions 
     models: specs,
     sourceTests,
     sourceSelectors,
-    sourceFreshness: new Map([...sourceFreshness].sort(([a], [b]) => a.localeCompare(b))),
+    sourceFreshness: new Map([...sourceFreshness].sort(([a], [b]) => compareCodeUnits(a, b))),
   };
 }
 
