@@ -272,7 +272,8 @@ export function silverAssets(
       const job = sparkModule(projectRoot, 'silver_job');
       const result = launcher
         ? await runSilverRemote({
-            ...{ config: cfg, store: lake.store, launcher, projectRoot, jars: runtime.jars, context, log, onMessage },
+            ...{ config: cfg, store: lake.store, launcher, projectRoot, jars: runtime.jars, python: runtime.python },
+            ...{ context, log, onMessage },
             ...{ manifest: readFileSync(manifestPath, 'utf8'), args: options, runId: ctx.runId },
             ...{ stepKey: ctx.assetKey, signal: ctx.signal, onOutput: (line: string) => ctx.computeLog(line) },
           })

@@ -143,6 +143,8 @@ export const RawSchema = z.strictObject({
     .optional(),
   /** The longest a remote Spark job may take before Fairway cancels it. */
   FAIRWAY_EMR_TIMEOUT_MINUTES: posInt.default(60),
+  /** The EMR Serverless application's architecture: which platform's wheels the job's Python dependencies are. */
+  FAIRWAY_EMR_ARCHITECTURE: z.enum(['X86_64', 'ARM64']).default('X86_64'),
 });
 
 export type RawConfig = z.infer<typeof RawSchema>;

@@ -181,9 +181,16 @@ describe('the remote Spark launcher (aws profile)', () => {
         applicationId: '00fabc1234567890',
         executionRoleArn: EMR.FAIRWAY_EMR_EXECUTION_ROLE_ARN,
         timeoutMinutes: 60,
+        architecture: 'X86_64',
       },
     });
     expect(c.aws.endpoint).toBe('http://127.0.0.1:5123');
+    const arm = loadConfig({
+      projectRoot: repoRoot,
+      profile: 'aws',
+      env: { ...EMR, FAIRWAY_EMR_ARCHITECTURE: 'ARM64' },
+    });
+    expect(arm.launcher.emr?.architecture).toBe('ARM64');
     expect(sparkEnv(c).FAIRWAY_AWS_ENDPOINT).toBe('http://127.0.0.1:5123');
   });
 
@@ -198,6 +205,9 @@ describe('the remote Spark launcher (aws profile)', () => {
         env: { ...EMR, FAIRWAY_EMR_EXECUTION_ROLE_ARN: 'fairway-silver-job' },
       }),
     ).toThrow(/FAIRWAY_EMR_EXECUTION_ROLE_ARN .*invalid value 'fairway-silver-job': expected an IAM role ARN/);
+    expect(() =>
+      loadConfig({ projectRoot: repoRoot, profile: 'aws', env: { ...EMR, FAIRWAY_EMR_ARCHITECTURE: 'aarch64' } }),
+    ).toThrow(/FAIRWAY_EMR_ARCHITECTURE/);
   });
 
   it('refuses a remote launcher with local Bronze or a local catalog', () => {

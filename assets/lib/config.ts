@@ -65,7 +65,7 @@ export interface LakehouseConfig {
   /** Where the Silver job's Spark application runs; `emr` is set for `emr-serverless`. */
   launcher: {
     kind: 'local' | 'emr-serverless';
-    emr?: { applicationId: string; executionRoleArn: string; timeoutMinutes: number };
+    emr?: { applicationId: string; executionRoleArn: string; timeoutMinutes: number; architecture: 'X86_64' | 'ARM64' };
   };
   /** The native local stack (`fairway stack`): which services, and its Spark cluster. */
   stack: {
@@ -309,6 +309,7 @@ function toConfig(
               applicationId: c.FAIRWAY_EMR_APPLICATION_ID,
               executionRoleArn: c.FAIRWAY_EMR_EXECUTION_ROLE_ARN,
               timeoutMinutes: c.FAIRWAY_EMR_TIMEOUT_MINUTES,
+              architecture: c.FAIRWAY_EMR_ARCHITECTURE,
             },
           }
         : {}),

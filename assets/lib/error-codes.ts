@@ -16,6 +16,8 @@ export const LAKEHOUSE_ERROR_CODES = {
   DBT_EVENT_TIME_INVALID: "A dbt model's event_time does not name one lowercase column.",
   DBT_PROFILE_FAILED: "Rendering dbt's profiles.yml (spark/dbt_profile.py) failed.",
   DBT_PROFILE_SECRET: 'A secret would be written into profiles.yml in clear: pass it through the environment.',
+  PYTHON_DEPS_FAILED:
+    "The remote job's Python dependencies could not be packaged: a pin is not exact or names pyspark/py4j, or pip found no wheel for the target.",
   PUBLISH_FAILED:
     "Publishing a run's audit branch to main failed (a conflict with another run, or the catalog); nothing was published.",
   QUERY_CANCELED: 'The query was canceled (Athena stopped it).',

@@ -84,7 +84,7 @@ def md_table_schema(columns: Iterable[Mapping[str, Any]]) -> dict:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _json_safe(value: Any) -> Any:

@@ -359,14 +359,12 @@ def job_modules_zip() -> str:
 
     files = sorted(p for p in _HERE.rglob("*.py") if "__pycache__" not in p.parts)
     names = [p.relative_to(_PACKAGE_ROOT).as_posix() for p in files]
-    digest = hashlib.sha256(
-        b"".join(n.encode() + p.read_bytes() for n, p in zip(names, files, strict=True))
-    ).hexdigest()[:16]
+    digest = hashlib.sha256(b"".join(n.encode() + p.read_bytes() for n, p in zip(names, files))).hexdigest()[:16]
     target = os.path.join(tempfile.gettempdir(), f"fairway-spark-{digest}.zip")
     if not os.path.exists(target):
         partial = f"{target}.{os.getpid()}.tmp"
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as z:
-            for name, path in zip(names, files, strict=True):
+            for name, path in zip(names, files):
                 z.write(path, name)
         os.replace(partial, target)
     return target

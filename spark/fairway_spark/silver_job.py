@@ -120,7 +120,7 @@ def _partitions(p: _Parser, args: argparse.Namespace) -> list[Partition]:
 def _run_id(pipes: Pipes | None) -> str:
     if pipes is not None and pipes.run_id:
         return str(pipes.run_id)
-    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
 def run(
@@ -397,7 +397,7 @@ class _BatchRun:
         commits, retained = {}, {}
         removals, ns = redelivered.removals(written), self.args.namespace
         # every table is written from the ranked rows as they are: clustered by Bronze partition and event date
-        for table, df in zip(tables.TABLE_NAMES, (main, main, quarantine), strict=True):
+        for table, df in zip(tables.TABLE_NAMES, (main, main, quarantine)):
             name = tables.ensure_table(self.spark, ns, table)
             if self.args.branch:
                 tables.ensure_branch(self.spark, name, self.args.branch)
@@ -444,7 +444,7 @@ class _BatchRun:
 
         kept = sum(f["rows_written"] for f in written)
         counted = (kept, kept, sum(f["quarantined_total"] for f in written))
-        expected = {t: n + retained.get(t, 0) for t, n in zip(tables.TABLE_NAMES, counted, strict=True)}
+        expected = {t: n + retained.get(t, 0) for t, n in zip(tables.TABLE_NAMES, counted)}
         wrong = {
             t: {"added_records": commits[t]["added_records"], "counted": n}
             for t, n in expected.items()

@@ -141,7 +141,7 @@ def _partitions(table, files) -> set:
             tuple(
                 sorted(
                     (schema.find_column_name(pf.source_id), value)
-                    for pf, value in zip(fields, f.partition, strict=True)
+                    for pf, value in zip(fields, f.partition)
                     if str(pf.transform) == "identity"
                 )
             )

@@ -17,7 +17,7 @@ import { queryAthena } from '../../assets/lib/aws/athena.ts';
 import { awsClientConfig, awsLocations, parseS3Uri } from '../../assets/lib/aws/aws-clients.ts';
 import { EmrServerlessLauncher } from '../../assets/lib/aws/emr-serverless-launcher.ts';
 import { buildJobBundle, uploadJobBundle } from '../../assets/lib/aws/job-bundle.ts';
-import { runSilverRemote } from '../../assets/lib/aws/silver-remote.ts';
+import { jobBundleDeps, runSilverRemote } from '../../assets/lib/aws/silver-remote.ts';
 import type { SparkLauncher } from '../../assets/lib/aws/spark-launcher.ts';
 import { type Lakehouse, openLakehouse } from '../../assets/lib/lakehouse.ts';
 import { querySpark } from '../../assets/lib/query.ts';
@@ -49,6 +49,12 @@ function playingTheJob(real: EmrServerlessLauncher, emu: AwsEmulator, lake: Lake
         new GetJobRunCommand({ applicationId: lake.config.launcher.emr!.applicationId, jobRunId: submitted.jobId }),
       );
       const props = jobRun!.configurationOverrides!.applicationConfiguration![0]!.properties!;
+      // the job's Python dependencies: unpacked as ./deps beside the driver and each executor, on both Python paths
+      expect(props['spark.archives']).toMatch(/\/files\/[0-9a-f]{64}\/python-deps-cp39-x86_64\.zip#deps$/);
+      const deps = parseS3Uri(props['spark.archives']!.replace(/#deps$/, ''));
+      expect((await lake.store.head(deps.bucket, deps.key))?.size).toBeGreaterThan(0);
+      expect(props['spark.emr-serverless.driverEnv.PYTHONPATH']).toBe('./deps');
+      expect(props['spark.executorEnv.PYTHONPATH']).toBe('./deps');
       const env = Object.fromEntries(
         Object.entries(props).flatMap(([k, v]) =>
           k.startsWith('spark.emr-serverless.driverEnv.')
@@ -177,6 +183,7 @@ describe('the aws profile on an AWS emulator (moto)', () => {
       launcher: playingTheJob(real, emu, lake, SILVER_LIKE_JOB),
       projectRoot: repoRoot,
       jars: runtime.jars,
+      python: await lake.python(),
       manifest,
       args: ['--namespace', 'silver'],
       runId: 'run1',
@@ -229,6 +236,7 @@ describe('the aws profile on an AWS emulator (moto)', () => {
       launcher,
       projectRoot: repoRoot,
       jars: [],
+      python: await lake.python(),
       manifest: '{"partitions":[]}',
       args: [],
       runId: 'run2',
@@ -267,21 +275,30 @@ describe('the aws profile on an AWS emulator (moto)', () => {
       join(stateDir, 'sqlite-jdbc-3.51.2.0.jar'),
     ];
     for (const j of jars) writeFileSync(j, `jar bytes of ${j}`);
-    const a = await buildJobBundle(repoRoot, jars);
-    const b = await buildJobBundle(repoRoot, [...jars].reverse());
+    const deps = await jobBundleDeps(lake.config, repoRoot, await lake.python());
+    const a = await buildJobBundle(repoRoot, jars, deps);
+    const b = await buildJobBundle(repoRoot, [...jars].reverse(), deps);
     expect(b.id).toBe(a.id);
     expect(b.manifest.equals(a.manifest)).toBe(true);
     expect(a.files.map((f) => f.name)).toEqual([
       'silver_job.py',
       'fairway-spark.zip',
-      'requirements.txt',
+      'requirements-emr.txt',
+      'python-deps-cp39-x86_64.zip',
       'iceberg-spark-runtime-3.5_2.12-1.12.0.jar',
     ]);
+    const listed = JSON.parse(a.manifest.toString('utf8'));
+    const archive = a.files.find((f) => f.name === 'python-deps-cp39-x86_64.zip')!;
+    expect(listed).toMatchObject({
+      archives: [`files/${archive.sha256}/python-deps-cp39-x86_64.zip`],
+      python: { version: '3.9', platforms: ['manylinux2014_x86_64', 'manylinux_2_28_x86_64'] },
+    });
     const where = awsLocations(lake.config).bundles;
     const first = await uploadJobBundle(lake.store, where, a);
-    // the Silver test above uploaded the same entry point, zip and requirements: only the jar is new
+    // the Silver test above uploaded the same entry point, zip, pins and dependency archive: only the jar is new
     expect(first.uploaded).toEqual(['iceberg-spark-runtime-3.5_2.12-1.12.0.jar']);
-    for (const uri of [first.entryPoint, ...first.pyFiles, ...first.jars]) {
+    expect(first.archives).toEqual([`${where}files/${archive.sha256}/python-deps-cp39-x86_64.zip`]);
+    for (const uri of [first.entryPoint, ...first.pyFiles, ...first.archives, ...first.jars]) {
       const { bucket, key } = parseS3Uri(uri);
       expect(await lake.store.head(bucket, key), uri).toBeDefined();
     }

@@ -8,12 +8,14 @@ import type { Lakehouse } from '../lakehouse.ts';
 import { awsLocations } from './aws-clients.ts';
 import { EXAMPLE_SCOPE, iamPolicies } from './iam-policies.ts';
 import { buildJobBundle, uploadJobBundle } from './job-bundle.ts';
+import { jobBundleDeps } from './silver-remote.ts';
 
 const USAGE = AWS_COMMAND.usage;
 
 /**
- * `fairway aws package`: builds the Silver job's bundle (entry point, spark package zip, pinned requirements,
- * Iceberg and Sedona jars), content-addressed, and uploads what is missing; prints the bundle id and manifest.
+ * `fairway aws package`: builds the Silver job's bundle (entry point, spark package zip, the Python dependency
+ * archive and its pins, Iceberg and Sedona jars), content-addressed, and uploads what is missing; prints the
+ * bundle id and manifest.
  * `fairway aws iam`: renders the orchestrator's and the job's least-privilege policies for this profile.
  */
 export function awsCommand(lake: Lakehouse, projectRoot: string): ExtensionCommand {
@@ -40,7 +42,10 @@ function usage<T>(parse: () => T): T {
 async function packageBundle(lake: Lakehouse, projectRoot: string, args: string[]): Promise<number> {
   const { values } = usage(() => parseArgs({ args, options: { 'dry-run': { type: 'boolean' } }, strict: true }));
   const runtime = await lake.sparkRuntime((m) => process.stderr.write(`[bootstrap] ${m}\n`));
-  const bundle = await buildJobBundle(projectRoot, runtime.jars);
+  const deps = await jobBundleDeps(lake.config, projectRoot, runtime.python, {
+    onProgress: (m) => process.stderr.write(`[package] ${m}\n`),
+  });
+  const bundle = await buildJobBundle(projectRoot, runtime.jars, deps);
   if (values['dry-run']) {
     process.stdout.write(`bundle ${bundle.id} (not uploaded)\n${bundle.manifest.toString('utf8')}`);
     return 0;

@@ -26,13 +26,14 @@ const MAX_PROPERTIES = 100;
 const MAX_VALUE_CHARS = 1024;
 
 /**
- * `--conf k=v` pairs, and the driver's environment as `spark.emr-serverless.driverEnv.*` properties. A value
+ * `--conf k=v` pairs (jars, py-files, archives), and the driver's environment as `spark.emr-serverless.driverEnv.*` properties. A value
  * over the service's limits is refused here, naming the property (the emulator does not check them).
  */
 export function emrSparkProperties(job: RemoteSparkJob): Record<string, string> {
   const props: Record<string, string> = { ...job.sparkConf };
   if (job.jars.length > 0) props['spark.jars'] = job.jars.join(',');
   if (job.pyFiles.length > 0) props['spark.submit.pyFiles'] = job.pyFiles.join(',');
+  if (job.archives.length > 0) props['spark.archives'] = job.archives.join(',');
   for (const [k, v] of Object.entries(job.env)) props[`spark.emr-serverless.driverEnv.${k}`] = v;
   const long = Object.entries(props).find(([, v]) => v.length > MAX_VALUE_CHARS);
   if (long || Object.keys(props).length > MAX_PROPERTIES) {

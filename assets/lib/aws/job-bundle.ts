@@ -4,6 +4,8 @@ import { basename, join, sep } from 'node:path';
 import type { ObjectStore } from '../object-key.ts';
 import { sparkPackageRoot } from '../spark-python.ts';
 import { parseS3Uri } from './aws-clients.ts';
+import type { DepsArchive } from './deps-archive.ts';
+import type { PythonTarget } from './emr-python.ts';
 import { storedZip } from './stored-zip.ts';
 
 /**
@@ -13,9 +15,13 @@ import { storedZip } from './stored-zip.ts';
  */
 const REMOTE_JAR = /^(iceberg-spark-runtime|iceberg-aws-bundle|sedona-spark-shaded|geotools-wrapper)-.+\.jar$/;
 
+/** How a launch uses a bundle file. */
+type BundleRole = 'entry_point' | 'py_file' | 'requirements' | 'archive' | 'jar';
+
 /** One object of a bundle: content-addressed key (`files/<sha256>/<name>`) and where its bytes come from. */
 interface BundleFile {
   name: string;
+  role: BundleRole;
   sha256: string;
   size: number;
   source: { data: Buffer } | { path: string };
@@ -61,37 +67,65 @@ const ENTRY_POINT = Buffer.from(
     'import runpy\n\nrunpy.run_module("fairway_spark.silver_job", run_name="__main__", alter_sys=True)\n',
 );
 
+/** The job's Python dependencies as the bundle ships them: the archive, its pins and the Python it is for. */
+export interface BundleDeps {
+  archive: DepsArchive;
+  pinsFile: string;
+  target: PythonTarget;
+}
+
+/** `fairway-spark.zip`: the packages `fairway_spark` and `fairway_pipes` as the job imports them (`--py-files`). */
+export const sparkPackageZip = (projectRoot: string): Buffer => storedZip(sparkPackageEntries(projectRoot));
+
 /**
- * Builds the Silver job's bundle from the checkout and the runtime's jars: the entry point (runs
- * `fairway_spark.silver_job`), the packages as a stored zip (`--py-files`), the pinned requirements and the
- * jars. Two builds of the same files are byte-identical, whoever builds them.
+ * Builds the Silver job's bundle from the checkout, the runtime's jars and the dependency archive: the entry
+ * point (runs `fairway_spark.silver_job`), the packages as a stored zip (`--py-files`), the dependency archive
+ * (`spark.archives`) with the pins it was made from, and the jars. Two builds of the same files are
+ * byte-identical, whoever builds them.
  */
-export async function buildJobBundle(projectRoot: string, jars: readonly string[]): Promise<JobBundle> {
-  const inMemory = (name: string, data: Buffer): BundleFile => ({
+export async function buildJobBundle(
+  projectRoot: string,
+  jars: readonly string[],
+  deps: BundleDeps,
+): Promise<JobBundle> {
+  const inMemory = (name: string, role: BundleRole, data: Buffer): BundleFile => ({
     name,
+    role,
     sha256: sha256(data),
     size: data.length,
     source: { data },
   });
+  const onDisk = async (name: string, role: BundleRole, path: string): Promise<BundleFile> => ({
+    name,
+    role,
+    sha256: await sha256OfFile(path),
+    size: statSync(path).size,
+    source: { path },
+  });
   const files: BundleFile[] = [
-    inMemory('silver_job.py', ENTRY_POINT),
-    inMemory('fairway-spark.zip', storedZip(sparkPackageEntries(projectRoot))),
-    inMemory('requirements.txt', readFileSync(join(sparkPackageRoot(projectRoot), 'requirements.txt'))),
+    inMemory('silver_job.py', 'entry_point', ENTRY_POINT),
+    inMemory('fairway-spark.zip', 'py_file', sparkPackageZip(projectRoot)),
+    inMemory(basename(deps.pinsFile), 'requirements', readFileSync(deps.pinsFile)),
+    await onDisk(deps.archive.name, 'archive', deps.archive.path),
   ];
   const shipped = jars
     .filter((j) => REMOTE_JAR.test(basename(j)))
     .sort((a, b) => basename(a).localeCompare(basename(b)));
-  for (const path of shipped) {
-    files.push({ name: basename(path), sha256: await sha256OfFile(path), size: statSync(path).size, source: { path } });
-  }
+  for (const path of shipped) files.push(await onDisk(basename(path), 'jar', path));
+  const keys = (role: BundleRole) => files.filter((f) => f.role === role).map(fileKey);
   const manifest = Buffer.from(
     `${JSON.stringify(
       {
-        format: 1,
-        entry_point: fileKey(files[0]!),
-        py_files: [fileKey(files[1]!)],
-        requirements: fileKey(files[2]!),
-        jars: files.slice(3).map(fileKey),
+        format: 2,
+        entry_point: keys('entry_point')[0],
+        py_files: keys('py_file'),
+        archives: keys('archive'),
+        python: {
+          version: deps.target.version,
+          platforms: deps.target.platforms,
+          requirements: keys('requirements')[0],
+        },
+        jars: keys('jar'),
         files: files.map((f) => ({ name: f.name, sha256: f.sha256, size: f.size })),
       },
       null,
@@ -101,12 +135,14 @@ export async function buildJobBundle(projectRoot: string, jars: readonly string[
   return { id: sha256(manifest).slice(0, 16), manifest, files };
 }
 
-/** The S3 URIs a launch uses: the entry point, `--py-files`, jars, and the manifest they came from. */
+/** The S3 URIs a launch uses: the entry point, `--py-files`, archives, jars, and the manifest they came from. */
 interface UploadedBundle {
   id: string;
   manifestUri: string;
   entryPoint: string;
   pyFiles: string[];
+  /** The dependency archive (without the `#deps` a launch adds). */
+  archives: string[];
   jars: string[];
   /** Files put now (the others were there already: same content, same key). */
   uploaded: string[];
@@ -134,13 +170,14 @@ export async function uploadJobBundle(
     uploaded.push(f.name);
   }
   await store.put(bucket, `${prefix}${bundle.id}/bundle.json`, bundle.manifest, { contentType: 'application/json' });
-  const [entry, zip, , ...jars] = bundle.files;
+  const uris = (role: BundleRole) => bundle.files.filter((f) => f.role === role).map((f) => uri(fileKey(f)));
   return {
     id: bundle.id,
     manifestUri: uri(`${bundle.id}/bundle.json`),
-    entryPoint: uri(fileKey(entry!)),
-    pyFiles: [uri(fileKey(zip!))],
-    jars: jars.map((j) => uri(fileKey(j))),
+    entryPoint: uris('entry_point')[0]!,
+    pyFiles: uris('py_file'),
+    archives: uris('archive'),
+    jars: uris('jar'),
     uploaded,
   };
 }

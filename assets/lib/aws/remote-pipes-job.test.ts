@@ -13,6 +13,7 @@ const job: RemoteSparkJob = {
   entryPoint: 's3://obs/bundles/files/1/silver_job.py',
   args: [],
   pyFiles: [],
+  archives: [],
   jars: [],
   env: {},
   sparkConf: {},

@@ -13,6 +13,8 @@ export interface RemoteSparkJob {
   args: string[];
   /** Zips on the driver's and executors' Python path (the bundle's spark package). */
   pyFiles: string[];
+  /** Archives unpacked in the driver's and executors' working directories, `uri#dir` (the Python dependencies). */
+  archives: string[];
   jars: string[];
   /** Driver environment: the pipes channel and context, the catalog settings. No credentials: the job has a role. */
   env: Record<string, string>;

@@ -14,7 +14,7 @@ const zipSync = (files: Zippable) => {
 /** One file of a zip: its path inside the archive and its bytes. */
 interface ZipEntry {
   name: string;
-  data: Buffer;
+  data: Uint8Array;
 }
 
 /**
@@ -23,14 +23,29 @@ interface ZipEntry {
  */
 const EPOCH = new Date(1980, 0, 1, 0, 0, 0);
 
+/** Unix `-rw-r--r--` in a zip entry's external attributes (made by "Unix", os 3), so unpackers restore it. */
+const FILE_MODE = { os: 3, attrs: (0o100644 << 16) >>> 0 };
+
+function sortedZip(entries: readonly ZipEntry[], level: 0 | 6): Buffer {
+  const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const files: Zippable = {};
+  for (const { name, data } of sorted) files[name] = [data, { level, mtime: EPOCH, ...FILE_MODE }];
+  return Buffer.from(zipSync(files));
+}
+
 /**
  * A zip of `entries` stored uncompressed (fflate, level 0), sorted by name, with fixed timestamps: the same
  * files give the same bytes on every machine and Node version (no compressor in the loop), which is what
  * makes a job bundle content-addressed. Spark reads stored zips on `--py-files` like any other.
  */
 export function storedZip(entries: readonly ZipEntry[]): Buffer {
-  const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const files: Zippable = {};
-  for (const { name, data } of sorted) files[name] = [new Uint8Array(data), { level: 0, mtime: EPOCH }];
-  return Buffer.from(zipSync(files));
+  return sortedZip(entries, 0);
+}
+
+/**
+ * The same, deflated: for archives too big to ship stored (the job's Python dependencies). fflate is plain
+ * JavaScript, so its deflate output does not change with the machine or Node's bundled zlib.
+ */
+export function deflatedZip(entries: readonly ZipEntry[]): Buffer {
+  return sortedZip(entries, 6);
 }

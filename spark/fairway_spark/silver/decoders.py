@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import math
 import re
+import sys
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,7 +19,14 @@ import pyarrow.compute as pc
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+# Python 3.11's ISO-8601 reading everywhere: before 3.11, fromisoformat reads only what isoformat writes
+# (`…:00.5Z`, `+0200`, `20250602T120000Z` would become NULL on EMR Serverless's Python 3.9 and not locally).
+if sys.version_info >= (3, 11):
+    _fromisoformat = dt.datetime.fromisoformat
+else:  # pragma: no cover - EMR Serverless (spark/requirements-emr.txt ships the backport)
+    from backports.datetime_fromisoformat import datetime_fromisoformat as _fromisoformat
 _NUMBER_RE2 = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"  # _NUMBER for Arrow (RE2, anchored)
 
 
@@ -101,11 +109,11 @@ def to_epoch_us(v):
     if not s:
         return None
     try:
-        t = dt.datetime.fromisoformat(s[:-1] + "+00:00" if s[-1] in "Zz" else s)
+        t = _fromisoformat(s[:-1] + "+00:00" if s[-1] in "Zz" else s)
     except ValueError:
         return None
     if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.UTC)  # exports are UTC
+        t = t.replace(tzinfo=dt.timezone.utc)  # exports are UTC
     delta = t - _EPOCH
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
@@ -171,5 +179,5 @@ def v_fix_us(start_us: pa.Array, offset_s: pa.Array, dates: pa.Array | None) -> 
     missing = pc.is_null(fix)
     if not pc.any(missing).as_py():
         return fix
-    fallback = [to_epoch_us(d) if m else None for d, m in zip(dates.to_pylist(), missing.to_pylist(), strict=True)]
+    fallback = [to_epoch_us(d) if m else None for d, m in zip(dates.to_pylist(), missing.to_pylist())]
     return pc.coalesce(fix, pa.array(fallback, pa.int64()))

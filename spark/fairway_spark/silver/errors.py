@@ -1,5 +1,7 @@
 """The Silver job's one error type: a failure with a clean message for the user."""
 
+from __future__ import annotations
+
 
 class JobError(Exception):
     """A failure with a clean message for the user (no stack trace); ``code`` is reported through pipes."""

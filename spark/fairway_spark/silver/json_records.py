@@ -73,7 +73,7 @@ def json_records(name: str, text: str):
                     unknown.add(f"locations[N].{k}")
             values["fix_us"] = fix_epoch_us(round_vals[2], values["fix_offset_seconds"], values.pop("fix_date_us"))
             values["extra_fields"] = json.dumps(extras, separators=(",", ":"), sort_keys=True) if extras else None
-            values.update(zip((out for out, _ in ROUND_FIELDS.values()), round_vals, strict=True))
+            values.update(zip((out for out, _ in ROUND_FIELDS.values()), round_vals))
             values.update(record_kind="loc", source_file=name, source_format="json", location_index=index)
             rows.append(values)
             if len(rows) == BATCH_ROWS:  # handed on a batch at a time: bounded memory, and the JVM starts early

@@ -48,7 +48,7 @@ def list_many(paths: dict[int, str]) -> dict[int, list[tuple[str, int]] | JobErr
             return e
 
     with ThreadPoolExecutor(max_workers=max(1, min(16, len(paths)))) as pool:
-        return dict(zip(paths, pool.map(listing, paths.values()), strict=True))
+        return dict(zip(paths, pool.map(listing, paths.values())))
 
 
 def task_groups(listed: dict[int, list[tuple[str, int]]], tasks: int) -> list[list[tuple[int, str]]]:
