@@ -93,6 +93,13 @@ function resolveMarks(outFile, text) {
  */
 const VENDORED = { zod: `${CHUNKS}/vendor-zod.js` };
 const VENDOR_MARK = /"__fairway_dist__\/([^"]+)"/g;
+/**
+ * A vendored package required synchronously (framework/validation/lazy-zod.ts: `require('zod')` with the
+ * `require` of `createRequire(import.meta.url)`) gets the same bundle, at its path from the module's own place
+ * (what its marked `import.meta.url` says, see resolveMarks): require(esm) of that file is the module instance
+ * that the `import`s load.
+ */
+const VENDORED_REQUIRE = new RegExp(`\\brequire\\((['"])(${Object.keys(VENDORED).join('|')})\\1\\)`, 'g');
 const vendorPlugin = {
   name: 'fairway-vendor',
   setup(b) {
@@ -153,7 +160,12 @@ const bundlePlugin = {
         .split(sep)
         .join('/');
       return {
-        contents: text.replace(/\bimport\.meta\.url\b/g, metaMark(outRel)),
+        contents: text
+          .replace(/\bimport\.meta\.url\b/g, metaMark(outRel))
+          .replace(
+            VENDORED_REQUIRE,
+            (_, _quote, name) => `require(${JSON.stringify(distPathFrom(join(DIST, outRel), VENDORED[name]))})`,
+          ),
         loader: args.path.endsWith('x') ? 'tsx' : 'ts',
       };
     });

@@ -10,8 +10,8 @@ import {
   dailyPartitions,
   defineAssets,
   listPartitionKeys,
-  MetadataSchema,
   md,
+  metadataSchema,
   multiPartitions,
   normalizePartitionKey,
   staticPartitions,
@@ -368,10 +368,10 @@ describe('listPartitionKeys', () => {
   });
 });
 
-describe('MetadataSchema', () => {
+describe('metadataSchema', () => {
   it('accepts well-typed values', () => {
     const m = { rows: md.rowCount(3), ratio: md.float(0.5), note: md.text('ok'), at: md.url('https://x.test/a') };
-    expect(MetadataSchema.parse(m)).toEqual(m);
+    expect(metadataSchema().parse(m)).toEqual(m);
   });
 
   it.each([
@@ -382,6 +382,6 @@ describe('MetadataSchema', () => {
     ['an unknown type', { type: 'bytes', value: 1 }],
     ['a table schema without names', { type: 'table_schema', value: [{ type: 'int' }] }],
   ])('rejects %s', (_name, value) => {
-    expect(MetadataSchema.safeParse({ v: value }).success).toBe(false);
+    expect(metadataSchema().safeParse({ v: value }).success).toBe(false);
   });
 });

@@ -51,10 +51,10 @@ export {
 } from './definitions.ts';
 export {
   type Metadata,
-  MetadataSchema,
   type MetadataValue,
-  MetadataValueSchema,
   md,
+  metadataSchema,
+  metadataValueSchema,
   numericValue,
 } from './metadata.ts';
 export { type MultiAssetOutput, type MultiAssetSpec, multiAsset } from './multi-asset.ts';

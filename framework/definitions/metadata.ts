@@ -1,23 +1,27 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { lazySchema } from '../validation/index.ts';
 
-/** Typed metadata values attached to materializations and check results. */
-export const MetadataValueSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('int'), value: z.number().int() }),
-  z.object({ type: z.literal('float'), value: z.number() }),
-  z.object({ type: z.literal('text'), value: z.string() }),
-  z.object({ type: z.literal('json'), value: z.unknown() }),
-  z.object({ type: z.literal('row_count'), value: z.number().int().nonnegative() }),
-  z.object({ type: z.literal('path'), value: z.string() }),
-  z.object({ type: z.literal('url'), value: z.string().url() }),
-  z.object({ type: z.literal('markdown'), value: z.string() }),
-  z.object({
-    type: z.literal('table_schema'),
-    value: z.array(z.object({ name: z.string(), type: z.string(), nullable: z.boolean().optional() })),
-  }),
-]);
-export type MetadataValue = z.infer<typeof MetadataValueSchema>;
-export const MetadataSchema = z.record(z.string(), MetadataValueSchema);
-export type Metadata = z.infer<typeof MetadataSchema>;
+/** Typed metadata values attached to materializations and check results (the schema, built on first use). */
+export const metadataValueSchema = lazySchema((z) =>
+  z.discriminatedUnion('type', [
+    z.object({ type: z.literal('int'), value: z.number().int() }),
+    z.object({ type: z.literal('float'), value: z.number() }),
+    z.object({ type: z.literal('text'), value: z.string() }),
+    z.object({ type: z.literal('json'), value: z.unknown() }),
+    z.object({ type: z.literal('row_count'), value: z.number().int().nonnegative() }),
+    z.object({ type: z.literal('path'), value: z.string() }),
+    z.object({ type: z.literal('url'), value: z.string().url() }),
+    z.object({ type: z.literal('markdown'), value: z.string() }),
+    z.object({
+      type: z.literal('table_schema'),
+      value: z.array(z.object({ name: z.string(), type: z.string(), nullable: z.boolean().optional() })),
+    }),
+  ]),
+);
+export type MetadataValue = z.infer<ReturnType<typeof metadataValueSchema>>;
+/** Metadata of a materialization or a check result: name → typed value. */
+export const metadataSchema = lazySchema((z) => z.record(z.string(), metadataValueSchema()));
+export type Metadata = z.infer<ReturnType<typeof metadataSchema>>;
 
 /** Short constructors: `md.rowCount(12)`, `md.text('ok')`. */
 export const md = {

@@ -9,7 +9,7 @@ import type {
   MaterializeResult,
   Metadata,
 } from '../definitions/index.ts';
-import { MetadataSchema } from '../definitions/index.ts';
+import { metadataSchema } from '../definitions/index.ts';
 import type { CheckEvaluationRecord } from '../storage/index.ts';
 import type { ExecuteOptions } from './execute-plan.ts';
 import { publishHeldBack } from './publish-step.ts';
@@ -143,7 +143,7 @@ function recordCheckResults(
   const specs = new Map((asset.checks ?? []).map((c) => [c.name, c]));
   let gate: string | null = null;
   for (const reported of results) {
-    const metadata = MetadataSchema.safeParse(reported.metadata ?? {});
+    const metadata = metadataSchema().safeParse(reported.metadata ?? {});
     // Malformed metadata fails the check instead of crashing the whole run.
     const r: CheckResult = metadata.success
       ? reported

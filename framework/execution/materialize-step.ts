@@ -18,7 +18,7 @@ import type {
 import {
   hashText,
   isPartitionFailure,
-  MetadataSchema,
+  metadataSchema,
   parsePartitionKey,
   SOURCE_VERSION_KEY,
 } from '../definitions/index.ts';
@@ -356,7 +356,7 @@ function perPartition(
       continue;
     }
     const source = sourceVersions.get(p.key);
-    const parsed = MetadataSchema.safeParse({
+    const parsed = metadataSchema().safeParse({
       ...r.metadata,
       ...(source !== undefined ? { [SOURCE_VERSION_KEY]: { type: 'text', value: source } } : {}),
     });

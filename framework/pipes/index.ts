@@ -3,9 +3,9 @@ export { followLines } from './follow-lines.ts';
 export {
   type ParsedLine,
   type PipesMessage,
-  PipesMessageSchema,
   type PipesReceived,
   parsePipesLine,
+  pipesMessageSchema,
   receivePipesLines,
   reportedChecks,
 } from './messages.ts';

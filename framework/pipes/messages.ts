@@ -1,46 +1,49 @@
 import type { Logger } from 'pino';
-import { z } from 'zod';
-import { type CheckResult, MetadataSchema } from '../definitions/index.ts';
+import type { z } from 'zod';
+import { type CheckResult, metadataSchema } from '../definitions/index.ts';
+import { lazySchema } from '../validation/index.ts';
 
-/** One line a child process writes on its pipes channel. */
-export const PipesMessageSchema = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('log'),
-    ts: z.string().optional(),
-    level: z.enum(['debug', 'info', 'warn', 'error']),
-    message: z.string(),
-    fields: z.record(z.string(), z.unknown()).optional(),
-  }),
-  z.object({
-    type: z.literal('materialization'),
-    ts: z.string().optional(),
-    /** Which partition of a batched step the message is about; absent for the step's only partition. */
-    partition_key: z.string().optional(),
-    data_version: z.string().nullish(),
-    metadata: MetadataSchema.default({}),
-  }),
-  z.object({
-    type: z.literal('check'),
-    ts: z.string().optional(),
-    partition_key: z.string().optional(),
-    name: z.string().min(1),
-    passed: z.boolean(),
-    severity: z.enum(['warn', 'error']).optional(),
-    failures: z.number().int().nullish(),
-    description: z.string().nullish(),
-    metadata: MetadataSchema.optional(),
-  }),
-  z.object({
-    type: z.literal('error'),
-    ts: z.string().optional(),
-    /** Set when one partition of a batch failed; absent when the whole process failed. */
-    partition_key: z.string().optional(),
-    message: z.string(),
-    code: z.string().nullish(),
-    details: z.record(z.string(), z.unknown()).optional(),
-  }),
-]);
-export type PipesMessage = z.infer<typeof PipesMessageSchema>;
+/** One line a child process writes on its pipes channel (the schema, built on first use). */
+export const pipesMessageSchema = lazySchema((z) =>
+  z.discriminatedUnion('type', [
+    z.object({
+      type: z.literal('log'),
+      ts: z.string().optional(),
+      level: z.enum(['debug', 'info', 'warn', 'error']),
+      message: z.string(),
+      fields: z.record(z.string(), z.unknown()).optional(),
+    }),
+    z.object({
+      type: z.literal('materialization'),
+      ts: z.string().optional(),
+      /** Which partition of a batched step the message is about; absent for the step's only partition. */
+      partition_key: z.string().optional(),
+      data_version: z.string().nullish(),
+      metadata: metadataSchema().default({}),
+    }),
+    z.object({
+      type: z.literal('check'),
+      ts: z.string().optional(),
+      partition_key: z.string().optional(),
+      name: z.string().min(1),
+      passed: z.boolean(),
+      severity: z.enum(['warn', 'error']).optional(),
+      failures: z.number().int().nullish(),
+      description: z.string().nullish(),
+      metadata: metadataSchema().optional(),
+    }),
+    z.object({
+      type: z.literal('error'),
+      ts: z.string().optional(),
+      /** Set when one partition of a batch failed; absent when the whole process failed. */
+      partition_key: z.string().optional(),
+      message: z.string(),
+      code: z.string().nullish(),
+      details: z.record(z.string(), z.unknown()).optional(),
+    }),
+  ]),
+);
+export type PipesMessage = z.infer<ReturnType<typeof pipesMessageSchema>>;
 
 export type ParsedLine = { ok: true; message: PipesMessage } | { ok: false; line: string; error: string };
 
@@ -52,7 +55,7 @@ export function parsePipesLine(line: string): ParsedLine {
   } catch (e) {
     return { ok: false, line, error: `not JSON: ${(e as Error).message}` };
   }
-  const parsed = PipesMessageSchema.safeParse(raw);
+  const parsed = pipesMessageSchema().safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return { ok: false, line, error: `${issue?.path.join('.') || 'message'}: ${issue?.message ?? 'invalid'}` };

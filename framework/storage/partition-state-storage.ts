@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazySchema } from '../validation/index.ts';
 import { withBusyRetry } from './busy-retry.ts';
 import { REBUILD_PARTITION_STATE_AND_GENERATIONS } from './migrations.ts';
 import { ATTEMPT_COLUMNS, decodeAttempts, decodeHeads, HEAD_COLUMNS } from './partition-state-rows.ts';
@@ -20,12 +20,14 @@ import type {
  * them): what status, staleness, planning, the daemon and the UI read, in proportion to what they ask for.
  */
 /** A kept known key check as stored (`known_key_checks`). */
-const KEPT_CHECK = z.object({
-  generation: z.number().int(),
-  known: z.string(),
-  missing: z.array(z.string()),
-  extra: z.array(z.string()),
-});
+const keptCheck = lazySchema((z) =>
+  z.object({
+    generation: z.number().int(),
+    known: z.string(),
+    missing: z.array(z.string()),
+    extra: z.array(z.string()),
+  }),
+);
 
 const parseJson = (text: string | null): unknown => {
   try {
@@ -169,7 +171,7 @@ export function sqlitePartitionStateStorage(db: SqliteDb): PartitionStateStorage
         string | null,
       ];
       if (generation === null) return { generation: current, kept: undefined };
-      const kept = KEPT_CHECK.safeParse({ generation, known, missing: parseJson(missing), extra: parseJson(extra) });
+      const kept = keptCheck().safeParse({ generation, known, missing: parseJson(missing), extra: parseJson(extra) });
       // a row this code cannot read (written by another version) is no outcome: the keys are compared again
       return { generation: current, kept: kept.success ? kept.data : undefined };
     },

@@ -1,25 +1,30 @@
-import { z } from 'zod';
-import { MetadataSchema } from '../definitions/index.ts';
+import type { z } from 'zod';
+import { metadataSchema } from '../definitions/index.ts';
 import { RUN_STATUSES, STEP_STATUSES } from '../states/index.ts';
+import { lazySchema, type Zod } from '../validation/index.ts';
 import { StoreError } from './store-error.ts';
 
-const flag = z.number().transform((v) => v !== 0);
-const nullableText = z.string().nullable();
-const stringMap = z.record(z.string(), z.string());
+const flag = (z: Zod) => z.number().transform((v) => v !== 0);
+const nullableText = (z: Zod) => z.string().nullable();
+const stringMap = (z: Zod) => z.record(z.string(), z.string());
 
 /**
  * How to read one table: plain columns, and TEXT columns holding JSON with the schema of their
- * parsed value. Rows are validated a whole result set at a time — one zod call per column instead
- * of one per row, which matters for 10k-row latest-per-key reads.
+ * parsed value (`columns` builds both, on the first read). Rows are validated a whole result set at a
+ * time — one zod call per column instead of one per row, which matters for 10k-row latest-per-key reads.
  */
 function codec<S extends z.ZodRawShape, J extends Record<string, z.ZodType>>(
   table: string,
   idColumn: string,
-  scalars: S,
-  jsonColumns: J,
+  columns: (z: Zod) => { scalars: S; json: J },
 ) {
-  const scalarRows = z.array(z.object(scalars));
-  const jsonValues = Object.entries(jsonColumns).map(([column, schema]) => [column, z.array(schema)] as const);
+  const schemas = lazySchema((z) => {
+    const { scalars, json } = columns(z);
+    return {
+      scalarRows: z.array(z.object(scalars)),
+      jsonValues: Object.entries(json).map(([column, schema]) => [column, z.array(schema)] as const),
+    };
+  });
   type Row = z.output<z.ZodObject<S>> & { [K in keyof J]: z.output<J[K]> };
 
   const invalid = (rows: unknown[], index: number, column: string, problem: string, cause?: unknown) => {
@@ -39,6 +44,7 @@ function codec<S extends z.ZodRawShape, J extends Record<string, z.ZodType>>(
   };
 
   return (rows: unknown[]): Row[] => {
+    const { scalarRows, jsonValues } = schemas();
     const parsed = scalarRows.safeParse(rows);
     if (!parsed.success) throw fromIssue(rows, parsed.error);
     const out = parsed.data as Record<string, unknown>[];
@@ -61,54 +67,48 @@ function codec<S extends z.ZodRawShape, J extends Record<string, z.ZodType>>(
   };
 }
 
-const decodeRunRows = codec(
-  'runs',
-  'run_id',
-  {
+const decodeRunRows = codec('runs', 'run_id', (z) => ({
+  scalars: {
     run_id: z.string(),
     selection: z.string(),
     /** Partition filter the run was launched with, or null. */
-    partition: nullableText,
-    stale_only: flag,
+    partition: nullableText(z),
+    stale_only: flag(z),
     status: z.enum(RUN_STATUSES),
     /** Why the run failed or was canceled, in plain words. */
-    reason: nullableText,
+    reason: nullableText(z),
     pid: z.number().int().nullable(),
-    hostname: nullableText,
+    hostname: nullableText(z),
     created_at: z.string(),
-    started_at: nullableText,
-    finished_at: nullableText,
-    heartbeat_at: nullableText,
+    started_at: nullableText(z),
+    finished_at: nullableText(z),
+    heartbeat_at: nullableText(z),
   },
-  {
+  json: {
     /** Steps planned: `[{ asset_key, partition_key }]`. */
     plan: z.array(z.object({ asset_key: z.string(), partition_key: z.string() })),
-    tags: stringMap,
+    tags: stringMap(z),
   },
-);
+}));
 
-const decodeEventRows = codec(
-  'events',
-  'event_id',
-  {
+const decodeEventRows = codec('events', 'event_id', (z) => ({
+  scalars: {
     /** Assigned by the store (monotonic). */
     event_id: z.number().int(),
     run_id: z.string(),
     /** ISO timestamp. */
     ts: z.string(),
     type: z.string(),
-    asset_key: nullableText,
-    partition_key: nullableText,
+    asset_key: nullableText(z),
+    partition_key: nullableText(z),
     level: z.enum(['debug', 'info', 'warn', 'error']),
     message: z.string(),
   },
-  { data: z.record(z.string(), z.unknown()) },
-);
+  json: { data: z.record(z.string(), z.unknown()) },
+}));
 
-const decodeMaterializationRows = codec(
-  'materializations',
-  'id',
-  {
+const decodeMaterializationRows = codec('materializations', 'id', (z) => ({
+  scalars: {
     id: z.number().int(),
     asset_key: z.string(),
     partition_key: z.string(),
@@ -117,55 +117,49 @@ const decodeMaterializationRows = codec(
     data_version: z.string(),
     code_version: z.string(),
   },
-  {
+  json: {
     /** Upstream key → combined data version consumed. */
-    input_versions: stringMap,
+    input_versions: stringMap(z),
     /** The dependency set at materialization time (detects a changed dep set). */
     deps: z.array(z.string()),
-    metadata: MetadataSchema,
+    metadata: metadataSchema(),
   },
-);
+}));
 
-const decodeStepAttemptRows = codec(
-  'step_attempts',
-  'id',
-  {
+const decodeStepAttemptRows = codec('step_attempts', 'id', (z) => ({
+  scalars: {
     asset_key: z.string(),
     partition_key: z.string(),
     run_id: z.string(),
     status: z.enum(STEP_STATUSES),
-    started_at: nullableText,
-    finished_at: nullableText,
+    started_at: nullableText(z),
+    finished_at: nullableText(z),
     duration_ms: z.number().nullable(),
     attempts: z.number().int(),
-    reason: nullableText,
+    reason: nullableText(z),
   },
-  {},
-);
+  json: {},
+}));
 
-const decodeCheckEvaluationRows = codec(
-  'check_evaluations',
-  'id',
-  {
+const decodeCheckEvaluationRows = codec('check_evaluations', 'id', (z) => ({
+  scalars: {
     id: z.number().int(),
     asset_key: z.string(),
     partition_key: z.string(),
     check_name: z.string(),
     run_id: z.string(),
     ts: z.string(),
-    passed: flag,
+    passed: flag(z),
     severity: z.enum(['warn', 'error']),
-    blocking: flag,
+    blocking: flag(z),
     failures: z.number().nullable(),
-    description: nullableText,
+    description: nullableText(z),
   },
-  { metadata: MetadataSchema },
-);
+  json: { metadata: metadataSchema() },
+}));
 
-const decodeComputeLogRows = codec(
-  'compute_logs',
-  'id',
-  {
+const decodeComputeLogRows = codec('compute_logs', 'id', (z) => ({
+  scalars: {
     run_id: z.string(),
     asset_key: z.string(),
     partition_key: z.string(),
@@ -174,20 +168,16 @@ const decodeComputeLogRows = codec(
     stream: z.string(),
     bytes: z.number().int(),
   },
-  {},
-);
+  json: {},
+}));
 
-const decodePartitionLockRows = codec(
-  'partition_locks',
-  'asset_key',
-  { asset_key: z.string(), partition_key: z.string(), run_id: z.string() },
-  {},
-);
+const decodePartitionLockRows = codec('partition_locks', 'asset_key', (z) => ({
+  scalars: { asset_key: z.string(), partition_key: z.string(), run_id: z.string() },
+  json: {},
+}));
 
-const decodeChildProcessRows = codec(
-  'run_child_processes',
-  'pgid',
-  {
+const decodeChildProcessRows = codec('run_child_processes', 'pgid', (z) => ({
+  scalars: {
     run_id: z.string(),
     pgid: z.number().int(),
     asset_key: z.string(),
@@ -195,46 +185,42 @@ const decodeChildProcessRows = codec(
     /** ISO timestamp, taken just after the child was spawned. */
     started_at: z.string(),
   },
-  {},
-);
+  json: {},
+}));
 
-const decodeSchedulerTickRows = codec(
-  'scheduler_ticks',
-  'tick_id',
-  {
+const decodeSchedulerTickRows = codec('scheduler_ticks', 'tick_id', (z) => ({
+  scalars: {
     tick_id: z.number().int(),
     holder: z.string(),
     status: z.enum(['STARTED', 'SUCCESS', 'FAILURE']),
     started_at: z.string(),
-    finished_at: nullableText,
-    error: nullableText,
+    finished_at: nullableText(z),
+    error: nullableText(z),
   },
-  {
+  json: {
     /** What was evaluated: counts per freshness state and the partitions not FRESH. */
     evaluated: z.record(z.string(), z.unknown()),
   },
-);
+}));
 
-const decodeSchedulerDecisionRows = codec(
-  'scheduler_decisions',
-  'id',
-  {
+const decodeSchedulerDecisionRows = codec('scheduler_decisions', 'id', (z) => ({
+  scalars: {
     id: z.number().int(),
     tick_id: z.number().int(),
     asset_key: z.string(),
     partition_key: z.string(),
     action: z.enum(['launch', 'wait', 'defer']),
     reason: z.string(),
-    due_at: nullableText,
+    due_at: nullableText(z),
     expected_ms: z.number().nullable(),
-    run_id: nullableText,
+    run_id: nullableText(z),
     /** Selection and partition filter of the run (launch only). */
-    selection: nullableText,
-    run_partition: nullableText,
+    selection: nullableText(z),
+    run_partition: nullableText(z),
     created_at: z.string(),
   },
-  {},
-);
+  json: {},
+}));
 
 type RowOf<D extends (rows: unknown[]) => unknown[]> = ReturnType<D>[number];
 /** A record as written: the id the store assigns is absent until it is read back. */

@@ -1,7 +1,12 @@
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import { withBusyRetry } from './busy-retry.ts';
 import { applyMigrations } from './migrations.ts';
 import { StoreError } from './store-error.ts';
+
+// better-sqlite3's JavaScript (13 CommonJS modules) is required when a database is first opened, not at import:
+// `list` imports the storage but never opens it.
+const require = createRequire(import.meta.url);
 
 /**
  * The connection every SQLite storage shares: one WAL-mode file used by the CLI, the UI server and the daemon
@@ -23,7 +28,8 @@ export class SqliteDb {
 
   constructor(path: string, opts: { busyTimeoutMs?: number } = {}) {
     this.path = path;
-    this.handle = new Database(path);
+    const Sqlite = require('better-sqlite3') as typeof Database;
+    this.handle = new Sqlite(path);
     try {
       this.handle.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
       withBusyRetry(() => this.handle.pragma('journal_mode = WAL'));

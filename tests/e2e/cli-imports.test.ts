@@ -73,18 +73,21 @@ async function importsOf(args: string[], cwd: string, env: Record<string, string
   const ui = urls.filter((u) => uiDirs.some((d) => u.startsWith(d)));
   // SQLite's native addon is loaded when a database is opened
   const opensStore = urls.some((u) => u.endsWith('/better_sqlite3.node'));
-  return { packages, ui, heavy: HEAVY.filter((p) => packages.has(p)), opensStore };
+  // zod: the vendored bundle when compiled (dist/chunks/vendor-zod.js), else the package
+  const loadsZod = packages.has('zod') || urls.some((u) => u.endsWith('/dist/chunks/vendor-zod.js'));
+  return { packages, ui, heavy: HEAVY.filter((p) => packages.has(p)), opensStore, loadsZod };
 }
 
 describe('--help, list and status import none of the heavy modules', () => {
   it('fairway --help loads no definitions and no storage either, and no TypeScript loader', async () => {
     await fairway(['--help'], { cwd: repoRoot }); // rebuilds dist/ (esbuild) first if a source changed
-    const { packages, heavy } = await importsOf(['--help'], repoRoot);
+    const { packages, heavy, loadsZod } = await importsOf(['--help'], repoRoot);
     expect(packages.has('commander')).toBe(true); // the recorder works
     expect(heavy).toEqual([]);
     // Fairway runs compiled (dist/); tsx is loaded only for a definitions file in TypeScript
     expect([...packages].filter((p) => ['tsx', 'esbuild'].includes(p))).toEqual([]);
     expect([...packages].filter((p) => ['better-sqlite3', 'pino', 'zod', 'graphology'].includes(p))).toEqual([]);
+    expect(loadsZod).toBe(false);
   });
 
   describe('on the example project', () => {
@@ -93,11 +96,14 @@ describe('--help, list and status import none of the heavy modules', () => {
     const env = { HELLO_DATA_DIR: join(project.dir, 'data') };
 
     it.each([['list'], ['status']])('%s', async (command) => {
-      const { packages, ui, heavy, opensStore } = await importsOf([...base, command], project.dir, env);
-      expect(packages.has('better-sqlite3')).toBe(true); // the recorder works
+      const { packages, ui, heavy, opensStore, loadsZod } = await importsOf([...base, command], project.dir, env);
+      expect(packages.has('commander')).toBe(true); // the recorder works
       expect(heavy).toEqual([]);
-      // `list` answers from the definitions alone: the store is opened on first use, and it never uses it
+      // `list` answers from the definitions alone: the store is opened on first use (better-sqlite3 required
+      // then), and it never uses it; nothing is parsed either, so zod is not loaded (schemas built on first use)
       expect(opensStore).toBe(command === 'status');
+      expect(packages.has('better-sqlite3')).toBe(command === 'status');
+      expect(loadsZod).toBe(command === 'status');
       expect(ui).toEqual([]);
       // nothing logged, so no logger made: pino is required on the root logger's first use
       expect(packages.has('pino')).toBe(false);
@@ -118,7 +124,8 @@ describe('--help, list and status import none of the heavy modules', () => {
 
     it.each([['list'], ['status']])('%s', async (command) => {
       const { packages, ui, heavy } = await importsOf([...base, command], repoRoot, env);
-      expect(packages.has('better-sqlite3')).toBe(true);
+      expect(packages.has('commander')).toBe(true); // the recorder works
+      expect(packages.has('better-sqlite3')).toBe(command === 'status');
       expect(heavy).toEqual([]);
       expect(ui).toEqual([]);
       // the lakehouse is compiled with Fairway (dist/assets): no TypeScript loader either

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ import { asset, defineAssets, multiAsset } from '../../definitions/index.ts';
 import { launchRun, type RunContext } from '../../execution/index.ts';
 import { buildGraph } from '../../graph/index.ts';
 import { openStore } from '../../storage/index.ts';
-import { dbtAssets, loadDbtProject } from './index.ts';
+import { dbtAssets, loadDbtProject, MANIFEST_CACHE_FORMAT } from './index.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'fairway-dbt-'));
@@ -85,6 +85,34 @@ describe('loadDbtProject', () => {
     expect(again.environmentCalls()).toBe(0);
     expect(dbtCalls().length).toBe(1);
     expect(again.project.checksum).toBe(first.project.checksum);
+  });
+
+  it("later loads read the compact parsed copy, not dbt's manifest.json", async () => {
+    // with one of dbt's own macros, which the copy leaves out (no code version depends on it)
+    const withDbtMacro = JSON.parse(readFileSync(fixture('manifest.json'), 'utf8'));
+    const dbtMacro = {
+      unique_id: 'macro.dbt.run_query',
+      package_name: 'dbt',
+      macro_sql: 'x',
+      depends_on: { macros: [] },
+    };
+    withDbtMacro.macros['macro.dbt.run_query'] = dbtMacro;
+    const manifest = join(dir, 'with-dbt-macro.json');
+    writeFileSync(manifest, JSON.stringify(withDbtMacro));
+    const first = await setup({}, { manifest });
+    const manifestDir = first.project.manifestDir;
+    const copy = readdirSync(manifestDir).filter((f) => f.startsWith('fairway-manifest.'));
+    expect(copy).toEqual([`fairway-manifest.v${MANIFEST_CACHE_FORMAT}.json`]);
+    expect(first.project.manifest.macros['macro.dbt.run_query']).toBeUndefined();
+    expect(Object.keys(first.project.manifest.macros).length).toBeGreaterThan(0);
+    writeFileSync(join(manifestDir, 'manifest.json'), '{}');
+    const again = await setup({}, { manifest });
+    expect(again.project.parsed).toBe(false);
+    expect(again.project.spec).toEqual(first.project.spec);
+    expect(again.project.manifest).toEqual(first.project.manifest);
+    // without the copy, manifest.json is read (and validated) again
+    rmSync(join(manifestDir, copy[0]!));
+    await expect(setup()).rejects.toThrow(/manifest\.json is not a dbt manifest/);
   });
 
   it('parses again when a project file changes', async () => {

@@ -15,7 +15,6 @@ import type {
 } from '../../definitions/index.ts';
 import { md, multiAsset } from '../../definitions/index.ts';
 import { FrameworkError } from '../../errors/index.ts';
-import { runFolder } from '../../execution/index.ts';
 import { compareCodeUnits } from './compare.ts';
 import type { DbtProject } from './load-dbt-project.ts';
 import type { DbtFreshnessSpec, DbtModelSpec, DbtTestSpec } from './manifest.ts';
@@ -98,6 +97,10 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
    * One dbt invocation of a step in its own folder of the run (`<invocation>/`: target/ and logs/), with the
    * step's signal, child-process tracking and compute log; its artifacts are persisted afterwards.
    */
+  // the execution code (~80 KB) is loaded when a step runs, not when the definitions load (`list`, `status`)
+  const runFolderOf = async (runId: string) =>
+    (await import('../../execution/index.ts')).runFolder(project.options.stateDir, runId);
+
   const invokeDbt = async (
     ctx: Pick<MaterializeContext, 'runId' | 'log' | 'signal' | 'onChildProcess' | 'computeLog'>,
     invocation: string,
@@ -111,7 +114,7 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
       vars: project.options.vars ?? {},
       args,
       ...(extra.env ? { env: extra.env } : {}),
-      workDir: join(runFolder(project.options.stateDir, ctx.runId), invocation),
+      workDir: join(await runFolderOf(ctx.runId), invocation),
       parseCacheDir: project.manifestDir,
       signal: ctx.signal,
       onChildProcess: ctx.onChildProcess,
@@ -124,7 +127,7 @@ export function dbtAssets(project: DbtProject, opts: DbtAssetsOptions = {}): Dbt
   /** One `dbt build` of the step's models; each model's result, or its failure (dbt did not build it). */
   const build = async (ctx: MaterializeContext): Promise<MultiMaterializeResult> => {
     const keys = ctx.outputs;
-    const invocation = nextInvocation(runFolder(project.options.stateDir, ctx.runId), 'build');
+    const invocation = nextInvocation(await runFolderOf(ctx.runId), 'build');
     ctx.log.info({ models: keys, invocation }, 'dbt build started');
     const names = [...keys].sort().map((k) => models.get(k)!.name);
     const result = await invokeDbt(ctx, invocation, ['build', '--select', ...names]);

@@ -1,7 +1,15 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { FrameworkError } from '../../errors/index.ts';
-import { type DbtManifest, parseManifest, translateManifest } from './index.ts';
+import {
+  type DbtManifest,
+  dbtManifestSchema,
+  MANIFEST_CACHE_FORMAT,
+  parseManifest,
+  translateManifest,
+} from './index.ts';
 
 // Trimmed from a real `dbt parse` of dbt/ (dbt-core 1.11.16, dbt-spark 1.11.0).
 const raw = JSON.parse(readFileSync(new URL('./fixtures/manifest.json', import.meta.url), 'utf8'));
@@ -118,5 +126,16 @@ describe('translateManifest', () => {
   it('rejects a file that is not a manifest, naming the field', () => {
     expect(() => parseManifest({ metadata: {} }, 'target/manifest.json')).toThrow(FrameworkError);
     expect(() => parseManifest({ metadata: {} }, 'target/manifest.json')).toThrow(/target\/manifest\.json.*metadata/);
+  });
+});
+
+describe('MANIFEST_CACHE_FORMAT', () => {
+  it('changes with the manifest schema (the cached compact copies hold what it keeps)', () => {
+    // A failure here means dbtManifestSchema changed: bump MANIFEST_CACHE_FORMAT and record both values anew.
+    const shape = createHash('sha256')
+      .update(JSON.stringify(z.toJSONSchema(dbtManifestSchema(), { io: 'output' })))
+      .digest('hex')
+      .slice(0, 16);
+    expect({ format: MANIFEST_CACHE_FORMAT, shape }).toEqual({ format: 1, shape: '2365b3ae4451363e' });
   });
 });

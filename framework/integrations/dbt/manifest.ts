@@ -1,87 +1,100 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { AssetKey, CheckSeverity } from '../../definitions/index.ts';
 import { hashText } from '../../definitions/index.ts';
+import { lazySchema } from '../../validation/index.ts';
 import { parseDbtArtifact } from './artifact.ts';
 import { compareCodeUnits } from './compare.ts';
 
 /** The part of dbt's `manifest.json` (v12) Fairway reads; everything else passes through unparsed. */
-const DependsOnSchema = z.object({
-  nodes: z.array(z.string()).default([]),
-  macros: z.array(z.string()).default([]),
-});
+const schemas = lazySchema((z) => {
+  const DependsOnSchema = z.object({
+    nodes: z.array(z.string()).default([]),
+    macros: z.array(z.string()).default([]),
+  });
 
-const NodeSchema = z.object({
-  unique_id: z.string(),
-  resource_type: z.string(),
-  package_name: z.string(),
-  name: z.string(),
-  schema: z.string(),
-  alias: z.string().nullish(),
-  description: z.string().default(''),
-  original_file_path: z.string(),
-  path: z.string(),
-  tags: z.array(z.string()).default([]),
-  checksum: z.object({ name: z.string(), checksum: z.string() }),
-  config: z.looseObject({
-    materialized: z.string().optional(),
-    severity: z.string().optional(),
-    warn_if: z.string().optional(),
-    error_if: z.string().optional(),
-    enabled: z.boolean().optional(),
-  }),
-  depends_on: DependsOnSchema.default({ nodes: [], macros: [] }),
-  attached_node: z.string().nullish(),
-  column_name: z.string().nullish(),
-  test_metadata: z.object({ name: z.string() }).nullish(),
-});
+  const NodeSchema = z.object({
+    unique_id: z.string(),
+    resource_type: z.string(),
+    package_name: z.string(),
+    name: z.string(),
+    schema: z.string(),
+    alias: z.string().nullish(),
+    description: z.string().default(''),
+    original_file_path: z.string(),
+    path: z.string(),
+    tags: z.array(z.string()).default([]),
+    checksum: z.object({ name: z.string(), checksum: z.string() }),
+    config: z.looseObject({
+      materialized: z.string().optional(),
+      severity: z.string().optional(),
+      warn_if: z.string().optional(),
+      error_if: z.string().optional(),
+      enabled: z.boolean().optional(),
+    }),
+    depends_on: DependsOnSchema.default({ nodes: [], macros: [] }),
+    attached_node: z.string().nullish(),
+    column_name: z.string().nullish(),
+    test_metadata: z.object({ name: z.string() }).nullish(),
+  });
 
-const FreshnessTimeSchema = z.object({
-  count: z.number().int().nullish(),
-  period: z.enum(['minute', 'hour', 'day']).nullish(),
-});
+  const FreshnessTimeSchema = z.object({
+    count: z.number().int().nullish(),
+    period: z.enum(['minute', 'hour', 'day']).nullish(),
+  });
 
-const SourceSchema = z.object({
-  unique_id: z.string(),
-  source_name: z.string(),
-  name: z.string(),
-  schema: z.string(),
-  identifier: z.string().nullish(),
-  description: z.string().default(''),
-  freshness: z
-    .object({
-      warn_after: FreshnessTimeSchema.nullish(),
-      error_after: FreshnessTimeSchema.nullish(),
-      filter: z.string().nullish(),
-    })
-    .nullish(),
-  /** `meta.fairway.freshness_severity`: what a dbt freshness `error` is in Fairway (default warn). */
-  meta: z
-    .looseObject({
-      fairway: z.looseObject({ freshness_severity: z.enum(['warn', 'error']).optional() }).optional(),
-    })
-    .default({}),
-});
+  const SourceSchema = z.object({
+    unique_id: z.string(),
+    source_name: z.string(),
+    name: z.string(),
+    schema: z.string(),
+    identifier: z.string().nullish(),
+    description: z.string().default(''),
+    freshness: z
+      .object({
+        warn_after: FreshnessTimeSchema.nullish(),
+        error_after: FreshnessTimeSchema.nullish(),
+        filter: z.string().nullish(),
+      })
+      .nullish(),
+    /** `meta.fairway.freshness_severity`: what a dbt freshness `error` is in Fairway (default warn). */
+    meta: z
+      .looseObject({
+        fairway: z.looseObject({ freshness_severity: z.enum(['warn', 'error']).optional() }).optional(),
+      })
+      .default({}),
+  });
 
-const MacroSchema = z.object({
-  unique_id: z.string(),
-  package_name: z.string(),
-  macro_sql: z.string(),
-  depends_on: z.object({ macros: z.array(z.string()).default([]) }).default({ macros: [] }),
-});
+  const MacroSchema = z.object({
+    unique_id: z.string(),
+    package_name: z.string(),
+    macro_sql: z.string(),
+    depends_on: z.object({ macros: z.array(z.string()).default([]) }).default({ macros: [] }),
+  });
 
-export const DbtManifestSchema = z.object({
-  metadata: z.object({
-    dbt_schema_version: z.string(),
-    dbt_version: z.string(),
-    adapter_type: z.string().nullish(),
-    project_name: z.string().nullish(),
-  }),
-  nodes: z.record(z.string(), NodeSchema),
-  sources: z.record(z.string(), SourceSchema),
-  macros: z.record(z.string(), MacroSchema).default({}),
+  const manifest = z.object({
+    metadata: z.object({
+      dbt_schema_version: z.string(),
+      dbt_version: z.string(),
+      adapter_type: z.string().nullish(),
+      project_name: z.string().nullish(),
+    }),
+    nodes: z.record(z.string(), NodeSchema),
+    sources: z.record(z.string(), SourceSchema),
+    macros: z.record(z.string(), MacroSchema).default({}),
+  });
+  return { manifest, node: NodeSchema, freshnessTime: FreshnessTimeSchema, source: SourceSchema };
 });
-export type DbtManifest = z.infer<typeof DbtManifestSchema>;
-type ManifestNode = z.infer<typeof NodeSchema>;
+/** dbt's `manifest.json` as Fairway reads it (the schema, built on first use). */
+export const dbtManifestSchema = () => schemas().manifest;
+/**
+ * The version of what `dbtManifestSchema` keeps, naming the compact copy of a parsed manifest cached beside it
+ * (load-dbt-project.ts): change it with the schema, or a cached copy would lack a new field. A test pins the
+ * schema to this version.
+ */
+export const MANIFEST_CACHE_FORMAT = 1;
+export type DbtManifest = z.infer<ReturnType<typeof dbtManifestSchema>>;
+type Schemas = ReturnType<typeof schemas>;
+type ManifestNode = z.infer<Schemas['node']>;
 
 /** What a dbt test and a source freshness check have in common as a Fairway check. */
 interface DbtCheckSpec {
@@ -159,12 +172,22 @@ export interface TranslateOptions {
 
 /** Parses a manifest read from disk; the error names the file and the first bad field. */
 export function parseManifest(raw: unknown, file = 'manifest.json'): DbtManifest {
-  return parseDbtArtifact(DbtManifestSchema, raw, {
+  return parseDbtArtifact(dbtManifestSchema(), raw, {
     file,
     artifact: 'manifest',
     code: 'DBT_MANIFEST_INVALID',
     fix: "Re-run 'dbt parse' with the pinned dbt-core.",
   });
+}
+
+/**
+ * A parsed manifest without what Fairway never reads: the macros of other packages (dbt's own, the adapter's;
+ * 95% of them), which change only with the pinned dbt and so never enter a code version (projectMacroVersions).
+ */
+export function compactManifest(manifest: DbtManifest): DbtManifest {
+  const root = manifest.metadata.project_name;
+  const macros = Object.fromEntries(Object.entries(manifest.macros).filter(([, m]) => m.package_name === root));
+  return { ...manifest, macros };
 }
 
 const severityOf = (node: ManifestNode): CheckSeverity =>
@@ -274,14 +297,14 @@ export function translateManifest(manifest: DbtManifest, opts: TranslateOptions 
   };
 }
 
-const thresholdOf = (t: z.infer<typeof FreshnessTimeSchema> | null | undefined): DbtFreshnessTime | undefined =>
+const thresholdOf = (t: z.infer<Schemas['freshnessTime']> | null | undefined): DbtFreshnessTime | undefined =>
   t?.count != null && t.period != null ? { count: t.count, period: t.period } : undefined;
 
 /** Like `36 hours`. */
 export const describeThreshold = (t: DbtFreshnessTime): string => `${t.count} ${t.period}${t.count === 1 ? '' : 's'}`;
 
 /** The freshness check of a source table, or undefined when dbt would not check it (no threshold). */
-function freshnessSpec(source: z.infer<typeof SourceSchema>, assetKey: AssetKey): DbtFreshnessSpec | undefined {
+function freshnessSpec(source: z.infer<Schemas['source']>, assetKey: AssetKey): DbtFreshnessSpec | undefined {
   const warnAfter = thresholdOf(source.freshness?.warn_after);
   const errorAfter = thresholdOf(source.freshness?.error_after);
   if (!warnAfter && !errorAfter) return undefined;

@@ -1,0 +1,1 @@
+export { lazySchema, type Zod, zod } from './lazy-zod.ts';
