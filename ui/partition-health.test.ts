@@ -1,4 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import {
+  dailyPartitions,
+  listResolvedKeys,
+  multiPartitions,
+  staticPartitions,
+} from '../framework/definitions/index.ts';
 import { type PartitionStatus, SparseMap } from '../framework/staleness/index.ts';
 import { partitionHealth } from './partition-health.ts';
 
@@ -107,5 +113,36 @@ describe('partitionHealth', () => {
     expect(Object.fromEntries(got.groups!.rows.map((row) => [row.value, row.counts]))).toEqual(
       Object.fromEntries(want.groups),
     );
+  });
+
+  it('counts a listed course × day grid from its values, as reading every key would', () => {
+    const def = multiPartitions(staticPartitions('course_id', []), dailyPartitions('ingest_date', '2025-01-01'));
+    for (let seed = 1; seed <= 30; seed++) {
+      const r = random(seed);
+      // values a key could read otherwise (a comma, spaces around) must not be counted from the grid
+      const odd = ['c,9', ' c8', 'c7 '];
+      const courses = [...new Set(Array.from({ length: r(8) }, () => (r(6) === 0 ? odd[r(3)]! : `c${r(20)}`)))].sort();
+      const end = `2025-0${1 + r(2)}-${String(1 + r(28)).padStart(2, '0')}`;
+      const keys = listResolvedKeys(def, {
+        kind: 'dimensions',
+        dimensions: [{ values: courses }, { start: '2025-01-01', end }],
+      });
+      const exceptions = new Map(keys.filter(() => r(9) === 0).map((k) => [k, status(STATES[1 + r(4)]!)]));
+      const sparse = new SparseMap(keys, exceptions, () => status('FRESH'));
+      for (const dims of [
+        ['course_id', 'ingest_date'],
+        ['ingest_date', 'course_id'],
+      ]) {
+        const want = reference(sparse, dims);
+        const got = partitionHealth(sparse, dims);
+        expect(got.counts).toEqual(keys.length > 0 ? want.counts : {});
+        expect(Object.fromEntries(got.columns.buckets.map((b) => [b.label, b.counts]))).toEqual(
+          Object.fromEntries(want.columns),
+        );
+        expect(Object.fromEntries(got.groups!.rows.map((row) => [row.value, row.counts]))).toEqual(
+          Object.fromEntries(want.groups),
+        );
+      }
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { type KeyList, keyGridOf } from '../framework/definitions/index.ts';
 import { type PartitionStatus, SparseMap } from '../framework/staleness/index.ts';
 
 type Counts = Partial<Record<PartitionStatus['status'], number>>;
@@ -114,6 +115,24 @@ function countKeys(keys: Iterable<string>, columnDim: string, groupDim: string |
   return { columns, groups };
 }
 
+/**
+ * `countKeys` of a key list listed as a grid of `groupDim` × `columnDim` values, from the values alone: each
+ * column value once per group, each group value once per column. Undefined when a key could read otherwise
+ * (a value with a comma or spaces around it), or the list is no such grid.
+ */
+function countGrid(keys: KeyList, columnDim: string, groupDim: string | undefined) {
+  const grid = keyGridOf(keys);
+  if (!grid || grid.dimensions[0] !== groupDim || grid.dimensions[1] !== columnDim) return undefined;
+  const plain = (v: string) => !v.includes(',') && v.trim() === v;
+  if (!grid.first.every(plain) || !grid.second.every(plain)) return undefined;
+  const columns = new Map<string, number>();
+  const groups = new Map<string, number>();
+  if (grid.first.length === 0 || grid.second.length === 0) return { columns, groups };
+  for (const y of grid.second) columns.set(y, (columns.get(y) ?? 0) + grid.first.length);
+  for (const x of grid.first) groups.set(x, (groups.get(x) ?? 0) + grid.second.length);
+  return { columns, groups };
+}
+
 /** Counts by status: the partitions not FRESH as listed, the rest of `total` FRESH; in one order. */
 function withFresh(total: number, notFresh: Counts | undefined): Counts {
   const out: Counts = {};
@@ -136,7 +155,9 @@ export function partitionHealth(parts: ReadonlyMap<string, PartitionStatus>, dim
   const columnDim = dimensions.at(-1) ?? '';
   const groupDim = dimensions.length > 1 ? dimensions[0]! : undefined;
   // totals from the keys, then the partitions not FRESH (a sparse map's exceptions): no status object per partition
-  const totals = countKeys(parts.keys(), columnDim, groupDim);
+  const totals =
+    (parts instanceof SparseMap && countGrid(parts.keyList, columnDim, groupDim)) ||
+    countKeys(parts.keys(), columnDim, groupDim);
   const notFresh: Counts = {};
   const columnNotFresh = new Map<string, Counts>();
   const groupNotFresh = new Map<string, Counts>();

@@ -50,6 +50,17 @@ export {
   unknownDependency,
 } from './definitions.ts';
 export {
+  GridKeys,
+  isKeyArrayOf,
+  type KeyGrid,
+  type KeyList,
+  keyArray,
+  keyGridOf,
+  LazyKeyList,
+  listOf,
+  PartitionLists,
+} from './key-list.ts';
+export {
   type Metadata,
   type MetadataValue,
   md,
@@ -67,6 +78,7 @@ export {
   formatPartitionKey,
   isIsoDay,
   listPartitionKeys,
+  listResolvedKeyList,
   listResolvedKeys,
   type MultiPartitions,
   multiPartitions,

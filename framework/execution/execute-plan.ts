@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AssetKey, Definitions } from '../definitions/index.ts';
+import { type AssetKey, type Definitions, listOf } from '../definitions/index.ts';
 import type { RecordMap } from '../staleness/index.ts';
 import type { MaterializationRecord } from '../storage/index.ts';
 import { evaluateAssetChecks } from './evaluate-checks.ts';
@@ -153,7 +153,7 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
     if (!heldBackOf.has(key)) {
       const deps = opts.graph.definition(key).deps;
       const empty = deps.find(
-        (d) => opts.graph.definition(d).partitions !== undefined && (opts.partitions.get(d)?.length ?? 0) === 0,
+        (d) => opts.graph.definition(d).partitions !== undefined && (listOf(opts.partitions, d)?.length ?? 0) === 0,
       );
       const gated = deps.find((d) => opts.upstreamGates?.has(d));
       const hint = opts.defs.hooks.noDataHint ? ` ${opts.defs.hooks.noDataHint}` : '';

@@ -3,10 +3,17 @@ import type {
   AssetKey,
   Definitions,
   DimensionFilter,
+  KeyList,
   PartitionInputs,
   PartitionsDefinition,
 } from '../definitions/index.ts';
-import { dimensionNames, listResolvedKeys, resolvePartitionInputs, samePartitionInputs } from '../definitions/index.ts';
+import {
+  dimensionNames,
+  listResolvedKeyList,
+  PartitionLists,
+  resolvePartitionInputs,
+  samePartitionInputs,
+} from '../definitions/index.ts';
 import { FrameworkError } from '../errors/index.ts';
 import { identifyKnownList } from '../staleness/index.ts';
 
@@ -15,24 +22,25 @@ import { identifyKnownList } from '../staleness/index.ts';
  * discovery still runs on every call, and a list is made again only when what it returned (or today, for
  * an open day range) differs. The lists are shared: callers never change them.
  */
-export type PartitionListMemo = Map<PartitionsDefinition, { inputs: PartitionInputs; keys: string[] }>;
+export type PartitionListMemo = Map<PartitionsDefinition, { inputs: PartitionInputs; keys: KeyList }>;
 
 /**
  * Lists the partitions of every partitioned asset, running each discovery function once even when
  * several assets share one partitions definition. `narrow` lists only the partitions passing a filter
- * for the assets it names (without enumerating the rest where the definition allows).
+ * for the assets it names (without enumerating the rest where the definition allows). A two-dimensional list
+ * is made into strings only when `get` asks for it (`PartitionLists.list` reads it as it is).
  */
 export async function knownPartitions(
   defs: Definitions<unknown>,
   keys?: Iterable<AssetKey>,
   narrow?: { filter: Readonly<Record<string, DimensionFilter>>; assets: ReadonlySet<AssetKey> },
   memo?: PartitionListMemo,
-): Promise<Map<AssetKey, string[]>> {
+): Promise<PartitionLists> {
   const caches = {
-    whole: new Map<PartitionsDefinition, Promise<string[]>>(),
-    narrowed: new Map<PartitionsDefinition, Promise<string[]>>(),
+    whole: new Map<PartitionsDefinition, Promise<KeyList>>(),
+    narrowed: new Map<PartitionsDefinition, Promise<KeyList>>(),
   };
-  const out = new Map<AssetKey, string[]>();
+  const out = new PartitionLists();
   const wanted = keys ? [...keys] : [...defs.assets.keys()];
   for (const key of wanted) {
     const def = defs.assets.get(key)?.partitions;
@@ -52,7 +60,7 @@ export async function knownPartitions(
       });
       cache.set(def, p);
     }
-    out.set(key, await p);
+    out.setList(key, await p);
   }
   return out;
 }
@@ -61,7 +69,7 @@ async function listKeys(
   def: PartitionsDefinition,
   filter: Readonly<Record<string, DimensionFilter>> | undefined,
   memo: PartitionListMemo | undefined,
-): Promise<string[]> {
+): Promise<KeyList> {
   const inputs = await resolvePartitionInputs(def);
   if (filter || !memo) return identified(def, inputs, filter);
   const kept = memo.get(def);
@@ -79,8 +87,8 @@ function identified(
   def: PartitionsDefinition,
   inputs: PartitionInputs,
   filter: Readonly<Record<string, DimensionFilter>> | undefined,
-): string[] {
-  const listed = listResolvedKeys(def, inputs, filter);
+): KeyList {
+  const listed = listResolvedKeyList(def, inputs, filter);
   const source = JSON.stringify({ kind: def.kind, names: dimensionNames(def), inputs, filter: filter ?? {} });
   identifyKnownList(listed, createHash('sha256').update(source).digest('hex'));
   return listed;

@@ -1,4 +1,4 @@
-import type { AssetKey } from '../definitions/index.ts';
+import { type AssetKey, type KeyList, listOf } from '../definitions/index.ts';
 import type { PartitionListMemo } from '../execution/index.ts';
 import type { StoredStaleness } from '../staleness/index.ts';
 
@@ -7,7 +7,8 @@ type Observations = ReadonlyMap<AssetKey, ReadonlyMap<string, string>>;
 /** What the kept judgements were made from. */
 interface Generation {
   stamp: string;
-  partitions: Map<AssetKey, readonly string[] | undefined>;
+  /** The lists as listed (a lazy list is compared as it is, its keys not made). */
+  partitions: Map<AssetKey, KeyList | undefined>;
   observations: Map<AssetKey, ReadonlyMap<string, string> | undefined>;
   state: StoredStaleness;
 }
@@ -49,7 +50,8 @@ export class StatusCache {
       keys.every(
         (k) =>
           !g.state.staleness.has(k) ||
-          (g.partitions.get(k) === partitions.get(k) && sameObservations(g.observations.get(k), observations.get(k))),
+          (g.partitions.get(k) === listOf(partitions, k) &&
+            sameObservations(g.observations.get(k), observations.get(k))),
       );
     if (!holds) this.#generation = undefined;
     return holds ? g.state : undefined;
@@ -74,7 +76,7 @@ export class StatusCache {
           };
     for (const k of keys) {
       if (g.state.staleness.has(k) || !state.staleness.has(k)) continue;
-      g.partitions.set(k, partitions.get(k));
+      g.partitions.set(k, listOf(partitions, k));
       g.observations.set(k, observations.get(k));
       g.state.staleness.set(k, state.staleness.get(k)!);
       g.state.settled.set(k, state.settled.get(k)!);

@@ -1,5 +1,5 @@
-import type { AssetDefinition, AssetKey } from '../definitions/index.ts';
-import { partitionMappingOf } from '../definitions/index.ts';
+import type { AssetDefinition, AssetKey, KeyList } from '../definitions/index.ts';
+import { keyArray, listOf, partitionMappingOf } from '../definitions/index.ts';
 import type { MaterializationRecord, StepAttemptRecord, Store } from '../storage/index.ts';
 import type { PartitionStatus } from './causes.ts';
 import {
@@ -73,10 +73,11 @@ export function judgeStored(input: StoredStalenessInput): StoredStaleness {
       continue;
     }
     const asset = graph.definition(key);
-    const known = input.partitions.get(key);
+    // as listed: a lazy list's keys are made only if a judgement walks them
+    const known = listOf(input.partitions, key);
     const sparse = sparseCandidates(store, graph, asset, known, out);
     const judged = sparse ? sparse.judge : undefined;
-    let keys: readonly string[];
+    let keys: KeyList;
     let heads: Map<string, MaterializationRecord>;
     let attempts: ReadonlyMap<string, StepAttemptRecord>;
     if (sparse) {
@@ -87,7 +88,7 @@ export function judgeStored(input: StoredStalenessInput): StoredStaleness {
     } else {
       heads = store.latestMaterializationHeads([key]).get(key) ?? new Map();
       attempts = store.latestStepAttempts([key]).get(key) ?? new Map();
-      keys = asset.partitions ? unionPartitions(known, heads) : [''];
+      keys = asset.partitions ? unionPartitions(known && keyArray(known), heads) : [''];
       out.materializations.set(key, heads);
     }
     out.attempts.set(key, attempts);
@@ -138,9 +139,9 @@ function sparseCandidates(
   store: Store,
   graph: StalenessGraph,
   asset: AssetDefinition<AssetKey, unknown>,
-  known: readonly string[] | undefined,
+  known: KeyList | undefined,
   done: StoredStaleness,
-): { keys: readonly string[]; materialized: readonly string[]; judge: string[] } | undefined {
+): { keys: KeyList; materialized: KeyList; judge: string[] } | undefined {
   if (!asset.partitions || asset.observe) return undefined;
   const identityDeps: string[] = [];
   const fixedDeps: { key: string; dataVersion: string | null }[] = [];

@@ -1,17 +1,19 @@
-import type { AssetKey } from '../definitions/index.ts';
-import type { KnownKeyCheck, Store } from '../storage/index.ts';
+import { type AssetKey, type KeyList, keyArray } from '../definitions/index.ts';
+import type { KnownKeyCheck, MaterializedKeyChange, Store } from '../storage/index.ts';
+import { KeysWithout } from './keys-without.ts';
 import { knownListIdentity } from './known-list-identity.ts';
+import { sortedIncludes } from './sparse-map.ts';
 
 /** Known partitions compared with the store a block at a time. */
 const BLOCK = 2048;
 
 export interface KnownAndMaterialized {
   /** Known ∪ materialized, sorted, once each: `known` itself when every materialized partition is known. */
-  union: readonly string[];
+  union: KeyList;
   /** The known partitions never materialized, sorted. */
   missing: string[];
   /** The materialized partitions, sorted: `known` itself when they are the known ones. */
-  materialized: readonly string[];
+  materialized: KeyList;
 }
 
 /**
@@ -19,24 +21,29 @@ export interface KnownAndMaterialized {
  * block at a time with the store's keys in the same range, as one joined string each
  * (`Store.materializedKeyRuns`): where they are equal, the block's own strings are the materialized keys,
  * and only a block that differs (new partitions, keys no longer listed) has its keys read one by one. At a
- * million partitions this reads ~500 strings instead of a million. `block` is for tests.
+ * million partitions this reads ~500 strings instead of a million. A kept outcome is taken without making
+ * the keys of a lazy `known` list (only its length and a few keys are read). `block` is for tests.
  */
-export function knownAndMaterialized(
-  store: Store,
-  key: AssetKey,
-  known: readonly string[],
-  block = BLOCK,
-): KnownAndMaterialized {
-  if (known.length < 4 * block) return mergeAll(store, key, known);
+export function knownAndMaterialized(store: Store, key: AssetKey, known: KeyList, block = BLOCK): KnownAndMaterialized {
+  if (known.length < 4 * block) return mergeAll(store, key, keyArray(known));
   const identity = knownListIdentity(known);
   const check = identity === undefined ? undefined : store.knownKeyCheck(key);
   const kept = check?.kept;
-  if (kept && kept.generation === check.generation && kept.known === identity) return fromKept(known, kept);
-  const byBlocks = compareByBlocks(store, key, known, block);
-  if (!byBlocks) return mergeAll(store, key, known);
+  if (kept && kept.known === identity) {
+    if (kept.generation === check.generation) return fromKept(known, kept);
+    // new partitions since: the kept outcome brought up to date from the logged changes, not compared again
+    const updated = check.changes && replayChanges(known, kept, check.changes);
+    if (updated && updated.missing.length + updated.extra.length <= KEPT_LIMIT) {
+      store.keepKnownKeyCheck(key, { ...updated, generation: check.generation });
+      return fromKept(known, updated);
+    }
+  }
+  const list = keyArray(known);
+  const byBlocks = compareByBlocks(store, key, list, block);
+  if (!byBlocks) return mergeAll(store, key, list);
   // kept for the next command while no partition of the asset is materialized for the first time (a new
   // asset's million missing keys are not worth storing)
-  const extra = byBlocks.union === known ? [] : notIn(byBlocks.union, known);
+  const extra = byBlocks.union === list ? [] : notIn(keyArray(byBlocks.union), list);
   if (check && byBlocks.missing.length + extra.length <= KEPT_LIMIT) {
     store.keepKnownKeyCheck(key, { generation: check.generation, known: identity!, missing: byBlocks.missing, extra });
   }
@@ -46,6 +53,23 @@ export function knownAndMaterialized(
 /** At most this many missing and unknown keys are kept with a check. */
 const KEPT_LIMIT = 10_000;
 
+/**
+ * A kept check of sorted `known` after `changes` (in generation order): a partition materialized leaves the
+ * missing ones if known, else joins the unknown ones; one no longer materialized does the reverse.
+ */
+function replayChanges(known: KeyList, kept: KnownKeyCheck, changes: readonly MaterializedKeyChange[]): KnownKeyCheck {
+  const missing = new Set(kept.missing);
+  const extra = new Set(kept.extra);
+  for (const { partition, added } of changes) {
+    const isKnown = sortedIncludes(known, partition);
+    if (added && isKnown) missing.delete(partition);
+    else if (added) extra.add(partition);
+    else if (isKnown) missing.add(partition);
+    else extra.delete(partition);
+  }
+  return { ...kept, missing: [...missing].sort(), extra: [...extra].sort() };
+}
+
 function mergeAll(store: Store, key: AssetKey, known: readonly string[]): KnownAndMaterialized {
   const materialized = store.materializedPartitionKeys(key);
   return { ...mergeKnown(known, materialized), materialized };
@@ -54,23 +78,16 @@ function mergeAll(store: Store, key: AssetKey, known: readonly string[]): KnownA
 /**
  * The outcome of an earlier comparison of the same known list (sorted, as compared by blocks) at the same
  * materialized key generation: the stored keys are the known ones but the missing, plus the unknown ones.
+ * Without unknown ones no key is made: the union is `known` itself, the stored keys a view of it.
  */
-function fromKept(known: readonly string[], kept: KnownKeyCheck): KnownAndMaterialized {
+function fromKept(known: KeyList, kept: KnownKeyCheck): KnownAndMaterialized {
   if (kept.missing.length === 0 && kept.extra.length === 0) return { union: known, missing: [], materialized: known };
-  const pieces: (readonly string[])[] = [];
-  let from = 0;
-  for (const m of kept.missing) {
-    const at = sortedIndex(known, m);
-    pieces.push(known.slice(from, at));
-    from = at + 1;
-  }
-  pieces.push(known.slice(from));
-  const stored = ([] as string[]).concat(...pieces);
+  const stored = new KeysWithout(known, kept.missing);
   if (kept.extra.length === 0) return { union: known, missing: kept.missing, materialized: stored };
   return {
-    union: mergeKnown(known, kept.extra).union,
+    union: mergeKnown(keyArray(known), kept.extra).union,
     missing: kept.missing,
-    materialized: mergeKnown(stored, kept.extra).union,
+    materialized: mergeKnown(stored.array(), kept.extra).union,
   };
 }
 
@@ -83,18 +100,6 @@ function notIn(all: readonly string[], some: readonly string[]): string[] {
     if (some[j] !== k) out.push(k);
   }
   return out;
-}
-
-/** The index of `value` in a sorted list that holds it. */
-function sortedIndex(sorted: readonly string[], value: string): number {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Undefined when the known list is not sorted (the whole merge sorts it). */

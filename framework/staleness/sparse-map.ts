@@ -1,15 +1,17 @@
+import { isKeyArrayOf, type KeyList, LazyKeyList } from '../definitions/index.ts';
+
 /**
  * A partition → value map that holds only its exceptions: every other partition of a sorted key list has
  * a default value, made when asked for. At a million partitions nearly all are FRESH; holding a status
  * object for each cost seconds and gigabytes, while commands only look at the few that are not.
  */
 export class SparseMap<V> implements ReadonlyMap<string, V> {
-  readonly #keys: readonly string[];
+  readonly #keys: KeyList;
   readonly #exceptions: ReadonlyMap<string, V>;
   readonly #defaultOf: (partition: string) => V;
 
   /** `keys` sorted and without duplicates; `exceptions` a subset of them, in key order. */
-  constructor(keys: readonly string[], exceptions: ReadonlyMap<string, V>, defaultOf: (partition: string) => V) {
+  constructor(keys: KeyList, exceptions: ReadonlyMap<string, V>, defaultOf: (partition: string) => V) {
     this.#keys = keys;
     this.#exceptions = exceptions;
     this.#defaultOf = defaultOf;
@@ -25,9 +27,14 @@ export class SparseMap<V> implements ReadonlyMap<string, V> {
     return new SparseMap(this.#keys, exceptions, defaultOf);
   }
 
+  /** The partitions, sorted: the key list the map was made with. */
+  get keyList(): KeyList {
+    return this.#keys;
+  }
+
   /** Whether `keys` is this map's own key list (the same array): then it holds exactly those partitions, sorted. */
   isKeyList(keys: readonly string[]): boolean {
-    return keys === this.#keys;
+    return isKeyArrayOf(this.#keys, keys);
   }
 
   get size(): number {
@@ -45,11 +52,13 @@ export class SparseMap<V> implements ReadonlyMap<string, V> {
   }
 
   *entries(): MapIterator<[string, V]> {
-    for (const p of this.#keys) yield [p, this.#exceptions.get(p) ?? this.#defaultOf(p)];
+    for (const p of this.keys()) yield [p, this.#exceptions.get(p) ?? this.#defaultOf(p)];
   }
 
   keys(): MapIterator<string> {
-    return this.#keys[Symbol.iterator]();
+    // by position from a lazy list: asking for the first partition does not make a million keys
+    const keys = this.#keys;
+    return keys instanceof LazyKeyList && !keys.made ? byPosition(keys) : keys[Symbol.iterator]();
   }
 
   *values(): MapIterator<V> {
@@ -78,13 +87,18 @@ export function* exceptionsOf<V>(
   for (const entry of entries) if (!isDefault(entry[1])) yield entry;
 }
 
+function* byPosition(keys: KeyList): MapIterator<string> {
+  for (let i = 0; i < keys.length; i++) yield keys.at(i)!;
+}
+
 /** Binary search in a sorted list. */
-export function sortedIncludes(sorted: readonly string[], value: string): boolean {
+export function sortedIncludes(sorted: KeyList, value: string): boolean {
+  const array = Array.isArray(sorted) ? (sorted as readonly string[]) : undefined;
   let lo = 0;
   let hi = sorted.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const v = sorted[mid]!;
+    const v = array ? array[mid]! : sorted.at(mid)!;
     if (v === value) return true;
     if (v < value) lo = mid + 1;
     else hi = mid - 1;

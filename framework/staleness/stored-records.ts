@@ -1,4 +1,4 @@
-import type { AssetKey } from '../definitions/index.ts';
+import type { AssetKey, KeyList } from '../definitions/index.ts';
 import type { MaterializationRecord, Store } from '../storage/index.ts';
 import { sortedIncludes } from './sparse-map.ts';
 
@@ -20,7 +20,7 @@ const VERSION_READS = 16;
 export class StoredRecords implements RecordMap {
   readonly #store: Store;
   readonly #key: AssetKey;
-  readonly #keys: readonly string[];
+  readonly #keys: KeyList;
   readonly #read = new Map<string, MaterializationRecord>();
   /** Records written since (a run's own materializations), over what the store held. */
   readonly #written = new Map<string, MaterializationRecord>();
@@ -33,7 +33,7 @@ export class StoredRecords implements RecordMap {
   constructor(
     store: Store,
     key: AssetKey,
-    keys: readonly string[],
+    keys: KeyList,
     preloaded: ReadonlyMap<string, MaterializationRecord> = new Map(),
   ) {
     this.#store = store;

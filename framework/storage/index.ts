@@ -21,6 +21,7 @@ export { StoreError } from './store-error.ts';
 export type {
   KeyRange,
   KnownKeyCheck,
+  MaterializedKeyChange,
   MaterializedKeyRun,
   Page,
   PartitionScope,

@@ -1,6 +1,6 @@
 import { lazySchema } from '../validation/index.ts';
 import { withBusyRetry } from './busy-retry.ts';
-import { REBUILD_PARTITION_STATE_AND_GENERATIONS } from './migrations.ts';
+import { MATERIALIZED_KEY_LOG_LIMIT, REBUILD_PARTITION_STATE_AND_GENERATIONS } from './migrations.ts';
 import { ATTEMPT_COLUMNS, decodeAttempts, decodeHeads, HEAD_COLUMNS } from './partition-state-rows.ts';
 import type { CheckEvaluationRecord, MaterializationRecord, StepAttemptRecord } from './rows.ts';
 import { byKeyAndPartition, decodeCheckEvaluations, decodeMaterializations, json } from './rows.ts';
@@ -8,6 +8,7 @@ import type { SqliteDb } from './sqlite-db.ts';
 import type {
   KeyRange,
   KnownKeyCheck,
+  MaterializedKeyChange,
   MaterializedKeyRun,
   PartitionScope,
   PartitionStateStorage,
@@ -158,22 +159,47 @@ export function sqlitePartitionStateStorage(db: SqliteDb): PartitionStateStorage
       return withBusyRetry(() => read());
     },
 
-    knownKeyCheck(key: string): { generation: number; kept: KnownKeyCheck | undefined } {
-      // one statement: the generation and the check from the same snapshot
-      const sql = `SELECT coalesce((SELECT generation FROM materialized_key_generations WHERE asset_key = ?), 0),
+    knownKeyCheck(key: string): {
+      generation: number;
+      kept: KnownKeyCheck | undefined;
+      changes?: MaterializedKeyChange[];
+    } {
+      // the generation, the check and the changes since it from the same snapshot
+      const checkSql = `SELECT coalesce((SELECT generation FROM materialized_key_generations WHERE asset_key = ?), 0),
                           c.generation, c.known, c.missing, c.extra
                    FROM (SELECT 1) LEFT JOIN known_key_checks c ON c.asset_key = ?`;
-      const [current, generation, known, missing, extra] = withBusyRetry(() => db.raw(sql, key, key))[0] as [
-        number,
-        number | null,
-        string | null,
-        string | null,
-        string | null,
-      ];
-      if (generation === null) return { generation: current, kept: undefined };
-      const kept = keptCheck().safeParse({ generation, known, missing: parseJson(missing), extra: parseJson(extra) });
-      // a row this code cannot read (written by another version) is no outcome: the keys are compared again
-      return { generation: current, kept: kept.success ? kept.data : undefined };
+      const changesSql = `SELECT partition_key, added FROM materialized_key_changes
+                          WHERE asset_key = ? AND generation > ? AND generation <= ? ORDER BY generation`;
+      const read = db.handle.transaction(() => {
+        const [current, generation, known, missing, extra] = db.raw(checkSql, key, key)[0] as [
+          number,
+          number | null,
+          string | null,
+          string | null,
+          string | null,
+        ];
+        if (generation === null) return { generation: current, kept: undefined };
+        const parsed = keptCheck().safeParse({
+          generation,
+          known,
+          missing: parseJson(missing),
+          extra: parseJson(extra),
+        });
+        // a row this code cannot read (written by another version) is no outcome: the keys are compared again
+        if (!parsed.success) return { generation: current, kept: undefined };
+        const kept = parsed.data;
+        const gap = current - kept.generation;
+        if (gap <= 0 || gap > MATERIALIZED_KEY_LOG_LIMIT) return { generation: current, kept };
+        const rows = db.raw(changesSql, key, kept.generation, current) as [string, number][];
+        // one change per generation: fewer rows means the log no longer holds them all (a rebuild, its window)
+        if (rows.length !== gap) return { generation: current, kept };
+        return {
+          generation: current,
+          kept,
+          changes: rows.map(([partition, added]) => ({ partition, added: added === 1 })),
+        };
+      });
+      return withBusyRetry(() => read());
     },
 
     keepKnownKeyCheck(key: string, check: KnownKeyCheck): void {
@@ -182,11 +208,15 @@ export function sqlitePartitionStateStorage(db: SqliteDb): PartitionStateStorage
          ON CONFLICT (asset_key) DO UPDATE SET generation = excluded.generation, known = excluded.known,
            missing = excluded.missing, extra = excluded.extra`,
       );
+      // the changes up to the kept check are never replayed again: only a newer check could be brought up to date
+      const prune = db.stmt('DELETE FROM materialized_key_changes WHERE asset_key = ? AND generation <= ?');
       const { generation, known, missing, extra } = check;
-      const done = withBusyRetry(() =>
-        upsert.run(key, generation, known, JSON.stringify(missing), JSON.stringify(extra)),
+      const keep = db.handle.transaction(
+        () =>
+          upsert.run(key, generation, known, JSON.stringify(missing), JSON.stringify(extra)).changes +
+          prune.run(key, generation).changes,
       );
-      db.derivedWrites += done.changes;
+      db.derivedWrites += withBusyRetry(() => keep());
     },
 
     materializedVersions(key: string): Map<string, string> {

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from './index.ts';
-import { applyMigrations, MIGRATIONS } from './migrations.ts';
+import { applyMigrations, MATERIALIZED_KEY_LOG_LIMIT, MIGRATIONS } from './migrations.ts';
 import type { StepStatus, Store } from './types.ts';
 
 let dir: string;
@@ -267,6 +267,35 @@ describe('partition state', () => {
     store.close();
   });
 
+  it('logs the changes of the materialized keys in a window that never outgrows its limit', () => {
+    const path = join(dir, 'fairway.db');
+    const store = openStore(path);
+    const raw = new Database(path);
+    const logged = () =>
+      raw.prepare("SELECT count(*) FROM materialized_key_changes WHERE asset_key = 'a'").pluck().get();
+    // first materializations of LIMIT + 5 partitions: the oldest five changes fall out of the window
+    raw.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${MATERIALIZED_KEY_LOG_LIMIT + 5})
+              INSERT INTO asset_partitions (asset_key, partition_key, materialization_id) SELECT 'a', 'p=' || i, i FROM n`);
+    expect(logged()).toBe(MATERIALIZED_KEY_LOG_LIMIT);
+    const check = { generation: MATERIALIZED_KEY_LOG_LIMIT + 5, known: 'list', missing: [], extra: [] };
+    store.keepKnownKeyCheck('a', { ...check, generation: 5 });
+    // the window holds generations 6 onwards: a check from generation 5 is brought up to date
+    expect(store.knownKeyCheck('a').changes).toHaveLength(MATERIALIZED_KEY_LOG_LIMIT);
+    store.keepKnownKeyCheck('a', { ...check, generation: 4 });
+    expect(store.knownKeyCheck('a').changes).toBeUndefined(); // generation 5's change is gone: not covered
+    // keeping a check drops the changes up to it; a deleted row and a cleared materialization are logged as such
+    store.keepKnownKeyCheck('a', check);
+    expect(logged()).toBe(0);
+    raw.exec("DELETE FROM asset_partitions WHERE partition_key = 'p=1'");
+    raw.exec("UPDATE asset_partitions SET materialization_id = NULL WHERE partition_key = 'p=2'");
+    expect(store.knownKeyCheck('a').changes).toEqual([
+      { partition: 'p=1', added: false },
+      { partition: 'p=2', added: false },
+    ]);
+    raw.close();
+    store.close();
+  });
+
   it('reads only the partitions asked for', () => {
     const path = join(dir, 'fairway.db');
     const store = openStore(path);
@@ -322,6 +351,45 @@ describe('partition state', () => {
     expect(store.latestStepAttempts(['a']).get('a')?.get('p=3')).toMatchObject({ status: 'FAILURE', reason: 'boom' });
     expect(store.latestMaterializationHeads(['a']).get('a')?.get('p=1')?.metadata).toEqual({
       source_version: { type: 'text', value: 's' },
+    });
+    store.close();
+  });
+
+  it('logs changes in a database written before the log (schema 9): a check kept there is brought up to date', () => {
+    const path = join(dir, 'fairway.db');
+    const old = new Database(path);
+    applyMigrations(old, path, MIGRATIONS.slice(0, 9));
+    const head = old.prepare(
+      `INSERT INTO asset_partitions (asset_key, partition_key, materialization_id) VALUES ('a', ?, ?)`,
+    );
+    head.run('p=1', 1);
+    head.run('p=2', 2);
+    const generation = old.prepare("SELECT generation FROM materialized_key_generations WHERE asset_key = 'a'");
+    expect(generation.pluck().get()).toBe(2);
+    old
+      .prepare(
+        `INSERT INTO known_key_checks (asset_key, generation, known, missing, extra) VALUES ('a', 2, 'list', ?, '[]')`,
+      )
+      .run(JSON.stringify(['p=3']));
+    old.close();
+    const store = openStore(path);
+    const check = { generation: 2, known: 'list', missing: ['p=3'], extra: [] };
+    expect(store.knownKeyCheck('a')).toEqual({ generation: 2, kept: check });
+    store.recordMaterialization({
+      asset_key: 'a',
+      partition_key: 'p=3',
+      run_id: 'r',
+      ts: 't',
+      data_version: 'v',
+      code_version: 'c',
+      input_versions: {},
+      deps: [],
+      metadata: {},
+    });
+    expect(store.knownKeyCheck('a')).toEqual({
+      generation: 3,
+      kept: check,
+      changes: [{ partition: 'p=3', added: true }],
     });
     store.close();
   });

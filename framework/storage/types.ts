@@ -58,6 +58,13 @@ export interface KnownKeyCheck {
   extra: string[];
 }
 
+/** One logged change of an asset's set of materialized partitions (one generation). */
+export interface MaterializedKeyChange {
+  partition: string;
+  /** Whether the partition became materialized (else it stopped being: its state row was deleted). */
+  added: boolean;
+}
+
 export interface Page<T> {
   items: T[];
   /** Pass as `before` to get the next page; null when there is none. */
@@ -142,10 +149,15 @@ export interface PartitionStateStorage {
   materializedKeyRuns(key: string, bounds: readonly string[]): MaterializedKeyRun[];
   /**
    * The current materialized key generation of `key` (it moves whenever the set of its materialized partitions
-   * changes; 0 before any) and the known key check kept for it, read together.
+   * changes; 0 before any) and the known key check kept for it, read together; with `changes`, in generation
+   * order, when the check is older and the change log still holds every change since it was made.
    */
-  knownKeyCheck(key: string): { generation: number; kept: KnownKeyCheck | undefined };
-  /** Keeps the outcome of a comparison (replacing the one kept before). */
+  knownKeyCheck(key: string): {
+    generation: number;
+    kept: KnownKeyCheck | undefined;
+    changes?: MaterializedKeyChange[];
+  };
+  /** Keeps the outcome of a comparison (replacing the one kept before; the changes logged up to it are dropped). */
   keepKnownKeyCheck(key: string, check: KnownKeyCheck): void;
   /** Partition → data version of every materialized partition of `key` (no other column: cheap at a million). */
   materializedVersions(key: string): Map<string, string>;
