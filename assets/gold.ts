@@ -20,7 +20,7 @@ import {
 import { ensureSparkRuntime, type SparkRuntime } from '../framework/integrations/spark/index.ts';
 import { awsLocations } from './lib/aws/aws-clients.ts';
 import type { LakehouseConfig } from './lib/config.ts';
-import { courseUnits, loadCourses } from './lib/courses.ts';
+import { type Courses, courseUnits, loadCourses } from './lib/courses.ts';
 import type { ObjectStore } from './lib/object-store.ts';
 import { sparkEnv, sparkJars } from './lib/spark-env.ts';
 import { sparkModule } from './lib/spark-python.ts';
@@ -39,6 +39,8 @@ interface GoldAssetsOptions {
   /** The Python venv (dbt, PySpark) and jars; default `ensureSparkRuntime` on first use. */
   runtime?: () => Promise<SparkRuntime>;
   onProgress?: (message: string) => void;
+  /** The course reference, already loaded (`Lakehouse.courses`); default read from `cfg.coursesFile`. */
+  courses?: Courses;
 }
 
 interface GoldAssets {
@@ -76,7 +78,7 @@ export async function loadGoldAssets(cfg: LakehouseConfig, opts: GoldAssetsOptio
         pomFile: join(cfg.projectRoot, 'spark', 'jars', 'pom.xml'),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       }));
-  const courses = loadCourses(cfg.coursesFile);
+  const courses = opts.courses ?? loadCourses(cfg.coursesFile);
   const vars = {
     silver_schema: cfg.catalog.namespaces.silver,
     gold_schema: cfg.catalog.namespaces.gold,

@@ -8,10 +8,9 @@ import { defineAssets, lazyCommand, type QueryOptions } from '../framework/defin
 import { UsageError } from '../framework/errors/index.ts';
 import { rootLogger } from '../framework/logging/index.ts';
 import { type DefinitionsContext, stateDirOf } from '../framework/project/index.ts';
-import { stackCommand } from '../stack/index.ts';
 import { bronzeAssets } from './bronze.ts';
 import { loadGoldAssets } from './gold.ts';
-import { AWS_COMMAND, SAMPLE_COMMAND } from './lib/command-info.ts';
+import { AWS_COMMAND, SAMPLE_COMMAND, STACK_COMMAND } from './lib/command-info.ts';
 import { maskSecrets } from './lib/config.ts';
 import { openLakehouse } from './lib/lakehouse.ts';
 import { lakehouseLineageDatasets } from './lib/lineage-datasets.ts';
@@ -32,6 +31,7 @@ export default async function lakehouse(ctx?: DefinitionsContext) {
   const gold = await loadGoldAssets(cfg, {
     stateDir,
     objectStore: lake.store,
+    courses: lake.courses,
     runtime: () => lake.sparkRuntime(),
     onProgress: (m) => rootLogger().info({ step: 'dbt' }, m),
   });
@@ -103,7 +103,9 @@ export default async function lakehouse(ctx?: DefinitionsContext) {
         sections: async (latest) => (await import('./lib/asset-page.tsx')).lakehouseSections(latest),
       },
       commands: {
-        stack: stackCommand((dir) => stackConfigOf(cfg, dir)),
+        stack: lazyCommand(STACK_COMMAND, async () =>
+          (await import('../stack/index.ts')).stackCommand((dir) => stackConfigOf(cfg, dir)),
+        ),
         sample: lazyCommand(SAMPLE_COMMAND, async () =>
           (await import('./lib/sample-data/index.ts')).sampleCommand(cfg),
         ),

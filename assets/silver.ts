@@ -21,11 +21,19 @@ import {
   reportedChecks,
   runPipesProcess,
 } from '../framework/pipes/index.ts';
-import { runSilverRemote, sparkLauncherOf } from './lib/aws/silver-remote.ts';
+import { sparkLauncherOf } from './lib/aws/launcher-of.ts';
+import type { runSilverRemote as RunSilverRemote } from './lib/aws/silver-remote.ts';
 import type { Lakehouse } from './lib/lakehouse.ts';
 import { sparkEnv, sparkJars } from './lib/spark-env.ts';
 import { sparkModule, sparkPackageRoot } from './lib/spark-python.ts';
 import { auditBranchOf, auditedChecks, auditSnapshots, publishAuditBranch } from './lib/wap.ts';
+
+/**
+ * The Silver job on EMR Serverless (assets/lib/aws/silver-remote.ts), imported when a step runs there: its job
+ * bundle, ulid and fflate are not needed to load the definitions.
+ */
+const runSilverRemote = async (opts: Parameters<typeof RunSilverRemote>[0]) =>
+  (await import('./lib/aws/silver-remote.ts')).runSilverRemote(opts);
 
 interface SilverChecks {
   checks: AssetCheckSpec[];

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, maskSecrets } from './config.ts';
+import { KNOWN_KEYS, rawSchema } from './config-schema.ts';
 import { courseUnits, findCourse, loadCourses, requireCourse } from './courses.ts';
 import { icebergUsesS3, sparkEnv, sparkJars } from './spark-env.ts';
 
@@ -383,5 +384,60 @@ describe('sparkJars', () => {
       env: { FAIRWAY_WAREHOUSE_SILVER: 's3://bucket/warehouse' },
     });
     expect(sparkJars(s3Warehouse, jars)).toEqual(jars);
+  });
+});
+
+describe('kept validations (cacheDir)', () => {
+  it('knows every key of the schema, in its order, without building it', () => {
+    expect([...KNOWN_KEYS]).toEqual(Object.keys(rawSchema().shape));
+  });
+
+  it('gives the validated profile and courses again, and validates again when the text or the environment changes', () => {
+    const root = scratchRoot();
+    const cacheDir = join(root, 'cache');
+    const env = { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE12', AWS_SECRET_ACCESS_KEY: 'secretvalue99' };
+    const fresh = loadConfig({ projectRoot: root, profile: 'local', env });
+    expect(loadConfig({ projectRoot: root, profile: 'local', env, cacheDir })).toEqual(fresh); // validated, kept
+    expect(loadConfig({ projectRoot: root, profile: 'local', env, cacheDir })).toEqual(fresh); // from the kept one
+    // credentials come from the environment on every load, never from the kept file
+    expect(readFileSync(join(cacheDir, 'config-local.json'), 'utf8')).not.toContain('secretvalue99');
+    expect(loadConfig({ projectRoot: root, profile: 'local', env: {}, cacheDir }).s3.credentials).toEqual(
+      loadConfig({ projectRoot: root, profile: 'local', env: {} }).s3.credentials,
+    );
+    // a key's environment value is an input; another variable is not
+    const slots = { ...env, FAIRWAY_SPARK_SLOTS: '3', FAIRWAY_LOG_LEVEL: 'debug' };
+    expect(loadConfig({ projectRoot: root, profile: 'local', env: slots, cacheDir }).spark.slots).toBe(3);
+    expect(
+      errorOf(() => loadConfig({ projectRoot: root, profile: 'local', env: { FAIRWAY_SPARK_SLOTS: 'x' }, cacheDir }))
+        .message,
+    ).toMatch(/FAIRWAY_SPARK_SLOTS/);
+    // an edited profile is validated again, and an invalid one fails every time (failures are never kept)
+    const file = join(root, 'config', 'local.env');
+    writeFileSync(file, `${readFileSync(file, 'utf8')}\nFAIRWAY_SPARK_SLOTZ=2\n`);
+    for (let i = 0; i < 2; i++) {
+      expect(errorOf(() => loadConfig({ projectRoot: root, profile: 'local', env, cacheDir })).message).toMatch(
+        /unknown key 'FAIRWAY_SPARK_SLOTZ'/,
+      );
+    }
+
+    const coursesFile = join(root, 'config', 'courses.json');
+    const keptCourses = join(cacheDir, 'courses.json');
+    expect(loadCourses(coursesFile, keptCourses)).toEqual(loadCourses(coursesFile));
+    expect(loadCourses(coursesFile, keptCourses)).toEqual(loadCourses(coursesFile));
+    const courses = JSON.parse(readFileSync(coursesFile, 'utf8'));
+    Object.values<{ timezone: string }>(courses)[0]!.timezone = 'Mars/Olympus_Mons';
+    writeFileSync(coursesFile, JSON.stringify(courses));
+    expect(errorOf(() => loadCourses(coursesFile, keptCourses)).message).toMatch(/timezone/);
+  });
+
+  it('validates again when the kept file is damaged', () => {
+    const root = scratchRoot();
+    const cacheDir = join(root, 'cache');
+    const first = loadConfig({ projectRoot: root, env: {}, cacheDir });
+    writeFileSync(join(cacheDir, 'config-embedded.json'), '{"key":');
+    expect(loadConfig({ projectRoot: root, env: {}, cacheDir })).toEqual(first);
+    expect(JSON.parse(readFileSync(join(cacheDir, 'config-embedded.json'), 'utf8')).value.FAIRWAY_PROFILE).toBe(
+      'embedded',
+    );
   });
 });

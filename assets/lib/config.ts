@@ -1,10 +1,15 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parse as parseDotenv } from 'dotenv';
 import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
 import { FrameworkError } from '../../framework/errors/index.ts';
-import { CheckedSchema, KNOWN_KEYS, type RawConfig, sameSparkMaster } from './config-schema.ts';
+import { CONFIG_SCHEMA_MODULE, checkedSchema, KNOWN_KEYS, type RawConfig, sameSparkMaster } from './config-schema.ts';
+import { moduleTexts, validatedOnce } from './validated-once.ts';
+
+/** dotenv, required when a profile is validated (not when its validation was kept). */
+const parseDotenv = (text: string): Record<string, string> =>
+  (createRequire(import.meta.url)('dotenv') as typeof import('dotenv')).parse(text);
 
 /** A config file or environment value that does not validate. `file` and `key` name the culprit. */
 export class ConfigError extends FrameworkError {
@@ -98,10 +103,17 @@ function duplicateKeys(text: string): [string, number[]][] {
 
 /**
  * Loads `config/<profile>.env`, applies `FAIRWAY_*` environment overrides and validates the result.
- * Profile: `opts.profile` ?? `env.FAIRWAY_PROFILE` ?? `embedded`.
+ * Profile: `opts.profile` ?? `env.FAIRWAY_PROFILE` ?? `embedded`. With `cacheDir`, a validation is kept there
+ * (`config-<profile>.json`) and used again while the profile's text, the environment of its keys and this code
+ * are the same.
  * @example const config = loadConfig({ projectRoot: process.cwd() }); config.buckets.landing
  */
-export function loadConfig(opts: { projectRoot: string; profile?: string; env?: NodeJS.ProcessEnv }): LakehouseConfig {
+export function loadConfig(opts: {
+  projectRoot: string;
+  profile?: string;
+  env?: NodeJS.ProcessEnv;
+  cacheDir?: string;
+}): LakehouseConfig {
   const env = opts.env ?? process.env;
   const projectRoot = resolve(opts.projectRoot);
   const profile = opts.profile ?? env.FAIRWAY_PROFILE ?? 'embedded';
@@ -116,6 +128,19 @@ export function loadConfig(opts: { projectRoot: string; profile?: string; env?: 
   const relFile = `config/${profile}.env`;
   const file = join(projectRoot, relFile);
   const text = readFileSync(file, 'utf8');
+  // everything the validation reads: the profile's text, the environment of its keys, the validating code (and
+  // Node's, whose URL parser checks the URLs)
+  const envValues = KNOWN_KEYS.map((key) => (key === 'FAIRWAY_PROFILE' ? null : (env[key] ?? null)));
+  const inputs = [process.version, profile, text, JSON.stringify(envValues)];
+  const cacheFile = opts.cacheDir === undefined ? undefined : join(opts.cacheDir, `config-${profile}.json`);
+  const raw = validatedOnce(cacheFile, [...inputs, ...moduleTexts(import.meta.url, CONFIG_SCHEMA_MODULE)], () =>
+    validateProfile(text, env, relFile, profile),
+  );
+  return toConfig(raw, { profile, file, projectRoot, env });
+}
+
+/** The profile's text over the environment, checked: its settings, or a ConfigError naming file and key. */
+function validateProfile(text: string, env: NodeJS.ProcessEnv, relFile: string, profile: string): RawConfig {
   const twice = duplicateKeys(text);
   if (twice.length > 0) {
     throw new ConfigError(
@@ -148,14 +173,14 @@ export function loadConfig(opts: { projectRoot: string; profile?: string; env?: 
   for (const [k, v] of Object.entries(merged))
     if (v.trim() === '' && !k.startsWith('FAIRWAY_PREFIX_')) delete merged[k];
 
-  const parsed = CheckedSchema.safeParse(merged);
+  const parsed = checkedSchema().safeParse(merged);
   if (!parsed.success) {
     // Unknown keys first: a misspelled key usually also shows up as a missing one.
     const issues = parsed.error.issues;
     const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
     throw describeIssue(issue, relFile, profile, fromEnv, merged);
   }
-  return toConfig(parsed.data, { profile, file, projectRoot, env });
+  return parsed.data;
 }
 
 function describeIssue(
@@ -167,7 +192,7 @@ function describeIssue(
 ): ConfigError {
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
-    const best = closest(key, KNOWN_KEYS as string[]);
+    const best = closest(key, [...KNOWN_KEYS]);
     const hint = distance(key, best) <= Math.max(3, Math.floor(key.length / 3)) ? ` Did you mean '${best}'?` : '';
     return new ConfigError(`${relFile}: unknown key '${key}'.${hint} Known keys: ${KNOWN_KEYS.join(', ')}.`, {
       file: relFile,

@@ -1,25 +1,30 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { didYouMean } from '../../framework/definitions/index.ts';
 import { FrameworkError } from '../../framework/errors/index.ts';
+import { lazySchema, type Zod } from '../../framework/validation/index.ts';
+import { moduleTexts, validatedOnce } from './validated-once.ts';
 
-const CourseSchema = z.strictObject({
-  name: z.string().min(1),
-  /** [lon, lat] of the course, used by the swapped-coordinate rule. */
-  centre: z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)]),
-  timezone: z.string().refine(isIanaZone, 'an IANA time zone such as America/New_York'),
-  holes: z.union([z.literal(9), z.literal(18), z.literal(27)]),
-  kind: z.enum(['nine-loop', 'eighteen', 'three-nines']),
-  nines: z.number().int().min(1).max(3).optional(),
-  sections: z.number().int().positive().optional(),
-  sections_per_hole: z.array(z.number().int().min(1).max(6)).optional(),
-  /** Names of the course's units in nine order (Silver's nine_number 1, 2, 3), e.g. ["Lakes", "Woods"]. */
-  units: z.array(z.string().trim().min(1)).min(1).max(3).optional(),
-});
+const courseSchema = (z: Zod) =>
+  z.strictObject({
+    name: z.string().min(1),
+    /** [lon, lat] of the course, used by the swapped-coordinate rule. */
+    centre: z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)]),
+    timezone: z.string().refine(isIanaZone, 'an IANA time zone such as America/New_York'),
+    holes: z.union([z.literal(9), z.literal(18), z.literal(27)]),
+    kind: z.enum(['nine-loop', 'eighteen', 'three-nines']),
+    nines: z.number().int().min(1).max(3).optional(),
+    sections: z.number().int().positive().optional(),
+    sections_per_hole: z.array(z.number().int().min(1).max(6)).optional(),
+    /** Names of the course's units in nine order (Silver's nine_number 1, 2, 3), e.g. ["Lakes", "Woods"]. */
+    units: z.array(z.string().trim().min(1)).min(1).max(3).optional(),
+  });
 
-const CoursesSchema = z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'a lowercase course slug'), CourseSchema);
+const coursesSchema = lazySchema((z) =>
+  z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'a lowercase course slug'), courseSchema(z)),
+);
 
-export type Course = z.infer<typeof CourseSchema>;
+export type Course = z.infer<ReturnType<typeof courseSchema>>;
 /** Course reference keyed by course id (slug). */
 export type Courses = Record<string, Course>;
 
@@ -38,18 +43,36 @@ function isIanaZone(tz: string): boolean {
   }
 }
 
-/** Reads and validates Fairway's course reference (`config/courses.json`). */
-export function loadCourses(path: string): Courses {
+/**
+ * Reads and validates Fairway's course reference (`config/courses.json`). With `cacheFile`, the validation is
+ * kept there and used again while the file's text and this code are the same.
+ */
+export function loadCourses(path: string, cacheFile?: string): Courses {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw unreadable(path, cause);
+  }
+  // Node's version too: its ICU data says which time zones exist
+  const inputs = [process.version, text, ...moduleTexts(import.meta.url)];
+  return validatedOnce(cacheFile, inputs, () => validateCourses(path, text));
+}
+
+const unreadable = (path: string, cause: unknown) =>
+  new FrameworkError('CONFIG_INVALID', `Cannot read course reference ${path}: ${(cause as Error).message}`, {
+    details: { file: path },
+    cause,
+  });
+
+function validateCourses(path: string, text: string): Courses {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch (cause) {
-    throw new FrameworkError('CONFIG_INVALID', `Cannot read course reference ${path}: ${(cause as Error).message}`, {
-      details: { file: path },
-      cause,
-    });
+    throw unreadable(path, cause);
   }
-  const parsed = CoursesSchema.safeParse(raw);
+  const parsed = coursesSchema().safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = issue.path.join('.');

@@ -28,8 +28,10 @@ const withSlash = (p: string) => (p === '' || p.endsWith('/') ? p : `${p}/`);
  * `FAIRWAY_HOME`, default `.fairway`), so the CLI, the catalog and the warehouse agree.
  */
 export function openLakehouse(projectRoot: string, stateDir: string, env: NodeJS.ProcessEnv = process.env): Lakehouse {
-  const config = loadConfig({ projectRoot, env: { ...env, FAIRWAY_STATE_DIR: resolve(stateDir) } });
-  const courses = loadCourses(config.coursesFile);
+  // validations kept in the state dir: a command whose profile and course reference validated before loads no zod
+  const cacheDir = join(resolve(stateDir), 'cache');
+  const config = loadConfig({ projectRoot, env: { ...env, FAIRWAY_STATE_DIR: resolve(stateDir) }, cacheDir });
+  const courses = loadCourses(config.coursesFile, join(cacheDir, 'courses.json'));
   const store = createObjectStore(config);
   let runtime: Promise<SparkRuntime> | undefined;
   const runtimeFiles = {

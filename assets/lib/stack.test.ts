@@ -5,8 +5,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { asset, type MaterializeContext } from '../../framework/definitions/index.ts';
-import { SPARK_VERSION, stackHealthy, stackStatus } from '../../stack/index.ts';
+import { SPARK_VERSION, stackCommand, stackHealthy, stackStatus } from '../../stack/index.ts';
 import { isAlive, readPid, spawnService, stopProcess } from '../../stack/process.ts';
+import { STACK_COMMAND } from './command-info.ts';
 import { loadConfig } from './config.ts';
 import { guardLocalStack, stackConfigOf, stackServicesDown, usesLocalStack } from './stack.ts';
 
@@ -49,6 +50,15 @@ async function localConfigOnClosedPorts(env: Record<string, string> = {}) {
     },
   });
 }
+
+describe('the stack command', () => {
+  it('is listed with the description and usage of stack/cli.ts (the definitions import it when it runs)', () => {
+    const { description, usage } = stackCommand(() => {
+      throw new Error('not resolved for its description');
+    });
+    expect(STACK_COMMAND).toEqual({ description, usage });
+  });
+});
 
 describe('stackConfigOf', () => {
   it('derives buckets, namespace locations and the state dir from the local profile', () => {

@@ -3,13 +3,7 @@ import { basename, join } from 'node:path';
 import type { AssetDefinition } from '../../framework/definitions/index.ts';
 import { FrameworkError, ServiceUnavailableError } from '../../framework/errors/index.ts';
 import { ensureSparkRuntime } from '../../framework/integrations/spark/index.ts';
-import {
-  type ServiceName,
-  type SparkClusterRuntime,
-  type StackConfig,
-  StackServiceError,
-  serviceSpecs,
-} from '../../stack/index.ts';
+import type { ServiceName, SparkClusterRuntime, StackConfig } from '../../stack/index.ts';
 import { type LakehouseConfig, loadConfig } from './config.ts';
 import { sameSparkMaster } from './config-schema.ts';
 
@@ -103,13 +97,16 @@ const sparkServices: ServiceName[] = ['spark-master', 'spark-worker'];
 const runsOnStackCluster = (config: LakehouseConfig) =>
   sameSparkMaster(config.spark.master, config.stack.spark.masterUrl) && config.stack.services.includes('spark');
 
+/** The stack's code, imported when a server is probed: loading the definitions never needs it. */
+const stackModule = () => import('../../stack/index.ts');
+
 async function downServices(cfg: StackConfig, names: ServiceName[]) {
-  const specs = serviceSpecs(cfg);
+  const specs = (await stackModule()).serviceSpecs(cfg);
   const probes = await Promise.all(names.map(async (n) => ({ spec: specs[n], health: await specs[n].health() })));
   return probes.filter((p) => !p.health.healthy);
 }
 
-function serviceDownError(
+async function serviceDownError(
   assetKey: string,
   down: Awaited<ReturnType<typeof downServices>>,
   when: 'before' | 'during',
@@ -117,6 +114,7 @@ function serviceDownError(
 ) {
   const first = down[0]!;
   const list = down.map((d) => `the ${d.spec.label} at ${d.spec.url} (${d.health.detail})`).join('; ');
+  const { StackServiceError } = await stackModule();
   return new StackServiceError(
     first.spec.name,
     `${when === 'before' ? `'${assetKey}' needs` : `'${assetKey}' failed while`} ${list}` +
@@ -171,12 +169,12 @@ export function guardLocalStack<R>(
     materialize: async (ctx) => {
       const needs = servicesFor(a.key, config);
       const before = await downServices(cfg, needs);
-      if (before.length > 0) throw serviceDownError(a.key, before, 'before');
+      if (before.length > 0) throw await serviceDownError(a.key, before, 'before');
       try {
         return await a.materialize(ctx);
       } catch (e) {
         const after = await downServices(cfg, needs);
-        if (after.length > 0) throw serviceDownError(a.key, after, 'during', e);
+        if (after.length > 0) throw await serviceDownError(a.key, after, 'during', e);
         throw e;
       }
     },

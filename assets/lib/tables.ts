@@ -3,22 +3,28 @@
  * column), and how to read a table's row count, current snapshot, max event time and first rows on the
  * profile's engine — Spark SQL (embedded), Trino (local) or Athena (aws, Trino's SQL).
  */
-import { z } from 'zod';
 import type { AssetKey, QueryResult, TableRead, TableRef } from '../../framework/definitions/index.ts';
 import { FrameworkError } from '../../framework/errors/index.ts';
 import type { DbtProject } from '../../framework/integrations/dbt/index.ts';
+import { lazySchema } from '../../framework/validation/index.ts';
 
 type Query = (statements: string[]) => Promise<QueryResult[]>;
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
 /** Table names and columns go into SQL text: only plain lowercase identifiers pass. */
-const TableRefSchema = z.object({
-  table: z.string().regex(/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/, "a lowercase 'namespace.table'"),
-  timeColumn: z.string().regex(IDENT, 'a lowercase column name').optional(),
-});
-const LimitSchema = z.number().int().min(1).max(10_000);
-/** dbt's `event_time` model config (dbt ≥ 1.9): the column saying when each row's event happened. */
-const EventTimeSchema = z.string().regex(IDENT).nullish();
+const TableRefSchema = lazySchema((z) =>
+  z.object({
+    table: z.string().regex(/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/, "a lowercase 'namespace.table'"),
+    timeColumn: z.string().regex(IDENT, 'a lowercase column name').optional(),
+  }),
+);
+const LimitSchema = lazySchema((z) => z.number().int().min(1).max(10_000));
+/**
+ * dbt's `event_time` model config (dbt ≥ 1.9): the column saying when each row's event happened, or none.
+ * Checked without zod: the definitions read it at load, for every command.
+ */
+const isEventTime = (v: unknown): v is string | null | undefined =>
+  v == null || (typeof v === 'string' && IDENT.test(v));
 /** Silver's tables record when each GPS fix was taken. */
 const SILVER_TIME_COLUMN = 'fix_timestamp';
 
@@ -34,21 +40,23 @@ export function lakehouseTableOf(
   for (const key of silverKeys) tables.set(key, { table: key, timeColumn: SILVER_TIME_COLUMN });
   for (const model of gold.spec.models) {
     if (model.materialized === 'ephemeral') continue;
-    const eventTime = EventTimeSchema.safeParse(gold.manifest.nodes[model.uniqueId]?.config.event_time);
-    if (!eventTime.success) {
+    const eventTime = gold.manifest.nodes[model.uniqueId]?.config.event_time;
+    if (!isEventTime(eventTime)) {
       throw new FrameworkError(
         'DBT_EVENT_TIME_INVALID',
-        `dbt model '${model.name}' (${model.originalFilePath}) has event_time ${JSON.stringify(gold.manifest.nodes[model.uniqueId]?.config.event_time)}; it must name one lowercase column.`,
+        `dbt model '${model.name}' (${model.originalFilePath}) has event_time ${JSON.stringify(eventTime)}; it must name one lowercase column.`,
         { details: { asset_key: model.assetKey } },
       );
     }
-    tables.set(model.assetKey, { table: model.assetKey, ...(eventTime.data ? { timeColumn: eventTime.data } : {}) });
+    tables.set(model.assetKey, { table: model.assetKey, ...(eventTime ? { timeColumn: eventTime } : {}) });
   }
   return (key) => tables.get(key);
 }
 
-const CountRowSchema = z.tuple([z.coerce.number().int().min(0), z.coerce.number().nullable()]);
-const SnapshotRowSchema = z.tuple([z.coerce.string()]);
+const CountRowSchema = lazySchema((z) => z.tuple([z.coerce.number().int().min(0), z.coerce.number().nullable()]));
+const SnapshotRowSchema = lazySchema((z) => z.tuple([z.coerce.string()]));
+/** Trino's `DESCRIBE`: column name and type first. */
+const DescribeRowsSchema = lazySchema((z) => z.array(z.tuple([z.string(), z.string()]).rest(z.unknown())));
 
 /** Builds the statements and reads the answers of one engine's SQL dialect. */
 interface Dialect {
@@ -83,7 +91,7 @@ const TRINO: Dialect = {
  */
 async function trinoPreviewSql(query: Query, table: string, limit: number): Promise<string> {
   const [described] = await query([`DESCRIBE ${table}`]);
-  const columns = z.array(z.tuple([z.string(), z.string()]).rest(z.unknown())).parse(described?.rows ?? []);
+  const columns = DescribeRowsSchema().parse(described?.rows ?? []);
   const list = columns.map(([name, type]) => {
     const col = `"${name.replaceAll('"', '""')}"`;
     if (type === 'bigint') return `CAST(${col} AS varchar) AS ${col}`;
@@ -104,18 +112,18 @@ export async function readLakehouseTable(
   ref: TableRef,
   limit: number,
 ): Promise<TableRead> {
-  const { table, timeColumn } = TableRefSchema.parse(ref);
-  const n = LimitSchema.parse(limit);
+  const { table, timeColumn } = TableRefSchema().parse(ref);
+  const n = LimitSchema().parse(limit);
   const dialect = engine === 'spark' ? SPARK : TRINO;
   // Athena answers in text, cast after the column types (assets/lib/aws/athena.ts): BIGINT stays exact as it is
   const preview = engine === 'trino' ? await trinoPreviewSql(query, table, n) : `SELECT * FROM ${table} LIMIT ${n}`;
   const [counts, snapshot, rows] = await query([dialect.counts(table, timeColumn), dialect.snapshot(table), preview]);
-  const [rowCount, maxEvent] = CountRowSchema.parse(counts?.rows[0]);
+  const [rowCount, maxEvent] = CountRowSchema().parse(counts?.rows[0]);
   const snapshotRow = snapshot?.rows[0];
   return {
     engine,
     rowCount,
-    snapshotId: snapshotRow ? SnapshotRowSchema.parse(snapshotRow)[0] : null,
+    snapshotId: snapshotRow ? SnapshotRowSchema().parse(snapshotRow)[0] : null,
     maxEventTime: maxEvent === null ? null : new Date(dialect.epochMs(maxEvent)).toISOString(),
     preview: { columns: rows?.columns ?? [], rows: (rows?.rows ?? []).slice(0, n) },
   };

@@ -3,7 +3,7 @@
  * table (`audit_<run id>`), the dbt gate tests that branch, and publishing (`fairway_spark.wap`, pyiceberg: no JVM)
  * moves `main` to it — so readers (Trino, Athena, the UI, Gold) never see rows the gate has not passed.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type {
   AssetChecksContext,
   AssetKey,
@@ -14,6 +14,7 @@ import type {
 import { FrameworkError } from '../../framework/errors/index.ts';
 import type { DbtSourceChecks } from '../../framework/integrations/dbt/index.ts';
 import { runPipesProcess } from '../../framework/pipes/index.ts';
+import { lazySchema, type Zod } from '../../framework/validation/index.ts';
 import type { Lakehouse } from './lakehouse.ts';
 import { sparkEnv } from './spark-env.ts';
 import { sparkModule } from './spark-python.ts';
@@ -55,26 +56,36 @@ export function auditedChecks(
   };
 }
 
-const TableResult = z.object({
-  table: z.string(),
-  status: z.enum(['published', 'no_branch', 'no_table']),
-  mode: z.enum(['fast_forward', 'rebase']).optional(),
-  snapshot_id: z.string().nullable().optional(),
-  audited_snapshot_id: z.string().optional(),
-});
-const WapError = z.object({ error: z.string(), code: z.string(), tables: z.array(TableResult).optional() });
-const PublishOutput = z.union([
-  z.object({ tables: z.array(TableResult), expired: z.record(z.string(), z.array(z.string())) }),
-  WapError,
-]);
-const DescribeOutput = z.union([
+const TableResult = (z: Zod) =>
   z.object({
-    tables: z.array(
-      z.object({ table: z.string(), exists: z.boolean(), audit_branches: z.record(z.string(), z.string()).optional() }),
-    ),
-  }),
-  WapError,
-]);
+    table: z.string(),
+    status: z.enum(['published', 'no_branch', 'no_table']),
+    mode: z.enum(['fast_forward', 'rebase']).optional(),
+    snapshot_id: z.string().nullable().optional(),
+    audited_snapshot_id: z.string().optional(),
+  });
+const WapError = (z: Zod) =>
+  z.object({ error: z.string(), code: z.string(), tables: z.array(TableResult(z)).optional() });
+const PublishOutput = lazySchema((z) =>
+  z.union([
+    z.object({ tables: z.array(TableResult(z)), expired: z.record(z.string(), z.array(z.string())) }),
+    WapError(z),
+  ]),
+);
+const DescribeOutput = lazySchema((z) =>
+  z.union([
+    z.object({
+      tables: z.array(
+        z.object({
+          table: z.string(),
+          exists: z.boolean(),
+          audit_branches: z.record(z.string(), z.string()).optional(),
+        }),
+      ),
+    }),
+    WapError(z),
+  ]),
+);
 
 type WapContext = Pick<
   PublishContext,
@@ -127,7 +138,7 @@ export async function auditSnapshots(
   ctx: WapContext,
 ): Promise<Record<string, string>> {
   const args = ['describe', '--namespace', lake.config.catalog.namespaces.silver, '--tables', tables.join(',')];
-  const out = await runWap(lake, projectRoot, args, DescribeOutput, ctx);
+  const out = await runWap(lake, projectRoot, args, DescribeOutput(), ctx);
   if ('error' in out) throw new FrameworkError('PUBLISH_FAILED', `${out.error} (${out.code})`);
   return Object.fromEntries(
     out.tables.flatMap((t) => (t.audit_branches?.[branch] ? [[t.table, t.audit_branches[branch]]] : [])),
@@ -160,7 +171,7 @@ export async function publishAuditBranch(
     '--retain-days',
     String(cfg.auditBranchRetentionDays),
   ];
-  const out = await runWap(lake, projectRoot, args, PublishOutput, ctx);
+  const out = await runWap(lake, projectRoot, args, PublishOutput(), ctx);
   if ('error' in out) {
     // tables published before the error stay published (one catalog commit each): their rows are live, and as
     // nothing is recorded the next run writes the partitions again

@@ -75,7 +75,7 @@ async function importsOf(args: string[], cwd: string, env: Record<string, string
   const opensStore = urls.some((u) => u.endsWith('/better_sqlite3.node'));
   // zod: the vendored bundle when compiled (dist/chunks/vendor-zod.js), else the package
   const loadsZod = packages.has('zod') || urls.some((u) => u.endsWith('/dist/chunks/vendor-zod.js'));
-  return { packages, ui, heavy: HEAVY.filter((p) => packages.has(p)), opensStore, loadsZod };
+  return { packages, ui, heavy: HEAVY.filter((p) => packages.has(p)), opensStore, loadsZod, urls };
 }
 
 describe('--help, list and status import none of the heavy modules', () => {
@@ -123,13 +123,24 @@ describe('--help, list and status import none of the heavy modules', () => {
     });
 
     it.each([['list'], ['status']])('%s', async (command) => {
-      const { packages, ui, heavy } = await importsOf([...base, command], repoRoot, env);
+      const { packages, ui, heavy, loadsZod, urls } = await importsOf([...base, command], repoRoot, env);
       expect(packages.has('commander')).toBe(true); // the recorder works
       expect(packages.has('better-sqlite3')).toBe(command === 'status');
       expect(heavy).toEqual([]);
       expect(ui).toEqual([]);
       // the lakehouse is compiled with Fairway (dist/assets): no TypeScript loader either
       expect(packages.has('tsx')).toBe(false);
+      // imported when they run: the stack's code, the remote (EMR) Silver job with its fflate and ulid, dotenv (a kept profile is not parsed again)
+      const stackCode = [join(repoRoot, 'stack'), join(repoRoot, 'dist', 'stack')].map(
+        (d) => `${pathToFileURL(d).href}/`,
+      );
+      expect(urls.filter((u) => stackCode.some((d) => u.startsWith(d)))).toEqual([]);
+      expect(urls.filter((u) => /\/assets\/lib\/aws\/silver-remote\.[jt]s$/.test(u))).toEqual([]);
+      expect([...packages].filter((p) => ['fflate', 'dotenv'].includes(p))).toEqual([]);
+      if (command === 'list') expect(packages.has('ulid')).toBe(false); // `status` loads it with the framework's runs
+      // the profile and course reference validated by the first load (beforeAll) are kept in the state dir:
+      // `list` parses nothing else, so it loads no zod; `status` reads rows from the store, which zod checks
+      expect(loadsZod).toBe(command === 'status');
     });
   });
 });

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
-import { remoteSparkEnv, sparkLauncherOf } from './silver-remote.ts';
+import { sparkLauncherOf } from './launcher-of.ts';
+import { remoteSparkEnv } from './silver-remote.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const EMR = {

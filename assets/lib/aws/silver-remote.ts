@@ -6,24 +6,12 @@ import type { LakehouseConfig } from '../config.ts';
 import type { ObjectStore } from '../object-key.ts';
 import { sparkEnv } from '../spark-env.ts';
 import { sparkPackageRoot } from '../spark-python.ts';
-import { awsClientConfig, awsLocations, parseS3Uri } from './aws-clients.ts';
+import { awsLocations, parseS3Uri } from './aws-clients.ts';
 import { ensureDepsArchive } from './deps-archive.ts';
 import { emrPythonTarget, pythonDepsLaunch } from './emr-python.ts';
-import { EmrServerlessLauncher } from './emr-serverless-launcher.ts';
 import { type BundleDeps, buildJobBundle, uploadJobBundle } from './job-bundle.ts';
 import { type RemotePipesJobResult, runRemotePipesJob } from './remote-pipes-job.ts';
 import type { SparkLauncher } from './spark-launcher.ts';
-
-/** The profile's launcher (EMR Serverless), or undefined when Spark runs locally. */
-export function sparkLauncherOf(config: LakehouseConfig): SparkLauncher | undefined {
-  const emr = config.launcher.emr;
-  if (config.launcher.kind !== 'emr-serverless' || !emr) return undefined;
-  return new EmrServerlessLauncher({
-    applicationId: emr.applicationId,
-    executionRoleArn: emr.executionRoleArn,
-    client: awsClientConfig(config),
-  });
-}
 
 /** What a driver on the service needs of `sparkEnv`: the catalog, the warehouse, S3, the emulator endpoint. */
 const REMOTE_ENV =

@@ -1,8 +1,9 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { type ErrorCode, FrameworkError } from '../../errors/index.ts';
+import type { Zod } from '../../validation/index.ts';
 
 /** A dbt run artifact (run_results.json, sources.json): its metadata, one result per node, the time taken. */
-export const resultsArtifactSchema = <R extends z.ZodType>(result: R) =>
+export const resultsArtifactSchema = <R extends z.ZodType>(z: Zod, result: R) =>
   z.object({
     metadata: z.object({ dbt_version: z.string(), invocation_id: z.string().nullish() }),
     results: z.array(result),

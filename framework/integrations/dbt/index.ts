@@ -30,7 +30,7 @@ export {
   type DbtNodeResult,
   type DbtRunResults,
   parseRunResults,
-  RunResultsSchema,
+  runResultsSchema,
   testCheckResult,
 } from './run-results.ts';
 export {
@@ -40,5 +40,5 @@ export {
   freshnessCheckResult,
   freshnessErrorsFromLog,
   parseSourcesJson,
-  SourcesJsonSchema,
+  sourcesJsonSchema,
 } from './source-freshness.ts';

@@ -259,7 +259,7 @@ export function translateManifest(manifest: DbtManifest, opts: TranslateOptions 
     };
     testsByAsset.set(attached, [...(testsByAsset.get(attached) ?? []), spec]);
   }
-  for (const list of testsByAsset.values()) list.sort((a, b) => a.name.localeCompare(b.name));
+  for (const list of testsByAsset.values()) list.sort((a, b) => compareCodeUnits(a.name, b.name));
 
   const macroVersion = projectMacroVersions(manifest);
   const specs: DbtModelSpec[] = models.map((m) => {

@@ -1,29 +1,32 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { CheckResult, Metadata } from '../../definitions/index.ts';
 import { md } from '../../definitions/index.ts';
+import { lazySchema, type Zod } from '../../validation/index.ts';
 import { parseDbtArtifact, resultsArtifactSchema } from './artifact.ts';
 import type { DbtTestSpec } from './manifest.ts';
 
 /** One node's result in dbt's `run_results.json` (v6). */
-const NodeResultSchema = z.object({
-  unique_id: z.string(),
-  /** Models: success | error | skipped; tests: pass | warn | fail | error | skipped. */
-  status: z.string(),
-  execution_time: z.number().default(0),
-  message: z.string().nullish(),
-  failures: z.number().int().nullish(),
-  adapter_response: z.looseObject({ rows_affected: z.number().nullish() }).default({}),
-  compiled_code: z.string().nullish(),
-  relation_name: z.string().nullish(),
-});
-export type DbtNodeResult = z.infer<typeof NodeResultSchema>;
+const nodeResultSchema = (z: Zod) =>
+  z.object({
+    unique_id: z.string(),
+    /** Models: success | error | skipped; tests: pass | warn | fail | error | skipped. */
+    status: z.string(),
+    execution_time: z.number().default(0),
+    message: z.string().nullish(),
+    failures: z.number().int().nullish(),
+    adapter_response: z.looseObject({ rows_affected: z.number().nullish() }).default({}),
+    compiled_code: z.string().nullish(),
+    relation_name: z.string().nullish(),
+  });
+export type DbtNodeResult = z.infer<ReturnType<typeof nodeResultSchema>>;
 
-export const RunResultsSchema = resultsArtifactSchema(NodeResultSchema);
-export type DbtRunResults = z.infer<typeof RunResultsSchema>;
+/** `run_results.json`, built on first use (loading a dbt project parses none). */
+export const runResultsSchema = lazySchema((z) => resultsArtifactSchema(z, nodeResultSchema(z)));
+export type DbtRunResults = z.infer<ReturnType<typeof runResultsSchema>>;
 
 /** Parses `run_results.json`; the error names the file and the first bad field. */
 export function parseRunResults(raw: unknown, file = 'run_results.json'): DbtRunResults {
-  return parseDbtArtifact(RunResultsSchema, raw, {
+  return parseDbtArtifact(runResultsSchema(), raw, {
     file,
     artifact: 'run_results.json',
     code: 'DBT_RUN_RESULTS_INVALID',

@@ -1,48 +1,55 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { CheckResult, Metadata } from '../../definitions/index.ts';
 import { md } from '../../definitions/index.ts';
+import { lazySchema, type Zod } from '../../validation/index.ts';
 import { parseDbtArtifact, resultsArtifactSchema } from './artifact.ts';
 import { type DbtFreshnessSpec, describeThreshold } from './manifest.ts';
 
-const ThresholdSchema = z.object({
-  count: z.number().int().nullish(),
-  period: z.enum(['minute', 'hour', 'day']).nullish(),
-});
+const thresholdSchema = (z: Zod) =>
+  z.object({
+    count: z.number().int().nullish(),
+    period: z.enum(['minute', 'hour', 'day']).nullish(),
+  });
 
-/** A table dbt could measure: how old its newest row is, and dbt's verdict. */
-const MeasuredSchema = z.object({
-  unique_id: z.string(),
-  status: z.enum(['pass', 'warn', 'error']),
-  max_loaded_at: z.string(),
-  snapshotted_at: z.string(),
-  max_loaded_at_time_ago_in_s: z.number(),
-  criteria: z
-    .object({
-      warn_after: ThresholdSchema.nullish(),
-      error_after: ThresholdSchema.nullish(),
-      filter: z.string().nullish(),
-    })
-    .default({}),
-  execution_time: z.number().default(0),
-});
+const freshnessResultSchema = (z: Zod) => {
+  const threshold = thresholdSchema(z);
+  /** A table dbt could measure: how old its newest row is, and dbt's verdict. */
+  const measured = z.object({
+    unique_id: z.string(),
+    status: z.enum(['pass', 'warn', 'error']),
+    max_loaded_at: z.string(),
+    snapshotted_at: z.string(),
+    max_loaded_at_time_ago_in_s: z.number(),
+    criteria: z
+      .object({
+        warn_after: threshold.nullish(),
+        error_after: threshold.nullish(),
+        filter: z.string().nullish(),
+      })
+      .default({}),
+    execution_time: z.number().default(0),
+  });
+  /** A table dbt could not measure (missing table, bad loaded_at query, …). */
+  const runtimeError = z.object({
+    unique_id: z.string(),
+    status: z.literal('runtime error'),
+    error: z.union([z.string(), z.number()]).nullish(),
+  });
+  return z.discriminatedUnion('status', [measured, runtimeError]);
+};
+export type DbtFreshnessResult = z.infer<ReturnType<typeof freshnessResultSchema>>;
 
-/** A table dbt could not measure (missing table, bad loaded_at query, …). */
-const RuntimeErrorSchema = z.object({
-  unique_id: z.string(),
-  status: z.literal('runtime error'),
-  error: z.union([z.string(), z.number()]).nullish(),
-});
-
-const FreshnessResultSchema = z.discriminatedUnion('status', [MeasuredSchema, RuntimeErrorSchema]);
-export type DbtFreshnessResult = z.infer<typeof FreshnessResultSchema>;
-
-/** dbt's `sources.json` (v3), written by `dbt source freshness`. */
-export const SourcesJsonSchema = resultsArtifactSchema(FreshnessResultSchema);
-export type DbtSourcesJson = z.infer<typeof SourcesJsonSchema>;
+/** dbt's `sources.json` (v3), written by `dbt source freshness`; built on first use. */
+export const sourcesJsonSchema = lazySchema((z) => resultsArtifactSchema(z, freshnessResultSchema(z)));
+export type DbtSourcesJson = z.infer<ReturnType<typeof sourcesJsonSchema>>;
 
 /** Parses `sources.json`; the error names the file and the first bad field. */
 export function parseSourcesJson(raw: unknown, file = 'sources.json'): DbtSourcesJson {
-  return parseDbtArtifact(SourcesJsonSchema, raw, { file, artifact: 'sources.json', code: 'DBT_SOURCES_JSON_INVALID' });
+  return parseDbtArtifact(sourcesJsonSchema(), raw, {
+    file,
+    artifact: 'sources.json',
+    code: 'DBT_SOURCES_JSON_INVALID',
+  });
 }
 
 /** Like `52 h` or `328 d`: precise enough to compare with thresholds in hours or days. */
@@ -137,7 +144,7 @@ export function freshnessCheckResult(
   };
 }
 
-const thresholdOf = (t: z.infer<typeof ThresholdSchema> | null | undefined) =>
+const thresholdOf = (t: z.infer<ReturnType<typeof thresholdSchema>> | null | undefined) =>
   t?.count != null && t.period != null ? describeThreshold({ count: t.count, period: t.period }) : undefined;
 
 const firstLine = (s: string) => s.trim().split('\n')[0]!.slice(0, 500);
