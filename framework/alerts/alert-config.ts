@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { UsageError } from '../errors/index.ts';
+import { lazySchema } from '../validation/index.ts';
 
 /** Where alerts go: a webhook, its payload format, and the asset groups it covers (all when empty). */
 export interface AlertConfig {
@@ -8,15 +8,18 @@ export interface AlertConfig {
   groups: string[];
 }
 
-const Env = z.object({
-  FAIRWAY_ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
-  FAIRWAY_ALERT_FORMAT: z.enum(['json', 'slack']).default('json'),
-  FAIRWAY_ALERT_GROUPS: z
-    .string()
-    .regex(/^[\w.-]+(,[\w.-]+)*$/, 'a comma-separated list of asset groups')
-    .optional()
-    .transform((v) => (v ? v.split(',') : [])),
-});
+// built on first use (a command that sends no alert never loads zod): see framework/validation
+const envSchema = lazySchema((z) =>
+  z.object({
+    FAIRWAY_ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
+    FAIRWAY_ALERT_FORMAT: z.enum(['json', 'slack']).default('json'),
+    FAIRWAY_ALERT_GROUPS: z
+      .string()
+      .regex(/^[\w.-]+(,[\w.-]+)*$/, 'a comma-separated list of asset groups')
+      .optional()
+      .transform((v) => (v ? v.split(',') : [])),
+  }),
+);
 
 /**
  * The alert webhook from the environment (`FAIRWAY_ALERT_WEBHOOK_URL`, `FAIRWAY_ALERT_FORMAT` json|slack,
@@ -24,7 +27,7 @@ const Env = z.object({
  */
 export function alertConfigFrom(env: NodeJS.ProcessEnv = process.env): AlertConfig | undefined {
   const blank = (v: string | undefined) => (v?.trim() ? v.trim() : undefined);
-  const parsed = Env.safeParse({
+  const parsed = envSchema().safeParse({
     FAIRWAY_ALERT_WEBHOOK_URL: blank(env.FAIRWAY_ALERT_WEBHOOK_URL),
     FAIRWAY_ALERT_FORMAT: blank(env.FAIRWAY_ALERT_FORMAT),
     FAIRWAY_ALERT_GROUPS: blank(env.FAIRWAY_ALERT_GROUPS),

@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { UsageError } from '../errors/index.ts';
+import { lazySchema } from '../validation/index.ts';
 
 /** Where OpenLineage events go, and under which job namespace. */
 export type OpenLineageConfig =
@@ -17,27 +17,28 @@ export type OpenLineageConfig =
       timeoutMs: number;
     };
 
-const Env = z.object({
-  FAIRWAY_OPENLINEAGE_TRANSPORT: z.enum(['off', 'file', 'http', 'console']).default('off'),
-  FAIRWAY_OPENLINEAGE_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
-  FAIRWAY_OPENLINEAGE_ENDPOINT: z
-    .string()
-    .regex(/^[\w./-]*$/, 'a URL path such as api/v1/lineage')
-    .default('api/v1/lineage'),
-  FAIRWAY_OPENLINEAGE_API_KEY: z.string().optional(),
-  FAIRWAY_OPENLINEAGE_NAMESPACE: z
-    .string()
-    .regex(/^[\w.:/-]+$/, 'a job namespace of letters, digits and . _ : / -')
-    .default('fairway'),
-  FAIRWAY_OPENLINEAGE_TIMEOUT_MS: z.coerce
-    .number({ error: 'a number of milliseconds' })
-    .int('a whole number of milliseconds')
-    .min(100, 'at least 100 (milliseconds)')
-    .max(60_000, 'at most 60000 (milliseconds)')
-    .default(5_000),
-});
-
-const KEYS = Object.keys(Env.shape) as (keyof z.infer<typeof Env>)[];
+// built on first use (a command that emits no lineage never loads zod): see framework/validation
+const envSchema = lazySchema((z) =>
+  z.object({
+    FAIRWAY_OPENLINEAGE_TRANSPORT: z.enum(['off', 'file', 'http', 'console']).default('off'),
+    FAIRWAY_OPENLINEAGE_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
+    FAIRWAY_OPENLINEAGE_ENDPOINT: z
+      .string()
+      .regex(/^[\w./-]*$/, 'a URL path such as api/v1/lineage')
+      .default('api/v1/lineage'),
+    FAIRWAY_OPENLINEAGE_API_KEY: z.string().optional(),
+    FAIRWAY_OPENLINEAGE_NAMESPACE: z
+      .string()
+      .regex(/^[\w.:/-]+$/, 'a job namespace of letters, digits and . _ : / -')
+      .default('fairway'),
+    FAIRWAY_OPENLINEAGE_TIMEOUT_MS: z.coerce
+      .number({ error: 'a number of milliseconds' })
+      .int('a whole number of milliseconds')
+      .min(100, 'at least 100 (milliseconds)')
+      .max(60_000, 'at most 60000 (milliseconds)')
+      .default(5_000),
+  }),
+);
 
 /**
  * OpenLineage emission from the environment: `FAIRWAY_OPENLINEAGE_TRANSPORT` off (default) | file | http |
@@ -47,7 +48,8 @@ const KEYS = Object.keys(Env.shape) as (keyof z.infer<typeof Env>)[];
  */
 export function openLineageConfigFrom(env: NodeJS.ProcessEnv = process.env): OpenLineageConfig | undefined {
   const blank = (v: string | undefined) => (v?.trim() ? v.trim() : undefined);
-  const parsed = Env.safeParse(Object.fromEntries(KEYS.map((k) => [k, blank(env[k])])));
+  const schema = envSchema();
+  const parsed = schema.safeParse(Object.fromEntries(Object.keys(schema.shape).map((k) => [k, blank(env[k])])));
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = String(issue.path[0]);

@@ -7,7 +7,7 @@ import { DefinitionError, FrameworkError, UsageError } from '../errors/index.ts'
 import { type AssetGraph, buildGraph } from '../graph/index.ts';
 import { rootLogger } from '../logging/index.ts';
 import { defaultStorePath, openStore, type Store } from '../storage/index.ts';
-import { compiledTwinOf, enableTypeScript, isTypeScriptFile } from './typescript-loader.ts';
+import { compiledTwinOf, importTypeScript, isTypeScriptFile } from './typescript-loader.ts';
 
 export interface Project {
   root: string;
@@ -89,7 +89,8 @@ export async function loadProject(opts: LoadProjectOptions = {}): Promise<Projec
     const message = String(err?.message);
     if (
       err?.code === 'ERR_REQUIRE_CYCLE_MODULE' ||
-      /Cannot require\(\) ES Module|await is only valid in async functions and the top level bodies of modules/.test(
+      // Node's own CommonJS loader, or tsx's transform of the file to CommonJS (esbuild)
+      /Cannot require\(\) ES Module|await is only valid in async functions and the top level bodies of modules|Top-level await is currently not supported with the "cjs" output format/.test(
         message,
       )
     ) {
@@ -121,8 +122,10 @@ export async function loadProject(opts: LoadProjectOptions = {}): Promise<Projec
  */
 async function importDefinitions(file: string, ctx: DefinitionsContext): Promise<unknown> {
   const twin = compiledTwinOf(file);
-  if (!twin && isTypeScriptFile(file)) await enableTypeScript();
-  const mod = (await import(pathToFileURL(twin ?? file).href)) as { default?: unknown };
+  const url = pathToFileURL(twin ?? file).href;
+  const mod = (!twin && isTypeScriptFile(file) ? await importTypeScript(url) : await import(url)) as {
+    default?: unknown;
+  };
   return typeof mod.default === 'function'
     ? await (mod.default as (ctx: DefinitionsContext) => unknown)(ctx)
     : mod.default;

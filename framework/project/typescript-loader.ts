@@ -32,19 +32,26 @@ export function compiledTwinOf(file: string): string | undefined {
   return existsSync(twin) ? twin : undefined;
 }
 
-let enabled = false;
+/** Imports with tsx, scoped to the module trees it imports: registered once, on first need. */
+let tsImport: Promise<(url: string) => Promise<unknown>> | undefined;
 
 /**
- * Lets `import()` load TypeScript, for a definitions file written in it: registers tsx, once, on first need,
- * so commands that load no TypeScript (`--help`, compiled or JavaScript definitions) never pay for it.
+ * Imports a definitions module written in TypeScript. tsx is registered on first need, so commands that load
+ * no TypeScript (`--help`, compiled or JavaScript definitions) never pay for it, and in a namespace of its own:
+ * it transforms the definitions and what they import, not the modules Fairway imports later on demand (its
+ * compiled execution and scheduling chunks, which a global registration sent through esbuild again: ~80 ms of
+ * a `status`).
  */
-export async function enableTypeScript(): Promise<void> {
-  if (enabled) return;
-  enabled = true;
+export function importTypeScript(url: string): Promise<unknown> {
   // this module is TypeScript itself when a loader already runs Fairway (tsx, vitest): nothing to add
-  if (import.meta.url.endsWith('.ts')) return;
+  if (import.meta.url.endsWith('.ts')) return import(url);
+  tsImport ??= registerTypeScript();
+  return tsImport.then((load) => load(url));
+}
+
+async function registerTypeScript(): Promise<(url: string) => Promise<unknown>> {
   const { register: registerTsx } = await import('tsx/esm/api');
-  registerTsx();
+  const api = registerTsx({ namespace: 'fairway-definitions' });
   // compiled in a checkout: Fairway's sources that the definitions import are served compiled too
   // (compiled-twin-hooks.mjs); an installed package has no sources, nothing to redirect
   const checkout = compiledCheckout();
@@ -52,4 +59,5 @@ export async function enableTypeScript(): Promise<void> {
     const data = { root: pathToFileURL(checkout.root + sep).href, dist: pathToFileURL(checkout.dist + sep).href };
     register('./compiled-twin-hooks.mjs', import.meta.url, { data });
   }
+  return (url) => api.import(url, import.meta.url);
 }

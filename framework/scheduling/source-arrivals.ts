@@ -1,37 +1,44 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { AssetKey } from '../definitions/index.ts';
 import type { StalenessResult } from '../staleness/index.ts';
 import type { MaterializationRecord } from '../storage/index.ts';
+import { lazySchema } from '../validation/index.ts';
 
 /**
  * A source version seen but not yet materialized. `since` starts the freshness clock (first change
  * seen); `stable_since` is when the current version was first seen, for the settle rule.
  */
-export const SourceArrivalSchema = z.object({ version: z.string(), since: z.string(), stable_since: z.string() });
-export type SourceArrival = z.infer<typeof SourceArrivalSchema>;
+export interface SourceArrival {
+  version: string;
+  since: string;
+  stable_since: string;
+}
 
 /** `asset_key|partition_key` → arrival. Persisted as the `daemon:source_arrivals` cursor. */
 export type SourceArrivals = Record<string, SourceArrival>;
-const SourceArrivalsSchema = z.record(z.string(), SourceArrivalSchema);
+// built on first parse (a `status` reads no cursor): see framework/validation
+const sourceArrivalsSchema = lazySchema((z) =>
+  z.record(z.string(), z.object({ version: z.string(), since: z.string(), stable_since: z.string() })),
+);
 export const SOURCE_ARRIVALS_CURSOR = 'daemon:source_arrivals';
 
 /** Parses the cursor; a missing or unreadable one starts empty (arrival clocks restart from now). */
 export function parseSourceArrivals(text: string | undefined): SourceArrivals {
-  return parseCursor(text, SourceArrivalsSchema);
+  return parseCursor(text, sourceArrivalsSchema);
 }
 
 /** Pending data of policy partitions on the last tick (`asset|partition` → pending); see `remembered`. */
 export const PENDING_CURSOR = 'daemon:pending';
-const PendingMemorySchema = z.record(z.string(), z.object({ since: z.string(), what: z.string() }));
+const pendingMemorySchema = lazySchema((z) => z.record(z.string(), z.object({ since: z.string(), what: z.string() })));
 
 export function parsePendingMemory(text: string | undefined): Map<string, { since: string; what: string }> {
-  return new Map(Object.entries(parseCursor(text, PendingMemorySchema)));
+  return new Map(Object.entries(parseCursor(text, pendingMemorySchema)));
 }
 
-function parseCursor<T>(text: string | undefined, schema: z.ZodType<Record<string, T>>): Record<string, T> {
+function parseCursor<T>(text: string | undefined, schema: () => z.ZodType<Record<string, T>>): Record<string, T> {
   if (!text) return {};
   try {
-    const parsed = schema.safeParse(JSON.parse(text));
+    const parsed = schema().safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : {};
   } catch {
     return {};

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { withBusyRetry } from './busy-retry.ts';
 import { applyMigrations } from './migrations.ts';
@@ -7,6 +9,25 @@ import { StoreError } from './store-error.ts';
 // better-sqlite3's JavaScript (13 CommonJS modules) is required when a database is first opened, not at import:
 // `list` imports the storage but never opens it.
 const require = createRequire(import.meta.url);
+
+let addon: string | null | undefined;
+/**
+ * better-sqlite3's native addon where its install builds or downloads it (`build/Release`), given to it directly:
+ * its own lookup (the `bindings` package) first fails to require two other paths, an error with a stack each
+ * (~2 ms of a `status`). Undefined when it is not there (a debug build, another layout): better-sqlite3 looks.
+ */
+function addonPath(): string | undefined {
+  if (addon === undefined) {
+    const path = join(
+      dirname(require.resolve('better-sqlite3/package.json')),
+      'build',
+      'Release',
+      'better_sqlite3.node',
+    );
+    addon = existsSync(path) ? path : null;
+  }
+  return addon ?? undefined;
+}
 
 /**
  * The connection every SQLite storage shares: one WAL-mode file used by the CLI, the UI server and the daemon
@@ -29,7 +50,8 @@ export class SqliteDb {
   constructor(path: string, opts: { busyTimeoutMs?: number } = {}) {
     this.path = path;
     const Sqlite = require('better-sqlite3') as typeof Database;
-    this.handle = new Sqlite(path);
+    const nativeBinding = addonPath();
+    this.handle = new Sqlite(path, nativeBinding ? { nativeBinding } : {});
     try {
       this.handle.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
       withBusyRetry(() => this.handle.pragma('journal_mode = WAL'));
