@@ -44,6 +44,15 @@ function attempt(store: Store, partition: string): void {
   });
 }
 
+/** Copies of `lists`, each identified as `list <i>` (what a kept check is keyed by). */
+function identifiedLists(lists: readonly (readonly string[])[]): string[][] {
+  return lists.map((l, i) => {
+    const list = [...l];
+    identifyKnownList(list, `list ${i}`);
+    return list;
+  });
+}
+
 function materialize(store: Store, partitions: readonly string[]): void {
   for (const p of partitions) record(store, 'x.a', p);
   // another asset's partitions share the key ranges and must not count
@@ -118,11 +127,7 @@ describe('knownAndMaterialized', () => {
       fc.property(fc.array(step, { maxLength: 30 }), (steps) => {
         const store = openStore(':memory:');
         try {
-          const identified = lists.map((l, i) => {
-            const list = [...l];
-            identifyKnownList(list, `list ${i}`);
-            return list;
-          });
+          const identified = identifiedLists(lists);
           for (const s of steps) {
             if (s.op === 'materialize') record(store, 'x.a', s.p);
             else if (s.op === 'attempt') attempt(store, s.p);
@@ -202,11 +207,7 @@ describe('knownAndMaterialized', () => {
           const store = openStore(path);
           const raw = new Database(path);
           try {
-            const identified = lists.map((l, i) => {
-              const list = [...l];
-              identifyKnownList(list, `list ${i}`);
-              return list;
-            });
+            const identified = identifiedLists(lists);
             for (const s of steps) {
               if (s.op === 'materialize') record(store, 'x.a', s.p);
               else if (s.op === 'attempt') attempt(store, s.p);

@@ -86,6 +86,21 @@ type Op =
   | { kind: 'check'; asset: string; partition: string; run: string; name: string; passed: boolean }
   | { kind: 'crash'; asset: string; partition: string; run: string };
 
+/** A materialization of `asset`'s partition with nothing but its key: what the key generation tests write. */
+function recordFirst(store: Store, asset: string, partition: string): void {
+  store.recordMaterialization({
+    asset_key: asset,
+    partition_key: partition,
+    run_id: 'r',
+    ts: 't',
+    data_version: 'v',
+    code_version: 'c',
+    input_versions: {},
+    deps: [],
+    metadata: {},
+  });
+}
+
 const target = {
   asset: fc.constantFrom(...ASSETS),
   partition: fc.constantFrom(...PARTITIONS),
@@ -217,18 +232,7 @@ describe('partition state', () => {
   it("moves an asset's materialized key generation when its set of materialized partitions changes", () => {
     const store = openStore(join(dir, 'fairway.db'));
     const generation = (asset: string) => store.knownKeyCheck(asset).generation;
-    const materialize = (asset: string, p: string) =>
-      store.recordMaterialization({
-        asset_key: asset,
-        partition_key: p,
-        run_id: 'r',
-        ts: 't',
-        data_version: 'v',
-        code_version: 'c',
-        input_versions: {},
-        deps: [],
-        metadata: {},
-      });
+    const materialize = (asset: string, p: string) => recordFirst(store, asset, p);
     const attempt = (p: string) =>
       store.recordStepAttempt({
         asset_key: 'a',
@@ -375,17 +379,7 @@ describe('partition state', () => {
     const store = openStore(path);
     const check = { generation: 2, known: 'list', missing: ['p=3'], extra: [] };
     expect(store.knownKeyCheck('a')).toEqual({ generation: 2, kept: check });
-    store.recordMaterialization({
-      asset_key: 'a',
-      partition_key: 'p=3',
-      run_id: 'r',
-      ts: 't',
-      data_version: 'v',
-      code_version: 'c',
-      input_versions: {},
-      deps: [],
-      metadata: {},
-    });
+    recordFirst(store, 'a', 'p=3');
     expect(store.knownKeyCheck('a')).toEqual({
       generation: 3,
       kept: check,

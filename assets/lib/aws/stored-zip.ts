@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Zippable } from 'fflate';
+import { byName } from '../inbox.ts';
 
 /**
  * fflate, required on the first zip: its module builds its tables when evaluated (~10 ms), and every load of the
@@ -27,7 +28,7 @@ const EPOCH = new Date(1980, 0, 1, 0, 0, 0);
 const FILE_MODE = { os: 3, attrs: (0o100644 << 16) >>> 0 };
 
 function sortedZip(entries: readonly ZipEntry[], level: 0 | 6): Buffer {
-  const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const sorted = [...entries].sort(byName);
   const files: Zippable = {};
   for (const { name, data } of sorted) files[name] = [data, { level, mtime: EPOCH, ...FILE_MODE }];
   return Buffer.from(zipSync(files));
