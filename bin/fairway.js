@@ -5,9 +5,12 @@
 // In a Fairway checkout (the sources are beside dist/) a source newer than the last build rebuilds dist/
 // first (esbuild, about half a second), so an edited .ts file never runs stale; FAIRWAY_FROM_SOURCE=1 runs
 // the TypeScript through tsx instead, as does a checkout whose sources do not compile.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import module from 'node:module';
-import { fileURLToPath } from 'node:url';
+// Built-ins from process.getBuiltinModule, not `import`: an ES import of node:fs builds its facade, which loads
+// fs/promises, readline and the streams (see builtinsFromProcess in scripts/build.mjs).
+const { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } =
+  process.getBuiltinModule('node:fs');
+const module = process.getBuiltinModule('node:module');
+const { fileURLToPath } = process.getBuiltinModule('node:url');
 
 module.enableCompileCache?.(); // Node ≥ 22.1: parsed and compiled modules cached on disk between runs
 // Stack traces name the TypeScript file and line when Fairway prints them (FAIRWAY_DEBUG=1). Not otherwise: with
@@ -19,6 +22,8 @@ const root = new URL('..', import.meta.url);
 const at = (path) => new URL(path, root);
 const pathOf = (path) => fileURLToPath(at(path));
 const isCheckout = existsSync(at('cli/main.ts'));
+/** Names under the compiled folders that the build skips (scripts/build.mjs `skipped`), besides `*.test.ts`. */
+const SKIPPED = new Set(['__pycache__', 'node_modules', 'fixtures']);
 
 let entry = at('dist/cli/index.js');
 if (isCheckout && (process.env.FAIRWAY_FROM_SOURCE === '1' || !(await ensureBuilt()))) {
@@ -46,7 +51,8 @@ function newestSource() {
     newest = Math.max(newest, stat.mtimeMs);
     if (!stat.isDirectory()) return;
     for (const name of readdirSync(path)) {
-      if (name !== '__pycache__' && name !== 'node_modules') visit(`${path}/${name}`);
+      // what the build skips (scripts/build.mjs `skipped`): tests and their fixtures are not compiled
+      if (!SKIPPED.has(name) && !name.endsWith('.test.ts')) visit(`${path}/${name}`);
     }
   };
   for (const d of ['cli', 'framework', 'ui', 'stack', 'assets', 'examples']) visit(pathOf(d)); // scripts/build.mjs SOURCE_DIRS

@@ -1,24 +1,32 @@
-import type { DirectedGraph } from 'graphology';
-import { topologicalGenerations } from 'graphology-dag';
 import { type AssetDefinition, type AssetKey, didYouMean } from '../definitions/index.ts';
 import { FrameworkError } from '../errors/index.ts';
+
+/** Each asset's direct neighbours in one direction: its parents (upstream) or its children (downstream). */
+export type Neighbours = ReadonlyMap<AssetKey, ReadonlySet<AssetKey>>;
 
 /**
  * The asset DAG (edges upstream → downstream) with the queries planning, staleness and selection need.
  * Immutable once built; build it with `buildGraph`. Every list it returns is sorted so output is stable.
+ * Two maps of sets, not a graph library: the queries are a few walks, and a graph package is ~5 ms of every
+ * command's start (bench/README.md, session 17).
  */
 export class AssetGraph<R = unknown> {
-  readonly #graph: DirectedGraph;
+  readonly #parents: Neighbours;
+  readonly #children: Neighbours;
   readonly #assets: ReadonlyMap<AssetKey, AssetDefinition<AssetKey, R>>;
   readonly #keys: readonly string[];
   #generations: string[][] | undefined;
   #position: Map<string, number> | undefined;
 
   /** Use `buildGraph`, which validates the graph is acyclic. */
-  constructor(graph: DirectedGraph, assets: ReadonlyMap<AssetKey, AssetDefinition<AssetKey, R>>) {
-    this.#graph = graph;
+  constructor(
+    edges: { parents: Neighbours; children: Neighbours },
+    assets: ReadonlyMap<AssetKey, AssetDefinition<AssetKey, R>>,
+  ) {
+    this.#parents = edges.parents;
+    this.#children = edges.children;
     this.#assets = assets;
-    this.#keys = graph.nodes().sort();
+    this.#keys = [...edges.parents.keys()].sort();
   }
 
   get size(): number {
@@ -30,7 +38,7 @@ export class AssetGraph<R = unknown> {
   }
 
   has(key: string): boolean {
-    return this.#graph.hasNode(key);
+    return this.#parents.has(key);
   }
 
   definition(key: string): AssetDefinition<AssetKey, R> {
@@ -40,22 +48,22 @@ export class AssetGraph<R = unknown> {
 
   parents(key: string): string[] {
     this.#assertKey(key);
-    return this.#graph.inNeighbors(key).sort();
+    return [...this.#parents.get(key)!].sort();
   }
 
   children(key: string): string[] {
     this.#assertKey(key);
-    return this.#graph.outNeighbors(key).sort();
+    return [...this.#children.get(key)!].sort();
   }
 
   /** Assets with no upstream. */
   roots(): string[] {
-    return this.#keys.filter((k) => this.#graph.inDegree(k) === 0);
+    return this.#keys.filter((k) => this.#parents.get(k)!.size === 0);
   }
 
   /** Assets nothing depends on. */
   sinks(): string[] {
-    return this.#keys.filter((k) => this.#graph.outDegree(k) === 0);
+    return this.#keys.filter((k) => this.#children.get(k)!.size === 0);
   }
 
   /**
@@ -92,7 +100,7 @@ export class AssetGraph<R = unknown> {
   }
 
   #levels(): string[][] {
-    this.#generations ??= topologicalGenerations(this.#graph).map((level) => level.sort());
+    this.#generations ??= generationsOf(this.#keys, this.#parents, this.#children);
     return this.#generations;
   }
 
@@ -122,20 +130,41 @@ export class AssetGraph<R = unknown> {
         found.add(neighbor);
         next.push(neighbor);
       };
-      for (const k of frontier) {
-        if (direction === 'in') this.#graph.forEachInNeighbor(k, visit);
-        else this.#graph.forEachOutNeighbor(k, visit);
-      }
+      const neighbours = direction === 'in' ? this.#parents : this.#children;
+      for (const k of frontier) neighbours.get(k)!.forEach(visit);
       frontier = next;
     }
     return found;
   }
 
   #assertKey(key: string): void {
-    if (!this.#graph.hasNode(key)) {
+    if (!this.#parents.has(key)) {
       throw new FrameworkError('ASSET_NOT_FOUND', `Asset '${key}' is not defined.${didYouMean(key, this.#keys)}`, {
         details: { asset_key: key },
       });
     }
   }
+}
+
+/**
+ * Kahn's algorithm a level at a time: the roots, then every asset whose parents are all in earlier levels.
+ * Each level sorted. The graph is acyclic (buildGraph checks), so every key is placed.
+ */
+function generationsOf(keys: readonly AssetKey[], parents: Neighbours, children: Neighbours): AssetKey[][] {
+  const waitingFor = new Map(keys.map((k) => [k, parents.get(k)!.size]));
+  const levels: AssetKey[][] = [];
+  let level = keys.filter((k) => waitingFor.get(k) === 0);
+  while (level.length > 0) {
+    levels.push(level);
+    const next: AssetKey[] = [];
+    for (const k of level) {
+      for (const child of children.get(k)!) {
+        const left = waitingFor.get(child)! - 1;
+        waitingFor.set(child, left);
+        if (left === 0) next.push(child);
+      }
+    }
+    level = next.sort();
+  }
+  return levels;
 }

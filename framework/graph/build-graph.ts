@@ -1,9 +1,7 @@
 import { relative } from 'node:path';
-import { DirectedGraph } from 'graphology';
-import { hasCycle } from 'graphology-dag';
 import { type AssetKey, type Definitions, unknownDependency } from '../definitions/index.ts';
 import { DefinitionError } from '../errors/index.ts';
-import { AssetGraph } from './asset-graph.ts';
+import { AssetGraph, type Neighbours } from './asset-graph.ts';
 
 /**
  * Builds the asset DAG from a definition set. Throws `DefinitionError` `ASSET_CYCLE` naming the full
@@ -14,18 +12,19 @@ import { AssetGraph } from './asset-graph.ts';
  * graph.topologicalOrder(); // ['bronze.raw', 'silver.clean', ...]
  */
 export function buildGraph<R = unknown>(defs: Definitions<R>): AssetGraph<R> {
-  const graph = new DirectedGraph();
   const keys = [...defs.assets.keys()].sort();
-  for (const key of keys) graph.addNode(key);
+  const parents = new Map(keys.map((k) => [k, new Set<AssetKey>()]));
+  const children = new Map(keys.map((k) => [k, new Set<AssetKey>()]));
   for (const a of defs.assets.values()) {
     for (const dep of a.deps) {
       // defineAssets already checks deps; this guards hand-built definition sets.
-      if (!graph.hasNode(dep)) throw unknownDependency(a, dep, keys);
-      graph.mergeEdge(dep, a.key);
+      if (!parents.has(dep)) throw unknownDependency(a, dep, keys);
+      parents.get(a.key)!.add(dep);
+      children.get(dep)!.add(a.key);
     }
   }
-  if (hasCycle(graph)) {
-    const cycle = findCycle(graph, keys)!;
+  const cycle = findCycle(children, keys);
+  if (cycle) {
     const files = [...new Set(cycle.map((k) => displayPath(defs.assets.get(k)!.sourceFile)))];
     const path = [...cycle, cycle[0]].join(' → ');
     throw new DefinitionError(
@@ -34,11 +33,11 @@ export function buildGraph<R = unknown>(defs: Definitions<R>): AssetGraph<R> {
       { asset_keys: cycle, files },
     );
   }
-  return new AssetGraph(graph, defs.assets);
+  return new AssetGraph({ parents, children }, defs.assets);
 }
 
 /** One cycle as a key path, found deterministically and rotated to start at its smallest key. */
-function findCycle(graph: DirectedGraph, sortedKeys: readonly AssetKey[]): AssetKey[] | undefined {
+function findCycle(children: Neighbours, sortedKeys: readonly AssetKey[]): AssetKey[] | undefined {
   const ON_PATH = 1;
   const DONE = 2;
   const state = new Map<AssetKey, number>();
@@ -46,7 +45,7 @@ function findCycle(graph: DirectedGraph, sortedKeys: readonly AssetKey[]): Asset
     if (state.has(root)) continue;
     // Iterative DFS: a long dependency chain must not overflow the call stack.
     const path: AssetKey[] = [root];
-    const pending: Iterator<AssetKey>[] = [graph.outNeighbors(root).sort().values()];
+    const pending: Iterator<AssetKey>[] = [[...children.get(root)!].sort().values()];
     state.set(root, ON_PATH);
     while (path.length > 0) {
       const next = pending[pending.length - 1]!.next();
@@ -65,7 +64,7 @@ function findCycle(graph: DirectedGraph, sortedKeys: readonly AssetKey[]): Asset
       if (s === undefined) {
         state.set(child, ON_PATH);
         path.push(child);
-        pending.push(graph.outNeighbors(child).sort().values());
+        pending.push([...children.get(child)!].sort().values());
       }
     }
   }

@@ -86,7 +86,7 @@ describe('--help, list and status import none of the heavy modules', () => {
     expect(heavy).toEqual([]);
     // Fairway runs compiled (dist/); tsx is loaded only for a definitions file in TypeScript
     expect([...packages].filter((p) => ['tsx', 'esbuild'].includes(p))).toEqual([]);
-    expect([...packages].filter((p) => ['better-sqlite3', 'pino', 'zod', 'graphology'].includes(p))).toEqual([]);
+    expect([...packages].filter((p) => ['better-sqlite3', 'pino', 'zod'].includes(p))).toEqual([]);
     expect(loadsZod).toBe(false);
   });
 

@@ -3,6 +3,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -50,6 +51,21 @@ describe('the compiled CLI', () => {
     expect(second.exitCode, second.stderr).toBe(0);
     expect(second.stdout).toContain('gold.orders_summary');
     expect(second.stderr).not.toMatch(/compiled/);
+    // a test is not compiled: editing one rebuilds nothing
+    const future = new Date(Date.now() + 60_000);
+    utimesSync(join(dir, 'framework', 'graph', 'asset-graph.test.ts'), future, future);
+    const third = await run(dir, [...hello, 'list']);
+    expect(third.exitCode, third.stderr).toBe(0);
+    expect(third.stderr).not.toMatch(/compiled/);
+    // Node built-ins come from process.getBuiltinModule, not ES imports (whose facades load far more)
+    const compiled = readdirSync(join(dir, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.js'),
+    );
+    expect(compiled.length).toBeGreaterThan(50);
+    const importing = compiled.filter((f) =>
+      /^import[^;]*from "node:/m.test(readFileSync(join(dir, 'dist', f), 'utf8')),
+    );
+    expect(importing).toEqual([]);
   });
 
   it('an edited source is rebuilt before it runs, and stack traces name the TypeScript line', async () => {

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { builtinsFromProcess } from './build.mjs';
+
+describe("the build's imports of Node built-ins", () => {
+  it('become process.getBuiltinModule for named, renamed, default and namespace imports', () => {
+    const out = builtinsFromProcess(
+      [
+        'import { readFileSync, writeFileSync as write } from "node:fs";',
+        'import path from "node:path";',
+        'import * as os from "node:os";',
+        'import mod, { createRequire } from "node:module";',
+        'import { x } from "./local.js";',
+        'const s = \'import { y } from "node:fs";\';',
+      ].join('\n'),
+    );
+    expect(out.split('\n')).toEqual([
+      'const { readFileSync, writeFileSync: write } = process.getBuiltinModule("node:fs");',
+      'const path = process.getBuiltinModule("node:path");',
+      'const os = process.getBuiltinModule("node:os");',
+      'const mod = process.getBuiltinModule("node:module"); const { createRequire } = mod;',
+      'import { x } from "./local.js";',
+      'const s = \'import { y } from "node:fs";\';',
+    ]);
+  });
+
+  it('keep the line count of a statement spread over lines, so source maps still match', () => {
+    const text = 'import {\n  existsSync,\n  readFileSync as read\n} from "node:fs";\nuse(read);';
+    const out = builtinsFromProcess(text);
+    expect(out.split('\n')).toHaveLength(text.split('\n').length);
+    expect(out.split('\n')[0]).toBe('const { existsSync, readFileSync: read } = process.getBuiltinModule("node:fs");');
+    expect(out.split('\n')[4]).toBe('use(read);');
+  });
+
+  it('match what esbuild prints: no ES import of a built-in is left in its output', async () => {
+    const esbuild = await import('esbuild');
+    const names = Array.from({ length: 12 }, (_, i) => `averyveryverylongname${i}`);
+    const source = [
+      `import { ${names.map((n) => `readFileSync as ${n}`).join(', ')} } from 'node:fs';`,
+      "import { setTimeout as sleep } from 'node:timers/promises';",
+      "import * as path from 'node:path';",
+      "import os from 'node:os';",
+      `export const used = [${names.join(', ')}, sleep, path, os];`,
+    ].join('\n');
+    const { code } = await esbuild.transform(source, { loader: 'ts', format: 'esm' });
+    expect(code).toMatch(/from "node:fs"/); // what the rewrite has to find
+    const out = builtinsFromProcess(code);
+    expect(out).not.toMatch(/from "node:/);
+    expect(out).toContain('const { setTimeout: sleep } = process.getBuiltinModule("node:timers/promises");');
+  });
+});
