@@ -1,5 +1,5 @@
 import { UsageError } from '../framework/errors/index.ts';
-import { reapDeadRuns } from '../framework/execution/index.ts';
+import { reapDeadRuns } from '../framework/judging/index.ts';
 import type { Project } from '../framework/project/index.ts';
 import { ACTIVE_RUN_STATUSES } from '../framework/states/index.ts';
 import type { RunRecord } from '../framework/storage/index.ts';

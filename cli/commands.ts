@@ -1,15 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import pc from 'picocolors';
+import { writtenTogether } from '../framework/definitions/index.ts';
 import { UsageError } from '../framework/errors/index.ts';
-import {
-  matchesPartitionFilter,
-  parsePartitionFilter,
-  reapDeadRuns,
-  writtenTogether,
-} from '../framework/execution/index.ts';
+import { worstFreshness } from '../framework/freshness/index.ts';
+import { matchesPartitionFilter, parsePartitionFilter, reapDeadRuns } from '../framework/judging/index.ts';
 import { loadStatus, type Project } from '../framework/project/index.ts';
-import { worstFreshness } from '../framework/scheduling/index.ts';
 import { resolveSelection } from '../framework/selection/index.ts';
 import {
   describeCause,

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pc from 'picocolors';
 import { UsageError } from '../framework/errors/index.ts';
-import { ComputeLogTail, reapDeadRuns } from '../framework/execution/index.ts';
+import { ComputeLogTail } from '../framework/execution/index.ts';
+import { reapDeadRuns } from '../framework/judging/index.ts';
 import type { Project } from '../framework/project/index.ts';
 import type { RunRecord } from '../framework/storage/index.ts';
 import { colorStatus, eventLine } from './output.ts';

@@ -1,5 +1,6 @@
 import { UsageError } from '../framework/errors/index.ts';
-import { forgetRunsBefore, reapDeadRuns } from '../framework/execution/index.ts';
+import { forgetRunsBefore } from '../framework/execution/index.ts';
+import { reapDeadRuns } from '../framework/judging/index.ts';
 import type { Project } from '../framework/project/index.ts';
 import type { RetentionResult } from '../framework/storage/index.ts';
 import { printJson, textTable } from './output.ts';

@@ -5,7 +5,7 @@ import {
   type FreshnessState,
   type PartitionFreshness,
   worstFreshness,
-} from '../framework/scheduling/index.ts';
+} from '../framework/freshness/index.ts';
 import { exceptionsOf } from '../framework/staleness/index.ts';
 import type { FreshnessDetail, FreshnessSummary, PartitionFreshnessView } from './api-schemas.ts';
 

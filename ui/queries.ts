@@ -1,7 +1,7 @@
 import { resolve, sep } from 'node:path';
 import type { Metadata, PartitionsDefinition } from '../framework/definitions/index.ts';
 import { UsageError } from '../framework/errors/index.ts';
-import { reapDeadRuns } from '../framework/execution/index.ts';
+import { reapDeadRuns } from '../framework/judging/index.ts';
 import { loadStatus, type Project, type StatusCache } from '../framework/project/index.ts';
 import {
   describeCause,

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
-import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
+import { didYouMean } from '../../framework/definitions/index.ts';
 import { FrameworkError } from '../../framework/errors/index.ts';
 import { CONFIG_SCHEMA_MODULE, checkedSchema, KNOWN_KEYS, type RawConfig, sameSparkMaster } from './config-schema.ts';
 import { moduleTexts, validatedOnce } from './validated-once.ts';
@@ -192,13 +192,14 @@ function describeIssue(
 ): ConfigError {
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
-    const best = closest(key, [...KNOWN_KEYS]);
-    const hint = distance(key, best) <= Math.max(3, Math.floor(key.length / 3)) ? ` Did you mean '${best}'?` : '';
-    return new ConfigError(`${relFile}: unknown key '${key}'.${hint} Known keys: ${KNOWN_KEYS.join(', ')}.`, {
-      file: relFile,
-      key,
-      profile,
-    });
+    return new ConfigError(
+      `${relFile}: unknown key '${key}'.${didYouMean(key, KNOWN_KEYS)} Known keys: ${KNOWN_KEYS.join(', ')}.`,
+      {
+        file: relFile,
+        key,
+        profile,
+      },
+    );
   }
   const key = String(issue.path[0] ?? '');
   const where = fromEnv.has(key) ? `environment variable ${key} (overriding ${relFile})` : `${relFile}: key ${key}`;

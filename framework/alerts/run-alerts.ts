@@ -1,6 +1,6 @@
 import type { RunSummary } from '../definitions/index.ts';
+import type { FreshnessResult } from '../freshness/index.ts';
 import type { AssetGraph } from '../graph/index.ts';
-import type { FreshnessResult } from '../scheduling/index.ts';
 import { exceptionsOf } from '../staleness/index.ts';
 import type { Store } from '../storage/index.ts';
 import type { AlertConfig } from './alert-config.ts';

@@ -203,6 +203,10 @@ export function didYouMean(key: string, candidates: readonly string[]): string {
   return distance(key, best) <= Math.max(3, Math.floor(key.length / 3)) ? ` Did you mean '${best}'?` : '';
 }
 
+/** Outputs written together, all or none (a multi-asset that cannot subset); `[key]` otherwise. */
+export const writtenTogether = (def: AssetDefinition<AssetKey, unknown>): readonly AssetKey[] =>
+  def.multi && !def.multi.canSubset ? def.multi.outputs : [def.key];
+
 /** The partition mapping a step of `asset` uses for upstream `dep`. */
 export function partitionMappingOf(
   asset: AssetDefinition<AssetKey, unknown>,

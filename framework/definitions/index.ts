@@ -48,6 +48,7 @@ export {
   type TableRead,
   type TableRef,
   unknownDependency,
+  writtenTogether,
 } from './definitions.ts';
 export {
   GridKeys,

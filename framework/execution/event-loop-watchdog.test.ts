@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { asset } from '../definitions/index.ts';
+import { isGroupAlive, reapDeadRuns } from '../judging/index.ts';
 import { defaultStorePath, openStore } from '../storage/index.ts';
-import { isGroupAlive, reapDeadRuns } from './index.ts';
 import { runPlanForTest, runRecordForTest } from './run-plan-for-test.ts';
 import { stopBlockedRun } from './stop-blocked-run.ts';
 

@@ -2,10 +2,7 @@ export { type ComputeLogLines, ComputeLogTail } from './compute-log-tail.ts';
 export type { EventSink, ExecutionEvent } from './events.ts';
 export { type ExecuteOptions, type ExecuteResult, executePlan, type StepOutcome, stepDirName } from './execute-plan.ts';
 export { type ForgottenRuns, forgetRunsBefore } from './forget-runs.ts';
-export { observeSources, type PartitionListMemo } from './known-partitions.ts';
 export { type LaunchOptions, type LaunchResult, launchRun, PartitionBusyError, type RunContext } from './launch-run.ts';
-export { type JudgementMemo, loadJudgedState } from './load-judged-state.ts';
-export { matchesPartitionFilter, type PartitionFilter, parsePartitionFilter } from './partition-filter.ts';
 export {
   buildPlan,
   type ExecutionPlan,
@@ -16,16 +13,7 @@ export {
   type PlannedStep,
   plannedTargets,
   stepId,
-  writtenTogether,
 } from './plan.ts';
-export {
-  CHILD_GROUP_GRACE_MS,
-  HEARTBEAT_STALE_MS,
-  isGroupAlive,
-  isProcessAlive,
-  liveChildGroups,
-  reapDeadRuns,
-} from './reap-dead-runs.ts';
 export { recordEventsTo } from './record-events.ts';
 export { rowTotals } from './row-counters.ts';
 export { computeLogPath, openComputeLog, runFolder, runSummaryPath, stepFolder } from './run-folder.ts';

@@ -14,17 +14,9 @@ import {
   staticPartitions,
 } from '../definitions/index.ts';
 import { buildGraph } from '../graph/index.ts';
+import { CHILD_GROUP_GRACE_MS, isGroupAlive, isProcessAlive, liveChildGroups, reapDeadRuns } from '../judging/index.ts';
 import { openStore, type RunRecord, type Store } from '../storage/index.ts';
-import {
-  CHILD_GROUP_GRACE_MS,
-  isGroupAlive,
-  isProcessAlive,
-  launchRun,
-  liveChildGroups,
-  PartitionBusyError,
-  type RunContext,
-  reapDeadRuns,
-} from './index.ts';
+import { launchRun, PartitionBusyError, type RunContext } from './index.ts';
 import { runRecordForTest } from './run-plan-for-test.ts';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'fairway-launch-'));

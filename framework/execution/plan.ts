@@ -1,9 +1,9 @@
 import type { AssetDefinition, AssetKey } from '../definitions/index.ts';
-import { dimensionNames, normalizePartitionKey, partitionMappingOf } from '../definitions/index.ts';
+import { dimensionNames, normalizePartitionKey, partitionMappingOf, writtenTogether } from '../definitions/index.ts';
 import { UsageError } from '../errors/index.ts';
+import { matchesPartitionFilter, parsePartitionFilter } from '../judging/index.ts';
 import type { PartitionStatus, StalenessResult } from '../staleness/index.ts';
 import { SparseMap, sortedIncludes, upstreamPartitionsOf } from '../staleness/index.ts';
-import { matchesPartitionFilter, parsePartitionFilter } from './partition-filter.ts';
 
 export interface PlanGraph {
   topologicalOrder(keys?: Iterable<string>): string[];
@@ -100,10 +100,6 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 
 const hasAssetScopedChecks = (asset: AssetDefinition<AssetKey, unknown>) =>
   (asset.checks ?? []).some((c) => c.scope === 'asset');
-
-/** Outputs written together, all or none (a multi-asset that cannot subset); `[key]` otherwise. */
-export const writtenTogether = (def: AssetDefinition<AssetKey, unknown>): readonly AssetKey[] =>
-  def.multi && !def.multi.canSubset ? def.multi.outputs : [def.key];
 
 /**
  * The planned assets as units of one step each (an asset, or the planned outputs of a multi-asset), in an

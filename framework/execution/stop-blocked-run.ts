@@ -1,6 +1,6 @@
+import { failRun, releaseWhenChildrenGone } from '../judging/index.ts';
 import { signalGroup } from '../pipes/index.ts';
 import { openStore } from '../storage/index.ts';
-import { failRun, releaseWhenChildrenGone } from './reap-dead-runs.ts';
 
 /** A step attempt whose deadline passed while the event loop stayed blocked (see `EventLoopWatchdog`). */
 export interface BlockedStep {

@@ -1,6 +1,6 @@
+import { isGroupAlive } from '../judging/index.ts';
 import { signalGroup } from '../pipes/index.ts';
 import type { EventSink } from './events.ts';
-import { isGroupAlive } from './reap-dead-runs.ts';
 
 /**
  * The `onChildProcess` of a step's context: records the child's process group now (CHILD_PROCESS_STARTED,

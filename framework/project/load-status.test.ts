@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { asset, defineAssets, staticPartitions } from '../definitions/index.ts';
-import { loadFreshness } from '../scheduling/index.ts';
+import { loadFreshness } from '../freshness/index.ts';
 import { openStore } from '../storage/index.ts';
 import { loadStatus, openProject } from './index.ts';
 

@@ -1,5 +1,5 @@
 import type { AssetKey } from '../definitions/index.ts';
-import type { FreshnessResult } from '../scheduling/index.ts';
+import type { FreshnessResult } from '../freshness/index.ts';
 import type { StalenessResult } from '../staleness/index.ts';
 import type { MaterializationRecord } from '../storage/index.ts';
 import type { Project } from './load-project.ts';
@@ -46,10 +46,10 @@ async function load(
   const relevant = new Set<AssetKey>(wanted);
   if (keys) for (const k of keys) for (const u of project.graph.upstream(k)) relevant.add(u);
   const all = [...relevant];
-  // imported here, not by this module: loading a project (`fairway list`) needs neither execution nor scheduling
+  // imported here, not by this module: loading a project (`fairway list`) needs neither judging nor freshness
   const [{ loadJudgedState }, { freshnessFrom }] = await Promise.all([
-    import('../execution/index.ts'),
-    import('../scheduling/index.ts'),
+    import('../judging/index.ts'),
+    import('../freshness/index.ts'),
   ]);
   const { partitions, observations, judged } = await loadJudgedState(project, wanted, all, {
     partition: opts.partition,

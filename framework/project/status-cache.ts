@@ -1,5 +1,5 @@
 import { type AssetKey, type KeyList, listOf } from '../definitions/index.ts';
-import type { PartitionListMemo } from '../execution/index.ts';
+import type { PartitionListMemo } from '../judging/index.ts';
 import type { StoredStaleness } from '../staleness/index.ts';
 
 type Observations = ReadonlyMap<AssetKey, ReadonlyMap<string, string>>;

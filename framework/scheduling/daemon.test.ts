@@ -14,13 +14,13 @@ import {
   staticPartitions,
 } from '../definitions/index.ts';
 import type { RunContext } from '../execution/index.ts';
+import { loadFreshness } from '../freshness/index.ts';
 import { buildGraph } from '../graph/index.ts';
 import { openStore, type Store } from '../storage/index.ts';
 import {
   DAEMON_LEASE,
   Daemon,
   DEFAULT_SCHEDULER_OPTIONS,
-  loadFreshness,
   runTick,
   type SchedulerOptions,
   type TickOutcome,

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { ulid } from 'ulid';
 import { forgetRunsBefore, type RunContext } from '../execution/index.ts';
-import { validateScheduling } from './freshness-policy.ts';
+import { validateScheduling } from '../freshness/index.ts';
 import { DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from './plan-tick.ts';
 import { DAEMON_LEASE, runTick, type TickOutcome } from './run-tick.ts';
 

@@ -1,5 +1,5 @@
 import type { ScheduleDefinition } from '../definitions/index.ts';
-import { nextCronTick } from './freshness-policy.ts';
+import { nextCronTick } from '../freshness/index.ts';
 
 export const scheduleCursor = (name: string) => `schedule:${name}`;
 

@@ -1,6 +1,6 @@
 import type { AssetKey } from '../definitions/index.ts';
+import type { FreshnessResult, PartitionFreshness } from '../freshness/index.ts';
 import { exceptionsOf, type StalenessGraph, type StalenessResult, upstreamPartitionsOf } from '../staleness/index.ts';
-import type { FreshnessResult, PartitionFreshness } from './evaluate-freshness.ts';
 
 export interface SchedulerOptions {
   /** Time between ticks; also the safety margin when deciding how early to start. */

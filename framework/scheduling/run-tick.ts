@@ -2,15 +2,21 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import { alertConfigFrom, freshnessAlerts, sendAlerts } from '../alerts/index.ts';
-import { type EventSink, isProcessAlive, type LaunchResult, launchRun, type RunContext } from '../execution/index.ts';
+import { type EventSink, type LaunchResult, launchRun, type RunContext } from '../execution/index.ts';
+import {
+  type FreshnessResult,
+  loadFreshness,
+  NEVER,
+  PENDING_CURSOR,
+  SOURCE_ARRIVALS_CURSOR,
+  settlingSources,
+} from '../freshness/index.ts';
+import { isProcessAlive } from '../judging/index.ts';
 import { resolveSelection } from '../selection/index.ts';
 import { exceptionsOf } from '../staleness/index.ts';
 import type { SchedulerDecisionRecord, SchedulerTickRecord, Store } from '../storage/index.ts';
 import { dueSchedules, scheduleCursor } from './due-schedules.ts';
-import { type FreshnessResult, NEVER } from './evaluate-freshness.ts';
-import { loadFreshness } from './load-freshness.ts';
 import { type PlannedRun, planTick, type SchedulerOptions } from './plan-tick.ts';
-import { PENDING_CURSOR, SOURCE_ARRIVALS_CURSOR, settlingSources } from './source-arrivals.ts';
 
 /** The daemon's singleton lease: only its holder ticks. */
 export const DAEMON_LEASE = 'fairway-daemon';

@@ -1,4 +1,4 @@
-import { utcOffsetMs } from '../../../framework/scheduling/index.ts';
+import { utcOffsetMs } from '../../../framework/freshness/index.ts';
 import type { Course } from '../courses.ts';
 import { rngFor } from './prng.ts';
 

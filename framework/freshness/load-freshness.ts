@@ -1,5 +1,6 @@
 import type { AssetKey } from '../definitions/index.ts';
-import { loadJudgedState, type RunContext } from '../execution/index.ts';
+import type { RunContext } from '../execution/index.ts';
+import { loadJudgedState } from '../judging/index.ts';
 import { computeStaleness, exceptionsOf, type StalenessResult } from '../staleness/index.ts';
 import type { MaterializationRecord, StepAttemptRecord } from '../storage/index.ts';
 import { evaluateFreshness, type FreshnessResult, type PendingData } from './evaluate-freshness.ts';

@@ -1,11 +1,10 @@
 import type { AssetKey, Definitions } from '../definitions/index.ts';
-import { normalizePartitionKey, partitionMappingOf } from '../definitions/index.ts';
+import { normalizePartitionKey, partitionMappingOf, writtenTogether } from '../definitions/index.ts';
 import type { AssetGraph } from '../graph/index.ts';
 import { computeStaleness, judgeStored, type StoredStaleness } from '../staleness/index.ts';
 import type { MaterializationRecord, StepAttemptRecord, Store } from '../storage/index.ts';
 import { knownPartitions, type PartitionListMemo } from './known-partitions.ts';
 import { matchesPartitionFilter, parsePartitionFilter } from './partition-filter.ts';
-import { writtenTogether } from './plan.ts';
 
 /**
  * Which partitions a command must look at. With a `--partition` filter only the matching partitions of
