@@ -323,7 +323,7 @@ export interface AssetDefinition<K extends AssetKey = AssetKey, R = unknown>
  * frames are skipped: those in this module's file (compiled, Fairway is bundled: the file esbuild put
  * framework/definitions/ in) and, from the sources, those under framework/definitions/.
  */
-function callerFile(): string {
+export function callerFile(): string {
   const original = Error.prepareStackTrace;
   const limit = Error.stackTraceLimit;
   try {
@@ -351,7 +351,7 @@ export function hashText(...parts: string[]): string {
   return h.digest('hex').slice(0, 16);
 }
 
-function deriveCodeVersion(spec: AssetSpec<AssetKey, never>, sourceFile: string): string {
+export function deriveCodeVersion(spec: AssetSpec<AssetKey, never>, sourceFile: string): string {
   const files = (spec.codeFiles ?? []).map((f) => {
     try {
       return readFileSync(f, 'utf8');

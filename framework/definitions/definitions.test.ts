@@ -12,6 +12,7 @@ import {
   listPartitionKeys,
   md,
   metadataSchema,
+  multiAsset,
   multiPartitions,
   normalizePartitionKey,
   staticPartitions,
@@ -72,6 +73,30 @@ describe('asset() code version', () => {
     expect(e.code).toBe('CODE_FILE_MISSING');
     expect(e.message).toContain(missing);
     expect(e.message).toContain('bronze.raw');
+  });
+
+  it("is derived once for a multi-asset's outputs, which share it; an output's own is kept", () => {
+    writeFileSync(codeFile, 'print("v1")\n');
+    const materialize = () => ({ outputs: {} });
+    const alone = asset({ key: 'silver.a', codeFiles: [codeFile], materialize });
+    const outputs = multiAsset({
+      name: 'job',
+      codeFiles: [codeFile],
+      outputs: [{ key: 'silver.a' }, { key: 'silver.b' }, { key: 'silver.c', codeVersion: 'pinned' }],
+      materialize,
+    });
+    expect(outputs.map((o) => o.codeVersion)).toEqual([alone.codeVersion, alone.codeVersion, 'pinned']);
+    const missing = join(dir, 'no-such-job.py');
+    const e = thrown(() =>
+      multiAsset({
+        name: 'job',
+        codeFiles: [missing],
+        outputs: [{ key: 'silver.a' }, { key: 'silver.b' }],
+        materialize,
+      }),
+    );
+    expect(e.code).toBe('CODE_FILE_MISSING');
+    expect(e.message).toContain("'job'");
   });
 
   it('turns asset objects in deps into keys', () => {

@@ -4,6 +4,8 @@ import {
   type AssetKey,
   type AssetSpec,
   asset,
+  callerFile,
+  deriveCodeVersion,
   type MaterializeContext,
   type MultiMaterializeResult,
   type Publisher,
@@ -91,10 +93,18 @@ export function multiAsset<R = unknown>(spec: MultiAssetSpec<R>): AssetDefinitio
   const { name, outputs, canSubset, publish, ...shared } = spec;
   const multi = { name, outputs: keys, canSubset: canSubset ?? false };
   const publisher = publish ? publishingOutput(spec) : undefined;
+  // derived once for the outputs that share it: each would read and hash the same code files again
+  let derived: string | undefined;
+  const codeVersionOf = (output: MultiAssetOutput<R>): string => {
+    if (output.codeVersion ?? shared.codeVersion) return (output.codeVersion ?? shared.codeVersion)!;
+    derived ??= deriveCodeVersion({ ...shared, key: name } as AssetSpec<AssetKey, never>, callerFile());
+    return derived;
+  };
   return outputs.map((output) => ({
     ...asset<AssetKey, R>({
       ...shared,
       ...output,
+      codeVersion: codeVersionOf(output),
       deps: output.deps ?? shared.deps ?? [],
       ...(publish && output.key === publisher ? { publish } : {}),
     }),
