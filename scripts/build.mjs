@@ -4,8 +4,10 @@
 // entry points with tsc (for `npm pack`; a checkout does not need them). The package ships dist/cli,
 // dist/framework, dist/ui and dist/chunks.
 //
-// Fairway is bundled per entry point with code splitting (a command loads a few dozen files instead of hundreds;
-// each module is still in exactly one file, so the CLI and a definitions module share one framework). The
+// Fairway is bundled in four parts, each module in exactly one file (so the CLI and a definitions module share one
+// framework): the framework's core, one file (dist/chunks/core.js: what `list` and `status` need); the leaf folders
+// the CLI needs before any command (errors, fatal-stop, terminal), a file each; the lazy folders, the CLI, the UI
+// and the stack, per entry point with code splitting, importing the core and the leaves; and zod (VENDORED). The
 // definitions stay one .js per source file: an asset's code version hashes its function's text, which bundling
 // would change whenever it renames a name that another module of the same chunk also declares.
 //
@@ -248,10 +250,119 @@ const onePerFilePlugin = (entries) => ({
         const from = relative(ROOT, args.importer);
         return { errors: [{ text: `${from} imports ${args.path}: import Fairway through a folder's index.ts` }] };
       }
+      if (isCoreIndex(relative(ROOT, target))) return { path: `__fairway_dist__/${CORE}`, external: true };
       return { path: args.path.replace(/\.tsx?$/, '.js'), external: true };
     });
   },
 });
+
+/**
+ * Framework folders loaded only by the commands that need them (a run, the daemon, alerts, lineage, metrics, the
+ * test helpers). Every other folder is the core: bundled as one file, dist/chunks/core.js, which `list` and
+ * `status` load whole. One file instead of the ~20 chunks that splitting by entry point made of it: on Node 24
+ * an ES module costs ~0.2 ms to load and each import of one ~0.07 ms, most of a command's start. A core folder
+ * keeps its dist/framework/<folder>/index.js, re-exporting its names from the core (for definitions in
+ * TypeScript, whose imports of it are served compiled, and the package's entry points).
+ */
+const LAZY_FOLDERS = new Set(['execution', 'scheduling', 'alerts', 'lineage', 'observability', 'testing']);
+/**
+ * Folders that import nothing of Fairway's and that the CLI needs before any command (its error handling and
+ * output): each is one file of its own, so `--help` does not load the core.
+ */
+const LEAF_FOLDERS = new Set(['errors', 'fatal-stop', 'terminal']);
+const CORE = `${CHUNKS}/core.js`;
+/** The folder (`storage`, `integrations/dbt`) whose index.ts this is, undefined for any other file. */
+const folderOf = (rel) => /^framework\/((?:integrations\/)?[a-z-]+)\/index\.ts$/.exec(rel.split(sep).join('/'))?.[1];
+const isLeafIndex = (rel) => LEAF_FOLDERS.has(folderOf(rel));
+const isCoreIndex = (rel) => folderOf(rel) !== undefined && !LAZY_FOLDERS.has(folderOf(rel)) && !isLeafIndex(rel);
+/** A lazy or leaf folder's index.ts, as the external import of its compiled file (made relative by resolveMarks). */
+const separateIndexOf = (rel) => {
+  const folder = folderOf(rel);
+  return LAZY_FOLDERS.has(folder) || LEAF_FOLDERS.has(folder)
+    ? `__fairway_dist__/framework/${folder}/index.js`
+    : undefined;
+};
+const targetOf = (args) => relative(ROOT, join(args.resolveDir, args.path));
+
+/** The core's own build: its imports of a lazy or leaf folder stay imports of that folder's compiled entry. */
+const separateFoldersPlugin = {
+  name: 'fairway-separate-folders',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const path = args.kind === 'entry-point' ? undefined : separateIndexOf(targetOf(args));
+      return path ? { path, external: true } : undefined;
+    });
+  },
+};
+
+/** The core's one entry point: each core folder's names, re-exported. */
+const coreEntryPlugin = (namesOf) => ({
+  name: 'fairway-core-entry',
+  setup(b) {
+    b.onResolve({ filter: /^fairway-core$/ }, () => ({ path: 'fairway-core', namespace: 'fairway-core' }));
+    b.onLoad({ filter: /.*/, namespace: 'fairway-core' }, () => ({
+      contents: [...namesOf]
+        .map(([index, names]) => `export { ${names.join(', ')} } from ${JSON.stringify(index)};\n`)
+        .join(''),
+      resolveDir: ROOT,
+    }));
+  },
+});
+
+/**
+ * Everything else imports a core folder from the core file; the package's entry points from the folder's own
+ * re-exporting file, so `export *` there gives that folder's names and no others.
+ */
+const coreImportsPlugin = {
+  name: 'fairway-core-imports',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (args.kind === 'entry-point') return undefined;
+      const rel = targetOf(args);
+      if (isLeafIndex(rel)) return { path: separateIndexOf(rel), external: true };
+      if (!isCoreIndex(rel)) return undefined;
+      const packageEntry = /^framework[/\\](index\.ts$|testing[/\\])/.test(relative(ROOT, args.importer));
+      const path = packageEntry ? `framework/${folderOf(rel)}/index.js` : CORE;
+      return { path: `__fairway_dist__/${path}`, external: true };
+    });
+  },
+};
+
+/** The names each core folder's index.ts exports (one build with nothing written: esbuild's own account). */
+async function exportNames(esbuild, common, indexes) {
+  const r = await esbuild.build({
+    ...common,
+    entryPoints: indexes,
+    splitting: true,
+    chunkNames: `${CHUNKS}/[name]-[hash]`,
+    metafile: true,
+    sourcemap: false,
+    plugins: [vendorPlugin, inlinePlugin, separateFoldersPlugin, bundlePlugin],
+  });
+  const byEntry = new Map(
+    Object.values(r.metafile.outputs)
+      .filter((o) => o.entryPoint)
+      .map((o) => [join(ROOT, o.entryPoint), o.exports]),
+  );
+  const namesOf = new Map(indexes.map((f) => [f, byEntry.get(f) ?? []]));
+  const owner = new Map();
+  for (const [index, names] of namesOf) {
+    for (const n of names) {
+      if (owner.has(n))
+        throw new Error(
+          `${relative(ROOT, index)} and ${relative(ROOT, owner.get(n))} both export '${n}': the core needs one name per thing`,
+        );
+      owner.set(n, index);
+    }
+  }
+  return namesOf;
+}
+
+/** A core folder's dist/framework/<folder>/index.js: its names, from the core. */
+function coreStub(index, names) {
+  const out = join(DIST, relative(ROOT, index).replace(/\.ts$/, '.js'));
+  return { path: out, text: `export { ${names.join(', ')} } from ${JSON.stringify(distPathFrom(out, CORE))};\n` };
+}
 
 /**
  * The compiled modules that Fairway's plain-JavaScript workers (`.mjs`, copied as they are) import beside
@@ -289,13 +400,28 @@ export async function build({ types = false, log = () => {} } = {}) {
     write: false,
   };
   const entries = new Set([...sources.filter((f) => isEntry(relative(ROOT, f))), ...workerImports(files)]);
-  const fairway = await esbuild.build({
+  const coreIndexes = [...entries].filter((f) => isCoreIndex(relative(ROOT, f)));
+  const namesOf = await exportNames(esbuild, common, coreIndexes);
+  const core = await esbuild.build({
     ...common,
-    entryPoints: [...entries],
+    entryPoints: [{ in: 'fairway-core', out: CORE.replace(/\.js$/, '') }],
+    // one file: what the core imports lazily (judging, freshness) is in it too, run on first import
+    metafile: true,
+    plugins: [coreEntryPlugin(namesOf), vendorPlugin, inlinePlugin, separateFoldersPlugin, bundlePlugin],
+  });
+  const leaves = await esbuild.build({
+    ...common,
+    entryPoints: [...entries].filter((f) => isLeafIndex(relative(ROOT, f))),
+    metafile: true,
+    plugins: [vendorPlugin, inlinePlugin, bundlePlugin],
+  });
+  const rest = await esbuild.build({
+    ...common,
+    entryPoints: [...entries].filter((f) => !isCoreIndex(relative(ROOT, f)) && !isLeafIndex(relative(ROOT, f))),
     splitting: true,
     chunkNames: `${CHUNKS}/[name]-[hash]`,
     metafile: true,
-    plugins: [vendorPlugin, inlinePlugin, bundlePlugin],
+    plugins: [vendorPlugin, inlinePlugin, coreImportsPlugin, bundlePlugin],
   });
   const definitions = await esbuild.build({
     ...common,
@@ -309,7 +435,15 @@ export async function build({ types = false, log = () => {} } = {}) {
     sourcemap: false, // a package's own code: no map to read at every start
     plugins: [zodLocalesPlugin],
   });
-  const outputs = [...fairway.outputFiles, ...definitions.outputFiles, ...vendored.outputFiles];
+  const stubs = [...namesOf].map(([index, names]) => coreStub(index, names));
+  const outputs = [
+    ...core.outputFiles,
+    ...leaves.outputFiles,
+    ...rest.outputFiles,
+    ...definitions.outputFiles,
+    ...vendored.outputFiles,
+    ...stubs,
+  ];
   for (const out of outputs) {
     writeIfChanged(
       out.path,
@@ -317,7 +451,11 @@ export async function build({ types = false, log = () => {} } = {}) {
     );
   }
   // a source of Fairway that no entry point reaches (nothing imports it) is not in dist/, but it must compile
-  const bundled = new Set(Object.keys(fairway.metafile.inputs).map((p) => join(ROOT, p)));
+  const bundled = new Set(
+    [core, leaves, rest]
+      .flatMap((r) => Object.keys(r.metafile.inputs))
+      .map((p) => join(ROOT, p.replace(/^fairway-core:/, ''))),
+  );
   await checkCompiles(
     esbuild,
     sources.filter((f) => !bundled.has(f) && !isDefinitions(relative(ROOT, f))),
