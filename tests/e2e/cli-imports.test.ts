@@ -48,6 +48,9 @@ register('data:text/javascript,' + encodeURIComponent(\`
 process.on('exit', () => {
   const cached = Object.keys(createRequire(import.meta.url).cache);
   appendFileSync(file, cached.map((p) => pathToFileURL(p).href + '\\n').join(''));
+  // Node's own modules loaded, as node:<name> (an ES import of a built-in loads what its facade reads)
+  const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => 'node:' + m.slice(13));
+  appendFileSync(file, builtins.join('\\n') + '\\n');
 });
 `;
 
@@ -75,13 +78,17 @@ async function importsOf(args: string[], cwd: string, env: Record<string, string
   const opensStore = urls.some((u) => u.endsWith('/better_sqlite3.node'));
   // zod: the vendored bundle when compiled (dist/chunks/vendor-zod.js), else the package
   const loadsZod = packages.has('zod') || urls.some((u) => u.endsWith('/dist/chunks/vendor-zod.js'));
-  return { packages, ui, heavy: HEAVY.filter((p) => packages.has(p)), opensStore, loadsZod, urls };
+  const builtins = new Set(urls.filter((u) => u.startsWith('node:')).map((u) => u.slice(5)));
+  return { packages, ui, heavy: HEAVY.filter((p) => packages.has(p)), opensStore, loadsZod, urls, builtins };
 }
 
 describe('--help, list and status import none of the heavy modules', () => {
   it('fairway --help loads no definitions and no storage either, and no TypeScript loader', async () => {
     await fairway(['--help'], { cwd: repoRoot }); // rebuilds dist/ (esbuild) first if a source changed
-    const { packages, heavy, loadsZod, urls } = await importsOf(['--help'], repoRoot);
+    const { packages, heavy, loadsZod, urls, builtins } = await importsOf(['--help'], repoRoot);
+    // built-ins come from process.getBuiltinModule (no ES facades) and commander's child_process on first use
+    expect(builtins.has('fs')).toBe(true); // the recorder works
+    expect(['child_process', 'crypto', 'readline'].filter((b) => builtins.has(b))).toEqual([]);
     expect(urls.some((u) => /\/cli\/index\.[jt]s$/.test(u))).toBe(true); // the recorder works
     expect(heavy).toEqual([]);
     // Fairway runs compiled (dist/); tsx is loaded only for a definitions file in TypeScript
@@ -126,7 +133,10 @@ describe('--help, list and status import none of the heavy modules', () => {
     });
 
     it.each([['list'], ['status']])('%s', async (command) => {
-      const { packages, ui, heavy, loadsZod, urls } = await importsOf([...base, command], repoRoot, env);
+      const { packages, ui, heavy, loadsZod, urls, builtins } = await importsOf([...base, command], repoRoot, env);
+      // nothing is spawned: child_process is loaded where a process starts (the example's definitions above are
+      // TypeScript outside a checkout: tsx's esbuild loads it there)
+      expect(builtins.has('child_process')).toBe(false);
       expect(urls.some((u) => /\/cli\/index\.[jt]s$/.test(u))).toBe(true); // the recorder works
       expect(packages.has('better-sqlite3')).toBe(command === 'status');
       expect(heavy).toEqual([]);
