@@ -145,17 +145,37 @@ export function builtinsFromProcess(text) {
   return text.replace(BUILTIN_IMPORT, (statement, first, namespace, named, only, specifier) => {
     const module = `process.getBuiltinModule(${JSON.stringify(specifier)})`;
     const whole = first ?? namespace ?? only;
-    const fields = (named ?? '')
+    const pairs = (named ?? '')
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean)
-      .map((s) => s.replace(/\s+as\s+/, ': '));
+      .map((s) => s.split(/\s+as\s+/));
     const lines = [];
     if (whole) lines.push(`const ${whole} = ${module};`);
-    if (fields.length) lines.push(`const { ${fields.join(', ')} } = ${whole ?? module};`);
+    const onCall = ON_FIRST_CALL.get(specifier);
+    const eager = pairs.filter(([name]) => !onCall?.has(name));
+    if (eager.length) {
+      const fields = eager.map(([name, local]) => (local ? `${name}: ${local}` : name));
+      lines.push(`const { ${fields.join(', ')} } = ${whole ?? module};`);
+    }
+    for (const [name, local] of pairs.filter(([name]) => onCall?.has(name))) {
+      lines.push(`const ${local ?? name} = (...args) => ${module}.${name}(...args);`);
+    }
     return lines.join(' ') + '\n'.repeat(statement.split('\n').length - 1);
   });
 }
+
+/**
+ * Built-ins loaded on the first call of what is imported from them, not at import: node:fs/promises costs
+ * ~1.5 ms to load on Node 24 (its FileHandle brings readline and the streams), and `list` and `status` import
+ * it (the lakehouse's file steps) without calling it. Only functions (a call is what loads the module).
+ */
+const ON_FIRST_CALL = new Map(
+  ['node:fs/promises'].map((specifier) => {
+    const module = process.getBuiltinModule(specifier);
+    return [specifier, new Set(Object.keys(module).filter((name) => typeof module[name] === 'function'))];
+  }),
+);
 
 /**
  * Small pure-JavaScript packages that every command loads, bundled into Fairway's chunks instead of imported

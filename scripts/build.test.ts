@@ -23,6 +23,16 @@ describe("the build's imports of Node built-ins", () => {
     ]);
   });
 
+  it('of node:fs/promises load it on the first call of a function, not at import', async () => {
+    const out = builtinsFromProcess('import { readFile as read, constants } from "node:fs/promises";');
+    expect(out).toBe(
+      'const { constants } = process.getBuiltinModule("node:fs/promises"); ' +
+        'const read = (...args) => process.getBuiltinModule("node:fs/promises").readFile(...args);',
+    );
+    const read = new Function(`${out.replace('const { constants } =', 'void')} return read;`)();
+    expect(await read(new URL(import.meta.url), 'utf8')).toContain('node:fs/promises');
+  });
+
   it('keep the line count of a statement spread over lines, so source maps still match', () => {
     const text = 'import {\n  existsSync,\n  readFileSync as read\n} from "node:fs";\nuse(read);';
     const out = builtinsFromProcess(text);
