@@ -315,6 +315,26 @@ const separateFoldersPlugin = {
   },
 };
 
+/** A leaf folder's build: an import of another folder of Fairway would put a second copy of it in the leaf. */
+const leafOnlyPlugin = {
+  name: 'fairway-leaf-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (args.kind === 'entry-point') return undefined;
+      const folder = dirname(relative(ROOT, args.importer));
+      const target = targetOf(args);
+      if (target.startsWith(`${folder}${sep}`)) return undefined;
+      return {
+        errors: [
+          {
+            text: `${relative(ROOT, args.importer)} imports ${args.path}: ${folder}/ is built as one file of its own (LEAF_FOLDERS in scripts/build.mjs) and may import nothing else of Fairway's; take it out of LEAF_FOLDERS`,
+          },
+        ],
+      };
+    });
+  },
+};
+
 /** The core's one entry point: each core folder's names, re-exported. */
 const coreEntryPlugin = (namesOf) => ({
   name: 'fairway-core-entry',
@@ -433,7 +453,7 @@ export async function build({ types = false, log = () => {} } = {}) {
     ...common,
     entryPoints: [...entries].filter((f) => isLeafIndex(relative(ROOT, f))),
     metafile: true,
-    plugins: [vendorPlugin, inlinePlugin, bundlePlugin],
+    plugins: [vendorPlugin, inlinePlugin, leafOnlyPlugin, bundlePlugin],
   });
   const rest = await esbuild.build({
     ...common,
