@@ -14,7 +14,8 @@ export function listCommand(project: Project, selection: string | undefined, fla
       deps: [...a.deps],
       partitions: a.partitions ? a.partitions.kind : null,
       checks: (a.checks ?? []).map((c) => c.name),
-      code_version: a.codeVersion,
+      // hashed on first use (framework/definitions asset()): only --json shows it
+      ...(flags.json ? { code_version: a.codeVersion } : {}),
       description: a.description ?? null,
     };
   });

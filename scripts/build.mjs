@@ -167,15 +167,19 @@ export function builtinsFromProcess(text) {
 
 /**
  * Built-ins loaded on the first call of what is imported from them, not at import: node:fs/promises costs
- * ~1.5 ms to load on Node 24 (its FileHandle brings readline and the streams), and `list` and `status` import
- * it (the lakehouse's file steps) without calling it. Only functions (a call is what loads the module).
+ * ~1.5 ms to load on Node 24 (its FileHandle brings readline and the streams) and node:crypto ~5 ms, and a
+ * `list` imports both (the lakehouse's file steps, every hashing module) without calling them. Only plain
+ * functions, never a class (a call is what loads the module; a wrapper cannot be `new`ed): every function of
+ * fs/promises, crypto's factories by name.
  */
-const ON_FIRST_CALL = new Map(
-  ['node:fs/promises'].map((specifier) => {
-    const module = process.getBuiltinModule(specifier);
-    return [specifier, new Set(Object.keys(module).filter((name) => typeof module[name] === 'function'))];
-  }),
-);
+const fsPromises = process.getBuiltinModule('node:fs/promises');
+const ON_FIRST_CALL = new Map([
+  ['node:fs/promises', new Set(Object.keys(fsPromises).filter((name) => typeof fsPromises[name] === 'function'))],
+  [
+    'node:crypto',
+    new Set(['createHash', 'createHmac', 'hash', 'randomBytes', 'randomInt', 'randomUUID', 'timingSafeEqual']),
+  ],
+]);
 
 /**
  * Small pure-JavaScript packages that every command loads, bundled into Fairway's chunks instead of imported

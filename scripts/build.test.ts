@@ -33,6 +33,16 @@ describe("the build's imports of Node built-ins", () => {
     expect(await read(new URL(import.meta.url), 'utf8')).toContain('node:fs/promises');
   });
 
+  it("of node:crypto's factories load it on their first call; a class is imported as it is", () => {
+    const out = builtinsFromProcess('import { createHash, Hash as H } from "node:crypto";');
+    expect(out).toBe(
+      'const { Hash: H } = process.getBuiltinModule("node:crypto"); ' +
+        'const createHash = (...args) => process.getBuiltinModule("node:crypto").createHash(...args);',
+    );
+    const createHash = new Function(`${out.replace('const { Hash: H } =', 'void')} return createHash;`)();
+    expect(createHash('sha256').update('x').digest('hex')).toMatch(/^2d711642/);
+  });
+
   it('keep the line count of a statement spread over lines, so source maps still match', () => {
     const text = 'import {\n  existsSync,\n  readFileSync as read\n} from "node:fs";\nuse(read);';
     const out = builtinsFromProcess(text);

@@ -63,6 +63,16 @@ describe('asset() code version', () => {
     expect(make().codeVersion).toBe(v1);
   });
 
+  it('hashes the code files as they were when the asset was declared, whenever it is first read', () => {
+    writeFileSync(codeFile, 'print("v1")\n');
+    const reference = asset({ key: 'bronze.raw', codeFiles: [codeFile], materialize: () => undefined }).codeVersion;
+    const declared = asset({ key: 'bronze.raw', codeFiles: [codeFile], materialize: () => undefined });
+    writeFileSync(codeFile, 'print("changed after the declaration")\n');
+    expect(declared.codeVersion).toBe(reference);
+    expect(JSON.parse(JSON.stringify(declared)).codeVersion).toBe(reference);
+    writeFileSync(codeFile, 'print("v1")\n');
+  });
+
   it('keeps an explicit code version', () => {
     expect(asset({ key: 'bronze.raw', codeVersion: 'v7', materialize: () => undefined }).codeVersion).toBe('v7');
   });
