@@ -1,12 +1,19 @@
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat as lstatCallback, readdir as readdirCallback } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { hashText } from '../../framework/definitions/index.ts';
 import { FrameworkError } from '../../framework/errors/index.ts';
 import { describeFsError, errnoOf } from './describe-fs-error.ts';
 
 /**
- * The inbox: where course exports land, one folder per course and day (or the same prefixes in a bucket), and\n * listing it as Bronze partitions.
+ * The inbox: where course exports land, one folder per course and day (or the same prefixes in a bucket), and
+ * listing it as Bronze partitions.
  */
+
+// node:fs's callback functions, promisified: loading node:fs/promises costs ~1.5–3 ms on Node 24 (its FileHandle
+// brings readline and the streams), and every `status` lists the inbox.
+const lstat = promisify(lstatCallback);
+const readdir = promisify(readdirCallback);
 /** Course ids, date directories and file names: no separators, no traversal, no surprises on S3. */
 export const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
 const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
