@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { defaultCacheDir } from '../framework/integrations/spark/index.ts';
+import { installedBetterSqlite3, nodeLineAddonPath } from './node-line-addon.ts';
 
 const root = join(import.meta.dirname, '..');
 const tools = join(root, 'tools', 'node24');
@@ -37,14 +37,8 @@ if (!existsSync(join(nodeDir, 'package.json')) || readJson(join(nodeDir, 'packag
 const node = join(nodeDir, 'bin', 'node');
 const abi = spawnSync(node, ['-p', 'process.versions.modules'], { encoding: 'utf8' }).stdout.trim();
 
-const sqliteDir = join(root, 'node_modules', 'better-sqlite3');
-const sqliteVersion = readJson(join(sqliteDir, 'package.json')).version as string;
-const addon = join(
-  defaultCacheDir(),
-  'native',
-  `better-sqlite3-${sqliteVersion}-abi${abi}-${process.platform}-${process.arch}`,
-  'better_sqlite3.node',
-);
+const { dir: sqliteDir, version: sqliteVersion } = installedBetterSqlite3();
+const addon = nodeLineAddonPath(abi);
 if (!existsSync(addon)) {
   const started = Date.now();
   say(`compiling better-sqlite3 ${sqliteVersion} for Node ${want} (ABI ${abi}) into ${dirname(addon)} (once, 1–3 min)`);

@@ -9,10 +9,10 @@
  *   <node> --import tsx bench/run.ts cli --repo <dest-before> --label before --repo <dest-after> --label after
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultCacheDir } from '../../framework/integrations/spark/index.ts';
+import { installedBetterSqlite3, nodeLineAddonPath } from '../../scripts/node-line-addon.ts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
@@ -44,17 +44,9 @@ mkdirSync(modules);
 for (const name of readdirSync(join(root, 'node_modules'))) {
   if (name !== 'better-sqlite3') symlinkSync(join(root, 'node_modules', name), join(modules, name));
 }
-const sqlite = join(root, 'node_modules', 'better-sqlite3');
-cpSync(sqlite, join(modules, 'better-sqlite3'), { recursive: true });
-const nodeAbi = run(process.execPath, ['-p', 'process.versions.modules']).toString().trim();
-if (abi !== nodeAbi) {
-  const version = JSON.parse(readFileSync(join(sqlite, 'package.json'), 'utf8')).version as string;
-  const addon = join(
-    defaultCacheDir(),
-    'native',
-    `better-sqlite3-${version}-abi${abi}-${process.platform}-${process.arch}`,
-    'better_sqlite3.node',
-  );
+cpSync(installedBetterSqlite3().dir, join(modules, 'better-sqlite3'), { recursive: true });
+if (abi !== process.versions.modules) {
+  const addon = nodeLineAddonPath(abi);
   if (!existsSync(addon)) {
     process.stderr.write(
       `checkout-for-node: no better-sqlite3 addon for ABI ${abi} at ${addon}: run \`npm run test:unit:node24\` once\n`,
