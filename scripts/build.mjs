@@ -167,10 +167,10 @@ export function builtinsFromProcess(text) {
 
 /**
  * Built-ins loaded on the first call of what is imported from them, not at import: node:fs/promises costs
- * ~1.5 ms to load on Node 24 (its FileHandle brings readline and the streams) and node:crypto ~5 ms, and a
- * `list` imports both (the lakehouse's file steps, every hashing module) without calling them. Only plain
- * functions, never a class (a call is what loads the module; a wrapper cannot be `new`ed): every function of
- * fs/promises, crypto's factories by name.
+ * ~1.5 ms to load on Node 24 (its FileHandle brings readline and the streams), node:crypto ~5 ms and
+ * node:child_process ~2 ms, and `list` and `status` import all three (the lakehouse's file steps, every hashing
+ * module, every module that starts a process) without calling them. Only plain functions, never a class (a call
+ * is what loads the module; a wrapper cannot be `new`ed): every function of fs/promises, the others' by name.
  */
 const fsPromises = process.getBuiltinModule('node:fs/promises');
 const ON_FIRST_CALL = new Map([
@@ -179,6 +179,7 @@ const ON_FIRST_CALL = new Map([
     'node:crypto',
     new Set(['createHash', 'createHmac', 'hash', 'randomBytes', 'randomInt', 'randomUUID', 'timingSafeEqual']),
   ],
+  ['node:child_process', new Set(['exec', 'execFile', 'execFileSync', 'execSync', 'fork', 'spawn', 'spawnSync'])],
 ]);
 
 /**

@@ -33,7 +33,7 @@ describe("the build's imports of Node built-ins", () => {
     expect(await read(new URL(import.meta.url), 'utf8')).toContain('node:fs/promises');
   });
 
-  it("of node:crypto's factories load it on their first call; a class is imported as it is", () => {
+  it("of node:crypto's and node:child_process's functions load them on first call; a class is imported as it is", () => {
     const out = builtinsFromProcess('import { createHash, Hash as H } from "node:crypto";');
     expect(out).toBe(
       'const { Hash: H } = process.getBuiltinModule("node:crypto"); ' +
@@ -41,6 +41,10 @@ describe("the build's imports of Node built-ins", () => {
     );
     const createHash = new Function(`${out.replace('const { Hash: H } =', 'void')} return createHash;`)();
     expect(createHash('sha256').update('x').digest('hex')).toMatch(/^2d711642/);
+    expect(builtinsFromProcess('import { ChildProcess, spawn } from "node:child_process";')).toBe(
+      'const { ChildProcess } = process.getBuiltinModule("node:child_process"); ' +
+        'const spawn = (...args) => process.getBuiltinModule("node:child_process").spawn(...args);',
+    );
   });
 
   it('keep the line count of a statement spread over lines, so source maps still match', () => {

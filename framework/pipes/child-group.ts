@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const WATCHDOG = fileURLToPath(new URL('./watchdog.mjs', import.meta.url));
@@ -19,13 +20,10 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
  */
 export function tieGroupToThisProcess(pgid: number | undefined, signal?: AbortSignal): () => void {
   if (!pgid) return () => {};
-  // node:child_process on first use, not at import: loading it is ~2 ms of every command's start (Node 24)
-  const watchdog = process
-    .getBuiltinModule('node:child_process')
-    .spawn(process.execPath, [WATCHDOG, String(process.pid), String(pgid)], {
-      detached: true,
-      stdio: 'ignore',
-    });
+  const watchdog = spawn(process.execPath, [WATCHDOG, String(process.pid), String(pgid)], {
+    detached: true,
+    stdio: 'ignore',
+  });
   watchdog.unref();
   const onAbort = () => signalGroup(pgid, 'SIGTERM');
   signal?.addEventListener('abort', onAbort, { once: true });

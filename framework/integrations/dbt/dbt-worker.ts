@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -78,8 +78,7 @@ class DbtWorker {
 
   constructor(spec: DbtWorkerSpec, onGone: () => void) {
     mkdirSync(spec.cwd, { recursive: true });
-    // node:child_process on first use, not at import: loading it is ~2 ms of every command's start (Node 24)
-    this.#child = process.getBuiltinModule('node:child_process').spawn(spec.python, [SCRIPT], {
+    this.#child = spawn(spec.python, [SCRIPT], {
       cwd: spec.cwd,
       env: spec.env,
       stdio: ['pipe', 'pipe', 'pipe'],
