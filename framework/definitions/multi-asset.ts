@@ -96,7 +96,8 @@ export function multiAsset<R = unknown>(spec: MultiAssetSpec<R>): AssetDefinitio
   // derived once for the outputs that share it: each would read and hash the same code files again
   let derived: string | undefined;
   const codeVersionOf = (output: MultiAssetOutput<R>): string => {
-    if (output.codeVersion ?? shared.codeVersion) return (output.codeVersion ?? shared.codeVersion)!;
+    const given = output.codeVersion ?? shared.codeVersion;
+    if (given !== undefined) return given;
     derived ??= deriveCodeVersion({ ...shared, key: name } as AssetSpec<AssetKey, never>, callerFile());
     return derived;
   };
